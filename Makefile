@@ -1,0 +1,37 @@
+# Odins Ravne control plane. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+SWIFT ?= swift
+CONFIG ?= debug
+BIN = .build/$(CONFIG)
+EVENT ?= events/job-done.json
+FUNCTION ?=
+
+.PHONY: help deps build test bench replay demo package deploy destroy clean venv
+
+help: ## Show this help
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+deps: ## Install the Debian packages the build needs (does nothing when present)
+	@scripts/deps.sh
+
+venv: ## Create .venv with the Python test peers (moto, botocore, cfn-lint)
+	@scripts/venv.sh
+
+build: deps ## Build every binary (CONFIG=debug|release)
+	$(SWIFT) build -c $(CONFIG)
+
+test: deps venv ## Run the whole test suite against real peers (moto_server, FFmpeg, Runtime API emulator)
+	scripts/with-moto.sh $(SWIFT) test
+
+replay: deps ## Replay EVENT=events/<file>.json through FUNCTION=<name> (default: chosen from the event's shape)
+	$(SWIFT) build -c $(CONFIG) --product odin
+	@$(SWIFT) build -c $(CONFIG) $(if $(FUNCTION),--product $(FUNCTION),) >/dev/null
+	$(BIN)/odin replay $(EVENT) $(if $(FUNCTION),--function $(FUNCTION),) --bin-dir $(BIN)
+
+bench: deps ## Run the benchmarks side by side with their peers and write BENCHMARKS.md
+	scripts/venv.sh bench
+	scripts/bench.sh
+
+clean: ## Remove build outputs
+	rm -rf .build functions/*/bootstrap functions/*/bootstrap.zip

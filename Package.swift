@@ -1,0 +1,94 @@
+// swift-tools-version: 6.1
+// Odins Ravne control plane: Lambda functions, Batch workers and the `odin` CLI.
+// Layout and rules: README.md (architecture) and ../shared/docs/architecture.md.
+import PackageDescription
+
+let package = Package(
+    name: "OdinsRavne",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "odin", targets: ["OdinCLI"]),
+        .executable(name: "munin-worker", targets: ["MuninWorker"]),
+        .executable(name: "hugin", targets: ["HuginCLI"]),
+        .executable(name: "echo", targets: ["EchoFunction"]),
+        .executable(name: "ingest", targets: ["IngestFunction"]),
+        .executable(name: "job-events", targets: ["JobEventsFunction"]),
+        .executable(name: "budget-guard", targets: ["BudgetGuardFunction"]),
+        .executable(name: "sweeper", targets: ["SweeperFunction"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+    ],
+    targets: [
+        // MARK: - C bridges (no logic; one Swift importer each)
+        .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
+                       providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "libcrypto",
+                       providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CFFmpeg", path: "Sources/CFFmpeg", pkgConfig: "libavformat",
+                       providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev", "libswscale-dev"])]),
+
+        // MARK: - Owners of C resources
+        .target(name: "HTTP", dependencies: ["CCurl"]),
+        .target(name: "Crypto", dependencies: ["COpenSSL"]),
+        .target(name: "Compression", dependencies: ["CZlib"]),
+        .target(name: "Media", dependencies: ["CFFmpeg"]),
+
+        // MARK: - Lambda runtime and its local emulator
+        .target(name: "LambdaRuntime", dependencies: ["HTTP"]),
+        .target(name: "RuntimeEmulator"),
+
+        // MARK: - AWS client, event models
+        .target(name: "AWS", dependencies: ["HTTP", "Crypto"]),
+        .target(name: "Events"),
+
+        // MARK: - Odin (control plane), Munin (worker), Hugin (condensation)
+        // OdinKit: ports and shared formats (object store, clock, Stage 1 records, chunks, key layout).
+        .target(name: "OdinKit", dependencies: ["Compression"]),
+        .target(name: "Munin", dependencies: ["Media", "Compression", "OdinKit"]),
+        .target(name: "Hugin", dependencies: ["Compression", "OdinKit"]),
+        // Odin: control logic over the ports, the AWS and local bindings, profiles.
+        .target(name: "Odin", dependencies: ["OdinKit", "AWS", "Events", "Compression", "Crypto", "Munin", "Hugin"]),
+
+        // MARK: - Executables
+        .executableTarget(name: "OdinCLI", dependencies: [
+            "Odin", "Munin", "Hugin", "AWS", "RuntimeEmulator", "Compression",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Yams", package: "Yams"),
+        ]),
+        .executableTarget(name: "MuninWorker", dependencies: ["Munin", "Odin", "OdinKit"]),
+        .executableTarget(name: "HuginCLI", dependencies: ["Hugin", "Odin", "OdinKit"]),
+        .executableTarget(name: "EchoFunction", dependencies: ["LambdaRuntime"], path: "functions/echo",
+                          exclude: ["function.json"]),
+        .executableTarget(name: "IngestFunction", dependencies: ["LambdaRuntime", "Odin", "Events"],
+                          path: "functions/ingest", exclude: ["function.json"]),
+        .executableTarget(name: "JobEventsFunction", dependencies: ["LambdaRuntime", "Odin", "Events"],
+                          path: "functions/job-events", exclude: ["function.json"]),
+        .executableTarget(name: "BudgetGuardFunction", dependencies: ["LambdaRuntime", "Odin", "Events"],
+                          path: "functions/budget-guard", exclude: ["function.json"]),
+        .executableTarget(name: "SweeperFunction", dependencies: ["LambdaRuntime", "Odin", "Events"],
+                          path: "functions/sweeper", exclude: ["function.json"]),
+
+        // MARK: - Tests (Swift Testing; real peers: see Tests/README.md)
+        .target(name: "TestSupport", dependencies: ["RuntimeEmulator", "HTTP"], path: "Tests/TestSupport"),
+        .testTarget(name: "BridgeTests", dependencies: ["HTTP", "Crypto", "Compression", "Media", "TestSupport"]),
+        .testTarget(name: "LambdaRuntimeTests", dependencies: ["LambdaRuntime", "RuntimeEmulator", "TestSupport"]),
+        .testTarget(name: "AWSTests", dependencies: ["AWS", "HTTP", "Crypto", "TestSupport"]),
+        .testTarget(name: "EventsTests", dependencies: ["Events", "TestSupport"]),
+        .testTarget(name: "OdinTests", dependencies: ["Odin", "OdinKit", "Events", "AWS", "TestSupport"]),
+        .testTarget(name: "MuninTests", dependencies: ["Munin", "Media", "OdinKit", "Compression", "TestSupport"]),
+        .testTarget(name: "HuginTests", dependencies: ["Hugin", "OdinKit", "Compression", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
+    ]
+)
+
+// Standard settings for every Swift target: Swift 6 language mode with complete checking (the default in tools 6.x),
+// plus MemberImportVisibility (imports must be explicit).
+for target in package.targets where target.type != .system {
+    var settings = target.swiftSettings ?? []
+    settings.append(.enableUpcomingFeature("MemberImportVisibility"))
+    target.swiftSettings = settings
+}

@@ -1,0 +1,1 @@
+// The AWS module; see README.md for its role.

@@ -1,0 +1,52 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reads a gzip-compressed file of newline-separated records one line at a time, holding only one buffer of
+/// compressed input and the current line in memory (Stage 1 chunk files, manifests).
+public final class GzipLineReader {
+    private let file: UnsafeMutablePointer<FILE>
+    private let inflater: Inflater
+    private var pending: [UInt8] = []
+    private var pendingStart = 0
+    private var input = [UInt8](repeating: 0, count: 64 * 1024)
+    private var atEOF = false
+    /// The path being read, for error messages.
+    public let path: String
+
+    public init(path: String) throws {
+        guard let file = fopen(path, "rb") else {
+            throw CompressionError(code: -1, operation: "open", message: "cannot open \(path): errno \(errno)")
+        }
+        self.file = file
+        self.path = path
+        self.inflater = try Inflater(format: .gzip)
+    }
+
+    deinit { fclose(file) }
+
+    /// The next line without its terminating newline, or nil at the end of the stream.
+    public func nextLine() throws -> [UInt8]? {
+        while true {
+            if let newline = pending[pendingStart...].firstIndex(of: 0x0A) {
+                let line = Array(pending[pendingStart..<newline])
+                pendingStart = newline + 1
+                if pendingStart > 1 << 16 { pending.removeFirst(pendingStart); pendingStart = 0 }
+                return line
+            }
+            if inflater.isFinished || atEOF {
+                if !inflater.isFinished {
+                    throw CompressionError(code: -5, operation: "inflate",
+                                           message: "\(path): stream ended early (truncated gzip data)")
+                }
+                guard pendingStart < pending.count else { return nil }
+                let line = Array(pending[pendingStart...])
+                pendingStart = pending.count
+                return line
+            }
+            let count = input.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
+            if count == 0 { atEOF = true; continue }
+            try inflater.decompress(input[0..<count], into: &pending)
+        }
+    }
+}

@@ -1,0 +1,1 @@
+// The Hugin module; see README.md for its role.

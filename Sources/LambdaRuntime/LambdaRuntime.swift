@@ -1,0 +1,1 @@
+// The LambdaRuntime module; see README.md for its role.

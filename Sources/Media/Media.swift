@@ -1,0 +1,1 @@
+// The Media module; see README.md for its role.

@@ -1,0 +1,1 @@
+// The Munin module; see README.md for its role.

@@ -1,0 +1,1 @@
+// Control logic; see README.md.

@@ -1,0 +1,12 @@
+import FoundationEssentials
+
+/// The wall clock, injected wherever results must be reproducible (simulator, tests, signing).
+public protocol WallClock: Sendable {
+    func now() -> Date
+}
+
+/// The system clock.
+public struct SystemClock: WallClock {
+    public init() {}
+    public func now() -> Date { Date() }
+}

@@ -1,0 +1,133 @@
+import FoundationEssentials
+
+/// One detection in a Stage 1 record, in the MegaDetector batch-output convention: `bbox` is `[x, y, width, height]`
+/// relative to the image (0…1, origin top-left).
+public struct Detection: Codable, Sendable, Equatable {
+    /// The detector's category id as a string (MegaDetector: "1" animal, "2" person, "3" vehicle).
+    public var category: String
+    /// Human-readable label, e.g. "animal", "roe_deer", "motion".
+    public var label: String
+    public var conf: Double
+    public var bbox: [Double]
+    /// Stage 1 filter verdict: true when the detection is "doubtful" (domain-origin.md §5 review heuristics).
+    public var doubtful: Bool?
+
+    public init(category: String, label: String, conf: Double, bbox: [Double], doubtful: Bool? = nil) {
+        self.category = category
+        self.label = label
+        self.conf = conf
+        self.bbox = bbox
+        self.doubtful = doubtful
+    }
+}
+
+/// One media file's Stage 1 result: one JSON line in `runs/<run>/stage1/chunk-<index>.jsonl.gz`.
+/// A video contributes one record per sampled frame that has detections, plus one record carrying any error.
+public struct Stage1Record: Codable, Sendable, Equatable {
+    /// Object key (or path) of the source media, e.g. `raw/cam01/DCIM/IMG_0001.JPG`.
+    public var path: String
+    public var cameraID: String
+    /// Corrected UTC capture time of this frame (ISO 8601 with `Z`), nil when unknown.
+    public var timestamp: String?
+    /// Frame position inside a video (seconds from start); nil for stills.
+    public var frameTime: Double?
+    /// Index of the sampled frame inside a video; nil for stills.
+    public var frameNumber: Int?
+    public var latitude: Double?
+    public var longitude: Double?
+    public var width: Int?
+    public var height: Int?
+    public var detections: [Detection]
+    /// Detector id and version, e.g. `motion-v1` or `external:megadetector-v5a`.
+    public var detector: String
+    /// Per-file errors (corrupt media, missing EXIF time…). A record with errors and no detections is still written.
+    public var errors: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case path
+        case cameraID = "camera_id"
+        case timestamp
+        case frameTime = "frame_time"
+        case frameNumber = "frame_number"
+        case latitude, longitude, width, height, detections, detector, errors
+    }
+
+    public init(path: String, cameraID: String, timestamp: String? = nil, frameTime: Double? = nil,
+                frameNumber: Int? = nil, latitude: Double? = nil, longitude: Double? = nil, width: Int? = nil,
+                height: Int? = nil, detections: [Detection] = [], detector: String, errors: [String] = []) {
+        self.path = path
+        self.cameraID = cameraID
+        self.timestamp = timestamp
+        self.frameTime = frameTime
+        self.frameNumber = frameNumber
+        self.latitude = latitude
+        self.longitude = longitude
+        self.width = width
+        self.height = height
+        self.detections = detections
+        self.detector = detector
+        self.errors = errors
+    }
+}
+
+/// One chunk of a run: what one Batch array child processes. The run's manifest is
+/// `runs/<run>/manifest.jsonl.gz`, one `Chunk` per line, line `i` is array index `i`.
+public struct Chunk: Codable, Sendable, Equatable {
+    public struct Item: Codable, Sendable, Equatable {
+        /// Object key of the media file.
+        public var key: String
+        public var cameraID: String
+        public var size: Int64
+        /// For long videos cut into K segments: this item's segment `index` of `count`; the worker resolves it to a
+        /// time range after probing. Nil means the whole file.
+        public var segment: Segment?
+
+        enum CodingKeys: String, CodingKey {
+            case key
+            case cameraID = "camera_id"
+            case size, segment
+        }
+
+        public init(key: String, cameraID: String, size: Int64, segment: Segment? = nil) {
+            self.key = key
+            self.cameraID = cameraID
+            self.size = size
+            self.segment = segment
+        }
+    }
+
+    public struct Segment: Codable, Sendable, Equatable {
+        public var index: Int
+        public var count: Int
+        public init(index: Int, count: Int) {
+            self.index = index
+            self.count = count
+        }
+    }
+
+    public var runID: String
+    public var index: Int
+    public var items: [Item]
+
+    enum CodingKeys: String, CodingKey {
+        case runID = "run_id"
+        case index, items
+    }
+
+    public init(runID: String, index: Int, items: [Item]) {
+        self.runID = runID
+        self.index = index
+        self.items = items
+    }
+}
+
+/// Where things live in the object store. One place for the key layout shared by every binding.
+public enum StoreLayout {
+    public static let rawPrefix = "raw/"
+    public static func manifestKey(run: String) -> String { "runs/\(run)/manifest.jsonl.gz" }
+    public static func stage1Key(run: String, chunk: Int) -> String { "runs/\(run)/stage1/chunk-\(chunk).jsonl.gz" }
+    public static func stage1Prefix(run: String) -> String { "runs/\(run)/stage1/" }
+    public static func stage3Prefix(run: String) -> String { "runs/\(run)/stage3/" }
+    public static func runRecordKey(run: String) -> String { "runs/\(run)/run.json" }
+    public static let siteRegistryKey = "state/sites.json"
+}

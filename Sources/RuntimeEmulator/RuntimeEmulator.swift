@@ -1,0 +1,1 @@
+// The RuntimeEmulator module; see README.md for its role.

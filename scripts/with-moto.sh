@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs a command with a fresh moto_server on a free loopback port (see ../shared/docs/local-aws.md) and stops the
+# server afterwards. The command sees MOTO_ENDPOINT (and AWS_ENDPOINT_URL unless ODIN_KEEP_ENDPOINT=1), dummy
+# credentials and a region. Batch runs without Docker (use_docker=false). A second server that fails every Batch job
+# is started too, as MOTO_FAILING_ENDPOINT.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/venv.sh
+free_port() { .venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+mkdir -p .build
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  done
+}
+trap cleanup EXIT
+start() { # $1 = log file, rest = env assignments
+  local log=$1; shift
+  local port; port=$(free_port)
+  env "$@" .venv/bin/moto_server -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 200); do curl -sf -o /dev/null "http://127.0.0.1:$port/moto-api/" && break; sleep 0.1; done
+  curl -sf -o /dev/null "http://127.0.0.1:$port/moto-api/" || { cat "$log" >&2; exit 1; }
+  curl -sf -X POST -H 'Content-Type: application/json' \
+    -d '{"batch":{"use_docker":false},"lambda":{"use_docker":false}}' "http://127.0.0.1:$port/moto-api/config" >/dev/null
+  echo "http://127.0.0.1:$port"
+}
+MOTO_ENDPOINT=$(start .build/moto.log)
+MOTO_FAILING_ENDPOINT=$(start .build/moto-failing.log MOTO_SIMPLE_BATCH_FAIL_AFTER=0)
+export MOTO_ENDPOINT MOTO_FAILING_ENDPOINT
+[ "${ODIN_KEEP_ENDPOINT:-0}" = 1 ] || export AWS_ENDPOINT_URL="$MOTO_ENDPOINT"
+export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-testing} AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-testing}
+export AWS_REGION=${AWS_REGION:-us-east-1} ODIN_VENV="$PWD/.venv"
+"$@"
