@@ -52,7 +52,7 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
 
     /// Binds `host:port` (port 0 picks a free port) and starts serving.
     public init(host: String = "127.0.0.1", port: Int = 0, handler: @escaping Handler) throws(ServerError) {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw ServerError("socket() failed: errno \(errno)") }
         var yes: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
@@ -89,13 +89,16 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
 
     /// Stops accepting and closes every open connection. Handlers that are still blocked finish on their own.
     public func stop() {
-        let open: Set<Int32> = monitor.locked {
-            guard !stopped else { return [] }
+        let open: Set<Int32>? = monitor.locked {
+            guard !stopped else { return nil }
             stopped = true
             return connections
         }
+        // Closing twice would close whatever descriptor another thread got with the same number meanwhile.
+        guard let open else { return }
+        // shutdown wakes the accept thread, which closes the listener itself: closing it here could let accept()
+        // run on a descriptor number that another socket has taken meanwhile.
         shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
         for fd in open { shutdown(fd, Int32(SHUT_RDWR)) }
     }
 
@@ -104,8 +107,11 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
             let fd = accept(listener, nil, nil)
             if fd < 0 {
                 if errno == EINTR { continue }
+                close(listener)
                 return
             }
+            // Child processes started by tests or replay must not inherit (and keep open) our connections.
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
             var yes: Int32 = 1
             setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &yes, socklen_t(MemoryLayout<Int32>.size))
             let accepted: Bool = monitor.locked {
@@ -113,7 +119,11 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
                 connections.insert(fd)
                 return true
             }
-            guard accepted else { close(fd); return }
+            guard accepted else {
+                close(fd)
+                close(listener)
+                return
+            }
             startThread { [self] in
                 serve(fd)
                 monitor.locked { _ = connections.remove(fd) }

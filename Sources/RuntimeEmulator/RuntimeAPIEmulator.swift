@@ -73,12 +73,16 @@ public final class RuntimeAPIEmulator: @unchecked Sendable {
     private var counter = 0
 
     /// `host:port`, the value for `AWS_LAMBDA_RUNTIME_API`.
-    public var address: String { "127.0.0.1:\(server?.port ?? 0)" }
+    public var address: String { "\(server?.host ?? "127.0.0.1"):\(server?.port ?? 0)" }
 
-    public init(configuration: Configuration = Configuration(), port: Int = 0) throws {
+    /// - Parameters:
+    ///   - host: any 127.x.y.z address; tests that stop and restart a server use their own address so a freed port
+    ///     is never picked up by a parallel test's server.
+    ///   - port: 0 picks a free port.
+    public init(configuration: Configuration = Configuration(), host: String = "127.0.0.1", port: Int = 0) throws {
         self.configuration = configuration
         self.server = nil
-        self.server = try LoopbackHTTPServer(port: port) { [weak self] request in
+        self.server = try LoopbackHTTPServer(host: host, port: port) { [weak self] request in
             guard let self else { return .json(500, #"{"errorMessage":"emulator stopped"}"#) }
             return self.route(request)
         }
