@@ -72,6 +72,9 @@ let package = Package(
         .executableTarget(name: "SweeperFunction", dependencies: ["LambdaRuntime", "Odin", "Events"],
                           path: "functions/sweeper", exclude: ["function.json"]),
 
+        // MARK: - Benchmark drivers (never shipped)
+        .executableTarget(name: "RuntimeBench", dependencies: ["RuntimeEmulator"], path: "Benchmarks/RuntimeBench"),
+
         // MARK: - Tests (Swift Testing; real peers: see Tests/README.md)
         .target(name: "TestSupport", dependencies: ["RuntimeEmulator", "HTTP"], path: "Tests/TestSupport"),
         .executableTarget(name: "RuntimeProbe", dependencies: ["LambdaRuntime"], path: "Tests/Fixtures/RuntimeProbe"),

@@ -17,8 +17,10 @@ cleanup() {
   done
 }
 trap cleanup EXIT
-start() { # $1 = log file, rest = env assignments
-  local log=$1; shift
+# start VAR LOG [ENV=VALUE…]: starts a server in this shell (so its pid is recorded for cleanup) and sets VAR to
+# its endpoint.
+start() {
+  local var=$1 log=$2; shift 2
   local port; port=$(free_port)
   env "$@" .venv/bin/moto_server -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
   pids+=($!)
@@ -26,10 +28,10 @@ start() { # $1 = log file, rest = env assignments
   curl -sf -o /dev/null "http://127.0.0.1:$port/moto-api/" || { cat "$log" >&2; exit 1; }
   curl -sf -X POST -H 'Content-Type: application/json' \
     -d '{"batch":{"use_docker":false},"lambda":{"use_docker":false}}' "http://127.0.0.1:$port/moto-api/config" >/dev/null
-  echo "http://127.0.0.1:$port"
+  printf -v "$var" '%s' "http://127.0.0.1:$port"
 }
-MOTO_ENDPOINT=$(start .build/moto.log)
-MOTO_FAILING_ENDPOINT=$(start .build/moto-failing.log MOTO_SIMPLE_BATCH_FAIL_AFTER=0)
+start MOTO_ENDPOINT .build/moto.log
+start MOTO_FAILING_ENDPOINT .build/moto-failing.log MOTO_SIMPLE_BATCH_FAIL_AFTER=0
 export MOTO_ENDPOINT MOTO_FAILING_ENDPOINT
 [ "${ODIN_KEEP_ENDPOINT:-0}" = 1 ] || export AWS_ENDPOINT_URL="$MOTO_ENDPOINT"
 export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-testing} AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-testing}

@@ -67,6 +67,7 @@ public final class RuntimeAPIEmulator: @unchecked Sendable {
     private var queue: [Pending] = []
     private var byID: [String: Pending] = [:]
     private var initialised = false
+    private var firstNext: Double?
     private var recordedInitError: InitError?
     private var closed = false
     private var server: LoopbackHTTPServer?
@@ -168,9 +169,13 @@ public final class RuntimeAPIEmulator: @unchecked Sendable {
         }
     }
 
+    /// Monotonic time (seconds) of the first `GET next`: the end of the runtime's init, for init-time measurements.
+    public var firstNextAt: Double? { monitor.locked { firstNext } }
+
     private func next() -> LoopbackHTTPServer.Response {
         let pending: Pending? = monitor.locked {
             initialised = true
+            if firstNext == nil { firstNext = Monitor.monotonicNow() }
             while !closed {
                 if let index = queue.firstIndex(where: { !$0.taken }) {
                     let pending = queue.remove(at: index)

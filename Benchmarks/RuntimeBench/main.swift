@@ -1,0 +1,75 @@
+// Runtime benchmark driver (not a test): runs Lambda runtimes as separate processes against the same loopback
+// Runtime API emulator and measures per-invocation overhead, init time (process start → first GET next), and peak
+// RSS. Prints one JSON object per runtime on stdout; scripts/bench/20-runtime.sh turns them into a table.
+//
+// Usage: runtime-bench NAME COMMAND [ARG…] [--cwd DIR] [--invocations N] [--starts N]
+import Foundation
+import RuntimeEmulator
+
+var arguments = Array(CommandLine.arguments.dropFirst())
+@MainActor func option(_ name: String, default value: String) -> String {
+    guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count else { return value }
+    let found = arguments[index + 1]
+    arguments.removeSubrange(index...index + 1)
+    return found
+}
+let invocations = Int(option("--invocations", default: "2000"))!
+let starts = Int(option("--starts", default: "20"))!
+let cwd = option("--cwd", default: FileManager.default.currentDirectoryPath)
+guard arguments.count >= 2 else {
+    FileHandle.standardError.write(Data("usage: runtime-bench NAME COMMAND [ARG…] [--cwd DIR] [--invocations N] [--starts N]\n".utf8))
+    exit(2)
+}
+let name = arguments[0]
+let command = arguments[1]
+let commandArguments = Array(arguments.dropFirst(2))
+FileManager.default.changeCurrentDirectoryPath(cwd)
+
+@MainActor func environment(_ api: String) -> [String: String] {
+    var env = ["AWS_LAMBDA_RUNTIME_API": api, "AWS_LAMBDA_FUNCTION_NAME": "echo", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+               "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST", "_HANDLER": "echo", "LAMBDA_TASK_ROOT": cwd,
+               "PATH": "/usr/local/bin:/usr/bin:/bin", "LOG_LEVEL": "error", "AWS_LAMBDA_LOG_LEVEL": "error"]
+    if let home = ProcessInfo.processInfo.environment["HOME"] { env["HOME"] = home }
+    return env
+}
+
+let payload = Array(#"{"n":1,"camera":"cam01"}"#.utf8)
+
+// Init time: median over `starts` fresh processes of spawn → first GET next.
+var initTimes: [Double] = []
+for _ in 0..<starts {
+    let emulator = try RuntimeAPIEmulator()
+    let process = try ChildProcess(path: command, arguments: commandArguments, environment: environment(emulator.address),
+                                   outputPath: "/dev/null")
+    let deadline = Date().addingTimeInterval(20)
+    while emulator.firstNextAt == nil && Date() < deadline && process.poll() == nil { usleep(100) }
+    if let first = emulator.firstNextAt { initTimes.append((first - process.startedAt) * 1000) }
+    process.terminate(grace: 0.2)
+    emulator.stop()
+}
+initTimes.sort()
+
+// Per-invocation overhead: one process, warm-up, then `invocations` sequential next → response cycles.
+let emulator = try RuntimeAPIEmulator()
+let process = try ChildProcess(path: command, arguments: commandArguments, environment: environment(emulator.address),
+                               outputPath: "/dev/null")
+var failures = 0
+for _ in 0..<100 { if case .response = emulator.invoke(payload) {} else { failures += 1 } }
+let started = Date()
+for _ in 0..<invocations { if case .response = emulator.invoke(payload) {} else { failures += 1 } }
+let elapsed = Date().timeIntervalSince(started)
+let rss = process.peakRSSKiB() ?? 0
+process.terminate(grace: 0.5)
+emulator.stop()
+
+let result: [String: Any] = [
+    "name": name,
+    "invocations": invocations,
+    "failures": failures,
+    "us_per_invocation": elapsed / Double(invocations) * 1e6,
+    "init_ms_median": initTimes.isEmpty ? -1 : initTimes[initTimes.count / 2],
+    "init_samples": initTimes.count,
+    "peak_rss_kib": rss,
+]
+let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
+print(String(decoding: data, as: UTF8.self))
