@@ -274,9 +274,8 @@ def check_structure(template, f):
     f.expect(subs and all(s == {"SubscriptionType": "SNS", "Address": {"Ref": "BudgetTopic"}} for s in subs), "Budget", "every notification must go to BudgetTopic")
     f.expect(all(n.get("Notification", {}).get("ThresholdType") == "ABSOLUTE_VALUE" for n in budget.get("NotificationsWithSubscribers", [])),
              "Budget", "thresholds must be absolute amounts in the budget currency")
-    sub = r("BudgetGuardSubscription")
-    f.expect(sub.get("Protocol") == "lambda" and sub.get("Endpoint") == {"Fn::GetAtt": ["BudgetGuardFunction", "Arn"]}
-             and is_ref(sub.get("TopicArn"), "BudgetTopic"), "BudgetGuardSubscription", "BudgetTopic must invoke budget-guard")
+    f.expect(r("BudgetTopic").get("Subscription") == [{"Protocol": "lambda", "Endpoint": {"Fn::GetAtt": ["BudgetGuardFunction", "Arn"]}}],
+             "BudgetTopic", "BudgetTopic must invoke budget-guard (and nothing else)")
     for perm_name, principal in (("JobEventsPermission", "events.amazonaws.com"), ("BudgetGuardPermission", "sns.amazonaws.com"),
                                  ("SweeperPermission", "events.amazonaws.com")):
         perm = r(perm_name)
