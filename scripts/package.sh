@@ -5,6 +5,9 @@
 # Per function: `swift build -c release --static-swift-stdlib --product <name>` in its own scratch path
 # (.build/lambda, so the link flags below never invalidate anyone's debug or release build), linked with
 #   - scripts/lambda/glibc-shim.c and --wrap=hypotf/--wrap=hypot (glibc 2.35 symbols -> 2.2.5 ones),
+#   - a static HTTP(S)-only libcurl built from Debian's source package (scripts/lambda/build-static-curl.sh; the
+#     system libcurl.so.4 would drag 29 shared libraries into lib/, ~6.9 MB zipped) with static OpenSSL and zlib;
+#     ODIN_SYSTEM_CURL=1 links the system libraries instead (and bundles them),
 #   - lld with --as-needed ahead of every library (via a clang config file: SwiftPM puts -Xlinker flags after the
 #     libraries, where --as-needed is too late; gold keeps libraries referenced only from garbage-collected code,
 #     lld does not), so C libraries of targets the function links but never calls are not loaded;
@@ -32,7 +35,15 @@ fi
 
 mkdir -p "$SCRATCH/shim"
 cc -O2 -fPIC -c scripts/lambda/glibc-shim.c -o "$SCRATCH/shim/glibc-shim.o"
-printf -- '-fuse-ld=lld\n-Wl,--as-needed\n' > "$SCRATCH/shim/link.cfg"
+# Static libcurl (HTTP/HTTPS only) + Debian's static OpenSSL and zlib, searched before the system's shared ones.
+# lld resolves archives in any order, so listing -lssl -lcrypto here pulls in only what libcurl.a needs.
+STATIC=$PWD/$SCRATCH/static
+if [ "${ODIN_SYSTEM_CURL:-0}" = 1 ]; then
+  printf -- '-fuse-ld=lld\n-Wl,--as-needed\n' > "$SCRATCH/shim/link.cfg"
+else
+  scripts/lambda/build-static-curl.sh
+  printf -- '-fuse-ld=lld\n-Wl,--as-needed\n-L%s/lib\n-lssl\n-lcrypto\n' "$STATIC" > "$SCRATCH/shim/link.cfg"
+fi
 LINK=(-Xlinker "$PWD/$SCRATCH/shim/glibc-shim.o" -Xlinker --wrap=hypotf -Xlinker --wrap=hypot
       -Xswiftc -Xclang-linker -Xswiftc "--config=$PWD/$SCRATCH/shim/link.cfg")
 BUILD=("$SWIFT" build -c release --scratch-path "$SCRATCH" --static-swift-stdlib "${LINK[@]}")
