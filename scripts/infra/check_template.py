@@ -192,7 +192,9 @@ def check_structure(template, f):
     spot_q = r("SpotJobQueue")
     actions = spot_q.get("JobStateTimeLimitActions", [])
     f.expect(any(a.get("State") == "RUNNABLE" and a.get("Action") == "CANCEL" and is_ref(a.get("MaxTimeSeconds"), "FallbackTimeoutSeconds")
-                 for a in actions), "SpotJobQueue", "needs JobStateTimeLimitActions RUNNABLE > FallbackTimeoutSeconds -> CANCEL")
+                 and a.get("Reason") == "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY" for a in actions), "SpotJobQueue",
+             "needs JobStateTimeLimitActions RUNNABLE > FallbackTimeoutSeconds -> CANCEL for CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY "
+             "(the reason must be a Batch blocked-queue reason, or the action never fires)")
     f.expect(int(params.get("FallbackTimeoutSeconds", {}).get("MinValue", 0)) >= 600, "Parameters.FallbackTimeoutSeconds", "MinValue must be >= 600 (AWS Batch limit)")
     for name in ("SpotJobQueue", "OnDemandJobQueue"):
         f.expect(is_ref(r(name).get("SchedulingPolicyArn"), "PrioritySchedulingPolicy"), name, "must use PrioritySchedulingPolicy")
