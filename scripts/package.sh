@@ -21,7 +21,6 @@ cd "$(dirname "$0")/.."
 SWIFT=${SWIFT:-swift}
 SCRATCH=.build/lambda
 MAX_ZIP_BYTES=${ODIN_MAX_ZIP_BYTES:-5000000}
-ALLOW='^(linux-vdso\.so\.1|linux-gate\.so\.1|libc\.so\.6|libm\.so\.6|libdl\.so\.2|libpthread\.so\.0|librt\.so\.1|libutil\.so\.1|libresolv\.so\.2|libstdc\+\+\.so\.6|libgcc_s\.so\.1|ld-linux-x86-64\.so\.2|ld-linux-aarch64\.so\.1)$'
 
 fail() { echo "package: $*" >&2; exit 1; }
 
@@ -67,17 +66,7 @@ for name in "${names[@]}"; do
   chmod 0755 "$stage/bootstrap"
 
   # Shared libraries outside the allowlist go into lib/ (ldd lists the whole closure).
-  while read -r line; do
-    lib=$(awk '{print $1}' <<<"$line")
-    [[ "$line" == *"not found"* ]] && fail "$name: ldd: $line"
-    base=$(basename "$lib")
-    [[ "$base" =~ $ALLOW ]] && continue
-    path=$(awk '$2 == "=>" {print $3}' <<<"$line")
-    [ -n "$path" ] && [ -f "$path" ] || fail "$name: cannot resolve $lib from ldd line: $line"
-    mkdir -p "$stage/lib"
-    cp -L "$path" "$stage/lib/$base"
-    chmod 0644 "$stage/lib/$base"
-  done < <(ldd "$stage/bootstrap" | sed 's/^[[:space:]]*//')
+  scripts/lambda/bundle-libs.sh "$stage/bootstrap" "$stage" >/dev/null || fail "$name: cannot bundle its shared libraries"
 
   scripts/lambda/check-glibc.sh "$stage/bootstrap" $(ls "$stage"/lib/* 2>/dev/null || true) \
     || fail "$name: needs symbol versions Lambda's provided.al2023 does not have (see above)"

@@ -44,6 +44,41 @@ struct PackagingTests {
         #expect(result.output.contains("GLIBC_2.1 at most"), "\(result.output)")
     }
 
+    @Test func librariesOutsideTheAllowlistAreBundledAndMissingOnesFail() throws {
+        try withTemporaryDirectory { dir in
+            // A program needing libz.so.1 (not on Lambda's allowlist) besides glibc.
+            let source = dir.appendingPathComponent("z.c")
+            try "#include <zlib.h>\nint main(void) { return zlibVersion()[0] == 0; }\n"
+                .write(to: source, atomically: true, encoding: .utf8)
+            let program = dir.appendingPathComponent("z").path
+            let cc = try runTool("/usr/bin/cc", [source.path, "-o", program, "-lz"])
+            try #require(cc.status == 0, "cc: \(cc.output)")
+            let stage = dir.appendingPathComponent("stage")
+            let bundle = try runTool(Repo.path("scripts/lambda/bundle-libs.sh"), [program, stage.path])
+            #expect(bundle.status == 0, "\(bundle.output)")
+            #expect(bundle.output == "libz.so.1\n", "only libz should be bundled: \(bundle.output)")
+            let copied = try FileManager.default.contentsOfDirectory(atPath: stage.appendingPathComponent("lib").path)
+            #expect(copied == ["libz.so.1"])
+
+            // A program whose own shared library has gone missing: ldd says "not found", bundling must fail.
+            let libSource = dir.appendingPathComponent("gone.c")
+            try "int odin_gone(void) { return 7; }\n".write(to: libSource, atomically: true, encoding: .utf8)
+            let lib = dir.appendingPathComponent("libodingone.so").path
+            let cc2 = try runTool("/usr/bin/cc", ["-shared", "-fPIC", libSource.path, "-o", lib])
+            try #require(cc2.status == 0, "cc: \(cc2.output)")
+            let mainSource = dir.appendingPathComponent("m.c")
+            try "int odin_gone(void);\nint main(void) { return odin_gone() != 7; }\n"
+                .write(to: mainSource, atomically: true, encoding: .utf8)
+            let needy = dir.appendingPathComponent("needy").path
+            let cc3 = try runTool("/usr/bin/cc", [mainSource.path, "-o", needy, "-L\(dir.path)", "-lodingone"])
+            try #require(cc3.status == 0, "cc: \(cc3.output)")
+            try FileManager.default.removeItem(atPath: lib)
+            let missing = try runTool(Repo.path("scripts/lambda/bundle-libs.sh"), [needy, dir.appendingPathComponent("s2").path])
+            #expect(missing.status == 1)
+            #expect(missing.output.contains("libodingone.so => not found"), "\(missing.output)")
+        }
+    }
+
     /// Checks every functions/<name>/bootstrap.zip that `make package` produced; nothing to check before that.
     @Test func packagedZipsHoldAnExecutableBootstrapAndPassUnzipTest() throws {
         let functions = Repo.path("functions")
