@@ -67,6 +67,10 @@ for name in "${names[@]}"; do
 
   # Shared libraries outside the allowlist go into lib/ (ldd lists the whole closure).
   scripts/lambda/bundle-libs.sh "$stage/bootstrap" "$stage" >/dev/null || fail "$name: cannot bundle its shared libraries"
+  # Libraries that must never reach a Lambda zip: FFmpeg (the worker's, via Odin -> Munin -> Media) and full
+  # Foundation/ICU (Lambda binaries use FoundationEssentials).
+  banned=$(find "$stage" -path "$stage/lib/*" -type f -printf '%f\n' | grep -E '^(libav|libsw|libpostproc|libicu|libFoundation)' | tr '\n' ' ' || true)
+  [ -z "$banned" ] || fail "$name: links $banned- a live code path reaches Media/FFmpeg or full Foundation; keep it out of the Lambda targets"
 
   scripts/lambda/check-glibc.sh "$stage/bootstrap" $(ls "$stage"/lib/* 2>/dev/null || true) \
     || fail "$name: needs symbol versions Lambda's provided.al2023 does not have (see above)"
