@@ -254,6 +254,9 @@ def check_structure(template, f):
         for var in (fn.get("Environment", {}).get("Variables", {}) or {}):
             f.expect(f"`{var}`" in readme, where, f"environment variable {var} is not documented in infra/README.md")
 
+    env_sets = {prefix: frozenset((r(f"{prefix}Function").get("Environment", {}).get("Variables", {}) or {}).keys()) for prefix in FUNCTIONS}
+    f.expect(len(set(env_sets.values())) == 1, "Functions", f"every function must get the same environment variables: {env_sets}")
+
     # Triggers
     pattern = r("BatchJobStateRule").get("EventPattern", {})
     f.expect(pattern.get("source") == ["aws.batch"] and pattern.get("detail-type") == ["Batch Job State Change"],
