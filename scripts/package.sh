@@ -83,6 +83,28 @@ for name in "${names[@]}"; do
   printf '%-14s %12d %12d  %s%s\n' "$name" "$boot_bytes" "$zip_bytes" "$sha" "$([ "$libs" -gt 0 ] && echo "  (+$libs libs in lib/)")"
   [ "$zip_bytes" -le "$MAX_ZIP_BYTES" ] || over+=("$name ($zip_bytes bytes)")
 done
+# Deploy manifest: S3 keys and the stack parameters of every packaged function (read by the deploy).
+python3 - "$SCRATCH/manifest.json" "${names[@]}" <<'PY'
+import hashlib, json, os, platform, sys
+out, names = sys.argv[1], sys.argv[2:]
+arch = {"x86_64": "x86_64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
+functions = {}
+for name in names:
+    spec = json.load(open(f"functions/{name}/function.json"))
+    path = f"functions/{name}/bootstrap.zip"
+    data = open(path, "rb").read()
+    sha = hashlib.sha256(data).hexdigest()
+    key = f"functions/{name}/{sha}.zip"
+    entry = {"zip": path, "bytes": len(data), "sha256": sha, "key": key, "parameters": {}}
+    names_ = spec.get("parameters", {})
+    if names_:
+        entry["parameters"] = {names_["codeKey"]: key, names_["memory"]: str(spec["memoryMB"]),
+                               names_["timeout"]: str(spec["timeoutSeconds"])}
+    functions[name] = entry
+json.dump({"architecture": arch, "functions": functions}, open(out, "w"), indent=2, sort_keys=True)
+PY
+echo "deploy manifest: $SCRATCH/manifest.json (Architecture, S3 keys, per-function stack parameters)" >&2
+
 if [ ${#over[@]} -gt 0 ]; then
   echo "package: over the ${MAX_ZIP_BYTES}-byte zip target: ${over[*]}" >&2
   [ "${ODIN_STRICT_SIZE:-0}" = 1 ] && exit 1
