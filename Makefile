@@ -6,6 +6,7 @@ CONFIG ?= debug
 BIN = .build/$(CONFIG)
 EVENT ?= events/job-done.json
 FUNCTION ?=
+FUNCTIONS ?=
 
 .PHONY: help deps build test bench replay demo package deploy destroy clean venv
 
@@ -28,6 +29,9 @@ replay: deps ## Replay EVENT=events/<file>.json through FUNCTION=<name> (default
 	$(SWIFT) build -c $(CONFIG) --product odin
 	@$(SWIFT) build -c $(CONFIG) $(if $(FUNCTION),--product $(FUNCTION),) >/dev/null
 	$(BIN)/odin replay $(EVENT) $(if $(FUNCTION),--function $(FUNCTION),) --bin-dir $(BIN)
+
+package: deps ## Build the Lambda zips functions/<name>/bootstrap.zip (FUNCTIONS="ingest sweeper" for some); prints sizes
+	FUNCTIONS="$(FUNCTIONS)" scripts/package.sh
 
 bench: deps ## Run the benchmarks side by side with their peers and write BENCHMARKS.md
 	scripts/venv.sh bench

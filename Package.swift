@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "job-events", targets: ["JobEventsFunction"]),
         .executable(name: "budget-guard", targets: ["BudgetGuardFunction"]),
         .executable(name: "sweeper", targets: ["SweeperFunction"]),
+        .executable(name: "odin-package", targets: ["OdinPackage"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -61,6 +62,8 @@ let package = Package(
         ]),
         .executableTarget(name: "MuninWorker", dependencies: ["Munin", "Odin", "OdinKit"]),
         .executableTarget(name: "HuginCLI", dependencies: ["Hugin", "Odin", "OdinKit"]),
+        // odin-package: deterministic Lambda zips (scripts/package.sh); a host tool, never deployed.
+        .executableTarget(name: "OdinPackage", dependencies: ["Compression"]),
         .executableTarget(name: "EchoFunction", dependencies: ["LambdaRuntime"], path: "functions/echo",
                           exclude: ["function.json"]),
         .executableTarget(name: "IngestFunction", dependencies: ["LambdaRuntime", "Odin", "Events"],
@@ -87,6 +90,7 @@ let package = Package(
         .testTarget(name: "MuninTests", dependencies: ["Munin", "Media", "OdinKit", "Compression", "TestSupport"]),
         .testTarget(name: "HuginTests", dependencies: ["Hugin", "OdinKit", "Compression", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
+        .testTarget(name: "InfraTests", dependencies: ["Compression"], exclude: ["Fixtures"]),
     ]
 )
 

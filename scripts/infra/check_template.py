@@ -1,0 +1,348 @@
+#!/usr/bin/env python3
+"""Checks an Odins Ravne CloudFormation template beyond what cfn-lint and moto check.
+
+Usage: check_template.py [--policy-only] TEMPLATE [TEMPLATE ...]
+
+Policy rules (every template): no IAM action containing "*", no NotAction, no managed policies (they hide
+wildcards), and every statement with Resource "*" carries a comment `# Resource "*": <reason>` on the line before
+the statement or inside it. Structure rules (infra/stack.yaml only, i.e. templates that define DataBucket): the
+properties moto ignores (bucket lifecycle and notifications, budgets, CE scaling settings, queue time-limit
+actions, retry strategies) plus tags, triggers, env-var documentation and function.json agreement.
+Exit status 0 when clean, 1 with one line per finding otherwise. Runs from the project venv (needs cfn-lint).
+"""
+import json
+import os
+import re
+import sys
+
+from cfnlint.decode import decode
+from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+STAR_COMMENT = re.compile(r'#\s*Resource "\*":\s*\S')
+MEDIA_SUFFIXES = [".jpg", ".JPG", ".jpeg", ".JPEG", ".png", ".PNG", ".mp4", ".MP4", ".mov", ".MOV", ".avi", ".AVI"]
+FUNCTIONS = {  # logical id prefix -> functions/<name>
+    "Ingest": "ingest", "JobEvents": "job-events", "BudgetGuard": "budget-guard", "Sweeper": "sweeper"}
+
+
+class Findings:
+    def __init__(self, path):
+        self.path = os.path.relpath(path, ROOT)
+        self.items = []
+
+    def add(self, where, message):
+        self.items.append(f"{self.path}: {where}: {message}")
+
+    def expect(self, condition, where, message):
+        if not condition:
+            self.add(where, message)
+
+
+def as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def line_of(node):
+    mark = getattr(node, "start_mark", None)
+    return mark.line if mark is not None else None  # 0-based
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Policies
+# ---------------------------------------------------------------------------------------------------------------
+def policy_documents(name, resource):
+    props = resource.get("Properties", {}) or {}
+    rtype = resource.get("Type", "")
+    if rtype == "AWS::IAM::Role":
+        for policy in props.get("Policies", []) or []:
+            yield f"{name}.Policies[{policy.get('PolicyName')}]", policy.get("PolicyDocument", {})
+        yield f"{name}.AssumeRolePolicyDocument", props.get("AssumeRolePolicyDocument", {})
+    elif rtype in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::RolePolicy"):
+        yield name, props.get("PolicyDocument", {})
+    elif rtype in ("AWS::S3::BucketPolicy", "AWS::SNS::TopicPolicy", "AWS::SQS::QueuePolicy"):
+        yield name, props.get("PolicyDocument", {})
+
+
+def check_policies(template, lines, f):
+    for name, resource in (template.get("Resources") or {}).items():
+        props = resource.get("Properties", {}) or {}
+        if props.get("ManagedPolicyArns"):
+            f.add(name, "ManagedPolicyArns is not allowed (managed policies hide wildcard actions); write an inline policy")
+        for where, doc in policy_documents(name, resource):
+            for index, statement in enumerate(as_list(doc.get("Statement", []))):
+                sid = statement.get("Sid", f"#{index}")
+                at = f"{where} statement {sid}"
+                if "NotAction" in statement:
+                    f.add(at, "NotAction is not allowed; list the actions")
+                for action in as_list(statement.get("Action", [])):
+                    if isinstance(action, str) and "*" in action:
+                        f.add(at, f'action "{action}" contains "*"; name each action')
+                if "NotResource" in statement:
+                    f.add(at, "NotResource is not allowed")
+                resources = as_list(statement.get("Resource", []))
+                if any(r == "*" for r in resources if isinstance(r, str)):
+                    start = line_of(statement)
+                    resource_line = None
+                    for key in statement:
+                        if key == "Resource":
+                            resource_line = line_of(key)
+                    if start is None or resource_line is None:
+                        f.add(at, 'Resource "*" without position information; cannot verify the comment')
+                        continue
+                    first = start
+                    while first > 0 and lines[first - 1].strip().startswith("#"):
+                        first -= 1  # the contiguous comment block right above the statement
+                    window = lines[first:resource_line + 1]
+                    if not any(STAR_COMMENT.search(text) for text in window):
+                        f.add(f"{at} (line {resource_line + 1})",
+                              'Resource "*" needs a comment `# Resource "*": <why the API has no resource-level '
+                              'permissions>` on the line above the statement')
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Structure of infra/stack.yaml
+# ---------------------------------------------------------------------------------------------------------------
+def is_ref(value, name):
+    return isinstance(value, dict) and value.get("Ref") == name
+
+
+def has_tags(resource_type):
+    try:
+        schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", resource_type).schema
+    except Exception:  # unknown type: nothing to say about tags
+        return None
+    props = schema.get("properties", {})
+    for key in ("Tags", "ResourceTags"):
+        if key in props:
+            return key
+    return None
+
+
+def tag_keys(value):
+    if isinstance(value, dict) and "Fn::If" not in value:
+        return set(value.keys())
+    keys = set()
+    for item in as_list(value or []):
+        if isinstance(item, dict) and "Key" in item:
+            keys.add(item["Key"])
+    return keys
+
+
+def check_structure(template, f):
+    res = template.get("Resources") or {}
+    params = template.get("Parameters") or {}
+
+    def r(name):
+        if name not in res:
+            f.add(name, "resource missing")
+            return {}
+        return res[name].get("Properties", {}) or {}
+
+    # Data bucket (moto ignores lifecycle and notifications)
+    bucket = r("DataBucket")
+    f.expect(bucket.get("VersioningConfiguration", {}).get("Status") == "Enabled", "DataBucket", "versioning not enabled")
+    f.expect(bool(bucket.get("BucketEncryption")), "DataBucket", "no default encryption")
+    pab = bucket.get("PublicAccessBlockConfiguration", {})
+    for key in ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"):
+        f.expect(pab.get(key) is True, "DataBucket", f"PublicAccessBlockConfiguration.{key} must be true")
+    rules = bucket.get("LifecycleConfiguration", {}).get("Rules", [])
+    transitions = {t.get("StorageClass"): t.get("TransitionInDays") for rule in rules for t in rule.get("Transitions", [])}
+    f.expect(is_ref(transitions.get("STANDARD_IA"), "TransitionToIaDays"), "DataBucket", "no STANDARD_IA transition from TransitionToIaDays")
+    f.expect(is_ref(transitions.get("GLACIER"), "TransitionToGlacierDays"), "DataBucket", "no GLACIER transition from TransitionToGlacierDays")
+    f.expect(any(is_ref(rule.get("NoncurrentVersionExpiration", {}).get("NoncurrentDays"), "NoncurrentVersionExpirationDays")
+                 for rule in rules), "DataBucket", "no noncurrent-version expiration from NoncurrentVersionExpirationDays")
+    for name, default in (("TransitionToIaDays", 30), ("TransitionToGlacierDays", 90), ("NoncurrentVersionExpirationDays", 30)):
+        f.expect(str(params.get(name, {}).get("Default")) == str(default), f"Parameters.{name}", f"default must be {default} (profile storage.lifecycle)")
+    suffixes = []
+    for config in bucket.get("NotificationConfiguration", {}).get("LambdaConfigurations", []):
+        rules_ = {rule.get("Name"): rule.get("Value") for rule in config.get("Filter", {}).get("S3Key", {}).get("Rules", [])}
+        f.expect(rules_.get("prefix") == "raw/", "DataBucket", f"notification without prefix raw/: {rules_}")
+        f.expect(config.get("Function") == {"Fn::GetAtt": ["IngestFunction", "Arn"]}, "DataBucket", "notification target is not IngestFunction")
+        f.expect(str(config.get("Event", "")).startswith("s3:ObjectCreated:"), "DataBucket", "notification event is not ObjectCreated")
+        suffixes.append(rules_.get("suffix"))
+    f.expect(sorted(suffixes) == sorted(MEDIA_SUFFIXES), "DataBucket", f"media suffixes {sorted(suffixes)} != {sorted(MEDIA_SUFFIXES)}")
+    depends = as_list(res.get("DataBucket", {}).get("DependsOn", []))
+    f.expect("IngestS3Permission" in depends, "DataBucket", "must DependsOn IngestS3Permission (S3 validates the target)")
+    perm = r("IngestS3Permission")
+    f.expect(perm.get("Principal") == "s3.amazonaws.com" and "Fn::Sub" in (perm.get("SourceArn") or {}),
+             "IngestS3Permission", "must allow s3.amazonaws.com with a spelled-out SourceArn (no GetAtt on the bucket)")
+    f.expect(is_ref(perm.get("SourceAccount"), "AWS::AccountId"), "IngestS3Permission", "SourceAccount missing")
+
+    # Table
+    table = r("StateTable")
+    f.expect(table.get("BillingMode") == "PAY_PER_REQUEST", "StateTable", "must be on-demand (PAY_PER_REQUEST)")
+    f.expect(table.get("TimeToLiveSpecification", {}).get("Enabled") is True, "StateTable", "TTL not enabled")
+
+    # Compute environments (moto drops updates to these)
+    spot = r("SpotComputeEnvironment").get("ComputeResources", {})
+    f.expect(spot.get("Type") == "SPOT", "SpotComputeEnvironment", "Type must be SPOT")
+    f.expect(spot.get("AllocationStrategy") == "SPOT_PRICE_CAPACITY_OPTIMIZED", "SpotComputeEnvironment", "allocation must be SPOT_PRICE_CAPACITY_OPTIMIZED")
+    f.expect(is_ref(spot.get("BidPercentage"), "SpotBidPercentage"), "SpotComputeEnvironment", "BidPercentage must come from SpotBidPercentage")
+    od = r("OnDemandComputeEnvironment").get("ComputeResources", {})
+    f.expect(od.get("Type") == "EC2", "OnDemandComputeEnvironment", "Type must be EC2")
+    f.expect(od.get("AllocationStrategy") == "BEST_FIT_PROGRESSIVE", "OnDemandComputeEnvironment", "allocation must be BEST_FIT_PROGRESSIVE")
+    f.expect("BidPercentage" not in od, "OnDemandComputeEnvironment", "BidPercentage has no effect on EC2")
+    for name, ce in (("SpotComputeEnvironment", spot), ("OnDemandComputeEnvironment", od)):
+        f.expect(ce.get("MinvCpus") == 0, name, "MinvCpus must be 0 (nothing runs while idle)")
+        f.expect("DesiredvCpus" not in ce, name, "DesiredvCpus must not be set (it can only go up; the control logic owns it)")
+        f.expect(is_ref(ce.get("InstanceTypes"), "GpuInstanceTypes"), name, "InstanceTypes must come from GpuInstanceTypes")
+        f.expect(ce.get("SecurityGroupIds") == [{"Ref": "BatchSecurityGroup"}], name, "must use BatchSecurityGroup")
+
+    # Queues
+    spot_q = r("SpotJobQueue")
+    actions = spot_q.get("JobStateTimeLimitActions", [])
+    f.expect(any(a.get("State") == "RUNNABLE" and a.get("Action") == "CANCEL" and is_ref(a.get("MaxTimeSeconds"), "FallbackTimeoutSeconds")
+                 and a.get("Reason") == "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY" for a in actions), "SpotJobQueue",
+             "needs JobStateTimeLimitActions RUNNABLE > FallbackTimeoutSeconds -> CANCEL for CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY "
+             "(the reason must be a Batch blocked-queue reason, or the action never fires)")
+    f.expect(int(params.get("FallbackTimeoutSeconds", {}).get("MinValue", 0)) >= 600, "Parameters.FallbackTimeoutSeconds", "MinValue must be >= 600 (AWS Batch limit)")
+    for name in ("SpotJobQueue", "OnDemandJobQueue"):
+        f.expect(is_ref(r(name).get("SchedulingPolicyArn"), "PrioritySchedulingPolicy"), name, "must use PrioritySchedulingPolicy")
+    f.expect(r("SpotJobQueue").get("ComputeEnvironmentOrder") == [{"Order": 1, "ComputeEnvironment": {"Ref": "SpotComputeEnvironment"}}],
+             "SpotJobQueue", "must hold exactly the Spot CE")
+    f.expect(r("OnDemandJobQueue").get("ComputeEnvironmentOrder") == [{"Order": 1, "ComputeEnvironment": {"Ref": "OnDemandComputeEnvironment"}}],
+             "OnDemandJobQueue", "must hold exactly the On-Demand CE")
+    shares = r("PrioritySchedulingPolicy").get("FairsharePolicy", {}).get("ShareDistribution", [])
+    f.expect([s.get("ShareIdentifier") for s in shares] == ["odin"], "PrioritySchedulingPolicy", "expected the single share identifier odin")
+
+    # Job definitions
+    for name in ("WorkerJobDefinition", "HuginJobDefinition"):
+        jd = r(name)
+        f.expect(jd.get("PropagateTags") is True, name, "PropagateTags must be true (run id tags reach the ECS tasks)")
+        rules_ = jd.get("RetryStrategy", {}).get("EvaluateOnExit", [])
+        f.expect(rules_ == [{"OnStatusReason": "Host EC2*", "Action": "RETRY"}, {"OnReason": "*", "Action": "EXIT"}],
+                 name, f"retry rules must be [RETRY on Host EC2*, EXIT otherwise], got {rules_}")
+        f.expect(jd.get("ContainerProperties", {}).get("LogConfiguration", {}).get("Options", {}).get("awslogs-group") == {"Ref": "BatchLogGroup"},
+                 name, "must log to BatchLogGroup (retention)")
+    worker_reqs = json.dumps(r("WorkerJobDefinition").get("ContainerProperties", {}).get("ResourceRequirements", []))
+    f.expect('"GPU"' in worker_reqs, "WorkerJobDefinition", "no GPU resource requirement")
+
+    # Security group: no inbound rules anywhere
+    f.expect("SecurityGroupIngress" not in r("BatchSecurityGroup"), "BatchSecurityGroup", "must have no inbound rules")
+    for name, resource in res.items():
+        f.expect(resource.get("Type") != "AWS::EC2::SecurityGroupIngress", name, "inbound rules are not allowed")
+
+    # Functions
+    readme_path = os.path.join(ROOT, "infra", "README.md")
+    readme = open(readme_path).read() if os.path.exists(readme_path) else ""
+    for prefix, folder in FUNCTIONS.items():
+        fn = r(f"{prefix}Function")
+        where = f"{prefix}Function"
+        f.expect(fn.get("Runtime") == "provided.al2023", where, "Runtime must be provided.al2023")
+        f.expect(fn.get("Handler") == "bootstrap", where, "Handler must be bootstrap")
+        f.expect(fn.get("Architectures") == [{"Ref": "Architecture"}], where, "Architectures must come from Architecture")
+        code = fn.get("Code", {})
+        f.expect(is_ref(code.get("S3Bucket"), "ArtefactsBucketName") and is_ref(code.get("S3Key"), f"{prefix}CodeKey"),
+                 where, f"code must come from ArtefactsBucketName/{prefix}CodeKey")
+        spec_path = os.path.join(ROOT, "functions", folder, "function.json")
+        try:
+            spec = json.load(open(spec_path))
+        except (OSError, ValueError) as error:
+            f.add(where, f"cannot read {os.path.relpath(spec_path, ROOT)}: {error}")
+            continue
+        for key, field, param in (("MemorySize", "memoryMB", f"{prefix}MemorySize"), ("Timeout", "timeoutSeconds", f"{prefix}Timeout")):
+            f.expect(is_ref(fn.get(key), param), where, f"{key} must come from {param}")
+            f.expect(str(params.get(param, {}).get("Default")) == str(spec.get(field)), f"Parameters.{param}",
+                     f"default {params.get(param, {}).get('Default')} != functions/{folder}/function.json {field} {spec.get(field)}")
+            f.expect(spec.get("parameters", {}).get(key == "MemorySize" and "memory" or "timeout") == param,
+                     f"functions/{folder}/function.json", f"parameters must name {param}")
+        log_group = r(f"{prefix}LogGroup")
+        f.expect(log_group.get("LogGroupName") == {"Fn::Sub": f"/aws/lambda/${{Project}}-${{Stage}}-{folder}"},
+                 f"{prefix}LogGroup", "must be the function's default log group")
+        f.expect(fn.get("FunctionName") == {"Fn::Sub": f"${{Project}}-${{Stage}}-{folder}"}, where, "unexpected FunctionName")
+        f.expect(is_ref(log_group.get("RetentionInDays"), "LogRetentionDays"), f"{prefix}LogGroup", "retention must come from LogRetentionDays")
+        for var in (fn.get("Environment", {}).get("Variables", {}) or {}):
+            f.expect(f"`{var}`" in readme, where, f"environment variable {var} is not documented in infra/README.md")
+
+    env_sets = {prefix: frozenset((r(f"{prefix}Function").get("Environment", {}).get("Variables", {}) or {}).keys()) for prefix in FUNCTIONS}
+    f.expect(len(set(env_sets.values())) == 1, "Functions", f"every function must get the same environment variables: {env_sets}")
+
+    # Triggers
+    pattern = r("BatchJobStateRule").get("EventPattern", {})
+    f.expect(pattern.get("source") == ["aws.batch"] and pattern.get("detail-type") == ["Batch Job State Change"],
+             "BatchJobStateRule", "must match aws.batch Batch Job State Change")
+    f.expect(pattern.get("detail", {}).get("jobQueue") == [{"Ref": "SpotJobQueue"}, {"Ref": "OnDemandJobQueue"}],
+             "BatchJobStateRule", "must filter to our two queues")
+    f.expect(sorted(pattern.get("detail", {}).get("status", [])) == ["FAILED", "SUCCEEDED"], "BatchJobStateRule",
+             "must filter to terminal states (cancel ends as FAILED)")
+    targets = {"BatchJobStateRule": "JobEventsFunction", "SweeperScheduleRule": "SweeperFunction"}
+    for rule, target in targets.items():
+        f.expect([t.get("Arn") for t in r(rule).get("Targets", [])] == [{"Fn::GetAtt": [target, "Arn"]}], rule, f"must target {target}")
+    f.expect(is_ref(r("SweeperScheduleRule").get("ScheduleExpression"), "SweeperSchedule"), "SweeperScheduleRule", "schedule must come from SweeperSchedule")
+    policy = r("BudgetTopicPolicy").get("PolicyDocument", {})
+    f.expect(any(s.get("Principal") == {"Service": "budgets.amazonaws.com"} and s.get("Action") == "sns:Publish"
+                 and "aws:SourceAccount" in json.dumps(s.get("Condition", {})) for s in as_list(policy.get("Statement", []))),
+             "BudgetTopicPolicy", "must let budgets.amazonaws.com publish, conditioned on aws:SourceAccount")
+    budget = r("Budget")
+    f.expect(is_ref(budget.get("Budget", {}).get("BudgetLimit", {}).get("Unit"), "BudgetCurrency"), "Budget", "limit unit must be BudgetCurrency")
+    subs = [s for n in budget.get("NotificationsWithSubscribers", []) for s in n.get("Subscribers", [])]
+    f.expect(subs and all(s == {"SubscriptionType": "SNS", "Address": {"Ref": "BudgetTopic"}} for s in subs), "Budget", "every notification must go to BudgetTopic")
+    f.expect(all(n.get("Notification", {}).get("ThresholdType") == "ABSOLUTE_VALUE" for n in budget.get("NotificationsWithSubscribers", [])),
+             "Budget", "thresholds must be absolute amounts in the budget currency")
+    f.expect(r("BudgetTopic").get("Subscription") == [{"Protocol": "lambda", "Endpoint": {"Fn::GetAtt": ["BudgetGuardFunction", "Arn"]}}],
+             "BudgetTopic", "BudgetTopic must invoke budget-guard (and nothing else)")
+    for perm_name, principal in (("JobEventsPermission", "events.amazonaws.com"), ("BudgetGuardPermission", "sns.amazonaws.com"),
+                                 ("SweeperPermission", "events.amazonaws.com")):
+        perm = r(perm_name)
+        f.expect(perm.get("Principal") == principal and "SourceArn" in perm, perm_name, f"must allow {principal} with a SourceArn")
+
+    # Dashboard
+    body = r("Dashboard").get("DashboardBody", {})
+    body = body.get("Fn::Sub", "") if isinstance(body, dict) else str(body)
+    for metric in ("RunsStarted", "ChunksDone", "ChunksFailed", "Fallbacks", "Teardowns", "EstimatedSpend", "BucketSizeBytes"):
+        f.expect(metric in body, "Dashboard", f"metric {metric} missing")
+    f.expect('"OdinsRavne"' in body, "Dashboard", "namespace OdinsRavne missing")
+    try:
+        json.loads(re.sub(r"\$\{[^}]+\}", "0", body))
+    except ValueError as error:
+        f.add("Dashboard", f"body is not JSON once substituted: {error}")
+
+
+def check_tags(template, f):
+    for name, resource in (template.get("Resources") or {}).items():
+        key = has_tags(resource.get("Type", ""))
+        if key is None:
+            continue
+        props = resource.get("Properties", {}) or {}
+        keys = tag_keys(props.get(key))
+        missing = {"project", "stage"} - keys
+        f.expect(not missing, name, f"{key} lacks cost-allocation tag(s) {sorted(missing)}")
+        compute = props.get("ComputeResources")
+        if isinstance(compute, dict):
+            missing = {"project", "stage"} - tag_keys(compute.get("Tags"))
+            f.expect(not missing, name, f"ComputeResources.Tags (instances) lack {sorted(missing)}")
+
+
+def main(argv):
+    policy_only = "--policy-only" in argv
+    paths = [a for a in argv if not a.startswith("--")]
+    if not paths:
+        print(__doc__, file=sys.stderr)
+        return 2
+    findings = []
+    for path in paths:
+        f = Findings(path)
+        template, matches = decode(path)
+        if template is None:
+            for match in matches:
+                f.add("parse", str(match))
+            findings.extend(f.items)
+            continue
+        lines = open(path).read().splitlines()
+        check_policies(template, lines, f)
+        if not policy_only:
+            check_tags(template, f)
+            if "DataBucket" in (template.get("Resources") or {}):
+                check_structure(template, f)
+        findings.extend(f.items)
+    for item in findings:
+        print(item)
+    if findings:
+        print(f"{len(findings)} finding(s)", file=sys.stderr)
+        return 1
+    print(f"ok: {', '.join(os.path.relpath(p, ROOT) for p in paths)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
