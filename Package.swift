@@ -40,6 +40,7 @@ let package = Package(
 
         // MARK: - Lambda runtime and its local emulator
         .target(name: "LambdaRuntime", dependencies: ["HTTP"]),
+        .target(name: "LambdaJSON", dependencies: ["LambdaRuntime"]),
         .target(name: "RuntimeEmulator"),
 
         // MARK: - AWS client, event models
@@ -66,13 +67,13 @@ let package = Package(
         .executableTarget(name: "OdinPackage", dependencies: ["Compression"]),
         .executableTarget(name: "EchoFunction", dependencies: ["LambdaRuntime"], path: "functions/echo",
                           exclude: ["function.json"]),
-        .executableTarget(name: "IngestFunction", dependencies: ["LambdaRuntime", "Odin", "Events"],
+        .executableTarget(name: "IngestFunction", dependencies: ["LambdaRuntime", "LambdaJSON", "Odin", "Events"],
                           path: "functions/ingest", exclude: ["function.json"]),
-        .executableTarget(name: "JobEventsFunction", dependencies: ["LambdaRuntime", "Odin", "Events"],
+        .executableTarget(name: "JobEventsFunction", dependencies: ["LambdaRuntime", "LambdaJSON", "Odin", "Events"],
                           path: "functions/job-events", exclude: ["function.json"]),
-        .executableTarget(name: "BudgetGuardFunction", dependencies: ["LambdaRuntime", "Odin", "Events"],
+        .executableTarget(name: "BudgetGuardFunction", dependencies: ["LambdaRuntime", "LambdaJSON", "Odin", "Events"],
                           path: "functions/budget-guard", exclude: ["function.json"]),
-        .executableTarget(name: "SweeperFunction", dependencies: ["LambdaRuntime", "Odin", "Events"],
+        .executableTarget(name: "SweeperFunction", dependencies: ["LambdaRuntime", "LambdaJSON", "Odin", "Events"],
                           path: "functions/sweeper", exclude: ["function.json"]),
 
         // MARK: - Benchmark drivers (never shipped)
@@ -80,7 +81,8 @@ let package = Package(
 
         // MARK: - Tests (Swift Testing; real peers: see Tests/README.md)
         .target(name: "TestSupport", dependencies: ["RuntimeEmulator", "HTTP"], path: "Tests/TestSupport"),
-        .executableTarget(name: "RuntimeProbe", dependencies: ["LambdaRuntime"], path: "Tests/Fixtures/RuntimeProbe"),
+        .executableTarget(name: "RuntimeProbe", dependencies: ["LambdaRuntime", "LambdaJSON"],
+                          path: "Tests/Fixtures/RuntimeProbe"),
         .testTarget(name: "BridgeTests", dependencies: ["HTTP", "Crypto", "Compression", "Media", "TestSupport"]),
         .testTarget(name: "LambdaRuntimeTests",
                     dependencies: ["LambdaRuntime", "RuntimeEmulator", "HTTP", "TestSupport", "RuntimeProbe"]),

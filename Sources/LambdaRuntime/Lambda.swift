@@ -1,5 +1,3 @@
-import FoundationEssentials
-
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,7 +11,7 @@ public enum Lambda {
     ///     else is an init error (reported to `/runtime/init/error`, then exit 1).
     ///   - environment: the process environment, read once here.
     ///   - makeHandler: builds the handler at cold start from the environment; a thrown error is an init error.
-    public static func run(name: String, environment: [String: String] = ProcessInfo.processInfo.environment,
+    public static func run(name: String, environment: [String: String] = Lambda.processEnvironment(),
                            makeHandler: ([String: String], LambdaLogger) throws -> any ByteHandler) -> Never {
         let logger = LambdaLogger(level: LambdaLogger.level(from: environment))
             .with("lambda.function", environment["AWS_LAMBDA_FUNCTION_NAME"] ?? name)
@@ -50,6 +48,20 @@ public enum Lambda {
             logger.fatal("stopping: \(error.description)", [("lambda.step", error.step)])
         }
         exit(1)
+    }
+
+    /// The process environment as a dictionary, read from `environ` (no Foundation needed).
+    public static func processEnvironment() -> [String: String] {
+        var result: [String: String] = [:]
+        var cursor = environ
+        while let entry = cursor.pointee {
+            let text = String(cString: entry)
+            if let equals = text.firstIndex(of: "=") {
+                result[String(text[..<equals])] = String(text[text.index(after: equals)...])
+            }
+            cursor += 1
+        }
+        return result
     }
 
     /// (errorType, errorMessage) for a thrown error: reportable errors name themselves, others use the Swift type.

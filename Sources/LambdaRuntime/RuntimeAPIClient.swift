@@ -31,7 +31,7 @@ public final class RuntimeAPIClient {
     private var responseHeaders = HTTPHeaders()
     private var errorHeaders = HTTPHeaders()
 
-    public init(runtimeAPI: String, logger: LambdaLogger, maxAttempts: Int = 6, backoffMs: Int = 20)
+    public init(runtimeAPI: String, logger: LambdaLogger, maxAttempts: Int = 9, backoffMs: Int = 20)
         throws(RuntimeError)
     {
         let trimmed = runtimeAPI.trimmingCharacters(in: " \t\n")
@@ -162,8 +162,9 @@ public final class RuntimeAPIClient {
                 }
                 logger.warn("Runtime API \(step) failed (\(error.message)); retrying", [("lambda.step", step)])
             }
-            // Exponential backoff: 20, 40, 80, 160, 320 ms by default (about 0.6 s in all).
-            usleep(useconds_t(backoffMs << (attempt - 1)) * 1000)
+            // Exponential backoff capped at 500 ms: 20, 40, 80, 160, 320, 500, 500, 500 ms by default (about 2.1 s
+            // in all), long enough to ride out a restart of the API, short enough not to hide a dead sandbox.
+            usleep(useconds_t(min(500, backoffMs << min(attempt - 1, 10))) * 1000)
         }
     }
 

@@ -1,6 +1,7 @@
 // A Lambda function for the runtime tests: its behaviour is chosen by the event, so one real bootstrap process can
 // exercise every path of the runtime loop. Never deployed.
 import FoundationEssentials
+import LambdaJSON
 import LambdaRuntime
 
 #if canImport(Glibc)

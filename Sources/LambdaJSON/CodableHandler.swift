@@ -1,9 +1,7 @@
 import FoundationEssentials
+public import LambdaRuntime
 
-/// A handler over raw payload bytes: the event as delivered, the response as sent.
-public protocol ByteHandler {
-    func handle(_ event: [UInt8], context: LambdaContext) throws -> [UInt8]
-}
+// JSON handlers live apart from the runtime core so that a function that needs no JSON (echo) links no Foundation.
 
 /// A typed handler: decodes the event as JSON into `Event`, encodes the `Output` as JSON.
 public struct CodableHandler<Event: Decodable, Output: Encodable>: ByteHandler {
@@ -54,11 +52,4 @@ public struct CodableHandler<Event: Decodable, Output: Encodable>: ByteHandler {
             return "the event could not be decoded: \(error)"
         }
     }
-}
-
-/// Adapts a closure to `ByteHandler`.
-public struct ClosureByteHandler: ByteHandler {
-    private let body: ([UInt8], LambdaContext) throws -> [UInt8]
-    public init(_ body: @escaping ([UInt8], LambdaContext) throws -> [UInt8]) { self.body = body }
-    public func handle(_ event: [UInt8], context: LambdaContext) throws -> [UInt8] { try body(event, context) }
 }
