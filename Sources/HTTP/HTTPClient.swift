@@ -30,6 +30,7 @@ public final class HTTPClient {
     private let options: Options
     /// libcurl keeps the header list pointer until the next `perform`, so the owner keeps it alive.
     private var headerList: UnsafeMutablePointer<curl_slist>?
+    private var headerLines: [String] = []
     private let errorBuffer: UnsafeMutablePointer<CChar>
     private let transfer = Transfer()
 
@@ -41,6 +42,7 @@ public final class HTTPClient {
         self.options = options
         self.errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+        try configureOnce()
     }
 
     deinit {
@@ -95,7 +97,6 @@ public final class HTTPClient {
             transfer.inputRemaining = uploadLength
         }
 
-        curl_easy_reset(handle)
         try configure(request, uploadLength: uploadLength)
         errorBuffer[0] = 0
         let code = curl_easy_perform(handle)
@@ -108,72 +109,85 @@ public final class HTTPClient {
         return HTTPResponse(status: status, headers: transfer.headers, body: transfer.body)
     }
 
-    private func configure(_ request: HTTPRequest, uploadLength: Int64) throws(HTTPError) {
-        let url = request.url
-        func set(_ result: CURLcode, _ option: StaticString) throws(HTTPError) {
-            guard result == CURLE_OK else {
-                throw HTTPError(kind: .invalidRequest, curlCode: Int32(result.rawValue),
-                                message: "setting \(option): \(String(cString: curl_easy_strerror(result)))", url: url)
-            }
+    private func check(_ result: CURLcode, _ option: StaticString, url: String = "") throws(HTTPError) {
+        guard result == CURLE_OK else {
+            throw HTTPError(kind: .invalidRequest, curlCode: Int32(result.rawValue),
+                            message: "setting \(option): \(String(cString: curl_easy_strerror(result)))", url: url)
         }
-        try set(CCurl_easy_setopt_ptr(handle, CURLOPT_ERRORBUFFER, errorBuffer), "ERRORBUFFER")
-        try set(CCurl_easy_setopt_ptr(handle, CURLOPT_URL, url), "URL")
-        try set(CCurl_easy_setopt_ptr(handle, CURLOPT_PROTOCOLS_STR, "http,https"), "PROTOCOLS_STR")
-        try set(CCurl_easy_setopt_long(handle, CURLOPT_NOSIGNAL, 1), "NOSIGNAL")
-        try set(CCurl_easy_setopt_long(handle, CURLOPT_TCP_NODELAY, 1), "TCP_NODELAY")
-        try set(CCurl_easy_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 1), "SSL_VERIFYPEER")
-        try set(CCurl_easy_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 2), "SSL_VERIFYHOST")
-        try set(CCurl_easy_setopt_long(handle, CURLOPT_CONNECTTIMEOUT, options.connectTimeoutSeconds),
-                "CONNECTTIMEOUT")
-        try set(CCurl_easy_setopt_long(handle, CURLOPT_TIMEOUT, options.totalTimeoutSeconds ?? 0), "TIMEOUT")
+    }
+
+    /// Options that stay the same for every request of this client: set once, so the per-request work is only the
+    /// URL, the method and the header list (the handle is never reset, which also keeps its connection cache).
+    private func configureOnce() throws(HTTPError) {
+        try check(CCurl_easy_setopt_ptr(handle, CURLOPT_ERRORBUFFER, errorBuffer), "ERRORBUFFER")
+        try check(CCurl_easy_setopt_ptr(handle, CURLOPT_PROTOCOLS_STR, "http,https"), "PROTOCOLS_STR")
+        try check(CCurl_easy_setopt_long(handle, CURLOPT_NOSIGNAL, 1), "NOSIGNAL")
+        try check(CCurl_easy_setopt_long(handle, CURLOPT_TCP_NODELAY, 1), "TCP_NODELAY")
+        try check(CCurl_easy_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 1), "SSL_VERIFYPEER")
+        try check(CCurl_easy_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 2), "SSL_VERIFYHOST")
+        try check(CCurl_easy_setopt_long(handle, CURLOPT_CONNECTTIMEOUT, options.connectTimeoutSeconds),
+                  "CONNECTTIMEOUT")
+        try check(CCurl_easy_setopt_long(handle, CURLOPT_TIMEOUT, options.totalTimeoutSeconds ?? 0), "TIMEOUT")
         if let lowSpeed = options.lowSpeedTimeoutSeconds {
-            try set(CCurl_easy_setopt_long(handle, CURLOPT_LOW_SPEED_LIMIT, 1), "LOW_SPEED_LIMIT")
-            try set(CCurl_easy_setopt_long(handle, CURLOPT_LOW_SPEED_TIME, lowSpeed), "LOW_SPEED_TIME")
+            try check(CCurl_easy_setopt_long(handle, CURLOPT_LOW_SPEED_LIMIT, 1), "LOW_SPEED_LIMIT")
+            try check(CCurl_easy_setopt_long(handle, CURLOPT_LOW_SPEED_TIME, lowSpeed), "LOW_SPEED_TIME")
         }
         if !options.useProxyFromEnvironment {
-            try set(CCurl_easy_setopt_ptr(handle, CURLOPT_PROXY, ""), "PROXY")
+            try check(CCurl_easy_setopt_ptr(handle, CURLOPT_PROXY, ""), "PROXY")
         }
-        try set(CCurl_easy_setopt_ptr(handle, CURLOPT_USERAGENT, options.userAgent), "USERAGENT")
-        // Receive raw bytes exactly as sent: no transparent decompression.
+        try check(CCurl_easy_setopt_ptr(handle, CURLOPT_USERAGENT, options.userAgent), "USERAGENT")
+        // Raw bytes exactly as sent: no transparent decompression (CURLOPT_ACCEPT_ENCODING stays unset).
+        // `transfer` is a stored property of `self`, so the pointer stays valid for every transfer of this handle.
         let context = Unmanaged.passUnretained(transfer).toOpaque()
-        // `transfer` is a stored property of `self`, alive for the whole `curl_easy_perform` call.
-        try set(CCurl_easy_setopt_datafn(handle, CURLOPT_WRITEFUNCTION, httpWriteCallback), "WRITEFUNCTION")
-        try set(CCurl_easy_setopt_ptr(handle, CURLOPT_WRITEDATA, context), "WRITEDATA")
-        try set(CCurl_easy_setopt_datafn(handle, CURLOPT_HEADERFUNCTION, httpHeaderCallback), "HEADERFUNCTION")
-        try set(CCurl_easy_setopt_ptr(handle, CURLOPT_HEADERDATA, context), "HEADERDATA")
+        try check(CCurl_easy_setopt_datafn(handle, CURLOPT_WRITEFUNCTION, httpWriteCallback), "WRITEFUNCTION")
+        try check(CCurl_easy_setopt_ptr(handle, CURLOPT_WRITEDATA, context), "WRITEDATA")
+        try check(CCurl_easy_setopt_datafn(handle, CURLOPT_HEADERFUNCTION, httpHeaderCallback), "HEADERFUNCTION")
+        try check(CCurl_easy_setopt_ptr(handle, CURLOPT_HEADERDATA, context), "HEADERDATA")
+        try check(CCurl_easy_setopt_datafn(handle, CURLOPT_READFUNCTION, httpReadCallback), "READFUNCTION")
+        try check(CCurl_easy_setopt_ptr(handle, CURLOPT_READDATA, context), "READDATA")
+    }
+
+    private func configure(_ request: HTTPRequest, uploadLength: Int64) throws(HTTPError) {
+        let url = request.url
+        try check(CCurl_easy_setopt_ptr(handle, CURLOPT_URL, url), "URL", url: url)
 
         let method = request.method.uppercased()
         let hasBody = request.body != .empty
-        if method == "HEAD" {
-            try set(CCurl_easy_setopt_long(handle, CURLOPT_NOBODY, 1), "NOBODY")
-        } else if hasBody || method == "PUT" || method == "POST" {
-            try set(CCurl_easy_setopt_long(handle, CURLOPT_UPLOAD, 1), "UPLOAD")
-            try set(CCurl_easy_setopt_int64(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(uploadLength)),
-                    "INFILESIZE_LARGE")
-            try set(CCurl_easy_setopt_datafn(handle, CURLOPT_READFUNCTION, httpReadCallback), "READFUNCTION")
-            try set(CCurl_easy_setopt_ptr(handle, CURLOPT_READDATA, context), "READDATA")
-            if method != "PUT" {
-                try set(CCurl_easy_setopt_ptr(handle, CURLOPT_CUSTOMREQUEST, method), "CUSTOMREQUEST")
+        let sendsBody = hasBody || method == "PUT" || method == "POST"
+        if sendsBody {
+            try check(CCurl_easy_setopt_long(handle, CURLOPT_UPLOAD, 1), "UPLOAD", url: url)
+            try check(CCurl_easy_setopt_int64(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(uploadLength)),
+                      "INFILESIZE_LARGE", url: url)
+        } else {
+            // HTTPGET also clears UPLOAD and NOBODY left over from the previous request.
+            try check(CCurl_easy_setopt_long(handle, CURLOPT_HTTPGET, 1), "HTTPGET", url: url)
+            if method == "HEAD" {
+                try check(CCurl_easy_setopt_long(handle, CURLOPT_NOBODY, 1), "NOBODY", url: url)
             }
-        } else if method != "GET" {
-            try set(CCurl_easy_setopt_ptr(handle, CURLOPT_CUSTOMREQUEST, method), "CUSTOMREQUEST")
+        }
+        let custom = (method == "GET" || method == "HEAD" || (method == "PUT" && sendsBody)) ? nil : method
+        if let custom {
+            try check(CCurl_easy_setopt_ptr(handle, CURLOPT_CUSTOMREQUEST, custom), "CUSTOMREQUEST", url: url)
+        } else {
+            try check(CCurl_easy_setopt_ptr(handle, CURLOPT_CUSTOMREQUEST, nil), "CUSTOMREQUEST", url: url)
         }
 
-        if let headerList { curl_slist_free_all(headerList) }
-        headerList = nil
-        var list: UnsafeMutablePointer<curl_slist>?
-        // An empty value after the colon removes a header curl would add by itself.
-        list = curl_slist_append(list, "Expect:")
-        if hasBody || method == "PUT" || method == "POST" {
-            list = curl_slist_append(list, "Transfer-Encoding:")
-        }
-        if request.headers["Accept"] == nil { list = curl_slist_append(list, "Accept:") }
+        // An empty value after the colon removes a header curl would add by itself; "Name;" sends an empty value.
+        var lines = ["Expect:"]
+        if sendsBody { lines.append("Transfer-Encoding:") }
+        if request.headers["Accept"] == nil { lines.append("Accept:") }
         for (name, value) in request.headers {
-            // "Name;" is curl's spelling for a header with an empty value.
-            list = curl_slist_append(list, value.isEmpty ? "\(name);" : "\(name): \(value)")
+            lines.append(value.isEmpty ? "\(name);" : "\(name): \(value)")
         }
-        headerList = list
-        try set(CCurl_easy_setopt_ptr(handle, CURLOPT_HTTPHEADER, list), "HTTPHEADER")
+        // Consecutive requests with the same headers (the Lambda runtime's posts) reuse the list curl already has.
+        if lines != headerLines || headerList == nil {
+            if let headerList { curl_slist_free_all(headerList) }
+            var list: UnsafeMutablePointer<curl_slist>?
+            for line in lines { list = curl_slist_append(list, line) }
+            headerList = list
+            headerLines = lines
+            try check(CCurl_easy_setopt_ptr(handle, CURLOPT_HTTPHEADER, list), "HTTPHEADER", url: url)
+        }
     }
 
     private func error(_ code: CURLcode, url: String) -> HTTPError {

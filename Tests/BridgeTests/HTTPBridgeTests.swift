@@ -81,6 +81,25 @@ struct HTTPBridgeTests {
         }
     }
 
+    @Test("one handle switches methods correctly: PUT, GET, HEAD, DELETE, POST, GET")
+    func methodSequence() throws {
+        try withServer { base, recorder in
+            let client = try HTTPClient()
+            _ = try client.send(HTTPRequest(method: "PUT", url: base + "/echo", body: .bytes([1, 2, 3])))
+            _ = try client.send(HTTPRequest(url: base + "/hello"))
+            let head = try client.send(HTTPRequest(method: "HEAD", url: base + "/hello"))
+            #expect(head.body.isEmpty)
+            _ = try client.send(HTTPRequest(method: "DELETE", url: base + "/echo"))
+            let post = try client.send(HTTPRequest(method: "POST", url: base + "/echo", body: .bytes([9])))
+            #expect(post.body == [9])
+            let get = try client.send(HTTPRequest(url: base + "/hello"))
+            #expect(get.body == Array("hello, world".utf8))
+            let seen = recorder.all
+            #expect(seen.map(\.method) == ["PUT", "GET", "HEAD", "DELETE", "POST", "GET"])
+            #expect(seen.map(\.body) == [[1, 2, 3], [], [], [], [9], []])
+        }
+    }
+
     @Test("connection refused is a typed, retryable transport error; a bad scheme is rejected")
     func errors() throws {
         let server = try LoopbackHTTPServer(host: "127.0.0.4") { _ in .json(200, "{}") }
