@@ -1,1 +1,0 @@
-// The HTTP module; see README.md for its role.
