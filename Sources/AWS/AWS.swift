@@ -1,1 +1,0 @@
-// The AWS module; see README.md for its role.

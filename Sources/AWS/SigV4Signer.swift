@@ -1,0 +1,441 @@
+import Crypto
+import FoundationEssentials
+import HTTP
+import Synchronization
+
+/// A SigV4 signing failure (a malformed URL, or libcrypto failing underneath).
+public struct SigV4Error: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public var description: String { "SigV4: \(message)" }
+    public init(_ message: String) { self.message = message }
+}
+
+/// AWS Signature Version 4 as a pure value: credentials, region and signing name in, signed requests and presigned
+/// URLs out. The time is always a parameter (`date:`), so results are reproducible.
+///
+/// The stage functions are named after the steps of AWS's "Create a signed AWS API request" page
+/// (https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html):
+/// 1. `canonicalRequest` (with `canonicalURI`, `canonicalQueryString`, `canonicalHeaders`),
+/// 2. `stringToSign` (with `credentialScope`), 3. `signingKey`, 4. `signature`.
+///
+/// S3 specifics (https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html): the path is
+/// encoded once, not twice; every request carries `x-amz-content-sha256`, which may be `UNSIGNED-PAYLOAD`.
+///
+/// The signer sends exactly what it signs: `signed(_:)` rewrites the request URL with the canonical path and the
+/// canonical (sorted, strictly percent-encoded) query string.
+public struct SigV4Signer: Sendable {
+    /// The `x-amz-content-sha256` value that leaves the payload out of the signature (S3 only).
+    public static let unsignedPayload = "UNSIGNED-PAYLOAD"
+    /// SHA-256 of the empty string, precomputed.
+    public static let emptyPayloadHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    static let algorithm = "AWS4-HMAC-SHA256"
+    /// Headers never signed: they are changed by proxies or by the transport (as botocore excludes them).
+    static let unsignedHeaders: Set<String> = ["authorization", "user-agent", "expect", "x-amzn-trace-id",
+                                               "content-length", "transfer-encoding", "connection"]
+
+    public var credentials: AWSCredentials
+    public var region: String
+    /// The signing name (credential-scope service), e.g. `s3`, `batch`, `monitoring` for CloudWatch.
+    public var service: String
+    private let keyCache: SigningKeyCache
+
+    /// - Parameter keyCache: where derived signing keys are kept per date/region/service; shared by default.
+    public init(credentials: AWSCredentials, region: String, service: String, keyCache: SigningKeyCache = .shared) {
+        self.credentials = credentials
+        self.region = region
+        self.service = service
+        self.keyCache = keyCache
+    }
+
+    var isS3: Bool { service == "s3" }
+
+    // MARK: - Signing requests
+
+    /// How the payload enters the signature.
+    public enum Payload: Sendable {
+        /// Hash the request body (a file body is read in blocks, never held in memory).
+        case computed
+        /// A hex SHA-256 the caller already knows.
+        case precomputed(String)
+        /// `UNSIGNED-PAYLOAD` (S3 only; the body is not covered by the signature).
+        case unsigned
+    }
+
+    /// Returns `request` signed with an `Authorization` header, plus `X-Amz-Date`, `X-Amz-Security-Token` for
+    /// temporary credentials and, for S3, `x-amz-content-sha256`. Any previous signature headers are replaced.
+    public func signed(_ request: HTTPRequest, payload: Payload = .computed, date: Date) throws(SigV4Error)
+        -> HTTPRequest
+    {
+        guard let parts = URLParts(request.url) else { throw SigV4Error("not an absolute http(s) URL: \(request.url)") }
+        var request = request
+        let timestamp = AWSTimestamp(date)
+        let payloadHash: String
+        switch payload {
+        case .precomputed(let hash): payloadHash = hash
+        case .unsigned: payloadHash = Self.unsignedPayload
+        case .computed: payloadHash = try Self.hash(of: request.body)
+        }
+        request.headers.remove(name: "Authorization")
+        request.headers.replaceOrAdd(name: "X-Amz-Date", value: timestamp.dateTime)
+        if let token = credentials.sessionToken {
+            request.headers.replaceOrAdd(name: "X-Amz-Security-Token", value: token)
+        } else {
+            request.headers.remove(name: "X-Amz-Security-Token")
+        }
+        if isS3 { request.headers.replaceOrAdd(name: "x-amz-content-sha256", value: payloadHash) }
+
+        let path = Self.normalizedPath(parts.path)
+        let query = Self.canonicalQueryString(parts.query)
+        var headerPairs: [(String, String)] = [("host", parts.hostHeader)]
+        for (name, value) in request.headers where !Self.unsignedHeaders.contains(name.lowercased()) {
+            if name.lowercased() == "host" { continue }
+            headerPairs.append((name, value))
+        }
+        let (canonicalHeaders, signedHeaders) = Self.canonicalHeaders(headerPairs)
+        let canonicalRequest = Self.canonicalRequest(
+            method: request.method.uppercased(), canonicalURI: Self.canonicalURI(path: path, service: service),
+            canonicalQuery: query, canonicalHeaders: canonicalHeaders, signedHeaders: signedHeaders,
+            payloadHash: payloadHash)
+        let scope = Self.credentialScope(date: timestamp.date, region: region, service: service)
+        let stringToSign = try Self.stringToSign(timestamp: timestamp.dateTime, scope: scope,
+                                                 canonicalRequest: canonicalRequest)
+        let signature = try Self.signature(signingKey: cachedSigningKey(date: timestamp.date),
+                                           stringToSign: stringToSign)
+        request.headers.add(
+            name: "Authorization",
+            value: "\(Self.algorithm) Credential=\(credentials.accessKeyID)/\(scope), SignedHeaders=\(signedHeaders), "
+                + "Signature=\(signature)")
+        request.url = URLParts(scheme: parts.scheme, authority: parts.authority, path: path, query: query).url
+        return request
+    }
+
+    /// A presigned URL (query-string authentication) valid for `expiresInSeconds` (1 s … 7 days) from `date`.
+    ///
+    /// Only `host` is signed, plus any `signedHeaders` the user of the URL must send verbatim. For S3 the payload is
+    /// `UNSIGNED-PAYLOAD`. See https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html
+    public func presignedURL(
+        method: String = "GET", url: String, expiresInSeconds: Int, date: Date,
+        signedHeaders extraHeaders: [(String, String)] = []
+    ) throws(SigV4Error) -> String {
+        guard (1...604_800).contains(expiresInSeconds) else {
+            throw SigV4Error("expiresInSeconds must be 1…604800 (7 days), got \(expiresInSeconds)")
+        }
+        guard let parts = URLParts(url) else { throw SigV4Error("not an absolute http(s) URL: \(url)") }
+        let timestamp = AWSTimestamp(date)
+        let scope = Self.credentialScope(date: timestamp.date, region: region, service: service)
+        var headerPairs: [(String, String)] = [("host", parts.hostHeader)]
+        headerPairs.append(contentsOf: extraHeaders)
+        let (canonicalHeaders, signedHeaders) = Self.canonicalHeaders(headerPairs)
+        var query = parts.query
+        var added = [
+            ("X-Amz-Algorithm", Self.algorithm),
+            ("X-Amz-Credential", "\(credentials.accessKeyID)/\(scope)"),
+            ("X-Amz-Date", timestamp.dateTime),
+            ("X-Amz-Expires", String(expiresInSeconds)),
+            ("X-Amz-SignedHeaders", signedHeaders),
+        ]
+        if let token = credentials.sessionToken { added.append(("X-Amz-Security-Token", token)) }
+        let addedQuery = URIEncoding.formEncode(added)
+        query = query.isEmpty ? addedQuery : query + "&" + addedQuery
+        let canonicalQuery = Self.canonicalQueryString(query)
+        let path = Self.normalizedPath(parts.path)
+        let canonicalRequest = Self.canonicalRequest(
+            method: method.uppercased(), canonicalURI: Self.canonicalURI(path: path, service: service),
+            canonicalQuery: canonicalQuery, canonicalHeaders: canonicalHeaders, signedHeaders: signedHeaders,
+            payloadHash: isS3 ? Self.unsignedPayload : Self.emptyPayloadHash)
+        let stringToSign = try Self.stringToSign(timestamp: timestamp.dateTime, scope: scope,
+                                                 canonicalRequest: canonicalRequest)
+        let signature = try Self.signature(signingKey: cachedSigningKey(date: timestamp.date),
+                                           stringToSign: stringToSign)
+        return URLParts(scheme: parts.scheme, authority: parts.authority, path: path,
+                        query: canonicalQuery + "&X-Amz-Signature=" + signature).url
+    }
+
+    // MARK: - Stage 1: canonical request
+
+    /// Stage 1: the canonical request, lines joined by `\n`.
+    public static func canonicalRequest(
+        method: String, canonicalURI: String, canonicalQuery: String, canonicalHeaders: String,
+        signedHeaders: String, payloadHash: String
+    ) -> String {
+        "\(method)\n\(canonicalURI)\n\(canonicalQuery)\n\(canonicalHeaders)\n\(signedHeaders)\n\(payloadHash)"
+    }
+
+    /// The canonical URI for an already normalized (strictly encoded) path: used as-is for S3, encoded a second
+    /// time for every other service (as the SigV4 rules and botocore do).
+    public static func canonicalURI(path: String, service: String) -> String {
+        service == "s3" ? path : URIEncoding.encode(path, keepingSlashes: true)
+    }
+
+    /// Re-encodes a raw URL path strictly: unreserved characters plain, everything else `%XX` (upper case). Valid
+    /// escapes that stand for reserved bytes are kept (so `%2F` stays an escaped slash); a literal `/` stays a
+    /// separator. Strictly encoded input comes out unchanged.
+    public static func normalizedPath(_ rawPath: String) -> String {
+        let path = rawPath.isEmpty ? "/" : rawPath
+        return String(decoding: normalize(Array(path.utf8), keepingSlashes: true), as: UTF8.self)
+    }
+
+    /// The canonical query string: every `name=value` pair (a bare `name` counts as `name=`) strictly re-encoded,
+    /// sorted by name and then value, joined by `&`. Repeated names are all kept. `+` is taken literally (`%2B`).
+    public static func canonicalQueryString(_ rawQuery: String) -> String {
+        guard !rawQuery.isEmpty else { return "" }
+        var pairs: [(name: [UInt8], value: [UInt8])] = []
+        for component in rawQuery.utf8.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
+            let bytes = Array(component)
+            if let equals = bytes.firstIndex(of: UInt8(ascii: "=")) {
+                pairs.append((normalize(Array(bytes[..<equals]), keepingSlashes: false),
+                              normalize(Array(bytes[(equals + 1)...]), keepingSlashes: false)))
+            } else {
+                pairs.append((normalize(bytes, keepingSlashes: false), []))
+            }
+        }
+        pairs.sort { lhs, rhs in
+            lhs.name == rhs.name ? lhs.value.lexicographicallyPrecedes(rhs.value)
+                : lhs.name.lexicographicallyPrecedes(rhs.name)
+        }
+        var output = [UInt8]()
+        for (index, pair) in pairs.enumerated() {
+            if index > 0 { output.append(UInt8(ascii: "&")) }
+            output.append(contentsOf: pair.name)
+            output.append(UInt8(ascii: "="))
+            output.append(contentsOf: pair.value)
+        }
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    /// Canonical headers (`name:value\n` for each, names lower-cased and sorted, values trimmed with inner runs of
+    /// whitespace collapsed to one space, repeated headers joined by `,`) and the signed-headers list.
+    public static func canonicalHeaders(_ headers: [(String, String)]) -> (canonical: String, signed: String) {
+        var merged: [String: [String]] = [:]
+        for (name, value) in headers {
+            merged[name.lowercased(), default: []].append(collapseWhitespace(value))
+        }
+        let names = merged.keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+        var canonical = ""
+        for name in names {
+            canonical += name + ":" + merged[name]!.joined(separator: ",") + "\n"
+        }
+        return (canonical, names.joined(separator: ";"))
+    }
+
+    // MARK: - Stage 2: string to sign
+
+    /// The credential scope `yyyymmdd/region/service/aws4_request`.
+    public static func credentialScope(date: String, region: String, service: String) -> String {
+        "\(date)/\(region)/\(service)/aws4_request"
+    }
+
+    /// Stage 2: `AWS4-HMAC-SHA256\n<timestamp>\n<scope>\n<hex SHA-256 of the canonical request>`.
+    public static func stringToSign(timestamp: String, scope: String, canonicalRequest: String) throws(SigV4Error)
+        -> String
+    {
+        "\(algorithm)\n\(timestamp)\n\(scope)\n" + Hex.encode(try crypto { () throws(CryptoError) in
+            try SHA256.hash(canonicalRequest)
+        })
+    }
+
+    // MARK: - Stage 3: signing key
+
+    /// Stage 3: HMAC chain `AWS4<secret>` → date → region → service → `aws4_request`.
+    public static func signingKey(secretAccessKey: String, date: String, region: String, service: String)
+        throws(SigV4Error) -> [UInt8]
+    {
+        try crypto { () throws(CryptoError) in
+            var key = try HMACSHA256.authenticationCode(for: date, key: Array(("AWS4" + secretAccessKey).utf8))
+            key = try HMACSHA256.authenticationCode(for: region, key: key)
+            key = try HMACSHA256.authenticationCode(for: service, key: key)
+            return try HMACSHA256.authenticationCode(for: "aws4_request", key: key)
+        }
+    }
+
+    // MARK: - Stage 4: signature
+
+    /// Stage 4: hex HMAC-SHA256 of the string to sign under the signing key.
+    public static func signature(signingKey: [UInt8], stringToSign: String) throws(SigV4Error) -> String {
+        Hex.encode(try crypto { () throws(CryptoError) in
+            try HMACSHA256.authenticationCode(for: stringToSign, key: signingKey)
+        })
+    }
+
+    // MARK: - Helpers
+
+    func cachedSigningKey(date: String) throws(SigV4Error) -> [UInt8] {
+        if let key = keyCache.key(credentials: credentials, date: date, region: region, service: service) {
+            return key
+        }
+        let key = try Self.signingKey(secretAccessKey: credentials.secretAccessKey, date: date, region: region,
+                                      service: service)
+        keyCache.store(key, credentials: credentials, date: date, region: region, service: service)
+        return key
+    }
+
+    static func hash(of body: HTTPBody) throws(SigV4Error) -> String {
+        switch body {
+        case .empty:
+            return emptyPayloadHash
+        case .bytes(let bytes):
+            return bytes.isEmpty ? emptyPayloadHash : Hex.encode(try crypto { () throws(CryptoError) in
+                try SHA256.hash(bytes)
+            })
+        case .file(let path, let offset, let length):
+            return Hex.encode(try crypto { () throws(CryptoError) in
+                try SHA256.hash(filePath: path, offset: offset, length: length)
+            })
+        }
+    }
+
+    static func crypto<R>(_ body: () throws(CryptoError) -> R) throws(SigV4Error) -> R {
+        do throws(CryptoError) {
+            return try body()
+        } catch {
+            throw SigV4Error(error.description)
+        }
+    }
+
+    static func collapseWhitespace(_ value: String) -> String {
+        var output = [UInt8]()
+        output.reserveCapacity(value.utf8.count)
+        var pendingSpace = false
+        for byte in value.utf8 {
+            if byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\n")
+                || byte == UInt8(ascii: "\r") {
+                pendingSpace = !output.isEmpty
+            } else {
+                if pendingSpace { output.append(UInt8(ascii: " ")) }
+                pendingSpace = false
+                output.append(byte)
+            }
+        }
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    /// Strict re-encoding of one URL component (see `normalizedPath`).
+    static func normalize(_ bytes: [UInt8], keepingSlashes: Bool) -> [UInt8] {
+        var output = [UInt8]()
+        output.reserveCapacity(bytes.count + 8)
+        var index = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "%"), index + 2 < bytes.count,
+               let decoded = hexPair(bytes[index + 1], bytes[index + 2]) {
+                if URIEncoding.isUnreserved(decoded) {
+                    output.append(decoded)
+                } else {
+                    URIEncoding.append(CollectionOfOne(decoded), keepingSlashes: false, to: &output)
+                }
+                index += 3
+            } else {
+                URIEncoding.append(CollectionOfOne(byte), keepingSlashes: keepingSlashes, to: &output)
+                index += 1
+            }
+        }
+        return output
+    }
+
+    private static func hexPair(_ high: UInt8, _ low: UInt8) -> UInt8? {
+        func value(_ b: UInt8) -> UInt8? {
+            switch b {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): b - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): b - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): b - UInt8(ascii: "A") + 10
+            default: nil
+            }
+        }
+        guard let h = value(high), let l = value(low) else { return nil }
+        return h << 4 | l
+    }
+}
+
+/// Derived SigV4 signing keys, cached per access key, date, region and service (a key is valid for one UTC day).
+/// Thread-safe; bounded (cleared when it grows past 64 entries, e.g. after many key rotations).
+public final class SigningKeyCache: Sendable {
+    /// The process-wide cache used by default.
+    public static let shared = SigningKeyCache()
+
+    private struct Entry {
+        var secretAccessKey: String
+        var signingKey: [UInt8]
+    }
+
+    private let entries = Mutex<[String: Entry]>([:])
+
+    public init() {}
+
+    func key(credentials: AWSCredentials, date: String, region: String, service: String) -> [UInt8]? {
+        let id = "\(credentials.accessKeyID)/\(date)/\(region)/\(service)"
+        return entries.withLock { entries in
+            guard let entry = entries[id], entry.secretAccessKey == credentials.secretAccessKey else { return nil }
+            return entry.signingKey
+        }
+    }
+
+    func store(_ key: [UInt8], credentials: AWSCredentials, date: String, region: String, service: String) {
+        let id = "\(credentials.accessKeyID)/\(date)/\(region)/\(service)"
+        entries.withLock { entries in
+            if entries.count >= 64 { entries.removeAll() }
+            entries[id] = Entry(secretAccessKey: credentials.secretAccessKey, signingKey: key)
+        }
+    }
+
+    /// Number of cached keys (for tests).
+    package var count: Int { entries.withLock { $0.count } }
+}
+
+/// A UTC instant formatted the two ways SigV4 needs: `yyyyMMdd'T'HHmmss'Z'` and `yyyyMMdd`.
+public struct AWSTimestamp: Sendable, Equatable {
+    public let dateTime: String
+    public var date: String { String(dateTime.prefix(8)) }
+
+    public init(_ instant: Date) {
+        let seconds = Int64(instant.timeIntervalSince1970.rounded(.down))
+        let civil = CivilTime(secondsSince1970: seconds)
+        func pad(_ value: Int, _ width: Int) -> String {
+            let digits = String(value)
+            return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        }
+        dateTime = pad(civil.year, 4) + pad(civil.month, 2) + pad(civil.day, 2) + "T" + pad(civil.hour, 2)
+            + pad(civil.minute, 2) + pad(civil.second, 2) + "Z"
+    }
+}
+
+/// Proleptic Gregorian calendar fields of a UTC instant (days-from-civil algorithm, no Foundation calendar).
+struct CivilTime: Equatable {
+    var year, month, day, hour, minute, second: Int
+
+    init(year: Int, month: Int, day: Int, hour: Int = 0, minute: Int = 0, second: Int = 0) {
+        (self.year, self.month, self.day, self.hour, self.minute, self.second) = (year, month, day, hour, minute, second)
+    }
+
+    init(secondsSince1970 seconds: Int64) {
+        var days = seconds / 86_400
+        var remainder = seconds % 86_400
+        if remainder < 0 {
+            remainder += 86_400
+            days -= 1
+        }
+        hour = Int(remainder / 3600)
+        minute = Int(remainder % 3600 / 60)
+        second = Int(remainder % 60)
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let mp = (5 * dayOfYear + 2) / 153
+        day = Int(dayOfYear - (153 * mp + 2) / 5 + 1)
+        month = Int(mp < 10 ? mp + 3 : mp - 9)
+        year = Int(yearOfEra + era * 400 + (month <= 2 ? 1 : 0))
+    }
+
+    /// Seconds since 1970-01-01T00:00:00Z.
+    var secondsSince1970: Int64 {
+        let y = Int64(month <= 2 ? year - 1 : year)
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let m = Int64(month)
+        let dayOfYear = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + Int64(day) - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        let days = era * 146_097 + dayOfEra - 719_468
+        return days * 86_400 + Int64(hour) * 3600 + Int64(minute) * 60 + Int64(second)
+    }
+}
