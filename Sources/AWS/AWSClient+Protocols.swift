@@ -15,7 +15,7 @@ extension AWSClient {
         let request = HTTPRequest(
             method: "POST", url: endpoint(for: service).baseURL + "/",
             headers: HTTPHeaders([("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")]),
-            body: .bytes(Array(URIEncoding.formEncode(form).utf8)))
+            body: .bytes(Array(URIEncoding.formBody(form).utf8)))
         let operation = AWSOperation(service, action, isIdempotent: isIdempotent)
         let response = try send(request, operation: operation)
         let root = try parseXML(response.body, operation)

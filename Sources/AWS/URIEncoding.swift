@@ -82,6 +82,18 @@ public enum URIEncoding {
         }
     }
 
+    /// An `application/x-www-form-urlencoded` body as the SDKs write it for the query protocol: strict encoding,
+    /// except that a space becomes `+` (botocore's `urlencode`, which is also what moto re-encodes when it checks
+    /// the signature of a form body).
+    public static func formBody(_ pairs: [(String, String)]) -> String {
+        pairs.map { plusForSpace(encode($0.0)) + "=" + plusForSpace(encode($0.1)) }.joined(separator: "&")
+    }
+
+    private static func plusForSpace(_ encoded: String) -> String {
+        guard encoded.contains("%20") else { return encoded }
+        return encoded.split(separator: "%20", omittingEmptySubsequences: false).joined(separator: "+")
+    }
+
     /// `name=value&…` with both sides strictly encoded, in the given order (no sorting).
     public static func formEncode(_ pairs: [(String, String)]) -> String {
         pairs.map { encode($0.0) + "=" + encode($0.1) }.joined(separator: "&")

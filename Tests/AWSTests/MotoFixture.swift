@@ -40,9 +40,20 @@ final class SignedMoto: Sendable {
     }
 
     static func iam(_ endpoint: String, _ credentials: AWSCredentials, _ parameters: [String: String]) throws -> String {
+        try rawQuery(endpoint, credentials, service: "iam", version: "2010-05-08", parameters)
+    }
+
+    /// A signed query-protocol call this client does not offer (IAM, EC2 lookups), for test setup.
+    func query(service: String, version: String, _ parameters: [String: String]) throws -> XMLNode {
+        try XMLNode.parse(Array(Self.rawQuery(endpoint, credentials, service: service, version: version,
+                                              parameters).utf8))
+    }
+
+    static func rawQuery(_ endpoint: String, _ credentials: AWSCredentials, service: String, version: String,
+                         _ parameters: [String: String]) throws -> String {
         var pairs = parameters.map { ($0.key, $0.value) }
-        pairs.append(("Version", "2010-05-08"))
-        let signer = SigV4Signer(credentials: credentials, region: "us-east-1", service: "iam")
+        pairs.append(("Version", version))
+        let signer = SigV4Signer(credentials: credentials, region: "us-east-1", service: service)
         let request = try signer.signed(
             HTTPRequest(method: "POST", url: endpoint + "/",
                         headers: HTTPHeaders([("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")]),
@@ -50,8 +61,19 @@ final class SignedMoto: Sendable {
             date: Date())
         let response = try HTTPClient().send(request)
         let text = String(decoding: response.body, as: UTF8.self)
-        guard response.status == 200 else { throw ServerError("IAM \(parameters["Action"]!): \(text)") }
+        guard response.status == 200 else { throw ServerError("\(service) \(parameters["Action"]!): \(text)") }
         return text
+    }
+
+    /// An IAM role (created once per name) that Batch and STS tests can use; returns its ARN.
+    func role(_ name: String) throws -> String {
+        let trust = #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}]}"#
+        let created = try query(service: "iam", version: "2010-05-08",
+                                ["Action": "CreateRole", "RoleName": name, "AssumeRolePolicyDocument": trust])
+        let policy = #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#
+        _ = try query(service: "iam", version: "2010-05-08",
+                      ["Action": "PutRolePolicy", "RoleName": name, "PolicyName": "all", "PolicyDocument": policy])
+        return created.first(named: "Arn")?.text ?? ""
     }
 
     /// A client for this server (all services go to it, S3 path-style).
