@@ -44,6 +44,11 @@ public struct AWSEndpoint: Sendable, Equatable {
     public var baseURL: String
     /// True when the endpoint came from configuration (S3 then uses path-style addressing).
     public var isOverride: Bool
+
+    public init(baseURL: String, isOverride: Bool) {
+        self.baseURL = baseURL
+        self.isOverride = isOverride
+    }
 }
 
 /// Resolves endpoints: `AWS_ENDPOINT_URL_<SERVICE>` → `AWS_ENDPOINT_URL` → the profile's `endpoint_url` →
