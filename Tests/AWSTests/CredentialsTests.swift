@@ -91,7 +91,7 @@ import TestSupport
     }
 
     @Test func containerCredentialsEndpoint() throws {
-        try LoopbackHTTPServer.with({ request in
+        try ScriptedHTTPServer.with({ request in
             guard request.path == "/creds" else { return .text(404, "no") }
             guard request.header("Authorization") == "container-token" else { return .text(401, "unauthorized") }
             return .text(200, Self.credentialsJSON("AKIDCONTAINER", expiration: "2030-01-01T00:00:00Z"),
@@ -128,7 +128,7 @@ import TestSupport
     }
 
     @Test func instanceMetadataV2() throws {
-        try LoopbackHTTPServer.with({ request in
+        try ScriptedHTTPServer.with({ request in
             switch (request.method, request.path) {
             case ("PUT", "/latest/api/token"):
                 guard request.header("X-aws-ec2-metadata-token-ttl-seconds") != nil else { return .text(400, "ttl") }
@@ -149,7 +149,7 @@ import TestSupport
             #expect(server.requestCount == 3)
         }
         // Nothing listening: "not on EC2", so the chain reports that no credentials were found.
-        let closedPort = try LoopbackHTTPServer.with({ _ in .text(200, "") }) { $0.port }
+        let closedPort = try ScriptedHTTPServer.with({ _ in .text(200, "") }) { $0.port }
         #expect(try InstanceMetadataCredentialsSource(
             environment: ["AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:\(closedPort)"]).resolve() == nil)
     }
@@ -157,7 +157,7 @@ import TestSupport
     @Test func temporaryCredentialsRefreshBeforeExpiry() throws {
         let fetches = TestCounter()
         let expiry = "2030-01-01T00:00:00Z"
-        try LoopbackHTTPServer.with({ _ in
+        try ScriptedHTTPServer.with({ _ in
             let number = fetches.increment()
             return .text(200, Self.credentialsJSON("AKID\(number)", expiration: expiry))
         }) { server in

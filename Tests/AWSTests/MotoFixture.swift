@@ -13,13 +13,13 @@ final class SignedMoto: Sendable {
     var endpoint: String { server.endpoint }
 
     /// nil when there is no venv (skip locally); in CI (`CI=true`) the caller records a failure.
-    static let shared: Result<SignedMoto, ServerError> = {
+    static let shared: Result<SignedMoto, TestServerError> = {
         do {
             return .success(try SignedMoto())
-        } catch let error as ServerError {
+        } catch let error as TestServerError {
             return .failure(error)
         } catch {
-            return .failure(ServerError("\(error)"))
+            return .failure(TestServerError("\(error)"))
         }
     }()
 
@@ -33,10 +33,10 @@ final class SignedMoto: Sendable {
         let key = try Self.iam(server.endpoint, bootstrap, ["Action": "CreateAccessKey", "UserName": "odin-aws-tests"])
         let root = try XMLNode.parse(Array(key.utf8))
         guard let id = root.first(named: "AccessKeyId")?.text, let secret = root.first(named: "SecretAccessKey")?.text
-        else { throw ServerError("CreateAccessKey returned no key: \(key)") }
+        else { throw TestServerError("CreateAccessKey returned no key: \(key)") }
         credentials = AWSCredentials(accessKeyID: id, secretAccessKey: secret)
         let reset = try MotoServer.request("POST", "\(server.endpoint)/moto-api/reset-auth", body: "0")
-        guard reset.status == 200 else { throw ServerError("reset-auth failed: \(reset)") }
+        guard reset.status == 200 else { throw TestServerError("reset-auth failed: \(reset)") }
     }
 
     static func iam(_ endpoint: String, _ credentials: AWSCredentials, _ parameters: [String: String]) throws -> String {
@@ -61,7 +61,7 @@ final class SignedMoto: Sendable {
             date: Date())
         let response = try HTTPClient().send(request)
         let text = String(decoding: response.body, as: UTF8.self)
-        guard response.status == 200 else { throw ServerError("\(service) \(parameters["Action"]!): \(text)") }
+        guard response.status == 200 else { throw TestServerError("\(service) \(parameters["Action"]!): \(text)") }
         return text
     }
 

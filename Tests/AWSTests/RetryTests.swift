@@ -57,19 +57,19 @@ import TestSupport
 
     /// Fails the first `failures` requests with `reply`, then forwards to moto (keeping the signed Host header).
     final class FaultProxy: Sendable {
-        let server: LoopbackHTTPServer
+        let server: ScriptedHTTPServer
         let failed = Counter()
         var endpoint: String { server.baseURL }
 
-        init(upstream: String, failures: Int, reply: LoopbackHTTPServer.Reply) throws {
+        init(upstream: String, failures: Int, reply: ScriptedHTTPServer.Reply) throws {
             let failed = self.failed
-            server = try LoopbackHTTPServer { request in
+            server = try ScriptedHTTPServer { request in
                 if failed.takeIfBelow(failures) { return reply }
                 return Self.forward(request, to: upstream)
             }
         }
 
-        static func forward(_ request: LoopbackHTTPServer.Request, to upstream: String) -> LoopbackHTTPServer.Reply {
+        static func forward(_ request: ScriptedHTTPServer.Request, to upstream: String) -> ScriptedHTTPServer.Reply {
             var headers = HTTPHeaders()
             for (name, value) in request.headers
             where !["content-length", "connection", "transfer-encoding"].contains(name.lowercased()) {
@@ -108,13 +108,13 @@ import TestSupport
         var all: [Double] { values.withLock { $0 } }
     }
 
-    static let slowDown = LoopbackHTTPServer.Reply.response(
+    static let slowDown = ScriptedHTTPServer.Reply.response(
         status: 503, headers: [("Content-Type", "application/xml"), ("Retry-After", "2")],
         body: Array("<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>".utf8))
-    static let tooMany = LoopbackHTTPServer.Reply.response(
+    static let tooMany = ScriptedHTTPServer.Reply.response(
         status: 429, headers: [("X-Amzn-ErrorType", "TooManyRequestsException")],
         body: Array(#"{"message":"Too Many Requests"}"#.utf8))
-    static let internalError = LoopbackHTTPServer.Reply.response(
+    static let internalError = ScriptedHTTPServer.Reply.response(
         status: 500, headers: [("X-Amzn-ErrorType", "ServerException")], body: Array(#"{"message":"boom"}"#.utf8))
 
     func client(_ moto: SignedMoto, _ proxy: FaultProxy, delays: Delays = Delays(), maxAttempts: Int = 3,

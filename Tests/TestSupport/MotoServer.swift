@@ -18,7 +18,7 @@ public final class MotoServer: @unchecked Sendable {
     /// answers; Batch and Lambda run without Docker.
     public init(environment extra: [String: String] = [:]) throws {
         guard let python = Peers.python else {
-            throw ServerError("no project venv with moto_server (.venv or ODIN_VENV): run scripts/venv.sh")
+            throw TestServerError("no project venv with moto_server (.venv or ODIN_VENV): run scripts/venv.sh")
         }
         port = try Self.freePort()
         endpoint = "http://127.0.0.1:\(port)"
@@ -53,7 +53,7 @@ public final class MotoServer: @unchecked Sendable {
         }
         guard ready else {
             stop()
-            throw ServerError("moto_server did not start on port \(port)")
+            throw TestServerError("moto_server did not start on port \(port)")
         }
         _ = try Self.request("POST", "\(endpoint)/moto-api/config", contentType: "application/json",
                              body: #"{"batch":{"use_docker":false},"lambda":{"use_docker":false}}"#)
@@ -91,7 +91,7 @@ public final class MotoServer: @unchecked Sendable {
                 bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
             }
         }
-        guard ok else { throw ServerError("no free port: errno \(errno)") }
+        guard ok else { throw TestServerError("no free port: errno \(errno)") }
         return Int(UInt16(bigEndian: address.sin_port))
     }
 }

@@ -5,12 +5,14 @@ import Synchronization
 import Glibc
 #endif
 
-/// A tiny blocking HTTP/1.1 server on 127.0.0.1 with an OS-chosen port, for tests that need a real peer
-/// (credential endpoints, IMDSv2, fault-injecting proxies). One thread accepts; each connection gets its own thread
-/// and may carry several keep-alive requests. Bodies need `Content-Length` (no chunked uploads).
+/// A tiny blocking HTTP/1.1 server on 127.0.0.1 with an OS-chosen port whose handler may also answer by resetting
+/// the connection (`.reset`), for tests that need a misbehaving peer (fault-injecting proxies, credential endpoints,
+/// IMDSv2). RuntimeEmulator's `ScriptedHTTPServer` is the general one; this one exists for the reset case. One
+/// thread accepts; each connection gets its own thread and may carry several keep-alive requests. Bodies need
+/// `Content-Length` (no chunked uploads).
 ///
-/// Use `LoopbackHTTPServer.with(handler) { server in … }`, which always stops the server.
-public final class LoopbackHTTPServer: Sendable {
+/// Use `ScriptedHTTPServer.with(handler) { server in … }`, which always stops the server.
+public final class ScriptedHTTPServer: Sendable {
     /// A request as received (header names as sent).
     public struct Request: Sendable {
         public var method: String
@@ -52,8 +54,8 @@ public final class LoopbackHTTPServer: Sendable {
     public var requestCount: Int { requestCounter.load(ordering: .relaxed) }
 
     public init(handler: @escaping Handler) throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw ServerError("socket: errno \(errno)") }
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw TestServerError("socket: errno \(errno)") }
         var yes: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
         var address = sockaddr_in()
@@ -65,7 +67,7 @@ public final class LoopbackHTTPServer: Sendable {
         }
         guard bound == 0, listen(fd, 64) == 0 else {
             close(fd)
-            throw ServerError("bind/listen: errno \(errno)")
+            throw TestServerError("bind/listen: errno \(errno)")
         }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &address) {
@@ -78,18 +80,18 @@ public final class LoopbackHTTPServer: Sendable {
         thread.start()
     }
 
-    /// Stops accepting; open connections end when their peer closes them.
+    /// Stops accepting; open connections end when their peer closes them. Only shuts the listener down: the
+    /// accept thread closes it, so no other thread can reuse the descriptor number while accept() still runs.
     public func stop() {
         guard !stopped.exchange(true, ordering: .relaxed) else { return }
         shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
     }
 
     deinit { stop() }
 
     /// Runs `body` with a started server and always stops it afterwards.
-    public static func with<R>(_ handler: @escaping Handler, _ body: (LoopbackHTTPServer) throws -> R) throws -> R {
-        let server = try LoopbackHTTPServer(handler: handler)
+    public static func with<R>(_ handler: @escaping Handler, _ body: (ScriptedHTTPServer) throws -> R) throws -> R {
+        let server = try ScriptedHTTPServer(handler: handler)
         defer { server.stop() }
         return try body(server)
     }
@@ -99,6 +101,14 @@ public final class LoopbackHTTPServer: Sendable {
             let client = accept(listener, nil, nil)
             if client < 0 {
                 if errno == EINTR { continue }
+                close(listener)
+                return
+            }
+            // Child processes started by tests (moto, python) must not inherit our connections.
+            _ = fcntl(client, F_SETFD, FD_CLOEXEC)
+            if stopped.load(ordering: .relaxed) {
+                close(client)
+                close(listener)
                 return
             }
             let connection = Thread { [self] in serve(client) }
@@ -195,7 +205,7 @@ public final class LoopbackHTTPServer: Sendable {
     }
 }
 
-public struct ServerError: Error, CustomStringConvertible {
+public struct TestServerError: Error, CustomStringConvertible {
     public var description: String
     public init(_ description: String) { self.description = description }
 }
