@@ -77,8 +77,10 @@ let package = Package(
 
         // MARK: - Tests (Swift Testing; real peers: see Tests/README.md)
         .target(name: "TestSupport", dependencies: ["RuntimeEmulator", "HTTP"], path: "Tests/TestSupport"),
+        .executableTarget(name: "RuntimeProbe", dependencies: ["LambdaRuntime"], path: "Tests/Fixtures/RuntimeProbe"),
         .testTarget(name: "BridgeTests", dependencies: ["HTTP", "Crypto", "Compression", "Media", "TestSupport"]),
-        .testTarget(name: "LambdaRuntimeTests", dependencies: ["LambdaRuntime", "RuntimeEmulator", "TestSupport"]),
+        .testTarget(name: "LambdaRuntimeTests",
+                    dependencies: ["LambdaRuntime", "RuntimeEmulator", "HTTP", "TestSupport", "RuntimeProbe"]),
         .testTarget(name: "AWSTests", dependencies: ["AWS", "HTTP", "Crypto", "TestSupport"]),
         .testTarget(name: "EventsTests", dependencies: ["Events", "TestSupport"]),
         .testTarget(name: "OdinTests", dependencies: ["Odin", "OdinKit", "Events", "AWS", "TestSupport"]),

@@ -261,9 +261,12 @@ private func httpHeaderCallback(_ data: UnsafeMutablePointer<CChar>?, _ size: In
         transfer.headers = HTTPHeaders()
     } else if let colon = line.firstIndex(of: ":") {
         let name = String(line[..<colon])
-        var value = line[line.index(after: colon)...]
+        // Trim by scalar: "\r\n" is one Character in Swift, so Character comparisons would miss it.
+        var value = line[line.index(after: colon)...].unicodeScalars
         while let first = value.first, first == " " || first == "\t" { value = value.dropFirst() }
-        while let last = value.last, last == "\r" || last == "\n" || last == " " { value = value.dropLast() }
+        while let last = value.last, last == "\r" || last == "\n" || last == " " || last == "\t" {
+            value = value.dropLast()
+        }
         transfer.headers.add(name: name, value: String(value))
     }
     return length

@@ -1,1 +1,0 @@
-// The LambdaRuntime module; see README.md for its role.

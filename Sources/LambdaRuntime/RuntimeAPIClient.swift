@@ -1,0 +1,209 @@
+import HTTP
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One invocation as `next` delivered it.
+public struct Invocation: Sendable {
+    public var requestID: String
+    public var deadlineMs: Int64?
+    /// Set when the deadline header was missing or not a number; the invocation is then answered with an error.
+    public var headerProblem: String?
+    public var invokedFunctionARN: String
+    public var traceID: String?
+    public var clientContext: String?
+    public var cognitoIdentity: String?
+    public var tenantID: String?
+    public var payload: [UInt8]
+}
+
+/// The Runtime API (2018-06-01) client on one reused libcurl handle: the connection to the API stays open between
+/// invocations. Transient failures (connection refused or dropped, 502/503/504/429) are retried with backoff; statuses
+/// that mean the environment is broken (403 on a post, 500) end the process through a thrown `RuntimeError`.
+public final class RuntimeAPIClient {
+    /// `http://host:port/2018-06-01/runtime` (accepts `host:port`, `[v6]:port`, `host:port/prefix`, or an http URL).
+    public let baseURL: String
+    private let http: HTTPClient
+    private let logger: LambdaLogger
+    private let maxAttempts: Int
+    private let backoffMs: Int
+    private var responseHeaders = HTTPHeaders()
+    private var errorHeaders = HTTPHeaders()
+
+    public init(runtimeAPI: String, logger: LambdaLogger, maxAttempts: Int = 6, backoffMs: Int = 20)
+        throws(RuntimeError)
+    {
+        let trimmed = runtimeAPI.trimmingCharacters(in: " \t\n")
+        guard !trimmed.isEmpty else {
+            throw RuntimeError(.invalidConfiguration, step: "configuration",
+                               "AWS_LAMBDA_RUNTIME_API is empty; expected host:port such as 127.0.0.1:9001")
+        }
+        var base = trimmed.hasPrefix("http://") ? trimmed : "http://" + trimmed
+        while base.hasSuffix("/") { base.removeLast() }
+        let authority = base.dropFirst("http://".count).split(separator: "/").first.map(String.init) ?? ""
+        let portText = authority.split(separator: ":").last.map(String.init) ?? ""
+        guard authority.contains(":"), let port = Int(portText), (1...65535).contains(port) else {
+            throw RuntimeError(.invalidConfiguration, step: "configuration",
+                               "AWS_LAMBDA_RUNTIME_API='\(runtimeAPI)' has no valid port; expected host:port")
+        }
+        baseURL = base + "/2018-06-01/runtime"
+        var options = HTTPClient.Options()
+        options.connectTimeoutSeconds = 1
+        options.totalTimeoutSeconds = nil  // `next` may legitimately block for a long time.
+        options.useProxyFromEnvironment = false
+        options.userAgent = "odins-ravne-lambda/0.1"
+        do {
+            http = try HTTPClient(options: options)
+        } catch {
+            throw RuntimeError(.unreachable, step: "configuration", "cannot create an HTTP client: \(error)")
+        }
+        self.logger = logger
+        self.maxAttempts = maxAttempts
+        self.backoffMs = backoffMs
+        responseHeaders.add(name: "Content-Type", value: "application/json")
+        errorHeaders.add(name: "Content-Type", value: "application/json")
+    }
+
+    /// Blocks until the next invocation arrives.
+    public func next() throws(RuntimeError) -> Invocation {
+        let response = try send(HTTPRequest(method: "GET", url: baseURL + "/invocation/next"), step: "next")
+        guard response.status == 200 else {
+            throw RuntimeError(.fatalStatus(response.status), step: "next",
+                               "unexpected status \(response.status): \(Self.snippet(response.body))")
+        }
+        let headers = response.headers
+        guard let requestID = headers["Lambda-Runtime-Aws-Request-Id"], !requestID.isEmpty else {
+            throw RuntimeError(.missingRequestID, step: "next",
+                               "the invocation has no Lambda-Runtime-Aws-Request-Id header; it cannot be answered")
+        }
+        guard requestID.utf8.allSatisfy(Self.isRequestIDByte) else {
+            throw RuntimeError(.missingRequestID, step: "next",
+                               "Lambda-Runtime-Aws-Request-Id '\(requestID.prefix(80))' has characters a request id never has; it cannot be answered safely")
+        }
+        var invocation = Invocation(
+            requestID: requestID, deadlineMs: nil, headerProblem: nil,
+            invokedFunctionARN: headers["Lambda-Runtime-Invoked-Function-Arn"] ?? "",
+            traceID: headers["Lambda-Runtime-Trace-Id"],
+            clientContext: headers["Lambda-Runtime-Client-Context"],
+            cognitoIdentity: headers["Lambda-Runtime-Cognito-Identity"],
+            tenantID: headers["Lambda-Runtime-Aws-Tenant-Id"],
+            payload: response.body)
+        if let deadline = headers["Lambda-Runtime-Deadline-Ms"] {
+            if let value = Int64(deadline) {
+                invocation.deadlineMs = value
+            } else {
+                invocation.headerProblem = "Lambda-Runtime-Deadline-Ms is '\(deadline)', not milliseconds since the epoch"
+            }
+        } else {
+            invocation.headerProblem = "the Lambda-Runtime-Deadline-Ms header is missing"
+        }
+        return invocation
+    }
+
+    /// Posts a handler's result.
+    public func respond(requestID: String, body: [UInt8]) throws(RuntimeError) {
+        let request = HTTPRequest(method: "POST", url: baseURL + "/invocation/\(requestID)/response",
+                                  headers: responseHeaders, body: .bytes(body))
+        try post(request, step: "response")
+    }
+
+    /// Posts a handler failure as `{"errorMessage","errorType","stackTrace":[]}`.
+    public func reportError(requestID: String, type: String, message: String) throws(RuntimeError) {
+        var headers = errorHeaders
+        headers.add(name: "Lambda-Runtime-Function-Error-Type", value: Self.headerErrorType(type, kind: "Function"))
+        let request = HTTPRequest(method: "POST", url: baseURL + "/invocation/\(requestID)/error",
+                                  headers: headers, body: .bytes(Self.errorBody(type: type, message: message)))
+        try post(request, step: "error")
+    }
+
+    /// Posts an initialisation failure; the caller exits non-zero afterwards.
+    public func reportInitError(type: String, message: String) throws(RuntimeError) {
+        var headers = errorHeaders
+        headers.add(name: "Lambda-Runtime-Function-Error-Type", value: Self.headerErrorType(type, kind: "Runtime"))
+        let request = HTTPRequest(method: "POST", url: baseURL + "/init/error", headers: headers,
+                                  body: .bytes(Self.errorBody(type: type, message: message)))
+        try post(request, step: "init/error")
+    }
+
+    // MARK: - Transport
+
+    private func post(_ request: HTTPRequest, step: String) throws(RuntimeError) {
+        let response = try send(request, step: step)
+        switch response.status {
+        case 200..<300:
+            return
+        case 400, 404, 413:
+            // The invocation is already settled on the service side (unknown id, answered twice, too large):
+            // log it and carry on with the next invocation.
+            logger.error("Runtime API rejected the \(step) post with \(response.status): \(Self.snippet(response.body))",
+                         [("lambda.step", step)])
+        default:
+            throw RuntimeError(.fatalStatus(response.status), step: step,
+                               "status \(response.status): \(Self.snippet(response.body))")
+        }
+    }
+
+    private func send(_ request: HTTPRequest, step: String) throws(RuntimeError) -> HTTPResponse {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                let response = try http.send(request)
+                if [429, 502, 503, 504].contains(response.status) && attempt < maxAttempts {
+                    logger.warn("Runtime API \(step) answered \(response.status); retrying", [("lambda.step", step)])
+                } else {
+                    return response
+                }
+            } catch {
+                guard attempt < maxAttempts else {
+                    throw RuntimeError(.unreachable, step: step,
+                                       "Runtime API at \(baseURL) unreachable after \(attempt) attempts: \(error.message)")
+                }
+                logger.warn("Runtime API \(step) failed (\(error.message)); retrying", [("lambda.step", step)])
+            }
+            // Exponential backoff: 20, 40, 80, 160, 320 ms by default (about 0.6 s in all).
+            usleep(useconds_t(backoffMs << (attempt - 1)) * 1000)
+        }
+    }
+
+    static func errorBody(type: String, message: String) -> [UInt8] {
+        var text = "{\"errorMessage\":"
+        JSON.appendString(message, to: &text)
+        text += ",\"errorType\":"
+        JSON.appendString(type, to: &text)
+        text += ",\"stackTrace\":[]}"
+        return Array(text.utf8)
+    }
+
+    /// `Function.SomeType` / `Runtime.SomeType`: the form the service keeps (`(Runtime|Function)\.[A-Z][a-zA-Z]+`).
+    static func headerErrorType(_ type: String, kind: String) -> String {
+        let lastComponent = type.split(separator: ".").last.map(String.init) ?? type
+        var letters = String(lastComponent.unicodeScalars.filter { ($0.value >= 65 && $0.value <= 90)
+            || ($0.value >= 97 && $0.value <= 122) }.map(Character.init))
+        if letters.isEmpty { letters = "Unknown" }
+        return "\(kind).\(letters.prefix(1).uppercased())\(letters.dropFirst())"
+    }
+
+    /// Letters, digits, `-`, `_`, `.` and `:`: enough for UUIDs and emulator ids, never a path separator.
+    static func isRequestIDByte(_ byte: UInt8) -> Bool {
+        (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+            || byte == 0x2D || byte == 0x5F || byte == 0x2E || byte == 0x3A
+    }
+
+    static func snippet(_ body: [UInt8]) -> String {
+        String(decoding: body.prefix(300), as: UTF8.self)
+    }
+}
+
+@available(*, unavailable)
+extension RuntimeAPIClient: Sendable {}
+
+extension StringProtocol {
+    func trimmingCharacters(in characters: String) -> String {
+        var view = Substring(self)
+        while let first = view.first, characters.contains(first) { view = view.dropFirst() }
+        while let last = view.last, characters.contains(last) { view = view.dropLast() }
+        return String(view)
+    }
+}

@@ -1,1 +1,0 @@
-// The RuntimeEmulator module; see README.md for its role.
