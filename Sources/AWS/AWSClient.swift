@@ -190,6 +190,14 @@ public final class AWSClient: Sendable {
                 failureClass = RetryStrategy.classify(error: nil, transport: transport)
             }
             failure.attempts = attempt
+            // Temporary credentials that expired early (or were revoked): fetch new ones and try again. The
+            // service rejected the request, so this is safe for any operation.
+            if Self.expiredCredentialCodes.contains(failure.code),
+               let refreshing = configuration.credentials as? RefreshingCredentialsProvider,
+               attempt < retry.maxAttempts {
+                refreshing.invalidate()
+                continue
+            }
             logger?.log(.debug, "aws.error", [
                 "aws.service": service.id, "aws.operation": operation.name, "aws.error_code": failure.code,
                 "http.status": String(failure.status), "aws.request_id": failure.requestID ?? "",
@@ -212,6 +220,8 @@ public final class AWSClient: Sendable {
             configuration.sleep(delay)
         }
     }
+
+    static let expiredCredentialCodes: Set<String> = ["ExpiredToken", "ExpiredTokenException", "RequestExpired"]
 
     func currentCredentials(_ operation: AWSOperation) throws(AWSError) -> AWSCredentials {
         do throws(AWSError) {

@@ -99,23 +99,21 @@ public struct SigV4Signer: Sendable {
         }
 
         // Stage 1 over bytes.
-        let path = url.path.isEmpty ? [UInt8(ascii: "/")] : Self.normalize(Array(urlBytes[url.path]), keepingSlashes: true)
+        let rawPath = urlBytes[url.path]
+        let path: ArraySlice<UInt8> = rawPath.isEmpty ? [UInt8(ascii: "/")][...]
+            : Self.isStrictlyEncoded(rawPath, keepingSlashes: true) ? rawPath
+            : Self.normalize(Array(rawPath), keepingSlashes: true)[...]
         let query = url.query.isEmpty ? [] : Self.canonicalQueryBytes(urlBytes[url.query])
-        var headers: [(name: [UInt8], value: [UInt8])] = []
-        headers.reserveCapacity(request.headers.count + 1)
-        headers.append((Array("host".utf8), url.hostHeader(urlBytes)))
-        for (name, value) in request.headers {
-            let lower = Self.asciiLowercased(name)
-            if lower == Self.hostBytes || Self.unsignedHeaderBytes.contains(lower) { continue }
-            headers.append((lower, Self.collapseWhitespaceBytes(value)))
-        }
-        // Insertion sort (a handful of headers): stable, so repeated headers keep their order before they are
-        // joined with ','.
-        var sorted = headers
-        for i in 1..<max(sorted.count, 1) {
+        // Signed fields: host plus every header except the transport's own, sorted by lower-cased name with an
+        // insertion sort (a handful of headers) that is stable, so repeated headers keep their order before they
+        // are joined with ','.
+        var fields: [(name: String, value: String)] = [("host", String(decoding: url.hostHeader(urlBytes), as: UTF8.self))]
+        fields.reserveCapacity(request.headers.count + 1)
+        for field in request.headers where !Self.isUnsignedHeader(field.name) { fields.append(field) }
+        for i in 1..<max(fields.count, 1) {
             var j = i
-            while j > 0, sorted[j].name.lexicographicallyPrecedes(sorted[j - 1].name) {
-                sorted.swapAt(j, j - 1)
+            while j > 0, Self.lowercasedPrecedes(fields[j].name, fields[j - 1].name) {
+                fields.swapAt(j, j - 1)
                 j -= 1
             }
         }
@@ -134,20 +132,21 @@ public struct SigV4Signer: Sendable {
         var signedHeaders = [UInt8]()
         signedHeaders.reserveCapacity(128)
         var index = 0
-        while index < sorted.count {
-            let name = sorted[index].name
-            canonical.append(contentsOf: name)
+        while index < fields.count {
+            let name = fields[index].name
+            let nameStart = canonical.count
+            Self.appendLowercased(name, to: &canonical)
+            if !signedHeaders.isEmpty { signedHeaders.append(UInt8(ascii: ";")) }
+            signedHeaders.append(contentsOf: canonical[nameStart...])
             canonical.append(UInt8(ascii: ":"))
-            canonical.append(contentsOf: sorted[index].value)
+            Self.appendCollapsingWhitespace(fields[index].value, to: &canonical)
             index += 1
-            while index < sorted.count, sorted[index].name == name {
+            while index < fields.count, Self.equalsIgnoringCase(fields[index].name, name) {
                 canonical.append(UInt8(ascii: ","))
-                canonical.append(contentsOf: sorted[index].value)
+                Self.appendCollapsingWhitespace(fields[index].value, to: &canonical)
                 index += 1
             }
             canonical.append(0x0a)
-            if !signedHeaders.isEmpty { signedHeaders.append(UInt8(ascii: ";")) }
-            signedHeaders.append(contentsOf: name)
         }
         canonical.append(0x0a)
         canonical.append(contentsOf: signedHeaders)
@@ -455,6 +454,89 @@ extension SigV4Signer {
             output.append(byte >= 0x41 && byte <= 0x5a ? byte + 0x20 : byte)
         }
         return output
+    }
+
+    /// Headers never signed (see `unsignedHeaders`), compared without allocating.
+    static func isUnsignedHeader(_ name: String) -> Bool {
+        switch name.utf8.count {
+        case 4: equalsIgnoringCase(name, "host")
+        case 6: equalsIgnoringCase(name, "expect")
+        case 10: equalsIgnoringCase(name, "user-agent") || equalsIgnoringCase(name, "connection")
+        case 13: equalsIgnoringCase(name, "authorization")
+        case 14: equalsIgnoringCase(name, "content-length")
+        case 15: equalsIgnoringCase(name, "x-amzn-trace-id")
+        case 17: equalsIgnoringCase(name, "transfer-encoding")
+        default: false
+        }
+    }
+
+    @inline(__always)
+    static func lowerASCII(_ byte: UInt8) -> UInt8 { byte >= 0x41 && byte <= 0x5a ? byte + 0x20 : byte }
+
+    /// `lhs.lowercased() < rhs.lowercased()` by bytes, without allocating.
+    static func lowercasedPrecedes(_ lhs: String, _ rhs: String) -> Bool {
+        var left = lhs.utf8.makeIterator(), right = rhs.utf8.makeIterator()
+        while true {
+            switch (left.next(), right.next()) {
+            case (nil, nil): return false
+            case (nil, _): return true
+            case (_, nil): return false
+            case (let a?, let b?):
+                let (x, y) = (lowerASCII(a), lowerASCII(b))
+                if x != y { return x < y }
+            }
+        }
+    }
+
+    /// Case-insensitive equality of two header names, without allocating.
+    static func equalsIgnoringCase(_ lhs: String, _ rhs: String) -> Bool {
+        guard lhs.utf8.count == rhs.utf8.count else { return false }
+        return zip(lhs.utf8, rhs.utf8).allSatisfy { lowerASCII($0) == lowerASCII($1) }
+    }
+
+    static func appendLowercased(_ string: String, to output: inout [UInt8]) {
+        for byte in string.utf8 { output.append(lowerASCII(byte)) }
+    }
+
+    static func appendCollapsingWhitespace(_ value: String, to output: inout [UInt8]) {
+        let start = output.count
+        var pendingSpace = false
+        for byte in value.utf8 {
+            if byte == 0x20 || byte == 0x09 || byte == 0x0a || byte == 0x0d {
+                pendingSpace = output.count > start
+            } else {
+                if pendingSpace { output.append(0x20) }
+                pendingSpace = false
+                output.append(byte)
+            }
+        }
+    }
+
+    /// True when `bytes` is already in the strict form `normalize` produces (so no copy is needed).
+    static func isStrictlyEncoded(_ bytes: ArraySlice<UInt8>, keepingSlashes: Bool) -> Bool {
+        var index = bytes.startIndex
+        while index < bytes.endIndex {
+            let byte = bytes[index]
+            if URIEncoding.isUnreserved(byte) || (keepingSlashes && byte == UInt8(ascii: "/")) {
+                index += 1
+            } else if byte == UInt8(ascii: "%"), index + 2 < bytes.endIndex {
+                let high = bytes[index + 1], low = bytes[index + 2]
+                func upperHex(_ b: UInt8) -> UInt8? {
+                    switch b {
+                    case 0x30...0x39: b - 0x30
+                    case 0x41...0x46: b - 0x41 + 10
+                    default: nil
+                    }
+                }
+                guard let h = upperHex(high), let l = upperHex(low), !URIEncoding.isUnreserved(h << 4 | l) else {
+                    return false
+                }
+                index += 3
+            } else {
+                return false
+            }
+        }
+        return true
     }
 
     static func equalsIgnoringCase(_ string: String, _ lowercase: StaticString) -> Bool {
