@@ -94,7 +94,11 @@ final class SignedMoto: Sendable {
         case .success(let moto):
             return moto
         case .failure(let error):
-            if Peers.isCI { Issue.record("moto_server needed: \(error)") }
+            if Peers.isCI {
+                Issue.record("moto_server needed: \(error)")
+            } else {
+                print("skipping: moto_server unavailable (\(error)); run scripts/venv.sh, or make test")
+            }
             return nil
         }
     }

@@ -173,6 +173,34 @@ import TestSupport
         #expect(reached?.code == "ClientException" && reached?.attempts == 2)
     }
 
+    @Test func expiredTemporaryCredentialsAreRefreshedAndTheCallRetried() throws {
+        guard let moto = SignedMoto.require() else { return }
+        let expired = LoopbackReply.expiredToken
+        let proxy = try FaultProxy(upstream: moto.endpoint, failures: 1, reply: expired)
+        final class CountingProvider: AWSCredentialsProvider {
+            let calls = Counter()
+            let value: AWSCredentials
+            init(_ value: AWSCredentials) { self.value = value }
+            func credentials() throws(AWSError) -> AWSCredentials {
+                _ = calls.takeIfBelow(Int.max)
+                return value
+            }
+        }
+        let base = CountingProvider(moto.credentials)
+        let client = AWSClient(configuration: AWSClient.Configuration(
+            region: "us-east-1", credentials: RefreshingCredentialsProvider(base),
+            endpoints: AWSEndpointResolver(globalOverride: proxy.endpoint), random: { 0 }, sleep: { _ in }))
+        #expect(try client.getCallerIdentity().account == "123456789012")
+        #expect(base.calls.value == 2, "credentials fetched again after ExpiredToken")
+    }
+
+    enum LoopbackReply {
+        static let expiredToken = ScriptedHTTPServer.Reply.response(
+            status: 400, headers: [("Content-Type", "text/xml")],
+            body: Array(("<ErrorResponse><Error><Type>Sender</Type><Code>ExpiredToken</Code><Message>The security "
+                + "token included in the request is expired</Message></Error></ErrorResponse>").utf8))
+    }
+
     @Test func retryQuotaLimitsAStorm() throws {
         guard let moto = SignedMoto.require() else { return }
         let proxy = try FaultProxy(upstream: moto.endpoint, failures: 1000, reply: Self.slowDown)
