@@ -91,8 +91,16 @@ extension AWSClient {
     }
 
     func s3Request(_ method: String, bucket: String, key: String = "", query: String = "",
-                   headers: HTTPHeaders = HTTPHeaders(), body: HTTPBody = .empty) -> HTTPRequest {
-        HTTPRequest(method: method, url: s3URL(bucket: bucket, key: key, query: query), headers: headers, body: body)
+                   headers: HTTPHeaders = HTTPHeaders(), body: HTTPBody = .empty) throws(AWSError) -> HTTPRequest {
+        // libcurl merges "." and ".." path segments before sending (no CURLOPT_PATH_AS_IS in the HTTP layer), so
+        // such a key would be stored under another name or fail its signature: refuse it up front.
+        if key.split(separator: "/", omittingEmptySubsequences: false).contains(where: { $0 == "." || $0 == ".." }) {
+            throw AWSError(kind: .invalidRequest, service: "S3", operation: method, code: "UnsupportedObjectKey",
+                           message: "object key '\(key)' has a '.' or '..' path segment, which the HTTP layer "
+                               + "would rewrite; rename the object (or enable CURLOPT_PATH_AS_IS in HTTP)")
+        }
+        return HTTPRequest(method: method, url: s3URL(bucket: bucket, key: key, query: query), headers: headers,
+                           body: body)
     }
 
     // MARK: - Buckets
@@ -110,7 +118,7 @@ extension AWSClient {
             headers.add(name: "Content-Type", value: "application/xml")
         }
         do throws(AWSError) {
-            _ = try send(s3Request("PUT", bucket: bucket, headers: headers, body: body),
+            _ = try send(try s3Request("PUT", bucket: bucket, headers: headers, body: body),
                          operation: AWSOperation(.s3, "CreateBucket"))
         } catch where error.code == "BucketAlreadyOwnedByYou" {
             return
@@ -135,7 +143,7 @@ extension AWSClient {
         var headers = HTTPHeaders([("Content-Type", contentType)])
         for (name, value) in metadata { headers.add(name: "x-amz-meta-\(name)", value: value) }
         if ifNoneMatch { headers.add(name: "If-None-Match", value: "*") }
-        let response = try send(s3Request("PUT", bucket: bucket, key: key, headers: headers, body: body),
+        let response = try send(try s3Request("PUT", bucket: bucket, key: key, headers: headers, body: body),
                                 operation: AWSOperation(.s3, "PutObject", isIdempotent: !ifNoneMatch),
                                 payload: unsignedPayload ? .unsigned : .computed)
         return S3PutResult(eTag: response.headers["ETag"], versionID: response.headers["x-amz-version-id"])
@@ -147,20 +155,20 @@ extension AWSClient {
     {
         var headers = HTTPHeaders()
         if let range { headers.add(name: "Range", value: range.headerValue) }
-        let response = try send(s3Request("GET", bucket: bucket, key: key, headers: headers),
+        let response = try send(try s3Request("GET", bucket: bucket, key: key, headers: headers),
                                 operation: AWSOperation(.s3, "GetObject"), downloadTo: path)
         return S3Object(metadata: Self.objectMetadata(response.headers), body: response.body)
     }
 
     /// HeadObject; a missing key throws an `AWSError` with `isNotFound` (code `NotFound`, status 404).
     public func headObject(bucket: String, key: String) throws(AWSError) -> S3ObjectMetadata {
-        let response = try send(s3Request("HEAD", bucket: bucket, key: key), operation: AWSOperation(.s3, "HeadObject"))
+        let response = try send(try s3Request("HEAD", bucket: bucket, key: key), operation: AWSOperation(.s3, "HeadObject"))
         return Self.objectMetadata(response.headers)
     }
 
     /// DeleteObject (succeeds for a missing key, as S3 does).
     public func deleteObject(bucket: String, key: String) throws(AWSError) {
-        _ = try send(s3Request("DELETE", bucket: bucket, key: key), operation: AWSOperation(.s3, "DeleteObject"))
+        _ = try send(try s3Request("DELETE", bucket: bucket, key: key), operation: AWSOperation(.s3, "DeleteObject"))
     }
 
     static func objectMetadata(_ headers: HTTPHeaders) -> S3ObjectMetadata {
@@ -189,7 +197,7 @@ extension AWSClient {
         if let startAfter { query.append(("start-after", startAfter)) }
         if let maxKeys { query.append(("max-keys", String(maxKeys))) }
         let operation = AWSOperation(.s3, "ListObjectsV2")
-        let response = try send(s3Request("GET", bucket: bucket, query: URIEncoding.formEncode(query)),
+        let response = try send(try s3Request("GET", bucket: bucket, query: URIEncoding.formEncode(query)),
                                 operation: operation)
         let root = try parseXML(response.body, operation)
         let objects = root.children("Contents").map { node in
@@ -223,7 +231,7 @@ extension AWSClient {
         throws(AWSError) -> String
     {
         let operation = AWSOperation(.s3, "CreateMultipartUpload")
-        let response = try send(s3Request("POST", bucket: bucket, key: key, query: "uploads",
+        let response = try send(try s3Request("POST", bucket: bucket, key: key, query: "uploads",
                                           headers: HTTPHeaders([("Content-Type", contentType)])),
                                 operation: operation)
         guard let uploadID = try parseXML(response.body, operation).string("UploadId") else {
@@ -273,7 +281,7 @@ extension AWSClient {
 
     /// AbortMultipartUpload.
     public func abortMultipartUpload(bucket: String, key: String, uploadID: String) throws(AWSError) {
-        _ = try send(s3Request("DELETE", bucket: bucket, key: key,
+        _ = try send(try s3Request("DELETE", bucket: bucket, key: key,
                                query: URIEncoding.formEncode([("uploadId", uploadID)])),
                      operation: AWSOperation(.s3, "AbortMultipartUpload"))
     }
@@ -395,7 +403,7 @@ extension AWSClient {
             }
             if eventBridge { xml.element("EventBridgeConfiguration") { _ in } }
         }
-        _ = try send(s3Request("PUT", bucket: bucket, query: "notification",
+        _ = try send(try s3Request("PUT", bucket: bucket, query: "notification",
                                headers: HTTPHeaders([("Content-Type", "application/xml")]), body: .bytes(xml.bytes)),
                      operation: AWSOperation(.s3, "PutBucketNotificationConfiguration"))
     }
@@ -403,7 +411,7 @@ extension AWSClient {
     /// GetBucketNotificationConfiguration, as targets.
     public func getBucketNotificationConfiguration(bucket: String) throws(AWSError) -> [S3NotificationTarget] {
         let operation = AWSOperation(.s3, "GetBucketNotificationConfiguration")
-        let response = try send(s3Request("GET", bucket: bucket, query: "notification"), operation: operation)
+        let response = try send(try s3Request("GET", bucket: bucket, query: "notification"), operation: operation)
         let root = try parseXML(response.body, operation)
         var targets: [S3NotificationTarget] = []
         for kind in [S3NotificationTarget.Kind.queue, .topic, .lambdaFunction] {
@@ -484,14 +492,14 @@ extension AWSClient {
         let body = xml.bytes
         var headers = HTTPHeaders([("Content-Type", "application/xml")])
         headers.add(name: "Content-MD5", value: Data(try md5(body)).base64EncodedString())
-        _ = try send(s3Request("PUT", bucket: bucket, query: "lifecycle", headers: headers, body: .bytes(body)),
+        _ = try send(try s3Request("PUT", bucket: bucket, query: "lifecycle", headers: headers, body: .bytes(body)),
                      operation: AWSOperation(.s3, "PutBucketLifecycleConfiguration"))
     }
 
     /// GetBucketLifecycleConfiguration.
     public func getBucketLifecycleConfiguration(bucket: String) throws(AWSError) -> [S3LifecycleRule] {
         let operation = AWSOperation(.s3, "GetBucketLifecycleConfiguration")
-        let response = try send(s3Request("GET", bucket: bucket, query: "lifecycle"), operation: operation)
+        let response = try send(try s3Request("GET", bucket: bucket, query: "lifecycle"), operation: operation)
         return try parseXML(response.body, operation).children("Rule").map { node in
             S3LifecycleRule(
                 id: node.string("ID") ?? "", prefix: node["Filter", "Prefix"]?.text ?? node.string("Prefix") ?? "",

@@ -34,6 +34,17 @@ import TestSupport
         #expect(error?.status == 404)
     }
 
+    @Test func dotSegmentKeysAreRefusedWithATypedError() throws {
+        let client = AWSClient(configuration: .init(
+            region: "us-east-1",
+            credentials: StaticCredentialsProvider(AWSCredentials(accessKeyID: "a", secretAccessKey: "b")),
+            endpoints: AWSEndpointResolver(globalOverride: "http://127.0.0.1:9")))
+        for key in ["a/../b.txt", "./x", "c/./d", ".."] {
+            let error = #expect(throws: AWSError.self) { try client.putObject(bucket: "b", key: key, body: .bytes([])) }
+            #expect(error?.code == "UnsupportedObjectKey" && error?.message.contains(key) == true)
+        }
+    }
+
     @Test func rangedGetAndMissingKey() throws {
         guard let moto = SignedMoto.require() else { return }
         let client = moto.makeClient()
