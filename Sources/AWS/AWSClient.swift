@@ -185,6 +185,7 @@ public final class AWSClient: Sendable {
                 failureClass = RetryStrategy.classify(error: failure, transport: nil)
                 retryAfter = RetryStrategy.retryAfter(response.headers, now: configuration.now())
             case .failure(let transport):
+                if let path { unlink(path) }  // never leave a partial download behind
                 failure = AWSError(kind: .transport, service: service.id, operation: operation.name,
                                    code: "TransportError", message: transport.description, transportError: transport)
                 failureClass = RetryStrategy.classify(error: nil, transport: transport)
