@@ -47,7 +47,8 @@ public final class AWSClient: Sendable {
         public init(
             region: String, credentials: any AWSCredentialsProvider,
             endpoints: AWSEndpointResolver = AWSEndpointResolver(), retry: RetryStrategy = RetryStrategy(),
-            http: HTTPClient.Options = HTTPClient.Options(), maxPooledConnections: Int = 4, logger: AWSLogger? = nil,
+            http: HTTPClient.Options = AWSClient.defaultHTTPOptions, maxPooledConnections: Int = 4,
+            logger: AWSLogger? = nil,
             now: @escaping @Sendable () -> Date = { Date() },
             random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
             sleep: @escaping @Sendable (Double) -> Void = { seconds in
@@ -101,6 +102,15 @@ public final class AWSClient: Sendable {
                                  endpoints: AWSEndpointResolver(environment: environment, profile: profile),
                                  retry: retry, now: now)
         }
+    }
+
+    /// Transport defaults: 10 s to connect, no overall limit (64 MiB transfers take time), but a transfer that
+    /// moves less than 1 byte/s for 60 s is abandoned (a dead peer then becomes a retryable timeout, not a hang).
+    public static var defaultHTTPOptions: HTTPClient.Options {
+        var options = HTTPClient.Options()
+        options.connectTimeoutSeconds = 10
+        options.lowSpeedTimeoutSeconds = 60
+        return options
     }
 
     public let configuration: Configuration
