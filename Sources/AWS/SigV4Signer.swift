@@ -29,9 +29,6 @@ public struct SigV4Signer: Sendable {
     /// SHA-256 of the empty string, precomputed.
     public static let emptyPayloadHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
     static let algorithm = "AWS4-HMAC-SHA256"
-    /// Headers never signed: they are changed by proxies or by the transport (as botocore excludes them).
-    static let unsignedHeaders: Set<String> = ["authorization", "user-agent", "expect", "x-amzn-trace-id",
-                                               "content-length", "transfer-encoding", "connection"]
 
     public var credentials: AWSCredentials
     public var region: String
@@ -435,9 +432,7 @@ public struct SigV4Signer: Sendable {
 // MARK: - Byte-level helpers for the signing hot path
 
 extension SigV4Signer {
-    static let hostBytes = Array("host".utf8)
     static let algorithmLine = Array("AWS4-HMAC-SHA256\n".utf8)
-    static let unsignedHeaderBytes: [[UInt8]] = unsignedHeaders.map { Array($0.utf8) }
     private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
     static func appendHex(_ bytes: [UInt8], to output: inout [UInt8]) {
@@ -447,16 +442,10 @@ extension SigV4Signer {
         }
     }
 
-    static func asciiLowercased(_ string: String) -> [UInt8] {
-        var output = [UInt8]()
-        output.reserveCapacity(string.utf8.count)
-        for byte in string.utf8 {
-            output.append(byte >= 0x41 && byte <= 0x5a ? byte + 0x20 : byte)
-        }
-        return output
-    }
 
-    /// Headers never signed (see `unsignedHeaders`), compared without allocating.
+    /// Headers never signed, because proxies or the transport change them (botocore excludes the same ones):
+    /// authorization, user-agent, expect, x-amzn-trace-id, content-length, transfer-encoding, connection; plus host,
+    /// which the signer adds itself from the URL. Compared without allocating.
     static func isUnsignedHeader(_ name: String) -> Bool {
         switch name.utf8.count {
         case 4: equalsIgnoringCase(name, "host")
@@ -552,21 +541,6 @@ extension SigV4Signer {
         }
     }
 
-    static func collapseWhitespaceBytes(_ value: String) -> [UInt8] {
-        var output = [UInt8]()
-        output.reserveCapacity(value.utf8.count)
-        var pendingSpace = false
-        for byte in value.utf8 {
-            if byte == 0x20 || byte == 0x09 || byte == 0x0a || byte == 0x0d {
-                pendingSpace = !output.isEmpty
-            } else {
-                if pendingSpace { output.append(0x20) }
-                pendingSpace = false
-                output.append(byte)
-            }
-        }
-        return output
-    }
 
     /// Canonical query string over raw query bytes (see `canonicalQueryString`).
     static func canonicalQueryBytes(_ rawQuery: ArraySlice<UInt8>) -> [UInt8] {
