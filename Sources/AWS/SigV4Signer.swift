@@ -436,9 +436,17 @@ extension SigV4Signer {
     private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
     static func appendHex(_ bytes: [UInt8], to output: inout [UInt8]) {
-        for byte in bytes {
-            output.append(hexDigits[Int(byte >> 4)])
-            output.append(hexDigits[Int(byte & 0x0f)])
+        let start = output.count
+        output.append(contentsOf: repeatElement(0, count: bytes.count * 2))
+        hexDigits.withUnsafeBufferPointer { digits in
+            output.withUnsafeMutableBufferPointer { out in
+                var position = start
+                for byte in bytes {
+                    out[position] = digits[Int(byte >> 4)]
+                    out[position + 1] = digits[Int(byte & 0x0f)]
+                    position += 2
+                }
+            }
         }
     }
 
@@ -484,19 +492,43 @@ extension SigV4Signer {
     }
 
     static func appendLowercased(_ string: String, to output: inout [UInt8]) {
-        for byte in string.utf8 { output.append(lowerASCII(byte)) }
+        var string = string
+        string.withUTF8 { bytes in
+            if !bytes.contains(where: { $0 >= 0x41 && $0 <= 0x5a }) {
+                output.append(contentsOf: bytes)  // already lower case: one copy
+                return
+            }
+            for byte in bytes { output.append(lowerASCII(byte)) }
+        }
     }
 
     static func appendCollapsingWhitespace(_ value: String, to output: inout [UInt8]) {
-        let start = output.count
-        var pendingSpace = false
-        for byte in value.utf8 {
-            if byte == 0x20 || byte == 0x09 || byte == 0x0a || byte == 0x0d {
-                pendingSpace = output.count > start
-            } else {
-                if pendingSpace { output.append(0x20) }
-                pendingSpace = false
-                output.append(byte)
+        var value = value
+        value.withUTF8 { bytes in
+            // Fast path: no tab/CR/LF, no leading, trailing or doubled spaces: already canonical, one copy.
+            var clean = true
+            var previousWasSpace = true  // a leading space counts as doubled
+            for byte in bytes {
+                if byte == 0x09 || byte == 0x0a || byte == 0x0d || (byte == 0x20 && previousWasSpace) {
+                    clean = false
+                    break
+                }
+                previousWasSpace = byte == 0x20
+            }
+            if bytes.isEmpty || (clean && !previousWasSpace) {
+                output.append(contentsOf: bytes)
+                return
+            }
+            let start = output.count
+            var pendingSpace = false
+            for byte in bytes {
+                if byte == 0x20 || byte == 0x09 || byte == 0x0a || byte == 0x0d {
+                    pendingSpace = output.count > start
+                } else {
+                    if pendingSpace { output.append(0x20) }
+                    pendingSpace = false
+                    output.append(byte)
+                }
             }
         }
     }
