@@ -1,6 +1,7 @@
 import FoundationEssentials
 import Crypto
 import HTTP
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -287,11 +288,13 @@ extension AWSClient {
     }
 
     /// Uploads a file: one PutObject below `multipartThreshold`, else a multipart upload of `partSize` parts read
-    /// straight from the file (never the whole file in memory). A failed multipart upload is aborted.
+    /// straight from the file (never the whole file in memory), `concurrency` parts at a time on their own threads
+    /// (each with its own pooled connection). A failed multipart upload is aborted.
     @discardableResult
     public func uploadFile(
         _ path: String, bucket: String, key: String, contentType: String = "application/octet-stream",
-        partSize: Int64 = 8 << 20, multipartThreshold: Int64 = 16 << 20, unsignedPayload: Bool = false
+        partSize: Int64 = 8 << 20, multipartThreshold: Int64 = 16 << 20, concurrency: Int = 4,
+        unsignedPayload: Bool = false
     ) throws(AWSError) -> S3PutResult {
         precondition(partSize >= 5 << 20, "S3 parts (except the last) must be at least 5 MiB")
         var info = stat()
@@ -305,19 +308,34 @@ extension AWSClient {
                                  unsignedPayload: unsignedPayload)
         }
         let uploadID = try createMultipartUpload(bucket: bucket, key: key, contentType: contentType)
-        do throws(AWSError) {
-            var parts: [(Int, String)] = []
-            var offset: Int64 = 0
-            var number = 1
-            while offset < size {
-                let length = min(partSize, size - offset)
-                let eTag = try uploadPart(bucket: bucket, key: key, uploadID: uploadID, partNumber: number,
-                                          body: .file(path: path, offset: offset, length: length),
-                                          unsignedPayload: unsignedPayload)
-                parts.append((number, eTag))
-                offset += length
-                number += 1
+        let partCount = Int((size + partSize - 1) / partSize)
+        let results = Mutex<(next: Int, eTags: [Int: String], error: AWSError?)>((0, [:], nil))
+        let worker: @Sendable () -> Void = {
+            while true {
+                let index: Int? = results.withLock { state in
+                    guard state.error == nil, state.next < partCount else { return nil }
+                    state.next += 1
+                    return state.next - 1
+                }
+                guard let index else { return }
+                let offset = Int64(index) * partSize
+                do throws(AWSError) {
+                    let eTag = try self.uploadPart(
+                        bucket: bucket, key: key, uploadID: uploadID, partNumber: index + 1,
+                        body: .file(path: path, offset: offset, length: min(partSize, size - offset)),
+                        unsignedPayload: unsignedPayload)
+                    results.withLock { $0.eTags[index + 1] = eTag }
+                } catch {
+                    results.withLock { if $0.error == nil { $0.error = error } }
+                    return
+                }
             }
+        }
+        BlockingThreads.run(count: max(1, min(concurrency, partCount)), worker)
+        let (eTags, failure) = results.withLock { ($0.eTags, $0.error) }
+        do throws(AWSError) {
+            if let failure { throw failure }
+            let parts = (1...partCount).map { ($0, eTags[$0] ?? "") }
             return try completeMultipartUpload(bucket: bucket, key: key, uploadID: uploadID, parts: parts)
         } catch {
             try? abortMultipartUpload(bucket: bucket, key: key, uploadID: uploadID)
