@@ -2,12 +2,8 @@ import Foundation
 
 /// Locating and running the project's Python peers (moto_server, botocore) from tests.
 public enum Peers {
-    /// The package root (found from this file's location).
-    public static let packageRoot: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.path
-    }()
+    /// The package root.
+    public static var packageRoot: String { TestEnvironment.packageRoot }
 
     /// The project venv: `$ODIN_VENV`, else `<package>/.venv` when it exists.
     public static var venv: String? {
@@ -20,7 +16,7 @@ public enum Peers {
     public static var python: String? { venv.map { $0 + "/bin/python" } }
 
     /// True when the environment says this is CI (`CI=true`): missing peers must fail, not skip.
-    public static var isCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
+    public static var isCI: Bool { TestEnvironment.isCI }
 
     /// The shared moto_server endpoint exported by `scripts/with-moto.sh`.
     public static var motoEndpoint: String? {
