@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "budget-guard", targets: ["BudgetGuardFunction"]),
         .executable(name: "sweeper", targets: ["SweeperFunction"]),
         .executable(name: "odin-package", targets: ["OdinPackage"]),
+        .executable(name: "aws-bench", targets: ["AWSBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -46,6 +47,8 @@ let package = Package(
         // MARK: - AWS client, event models
         .target(name: "AWS", dependencies: ["HTTP", "Crypto"]),
         .target(name: "Events"),
+        // Benchmark driver for scripts/bench/30-aws.sh (not deployed).
+        .executableTarget(name: "AWSBench", dependencies: ["AWS", "HTTP"]),
 
         // MARK: - Odin (control plane), Munin (worker), Hugin (condensation)
         // OdinKit: ports and shared formats (object store, clock, Stage 1 records, chunks, key layout).

@@ -1,0 +1,81 @@
+import FoundationEssentials
+
+/// EC2 (query protocol; lists are `Name.N`, responses use `…Set/item`).
+public enum EC2 {
+    public struct SpotPrice: Sendable, Equatable {
+        public var instanceType: String
+        public var availabilityZone: String
+        public var productDescription: String
+        /// USD per hour, as the API's decimal string parsed.
+        public var price: Double
+        public var timestamp: Date?
+    }
+
+    public struct InstanceTypeInfo: Sendable, Equatable {
+        public var instanceType: String
+        public var vCPUs: Int
+        public var memoryMiB: Int
+        public var gpuCount: Int
+        public var gpuName: String?
+        public var gpuMemoryMiB: Int?
+    }
+}
+
+extension AWSClient {
+    /// DescribeSpotPriceHistory following `nextToken` (at most `maxPages` pages, to bound a runaway listing).
+    public func describeSpotPriceHistory(
+        instanceTypes: [String], productDescriptions: [String] = ["Linux/UNIX"], startTime: Date? = nil,
+        endTime: Date? = nil, availabilityZone: String? = nil, maxPages: Int = 50
+    ) throws(AWSError) -> [EC2.SpotPrice] {
+        var prices: [EC2.SpotPrice] = []
+        var token: String?
+        var pages = 0
+        repeat {
+            var parameters = QueryParameters()
+            for (index, type) in instanceTypes.enumerated() { parameters.add("InstanceType.\(index + 1)", type) }
+            for (index, description) in productDescriptions.enumerated() {
+                parameters.add("ProductDescription.\(index + 1)", description)
+            }
+            parameters.add("StartTime", startTime.map(ISO8601.format))
+            parameters.add("EndTime", endTime.map(ISO8601.format))
+            parameters.add("AvailabilityZone", availabilityZone)
+            parameters.add("NextToken", token)
+            let root = try queryCall(.ec2, action: "DescribeSpotPriceHistory", parameters: parameters.pairs)
+            for item in root.child("spotPriceHistorySet")?.children("item") ?? [] {
+                prices.append(EC2.SpotPrice(
+                    instanceType: item.string("instanceType") ?? "",
+                    availabilityZone: item.string("availabilityZone") ?? "",
+                    productDescription: item.string("productDescription") ?? "",
+                    price: Double(item.string("spotPrice") ?? "") ?? 0,
+                    timestamp: item.string("timestamp").flatMap(ISO8601.parse)))
+            }
+            token = root.string("nextToken").flatMap { $0.isEmpty ? nil : $0 }
+            pages += 1
+        } while token != nil && pages < maxPages
+        return prices
+    }
+
+    /// DescribeInstanceTypes for the given types, following `nextToken`.
+    public func describeInstanceTypes(_ instanceTypes: [String]) throws(AWSError) -> [EC2.InstanceTypeInfo] {
+        var result: [EC2.InstanceTypeInfo] = []
+        var token: String?
+        repeat {
+            var parameters = QueryParameters()
+            for (index, type) in instanceTypes.enumerated() { parameters.add("InstanceType.\(index + 1)", type) }
+            parameters.add("NextToken", token)
+            let root = try queryCall(.ec2, action: "DescribeInstanceTypes", parameters: parameters.pairs)
+            for item in root.child("instanceTypeSet")?.children("item") ?? [] {
+                let gpus = item["gpuInfo", "gpus"]?.children("item") ?? []
+                result.append(EC2.InstanceTypeInfo(
+                    instanceType: item.string("instanceType") ?? "",
+                    vCPUs: Int(item["vCpuInfo", "defaultVCpus"]?.text ?? "") ?? 0,
+                    memoryMiB: Int(item["memoryInfo", "sizeInMiB"]?.text ?? "") ?? 0,
+                    gpuCount: gpus.reduce(0) { $0 + (Int($1.string("count") ?? "") ?? 0) },
+                    gpuName: gpus.first?.string("name"),
+                    gpuMemoryMiB: gpus.first?["memoryInfo", "sizeInMiB"].flatMap { Int($0.text) }))
+            }
+            token = root.string("nextToken").flatMap { $0.isEmpty ? nil : $0 }
+        } while token != nil
+        return result
+    }
+}
