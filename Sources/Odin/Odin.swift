@@ -1,1 +1,0 @@
-// Control logic; see README.md.
