@@ -42,7 +42,7 @@ public enum EventJSON {
             if let index = key.intValue {
                 text += "[\(index)]"
             } else {
-                text += text.isEmpty ? key.stringValue : "." + key.stringValue
+                text += text.isEmpty || text.hasSuffix(".") ? key.stringValue : "." + key.stringValue
             }
         }
         return text.isEmpty ? "$" : text
