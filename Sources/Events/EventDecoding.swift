@@ -45,6 +45,7 @@ public enum EventJSON {
                 text += text.isEmpty || text.hasSuffix(".") ? key.stringValue : "." + key.stringValue
             }
         }
+        if text.hasSuffix(".") { text.removeLast() }
         return text.isEmpty ? "$" : text
     }
 
