@@ -205,8 +205,9 @@ public final class LocalCompute: Compute, Sendable {
                              vcpus: submission.vcpus ?? 1)
             parent.runnableSince = Double(now) / 1000
             if isArray {
+                let template = parent
                 for index in 0..<submission.arraySize {
-                    var child = parent
+                    var child = template
                     child.detail.jobId = "\(id):\(index)"
                     child.detail.jobArn = "arn:local:batch:job/\(id):\(index)"
                     child.detail.arrayProperties = .init(index: index)
