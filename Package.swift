@@ -59,6 +59,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Yams", package: "Yams"),
         ]),
+        .executableTarget(name: "OdinBench", dependencies: ["Odin", "OdinKit", "Events"]),
         .executableTarget(name: "MuninWorker", dependencies: ["Munin", "Odin", "OdinKit"]),
         .executableTarget(name: "HuginCLI", dependencies: ["Hugin", "Odin", "OdinKit"]),
         .executableTarget(name: "EchoFunction", dependencies: ["LambdaRuntime"], path: "functions/echo",

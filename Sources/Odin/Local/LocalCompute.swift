@@ -76,6 +76,8 @@ public final class LocalCompute: Compute, Sendable {
         var environment: [String: String]
         var vcpus: Int
         var children: [String] = []
+        var terminalChildren = 0
+        var failedChildren = 0
         var runnableSince: Double = 0
         var pid: pid_t?
         var reclaimThisAttempt = false
@@ -319,18 +321,24 @@ public final class LocalCompute: Compute, Sendable {
 
     // MARK: - Scheduling
 
+    /// Updates the array parent after a child changed: RUNNING with its first running child, terminal (SUCCEEDED
+    /// only when every child succeeded) with its last terminal child. Called once per child transition, so the
+    /// parent keeps counts instead of rescanning its children.
     func finishParentIfDone(of child: Job, state: inout State, now: Int64) {
         guard child.detail.arrayIndex != nil, var parent = state.jobs[child.detail.parentJobID] else { return }
-        let statuses = parent.children.compactMap { state.jobs[$0]?.detail.status }
-        var summary: [String: Int] = [:]
-        for status in statuses { summary[status.rawValue, default: 0] += 1 }
-        parent.detail.arrayProperties?.statusSummary = summary
-        if statuses.allSatisfy(\.isTerminal) && !parent.detail.status.isTerminal {
-            parent.detail.status = statuses.allSatisfy { $0 == .succeeded } ? .succeeded : .failed
+        if child.detail.status.isTerminal {
+            parent.terminalChildren += 1
+            if child.detail.status == .failed { parent.failedChildren += 1 }
+        }
+        if parent.terminalChildren == parent.children.count && !parent.detail.status.isTerminal {
+            var summary: [String: Int] = [:]
+            for id in parent.children { summary[state.jobs[id]?.detail.status.rawValue ?? "?", default: 0] += 1 }
+            parent.detail.arrayProperties?.statusSummary = summary
+            parent.detail.status = parent.failedChildren == 0 ? .succeeded : .failed
             parent.detail.statusReason = parent.detail.status == .succeeded ? nil : "Array Child Job failed"
             parent.detail.stoppedAt = now
             state.outbox.append(BatchJobStateChange(detail: parent.detail))
-        } else if parent.detail.status == .runnable && statuses.contains(.running) {
+        } else if parent.detail.status == .runnable && child.detail.status == .running {
             parent.detail.status = .running
             parent.detail.startedAt = now
         }

@@ -185,9 +185,16 @@ public final class LocalStateStore: StateStore {
     private func write(_ item: StateItem) throws {
         let path = itemPath(item.key)
         let temp = path + ".tmp-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
-        let bytes = try JSONEncoder().encode(item)
-        guard FileManager.default.createFile(atPath: temp, contents: bytes) else {
-            throw StateStoreError(.io, key: item.key.description, "cannot write \(temp)")
+        let bytes = Array(try JSONEncoder().encode(item))
+        let descriptor = open(temp, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw StateStoreError(.io, key: item.key.description, "cannot create \(temp): errno \(errno)")
+        }
+        let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+        close(descriptor)
+        guard written == bytes.count else {
+            unlink(temp)
+            throw StateStoreError(.io, key: item.key.description, "short write to \(temp)")
         }
         guard rename(temp, path) == 0 else {
             unlink(temp)
