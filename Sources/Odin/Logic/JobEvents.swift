@@ -206,6 +206,8 @@ struct RunProgress {
     /// Claims every waiting chunk and submits ONE On-Demand array job over them, with a fallback manifest whose
     /// line i is the original chunk (keeping its index, so Stage 1 lands at `chunk-<index>`).
     func flushFallbacks() throws -> String? {
+        // While the budget guard holds, waiting chunks stay waiting; `odin resume` flushes them.
+        if try Capacity.budgetStopped(services) { return nil }
         let generation = try services.state.add(Schema.runCounters(runID), counters: ["fallbackGen": 1], set: [:])["fallbackGen"] ?? 1
         var claimed: [(StateKey, Int)] = []
         for pending in try services.state.query(partition: Schema.runPartition(runID),
