@@ -85,6 +85,7 @@ public final class InMemoryStateStore: StateStore {
         }
     }
 
+    @discardableResult
     public func add(_ key: StateKey, counters: [String: Int64], set: [String: StateValue]) throws -> [String: Int64] {
         let now = now
         return try partitions.withLock { parts in
@@ -244,6 +245,7 @@ public final class LocalStateStore: StateStore {
         }
     }
 
+    @discardableResult
     public func add(_ key: StateKey, counters: [String: Int64], set: [String: StateValue]) throws -> [String: Int64] {
         let now = now
         return try locked(key.partition) {

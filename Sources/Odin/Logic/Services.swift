@@ -116,8 +116,9 @@ public enum Capacity {
 
     /// Enables our queues and CEs and raises maxvCpus to `cap` (and minvCpus to the warm value). Skips calls whose
     /// target state already holds. Returns the number of update calls made.
+    /// - Parameter adjustMinimum: false leaves minvCpus alone (the sweeper's pacing keeps warm capacity warm).
     @discardableResult
-    public static func open(cap: Int, warm: Bool, services: OdinServices) throws -> Int {
+    public static func open(cap: Int, warm: Bool, adjustMinimum: Bool = true, services: OdinServices) throws -> Int {
         let profile = services.profile
         var calls = 0
         for queue in try services.compute.describeQueues(profile.queues) where !queue.isEnabled {
@@ -130,7 +131,8 @@ public enum Capacity {
             var update = ComputeEnvironmentUpdate()
             if !ce.isEnabled { update.isEnabled = true }
             if ce.maxvCpus != cap { update.maxvCpus = cap }
-            if ce.minvCpus != minimum && (warm || ce.minvCpus > minimum) { update.minvCpus = minimum }
+            if adjustMinimum && ce.minvCpus != minimum && (warm || ce.minvCpus > minimum) { update.minvCpus = minimum }
+            if !adjustMinimum && ce.minvCpus > cap { update.minvCpus = cap }
             if update != ComputeEnvironmentUpdate() {
                 try services.compute.updateComputeEnvironment(ce.name, update)
                 calls += 1

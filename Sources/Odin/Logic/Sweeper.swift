@@ -59,7 +59,7 @@ public struct SweeperService: Sendable {
         } else if !stopped {
             let cap = Pacer.cap(profile: services.profile, spent: spent)
             result.maxvCpusCap = cap
-            if cap > 0 { try Capacity.open(cap: cap, warm: false, services: services) }
+            if cap > 0 { try Capacity.open(cap: cap, warm: false, adjustMinimum: false, services: services) }
             else {
                 for ce in services.profile.computeEnvironments {
                     try services.compute.updateComputeEnvironment(ce, ComputeEnvironmentUpdate(minvCpus: 0, maxvCpus: 0))
