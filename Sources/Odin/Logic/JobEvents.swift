@@ -110,8 +110,12 @@ public struct JobEventsService: Sendable {
             let kind = tags[JobTags.kind] ?? "chunks"
             var chunks = tags[JobTags.chunks].flatMap { Int($0) }
             if chunks == nil { chunks = try RunRecord.load(runID, state: services.state)?.chunkCount }
+            guard let chunks, chunks > 0 || kind == "condense" else {
+                throw OdinError("event \(detail.jobId)",
+                                "run \(runID) (tag \(JobTags.run)) has no record in the state store yet; the event is retried and the sweeper reconciles")
+            }
             return (runID, kind, Int(tags[JobTags.offset] ?? "0") ?? 0, tags[JobTags.generation].flatMap { Int64($0) },
-                    chunks ?? 0)
+                    chunks)
         }
         if let item = try services.state.get(Schema.job(detail.parentJobID)), let runID = item["runID"]?.stringValue {
             let chunks = try RunRecord.load(runID, state: services.state)?.chunkCount ?? 0
