@@ -1,3 +1,4 @@
+import Dispatch
 import Events
 import FoundationEssentials
 @testable import Odin
@@ -198,4 +199,37 @@ struct EndState: Equatable {
 func sampleBytes(_ name: String) throws -> [UInt8] {
     let root = String(#filePath).split(separator: "/").dropLast(3).joined(separator: "/")
     return [UInt8](try #require(FileManager.default.contents(atPath: "/\(root)/events/\(name)")))
+}
+
+@Suite struct ConcurrentDeliveryTests {
+    /// Lambda runs invocations concurrently: deliver the same shuffled, duplicated events from 4 threads.
+    @Test(arguments: [21, 22, 23] as [UInt64])
+    func concurrentDeliveryGivesTheSameEndState(seed: UInt64) throws {
+        let (harness, run) = try harnessWithRun(chunks: 40, label: "concurrent-\(seed)")
+        func deliverConcurrently(_ events: [BatchJobStateChange], seed: UInt64) {
+            var generator = SeededGenerator(seed: seed)
+            var order = events + events.filter { _ in Bool.random(using: &generator) }
+            order.shuffle(using: &generator)
+            let payloads = order.map { $0.encoded() }
+            DispatchQueue.concurrentPerform(iterations: 4) { worker in
+                for (position, payload) in payloads.enumerated() where position % 4 == worker {
+                    _ = try? JobEventsFunction.handle(payload, services: harness.services)
+                }
+            }
+        }
+        let phase1 = JobEventsTests.finish(harness, job: run.jobs[0].jobID) { index in
+            [3, 17, 29, 8].contains(index) ? (.failed, JobEventsTests.timeout)
+                : index == 11 ? (.failed, "Essential container in task exited") : (.succeeded, nil)
+        }
+        deliverConcurrently(phase1, seed: seed)
+        #expect(harness.compute.submissions.filter { $0.queue == "odin-on-demand" }.count == 1)
+        let record = try #require(try RunRecord.load(run.runID, state: harness.state))
+        let fallback = try #require(record.jobs.first { $0.kind == "fallback" })
+        deliverConcurrently(JobEventsTests.finish(harness, job: fallback.jobID) { _ in (.succeeded, nil) }, seed: seed + 100)
+        let state = try EndState(harness, run.runID)
+        #expect(state.succeeded == 39 && state.failed == 1 && state.failedChunks == [11])
+        #expect(state.condensations == 1)
+        #expect(state.fallbackSubmissions == [[3, 8, 17, 29]])
+        #expect(state.status == .done && state.torndown)
+    }
 }

@@ -196,7 +196,17 @@ struct RunProgress {
         let failed = Int(counters["failed"]?.intValue ?? 0)
         let waiting = Int((counters["fallbackPending"]?.intValue ?? 0) - (counters["fallbackClaimed"]?.intValue ?? 0))
         if waiting > 0 && (forceFlush || succeeded + failed + waiting >= chunkCount) {
-            if let job = try flushFallbacks() { step.fallbackJobs.append(job) }
+            // One flush per set of waiting chunks, even when concurrent invocations see the condition together:
+            // the lock is keyed by the number of chunks ever queued for fallback.
+            let queued = counters["fallbackPending"]?.intValue ?? 0
+            let lock = StateItem(key: StateKey(Schema.runPartition(runID), "flush#\(queued)"),
+                                 attributes: ["at": .int(services.nowSeconds)])
+            // While the budget guard holds, waiting chunks stay waiting (`odin resume` flushes them); the sweeper's
+            // forced flush (stale waiting chunks) bypasses the lock.
+            if try !Capacity.budgetStopped(services), try forceFlush || services.state.create(lock),
+               let job = try flushFallbacks() {
+                step.fallbackJobs.append(job)
+            }
         }
         if chunkCount > 0 && succeeded + failed >= chunkCount {
             step.condensationStarted = try condenseOnce(succeeded: succeeded)
@@ -210,8 +220,6 @@ struct RunProgress {
     /// Claims every waiting chunk and submits ONE On-Demand array job over them, with a fallback manifest whose
     /// line i is the original chunk (keeping its index, so Stage 1 lands at `chunk-<index>`).
     func flushFallbacks() throws -> String? {
-        // While the budget guard holds, waiting chunks stay waiting; `odin resume` flushes them.
-        if try Capacity.budgetStopped(services) { return nil }
         let generation = try services.state.add(Schema.runCounters(runID), counters: ["fallbackGen": 1], set: [:])["fallbackGen"] ?? 1
         var claimed: [(StateKey, Int)] = []
         for pending in try services.state.query(partition: Schema.runPartition(runID),
