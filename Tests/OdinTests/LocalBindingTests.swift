@@ -116,6 +116,9 @@ import Glibc
         for ce in try compute.describeComputeEnvironments(profile.computeEnvironments) {
             #expect(ce.minvCpus == 0 && ce.maxvCpus == 0)
         }
+        // Reclaims happened and were retried in-queue.
+        let attempts = compute.allJobs().flatMap { $0.attempts ?? [] }
+        #expect(attempts.contains { $0.statusReason?.hasPrefix("Host EC2") == true })
         // The ledger recorded On-Demand usage from the fallback.
         let ledger = try #require(try state.query(partition: "ledger", sortPrefix: "").first)
         #expect((ledger["vcpuMsOnDemand"]?.intValue ?? 0) > 0)

@@ -310,6 +310,11 @@ public final class LocalCompute: Compute, Sendable {
         }
     }
 
+    /// Every job and child in submission order (the demo's summary: chunks on Spot vs On-Demand, reclaims).
+    public func allJobs() -> [BatchJobDetail] {
+        state.withLock { state in state.order.compactMap { state.jobs[$0]?.detail } }
+    }
+
     /// Non-terminal children of a job (or the job itself), for manual driving.
     public func activeChildren(of jobID: String) -> [String] {
         state.withLock { state in
