@@ -2,6 +2,7 @@ import Events
 import FoundationEssentials
 @testable import Odin
 import OdinKit
+import Synchronization
 import Testing
 
 @Suite struct FunctionTests {
@@ -82,5 +83,51 @@ import Testing
         #expect(harness.compute.submissions.count == 1)  // found by name, not submitted twice
         let record = try #require(try RunRecord.load(run.runID, state: harness.state))
         #expect(record.status == .running && record.jobs.map(\.jobID) == [run.jobs[0].jobID])
+    }
+}
+
+@Suite struct RecoveryTests {
+    @Test func sweeperFinishesASealInterruptedAfterClaiming() throws {
+        let harness = try Harness(label: "recover-seal")
+        _ = try harness.ingest(["raw/cam05/a.jpg", "raw/cam05/b.jpg"])
+        // A sealer took the window, recorded the run and claimed one object, then crashed.
+        try harness.state.delete(Schema.window(camera: "cam05"), condition: .always)
+        let record = RunRecord(runID: "cam05-crashed", cameraID: "cam05", status: .sealing, createdAt: "2026-06-14T00:00:00Z",
+                               manifestKey: StoreLayout.manifestKey(run: "cam05-crashed"))
+        _ = try record.save(state: harness.state)
+        try harness.state.put(StateItem(key: Schema.activeRun("cam05-crashed"),
+                                        attributes: ["since": .int(Int64(harness.clock.now().timeIntervalSince1970))]),
+                              condition: .always)
+        let pending = try harness.state.query(partition: Schema.pendingPartition(camera: "cam05"), sortPrefix: "")
+        try harness.state.update(pending[0].key, set: ["claimedBy": .string("cam05-crashed")])
+        #expect(try harness.sweep().runsResubmitted.isEmpty)  // too early: the sealer may still be working
+        harness.clock.advance(seconds: 601)
+        #expect(try harness.sweep().runsResubmitted == ["cam05-crashed"])
+        let recovered = try #require(try RunRecord.load("cam05-crashed", state: harness.state))
+        #expect(recovered.status == .running && recovered.objectCount == 2)
+        #expect(try harness.state.query(partition: Schema.pendingPartition(camera: "cam05"), sortPrefix: "").isEmpty)
+    }
+
+    @Test func localBindingRunsAShellWorkerEndToEnd() throws {
+        let root = try makeTempDirectory("local-binding")
+        var profile = Profile()
+        profile.ingest.settleSeconds = 0
+        let errors = Mutex<[String]>([])
+        let condensed = CondensationLog()
+        let binding = try LocalBinding.make(
+            root: root, profile: profile, worker: ["/bin/sh", "-c", LocalEndToEndTests.worker],
+            condensation: condensed.condensation, notifier: MemoryNotifier(),
+            onEventError: { event, error in
+                let text = "\(event.detail.jobId): \(error)"
+                errors.withLock { $0.append(text) }
+            })
+        let keys = ["raw/cam1/a.jpg", "raw/cam1/b.jpg", "raw/cam1/c.mp4"]
+        for key in keys { try binding.objects.put(key, bytes: [1, 2, 3]) }
+        let result = try IngestFunction.handleDecoded(Harness.s3Event(keys), services: binding.services)
+        #expect(result.runsStarted.count == 1)
+        #expect(binding.compute.waitUntilQuiescent(timeoutSeconds: 60))
+        #expect(errors.withLock { $0 }.isEmpty)
+        #expect(condensed.all.count == 1)
+        #expect(try RunRecord.load(result.runsStarted[0], state: binding.state)?.status == .done)
     }
 }

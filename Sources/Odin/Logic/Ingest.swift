@@ -141,7 +141,14 @@ public struct RunSealer: Sendable {
         }
         try services.state.put(StateItem(key: Schema.activeRun(runID), attributes: ["since": .int(services.nowSeconds)]),
                                condition: .always)
-        // Claim the camera's pending objects (a concurrent sealer of a later window may hold some).
+        return try finishSeal(runID: runID, camera: camera)
+    }
+
+    /// Claims the camera's pending objects for `runID` (a concurrent sealer of a later window may hold some), writes
+    /// the manifest and submits. Also the sweeper's recovery for a run left in `sealing` by a crash: objects it had
+    /// claimed are found again by `claimedBy`.
+    func finishSeal(runID: String, camera: String) throws -> String? {
+        guard var record = try RunRecord.load(runID, state: services.state) else { return nil }
         var claimed: [(StateKey, MediaObject)] = []
         for pending in try services.state.query(partition: Schema.pendingPartition(camera: camera), sortPrefix: "") {
             do {

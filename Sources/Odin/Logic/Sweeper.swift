@@ -37,7 +37,15 @@ public struct SweeperService: Sendable {
                     result.runsResubmitted.append(runID)
                 }
                 continue
-            case .sealing, .done, .stoppedByBudget:
+            case .sealing:
+                // A sealer crashed between claiming objects and writing the manifest: finish its work.
+                if !stopped && services.nowSeconds - (active["since"]?.intValue ?? 0) >= 600 {
+                    if try RunSealer(services: services).finishSeal(runID: runID, camera: record.cameraID) != nil {
+                        result.runsResubmitted.append(runID)
+                    }
+                }
+                continue
+            case .done, .stoppedByBudget:
                 continue
             case .running, .condensing:
                 break
