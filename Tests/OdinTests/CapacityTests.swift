@@ -98,6 +98,17 @@ final class RacingCompute: Compute {
         #expect(try harness.compute.describeComputeEnvironments(["odin-spot-gpu"])[0].minvCpus == 0)
     }
 
+    @Test func scaleDownNeverLowersMaxBelowDesired() {
+        let busy = ComputeEnvironmentInfo(name: "ce", isEnabled: true, minvCpus: 8, maxvCpus: 100, desiredvCpus: 8)
+        #expect(Capacity.scaleDown(busy, freeze: true) == ComputeEnvironmentUpdate(minvCpus: 0, isEnabled: false))
+        #expect(Capacity.scaleDown(busy, freeze: false) == ComputeEnvironmentUpdate(minvCpus: 0))
+        let drained = ComputeEnvironmentInfo(name: "ce", isEnabled: false, minvCpus: 0, maxvCpus: 100, desiredvCpus: 0)
+        #expect(Capacity.scaleDown(drained, freeze: true) == ComputeEnvironmentUpdate(maxvCpus: 0))
+        let frozen = ComputeEnvironmentInfo(name: "ce", isEnabled: true, minvCpus: 0, maxvCpus: 0, desiredvCpus: 0)
+        #expect(Capacity.scaleDown(frozen, freeze: true) == nil)
+        #expect(Capacity.pacedMaximum(busy, cap: 4) == 8)
+    }
+
     @Test func ledgerPricesSpotAndOnDemand() throws {
         let (harness, run) = try harnessWithRun(chunks: 2, label: "cap-ledger")
         // Two children, 60 s each at 4 vCPUs on Spot: 480 vCPU-s × 0.04 USD/vCPU-h.

@@ -176,6 +176,12 @@ public final class LocalCompute: Compute, Sendable {
             guard newMin >= 0, newMin <= newMax else {
                 throw OdinError("UpdateComputeEnvironment \(name)", "minvCpus \(newMin) must be in 0…maxvCpus \(newMax)")
             }
+            // Like Batch: desiredvCpus (here: vCPUs of running jobs) must stay within [min, max].
+            let desired = max(ce.minvCpus, min(ce.maxvCpus, state.runningVcpus[name] ?? 0))
+            guard newMax >= desired else {
+                throw OdinError("UpdateComputeEnvironment \(name)",
+                                "maxvCpus \(newMax) is below desiredvCpus \(desired); desiredvCpus cannot be lowered")
+            }
             ce.minvCpus = newMin
             ce.maxvCpus = newMax
             if let enabled = update.isEnabled { ce.isEnabled = enabled }

@@ -23,7 +23,8 @@ public struct TeardownReceipt: Sendable, Equatable, Codable {
     public var jobsRemaining: [String]
     public var computeEnvironments: [ComputeEnvironmentState]
     public var runsStopped: [String]
-    /// True when no job remains active and every CE has maxvCpus 0 and desiredvCpus 0.
+    /// True when no job remains active and every CE has minvCpus 0 and maxvCpus 0 (or is DISABLED while its
+    /// desiredvCpus drains; `computeEnvironments` shows what capacity remains).
     public var verified: Bool
     public var errors: [String]
     public var receiptKey: String
@@ -113,11 +114,15 @@ public struct BudgetGuardService: Sendable {
                 }
             }
         }
-        for ce in profile.computeEnvironments {
-            do {
-                try services.compute.updateComputeEnvironment(ce, ComputeEnvironmentUpdate(minvCpus: 0, maxvCpus: 0))
-            } catch { errors.append("scale CE \(ce) to zero: \(error)") }
-        }
+        do {
+            for ce in try services.compute.describeComputeEnvironments(profile.computeEnvironments) {
+                // maxvCpus=0 where desiredvCpus allows it, else DISABLED until it drains (the sweeper finishes it).
+                guard let update = Capacity.scaleDown(ce, freeze: true) else { continue }
+                do { try services.compute.updateComputeEnvironment(ce.name, update) } catch {
+                    errors.append("scale CE \(ce.name) to zero: \(error)")
+                }
+            }
+        } catch { errors.append("describe CEs: \(error)") }
         // Verify.
         var remaining: [String] = []
         for queue in profile.queues {
@@ -147,7 +152,8 @@ public struct BudgetGuardService: Sendable {
         }
         let finished = services.clock.now()
         let key = "budget/receipts/\(UTC.compact(finished)).json"
-        let verified = remaining.isEmpty && !ces.isEmpty && ces.allSatisfy { $0.maxvCpus == 0 && $0.desiredvCpus == 0 }
+        let verified = remaining.isEmpty && !ces.isEmpty &&
+            ces.allSatisfy { $0.minvCpus == 0 && ($0.maxvCpus == 0 || !$0.enabled) }
         let receipt = TeardownReceipt(trigger: trigger, mode: drain ? "drain" : "terminate", startedAt: started,
                                       finishedAt: UTC.iso(finished), queuesDisabled: disabled,
                                       jobsTerminated: terminated, jobsCancelled: cancelled, jobsRemaining: remaining,

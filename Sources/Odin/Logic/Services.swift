@@ -125,14 +125,16 @@ public enum Capacity {
             try services.compute.setQueueEnabled(queue.name, true)
             calls += 1
         }
-        let minimum = warm && profile.compute.warmMinVcpus > 0 ? min(profile.compute.warmMinVcpus, cap)
-                                                                 : min(profile.compute.minVcpus, cap)
+        let baseMinimum = warm && profile.compute.warmMinVcpus > 0 ? min(profile.compute.warmMinVcpus, cap)
+                                                                     : min(profile.compute.minVcpus, cap)
         for ce in try services.compute.describeComputeEnvironments(profile.computeEnvironments) {
             var update = ComputeEnvironmentUpdate()
             if !ce.isEnabled { update.isEnabled = true }
-            if ce.maxvCpus != cap { update.maxvCpus = cap }
+            let maximum = pacedMaximum(ce, cap: cap)
+            if ce.maxvCpus != maximum { update.maxvCpus = maximum }
+            let minimum = min(baseMinimum, maximum)
             if adjustMinimum && ce.minvCpus != minimum && (warm || ce.minvCpus > minimum) { update.minvCpus = minimum }
-            if !adjustMinimum && ce.minvCpus > cap { update.minvCpus = cap }
+            if !adjustMinimum && ce.minvCpus > maximum { update.minvCpus = maximum }
             if update != ComputeEnvironmentUpdate() {
                 try services.compute.updateComputeEnvironment(ce.name, update)
                 calls += 1
@@ -140,6 +142,22 @@ public enum Capacity {
         }
         return calls
     }
+
+    /// The update that takes a CE to zero: minvCpus=0, and with `freeze` maxvCpus=0. desiredvCpus must stay within
+    /// [min, max] and cannot be lowered by us (aws-batch-facts.md §1.2), so while instances still count in
+    /// desiredvCpus the CE is DISABLED instead of lowering maxvCpus below it (HyP3's approach); the sweeper re-applies
+    /// teardown and sets maxvCpus=0 once desiredvCpus has drained. Nil when nothing needs to change.
+    static func scaleDown(_ ce: ComputeEnvironmentInfo, freeze: Bool) -> ComputeEnvironmentUpdate? {
+        var update = ComputeEnvironmentUpdate()
+        if ce.minvCpus != 0 { update.minvCpus = 0 }
+        if freeze && ce.maxvCpus != 0 {
+            if ce.desiredvCpus == 0 { update.maxvCpus = 0 } else if ce.isEnabled { update.isEnabled = false }
+        }
+        return update == ComputeEnvironmentUpdate() ? nil : update
+    }
+
+    /// maxvCpus for pacing: never below the current desiredvCpus (the update would be rejected).
+    static func pacedMaximum(_ ce: ComputeEnvironmentInfo, cap: Int) -> Int { max(cap, ce.desiredvCpus) }
 
     /// True when no job is SUBMITTED/PENDING/RUNNABLE/STARTING/RUNNING in any of our queues.
     public static func isIdle(_ services: OdinServices) throws -> Bool {
@@ -158,10 +176,7 @@ public enum Capacity {
         guard try isIdle(services) else { return false }
         let freeze = services.profile.compute.freezeOnTeardown
         for ce in try services.compute.describeComputeEnvironments(services.profile.computeEnvironments) {
-            var update = ComputeEnvironmentUpdate()
-            if ce.minvCpus != 0 { update.minvCpus = 0 }
-            if freeze && ce.maxvCpus != 0 { update.maxvCpus = 0 }
-            if update != ComputeEnvironmentUpdate() { try services.compute.updateComputeEnvironment(ce.name, update) }
+            if let update = scaleDown(ce, freeze: freeze) { try services.compute.updateComputeEnvironment(ce.name, update) }
         }
         if !(try isIdle(services)) {
             if !(try budgetStopped(services)) {

@@ -69,8 +69,10 @@ public struct SweeperService: Sendable {
             result.maxvCpusCap = cap
             if cap > 0 { try Capacity.open(cap: cap, warm: false, adjustMinimum: false, services: services) }
             else {
-                for ce in services.profile.computeEnvironments {
-                    try services.compute.updateComputeEnvironment(ce, ComputeEnvironmentUpdate(minvCpus: 0, maxvCpus: 0))
+                for ce in try services.compute.describeComputeEnvironments(services.profile.computeEnvironments) {
+                    if let update = Capacity.scaleDown(ce, freeze: true) {
+                        try services.compute.updateComputeEnvironment(ce.name, update)
+                    }
                 }
             }
         }
