@@ -80,6 +80,12 @@ public struct S3Notification: Decodable, Sendable, Equatable {
     /// the caller from `records.count`).
     public func createdObjects(fieldPrefix: String = "") throws(EventDecodingError) -> [ObjectCreated] {
         var result: [ObjectCreated] = []
+        for (index, record) in records.enumerated() {
+            if let version = record.eventVersion, !version.hasPrefix("2.") {
+                throw EventDecodingError(field: "\(fieldPrefix)Records[\(index)].eventVersion",
+                                         "major version \(version) is not supported (expected 2.x)")
+            }
+        }
         for (index, record) in records.enumerated() where record.eventName.hasPrefix("ObjectCreated:") {
             if let source = record.eventSource, source != "aws:s3" {
                 throw EventDecodingError(field: "\(fieldPrefix)Records[\(index)].eventSource",
@@ -180,7 +186,7 @@ public enum IngestEvent: Sendable, Equatable {
 
     /// Decodes a direct S3 notification, an SQS batch of S3 notifications, or an EventBridge "Object Created".
     public static func decode(_ bytes: some Collection<UInt8>) throws(EventDecodingError) -> IngestEvent {
-        let keys = EventJSON.topLevelKeys(of: bytes)
+        let keys = try EventJSON.decode(AnyKeys.self, from: bytes).keys
         if keys.contains("detail-type") {
             let header = try EventJSON.decode(EventBridgeHeader.self, from: bytes)
             guard header.source == "aws.s3", header.detailType == "Object Created" else {

@@ -65,6 +65,14 @@ func sample(_ name: String) throws -> [UInt8] {
         }
         #expect(throws: EventDecodingError.self) { try IngestEvent.decode(Array("{}".utf8)) }
         do {
+            _ = try IngestEvent.decode(Array("not json".utf8))
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.field == "$")
+        }
+        let v3 = #"{"Records":[{"eventVersion":"3.0","eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"b"},"object":{"key":"k"}}}]}"#
+        do { _ = try IngestEvent.decode(Array(v3.utf8)) } catch { #expect(error.field == "Records[0].eventVersion") }
+        do {
             _ = try IngestEvent.decode(Array(#"{"hello":1}"#.utf8))
         } catch {
             #expect(error.field == "Records")
