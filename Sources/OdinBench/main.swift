@@ -29,8 +29,11 @@ func fmt(_ value: Double, _ digits: Int) -> String {
     return text
 }
 
+nonisolated(unsafe) var created: [String] = []
+
 func temp(_ label: String) throws -> String {
     let path = "/tmp/odin-bench-\(label)-\(getpid())"
+    created.append(path)
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path
 }
@@ -64,13 +67,6 @@ let arguments = CommandLine.arguments
 let keyCount = arguments.count > 1 ? Int(arguments[1]) ?? 100_000 : 100_000
 let localKeys = arguments.count > 2 ? Int(arguments[2]) ?? 10_000 : 10_000
 var rows: [String] = []
-let started = ContinuousClock.now
-func progress(_ label: String) {
-    FileHandleStderr.write("[\(ContinuousClock.now - started)] \(label)\n")
-}
-enum FileHandleStderr {
-    static func write(_ text: String) { _ = text.withCString { Glibc.write(2, $0, strlen($0)) } }
-}
 
 // 1. Planning: classify + chunk + manifest for `keyCount` keys.
 let profile = Profile()
@@ -128,9 +124,8 @@ for (local, count) in [(false, 10_000), (true, 2_000)] {
     let eventKeys = (0..<count).map { "raw/camE/IMG_\($0).JPG" }
     _ = try IngestFunction.handleDecoded(s3Event(eventKeys[0..<count]), services: setup.services)
     setup.clock.advance(seconds: 120)
-    let runID = try SweeperService(services: setup.services).sweep().runsSealed[0]
-    _ = runID
-    let parent = setup.compute.submissions.count == 1 ? "local-1" : "local-1"
+    _ = try SweeperService(services: setup.services).sweep()
+    let parent = try setup.compute.listJobs(.namePrefix(queue: eventsProfile.compute.spotQueue, prefix: "munin-"))[0].jobID
     let children = setup.compute.activeChildren(of: parent)
     let events = children.flatMap { setup.compute.complete($0, status: .succeeded) }.map { $0.encoded() }
     let steady = events.dropLast(2)  // the last child's event triggers condensation + teardown; the parent's too
@@ -154,3 +149,4 @@ print("|---|---|---|---|")
 rows.forEach { print($0) }
 print()
 print("Method: `odin-bench` (release build) drives the real ingest/job-events/sweeper code over the local binding (LocalCompute in manual mode, DirectoryObjectStore, in-memory and file-backed state stores); port calls are counted by wrapping the ports. No peer implements this control loop, so the figures are compared with the issue's targets; AWS round-trip latency is not included (each state write is one DynamoDB call).")
+for path in created { try? FileManager.default.removeItem(atPath: path) }

@@ -110,6 +110,7 @@ import Testing
 
     @Test func localBindingRunsAShellWorkerEndToEnd() throws {
         let root = try makeTempDirectory("local-binding")
+        defer { try? FileManager.default.removeItem(atPath: root) }
         var profile = Profile()
         profile.ingest.settleSeconds = 0
         let errors = Mutex<[String]>([])

@@ -13,6 +13,7 @@ import Glibc
 @Suite struct LocalStateStoreTests {
     @Test func conditionalWritesAndCountersAreAtomicAcrossInstances() throws {
         let root = try makeTempDirectory("state-atomic")
+        defer { try? FileManager.default.removeItem(atPath: root) }
         let wins = Atomic<Int>(0)
         let failures = Mutex<[String]>([])
         DispatchQueue.concurrentPerform(iterations: 8) { worker in
@@ -70,6 +71,7 @@ import Glibc
 
     @Test func pipelineWithReclaimsAndSpotExhaustionCompletesAndTearsDown() throws {
         let root = try makeTempDirectory("local-e2e")
+        defer { try? FileManager.default.removeItem(atPath: root) }
         var profile = Profile()
         profile.chunking.secondsPerImage = 150  // 2 images per chunk
         profile.ingest.settleSeconds = 0

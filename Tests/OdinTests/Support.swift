@@ -38,8 +38,9 @@ final class CondensationLog: Sendable {
     }
 }
 
-/// Services over the in-memory store, a directory object store and a manually driven LocalCompute.
-struct Harness {
+/// Services over the in-memory store, a directory object store and a manually driven LocalCompute. Its temporary
+/// folder is removed when the harness goes away.
+final class Harness: Sendable {
     let clock = ManualClock()
     let state: InMemoryStateStore
     let objects: DirectoryObjectStore
@@ -58,6 +59,8 @@ struct Harness {
                                 compute: CountingCompute(compute, counter: counter), notifier: notifier,
                                 metrics: NoMetrics(), condensation: condensations.condensation, clock: clock)
     }
+
+    deinit { try? FileManager.default.removeItem(atPath: objects.root) }
 
     /// An S3 notification for `keys` (form-encoded as S3 does).
     static func s3Event(_ keys: [String], bucket: String = "data", size: Int64 = 1000) -> [UInt8] {

@@ -148,7 +148,11 @@ public struct JobEventsService: Sendable {
         }
         try services.state.delete(Schema.activeRun(runID), condition: .always)
         var result = JobEventResult(outcome: .condensationFinished, runID: runID)
-        result.note = detail.status == .succeeded ? nil : "condensation job failed: \(detail.statusReason ?? "")"
+        if detail.status != .succeeded {
+            result.note = "condensation job failed: \(detail.statusReason ?? "")"
+            try services.notifier.publish(subject: "Odin: condensation of \(runID) failed",
+                                          message: "Hugin job \(detail.jobId) ended \(detail.status.rawValue): \(detail.statusReason ?? "no reason given"). Stage 1 results are kept under \(StoreLayout.stage1Prefix(run: runID)).")
+        }
         result.teardown = try Capacity.teardownIfIdle(reason: "run \(runID) condensed", services: services)
         return result
     }
