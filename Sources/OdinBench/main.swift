@@ -148,5 +148,5 @@ print("| Measurement | Ours | Target | Port calls / notes |")
 print("|---|---|---|---|")
 rows.forEach { print($0) }
 print()
-print("Method: `odin-bench` (release build) drives the real ingest/job-events/sweeper code over the local binding (LocalCompute in manual mode, DirectoryObjectStore, in-memory and file-backed state stores); port calls are counted by wrapping the ports. No peer implements this control loop, so the figures are compared with the issue's targets; AWS round-trip latency is not included (each state write is one DynamoDB call).")
+print("Method: `odin-bench` (release build) drives the real ingest/job-events/sweeper code over the local binding (LocalCompute in manual mode, DirectoryObjectStore, in-memory and file-backed state stores); port calls are counted by wrapping the ports. No peer implements this control loop, so the figures are compared with the issue's targets; AWS round-trip latency is not included (each state write is one DynamoDB call). Wall-clock figures depend on the machine's load (it is shared with other builds); the call counts do not.")
 for path in created { try? FileManager.default.removeItem(atPath: path) }
