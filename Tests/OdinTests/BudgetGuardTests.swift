@@ -69,6 +69,21 @@ import Testing
         #expect(harness.notifier.messages.isEmpty)
     }
 
+    @Test func sweeperReappliesAnUnverifiedKillSwitch() throws {
+        let harness = try Harness(label: "budget-reverify")
+        try harness.state.put(StateItem(key: Schema.budgetStop,
+                                        attributes: ["active": .bool(true), "verified": .bool(false),
+                                                     "trigger": .string("AWS Budgets odin-monthly")]),
+                              condition: .always)
+        _ = try harness.compute.submitJob(JobSubmission(name: "straggler", queue: "odin-spot", jobDefinition: "d",
+                                                        arraySize: 1, environment: [:], tags: [:]))
+        let sweep = try harness.sweep()
+        #expect(sweep.killSwitchReapplied == true)
+        #expect(try harness.state.get(Schema.budgetStop)?["verified"] == .bool(true))
+        #expect(harness.notifier.messages.last?.subject.contains("spend stopped") == true)
+        #expect(try harness.sweep().killSwitchReapplied == nil)
+    }
+
     @Test func drainLeavesRunningJobsAndReportsThem() throws {
         var profile = Profile()
         profile.budget.onAlarm = .drain

@@ -13,6 +13,8 @@ public struct SweepResult: Sendable, Equatable, Codable {
     public var teardown = false
     public var maxvCpusCap: Int?
     public var estimatedSpend: Double = 0
+    /// Set when the kill-switch was re-applied because its last receipt was not verified (value: verified now).
+    public var killSwitchReapplied: Bool?
 }
 
 /// The scheduled sweeper: seals settled windows, reconciles runs against ListJobs (lost events), flushes stale
@@ -59,6 +61,13 @@ public struct SweeperService: Sendable {
             let step = try progress.advance(forceFlush: stale && !stopped)
             result.fallbackJobs += step.fallbackJobs
             if step.condensationStarted { result.condensationsStarted.append(runID) }
+        }
+        if stopped, let stop = try services.state.get(Schema.budgetStop), stop["verified"]?.boolValue == false {
+            // The kill-switch left something running (TerminateJob is asynchronous): apply it again and re-verify;
+            // it publishes a new receipt each time until nothing remains.
+            let trigger = stop["trigger"]?.stringValue ?? "budget guard"
+            result.killSwitchReapplied = try BudgetGuardService(services: services)
+                .killSwitch(trigger: trigger.hasPrefix("re-verify: ") ? trigger : "re-verify: " + trigger).verified
         }
         let spent = try CostLedger.spend(month: UTC.month(services.clock.now()), state: services.state)
         result.estimatedSpend = spent
