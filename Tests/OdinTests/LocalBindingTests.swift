@@ -37,7 +37,9 @@ import Glibc
 
     @Test func sameSemanticsAsInMemory() throws {
         let clock = ManualClock()
-        for store in [try LocalStateStore(root: try makeTempDirectory("state-sem"), clock: clock) as any StateStore,
+        let root = try makeTempDirectory("state-sem")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        for store in [try LocalStateStore(root: root, clock: clock) as any StateStore,
                       InMemoryStateStore(clock: clock)] {
             let key = StateKey("run#a/b c", "done#0000001")
             let expires = Int64(clock.now().timeIntervalSince1970) + 100
