@@ -64,6 +64,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Yams", package: "Yams"),
         ]),
+        .executableTarget(name: "OdinBench", dependencies: ["Odin", "OdinKit", "Events"]),
         .executableTarget(name: "MuninWorker", dependencies: ["Munin", "Odin", "OdinKit"]),
         .executableTarget(name: "HuginCLI", dependencies: ["Hugin", "Odin", "OdinKit"]),
         // odin-package: deterministic Lambda zips (scripts/package.sh); a host tool, never deployed.
@@ -91,7 +92,8 @@ let package = Package(
                     dependencies: ["LambdaRuntime", "RuntimeEmulator", "HTTP", "TestSupport", "RuntimeProbe"]),
         .testTarget(name: "AWSTests", dependencies: ["AWS", "HTTP", "Crypto", "TestSupport"]),
         .testTarget(name: "EventsTests", dependencies: ["Events", "TestSupport"]),
-        .testTarget(name: "OdinTests", dependencies: ["Odin", "OdinKit", "Events", "AWS", "TestSupport"]),
+        .testTarget(name: "OdinTests", dependencies: ["Odin", "OdinKit", "Events", "AWS", "Compression", "TestSupport",
+                                                .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "MuninTests", dependencies: ["Munin", "Media", "OdinKit", "Compression", "TestSupport"]),
         .testTarget(name: "HuginTests", dependencies: ["Hugin", "OdinKit", "Compression", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),

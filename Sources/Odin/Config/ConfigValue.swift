@@ -1,0 +1,207 @@
+import FoundationEssentials
+
+/// A configuration tree: what a YAML or JSON profile parses into. The CLI builds it from YAML (Yams); Lambda
+/// functions build it from JSON (`ConfigValue.parseJSON`) without Yams.
+public indirect enum ConfigValue: Sendable, Equatable {
+    case string(String)
+    case number(Double)
+    case bool(Bool)
+    case list([ConfigValue])
+    case map([String: ConfigValue])
+    case null
+
+    /// A short name of the value's kind, for error messages.
+    public var kindName: String {
+        switch self {
+        case .string: "a string"
+        case .number: "a number"
+        case .bool: "a boolean"
+        case .list: "a list"
+        case .map: "a map"
+        case .null: "null"
+        }
+    }
+
+    /// Parses JSON bytes into a tree.
+    public static func parseJSON(_ bytes: some Collection<UInt8>) throws(ProfileError) -> ConfigValue {
+        do {
+            return try JSONDecoder().decode(JSONNode.self, from: Data(bytes)).value
+        } catch {
+            throw ProfileError(keyPath: "$", "not valid JSON: \(error)")
+        }
+    }
+}
+
+/// Decodes any JSON value into a `ConfigValue`.
+struct JSONNode: Decodable {
+    let value: ConfigValue
+
+    struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    init(from decoder: any Decoder) throws {
+        if let keyed = try? decoder.container(keyedBy: Key.self) {
+            var map: [String: ConfigValue] = [:]
+            for key in keyed.allKeys { map[key.stringValue] = try keyed.decode(JSONNode.self, forKey: key).value }
+            value = .map(map)
+            return
+        }
+        if var unkeyed = try? decoder.unkeyedContainer() {
+            var list: [ConfigValue] = []
+            while !unkeyed.isAtEnd { list.append(try unkeyed.decode(JSONNode.self).value) }
+            value = .list(list)
+            return
+        }
+        let single = try decoder.singleValueContainer()
+        if single.decodeNil() {
+            value = .null
+        } else if let bool = try? single.decode(Bool.self) {
+            value = .bool(bool)
+        } else if let number = try? single.decode(Double.self) {
+            value = .number(number)
+        } else {
+            value = .string(try single.decode(String.self))
+        }
+    }
+}
+
+/// A profile error naming the full key path (`pipeline.chunking.target_minutes`) and, for ranges, what is allowed.
+public struct ProfileError: Error, CustomStringConvertible, Sendable, Equatable {
+    public let keyPath: String
+    public let message: String
+
+    public init(keyPath: String, _ message: String) {
+        self.keyPath = keyPath
+        self.message = message
+    }
+
+    public var description: String { "profile: \(keyPath): \(message)" }
+}
+
+/// Reads one map of the tree strictly: every key must be consumed, or `finish()` names the unknown ones.
+struct ConfigReader {
+    let path: String
+    private let map: [String: ConfigValue]
+    private var consumed: Set<String> = []
+
+    init(path: String, value: ConfigValue?) throws(ProfileError) {
+        self.path = path
+        switch value {
+        case nil, .null?: map = [:]
+        case .map(let entries)?: map = entries
+        case let other?: throw ProfileError(keyPath: path.isEmpty ? "$" : path, "expected a map, found \(other.kindName)")
+        }
+    }
+
+    func keyPath(_ key: String) -> String { path.isEmpty ? key : path + "." + key }
+
+    private mutating func take(_ key: String) -> ConfigValue? {
+        consumed.insert(key)
+        if case .null? = map[key] { return nil }
+        return map[key]
+    }
+
+    mutating func section(_ key: String) throws(ProfileError) -> ConfigReader {
+        try ConfigReader(path: keyPath(key), value: take(key))
+    }
+
+    mutating func bool(_ key: String, _ fallback: Bool) throws(ProfileError) -> Bool {
+        guard let value = take(key) else { return fallback }
+        guard case .bool(let flag) = value else {
+            throw ProfileError(keyPath: keyPath(key), "expected true or false, found \(value.kindName)")
+        }
+        return flag
+    }
+
+    mutating func double(_ key: String, _ fallback: Double, _ range: ClosedRange<Double>) throws(ProfileError) -> Double {
+        guard let value = take(key) else { return fallback }
+        guard case .number(let number) = value, number.isFinite else {
+            throw ProfileError(keyPath: keyPath(key), "expected a number in \(Self.show(range)), found \(value.kindName)")
+        }
+        guard range.contains(number) else {
+            throw ProfileError(keyPath: keyPath(key), "\(Self.show(number)) is out of range; allowed: \(Self.show(range))")
+        }
+        return number
+    }
+
+    mutating func int(_ key: String, _ fallback: Int, _ range: ClosedRange<Int>) throws(ProfileError) -> Int {
+        guard let value = take(key) else { return fallback }
+        guard case .number(let number) = value, number.isFinite, number.rounded() == number else {
+            throw ProfileError(keyPath: keyPath(key),
+                               "expected a whole number in \(range.lowerBound)…\(range.upperBound), found \(value.kindName == "a number" ? "a fraction" : value.kindName)")
+        }
+        guard number >= Double(range.lowerBound), number <= Double(range.upperBound) else {
+            throw ProfileError(keyPath: keyPath(key),
+                               "\(Self.show(number)) is out of range; allowed: \(range.lowerBound)…\(range.upperBound)")
+        }
+        return Int(number)
+    }
+
+    mutating func string(_ key: String, _ fallback: String, allowed: [String]? = nil) throws(ProfileError) -> String {
+        guard let value = take(key) else { return fallback }
+        guard case .string(let text) = value else {
+            throw ProfileError(keyPath: keyPath(key), "expected a string, found \(value.kindName)")
+        }
+        if let allowed, !allowed.contains(text) {
+            throw ProfileError(keyPath: keyPath(key),
+                               "\"\(text)\" is not allowed; allowed: \(allowed.joined(separator: ", "))")
+        }
+        if allowed == nil && text.isEmpty { throw ProfileError(keyPath: keyPath(key), "must not be empty") }
+        return text
+    }
+
+    mutating func strings(_ key: String, _ fallback: [String], allowEmpty: Bool = true) throws(ProfileError) -> [String] {
+        guard let value = take(key) else { return fallback }
+        guard case .list(let items) = value else {
+            throw ProfileError(keyPath: keyPath(key), "expected a list of strings, found \(value.kindName)")
+        }
+        var result: [String] = []
+        for (index, item) in items.enumerated() {
+            guard case .string(let text) = item, !text.isEmpty else {
+                throw ProfileError(keyPath: keyPath(key) + "[\(index)]", "expected a non-empty string, found \(item.kindName)")
+            }
+            result.append(text)
+        }
+        if !allowEmpty && result.isEmpty { throw ProfileError(keyPath: keyPath(key), "must list at least one entry") }
+        return result
+    }
+
+    /// A map of names to numbers (price tables); when present it replaces the default table.
+    mutating func numberTable(_ key: String, _ fallback: [String: Double],
+                              _ range: ClosedRange<Double>) throws(ProfileError) -> [String: Double] {
+        guard let value = take(key) else { return fallback }
+        guard case .map(let entries) = value else {
+            throw ProfileError(keyPath: keyPath(key), "expected a map of names to numbers, found \(value.kindName)")
+        }
+        var result: [String: Double] = [:]
+        for (name, entry) in entries {
+            guard case .number(let number) = entry, number.isFinite else {
+                throw ProfileError(keyPath: keyPath(key) + "." + name, "expected a number, found \(entry.kindName)")
+            }
+            guard range.contains(number) else {
+                throw ProfileError(keyPath: keyPath(key) + "." + name,
+                                   "\(Self.show(number)) is out of range; allowed: \(Self.show(range))")
+            }
+            result[name] = number
+        }
+        return result
+    }
+
+    /// Fails naming every key that was not read.
+    func finish() throws(ProfileError) {
+        let unknown = map.keys.filter { !consumed.contains($0) }.sorted()
+        guard let first = unknown.first else { return }
+        let known = consumed.sorted().joined(separator: ", ")
+        throw ProfileError(keyPath: keyPath(first), "unknown key\(unknown.count > 1 ? " (also: \(unknown.dropFirst().joined(separator: ", ")))" : ""); known keys here: \(known)")
+    }
+
+    static func show(_ number: Double) -> String {
+        number.rounded() == number && abs(number) < 1e15 ? String(Int64(number)) : String(number)
+    }
+
+    static func show(_ range: ClosedRange<Double>) -> String { "\(show(range.lowerBound))…\(show(range.upperBound))" }
+}

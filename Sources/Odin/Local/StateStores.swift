@@ -1,0 +1,282 @@
+import FoundationEssentials
+import OdinKit
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The transitions every state-store binding applies, given the current item (shared by the local bindings so the
+/// condition semantics are identical to the DynamoDB expressions documented on `StateStore`).
+enum StateTransitions {
+    static func put(_ current: StateItem?, _ item: StateItem, _ condition: WriteCondition) throws -> StateItem {
+        guard condition.holds(for: current) else { throw failed(item.key, condition) }
+        return item
+    }
+
+    static func update(_ current: StateItem?, key: StateKey, set: [String: StateValue], remove: [String],
+                       expiresAt: Int64?, condition: WriteCondition) throws -> StateItem {
+        guard condition.holds(for: current) else { throw failed(key, condition) }
+        var item = current ?? StateItem(key: key)
+        for (name, value) in set { item.attributes[name] = value }
+        for name in remove { item.attributes[name] = nil }
+        if let expiresAt { item.expiresAt = expiresAt }
+        return item
+    }
+
+    static func add(_ current: StateItem?, key: StateKey, counters: [String: Int64],
+                    set: [String: StateValue]) throws -> (StateItem, [String: Int64]) {
+        var item = current ?? StateItem(key: key)
+        var result: [String: Int64] = [:]
+        for (name, delta) in counters {
+            let old = item.attributes[name]?.intValue ?? 0
+            item.attributes[name] = .int(old + delta)
+            result[name] = old + delta
+        }
+        for (name, value) in set { item.attributes[name] = value }
+        for (name, value) in item.attributes where result[name] == nil {
+            if case .int(let number) = value { result[name] = number }
+        }
+        return (item, result)
+    }
+
+    static func failed(_ key: StateKey, _ condition: WriteCondition) -> StateStoreError {
+        StateStoreError(.conditionFailed, key: key.description, "condition \(condition) does not hold")
+    }
+
+    static func live(_ item: StateItem?, now: Int64) -> StateItem? {
+        guard let item else { return nil }
+        if let expires = item.expiresAt, expires <= now { return nil }
+        return item
+    }
+}
+
+/// An in-memory state store (tests, the simulator, benchmarks). Thread-safe; same semantics as the others.
+public final class InMemoryStateStore: StateStore {
+    private let partitions = Mutex<[String: [String: StateItem]]>([:])
+    private let clock: any WallClock
+
+    public init(clock: any WallClock = SystemClock()) { self.clock = clock }
+
+    private var now: Int64 { Int64(clock.now().timeIntervalSince1970) }
+
+    public func get(_ key: StateKey) throws -> StateItem? {
+        let now = now
+        return partitions.withLock { StateTransitions.live($0[key.partition]?[key.sort], now: now) }
+    }
+
+    public func put(_ item: StateItem, condition: WriteCondition) throws {
+        let now = now
+        try partitions.withLock { parts in
+            let current = StateTransitions.live(parts[item.key.partition]?[item.key.sort], now: now)
+            parts[item.key.partition, default: [:]][item.key.sort] = try StateTransitions.put(current, item, condition)
+        }
+    }
+
+    public func update(_ key: StateKey, set: [String: StateValue], remove: [String], expiresAt: Int64?,
+                       condition: WriteCondition) throws -> StateItem {
+        let now = now
+        return try partitions.withLock { parts in
+            let current = StateTransitions.live(parts[key.partition]?[key.sort], now: now)
+            let item = try StateTransitions.update(current, key: key, set: set, remove: remove, expiresAt: expiresAt,
+                                                   condition: condition)
+            parts[key.partition, default: [:]][key.sort] = item
+            return item
+        }
+    }
+
+    @discardableResult
+    public func add(_ key: StateKey, counters: [String: Int64], set: [String: StateValue]) throws -> [String: Int64] {
+        let now = now
+        return try partitions.withLock { parts in
+            let current = StateTransitions.live(parts[key.partition]?[key.sort], now: now)
+            let (item, values) = try StateTransitions.add(current, key: key, counters: counters, set: set)
+            parts[key.partition, default: [:]][key.sort] = item
+            return values
+        }
+    }
+
+    public func delete(_ key: StateKey, condition: WriteCondition) throws -> StateItem? {
+        let now = now
+        return try partitions.withLock { parts in
+            let current = StateTransitions.live(parts[key.partition]?[key.sort], now: now)
+            guard condition.holds(for: current) else { throw StateTransitions.failed(key, condition) }
+            parts[key.partition]?[key.sort] = nil
+            return current
+        }
+    }
+
+    public func query(partition: String, sortPrefix: String) throws -> [StateItem] {
+        let now = now
+        return partitions.withLock { parts in
+            (parts[partition] ?? [:]).values
+                .filter { $0.key.sort.hasPrefix(sortPrefix) && StateTransitions.live($0, now: now) != nil }
+                .sorted { $0.key.sort < $1.key.sort }
+        }
+    }
+
+    /// Every item (for inspection in tests and the CLI's status).
+    public func snapshot() -> [StateItem] {
+        partitions.withLock { $0.values.flatMap(\.values).sorted { $0.key.description < $1.key.description } }
+    }
+}
+
+/// The local binding's state store: one JSON file per item under `root/<partition>/`, written to a temporary file
+/// and renamed into place; conditional writes and counters hold an exclusive `flock` on the partition's lock file, so
+/// they are atomic across processes (the local compute's workers, the CLI, several `odin` invocations).
+public final class LocalStateStore: StateStore {
+    public let root: String
+    private let clock: any WallClock
+
+    public init(root: String, clock: any WallClock = SystemClock()) throws {
+        self.root = root.hasSuffix("/") ? String(root.dropLast()) : root
+        self.clock = clock
+        do {
+            try FileManager.default.createDirectory(atPath: self.root, withIntermediateDirectories: true)
+        } catch {
+            throw StateStoreError(.io, key: root, "cannot create the state folder: \(error)")
+        }
+    }
+
+    private var now: Int64 { Int64(clock.now().timeIntervalSince1970) }
+
+    // MARK: - Paths
+
+    static func fnv(_ text: String) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
+        let hex = String(hash, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+
+    static func safe(_ text: String) -> String {
+        String(text.unicodeScalars.prefix(40).map { scalar -> Character in
+            switch scalar {
+            case "a"..."z", "A"..."Z", "0"..."9", "-", "_", ".": Character(scalar)
+            default: "_"
+            }
+        })
+    }
+
+    func partitionPath(_ partition: String) -> String { "\(root)/\(Self.safe(partition))-\(Self.fnv(partition))" }
+    func itemPath(_ key: StateKey) -> String {
+        "\(partitionPath(key.partition))/\(Self.safe(key.sort))-\(Self.fnv(key.sort)).json"
+    }
+
+    // MARK: - File primitives
+
+    private func read(_ path: String, key: StateKey?) throws -> StateItem? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        do {
+            let item = try JSONDecoder().decode(StateItem.self, from: data)
+            if let key, item.key != key {
+                throw StateStoreError(.corrupt, key: key.description, "file \(path) holds \(item.key) (hash collision)")
+            }
+            return item
+        } catch let error as StateStoreError {
+            throw error
+        } catch {
+            throw StateStoreError(.corrupt, key: key?.description ?? path, "cannot decode \(path): \(error)")
+        }
+    }
+
+    private func write(_ item: StateItem) throws {
+        let path = itemPath(item.key)
+        let temp = path + ".tmp-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+        let bytes = Array(try JSONEncoder().encode(item))
+        let descriptor = open(temp, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw StateStoreError(.io, key: item.key.description, "cannot create \(temp): errno \(errno)")
+        }
+        let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+        close(descriptor)
+        guard written == bytes.count else {
+            unlink(temp)
+            throw StateStoreError(.io, key: item.key.description, "short write to \(temp)")
+        }
+        guard rename(temp, path) == 0 else {
+            unlink(temp)
+            throw StateStoreError(.io, key: item.key.description, "cannot rename into \(path): errno \(errno)")
+        }
+    }
+
+    /// Runs `body` holding an exclusive lock on the partition (created when missing).
+    private func locked<T>(_ partition: String, _ body: () throws -> T) throws -> T {
+        let folder = partitionPath(partition)
+        if mkdir(folder, 0o755) != 0 && errno != EEXIST {
+            throw StateStoreError(.io, key: partition, "cannot create \(folder): errno \(errno)")
+        }
+        let descriptor = open(folder + "/.lock", O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw StateStoreError(.io, key: partition, "cannot open lock: errno \(errno)") }
+        defer { close(descriptor) }
+        while flock(descriptor, LOCK_EX) != 0 {
+            if errno != EINTR { throw StateStoreError(.io, key: partition, "cannot lock: errno \(errno)") }
+        }
+        defer { flock(descriptor, LOCK_UN) }
+        return try body()
+    }
+
+    // MARK: - StateStore
+
+    public func get(_ key: StateKey) throws -> StateItem? {
+        StateTransitions.live(try read(itemPath(key), key: key), now: now)
+    }
+
+    public func put(_ item: StateItem, condition: WriteCondition) throws {
+        let now = now
+        try locked(item.key.partition) {
+            let current = StateTransitions.live(try read(itemPath(item.key), key: item.key), now: now)
+            try write(try StateTransitions.put(current, item, condition))
+        }
+    }
+
+    public func update(_ key: StateKey, set: [String: StateValue], remove: [String], expiresAt: Int64?,
+                       condition: WriteCondition) throws -> StateItem {
+        let now = now
+        return try locked(key.partition) {
+            let current = StateTransitions.live(try read(itemPath(key), key: key), now: now)
+            let item = try StateTransitions.update(current, key: key, set: set, remove: remove, expiresAt: expiresAt,
+                                                   condition: condition)
+            try write(item)
+            return item
+        }
+    }
+
+    @discardableResult
+    public func add(_ key: StateKey, counters: [String: Int64], set: [String: StateValue]) throws -> [String: Int64] {
+        let now = now
+        return try locked(key.partition) {
+            let current = StateTransitions.live(try read(itemPath(key), key: key), now: now)
+            let (item, values) = try StateTransitions.add(current, key: key, counters: counters, set: set)
+            try write(item)
+            return values
+        }
+    }
+
+    public func delete(_ key: StateKey, condition: WriteCondition) throws -> StateItem? {
+        let now = now
+        return try locked(key.partition) {
+            let current = StateTransitions.live(try read(itemPath(key), key: key), now: now)
+            guard condition.holds(for: current) else { throw StateTransitions.failed(key, condition) }
+            if unlink(itemPath(key)) != 0 && errno != ENOENT {
+                throw StateStoreError(.io, key: key.description, "cannot delete: errno \(errno)")
+            }
+            return current
+        }
+    }
+
+    public func query(partition: String, sortPrefix: String) throws -> [StateItem] {
+        let folder = partitionPath(partition)
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return [] }
+        let now = now
+        var items: [StateItem] = []
+        for name in names where name.hasSuffix(".json") {
+            guard let item = StateTransitions.live(try read(folder + "/" + name, key: nil), now: now) else { continue }
+            if item.key.partition == partition && item.key.sort.hasPrefix(sortPrefix) { items.append(item) }
+        }
+        return items.sorted { $0.key.sort < $1.key.sort }
+    }
+}

@@ -1,0 +1,214 @@
+import Events
+import FoundationEssentials
+import OdinKit
+
+/// The teardown receipt: what the kill-switch stopped, what remains, when. Written to the object store and the state
+/// store, and published.
+public struct TeardownReceipt: Sendable, Equatable, Codable {
+    public struct ComputeEnvironmentState: Sendable, Equatable, Codable {
+        public var name: String
+        public var enabled: Bool
+        public var minvCpus: Int
+        public var maxvCpus: Int
+        public var desiredvCpus: Int
+    }
+    public var trigger: String
+    public var mode: String
+    public var startedAt: String
+    public var finishedAt: String
+    public var queuesDisabled: [String]
+    public var jobsTerminated: [String]
+    public var jobsCancelled: [String]
+    /// Jobs still active at verification (RUNNING ones in drain mode, or ones Batch had not stopped yet).
+    public var jobsRemaining: [String]
+    public var computeEnvironments: [ComputeEnvironmentState]
+    public var runsStopped: [String]
+    /// True when no job remains active and every CE has minvCpus 0 and maxvCpus 0 (or is DISABLED while its
+    /// desiredvCpus drains; `computeEnvironments` shows what capacity remains).
+    public var verified: Bool
+    public var errors: [String]
+    public var receiptKey: String
+}
+
+/// The budget guard's result.
+public struct BudgetGuardResult: Sendable, Equatable, Codable {
+    public var acted: Bool
+    public var ignored: [String]
+    public var receipt: TeardownReceipt?
+}
+
+/// The kill-switch: act only on exceeded thresholds of budgets named in the profile, or ALARM of named alarms.
+public struct BudgetGuardService: Sendable {
+    let services: OdinServices
+
+    public init(services: OdinServices) { self.services = services }
+
+    public func handle(_ signals: [BudgetSignal]) throws -> BudgetGuardResult {
+        var ignored: [String] = []
+        var trigger: String?
+        let budget = services.profile.budget
+        for signal in signals {
+            switch signal {
+            case .budget(let note):
+                if budget.actOnBudgets.contains(note.budgetName) {
+                    trigger = trigger ?? "AWS Budgets \(note.budgetName): \(note.alertType ?? "?") \(note.actualAmount ?? "") over \(note.threshold ?? "?")"
+                } else {
+                    ignored.append("budget \(note.budgetName) is not in budget.act_on_budgets")
+                }
+            case .alarm(let alarm):
+                if !budget.actOnAlarms.contains(alarm.alarmName) {
+                    ignored.append("alarm \(alarm.alarmName) is not in budget.act_on_alarms")
+                } else if !alarm.isAlarm {
+                    ignored.append("alarm \(alarm.alarmName) is \(alarm.newStateValue), not ALARM")
+                } else {
+                    trigger = trigger ?? "CloudWatch alarm \(alarm.alarmName): \(alarm.newStateReason ?? "ALARM")"
+                }
+            }
+        }
+        guard let trigger else {
+            services.log.info("budget signal ignored", ["reasons": ignored.joined(separator: "; ")])
+            return BudgetGuardResult(acted: false, ignored: ignored, receipt: nil)
+        }
+        let receipt = try killSwitch(trigger: trigger)
+        return BudgetGuardResult(acted: true, ignored: ignored, receipt: receipt)
+    }
+
+    /// Stops the spend: record the stop (so nothing re-opens capacity), disable queues, terminate (or, in drain mode,
+    /// cancel only not-yet-started) jobs, CEs to min 0 / max 0, verify, write the receipt, mark runs, notify.
+    /// Each step's failure is recorded and the next steps still run.
+    public func killSwitch(trigger: String) throws -> TeardownReceipt {
+        let profile = services.profile
+        let started = UTC.iso(services.clock.now())
+        let drain = profile.budget.onAlarm == .drain
+        try services.state.put(StateItem(key: Schema.budgetStop,
+                                         attributes: ["active": .bool(true), "at": .string(started),
+                                                      "trigger": .string(trigger)]), condition: .always)
+        var errors: [String] = []
+        var disabled: [String] = []
+        var terminated: [String] = []
+        var cancelled: [String] = []
+        for queue in profile.queues {
+            do {
+                try services.compute.setQueueEnabled(queue, false)
+                disabled.append(queue)
+            } catch { errors.append("disable queue \(queue): \(error)") }
+        }
+        for queue in profile.queues {
+            for status in BatchJobStatus.active {
+                let jobs: [JobSummary]
+                do { jobs = try services.compute.listJobs(.queue(queue, status: status)) } catch {
+                    errors.append("list \(status.rawValue) jobs in \(queue): \(error)")
+                    continue
+                }
+                for job in jobs {
+                    do {
+                        if status == .starting || status == .running {
+                            if drain { continue }
+                            try services.compute.terminateJob(job.jobID, reason: StatusReasons.budgetStop)
+                            terminated.append(job.jobID)
+                        } else {
+                            try services.compute.cancelJob(job.jobID, reason: StatusReasons.budgetStop)
+                            cancelled.append(job.jobID)
+                        }
+                    } catch { errors.append("stop job \(job.jobID): \(error)") }
+                }
+            }
+        }
+        do {
+            for ce in try services.compute.describeComputeEnvironments(profile.computeEnvironments) {
+                // maxvCpus=0 where desiredvCpus allows it, else DISABLED until it drains (the sweeper finishes it).
+                guard let update = Capacity.scaleDown(ce, freeze: true) else { continue }
+                do { try services.compute.updateComputeEnvironment(ce.name, update) } catch {
+                    errors.append("scale CE \(ce.name) to zero: \(error)")
+                }
+            }
+        } catch { errors.append("describe CEs: \(error)") }
+        // Verify.
+        var remaining: [String] = []
+        for queue in profile.queues {
+            for status in BatchJobStatus.active {
+                do {
+                    remaining += try services.compute.listJobs(.queue(queue, status: status))
+                        .map { "\($0.jobID) (\($0.status.rawValue))" }
+                } catch { errors.append("verify jobs in \(queue): \(error)") }
+            }
+        }
+        var ces: [TeardownReceipt.ComputeEnvironmentState] = []
+        do {
+            ces = try services.compute.describeComputeEnvironments(profile.computeEnvironments).map {
+                .init(name: $0.name, enabled: $0.isEnabled, minvCpus: $0.minvCpus, maxvCpus: $0.maxvCpus,
+                      desiredvCpus: $0.desiredvCpus)
+            }
+        } catch { errors.append("verify CEs: \(error)") }
+        var stoppedRuns: [String] = []
+        for active in (try? services.state.query(partition: Schema.activeRunsPartition, sortPrefix: "")) ?? [] {
+            let runID = active.key.sort
+            do {
+                try RunRecord.modify(runID, state: services.state) { record in
+                    if record.status != .done { record.status = .stoppedByBudget }
+                }
+                stoppedRuns.append(runID)
+            } catch { errors.append("mark run \(runID): \(error)") }
+        }
+        let finished = services.clock.now()
+        let key = "budget/receipts/\(UTC.compact(finished)).json"
+        let verified = remaining.isEmpty && !ces.isEmpty &&
+            ces.allSatisfy { $0.minvCpus == 0 && ($0.maxvCpus == 0 || !$0.enabled) }
+        let receipt = TeardownReceipt(trigger: trigger, mode: drain ? "drain" : "terminate", startedAt: started,
+                                      finishedAt: UTC.iso(finished), queuesDisabled: disabled,
+                                      jobsTerminated: terminated, jobsCancelled: cancelled, jobsRemaining: remaining,
+                                      computeEnvironments: ces, runsStopped: stoppedRuns, verified: verified,
+                                      errors: errors, receiptKey: key)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        let bytes = Array(try encoder.encode(receipt))
+        do { try services.objects.put(key, bytes: bytes) } catch { services.log.warning("receipt not stored", ["error": "\(error)"]) }
+        try services.state.update(Schema.budgetStop, set: ["receipt": .string(key), "verified": .bool(verified)])
+        try services.notifier.publish(
+            subject: "Odin kill-switch: \(verified ? "spend stopped" : "STOPPED WITH REMAINDERS — check now")",
+            message: String(decoding: bytes, as: UTF8.self))
+        services.metrics.emit([Metric("KillSwitch", 1), Metric("JobsStopped", Double(terminated.count + cancelled.count))],
+                              dimensions: ["Service": "odin"], properties: ["trigger": trigger])
+        services.log.info("kill-switch", ["trigger": trigger, "verified": String(verified), "receipt": key])
+        return receipt
+    }
+}
+
+/// `odin resume RUN` (CLI): clears the budget stop and resubmits the run's chunks that are not terminal as one job.
+public struct ResumeService: Sendable {
+    let services: OdinServices
+
+    public init(services: OdinServices) { self.services = services }
+
+    /// Returns the job id submitted, or nil when nothing was left to run (condensation is then started).
+    public func resume(_ runID: String, clearBudgetStop: Bool = true) throws -> String? {
+        if clearBudgetStop {
+            try services.state.update(Schema.budgetStop, set: ["active": .bool(false),
+                                                               "clearedAt": .string(UTC.iso(services.clock.now()))])
+        }
+        guard let record = try RunRecord.load(runID, state: services.state) else {
+            throw OdinError("run \(runID)", "no such run")
+        }
+        if record.status == .submitting || record.status == .waitingForBudget ||
+            (record.status == .stoppedByBudget && record.jobs.isEmpty) {
+            try RunRecord.modify(runID, state: services.state) { $0.status = .submitting }
+            try RunSubmitter(services: services).submit(runID, recovering: true)
+            return nil
+        }
+        let done = Set(try services.state.query(partition: Schema.runPartition(runID), sortPrefix: Schema.chunkDonePrefix)
+            .compactMap { Schema.index(fromSortKey: $0.key.sort) })
+        let waiting = Set(try services.state.query(partition: Schema.runPartition(runID),
+                                                   sortPrefix: Schema.fallbackPendingPrefix)
+            .compactMap { Schema.index(fromSortKey: $0.key.sort) })
+        let left = (0..<record.chunkCount).filter { !done.contains($0) && !waiting.contains($0) }
+        let progress = RunProgress(services: services, runID: runID, chunkCount: record.chunkCount)
+        guard !left.isEmpty else {
+            try RunRecord.modify(runID, state: services.state) { $0.status = .running }
+            _ = try progress.advance(forceFlush: true)
+            return nil
+        }
+        let generation = try services.state.add(Schema.runCounters(runID), counters: ["fallbackGen": 1], set: [:])["fallbackGen"] ?? 1
+        return try progress.submitSubset(indices: left, generation: generation, kind: "resume",
+                                         queue: services.profile.primaryQueue, claimed: [])
+    }
+}

@@ -1,0 +1,266 @@
+import Events
+import FoundationEssentials
+import OdinKit
+
+/// The ingest function's result.
+public struct IngestResult: Sendable, Equatable, Codable {
+    /// New media objects recorded (after de-duplication).
+    public var accepted = 0
+    public var duplicates = 0
+    public var testEvents = 0
+    /// Keys not processed, with the reason (first 100; `skippedCount` has the total).
+    public var skipped: [IngestPlanner.SkipReason] = []
+    public var skippedCount = 0
+    /// Records that were not ObjectCreated (e.g. ObjectRemoved).
+    public var otherRecords = 0
+    /// Runs sealed and submitted by this invocation.
+    public var runsStarted: [String] = []
+}
+
+/// Ingest: de-duplicate created objects, collect them per camera, and seal collecting windows into runs.
+///
+/// Burst design: each invocation only records its objects (3 writes each: the dedup key, the pending object, one
+/// window ADD per camera) and seals windows that have *settled* — no upload for `settle_seconds`, or open for
+/// `max_wait_seconds`, or `max_objects_per_run` reached. A burst of 10,000 uploads over many invocations therefore
+/// becomes ⌈burst duration / max_wait⌉ runs per camera at most (usually one), each submitting ⌈chunks / 10,000⌉
+/// array jobs. Windows that settle with no later upload are sealed by the sweeper.
+public struct IngestService: Sendable {
+    let services: OdinServices
+    let planner: IngestPlanner
+
+    public init(services: OdinServices) {
+        self.services = services
+        planner = IngestPlanner(chunking: services.profile.chunking)
+    }
+
+    public func handle(_ event: IngestEvent) throws -> IngestResult {
+        guard case .objects(let objects, let tests, let other) = event else { return IngestResult() }
+        var result = IngestResult()
+        result.testEvents = tests
+        result.otherRecords = other
+        let now = services.nowSeconds
+        let ttl = now + Int64(services.profile.ingest.dedupTTLDays) * 86_400
+        var perCamera: [String: Int64] = [:]
+        for object in objects {
+            let media: MediaObject
+            switch planner.classify(bucket: object.bucket, key: object.key, size: object.size) {
+            case .failure(let skip):
+                result.skippedCount += 1
+                if result.skipped.count < 100 { result.skipped.append(skip) }
+                services.log.debug("skipped object", ["key": object.key, "reason": skip.reason.rawValue])
+                continue
+            case .success(let value): media = value
+            }
+            let version = object.versionID ?? object.eTag.map { "etag:" + $0 } ?? "size:\(object.size)"
+            let dedup = StateItem(key: Schema.objectVersion(bucket: object.bucket, key: object.key, version: version),
+                                  attributes: ["seenAt": .int(now)], expiresAt: ttl)
+            guard try services.state.create(dedup) else {
+                result.duplicates += 1
+                continue
+            }
+            try services.state.put(StateItem(key: StateKey(Schema.pendingPartition(camera: media.cameraID),
+                                                           "\(object.bucket)/\(object.key)#\(version)"),
+                                             attributes: ["bucket": .string(media.bucket), "key": .string(media.key),
+                                                          "size": .int(media.size),
+                                                          "kind": .string(media.kind.rawValue)]),
+                                   condition: .always)
+            perCamera[media.cameraID, default: 0] += 1
+            result.accepted += 1
+        }
+        for (camera, count) in perCamera.sorted(by: { $0.key < $1.key }) {
+            let counters = try services.state.add(Schema.window(camera: camera), counters: ["count": count, "version": 1],
+                                                  set: ["lastSeen": .int(now)])
+            if counters["count"] == count {
+                // This invocation opened the window. If it was sealed meanwhile the condition fails: fine.
+                _ = try? services.state.update(Schema.window(camera: camera), set: ["openedAt": .int(now)],
+                                               condition: .attributeAbsent("openedAt"))
+            }
+        }
+        result.runsStarted = try RunSealer(services: services).sealDueWindows()
+        if result.accepted > 0 || result.duplicates > 0 {
+            services.metrics.emit([Metric("ObjectsAccepted", Double(result.accepted)),
+                                   Metric("ObjectsDuplicate", Double(result.duplicates))],
+                                  dimensions: ["Service": "odin"], properties: [:])
+        }
+        return result
+    }
+}
+
+/// Seals settled collecting windows into runs and submits them.
+public struct RunSealer: Sendable {
+    let services: OdinServices
+
+    public init(services: OdinServices) { self.services = services }
+
+    /// Seals every window that is due; returns the run ids started.
+    public func sealDueWindows(force: Bool = false) throws -> [String] {
+        let ingest = services.profile.ingest
+        let now = services.nowSeconds
+        var started: [String] = []
+        for window in try services.state.query(partition: Schema.windowsPartition, sortPrefix: "") {
+            let lastSeen = window["lastSeen"]?.intValue ?? 0
+            let openedAt = window["openedAt"]?.intValue ?? lastSeen
+            let count = window["count"]?.intValue ?? 0
+            let due = force || now - lastSeen >= Int64(ingest.settleSeconds) ||
+                now - openedAt >= Int64(ingest.maxWaitSeconds) || count >= Int64(ingest.maxObjectsPerRun)
+            guard due else { continue }
+            if try Capacity.budgetStopped(services) {
+                services.log.info("window not sealed: budget guard active", ["camera": window.key.sort])
+                continue
+            }
+            if let run = try seal(camera: window.key.sort, window: window) { started.append(run) }
+        }
+        return started
+    }
+
+    /// Seals one window (exclusive through a conditional delete on its `version`), claims its pending objects,
+    /// writes the manifest, records the run and submits it.
+    func seal(camera: String, window: StateItem) throws -> String? {
+        let version = window["version"] ?? .int(0)
+        do {
+            try services.state.delete(window.key, condition: .equals("version", version))
+        } catch let error as StateStoreError where error.isConditionFailure {
+            return nil  // another invocation added to it or sealed it
+        }
+        let now = services.clock.now()
+        let base = "\(Self.sanitize(camera))-\(UTC.compact(now))"
+        var runID = base
+        var record = RunRecord(runID: runID, cameraID: camera, status: .sealing, createdAt: UTC.iso(now),
+                               manifestKey: StoreLayout.manifestKey(run: runID))
+        var attempt = 1
+        while true {
+            do {
+                record = try record.save(state: services.state)
+                break
+            } catch let error as StateStoreError where error.isConditionFailure && attempt < 100 {
+                attempt += 1
+                runID = "\(base)-\(attempt)"
+                record.runID = runID
+                record.manifestKey = StoreLayout.manifestKey(run: runID)
+            }
+        }
+        try services.state.put(StateItem(key: Schema.activeRun(runID), attributes: ["since": .int(services.nowSeconds)]),
+                               condition: .always)
+        return try finishSeal(runID: runID, camera: camera)
+    }
+
+    /// Claims the camera's pending objects for `runID` (a concurrent sealer of a later window may hold some), writes
+    /// the manifest and submits. Also the sweeper's recovery for a run left in `sealing` by a crash: objects it had
+    /// claimed are found again by `claimedBy`.
+    func finishSeal(runID: String, camera: String) throws -> String? {
+        guard var record = try RunRecord.load(runID, state: services.state) else { return nil }
+        var claimed: [(StateKey, MediaObject)] = []
+        for pending in try services.state.query(partition: Schema.pendingPartition(camera: camera), sortPrefix: "") {
+            do {
+                try services.state.update(pending.key, set: ["claimedBy": .string(runID)],
+                                          condition: .absentOrEquals("claimedBy", .string(runID)))
+            } catch let error as StateStoreError where error.isConditionFailure {
+                continue
+            }
+            guard let key = pending["key"]?.stringValue, let bucket = pending["bucket"]?.stringValue else { continue }
+            let kind = MediaObject.Kind(rawValue: pending["kind"]?.stringValue ?? "image") ?? .image
+            claimed.append((pending.key, MediaObject(bucket: bucket, key: key, cameraID: camera,
+                                                     size: pending["size"]?.intValue ?? 0, kind: kind)))
+        }
+        guard !claimed.isEmpty else {
+            try services.state.delete(Schema.runMeta(runID), condition: .always)
+            try services.state.delete(Schema.activeRun(runID), condition: .always)
+            try services.state.delete(Schema.runIndex(runID), condition: .always)
+            return nil
+        }
+        let chunks = IngestPlanner(chunking: services.profile.chunking).plan(runID: runID, objects: claimed.map(\.1))
+        try services.objects.put(record.manifestKey, bytes: try IngestPlanner.manifest(chunks))
+        record.objectCount = claimed.count
+        record.chunkCount = chunks.count
+        record.status = .submitting
+        record = try record.save(state: services.state)
+        for (key, _) in claimed { try services.state.delete(key, condition: .always) }
+        services.log.info("run sealed", ["run.id": runID, "camera": camera, "objects": String(claimed.count),
+                                         "chunks": String(chunks.count)])
+        try RunSubmitter(services: services).submit(runID, recovering: false)
+        return runID
+    }
+
+    static func sanitize(_ text: String) -> String {
+        String(text.unicodeScalars.map { scalar -> Character in
+            switch scalar {
+            case "a"..."z", "A"..."Z", "0"..."9", "-", "_": Character(scalar)
+            default: "-"
+            }
+        }.prefix(64))
+    }
+}
+
+/// Submits a recorded run's array jobs (one per ≤ 10,000 chunks) after opening capacity at the budget-paced cap.
+public struct RunSubmitter: Sendable {
+    let services: OdinServices
+
+    public init(services: OdinServices) { self.services = services }
+
+    /// - Parameter recovering: look for jobs a crashed earlier attempt already submitted (by job name) first.
+    public func submit(_ runID: String, recovering: Bool) throws {
+        guard var record = try RunRecord.load(runID, state: services.state) else {
+            throw OdinError("run \(runID)", "no run record")
+        }
+        guard [.submitting, .waitingForBudget].contains(record.status) else { return }
+        if try Capacity.budgetStopped(services) {
+            try RunRecord.modify(runID, state: services.state) { $0.status = .stoppedByBudget }
+            return
+        }
+        let cap = try Pacer.currentCap(services: services)
+        guard cap > 0 else {
+            if record.status != .waitingForBudget {
+                try RunRecord.modify(runID, state: services.state) { $0.status = .waitingForBudget }
+                try services.notifier.publish(subject: "Odin: run \(runID) waits for budget",
+                                              message: "The budget-paced vCPU cap is 0: the recorded spend leaves no budget. The run starts when budget.amount is raised or a new month begins.")
+            }
+            return
+        }
+        let profile = services.profile
+        try Capacity.open(cap: cap, warm: true, services: services)
+        let queue = profile.primaryQueue
+        for (part, range) in IngestPlanner.parts(chunkCount: record.chunkCount).enumerated() {
+            let name = "munin-\(runID)-p\(part)"
+            if record.jobs.contains(where: { $0.kind == "chunks" && $0.offset == range.lowerBound }) { continue }
+            var jobID: String?
+            if recovering {
+                jobID = try services.compute.listJobs(.namePrefix(queue: queue, prefix: name))
+                    .first { $0.jobName == name }?.jobID
+            }
+            if jobID == nil {
+                jobID = try services.compute.submitJob(workerSubmission(
+                    name: name, queue: queue, runID: runID, manifest: record.manifestKey, offset: range.lowerBound,
+                    size: range.count, chunkCount: record.chunkCount, kind: "chunks", generation: nil))
+            }
+            let ref = RunRecord.JobRef(jobID: jobID!, kind: "chunks", queue: queue, offset: range.lowerBound,
+                                       size: range.count)
+            try services.state.put(StateItem(key: Schema.job(ref.jobID),
+                                             attributes: ["runID": .string(runID), "kind": .string("chunks"),
+                                                          "offset": .int(Int64(range.lowerBound))]),
+                                   condition: .always)
+            record = try RunRecord.modify(runID, state: services.state) { $0.jobs.append(ref) }
+        }
+        try RunRecord.modify(runID, state: services.state) { $0.status = .running }
+        services.metrics.emit([Metric("RunsStarted", 1), Metric("ChunksSubmitted", Double(record.chunkCount))],
+                              dimensions: ["Service": "odin"], properties: ["run_id": runID])
+        services.log.info("run submitted", ["run.id": runID, "queue": queue, "jobs": String(record.jobs.count)])
+    }
+
+    /// The SubmitJob request for worker chunks. Spot submissions retry in-queue on `Host EC2*` up to
+    /// `reclaim_retries` times; every other failure exits (aws-batch-facts.md §1.6).
+    func workerSubmission(name: String, queue: String, runID: String, manifest: String, offset: Int, size: Int,
+                          chunkCount: Int, kind: String, generation: Int64?) -> JobSubmission {
+        let profile = services.profile
+        var tags = [JobTags.run: runID, JobTags.kind: kind, JobTags.offset: String(offset),
+                    JobTags.chunks: String(chunkCount), JobTags.project: "odins-ravne"]
+        if let generation { tags[JobTags.generation] = String(generation) }
+        let onSpot = queue == profile.compute.spotQueue
+        return JobSubmission(name: name, queue: queue, jobDefinition: profile.compute.workerJobDefinition,
+                             arraySize: size,
+                             environment: ["ODIN_RUN_ID": runID, "ODIN_MANIFEST": manifest,
+                                           "ODIN_INDEX_OFFSET": String(offset)],
+                             tags: tags, attempts: onSpot ? profile.compute.reclaimRetries + 1 : 1,
+                             retryOnStatusReason: onSpot ? ["Host EC2*"] : [],
+                             timeoutSeconds: profile.compute.jobTimeoutSeconds, vcpus: profile.compute.vcpusPerJob)
+    }
+}

@@ -1,0 +1,147 @@
+import Compression
+import Events
+import FoundationEssentials
+import OdinKit
+
+/// A media object accepted into a run.
+public struct MediaObject: Sendable, Equatable, Codable {
+    public enum Kind: String, Sendable, Codable { case image, video }
+    public var bucket: String
+    public var key: String
+    public var cameraID: String
+    public var size: Int64
+    public var kind: Kind
+    public init(bucket: String, key: String, cameraID: String, size: Int64, kind: Kind) {
+        self.bucket = bucket
+        self.key = key
+        self.cameraID = cameraID
+        self.size = size
+        self.kind = kind
+    }
+}
+
+/// Pure planning: which keys are media, which camera they belong to, and how a run is cut into chunks.
+public struct IngestPlanner: Sendable {
+    /// Batch's array size limit.
+    public static let maxArraySize = 10_000
+
+    public let chunking: Profile.Chunking
+    private let images: Set<String>
+    private let videos: Set<String>
+
+    public init(chunking: Profile.Chunking) {
+        self.chunking = chunking
+        images = Set(chunking.imageExtensions)
+        videos = Set(chunking.videoExtensions)
+    }
+
+    /// Why a key is not processed, or nil when it is media under `raw/<camera>/`.
+    public enum Skip: String, Sendable, Equatable, Codable {
+        case notUnderRaw = "not under raw/"
+        case noCameraFolder = "no camera folder under raw/"
+        case notMedia = "not a media extension"
+        case folderMarker = "folder marker"
+    }
+
+    /// Classifies one decoded key.
+    public func classify(bucket: String, key: String, size: Int64) -> Result<MediaObject, SkipReason> {
+        guard key.hasPrefix(StoreLayout.rawPrefix) else { return .failure(SkipReason(key: key, reason: .notUnderRaw)) }
+        if key.hasSuffix("/") { return .failure(SkipReason(key: key, reason: .folderMarker)) }
+        let rest = key.dropFirst(StoreLayout.rawPrefix.count)
+        guard let slash = rest.firstIndex(of: "/"), slash != rest.startIndex else {
+            return .failure(SkipReason(key: key, reason: .noCameraFolder))
+        }
+        let camera = String(rest[..<slash])
+        let name = rest[rest.index(after: slash)...]
+        guard let dot = name.lastIndex(of: "."), !name[name.index(after: dot)...].contains("/") else {
+            return .failure(SkipReason(key: key, reason: .notMedia))
+        }
+        let ext = name[name.index(after: dot)...].lowercased()
+        if images.contains(ext) {
+            return .success(MediaObject(bucket: bucket, key: key, cameraID: camera, size: size, kind: .image))
+        }
+        if videos.contains(ext) {
+            return .success(MediaObject(bucket: bucket, key: key, cameraID: camera, size: size, kind: .video))
+        }
+        return .failure(SkipReason(key: key, reason: .notMedia))
+    }
+
+    public struct SkipReason: Error, Sendable, Equatable, Codable {
+        public var key: String
+        public var reason: Skip
+    }
+
+    /// Estimated seconds of work for one object (assumptions from the profile).
+    public func workSeconds(_ object: MediaObject) -> Double {
+        switch object.kind {
+        case .image: chunking.secondsPerImage
+        case .video: Double(object.size) / chunking.videoBytesPerSecond * chunking.workSecondsPerVideoSecond
+        }
+    }
+
+    /// Cuts a run into chunks of about `target_minutes` of work: stills (and short videos) packed in key order,
+    /// long videos split into K segments (K = ceil(work / target), ≤ max_segments_per_video), one chunk each.
+    /// Deterministic: the same objects in any order give the same chunks.
+    public func plan(runID: String, objects: [MediaObject]) -> [Chunk] {
+        let target = chunking.targetMinutes * 60
+        let sorted = objects.sorted { $0.key < $1.key }
+        var chunks: [Chunk] = []
+        var items: [Chunk.Item] = []
+        var work = 0.0
+        func flush() {
+            guard !items.isEmpty else { return }
+            chunks.append(Chunk(runID: runID, index: chunks.count, items: items))
+            items = []
+            work = 0
+        }
+        var longVideos: [(MediaObject, Int)] = []
+        for object in sorted {
+            let seconds = workSeconds(object)
+            if object.kind == .video && seconds > target {
+                let segments = min(chunking.maxSegmentsPerVideo, Int((seconds / target).rounded(.up)))
+                if segments > 1 {
+                    longVideos.append((object, segments))
+                    continue
+                }
+            }
+            if !items.isEmpty && work + seconds > target { flush() }
+            items.append(Chunk.Item(key: object.key, cameraID: object.cameraID, size: object.size))
+            work += seconds
+        }
+        flush()
+        for (object, segments) in longVideos {
+            for segment in 0..<segments {
+                chunks.append(Chunk(runID: runID, index: chunks.count, items: [
+                    Chunk.Item(key: object.key, cameraID: object.cameraID, size: object.size,
+                               segment: Chunk.Segment(index: segment, count: segments)),
+                ]))
+            }
+        }
+        return chunks
+    }
+
+    /// The manifest: gzip JSON lines, line i = chunk i.
+    public static func manifest(_ chunks: [Chunk]) throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        var text: [UInt8] = []
+        text.reserveCapacity(chunks.count * 128)
+        for chunk in chunks {
+            text += try encoder.encode(chunk)
+            text.append(UInt8(ascii: "\n"))
+        }
+        return try Gzip.compress(text)
+    }
+
+    /// Reads a manifest back (gzip JSON lines).
+    public static func readManifest(_ bytes: [UInt8]) throws -> [Chunk] {
+        let text = try Gzip.decompress(bytes)
+        let decoder = JSONDecoder()
+        return try text.split(separator: UInt8(ascii: "\n")).map { try decoder.decode(Chunk.self, from: Data($0)) }
+    }
+
+    /// Array parts: `[offset, offset + size)` ranges of ≤ 10,000 chunks.
+    public static func parts(chunkCount: Int) -> [Range<Int>] {
+        stride(from: 0, to: chunkCount, by: maxArraySize).map { $0..<min($0 + maxArraySize, chunkCount) }
+    }
+}

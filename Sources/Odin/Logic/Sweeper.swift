@@ -1,0 +1,138 @@
+import Events
+import FoundationEssentials
+import OdinKit
+
+/// The sweeper's result.
+public struct SweepResult: Sendable, Equatable, Codable {
+    public var runsSealed: [String] = []
+    public var runsResubmitted: [String] = []
+    /// Job events recovered from ListJobs/DescribeJobs that had been lost.
+    public var eventsReconciled = 0
+    public var fallbackJobs: [String] = []
+    public var condensationsStarted: [String] = []
+    public var teardown = false
+    public var maxvCpusCap: Int?
+    public var estimatedSpend: Double = 0
+    /// Set when the kill-switch was re-applied because its last receipt was not verified (value: verified now).
+    public var killSwitchReapplied: Bool?
+}
+
+/// The scheduled sweeper: seals settled windows, reconciles runs against ListJobs (lost events), flushes stale
+/// fallbacks, re-applies teardown when idle, and paces maxvCpus against the cost ledger.
+public struct SweeperService: Sendable {
+    let services: OdinServices
+
+    public init(services: OdinServices) { self.services = services }
+
+    public func sweep() throws -> SweepResult {
+        var result = SweepResult()
+        result.runsSealed = try RunSealer(services: services).sealDueWindows()
+        let events = JobEventsService(services: services)
+        let stopped = try Capacity.budgetStopped(services)
+        for active in try services.state.query(partition: Schema.activeRunsPartition, sortPrefix: "") {
+            let runID = active.key.sort
+            guard let record = try RunRecord.load(runID, state: services.state) else { continue }
+            switch record.status {
+            case .submitting, .waitingForBudget:
+                if !stopped {
+                    try RunSubmitter(services: services).submit(runID, recovering: true)
+                    result.runsResubmitted.append(runID)
+                }
+                continue
+            case .sealing:
+                // A sealer crashed between claiming objects and writing the manifest: finish its work.
+                if !stopped && services.nowSeconds - (active["since"]?.intValue ?? 0) >= 600 {
+                    if try RunSealer(services: services).finishSeal(runID: runID, camera: record.cameraID) != nil {
+                        result.runsResubmitted.append(runID)
+                    }
+                }
+                continue
+            case .done, .stoppedByBudget:
+                continue
+            case .running, .condensing:
+                break
+            }
+            result.eventsReconciled += try reconcile(record, events: events)
+            let progress = RunProgress(services: services, runID: runID, chunkCount: record.chunkCount)
+            let stale = try services.state.query(partition: Schema.runPartition(runID),
+                                                 sortPrefix: Schema.fallbackPendingPrefix)
+                .contains { services.nowSeconds - ($0["since"]?.intValue ?? 0) >=
+                    Int64(2 * services.profile.costOptimization.fallbackTimeout) && $0["claimedBy"] == nil }
+            let step = try progress.advance(forceFlush: stale && !stopped)
+            result.fallbackJobs += step.fallbackJobs
+            if step.condensationStarted { result.condensationsStarted.append(runID) }
+        }
+        if stopped, let stop = try services.state.get(Schema.budgetStop), stop["verified"]?.boolValue == false {
+            // The kill-switch left something running (TerminateJob is asynchronous): apply it again and re-verify;
+            // it publishes a new receipt each time until nothing remains.
+            let trigger = stop["trigger"]?.stringValue ?? "budget guard"
+            result.killSwitchReapplied = try BudgetGuardService(services: services)
+                .killSwitch(trigger: trigger.hasPrefix("re-verify: ") ? trigger : "re-verify: " + trigger).verified
+        }
+        let spent = try CostLedger.spend(month: UTC.month(services.clock.now()), state: services.state)
+        result.estimatedSpend = spent
+        if try Capacity.teardownIfIdle(reason: "sweeper found queues idle", services: services) {
+            result.teardown = true
+        } else if !stopped {
+            let cap = Pacer.cap(profile: services.profile, spent: spent)
+            result.maxvCpusCap = cap
+            if cap > 0 { try Capacity.open(cap: cap, warm: false, adjustMinimum: false, services: services) }
+            else {
+                for ce in try services.compute.describeComputeEnvironments(services.profile.computeEnvironments) {
+                    if let update = Capacity.scaleDown(ce, freeze: true) {
+                        try services.compute.updateComputeEnvironment(ce.name, update)
+                    }
+                }
+            }
+        }
+        services.metrics.emit([Metric("EstimatedSpend", spent, .none)], dimensions: ["Service": "odin"],
+                              properties: ["currency": services.profile.prices.currency])
+        return result
+    }
+
+    /// Feeds terminal children that have no done/fallback marker back through the job-events logic (which
+    /// de-duplicates), using ListJobs(arrayJobId, status) and DescribeJobs (≤ 100 ids per call).
+    func reconcile(_ record: RunRecord, events: JobEventsService) throws -> Int {
+        let partition = Schema.runPartition(record.runID)
+        let known = Set(try services.state.query(partition: partition, sortPrefix: Schema.chunkDonePrefix)
+            .compactMap { Schema.index(fromSortKey: $0.key.sort) })
+            .union(try services.state.query(partition: partition, sortPrefix: Schema.fallbackPendingPrefix)
+                .compactMap { Schema.index(fromSortKey: $0.key.sort) })
+        guard known.count < record.chunkCount || record.status == .condensing else { return 0 }
+        var missing: [String] = []
+        for job in record.jobs {
+            if job.kind == "condense" {
+                missing.append(job.jobID)
+                continue
+            }
+            var indices: [Int]?
+            if let generation = job.generation {
+                indices = try services.state.get(Schema.fallbackJob(record.runID, generation))?["indices"]?.listValue?
+                    .compactMap { $0.intValue.map(Int.init) }
+            }
+            if job.size == 1 {
+                let chunk = indices?.first ?? job.offset
+                if !known.contains(chunk) { missing.append(job.jobID) }
+                continue
+            }
+            for status in [BatchJobStatus.succeeded, .failed] {
+                for child in try services.compute.listJobs(.arrayChildren(job.jobID, status: status)) {
+                    guard let position = child.arrayIndex ?? child.jobID.split(separator: ":").last.flatMap({ Int($0) })
+                    else { continue }
+                    let chunk = indices.map { position < $0.count ? $0[position] : -1 } ?? job.offset + position
+                    if !known.contains(chunk) { missing.append(child.jobID) }
+                }
+            }
+        }
+        var fed = 0
+        for start in stride(from: 0, to: missing.count, by: 100) {
+            let batch = Array(missing[start..<min(start + 100, missing.count)])
+            for detail in try services.compute.describeJobs(batch) where detail.status.isTerminal {
+                let result = try events.handle(BatchJobStateChange(detail: detail))
+                if result.outcome != .duplicate { fed += 1 }
+            }
+        }
+        if fed > 0 { services.log.info("reconciled lost events", ["run.id": record.runID, "events": String(fed)]) }
+        return fed
+    }
+}

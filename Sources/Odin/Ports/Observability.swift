@@ -1,0 +1,110 @@
+import FoundationEssentials
+import OdinKit
+
+/// One metric value in an EMF line.
+public struct Metric: Sendable, Equatable {
+    public enum Unit: String, Sendable { case count = "Count", seconds = "Seconds", none = "None" }
+    public var name: String
+    public var value: Double
+    public var unit: Unit
+    public init(_ name: String, _ value: Double, _ unit: Unit = .count) {
+        self.name = name
+        self.value = value
+        self.unit = unit
+    }
+}
+
+/// The metrics port. On Lambda the EMF lines go to stdout and CloudWatch Logs extracts them, so the AWS binding is
+/// `EMFMetrics` writing to stdout; no PutMetricData call is needed.
+public protocol MetricsSink: Sendable {
+    func emit(_ metrics: [Metric], dimensions: [String: String], properties: [String: String])
+}
+
+/// Writes CloudWatch Embedded Metric Format lines (one JSON object per line) to a writer.
+public struct EMFMetrics: MetricsSink {
+    public let namespace: String
+    let clock: any WallClock
+    let write: @Sendable (String) -> Void
+
+    public init(namespace: String = "OdinsRavne", clock: any WallClock, write: @escaping @Sendable (String) -> Void) {
+        self.namespace = namespace
+        self.clock = clock
+        self.write = write
+    }
+
+    public func emit(_ metrics: [Metric], dimensions: [String: String], properties: [String: String]) {
+        guard !metrics.isEmpty else { return }
+        let timestamp = Int64(clock.now().timeIntervalSince1970 * 1000)
+        let dimensionNames = dimensions.keys.sorted().map(JSONText.quote).joined(separator: ",")
+        let definitions = metrics.map { "{\"Name\":\(JSONText.quote($0.name)),\"Unit\":\"\($0.unit.rawValue)\"}" }
+            .joined(separator: ",")
+        var line = "{\"_aws\":{\"Timestamp\":\(timestamp),\"CloudWatchMetrics\":[{\"Namespace\":\(JSONText.quote(namespace)),"
+        line += "\"Dimensions\":[[\(dimensionNames)]],\"Metrics\":[\(definitions)]}]}"
+        for (key, value) in dimensions.sorted(by: { $0.key < $1.key }) {
+            line += ",\(JSONText.quote(key)):\(JSONText.quote(value))"
+        }
+        for (key, value) in properties.sorted(by: { $0.key < $1.key }) where dimensions[key] == nil {
+            line += ",\(JSONText.quote(key)):\(JSONText.quote(value))"
+        }
+        for metric in metrics {
+            line += ",\(JSONText.quote(metric.name)):\(JSONText.number(metric.value))"
+        }
+        write(line + "}")
+    }
+}
+
+/// Structured JSON log lines (`{"level":…,"msg":…,"run.id":…}`) to an injected writer.
+public struct OdinLogger: Sendable {
+    public enum Level: Int, Sendable, Comparable {
+        case debug, info, warning, error
+        public static func < (a: Level, b: Level) -> Bool { a.rawValue < b.rawValue }
+        var name: String { ["debug", "info", "warning", "error"][rawValue] }
+    }
+    public let minimum: Level
+    let write: @Sendable (String) -> Void
+
+    public init(minimum: Level = .info, write: @escaping @Sendable (String) -> Void) {
+        self.minimum = minimum
+        self.write = write
+    }
+
+    /// A logger that drops everything (tests and benchmarks).
+    public static let silent = OdinLogger(minimum: .error) { _ in }
+
+    public func log(_ level: Level, _ message: String, _ metadata: [String: String] = [:]) {
+        guard level >= minimum else { return }
+        var line = "{\"level\":\"\(level.name)\",\"msg\":\(JSONText.quote(message))"
+        for (key, value) in metadata.sorted(by: { $0.key < $1.key }) {
+            line += ",\(JSONText.quote(key)):\(JSONText.quote(value))"
+        }
+        write(line + "}")
+    }
+    public func info(_ message: String, _ metadata: [String: String] = [:]) { log(.info, message, metadata) }
+    public func debug(_ message: String, _ metadata: [String: String] = [:]) { log(.debug, message, metadata) }
+    public func warning(_ message: String, _ metadata: [String: String] = [:]) { log(.warning, message, metadata) }
+}
+
+/// Minimal JSON text helpers (no encoder needed for flat lines).
+enum JSONText {
+    static func quote(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+
+    static func number(_ value: Double) -> String {
+        value.rounded() == value && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+    }
+}

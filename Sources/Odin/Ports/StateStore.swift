@@ -1,0 +1,151 @@
+import FoundationEssentials
+
+/// A value in the state store; maps 1:1 onto DynamoDB attribute values (S, N, BOOL, L, M, NULL).
+public indirect enum StateValue: Sendable, Equatable, Codable {
+    case string(String)
+    case int(Int64)
+    case double(Double)
+    case bool(Bool)
+    case list([StateValue])
+    case map([String: StateValue])
+    case null
+
+    public var stringValue: String? { if case .string(let s) = self { s } else { nil } }
+    public var intValue: Int64? {
+        switch self {
+        case .int(let i): i
+        case .double(let d): Int64(exactly: d)
+        default: nil
+        }
+    }
+    public var doubleValue: Double? {
+        switch self {
+        case .int(let i): Double(i)
+        case .double(let d): d
+        default: nil
+        }
+    }
+    public var boolValue: Bool? { if case .bool(let b) = self { b } else { nil } }
+    public var listValue: [StateValue]? { if case .list(let l) = self { l } else { nil } }
+}
+
+/// The primary key: DynamoDB partition key `pk` and sort key `sk`.
+public struct StateKey: Hashable, Sendable, Codable, CustomStringConvertible {
+    public var partition: String
+    public var sort: String
+    public init(_ partition: String, _ sort: String) {
+        self.partition = partition
+        self.sort = sort
+    }
+    public var description: String { "\(partition)|\(sort)" }
+}
+
+/// One item. `expiresAt` (epoch seconds) is the DynamoDB TTL attribute `ttl`.
+public struct StateItem: Sendable, Equatable, Codable {
+    public var key: StateKey
+    public var attributes: [String: StateValue]
+    public var expiresAt: Int64?
+
+    public init(key: StateKey, attributes: [String: StateValue] = [:], expiresAt: Int64? = nil) {
+        self.key = key
+        self.attributes = attributes
+        self.expiresAt = expiresAt
+    }
+
+    public subscript(name: String) -> StateValue? { attributes[name] }
+}
+
+/// A write condition; each case is one DynamoDB ConditionExpression.
+public enum WriteCondition: Sendable, Equatable {
+    /// No condition.
+    case always
+    /// `attribute_not_exists(pk)`: create-if-absent.
+    case itemAbsent
+    /// `attribute_exists(pk)`.
+    case itemExists
+    /// `attribute_not_exists(#a)` (true when the item is missing).
+    case attributeAbsent(String)
+    /// `#a = :v` (false when the item or attribute is missing).
+    case equals(String, StateValue)
+    /// `attribute_not_exists(#a) OR #a = :v` (true when the item is missing).
+    case absentOrEquals(String, StateValue)
+
+    /// Evaluates the condition against the current item (the local bindings use this).
+    public func holds(for item: StateItem?) -> Bool {
+        switch self {
+        case .always: true
+        case .itemAbsent: item == nil
+        case .itemExists: item != nil
+        case .attributeAbsent(let name): item?.attributes[name] == nil
+        case .equals(let name, let value): item?.attributes[name] == value
+        case .absentOrEquals(let name, let value):
+            item?.attributes[name] == nil || item?.attributes[name] == value
+        }
+    }
+}
+
+/// A state-store failure: a lost conditional write, or the store itself failing.
+public struct StateStoreError: Error, CustomStringConvertible, Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        /// ConditionalCheckFailedException.
+        case conditionFailed
+        case io
+        case corrupt
+    }
+    public let kind: Kind
+    public let key: String
+    public let message: String
+
+    public init(_ kind: Kind, key: String, _ message: String) {
+        self.kind = kind
+        self.key = key
+        self.message = message
+    }
+
+    public var description: String { "state store: \(key): \(message)" }
+    public var isConditionFailure: Bool { kind == .conditionFailed }
+}
+
+/// The state-store port. Every method is one DynamoDB call on a table with `pk` (S) / `sk` (S) and TTL on `ttl`:
+/// - `get` → GetItem (ConsistentRead).
+/// - `put` → PutItem with the condition's ConditionExpression.
+/// - `update` → UpdateItem `SET a = :a … REMOVE r …` with the condition (creates the item when absent and allowed).
+/// - `add` → UpdateItem `ADD c :n …` (+ `SET`), ReturnValues UPDATED_NEW: an atomic counter returning new values.
+/// - `delete` → DeleteItem with the condition, ReturnValues ALL_OLD.
+/// - `query` → Query `pk = :p AND begins_with(sk, :s)` (ConsistentRead, paginated by the binding).
+/// Items whose TTL has passed may still be returned (DynamoDB deletes them lazily); callers treat them as live.
+public protocol StateStore: Sendable {
+    func get(_ key: StateKey) throws -> StateItem?
+    /// Writes the whole item. Throws `.conditionFailed` when `condition` does not hold.
+    func put(_ item: StateItem, condition: WriteCondition) throws
+    /// Sets and removes attributes (creating the item when absent and `condition` allows); returns the new item.
+    @discardableResult
+    func update(_ key: StateKey, set: [String: StateValue], remove: [String], expiresAt: Int64?,
+                condition: WriteCondition) throws -> StateItem
+    /// Adds `counters` atomically (missing counters start at 0, the item is created when absent) and sets `set`;
+    /// returns every counter's new value.
+    @discardableResult
+    func add(_ key: StateKey, counters: [String: Int64], set: [String: StateValue]) throws -> [String: Int64]
+    /// Deletes the item when `condition` holds; returns the old item (nil when there was none).
+    @discardableResult
+    func delete(_ key: StateKey, condition: WriteCondition) throws -> StateItem?
+    /// Items of `partition` whose sort key starts with `sortPrefix`, in sort-key order.
+    func query(partition: String, sortPrefix: String) throws -> [StateItem]
+}
+
+extension StateStore {
+    /// Create-if-absent; returns false (instead of throwing) when the item already exists.
+    public func create(_ item: StateItem) throws -> Bool {
+        do {
+            try put(item, condition: .itemAbsent)
+            return true
+        } catch let error as StateStoreError where error.isConditionFailure {
+            return false
+        }
+    }
+
+    @discardableResult
+    public func update(_ key: StateKey, set: [String: StateValue], condition: WriteCondition = .always) throws -> StateItem {
+        try update(key, set: set, remove: [], expiresAt: nil, condition: condition)
+    }
+}

@@ -1,0 +1,99 @@
+import FoundationEssentials
+@testable import Odin
+import Testing
+import Yams
+
+/// YAML → ConfigValue, as the CLI does it (Yams stays out of the Lambda libraries).
+func configValue(yaml text: String) throws -> ConfigValue {
+    func convert(_ node: Node) -> ConfigValue {
+        switch node {
+        case .scalar(let scalar):
+            if scalar.style == .plain || scalar.style == .any {
+                if let bool = Bool.construct(from: scalar) { return .bool(bool) }
+                if let int = Int.construct(from: scalar) { return .number(Double(int)) }
+                if let double = Double.construct(from: scalar) { return .number(double) }
+                if scalar.string == "~" || scalar.string == "null" || scalar.string.isEmpty { return .null }
+            }
+            return .string(scalar.string)
+        case .sequence(let sequence): return .list(sequence.map(convert))
+        case .mapping(let mapping):
+            var map: [String: ConfigValue] = [:]
+            for (key, value) in mapping { map[key.string ?? ""] = convert(value) }
+            return .map(map)
+        }
+    }
+    guard let node = try Yams.compose(yaml: text) else { return .map([:]) }
+    return convert(node)
+}
+
+func defaultYAML() throws -> String {
+    let root = String(#filePath).split(separator: "/").dropLast(3).joined(separator: "/")
+    return try String(contentsOfFile: "/\(root)/profiles/default.yaml", encoding: .utf8)
+}
+
+@Suite struct ProfileTests {
+    @Test func defaultYAMLEqualsBuiltInDefaults() throws {
+        let profile = try Profile(try configValue(yaml: try defaultYAML()))
+        #expect(profile == Profile())
+        #expect(profile.compute.region == "eu-north-1")
+        #expect(profile.costOptimization.fallbackTimeout == 300)
+        #expect(profile.clustering.radiusMeters == 5)
+        #expect(profile.compute.bidPercentage == 70)
+    }
+
+    @Test func unknownKeyIsNamedWithItsPath() {
+        let tree = ConfigValue.map(["pipeline": .map(["chunking": .map(["target_minuets": .number(5)])])])
+        do {
+            _ = try Profile(tree)
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.keyPath == "pipeline.chunking.target_minuets")
+            #expect(error.message.contains("unknown key"))
+        }
+    }
+
+    @Test func outOfRangeNamesKeyAndRange() {
+        let tree = ConfigValue.map(["cloud": .map(["aws": .map(["compute": .map(["bid_percentage": .number(140)])])])])
+        do {
+            _ = try Profile(tree)
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.keyPath == "cloud.aws.compute.bid_percentage")
+            #expect(error.message.contains("1…100"))
+        }
+        let desired = ConfigValue.map(["cloud": .map(["aws": .map(["compute": .map(["desired_vcpus": .number(8)])])])])
+        #expect(throws: ProfileError.self) { try Profile(desired) }
+        let wrongType = ConfigValue.map(["budget": .map(["on_alarm": .string("panic")])])
+        do { _ = try Profile(wrongType) } catch {
+            #expect(error.keyPath == "budget.on_alarm")
+            #expect(error.message.contains("terminate, drain"))
+        }
+        let list = ConfigValue.map(["cloud": .map(["aws": .map(["compute": .map(["instance_types": .list([.string("x9.huge")])])])])])
+        do { _ = try Profile(list) } catch { #expect(error.keyPath == "cloud.aws.compute.instance_types[0]") }
+    }
+
+    @Test func jsonFromEnvironmentWithoutYams() throws {
+        let json = #"{"budget":{"amount":250,"currency":"DKK","exchange_rate":6.9},"pipeline":{"ingest":{"settle_seconds":5}}}"#
+        let profile = try Profile.fromEnvironment(["ODIN_PROFILE_JSON": json])
+        #expect(profile.budget.amount == 250)
+        #expect(profile.budget.currency == "DKK")
+        #expect(profile.ingest.settleSeconds == 5)
+        #expect(try Profile.fromEnvironment([:]) == Profile())
+        do {
+            _ = try Profile.fromEnvironment(["ODIN_PROFILE_JSON": #"{"budget":{"amount":-1}}"#])
+        } catch {
+            #expect(error.keyPath == "ODIN_PROFILE_JSON.budget.amount")
+        }
+    }
+
+    @Test func pacingCap() {
+        var profile = Profile()
+        #expect(Pacer.cap(profile: profile, spent: 0) == 100)
+        profile.budget.amount = 10
+        // 10 USD over 24 h at 0.04 USD per vCPU-hour (g4dn.xlarge Spot 0.16 / 4) ≈ 10.4 vCPUs.
+        #expect(Pacer.cap(profile: profile, spent: 0) == 10)
+        #expect(Pacer.cap(profile: profile, spent: 10) == 0)
+        profile.budget.pacingEnabled = false
+        #expect(Pacer.cap(profile: profile, spent: 10) == 100)
+    }
+}
