@@ -56,28 +56,33 @@ let package = Package(
         .target(name: "Munin", dependencies: ["Media", "Compression", "OdinKit"]),
         .target(name: "Hugin", dependencies: ["Compression", "OdinKit"]),
         // Odin: control logic over the ports, the AWS and local bindings, profiles.
-        .target(name: "Odin", dependencies: ["OdinKit", "AWS", "Events", "Compression", "Crypto", "Munin", "Hugin"]),
+        .target(name: "Odin", dependencies: ["OdinKit", "Events", "Compression"]),
+        // OdinAWS: the AWS binding of Odin's ports.
+        .target(name: "OdinAWS", dependencies: ["Odin", "OdinKit", "AWS", "Events", "Crypto"]),
+        // OdinCost: prices, advice, quotes and the policy simulator over the real control logic.
+        .target(name: "OdinCost", dependencies: ["Odin", "OdinKit", "Events"]),
 
         // MARK: - Executables
         .executableTarget(name: "OdinCLI", dependencies: [
-            "Odin", "Munin", "Hugin", "AWS", "RuntimeEmulator", "Compression",
+            "Odin", "OdinAWS", "OdinCost", "OdinKit", "Munin", "Hugin", "AWS", "RuntimeEmulator", "Compression",
+            "Events",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Yams", package: "Yams"),
         ]),
         .executableTarget(name: "OdinBench", dependencies: ["Odin", "OdinKit", "Events"]),
-        .executableTarget(name: "MuninWorker", dependencies: ["Munin", "Odin", "OdinKit"]),
-        .executableTarget(name: "HuginCLI", dependencies: ["Hugin", "Odin", "OdinKit"]),
+        .executableTarget(name: "MuninWorker", dependencies: ["Munin", "Odin", "OdinAWS", "OdinKit"]),
+        .executableTarget(name: "HuginCLI", dependencies: ["Hugin", "Odin", "OdinAWS", "OdinKit"]),
         // odin-package: deterministic Lambda zips (scripts/package.sh); a host tool, never deployed.
         .executableTarget(name: "OdinPackage", dependencies: ["Compression"]),
         .executableTarget(name: "EchoFunction", dependencies: ["LambdaRuntime"], path: "functions/echo",
                           exclude: ["function.json"]),
-        .executableTarget(name: "IngestFunction", dependencies: ["LambdaRuntime", "LambdaJSON", "Odin", "Events"],
+        .executableTarget(name: "IngestFunction", dependencies: ["LambdaRuntime", "LambdaJSON", "Odin", "OdinAWS", "Events"],
                           path: "functions/ingest", exclude: ["function.json"]),
-        .executableTarget(name: "JobEventsFunction", dependencies: ["LambdaRuntime", "LambdaJSON", "Odin", "Events"],
+        .executableTarget(name: "JobEventsFunction", dependencies: ["LambdaRuntime", "LambdaJSON", "Odin", "OdinAWS", "Events"],
                           path: "functions/job-events", exclude: ["function.json"]),
-        .executableTarget(name: "BudgetGuardFunction", dependencies: ["LambdaRuntime", "LambdaJSON", "Odin", "Events"],
+        .executableTarget(name: "BudgetGuardFunction", dependencies: ["LambdaRuntime", "LambdaJSON", "Odin", "OdinAWS", "Events"],
                           path: "functions/budget-guard", exclude: ["function.json"]),
-        .executableTarget(name: "SweeperFunction", dependencies: ["LambdaRuntime", "LambdaJSON", "Odin", "Events"],
+        .executableTarget(name: "SweeperFunction", dependencies: ["LambdaRuntime", "LambdaJSON", "Odin", "OdinAWS", "Events"],
                           path: "functions/sweeper", exclude: ["function.json"]),
 
         // MARK: - Benchmark drivers (never shipped)
@@ -97,6 +102,9 @@ let package = Package(
         .testTarget(name: "MuninTests", dependencies: ["Munin", "Media", "OdinKit", "Compression", "TestSupport"]),
         .testTarget(name: "HuginTests", dependencies: ["Hugin", "OdinKit", "Compression", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
+        .testTarget(name: "FunctionTests", dependencies: ["Odin", "OdinAWS", "OdinKit", "Events", "AWS", "RuntimeEmulator",
+                                                         "TestSupport"]),
+        .testTarget(name: "CostTests", dependencies: ["OdinCost", "Odin", "OdinKit", "Events", "TestSupport"]),
         .testTarget(name: "InfraTests", dependencies: ["Compression"], exclude: ["Fixtures"]),
     ]
 )

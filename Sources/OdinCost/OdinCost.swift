@@ -1,0 +1,1 @@
+// Cost outcomes: prices, advice, quotes and the policy simulator (issue 9).
