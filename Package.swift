@@ -65,7 +65,7 @@ let package = Package(
         // MARK: - Executables
         .executableTarget(name: "OdinCLI", dependencies: [
             "Odin", "OdinAWS", "OdinCost", "OdinKit", "Munin", "Hugin", "AWS", "RuntimeEmulator", "Compression",
-            "Events",
+            "Events", "Crypto",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Yams", package: "Yams"),
         ]),
@@ -101,7 +101,7 @@ let package = Package(
                                                 .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "MuninTests", dependencies: ["Munin", "Media", "OdinKit", "Compression", "TestSupport"]),
         .testTarget(name: "HuginTests", dependencies: ["Hugin", "OdinKit", "Compression", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "AWS", "Crypto"]),
         .testTarget(name: "FunctionTests", dependencies: ["Odin", "OdinAWS", "OdinKit", "Events", "AWS", "RuntimeEmulator",
                                                          "TestSupport"]),
         .testTarget(name: "CostTests", dependencies: ["OdinCost", "Odin", "OdinKit", "Events", "TestSupport"]),

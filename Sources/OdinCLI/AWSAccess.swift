@@ -1,0 +1,72 @@
+import AWS
+import ArgumentParser
+import Foundation
+import Odin
+
+/// `s3://bucket/prefix` parsed.
+struct S3Location: Equatable {
+    var bucket: String
+    var prefix: String
+
+    init(_ uri: String, argument: String) throws {
+        guard uri.hasPrefix("s3://") else {
+            throw ValidationError("\(argument) '\(uri)' is not an s3:// URI (expected s3://BUCKET/runs/RUN[/stage3])")
+        }
+        let rest = uri.dropFirst(5)
+        let parts = rest.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let first = parts.first, !first.isEmpty else {
+            throw ValidationError("\(argument) '\(uri)' has no bucket name")
+        }
+        bucket = String(first)
+        prefix = parts.count > 1 ? String(parts[1]) : ""
+    }
+}
+
+/// Builds the AWS client from the SDK environment, with `--region`/`--profile` region applied.
+enum AWSAccess {
+    static func client(global: GlobalOptions, concurrency: Int = 8) throws -> AWSClient {
+        let environment = ProcessInfo.processInfo.environment
+        var region = global.region
+        if region == nil && environment["AWS_REGION"] == nil && environment["AWS_DEFAULT_REGION"] == nil {
+            region = try global.loadProfile().compute.region
+        }
+        do {
+            var configuration = try AWSClient.Configuration.fromEnvironment(environment, region: region)
+            configuration.maxPooledConnections = max(4, concurrency)
+            return AWSClient(configuration: configuration)
+        } catch {
+            throw CLIError("AWS configuration: \(error)")
+        }
+    }
+}
+
+/// Runs `body` over `items` on `concurrency` threads; collects errors (never drops one).
+enum Parallel {
+    static func forEach<T: Sendable>(_ items: [T], concurrency: Int, _ body: @escaping @Sendable (T) throws -> Void)
+        -> [String] {
+        let lock = NSLock()
+        nonisolated(unsafe) var next = 0
+        nonisolated(unsafe) var errors: [String] = []
+        let group = DispatchGroup()
+        for _ in 0..<max(1, min(concurrency, items.count)) {
+            group.enter()
+            Thread.detachNewThread {
+                while true {
+                    lock.lock()
+                    let index = next
+                    next += 1
+                    lock.unlock()
+                    guard index < items.count else { break }
+                    do { try body(items[index]) } catch {
+                        lock.lock()
+                        errors.append("\(error)")
+                        lock.unlock()
+                    }
+                }
+                group.leave()
+            }
+        }
+        group.wait()
+        return errors
+    }
+}

@@ -1,0 +1,147 @@
+import ArgumentParser
+import Foundation
+import Odin
+
+/// `odin batch create-config|process`: the seed's batch workflow manager on the new design.
+struct BatchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "batch",
+        abstract: "Describe a batch of inputs in a config file, then process it (the seed's batch workflow).",
+        subcommands: [CreateConfig.self, Process.self])
+
+    struct CreateConfig: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "create-config",
+            abstract: "Write a batch config: one job per input path.",
+            discussion: """
+                Writes {batch_id "batch-<epoch>", jobs[{name "<job-type>-<n>", parameters{input_path, job_type, \
+                gpu_required, priority}, priority}], max_parallel_jobs, created_at} (the seed's format).
+
+                Example: odin batch create-config --input /data/a /data/b --job-type image_processing --gpu --output batch.json
+                """)
+
+        @OptionGroup var global: GlobalOptions
+
+        @Option(name: .long, parsing: .upToNextOption, help: "Input paths (files or folders), one job each.")
+        var input: [String]
+
+        @Option(name: .long, help: "Job type: image_processing or video_processing.")
+        var jobType: String = "image_processing"
+
+        @Flag(name: .long, help: "Mark the jobs as needing a GPU.")
+        var gpu = false
+
+        @Option(name: .long, help: "Priority: high, normal or low.")
+        var priority: Priority = .normal
+
+        @Option(name: .long, help: "The config file to write.")
+        var output: String
+
+        func validate() throws {
+            guard !input.isEmpty else { throw ValidationError("--input needs at least one path") }
+            guard ["image_processing", "video_processing"].contains(jobType) else {
+                throw ValidationError("--job-type '\(jobType)' must be image_processing or video_processing")
+            }
+        }
+
+        func run() throws {
+            let profile = try global.loadProfile()
+            let now = Date()
+            let config: [String: Any] = [
+                "batch_id": "batch-\(Int(now.timeIntervalSince1970))",
+                "jobs": input.enumerated().map { index, path in
+                    ["name": "\(jobType)-\(index + 1)", "priority": priority.rawValue,
+                     "parameters": ["input_path": path, "job_type": jobType, "gpu_required": gpu,
+                                    "priority": priority.rawValue]] as [String: Any]
+                },
+                "max_parallel_jobs": profile.costOptimization.maxParallelJobs,
+                "created_at": ISO8601DateFormatter().string(from: now),
+            ]
+            let data = try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys])
+            guard FileManager.default.createFile(atPath: output, contents: data) else {
+                throw CLIError("--output \(output): cannot write the file")
+            }
+            try emit(global, ["output": output, "jobs": input.count], text: "wrote \(input.count) job(s) to \(output)")
+        }
+    }
+
+    struct Process: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "process",
+            abstract: "Process a batch config: run every job's input through the pipeline and write a cost report.",
+            discussion: """
+                With --local all inputs run through the local pipeline and the report holds cost_report{total_jobs, \
+                successful_jobs, failed_jobs, success_rate, estimated_spot_cost, estimated_ondemand_cost, \
+                estimated_savings} computed from measured vCPU-time and the profile's prices (labelled estimates). \
+                On AWS the inputs are uploaded (which starts the runs; see odin status / odin costs).
+
+                Example: odin batch process --config batch.json --output result.json --local
+                """)
+
+        @OptionGroup var global: GlobalOptions
+
+        @Option(name: .long, help: "The batch config (from create-config).")
+        var config: String
+
+        @Option(name: .long, help: "The result file to write.")
+        var output: String
+
+        @Option(name: .long, help: "Bucket to upload to (AWS mode; or ODIN_BUCKET).")
+        var bucket: String?
+
+        @Option(name: .long, help: "Folder holding munin-worker and hugin (default: next to odin).")
+        var binDir: String?
+
+        func run() throws {
+            guard let data = FileManager.default.contents(atPath: config),
+                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                  let jobs = object["jobs"] as? [[String: Any]] else {
+                throw ValidationError("--config \(config): not a batch config (a JSON object with a jobs list)")
+            }
+            var inputs: [String] = []
+            for (index, job) in jobs.enumerated() {
+                guard let path = (job["parameters"] as? [String: Any])?["input_path"] as? String else {
+                    throw ValidationError("--config \(config): jobs[\(index)].parameters.input_path is missing")
+                }
+                inputs.append(path)
+            }
+            var result: [String: Any] = ["batch_id": object["batch_id"] ?? "", "config": config]
+            if global.local {
+                let profile = try global.loadProfile()
+                let pipeline = try LocalPipeline(.init(root: global.localRoot, profile: profile, binDir: binDir,
+                                                       verbose: global.verbose))
+                let outcome = try LocalRun.execute(pipeline, inputs: inputs, camera: nil, timeout: 3600,
+                                                   progress: !global.json)
+                let runs = outcome.summary["runs"] as? [[String: Any]] ?? []
+                let succeeded = runs.filter { ($0["status"] as? String) == "done" }.count
+                let cost = outcome.summary["estimated_aws_cost"] as? [String: Any] ?? [:]
+                result["cost_report"] = [
+                    "total_jobs": jobs.count, "runs": runs.count, "successful_jobs": succeeded,
+                    "failed_jobs": runs.count - succeeded,
+                    "success_rate": runs.isEmpty ? 0 : Double(succeeded) / Double(runs.count),
+                    "estimated_spot_cost": (cost["vcpu_hours_spot"] as? Double ?? 0) * (cost["price_per_vcpu_hour_spot"] as? Double ?? 0),
+                    "estimated_ondemand_cost": cost["all_on_demand"] ?? 0,
+                    "estimated_savings": cost["savings"] ?? 0,
+                    "currency": cost["currency"] ?? "",
+                    "label": cost["label"] ?? "",
+                ] as [String: Any]
+                result["summary"] = outcome.summary
+            } else {
+                guard let bucket = bucket ?? ProcessInfo.processInfo.environment["ODIN_BUCKET"] else {
+                    throw ValidationError("--bucket BUCKET (or ODIN_BUCKET) is required without --local")
+                }
+                let plan = try LocalPipeline.plan(inputs, camera: nil)
+                let report = try Uploader(client: try AWSAccess.client(global: global), bucket: bucket, concurrency: 8)
+                    .upload(plan, progress: !global.json)
+                result["uploaded"] = report.uploaded
+                result["skipped"] = report.skipped
+                result["note"] = "runs start from the uploads; costs per run: odin costs"
+            }
+            let encoded = try JSONSerialization.data(withJSONObject: result, options: [.prettyPrinted, .sortedKeys])
+            guard FileManager.default.createFile(atPath: output, contents: encoded) else {
+                throw CLIError("--output \(output): cannot write the file")
+            }
+            try emit(global, result, text: "wrote \(output)")
+        }
+    }
+}

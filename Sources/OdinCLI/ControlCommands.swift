@@ -1,0 +1,249 @@
+import AWS
+import ArgumentParser
+import Foundation
+import Odin
+import OdinKit
+
+/// Output helper: JSON object or its text line.
+func emit(_ global: GlobalOptions, _ object: [String: Any], text: String) throws {
+    if global.json { try Terminal.printJSON(object) } else { print(text) }
+}
+
+/// `odin setup [--job-count N] [--gpu]`: open capacity (the seed's `--action setup`).
+struct SetupCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "setup",
+        abstract: "Open capacity: enable the queues and compute environments and raise maxvCpus for N jobs.",
+        discussion: """
+            Enables the profile's two job queues and compute environments and sets maxvCpus to \
+            min(cloud.aws.compute.max_vcpus, N × vcpus_per_job) (all of max_vcpus without --job-count) and \
+            minvCpus to min_vcpus. desiredvCpus is never set (AWS rejects lowering it). Ingest does this by itself \
+            when uploads arrive; setup is for warming up before a large upload.
+
+            Example: odin setup --job-count 10 --gpu
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(name: .long, help: "Jobs to make room for (≥ 1).")
+    var jobCount: Int?
+
+    @Flag(name: .long, help: "GPU jobs: check the profile's instance types are GPU types (g*/p*).")
+    var gpu = false
+
+    func validate() throws {
+        if let jobCount, jobCount < 1 { throw ValidationError("--job-count must be ≥ 1, got \(jobCount)") }
+    }
+
+    func run() throws {
+        let profile = try global.loadProfile()
+        if gpu, let type = profile.compute.instanceTypes.first(where: { !($0.hasPrefix("g") || $0.hasPrefix("p")) }) {
+            throw CLIError("--gpu: instance type \(type) in cloud.aws.compute.instance_types is not a GPU type")
+        }
+        let maximum = jobCount.map { min(profile.compute.maxVcpus, $0 * profile.compute.vcpusPerJob) }
+            ?? profile.compute.maxVcpus
+        if global.local {
+            try emit(global, ["binding": "local", "changed": false],
+                     text: "local binding: capacity exists only while `odin run --local` runs (max_parallel_jobs "
+                        + "\(profile.costOptimization.maxParallelJobs)); nothing to set up")
+            return
+        }
+        let client = try AWSAccess.client(global: global)
+        do {
+            for queue in profile.queues {
+                _ = try client.updateJobQueue(.init(jobQueue: queue, state: "ENABLED"))
+            }
+            for ce in profile.computeEnvironments {
+                _ = try client.updateComputeEnvironment(.init(
+                    computeEnvironment: ce, state: "ENABLED",
+                    computeResources: .init(minvCpus: min(profile.compute.minVcpus, maximum), maxvCpus: maximum)))
+            }
+        } catch { throw CLIError("setup: \(error)") }
+        try emit(global, ["queues": profile.queues, "compute_environments": profile.computeEnvironments,
+                          "max_vcpus": maximum, "min_vcpus": min(profile.compute.minVcpus, maximum)],
+                 text: "enabled \(profile.queues.joined(separator: ", ")); \(profile.computeEnvironments.joined(separator: ", ")) "
+                    + "maxvCpus \(maximum), minvCpus \(min(profile.compute.minVcpus, maximum))")
+    }
+}
+
+/// `odin teardown [--force]`: scale to zero when idle (the seed's `--action teardown`).
+struct TeardownCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "teardown",
+        abstract: "Scale every compute environment to zero when no job is queued or running (--force: regardless).",
+        discussion: """
+            Sets minvCpus=0 on both compute environments and, with freeze_on_teardown, maxvCpus=0 — or DISABLED \
+            while instances still count in desiredvCpus (which AWS does not let anyone lower). Refuses while jobs \
+            are SUBMITTED…RUNNING unless --force (jobs then stay queued until capacity is opened again). Odin \
+            tears down by itself when the queues drain; this is the manual lever.
+
+            Example: odin teardown --force
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(name: .long, help: "Tear down even while jobs are active.")
+    var force = false
+
+    func run() throws {
+        let profile = try global.loadProfile()
+        if global.local {
+            let status = try LocalStatus.read(root: global.localRoot, run: nil)
+            let last = status["last_teardown"] as? [String: Any]
+            try emit(global, ["binding": "local", "last_teardown": last ?? NSNull()],
+                     text: "local binding: compute stops with each local run and tears down by itself; last teardown: "
+                        + "\(last?["at"] ?? "none recorded")")
+            return
+        }
+        let client = try AWSAccess.client(global: global)
+        var actions: [String] = []
+        do {
+            var active = 0
+            for queue in profile.queues {
+                for status in ["SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING"] {
+                    active += try client.listAllJobs(.init(jobQueue: queue, jobStatus: status)).count
+                }
+            }
+            if active > 0 && !force {
+                throw CLIError("teardown: \(active) job(s) are still queued or running in \(profile.queues.joined(separator: ", ")); "
+                               + "wait, or pass --force")
+            }
+            for ce in try client.describeComputeEnvironments(names: profile.computeEnvironments) {
+                let resources = ce.computeResources
+                var update = Batch.UpdateComputeEnvironmentRequest(computeEnvironment: ce.computeEnvironmentName)
+                var newResources = Batch.ComputeResources()
+                var changed = false
+                if (resources?.minvCpus ?? 0) != 0 { newResources.minvCpus = 0; changed = true }
+                if profile.compute.freezeOnTeardown && (resources?.maxvCpus ?? 0) != 0 {
+                    if (resources?.desiredvCpus ?? 0) == 0 { newResources.maxvCpus = 0; changed = true }
+                    else if ce.state != "DISABLED" { update.state = "DISABLED"; changed = true }
+                }
+                guard changed else { continue }
+                if newResources != Batch.ComputeResources() { update.computeResources = newResources }
+                _ = try client.updateComputeEnvironment(update)
+                actions.append("\(ce.computeEnvironmentName): minvCpus 0"
+                               + (newResources.maxvCpus == 0 ? ", maxvCpus 0" : "")
+                               + (update.state == "DISABLED" ? ", DISABLED until desiredvCpus drains" : ""))
+            }
+        } catch let error as CLIError { throw error } catch { throw CLIError("teardown: \(error)") }
+        try emit(global, ["actions": actions, "forced": force],
+                 text: actions.isEmpty ? "already torn down" : actions.joined(separator: "\n"))
+    }
+}
+
+/// `odin resume RUN`: clear the budget stop and resubmit what a run has left (the local binding runs it here).
+struct ResumeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "resume",
+        abstract: "Clear the budget stop and resubmit the chunks a run has left (then condense it).",
+        discussion: """
+            Uses the same ResumeService the control plane has: chunks without a terminal marker are submitted \
+            as one array job (original chunk indices kept); with nothing left, condensation starts. With --local \
+            the resumed chunks run here and the command waits for them.
+
+            Example: odin resume 20260601-053000-cam01-1a2b --local
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: ArgumentHelp("The run id.", valueName: "RUN"))
+    var runID: String
+
+    @Option(name: .long, help: "Folder holding munin-worker and hugin (default: next to odin).")
+    var binDir: String?
+
+    @Option(name: .long, help: "Give up waiting after this many seconds (local).")
+    var timeout: Double = 1800
+
+    func run() throws {
+        guard global.local else {
+            throw CLIError("resume on AWS goes through the AWS binding (OdinAWS), which this build does not include "
+                           + "yet; use --local for a local run")
+        }
+        let profile = try global.loadProfile()
+        let pipeline = try LocalPipeline(.init(root: global.localRoot, profile: profile, binDir: binDir,
+                                               verbose: global.verbose))
+        guard try RunRecord.load(runID, state: pipeline.binding.state) != nil else {
+            throw CLIError("run \(runID): not found in \(global.localRoot)/state")
+        }
+        let started = Date()
+        let jobID = try ResumeService(services: pipeline.binding.services).resume(runID)
+        let completed = try pipeline.wait(runs: [runID], timeoutSeconds: timeout, progress: !global.json)
+        var summary = try pipeline.summary(runs: [runID], startedAt: started, finishedAt: Date())
+        summary["resume_job_id"] = jobID ?? NSNull()
+        summary["completed"] = completed
+        if global.json { try Terminal.printJSON(summary) } else {
+            print(jobID.map { "resubmitted as \($0)" } ?? "nothing left to run; condensation started")
+            print(LocalPipeline.render(summary))
+        }
+        if !completed { throw CLIError("run \(runID) did not finish within \(Int(timeout)) s") }
+    }
+}
+
+/// `odin submit --name … --params JSON`: one job on the worker definition (the seed's `--action submit-job`).
+struct SubmitCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "submit",
+        abstract: "Submit one Batch job on the worker job definition with parameters as environment variables.",
+        discussion: """
+            Each key of the JSON object becomes an environment variable ODIN_PARAM_<KEY> (upper-cased) of the \
+            container; values must be strings, numbers or booleans. Goes to the Spot queue (the On-Demand queue \
+            with --on-demand). Runs normally start from uploads; this is for one-off jobs.
+
+            Example: odin submit --name my-job --params '{"input_path": "/data/images"}'
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(name: .long, help: "Job name (letters, digits, - and _; ≤ 128).")
+    var name: String
+
+    @Option(name: .long, help: "Job parameters as a JSON object.")
+    var params: String = "{}"
+
+    @Flag(name: .long, help: "Submit to the On-Demand queue.")
+    var onDemand = false
+
+    func validate() throws {
+        guard !name.isEmpty, name.count <= 128,
+              name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else {
+            throw ValidationError("--name '\(name)': use 1–128 letters, digits, '-' or '_'")
+        }
+        _ = try Self.environment(params)
+    }
+
+    static func environment(_ params: String) throws -> [String: String] {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(params.utf8)) as? [String: Any] else {
+            throw ValidationError("--params must be a JSON object, e.g. '{\"input_path\": \"/data\"}'")
+        }
+        var environment: [String: String] = [:]
+        for (key, value) in object {
+            let name = "ODIN_PARAM_" + key.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" }
+            switch value {
+            case let string as String: environment[String(name)] = string
+            case let number as NSNumber: environment[String(name)] = number.stringValue
+            default: throw ValidationError("--params: '\(key)' must be a string, number or boolean")
+            }
+        }
+        return environment
+    }
+
+    func run() throws {
+        let profile = try global.loadProfile()
+        if global.local {
+            throw CLIError("submit targets AWS Batch; locally, jobs come from `odin run --local` (drop --local)")
+        }
+        let client = try AWSAccess.client(global: global)
+        let environment = try Self.environment(params).sorted { $0.key < $1.key }
+            .map { Batch.KeyValuePair(name: $0.key, value: $0.value) }
+        let queue = onDemand ? profile.compute.onDemandQueue : profile.primaryQueue
+        do {
+            let job = try client.submitJob(.init(
+                jobName: name, jobQueue: queue, jobDefinition: profile.compute.workerJobDefinition,
+                containerOverrides: .init(environment: environment),
+                tags: ["odin:project": "odins-ravne", "odin:kind": "manual"]))
+            try emit(global, ["job_id": job.jobId, "job_name": job.jobName, "queue": queue],
+                     text: "submitted \(job.jobName) as \(job.jobId) to \(queue)")
+        } catch { throw CLIError("submit: \(error)") }
+    }
+}

@@ -1,0 +1,219 @@
+import AWS
+import ArgumentParser
+import Crypto
+import Foundation
+import OdinKit
+
+/// `odin download s3://BUCKET/runs/RUN[/stage3] --local-path DIR`: parallel, resumable, verified downloads.
+struct DownloadCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "download",
+        abstract: "Download a run's results (Stage 3, or everything under runs/RUN) from S3: parallel, resumable, verified.",
+        discussion: """
+            Every object under the prefix is written to DIR/<key relative to the prefix>. Downloads go to \
+            <file>.odin-part first; an interrupted download continues from the bytes already there (a ranged GET) \
+            on the next run, and files already complete are skipped. Each file is checked against the object's \
+            size and, for single-part objects, its ETag (MD5); a mismatch discards the partial file and downloads \
+            it again once. Keys that would leave DIR (`..`, `.` segments, absolute keys) are refused and reported.
+
+            --summary prints the Stage 3 analysis (odin analyze); --create-runner writes DIR/run_analysis.sh, which \
+            re-runs that analysis locally.
+
+            Example: odin download s3://my-odin-data/runs/20260601-053000-cam01-1a2b/stage3 --local-path ./stage3_output --summary
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "s3://BUCKET/runs/RUN or s3://BUCKET/runs/RUN/stage3")
+    var source: String
+
+    @Option(name: .long, help: "Folder to download into.")
+    var localPath: String
+
+    @Flag(name: .long, help: "Print a summary of the downloaded Stage 3 files.")
+    var summary = false
+
+    @Flag(name: .long, help: "Write DIR/run_analysis.sh, which re-runs the local analysis.")
+    var createRunner = false
+
+    @Option(name: .long, help: "Parallel downloads (1…64).")
+    var concurrency = 16
+
+    func validate() throws {
+        _ = try S3Location(source, argument: "source")
+        guard (1...64).contains(concurrency) else { throw ValidationError("--concurrency must be within 1…64") }
+    }
+
+    func run() throws {
+        let location = try S3Location(source, argument: "source")
+        let client = try AWSAccess.client(global: global, concurrency: concurrency)
+        let started = Date()
+        let report = try S3Downloader(client: client, concurrency: concurrency)
+            .download(location, to: localPath, progress: !global.json)
+        let seconds = Date().timeIntervalSince(started)
+        var output: [String: Any] = [
+            "source": source, "local_path": localPath, "files": report.files, "downloaded": report.downloaded,
+            "resumed": report.resumed, "skipped_complete": report.skipped, "bytes": report.bytes,
+            "seconds": (seconds * 1000).rounded() / 1000, "refused_keys": report.refused,
+        ]
+        var analysis: String?
+        if summary {
+            let reportPath = localPath + "/report.json"
+            if FileManager.default.fileExists(atPath: reportPath) {
+                analysis = try? Tools.run(try Tools.locate("hugin"), ["analyze", localPath]).output
+            } else {
+                analysis = "no report.json in \(localPath): the downloaded prefix holds no Stage 3 report"
+            }
+            output["analysis"] = analysis ?? ""
+        }
+        if createRunner {
+            let runner = localPath + "/run_analysis.sh"
+            let script = """
+                #!/bin/sh
+                # Re-runs the local analysis of this Stage 3 folder (written by odin download --create-runner).
+                exec "${ODIN:-\(Tools.ownPath)}" analyze "$(dirname "$0")" "$@"
+
+                """
+            guard FileManager.default.createFile(atPath: runner, contents: Data(script.utf8),
+                                                 attributes: [.posixPermissions: 0o755]) else {
+                throw CLIError("--create-runner: cannot write \(runner)")
+            }
+            output["runner"] = runner
+        }
+        if global.json { try Terminal.printJSON(output) } else {
+            print("Downloaded \(report.downloaded) file(s) (\(report.resumed) resumed), \(report.skipped) already "
+                  + "complete, \(ProgressBar.format(report.bytes, "B")) in \(String(format: "%.2f", seconds)) s → \(localPath)")
+            if let analysis { print(analysis) }
+            if let runner = output["runner"] { print("Runner: \(runner)") }
+        }
+        if !report.refused.isEmpty {
+            throw CLIError("refused \(report.refused.count) key(s) that would leave \(localPath): "
+                           + report.refused.prefix(5).joined(separator: ", "))
+        }
+        if !report.errors.isEmpty {
+            throw CLIError("\(report.errors.count) download(s) failed (re-run to resume):\n  "
+                           + report.errors.prefix(10).joined(separator: "\n  "))
+        }
+    }
+}
+
+/// The download engine (also used by the benchmark through `odin download`).
+struct S3Downloader {
+    let client: AWSClient
+    let concurrency: Int
+
+    struct Report {
+        var files = 0, downloaded = 0, resumed = 0, skipped = 0
+        var bytes: Int64 = 0
+        var refused: [String] = []
+        var errors: [String] = []
+    }
+
+    struct Item: Sendable {
+        var key: String
+        var path: String
+        var size: Int64
+        var eTag: String
+    }
+
+    func download(_ location: S3Location, to directory: String, progress: Bool) throws -> Report {
+        var prefix = location.prefix
+        if !prefix.isEmpty && !prefix.hasSuffix("/") { prefix += "/" }
+        let objects: [AWSClient.S3ListedObject]
+        do { objects = try client.listAllObjects(bucket: location.bucket, prefix: prefix) } catch {
+            throw CLIError("list s3://\(location.bucket)/\(prefix): \(error)")
+        }
+        var report = Report()
+        var items: [Item] = []
+        for object in objects {
+            let relative = String(object.key.dropFirst(prefix.count))
+            if relative.isEmpty || relative.hasSuffix("/") { continue }  // folder markers
+            guard let path = try? ObjectKey.localPath(root: directory, key: relative) else {
+                report.refused.append(object.key)
+                continue
+            }
+            items.append(Item(key: object.key, path: path, size: object.size,
+                              eTag: (object.eTag ?? "").trimmingCharacters(in: CharacterSet(charactersIn: "\""))))
+        }
+        report.files = items.count
+        var total: Int64 = 0
+        for item in items { total += item.size }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let bar = ProgressBar("download", total: total, unit: "B", enabled: progress)
+        let lock = NSLock()
+        nonisolated(unsafe) var shared = report
+        let client = client, bucket = location.bucket
+        let errors = Parallel.forEach(items, concurrency: concurrency) { item in
+            let outcome = try Self.fetch(item, client: client, bucket: bucket)
+            lock.lock()
+            switch outcome {
+            case .skipped: shared.skipped += 1
+            case .downloaded(let bytes): shared.downloaded += 1; shared.bytes += bytes
+            case .resumed(let bytes): shared.downloaded += 1; shared.resumed += 1; shared.bytes += bytes
+            }
+            lock.unlock()
+            bar.advance(by: item.size)
+        }
+        bar.finish()
+        shared.errors = errors
+        return shared
+    }
+
+    enum Outcome { case skipped, downloaded(Int64), resumed(Int64) }
+
+    static func fetch(_ item: Item, client: AWSClient, bucket: String) throws -> Outcome {
+        let manager = FileManager.default
+        if manager.fileExists(atPath: item.path), LocalPipeline.size(item.path) == item.size,
+           (try? verify(item.path, item)) == true {
+            return .skipped
+        }
+        try manager.createDirectory(atPath: (item.path as NSString).deletingLastPathComponent,
+                                    withIntermediateDirectories: true)
+        let part = item.path + ".odin-part"
+        var have = manager.fileExists(atPath: part) ? LocalPipeline.size(part) : 0
+        if have > item.size { try? manager.removeItem(atPath: part); have = 0 }
+        var resumed = false
+        do {
+            if have > 0 && have < item.size {
+                let tail = part + ".tail"
+                _ = try client.getObject(bucket: bucket, key: item.key, range: .from(have), downloadTo: tail)
+                try append(tail, to: part)
+                try? manager.removeItem(atPath: tail)
+                resumed = true
+            } else if have == 0 {
+                _ = try client.getObject(bucket: bucket, key: item.key, downloadTo: part)
+                if item.size == 0 && !manager.fileExists(atPath: part) { manager.createFile(atPath: part, contents: Data()) }
+            }
+            if !(try verify(part, item)) {
+                // A stale or corrupt partial file: start over once.
+                try? manager.removeItem(atPath: part)
+                _ = try client.getObject(bucket: bucket, key: item.key, downloadTo: part)
+                resumed = false
+                guard try verify(part, item) else {
+                    throw CLIError("s3://\(bucket)/\(item.key): downloaded bytes do not match the object's size/ETag")
+                }
+            }
+        } catch let error as CLIError { throw error } catch {
+            throw CLIError("s3://\(bucket)/\(item.key): \(error)")
+        }
+        try? manager.removeItem(atPath: item.path)
+        try manager.moveItem(atPath: part, toPath: item.path)
+        return resumed ? .resumed(item.size - have) : .downloaded(item.size)
+    }
+
+    /// Size always; MD5 when the ETag is a single-part MD5 (32 hex digits).
+    static func verify(_ path: String, _ item: Item) throws -> Bool {
+        guard LocalPipeline.size(path) == item.size else { return false }
+        guard item.eTag.count == 32, item.eTag.allSatisfy(\.isHexDigit) else { return true }
+        return Hex.encode(try MD5.hash(filePath: path)) == item.eTag.lowercased()
+    }
+
+    static func append(_ source: String, to destination: String) throws {
+        guard let input = FileHandle(forReadingAtPath: source), let output = FileHandle(forWritingAtPath: destination) else {
+            throw CLIError("cannot append \(source) to \(destination)")
+        }
+        defer { try? input.close(); try? output.close() }
+        try output.seekToEnd()
+        while let chunk = try input.read(upToCount: 1 << 20), !chunk.isEmpty { try output.write(contentsOf: chunk) }
+    }
+}

@@ -1,0 +1,97 @@
+import ArgumentParser
+import Foundation
+import Odin
+import Yams
+
+/// The options every command takes (`@OptionGroup var global: GlobalOptions`).
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Profile: a YAML file, or NAME for profiles/NAME.yaml.",
+                                            valueName: "NAME|FILE"))
+    var profile: String?
+
+    @Option(name: .long, help: "AWS region (overrides the profile's cloud.aws.region and AWS_REGION).")
+    var region: String?
+
+    @Flag(name: .long, help: "Use the local binding: a folder as the bucket, local processes as Batch.")
+    var local = false
+
+    @Option(name: .long, help: ArgumentHelp("Folder of the local binding (store/, state/, logs/).", valueName: "DIR"))
+    var localRoot: String = ProcessInfo.processInfo.environment["ODIN_LOCAL_ROOT"] ?? ".odin/local"
+
+    @Flag(name: .long, help: "Print machine-readable JSON on stdout instead of text.")
+    var json = false
+
+    @Flag(name: .long, help: "Print more detail (per-chunk events, worker logs) on stderr.")
+    var verbose = false
+
+    /// The validated profile, with `--region` applied.
+    func loadProfile() throws -> Profile {
+        var profile = try ProfileLoader.load(profile)
+        if let region { profile.compute.region = region }
+        return profile
+    }
+}
+
+/// YAML profiles (Yams) → `ConfigValue` → `Profile` (Odin validates keys and ranges and names the key path).
+enum ProfileLoader {
+    /// `nil` → `profiles/default.yaml` when present, else the built-in defaults (the same values).
+    static func load(_ nameOrPath: String?) throws -> Profile {
+        let path: String
+        if let nameOrPath {
+            if FileManager.default.fileExists(atPath: nameOrPath) {
+                path = nameOrPath
+            } else if FileManager.default.fileExists(atPath: "profiles/\(nameOrPath).yaml") {
+                path = "profiles/\(nameOrPath).yaml"
+            } else {
+                throw ValidationError("--profile \(nameOrPath): no such file, and no profiles/\(nameOrPath).yaml")
+            }
+        } else if FileManager.default.fileExists(atPath: "profiles/default.yaml") {
+            path = "profiles/default.yaml"
+        } else {
+            return Profile()
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CLIError("profile \(path): cannot read the file")
+        }
+        return try parse(String(decoding: data, as: UTF8.self), source: path)
+    }
+
+    /// Parses YAML text into a validated profile; errors name the file and the key path.
+    static func parse(_ text: String, source: String) throws -> Profile {
+        let node: Any?
+        do { node = try Yams.load(yaml: text) } catch {
+            throw CLIError("profile \(source): not valid YAML: \(error)")
+        }
+        let tree = try configValue(node ?? [String: Any](), path: "", source: source)
+        do { return try Profile(tree) } catch {
+            throw CLIError("profile \(source): \(error)")
+        }
+    }
+
+    static func configValue(_ node: Any, path: String, source: String) throws -> ConfigValue {
+        switch node {
+        case let map as [String: Any]:
+            var result: [String: ConfigValue] = [:]
+            for (key, value) in map {
+                result[key] = try configValue(value, path: path.isEmpty ? key : path + "." + key, source: source)
+            }
+            return .map(result)
+        case let map as [AnyHashable: Any]:
+            var result: [String: ConfigValue] = [:]
+            for (key, value) in map {
+                let name = "\(key)"
+                result[name] = try configValue(value, path: path.isEmpty ? name : path + "." + name, source: source)
+            }
+            return .map(result)
+        case let list as [Any]:
+            return .list(try list.enumerated().map { try configValue($1, path: "\(path)[\($0)]", source: source) })
+        case let bool as Bool: return .bool(bool)
+        case let int as Int: return .number(Double(int))
+        case let double as Double: return .number(double)
+        case let string as String: return .string(string)
+        case is NSNull: return .null
+        default:
+            throw CLIError("profile \(source): \(path) has a value of an unsupported YAML type (\(type(of: node)))")
+        }
+    }
+}

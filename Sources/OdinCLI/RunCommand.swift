@@ -1,0 +1,271 @@
+import AWS
+import ArgumentParser
+import Crypto
+import Foundation
+import Odin
+import OdinKit
+
+enum Priority: String, ExpressibleByArgument, CaseIterable {
+    case high, normal, low
+}
+
+/// `odin run FILES|DIRS…`: upload to `raw/<camera_id>/…`, which starts the pipeline; `--local` runs it here.
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Upload camera-trap media to raw/<camera_id>/… (which starts the pipeline); --local runs it here.",
+        discussion: """
+            A FILE goes to raw/<camera>/<name> (camera = --camera, else its folder's name). A DIR with sub-folders \
+            is an SD-card dump: one camera per sub-folder. A DIR of files is one camera (--camera, else its name).
+
+            Uploads are parallel and resumable: an object already in the bucket with the same size (and, below the \
+            multipart threshold, the same MD5) is skipped, so re-running after an interruption sends only the rest.
+
+            With --local the whole pipeline runs on this machine (ingest, Batch-shaped fan-out, Munin, fallback, \
+            Hugin condensation, teardown) and Stage 3 lands in <local-root>/store/runs/<run>/stage3/ and is copied \
+            to --local-output. Modes (as the seed's pipeline script; precedence --status > --costs > \
+            --analyze-only > --download-only): --status runs `odin status`, --costs `odin costs`, --analyze-only \
+            analyzes --local-output, --download-only downloads s3://BUCKET/runs/RUN/stage3 (needs --bucket, --run-id).
+
+            Examples:
+              odin run --local ./sdcard-dump --wait
+              odin run --bucket my-odin-data --camera cam07 /media/DCIM/*.JPG
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "Media files or folders to process.")
+    var inputs: [String] = []
+
+    @Option(name: .long, help: "Where Stage 3 is copied when the run finishes (with --wait or --local).")
+    var localOutput: String = "./stage3_output"
+
+    @Option(name: .long, help: "Priority of the run: high, normal or low (recorded as S3 metadata-free key tag).")
+    var priority: Priority = .normal
+
+    @Option(name: .long, help: "Camera id for all inputs (default: from the folder names).")
+    var camera: String?
+
+    @Flag(name: .long, help: "Follow the run live and download Stage 3 when it is done.")
+    var wait = false
+
+    @Option(name: .long, help: "Bucket to upload to (AWS mode; or ODIN_BUCKET).")
+    var bucket: String?
+
+    @Option(name: .long, help: "Run id for --download-only.")
+    var runID: String?
+
+    @Flag(name: .long, help: "Only download Stage 3 of --run-id to --local-output.")
+    var downloadOnly = false
+
+    @Flag(name: .long, help: "Only analyze the Stage 3 files in --local-output.")
+    var analyzeOnly = false
+
+    @Flag(name: .long, help: "Only show `odin status`.")
+    var status = false
+
+    @Flag(name: .long, help: "Only show `odin costs`.")
+    var costs = false
+
+    @Option(name: .long, help: "Parallel uploads.")
+    var concurrency = 8
+
+    @Option(name: .long, help: "Local mode: fraction (0…1) of Spot child attempts reclaimed (fault mode).")
+    var reclaim: Double = 0
+
+    @Option(name: .long, help: "Local mode: Spot capacity runs out after this many Spot starts (fault mode).")
+    var exhaustSpotAfter: Int?
+
+    @Option(name: .long, help: "Local mode: parallel worker processes (default: the profile's max_parallel_jobs).")
+    var maxParallel: Int?
+
+    @Option(name: .long, help: "Local mode: give up waiting after this many seconds.")
+    var timeout: Double = 1800
+
+    @Option(name: .long, help: "Folder holding munin-worker and hugin (default: next to odin).")
+    var binDir: String?
+
+    func validate() throws {
+        let modes = status || costs || analyzeOnly || downloadOnly
+        if !modes && inputs.isEmpty { throw ValidationError("give media FILES or DIRS to run (or a mode such as --status)") }
+        guard (0...1).contains(reclaim) else { throw ValidationError("--reclaim must be within 0…1, got \(reclaim)") }
+        guard concurrency >= 1 && concurrency <= 64 else { throw ValidationError("--concurrency must be within 1…64") }
+        if let maxParallel, maxParallel < 1 { throw ValidationError("--max-parallel must be ≥ 1") }
+        if let camera, camera.isEmpty || camera.contains("/") {
+            throw ValidationError("--camera '\(camera)' must be a non-empty id without '/'")
+        }
+        if downloadOnly && !status && !costs && !analyzeOnly && (runID == nil || resolvedBucket == nil) {
+            throw ValidationError("--download-only needs --run-id RUN and --bucket BUCKET (or ODIN_BUCKET)")
+        }
+    }
+
+    var resolvedBucket: String? { bucket ?? ProcessInfo.processInfo.environment["ODIN_BUCKET"] }
+
+    func run() throws {
+        if status { return try delegate(["status"]) }
+        if costs { return try delegate(["costs"]) }
+        if analyzeOnly { return try delegate(["analyze", localOutput]) }
+        if downloadOnly, let runID, let bucket = resolvedBucket {
+            return try delegate(["download", "s3://\(bucket)/runs/\(runID)/stage3", "--local-path", localOutput, "--summary"])
+        }
+        if global.local { try runLocal() } else { try runAWS() }
+    }
+
+    /// Runs another odin command with the same global options.
+    func delegate(_ arguments: [String]) throws {
+        var forwarded = arguments
+        if let profile = global.profile { forwarded += ["--profile", profile] }
+        if let region = global.region { forwarded += ["--region", region] }
+        if global.local { forwarded += ["--local", "--local-root", global.localRoot] }
+        if global.json { forwarded.append("--json") }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Tools.ownPath)
+        process.arguments = forwarded
+        try process.run()
+        process.waitUntilExit()
+        if process.terminationStatus != 0 { throw ExitCode(process.terminationStatus) }
+    }
+
+    // MARK: - Local
+
+    func runLocal() throws {
+        var profile = try global.loadProfile()
+        if let maxParallel { profile.costOptimization.maxParallelJobs = maxParallel }
+        var faults = LocalCompute.Faults(reclaimFraction: reclaim, exhaustSpotAfterStarts: exhaustSpotAfter,
+                                         runnableTimeLimitSeconds: 0.5)
+        faults.seed = 7
+        let pipeline = try LocalPipeline(.init(root: global.localRoot, profile: profile, faults: faults,
+                                               binDir: binDir, verbose: global.verbose))
+        let outcome = try LocalRun.execute(pipeline, inputs: inputs, camera: camera, timeout: timeout,
+                                           progress: !global.json)
+        try LocalRun.copyStage3(outcome.summary, to: localOutput)
+        if global.json {
+            var summary = outcome.summary
+            summary["local_output"] = localOutput
+            try Terminal.printJSON(summary)
+        } else {
+            print(LocalPipeline.render(outcome.summary))
+            print("Stage 3 copied to \(localOutput)/<run>/")
+        }
+        if !outcome.completed { throw CLIError("the local run did not finish within \(Int(timeout)) s (--timeout)") }
+    }
+
+    // MARK: - AWS
+
+    func runAWS() throws {
+        guard let bucket = resolvedBucket else {
+            throw ValidationError("--bucket BUCKET (or ODIN_BUCKET) is required without --local")
+        }
+        let plan = try LocalPipeline.plan(inputs, camera: camera)
+        let client = try AWSAccess.client(global: global, concurrency: concurrency)
+        let report = try Uploader(client: client, bucket: bucket, concurrency: concurrency)
+            .upload(plan, progress: !global.json)
+        if global.json {
+            try Terminal.printJSON(["bucket": bucket, "uploaded": report.uploaded, "skipped": report.skipped,
+                                    "bytes": report.bytes, "priority": priority.rawValue])
+        } else {
+            print("Uploaded \(report.uploaded) file(s) (\(ProgressBar.format(report.bytes, "B"))), "
+                  + "\(report.skipped) already in s3://\(bucket)/ — ingest starts the run(s) as the uploads settle.")
+        }
+        if wait {
+            throw CLIError("--wait on AWS follows runs through the AWS binding (OdinAWS), which this build does not "
+                           + "have yet; use `odin status` and `odin download s3://\(bucket)/runs/RUN/stage3`")
+        }
+    }
+}
+
+/// Shared by `odin run --local` and `odin demo`.
+enum LocalRun {
+    struct Outcome {
+        var summary: [String: Any]
+        var completed: Bool
+    }
+
+    static func execute(_ pipeline: LocalPipeline, inputs: [String], camera: String?, timeout: Double,
+                        progress: Bool) throws -> Outcome {
+        let started = Date()
+        let plan = try LocalPipeline.plan(inputs, camera: camera)
+        let staged = try pipeline.stage(plan, progress: progress)
+        let result = try pipeline.ingest(staged)
+        if progress {
+            Terminal.error("ingest: \(result.accepted) new object(s), \(result.duplicates) duplicate(s), "
+                           + "\(result.skippedCount) skipped; run(s) started: \(result.runsStarted.joined(separator: ", "))")
+            for skip in result.skipped.prefix(5) { Terminal.error("  skipped \(skip)") }
+        }
+        let completed = try pipeline.wait(runs: result.runsStarted, timeoutSeconds: timeout, progress: progress)
+        var summary = try pipeline.summary(runs: result.runsStarted, startedAt: started, finishedAt: Date())
+        summary["ingest"] = ["accepted": result.accepted, "duplicates": result.duplicates,
+                             "skipped": result.skippedCount, "runs_started": result.runsStarted]
+        summary["completed"] = completed
+        summary["nothing_running"] = pipeline.binding.compute.isQuiescent
+        return Outcome(summary: summary, completed: completed)
+    }
+
+    /// Copies each run's Stage 3 folder to `output/<run>/`.
+    static func copyStage3(_ summary: [String: Any], to output: String) throws {
+        let manager = FileManager.default
+        for run in summary["runs"] as? [[String: Any]] ?? [] {
+            guard let id = run["run_id"] as? String, let source = run["stage3_dir"] as? String,
+                  manager.fileExists(atPath: source) else { continue }
+            let destination = output + "/" + id
+            try manager.createDirectory(atPath: destination, withIntermediateDirectories: true)
+            for name in try manager.contentsOfDirectory(atPath: source) {
+                let target = destination + "/" + name
+                try? manager.removeItem(atPath: target)
+                try manager.copyItem(atPath: source + "/" + name, toPath: target)
+            }
+        }
+    }
+}
+
+/// Parallel, resumable uploads of staged files to S3 (multipart above 16 MiB via AWSClient.uploadFile).
+struct Uploader {
+    let client: AWSClient
+    let bucket: String
+    let concurrency: Int
+
+    struct Report { var uploaded = 0; var skipped = 0; var bytes: Int64 = 0 }
+
+    func upload(_ plan: [(source: String, key: String)], progress: Bool) throws -> Report {
+        var total: Int64 = 0
+        for (source, _) in plan { total += LocalPipeline.size(source) }
+        let bar = ProgressBar("upload", total: total, unit: "B", enabled: progress)
+        let lock = NSLock()
+        nonisolated(unsafe) var report = Report()
+        let items = plan.map { UploadItem(source: $0.source, key: $0.key) }
+        let client = client, bucket = bucket
+        let errors = Parallel.forEach(items, concurrency: concurrency) { item in
+            let size = LocalPipeline.size(item.source)
+            if try Self.alreadyUploaded(client: client, bucket: bucket, item: item, size: size) {
+                lock.lock(); report.skipped += 1; lock.unlock()
+            } else {
+                do { try client.uploadFile(item.source, bucket: bucket, key: item.key, concurrency: 2) } catch {
+                    throw CLIError("upload \(item.source) → s3://\(bucket)/\(item.key): \(error)")
+                }
+                lock.lock(); report.uploaded += 1; report.bytes += size; lock.unlock()
+            }
+            bar.advance(by: size)
+        }
+        bar.finish()
+        if !errors.isEmpty {
+            throw CLIError("\(errors.count) upload(s) failed (re-run to resume; finished files are skipped):\n  "
+                           + errors.prefix(10).joined(separator: "\n  "))
+        }
+        return report
+    }
+
+    struct UploadItem: Sendable { var source: String; var key: String }
+
+    /// True when the object exists with the same size and (single-part ETag) the same MD5.
+    static func alreadyUploaded(client: AWSClient, bucket: String, item: UploadItem, size: Int64) throws -> Bool {
+        let metadata: AWSClient.S3ObjectMetadata
+        do { metadata = try client.headObject(bucket: bucket, key: item.key) } catch {
+            if error.isNotFound { return false }
+            throw CLIError("head s3://\(bucket)/\(item.key): \(error)")
+        }
+        guard metadata.contentLength == size else { return false }
+        let eTag = (metadata.eTag ?? "").trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+        if eTag.contains("-") || eTag.isEmpty { return true }  // multipart ETag: size match is the check
+        return (try? Hex.encode(MD5.hash(filePath: item.source))) == eTag
+    }
+}

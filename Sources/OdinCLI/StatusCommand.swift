@@ -1,0 +1,139 @@
+import AWS
+import ArgumentParser
+import Foundation
+import Odin
+import OdinKit
+
+/// `odin status [RUN]`: queues, compute environments, jobs by state, runs in flight, last teardown, budget state.
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show queues, compute environments, jobs by state, runs in flight, last teardown and budget state.",
+        discussion: """
+            On AWS: the profile's Batch queues (state), compute environments (state, min/max/desired vCPUs) and \
+            jobs per state from the Batch API. With --local: runs, their chunk progress, the last teardown, the \
+            budget stop and the cost ledger from the local state folder (the local Batch lives only while a \
+            local run does). With RUN, that run's detail.
+
+            Examples: odin status --local;  odin status --region eu-north-1 --json
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: ArgumentHelp("A run id for detail.", valueName: "RUN"))
+    var runID: String?
+
+    func run() throws {
+        let profile = try global.loadProfile()
+        var output: [String: Any] = ["binding": global.local ? "local" : "aws"]
+        if global.local {
+            output.merge(try LocalStatus.read(root: global.localRoot, run: runID)) { $1 }
+        } else {
+            output.merge(try awsStatus(profile)) { $1 }
+        }
+        if global.json { try Terminal.printJSON(output) } else { print(Self.render(output)) }
+    }
+
+    func awsStatus(_ profile: Profile) throws -> [String: Any] {
+        let client = try AWSAccess.client(global: global)
+        do {
+            let queues = try client.describeJobQueues(names: profile.queues).map { queue -> [String: Any] in
+                var jobs: [String: Int] = [:]
+                for status in ["SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING"] {
+                    jobs[status] = (try? client.listAllJobs(.init(jobQueue: queue.jobQueueName, jobStatus: status)))?.count ?? 0
+                }
+                return ["name": queue.jobQueueName, "state": queue.state ?? "?", "status": queue.status ?? "?",
+                        "jobs": jobs]
+            }
+            let environments = try client.describeComputeEnvironments(names: profile.computeEnvironments).map {
+                ["name": $0.computeEnvironmentName, "state": $0.state ?? "?", "status": $0.status ?? "?",
+                 "min_vcpus": $0.computeResources?.minvCpus ?? 0, "max_vcpus": $0.computeResources?.maxvCpus ?? 0,
+                 "desired_vcpus": $0.computeResources?.desiredvCpus ?? 0] as [String: Any]
+            }
+            return ["region": client.configuration.region, "queues": queues, "compute_environments": environments,
+                    "runs_note": "runs, teardown and budget state live in the DynamoDB table, read through the AWS "
+                        + "binding (OdinAWS), which this build of odin does not include yet"]
+        } catch {
+            throw CLIError("status: \(error)")
+        }
+    }
+
+    static func render(_ output: [String: Any]) -> String {
+        var lines: [String] = []
+        for queue in output["queues"] as? [[String: Any]] ?? [] {
+            let jobs = (queue["jobs"] as? [String: Int] ?? [:]).sorted { $0.key < $1.key }
+                .map { "\($0.key.lowercased()) \($0.value)" }.joined(separator: ", ")
+            lines.append("queue \(queue["name"] ?? ""): \(queue["state"] ?? "") — \(jobs)")
+        }
+        for ce in output["compute_environments"] as? [[String: Any]] ?? [] {
+            lines.append("compute environment \(ce["name"] ?? ""): \(ce["state"] ?? "") min \(ce["min_vcpus"] ?? 0) "
+                         + "max \(ce["max_vcpus"] ?? 0) desired \(ce["desired_vcpus"] ?? 0) vCPUs")
+        }
+        if let note = output["runs_note"] as? String { lines.append(note) }
+        let runs = output["runs"] as? [[String: Any]] ?? []
+        if output["binding"] as? String == "local" {
+            lines.append("\(runs.count) run(s) in \(output["root"] ?? "")")
+        }
+        for run in runs {
+            lines.append("run \(run["run_id"] ?? "") camera \(run["camera_id"] ?? ""): \(run["status"] ?? "") "
+                         + "\(run["chunks_done"] ?? 0)/\(run["chunks"] ?? 0) chunks"
+                         + ((run["failed_chunks"] as? [Int]).map { $0.isEmpty ? "" : ", failed \($0)" } ?? ""))
+        }
+        if let teardown = output["last_teardown"] as? [String: Any] {
+            lines.append("last teardown: \(teardown["at"] ?? "?") (\(teardown["reason"] ?? ""))")
+        } else if output["binding"] as? String == "local" {
+            lines.append("last teardown: none recorded")
+        }
+        if let budget = output["budget_stop"] as? [String: Any] {
+            lines.append("budget stop: \(budget["active"] as? Bool == true ? "ACTIVE (odin resume RUN clears it)" : "not active")")
+        }
+        for ledger in output["ledger"] as? [[String: Any]] ?? [] {
+            lines.append("ledger \(ledger["month"] ?? ""): estimated \(ledger["estimated_cost"] ?? 0) "
+                         + "(\(ledger["vcpu_hours_spot"] ?? 0) Spot + \(ledger["vcpu_hours_on_demand"] ?? 0) On-Demand vCPU-h; ESTIMATE)")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// Reads the local state folder (runs, progress, teardown, budget stop, ledger).
+enum LocalStatus {
+    static func read(root: String, run: String?) throws -> [String: Any] {
+        guard FileManager.default.fileExists(atPath: root + "/state") else {
+            throw CLIError("no local state in \(root)/state: run `odin run --local …` or `odin demo` first, "
+                           + "or pass --local-root")
+        }
+        let state = try LocalStateStore(root: root + "/state")
+        var ids = try state.query(partition: Schema.allRunsPartition, sortPrefix: "").map(\.key.sort)
+        if let run {
+            guard ids.contains(run) else { throw CLIError("run \(run): not found in \(root)/state") }
+            ids = [run]
+        }
+        var runs: [[String: Any]] = []
+        for id in ids.sorted() {
+            guard let record = try RunRecord.load(id, state: state) else { continue }
+            let done = try state.query(partition: Schema.runPartition(id), sortPrefix: Schema.chunkDonePrefix).count
+            var entry: [String: Any] = ["run_id": id, "camera_id": record.cameraID, "status": record.status.rawValue,
+                                        "created_at": record.createdAt, "objects": record.objectCount,
+                                        "chunks": record.chunkCount, "chunks_done": done,
+                                        "failed_chunks": record.failedChunks]
+            if let completed = record.completedAt { entry["completed_at"] = completed }
+            if run != nil {
+                entry["jobs"] = record.jobs.map { ["job_id": $0.jobID, "kind": $0.kind, "queue": $0.queue, "size": $0.size] }
+            }
+            runs.append(entry)
+        }
+        var output: [String: Any] = ["root": root, "runs": runs]
+        if let teardown = try state.get(Schema.teardown) {
+            output["last_teardown"] = ["at": teardown["at"]?.stringValue ?? "", "reason": teardown["reason"]?.stringValue ?? "",
+                                       "count": teardown["count"]?.intValue ?? 0]
+        }
+        output["budget_stop"] = ["active": try state.get(Schema.budgetStop)?["active"]?.boolValue ?? false]
+        output["ledger"] = try state.query(partition: "ledger", sortPrefix: "").map { item -> [String: Any] in
+            ["month": item.key.sort,
+             "vcpu_hours_spot": Double(item["vcpuMsSpot"]?.intValue ?? 0) / 3_600_000,
+             "vcpu_hours_on_demand": Double(item["vcpuMsOnDemand"]?.intValue ?? 0) / 3_600_000,
+             "estimated_cost": Double(item["costMicros"]?.intValue ?? 0) / 1_000_000]
+        }
+        return output
+    }
+}
