@@ -370,8 +370,13 @@ public final class LocalCompute: Compute, Sendable {
     func reclaimed(_ jobID: String, attempt: Int) -> Bool {
         let fraction = configuration.faults.reclaimFraction
         guard fraction > 0 else { return false }
-        let hash = LocalStateStore.fnv("\(configuration.faults.seed)|\(jobID)|\(attempt)")
-        let value = Double(UInt64(hash, radix: 16)! >> 11) / Double(1 << 53)
+        // FNV-1a alone leaves the high bits nearly equal for ids that differ only at the end ("local-1:0|1",
+        // "local-1:1|1"), so every child got the same verdict; a splitmix64 finalizer spreads them.
+        var mixed = UInt64(LocalStateStore.fnv("\(configuration.faults.seed)|\(jobID)|\(attempt)"), radix: 16)!
+        mixed = (mixed ^ (mixed >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        mixed = (mixed ^ (mixed >> 27)) &* 0x94d0_49bb_1331_11eb
+        mixed ^= mixed >> 31
+        let value = Double(mixed >> 11) / Double(UInt64(1) << 53)
         return value < fraction
     }
 
