@@ -37,7 +37,10 @@ struct DemoCommand: ParsableCommand {
     var reclaim: Double = 0.2
 
     @Option(name: .long, help: "Fault mode: Spot capacity runs out after this many Spot starts (0 = never).")
-    var exhaustSpotAfter = 4
+    var exhaustSpotAfter = 6
+
+    @Option(name: .long, help: "Fault mode: seed of the (deterministic) reclaim choice.")
+    var seed: UInt64 = 3
 
     @Option(name: .long, help: "Files per chunk in the demo (small, so the fan-out is visible).")
     var filesPerChunk = 3
@@ -91,7 +94,7 @@ struct DemoCommand: ParsableCommand {
         profile.chunking.targetMinutes = 0.5
         profile.chunking.secondsPerImage = 30.0 / Double(filesPerChunk)
         profile.costOptimization.maxParallelJobs = maxParallel ?? max(1, ProcessInfo.processInfo.activeProcessorCount)
-        let faults = LocalCompute.Faults(reclaimFraction: reclaim, seed: 7,
+        let faults = LocalCompute.Faults(reclaimFraction: reclaim, seed: seed,
                                          exhaustSpotAfterStarts: exhaustSpotAfter == 0 ? nil : exhaustSpotAfter,
                                          runnableTimeLimitSeconds: 0.5)
         let pipeline = try LocalPipeline(.init(root: dir, profile: profile, faults: faults, binDir: binDir,

@@ -219,15 +219,18 @@ final class LocalPipeline {
         var siteIDs = Set<String>()
         var runEntries: [[String: Any]] = []
         var spotMs: Int64 = 0, onDemandMs: Int64 = 0
+        var failedChunks = 0
         for run in runs {
             guard let record = try RunRecord.load(run, state: binding.state) else { continue }
             var runFiles = 0, runDetections = 0
+            var paths = Set<String>()
+            failedChunks += record.failedChunks.count
             for index in 0..<record.chunkCount {
                 guard let bytes = try? binding.objects.get(StoreLayout.stage1Key(run: run, chunk: index)) else { continue }
                 let text = try Gzip.decompress(bytes)
                 for line in text.split(separator: UInt8(ascii: "\n")) {
                     guard let stage1 = try? JSONDecoder().decode(Stage1Record.self, from: Data(line)) else { continue }
-                    runFiles += 1
+                    if paths.insert(stage1.path).inserted { runFiles += 1 }
                     runDetections += stage1.detections.count
                 }
             }
@@ -256,11 +259,14 @@ final class LocalPipeline {
             runEntries.append(entry)
         }
         // Chunks per queue, reclaims and Spot cancellations from the local Batch's job records.
-        var spotChunks = 0, onDemandChunks = 0, reclaims = 0, spotCancels = 0, failedChunks = 0
+        var spotChunks = 0, onDemandChunks = 0, reclaims = 0, spotCancels = 0, reclaimedOut = 0
         var lastStop: Int64 = 0
+        var jobList: [[String: Any]] = []
         for job in binding.compute.allJobs() where job.arrayIndex != nil || job.arrayProperties == nil {
             let isCondense = job.tags?[JobTags.kind] == "condense"
             if isCondense { continue }
+            jobList.append(["job_id": job.jobId, "queue": job.jobQueue, "status": job.status.rawValue,
+                            "attempts": job.attemptCount, "reason": job.statusReason ?? ""])
             reclaims += (job.attempts ?? []).filter { $0.statusReason?.hasPrefix("Host EC2") == true }.count
             if job.status == .succeeded {
                 if job.jobQueue == profile.compute.spotQueue || job.queueName == profile.compute.spotQueue {
@@ -270,8 +276,8 @@ final class LocalPipeline {
                 }
             } else if job.statusReason?.hasPrefix("Canceled by JobStateTimeLimit") == true {
                 spotCancels += 1
-            } else if job.status == .failed {
-                failedChunks += 1
+            } else if job.status == .failed && job.statusReason?.hasPrefix("Host EC2") == true {
+                reclaimedOut += 1
             }
             lastStop = max(lastStop, job.stoppedAt ?? 0)
         }
@@ -295,8 +301,10 @@ final class LocalPipeline {
             "files": files, "detections": detections, "sites": siteIDs.count, "visits": visits,
             "visits_needing_review": needsReview,
             "chunks": ["spot": spotChunks, "on_demand": onDemandChunks, "failed": failedChunks,
-                       "spot_reclaims": reclaims, "spot_runnable_timeouts": spotCancels],
+                       "spot_reclaims": reclaims, "spot_runnable_timeouts": spotCancels,
+                       "spot_reclaimed_too_often": reclaimedOut],
             "teardown": teardown,
+            "jobs": jobList,
             "condensation_failures": condensationFailures.all,
             "wall_seconds": (finishedAt.timeIntervalSince(startedAt) * 10).rounded() / 10,
             "estimated_aws_cost": [
@@ -318,8 +326,10 @@ final class LocalPipeline {
                      + "sites: \(summary["sites"] ?? 0)   visits: \(summary["visits"] ?? 0) "
                      + "(\(summary["visits_needing_review"] ?? 0) need review)")
         lines.append("Chunks: \(chunks["spot"] ?? 0) on Spot, \(chunks["on_demand"] ?? 0) on On-Demand, "
-                     + "\(chunks["failed"] ?? 0) failed; \(chunks["spot_reclaims"] ?? 0) Spot reclaim(s) retried, "
-                     + "\(chunks["spot_runnable_timeouts"] ?? 0) Spot child(ren) timed out RUNNABLE → On-Demand fallback")
+                     + "\(chunks["failed"] ?? 0) failed for good")
+        lines.append("Spot faults: \(chunks["spot_reclaims"] ?? 0) reclaim(s); \(chunks["spot_reclaimed_too_often"] ?? 0) "
+                     + "child(ren) reclaimed too often and \(chunks["spot_runnable_timeouts"] ?? 0) timed out RUNNABLE "
+                     + "without Spot capacity → resubmitted to On-Demand")
         let teardown = summary["teardown"] as? [String: Any] ?? [:]
         if teardown["recorded"] as? Bool == true {
             var text = "Teardown: recorded at \(teardown["at"] ?? "?") (\(teardown["reason"] ?? ""))"

@@ -60,7 +60,7 @@ struct SampleGenerator {
                 let name = "VID_0001.MP4"
                 let creation = Self.isoTime(start, plusSeconds: 120)
                 try run(["-f", "lavfi", "-i", "color=c=0x4d6b35:s=\(small):d=\(videoSeconds):r=10",
-                         "-f", "lavfi", "-i", "color=c=0x6b4a2b:s=48x32:r=10",
+                         "-f", "lavfi", "-i", "color=c=0x2b1d12:s=48x32:r=10",
                          "-filter_complex", "[0][1]overlay=x='10+t*70':y='60+t*10':shortest=1",
                          "-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "ultrafast",
                          "-metadata", "creation_time=\(creation)",
@@ -92,7 +92,7 @@ struct SampleGenerator {
         let background = ["0x4d6b35", "0x556b2f", "0x5a6e3a"][seed % 3]
         var arguments = ["-f", "lavfi", "-i", "color=c=\(background):s=\(size):r=1:d=\(count)"]
         if moving {
-            arguments += ["-f", "lavfi", "-i", "color=c=0x6b4a2b:s=120x80:r=1",
+            arguments += ["-f", "lavfi", "-i", "color=c=0x2b1d12:s=120x80:r=1",
                           "-filter_complex", "[0][1]overlay=x='40+n*90':y='150+n*8':shortest=1"]
         }
         arguments += ["-frames:v", String(count), "-q:v", "3", folder + "/" + prefix + "%04d.JPG"]
@@ -122,7 +122,7 @@ struct SampleGenerator {
     }
 }
 
-/// Writes an EXIF APP1 segment (DateTimeOriginal and GPS latitude/longitude) right after a JPEG's SOI marker.
+/// Writes an EXIF APP1 segment (DateTimeOriginal, OffsetTimeOriginal +02:00 = Swedish summer time, GPS) right after a JPEG's SOI marker.
 enum ExifWriter {
     static func insert(into path: String, dateTimeOriginal: String, latitude: Double, longitude: Double) throws {
         guard var bytes = FileManager.default.contents(atPath: path).map([UInt8].init), bytes.count > 2,
@@ -139,16 +139,20 @@ enum ExifWriter {
     }
 
     /// Big-endian TIFF: IFD0 (ExifIFD, GPSInfo pointers) → Exif IFD (DateTimeOriginal) → GPS IFD.
-    static func tiff(dateTimeOriginal: String, latitude: Double, longitude: Double) -> [UInt8] {
+    static func tiff(dateTimeOriginal: String, offsetTimeOriginal: String = "+02:00", latitude: Double,
+                     longitude: Double) -> [UInt8] {
         var out: [UInt8] = Array("MM".utf8) + [0, 42] + u32(8)
         func entry(_ tag: UInt16, _ type: UInt16, _ count: UInt32, _ value: [UInt8]) -> [UInt8] {
             u16(tag) + u16(type) + u32(count) + value + [UInt8](repeating: 0, count: 4 - value.count)
         }
-        let ifd0 = 8, exifIFD = ifd0 + 2 + 2 * 12 + 4, dateData = exifIFD + 2 + 12 + 4
-        let gpsIFD = dateData + 20, latData = gpsIFD + 2 + 5 * 12 + 4, lonData = latData + 24
+        let ifd0 = 8, exifIFD = ifd0 + 2 + 2 * 12 + 4, dateData = exifIFD + 2 + 2 * 12 + 4
+        let offsetData = dateData + 20, gpsIFD = offsetData + 8, latData = gpsIFD + 2 + 5 * 12 + 4
+        let lonData = latData + 24
         out += u16(2) + entry(0x8769, 4, 1, u32(UInt32(exifIFD))) + entry(0x8825, 4, 1, u32(UInt32(gpsIFD))) + u32(0)
-        out += u16(1) + entry(0x9003, 2, 20, u32(UInt32(dateData))) + u32(0)
+        out += u16(2) + entry(0x9003, 2, 20, u32(UInt32(dateData))) + entry(0x9011, 2, 7, u32(UInt32(offsetData)))
+            + u32(0)
         out += Array(dateTimeOriginal.utf8.prefix(19)) + [0]
+        out += Array(offsetTimeOriginal.utf8.prefix(6)) + [0, 0]  // 7 bytes + 1 pad byte
         out += u16(5)
         out += entry(0x0000, 1, 4, [2, 3, 0, 0])
         out += entry(0x0001, 2, 2, [latitude >= 0 ? UInt8(ascii: "N") : UInt8(ascii: "S"), 0])
