@@ -1,0 +1,107 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The whole local pipeline through the real binaries: FFmpeg samples → odin (ingest, LocalCompute, job events)
+/// → munin-worker per chunk → On-Demand fallback → hugin condensation → teardown.
+@Suite struct DemoPipelineTests {
+    @Test func tinyDemoRunsEndToEndWithFallbackAndTeardown() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/ffmpeg") else {
+            if TestEnvironment.isCI { throw CLITestError("ffmpeg is missing (CI=true): run scripts/deps.sh") }
+            print("skipping: no /usr/bin/ffmpeg")
+            return
+        }
+        let dir = try TestEnvironment.makeTemporaryDirectory("cli-demo")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let result = try OdinProcess.run(["demo", "--dir", dir, "--cameras", "2", "--stills-per-burst", "3",
+                                          "--videos", "1", "--files-per-chunk", "2", "--reclaim", "0.3",
+                                          "--exhaust-spot-after", "2", "--max-parallel", "2", "--timeout", "300",
+                                          "--json"] + OdinProcess.binDirArguments)
+        #expect(result.status == 0, "demo failed: \(result.stderr.suffix(3000))")
+        let summary = try result.json()
+        #expect(summary["completed"] as? Bool == true)
+        #expect(summary["nothing_running"] as? Bool == true)
+        #expect(processes(mentioning: dir).isEmpty, "left running: \(processes(mentioning: dir))")
+
+        // Stage 3 of every run.
+        let runs = try #require(summary["runs"] as? [[String: Any]])
+        #expect(runs.count == 2)  // one run per camera
+        for run in runs {
+            #expect(run["status"] as? String == "done")
+            #expect((run["failed_chunks"] as? [Int]) == [])
+            let stage3 = try #require(run["stage3_dir"] as? String)
+            for name in ["report.json", "report.html", "compressed_observations.json", "visits.csv",
+                         "sites.geojson", "datapackage.json"] {
+                #expect(FileManager.default.fileExists(atPath: stage3 + "/" + name), "missing \(stage3)/\(name)")
+            }
+            let report = try #require(try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: stage3 + "/report.json"))) as? [String: Any])
+            #expect(report["run_id"] as? String == run["run_id"] as? String)
+            #expect((report["total_observations"] as? Int ?? 0) >= 1, "no visit in \(stage3)/report.json")
+            // The copy for the user.
+            let copy = dir + "/stage3_output/\(run["run_id"] as? String ?? "")/report.json"
+            #expect(FileManager.default.fileExists(atPath: copy))
+        }
+        #expect(summary["files"] as? Int == 2 * 3 + 1 + 3)  // two bursts, one video, one empty burst
+        #expect((summary["detections"] as? Int ?? 0) > 0)
+        #expect(summary["sites"] as? Int == 1)  // cam01 and cam02 are 3 m apart
+        #expect((summary["visits"] as? Int ?? 0) >= 2)
+
+        // The fallback path ran: Spot capacity ran out, so children were resubmitted to On-Demand and succeeded.
+        let chunks = try #require(summary["chunks"] as? [String: Int])
+        #expect((chunks["on_demand"] ?? 0) > 0)
+        #expect((chunks["spot_runnable_timeouts"] ?? 0) + (chunks["spot_reclaimed_too_often"] ?? 0) > 0)
+        #expect(chunks["failed"] == 0)
+        let jobs = try #require(summary["jobs"] as? [[String: Any]])
+        #expect(jobs.contains { ($0["queue"] as? String) == "odin-on-demand" && ($0["status"] as? String) == "SUCCEEDED" })
+
+        // Teardown recorded; the cost estimate is labelled and computed from the profile's prices.
+        let teardown = try #require(summary["teardown"] as? [String: Any])
+        #expect(teardown["recorded"] as? Bool == true)
+        let cost = try #require(summary["estimated_aws_cost"] as? [String: Any])
+        #expect((cost["label"] as? String)?.hasPrefix("ESTIMATE") == true)
+        #expect((cost["vcpu_hours_on_demand"] as? Double ?? 0) > 0)
+
+        // status and analyze read what the run left.
+        let status = try OdinProcess.run(["status", "--local", "--local-root", dir, "--json"])
+        #expect(status.status == 0, "\(status.stderr)")
+        let state = try status.json()
+        #expect((state["runs"] as? [[String: Any]])?.allSatisfy { $0["status"] as? String == "done" } == true)
+        #expect(state["last_teardown"] != nil)
+        let firstRun = try #require(runs.first?["run_id"] as? String)
+        let analyze = try OdinProcess.run(["analyze", dir + "/stage3_output/" + firstRun] + OdinProcess.binDirArguments)
+        #expect(analyze.status == 0, "\(analyze.stderr)")
+        #expect(analyze.stdout.contains(firstRun))
+        let sites = try OdinProcess.run(["sites", "list", "--local", "--local-root", dir] + OdinProcess.binDirArguments)
+        #expect(sites.status == 0, "\(sites.stderr)")
+    }
+
+    @Test func runLocalOnAFolderAndRerunIsDeduplicated() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/ffmpeg") else { return }
+        let dir = try TestEnvironment.makeTemporaryDirectory("cli-runlocal")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let media = dir + "/dcim"
+        try FileManager.default.createDirectory(atPath: media, withIntermediateDirectories: true)
+        let ffmpeg = Process()
+        ffmpeg.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
+        ffmpeg.arguments = ["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                            "color=c=gray:s=160x120:r=1:d=2", "-frames:v", "2", media + "/IMG_%04d.JPG"]
+        try ffmpeg.run()
+        ffmpeg.waitUntilExit()
+        let arguments = ["run", "--local", "--local-root", dir + "/local", "--camera", "cam09", media,
+                         "--local-output", dir + "/out", "--json"] + OdinProcess.binDirArguments
+        let first = try OdinProcess.run(arguments)
+        #expect(first.status == 0, "\(first.stderr.suffix(2000))")
+        let summary = try first.json()
+        #expect((summary["ingest"] as? [String: Any])?["accepted"] as? Int == 2)
+        let run = try #require((summary["runs"] as? [[String: Any]])?.first)
+        #expect(run["camera_id"] as? String == "cam09")
+        #expect(FileManager.default.fileExists(atPath: dir + "/out/\(run["run_id"] as? String ?? "")/report.json"))
+        // Same files again: de-duplicated, no new run.
+        let second = try OdinProcess.run(arguments)
+        #expect(second.status == 0, "\(second.stderr.suffix(2000))")
+        let again = try second.json()
+        #expect((again["ingest"] as? [String: Any])?["duplicates"] as? Int == 2)
+        #expect((again["ingest"] as? [String: Any])?["runs_started"] as? [String] == [])
+    }
+}

@@ -1,0 +1,144 @@
+import AWS
+import HTTP
+import Foundation
+import Testing
+import TestSupport
+
+/// `odin download` and `odin run` (upload) against a private moto_server.
+@Suite struct S3CommandTests {
+    static func client(_ moto: MotoServer) -> AWSClient {
+        AWSClient(configuration: AWSClient.Configuration(
+            region: "us-east-1",
+            credentials: StaticCredentialsProvider(AWSCredentials(accessKeyID: "testing", secretAccessKey: "testing")),
+            endpoints: AWSEndpointResolver(globalOverride: moto.endpoint), sleep: { _ in }))
+    }
+
+    static func randomBytes(_ count: Int, seed: UInt64) -> [UInt8] {
+        var state = seed
+        return (0..<count).map { _ in
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return UInt8(truncatingIfNeeded: state >> 33)
+        }
+    }
+
+    static func putWithBotocore(_ moto: MotoServer, bucket: String, key: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try #require(Peers.python))
+        process.arguments = ["-c", """
+            import boto3, sys
+            s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1",
+                              aws_access_key_id="testing", aws_secret_access_key="testing")
+            s3.put_object(Bucket=sys.argv[2], Key=sys.argv[3], Body=b"escape")
+            """, moto.endpoint, bucket, key]
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+    }
+
+    @Test func downloadVerifiesResumesAndRefusesEscapingKeys() throws {
+        guard let moto = try makeMoto() else { return }
+        defer { moto.stop() }
+        let s3 = Self.client(moto)
+        let bucket = "dl-\(UUID().uuidString.prefix(8).lowercased())"
+        try s3.createBucket(bucket)
+        let prefix = "runs/r1/stage3/"
+        let big = Self.randomBytes(3 << 20, seed: 1)
+        let small = Array(#"{"run_id":"r1"}"#.utf8)
+        try s3.putObject(bucket: bucket, key: prefix + "media.csv", body: .bytes(big))
+        try s3.putObject(bucket: bucket, key: prefix + "nested/visits.csv", body: .bytes(small))
+        // Our client refuses to send such a key (curl would rewrite the path), so botocore from the venv puts it.
+        try Self.putWithBotocore(moto, bucket: bucket, key: prefix + "../../etc/x")
+        let listed = try s3.listAllObjects(bucket: bucket, prefix: prefix).map(\.key)
+        #expect(listed.contains(prefix + "../../etc/x"), "moto normalized the key: \(listed)")
+
+        let root = try TestEnvironment.makeTemporaryDirectory("cli-dl")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let target = root + "/a/b/out"
+        // An interrupted earlier download: the first MiB of media.csv is already there.
+        try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
+        try Data(big.prefix(1 << 20)).write(to: URL(fileURLWithPath: target + "/media.csv.odin-part"))
+
+        let result = try OdinProcess.run(["download", "s3://\(bucket)/runs/r1/stage3", "--local-path", target,
+                                          "--json"], environment: awsEnvironment(moto))
+        #expect(result.status == 1)  // the escaping key is refused, and that is a failure
+        #expect(result.stderr.contains("../../etc/x"))
+        let report = try result.json()
+        #expect(report["refused_keys"] as? [String] == [prefix + "../../etc/x"])
+        #expect(report["files"] as? Int == 2)
+        #expect(report["resumed"] as? Int == 1)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: target + "/media.csv")) == Data(big))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: target + "/nested/visits.csv")) == Data(small))
+        #expect(!FileManager.default.fileExists(atPath: root + "/a/etc/x"))
+        #expect(!FileManager.default.fileExists(atPath: target + "/media.csv.odin-part"))
+
+        // A second run skips what is complete; a corrupt partial file is discarded and fetched again.
+        try FileManager.default.removeItem(atPath: target + "/nested/visits.csv")
+        try Data(Array(repeating: 0x41, count: 5)).write(to: URL(fileURLWithPath: target + "/nested/visits.csv.odin-part"))
+        let again = try OdinProcess.run(["download", "s3://\(bucket)/runs/r1/stage3", "--local-path", target,
+                                         "--json"], environment: awsEnvironment(moto))
+        let second = try again.json()
+        #expect(second["skipped_complete"] as? Int == 1)
+        #expect(second["downloaded"] as? Int == 1)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: target + "/nested/visits.csv")) == Data(small))
+    }
+
+    @Test func downloadCreatesRunnerAndSummary() throws {
+        guard let moto = try makeMoto() else { return }
+        defer { moto.stop() }
+        let s3 = Self.client(moto)
+        let bucket = "dr-\(UUID().uuidString.prefix(8).lowercased())"
+        try s3.createBucket(bucket)
+        for index in 0..<40 {
+            try s3.putObject(bucket: bucket, key: "runs/r2/stage3/part-\(index).json", body: .bytes(Array("\(index)".utf8)))
+        }
+        let root = try TestEnvironment.makeTemporaryDirectory("cli-dl2")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let result = try OdinProcess.run(["download", "s3://\(bucket)/runs/r2", "--local-path", root,
+                                          "--create-runner", "--concurrency", "4", "--json"],
+                                         environment: awsEnvironment(moto))
+        #expect(result.status == 0, "\(result.stderr)")
+        let report = try result.json()
+        #expect(report["downloaded"] as? Int == 40)
+        #expect(FileManager.default.isExecutableFile(atPath: root + "/run_analysis.sh"))
+        #expect(try String(contentsOfFile: root + "/stage3/part-7.json", encoding: .utf8) == "7")
+    }
+
+    @Test func runUploadsToRawCameraKeysAndResumes() throws {
+        guard let moto = try makeMoto() else { return }
+        defer { moto.stop() }
+        let s3 = Self.client(moto)
+        let bucket = "up-\(UUID().uuidString.prefix(8).lowercased())"
+        try s3.createBucket(bucket)
+        let root = try TestEnvironment.makeTemporaryDirectory("cli-up")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        // An SD-card dump: one folder per camera; one file above the multipart threshold.
+        for camera in ["cam01", "cam02"] {
+            try FileManager.default.createDirectory(atPath: "\(root)/dump/\(camera)/DCIM", withIntermediateDirectories: true)
+            for index in 0..<3 {
+                try Data(Self.randomBytes(1000 + index, seed: UInt64(index)))
+                    .write(to: URL(fileURLWithPath: "\(root)/dump/\(camera)/DCIM/IMG_\(index).JPG"))
+            }
+        }
+        try Data(Self.randomBytes(17 << 20, seed: 9)).write(to: URL(fileURLWithPath: "\(root)/dump/cam02/VID_1.MP4"))
+        let arguments = ["run", root + "/dump", "--bucket", bucket, "--json"]
+        let first = try OdinProcess.run(arguments, environment: awsEnvironment(moto))
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(try first.json()["uploaded"] as? Int == 7)
+        let keys = Set(try s3.listAllObjects(bucket: bucket).map(\.key))
+        #expect(keys.contains("raw/cam01/DCIM/IMG_0.JPG"))
+        #expect(keys.contains("raw/cam02/VID_1.MP4"))
+        // An interrupted upload: two objects are missing; the re-run sends only those.
+        try s3.deleteObject(bucket: bucket, key: "raw/cam01/DCIM/IMG_1.JPG")
+        try s3.deleteObject(bucket: bucket, key: "raw/cam02/VID_1.MP4")
+        let second = try OdinProcess.run(arguments, environment: awsEnvironment(moto))
+        let resumed = try second.json()
+        #expect(resumed["uploaded"] as? Int == 2)
+        #expect(resumed["skipped"] as? Int == 5)
+        let body = try s3.getObject(bucket: bucket, key: "raw/cam01/DCIM/IMG_1.JPG").body
+        #expect(body == Self.randomBytes(1001, seed: 1))
+        // A changed local file (same name, other bytes) is uploaded again.
+        try Data(Self.randomBytes(1000, seed: 42)).write(to: URL(fileURLWithPath: "\(root)/dump/cam01/DCIM/IMG_0.JPG"))
+        let third = try OdinProcess.run(arguments, environment: awsEnvironment(moto))
+        #expect(try third.json()["uploaded"] as? Int == 1)
+    }
+}
