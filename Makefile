@@ -5,6 +5,8 @@ SWIFT ?= swift
 CONFIG ?= debug
 BIN = .build/$(CONFIG)
 EVENT ?= events/job-done.json
+DEMO_DIR ?=
+DEMO_ARGS ?=
 FUNCTION ?=
 FUNCTIONS ?=
 
@@ -29,6 +31,12 @@ replay: deps ## Replay EVENT=events/<file>.json through FUNCTION=<name> (default
 	$(SWIFT) build -c $(CONFIG) --product odin
 	@$(SWIFT) build -c $(CONFIG) $(if $(FUNCTION),--product $(FUNCTION),) >/dev/null
 	$(BIN)/odin replay $(EVENT) $(if $(FUNCTION),--function $(FUNCTION),) --bin-dir $(BIN)
+
+demo: deps ## Generate sample media with FFmpeg and run the whole pipeline on this machine (no AWS account needed)
+	$(SWIFT) build -c $(CONFIG) --product odin
+	$(SWIFT) build -c $(CONFIG) --product munin-worker
+	$(SWIFT) build -c $(CONFIG) --product hugin
+	$(BIN)/odin demo --dir $(or $(DEMO_DIR),.odin/demo) $(DEMO_ARGS)
 
 package: deps ## Build the Lambda zips functions/<name>/bootstrap.zip (FUNCTIONS="ingest sweeper" for some); prints sizes
 	FUNCTIONS="$(FUNCTIONS)" scripts/package.sh
