@@ -79,7 +79,7 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: "Local mode: parallel worker processes (default: the profile's max_parallel_jobs).")
     var maxParallel: Int?
 
-    @Option(name: .long, help: "Local mode: give up waiting after this many seconds.")
+    @Option(name: .long, help: "Give up waiting (--local, --wait) after this many seconds.")
     var timeout: Double = 1800
 
     @Option(name: .long, help: "Folder holding munin-worker and hugin (default: next to odin).")
@@ -158,19 +158,22 @@ struct RunCommand: ParsableCommand {
         }
         let plan = try LocalPipeline.plan(inputs, camera: camera)
         let client = try AWSAccess.client(global: global, concurrency: concurrency)
+        let uploadStarted = Date()
         let report = try Uploader(client: client, bucket: bucket, concurrency: concurrency)
             .upload(plan, progress: !global.json)
-        if global.json {
-            try Terminal.printJSON(["bucket": bucket, "uploaded": report.uploaded, "skipped": report.skipped,
-                                    "bytes": report.bytes, "priority": priority.rawValue])
-        } else {
+        var output: [String: Any] = ["bucket": bucket, "uploaded": report.uploaded, "skipped": report.skipped,
+                                     "bytes": report.bytes, "priority": priority.rawValue]
+        if !global.json {
             print("Uploaded \(report.uploaded) file(s) (\(ProgressBar.format(report.bytes, "B"))), "
                   + "\(report.skipped) already in s3://\(bucket)/ — ingest starts the run(s) as the uploads settle.")
         }
         if wait {
-            throw CLIError("--wait on AWS follows runs through the AWS binding (OdinAWS), which this build does not "
-                           + "have yet; use `odin status` and `odin download s3://\(bucket)/runs/RUN/stage3`")
+            let cameras = Set(plan.compactMap { $0.key.split(separator: "/").dropFirst().first.map(String.init) })
+            output["runs"] = try RunFollower(client: client, bucket: bucket, cameras: cameras, since: uploadStarted,
+                                             timeoutSeconds: timeout, progress: !global.json)
+                .followAndDownload(to: localOutput, json: global.json)
         }
+        if global.json { try Terminal.printJSON(output) }
     }
 }
 
@@ -267,5 +270,98 @@ struct Uploader {
         let eTag = (metadata.eTag ?? "").trimmingCharacters(in: CharacterSet(charactersIn: "\""))
         if eTag.contains("-") || eTag.isEmpty { return true }  // multipart ETag: size match is the check
         return (try? Hex.encode(MD5.hash(filePath: item.source))) == eTag
+    }
+}
+
+/// `odin run --wait` on AWS: follows the runs the upload started through their S3 artefacts (runs/<camera>-<time>/:
+/// manifest, Stage 1 chunks, Stage 3 report) and downloads each run's Stage 3 when it is there.
+struct RunFollower {
+    let client: AWSClient
+    let bucket: String
+    let cameras: Set<String>
+    let since: Date
+    let timeoutSeconds: Double
+    let progress: Bool
+    var pollSeconds: Double = 5
+
+    /// Run folders `runs/<sanitized camera>-<yyyyMMdd-HHmmss>[-n]/` of our cameras, created since the upload began
+    /// (a minute of clock skew allowed).
+    func discoverRuns() throws -> [String] {
+        let page = try client.listObjectsV2(bucket: bucket, prefix: "runs/", delimiter: "/")
+        var prefixes = page.commonPrefixes
+        var token = page.isTruncated ? page.nextContinuationToken : nil
+        while let next = token {
+            let more = try client.listObjectsV2(bucket: bucket, prefix: "runs/", delimiter: "/", continuationToken: next)
+            prefixes += more.commonPrefixes
+            token = more.isTruncated ? more.nextContinuationToken : nil
+        }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd-HHmmss"
+        let sanitized = Set(cameras.map(Self.sanitize))
+        return prefixes.compactMap { prefix -> String? in
+            let run = String(prefix.dropFirst("runs/".count).dropLast())
+            for camera in sanitized where run.hasPrefix(camera + "-") {
+                let stamp = String(run.dropFirst(camera.count + 1).prefix(15))
+                if let date = formatter.date(from: stamp), date >= since.addingTimeInterval(-60) { return run }
+            }
+            return nil
+        }.sorted()
+    }
+
+    static func sanitize(_ text: String) -> String {
+        String(text.unicodeScalars.map { scalar -> Character in
+            switch scalar {
+            case "a"..."z", "A"..."Z", "0"..."9", "-", "_": Character(scalar)
+            default: "-"
+            }
+        }.prefix(64))
+    }
+
+    func followAndDownload(to output: String, json: Bool) throws -> [[String: Any]] {
+        let deadline = Date().addingTimeInterval(timeoutSeconds)
+        var finished: [String] = []
+        var runs: [String] = []
+        var lastLine = ""
+        while Date() < deadline {
+            do {
+                runs = try discoverRuns()
+                finished = []
+                var chunkInfo: [String] = []
+                for run in runs {
+                    let stage1 = try client.listAllObjects(bucket: bucket, prefix: "runs/\(run)/stage1/").count
+                    let done = (try? client.headObject(bucket: bucket, key: "runs/\(run)/stage3/report.json")) != nil
+                    if done { finished.append(run) }
+                    chunkInfo.append("\(run): \(stage1) Stage 1 chunk(s)\(done ? ", condensed" : "")")
+                }
+                let line = runs.isEmpty ? "waiting for ingest to seal a run (settle_seconds after the last upload)…"
+                                        : chunkInfo.joined(separator: "; ")
+                if progress && line != lastLine { Terminal.error(line) }
+                lastLine = line
+            } catch {
+                throw CLIError("following s3://\(bucket)/runs/: \(error)")
+            }
+            if !runs.isEmpty && finished.count == runs.count { break }
+            usleep(UInt32(pollSeconds * 1_000_000))
+        }
+        guard !runs.isEmpty && finished.count == runs.count else {
+            throw CLIError("--wait: \(finished.count) of \(runs.count) run(s) condensed within \(Int(timeoutSeconds)) s "
+                           + "(--timeout); check `odin status`")
+        }
+        var downloaded: [[String: Any]] = []
+        for run in runs {
+            let report = try S3Downloader(client: client, concurrency: 8)
+                .download(try S3Location("s3://\(bucket)/runs/\(run)/stage3", argument: "run"), to: output + "/" + run,
+                          progress: progress)
+            if !report.errors.isEmpty || !report.refused.isEmpty {
+                throw CLIError("download of run \(run): \((report.errors + report.refused).prefix(5).joined(separator: "; "))")
+            }
+            downloaded.append(["run_id": run, "files": report.files, "local_path": output + "/" + run])
+        }
+        if !json {
+            for entry in downloaded { print("Stage 3 of \(entry["run_id"] ?? "") → \(entry["local_path"] ?? "")") }
+        }
+        return downloaded
     }
 }

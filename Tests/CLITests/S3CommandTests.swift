@@ -141,4 +141,30 @@ import TestSupport
         let third = try OdinProcess.run(arguments, environment: awsEnvironment(moto))
         #expect(try third.json()["uploaded"] as? Int == 1)
     }
+
+    @Test func runWaitFollowsTheRunAndDownloadsStage3() throws {
+        guard let moto = try makeMoto() else { return }
+        defer { moto.stop() }
+        let s3 = Self.client(moto)
+        let bucket = "wt-\(UUID().uuidString.prefix(8).lowercased())"
+        try s3.createBucket(bucket)
+        // What the deployed pipeline leaves for a run of camera "cam 5" (sanitized to cam-5), and an older run.
+        try s3.putObject(bucket: bucket, key: "runs/cam-5-29990101-000000/stage1/chunk-0.jsonl.gz", body: .bytes([1]))
+        try s3.putObject(bucket: bucket, key: "runs/cam-5-29990101-000000/stage3/report.json",
+                         body: .bytes(Array(#"{"run_id":"cam-5-29990101-000000"}"#.utf8)))
+        try s3.putObject(bucket: bucket, key: "runs/cam-5-20000101-000000/stage3/report.json", body: .bytes([2]))
+        let root = try TestEnvironment.makeTemporaryDirectory("cli-wait")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root + "/in", withIntermediateDirectories: true)
+        try Data([0xFF, 0xD8, 0xFF, 0xD9]).write(to: URL(fileURLWithPath: root + "/in/IMG_1.JPG"))
+        let result = try OdinProcess.run(["run", root + "/in", "--camera", "cam 5", "--bucket", bucket, "--wait",
+                                          "--local-output", root + "/out", "--timeout", "60", "--json"],
+                                         environment: awsEnvironment(moto))
+        #expect(result.status == 0, "\(result.stderr)")
+        let output = try result.json()
+        #expect(output["uploaded"] as? Int == 1)
+        #expect((output["runs"] as? [[String: Any]])?.map { $0["run_id"] as? String } == ["cam-5-29990101-000000"])
+        #expect(FileManager.default.fileExists(atPath: root + "/out/cam-5-29990101-000000/report.json"))
+        #expect(!FileManager.default.fileExists(atPath: root + "/out/cam-5-20000101-000000"))
+    }
 }
