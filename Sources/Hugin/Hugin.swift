@@ -1,1 +1,0 @@
-// The Hugin module; see README.md for its role.
