@@ -45,7 +45,8 @@ final class DetectionSorter {
         buffer.reserveCapacity(min(capacity, 1 << 16))
     }
 
-    var spilledRuns: Int { runs.count }
+    /// Sorted runs written to disk so far.
+    private(set) var spilledRuns = 0
 
     func append(_ entry: DetectionEntry) throws {
         buffer.append(entry)
@@ -60,6 +61,7 @@ final class DetectionSorter {
         for entry in buffer { try writer.write(entry) }
         try writer.close()
         runs.append(path)
+        spilledRuns += 1
         buffer.removeAll(keepingCapacity: true)
     }
 

@@ -13,7 +13,7 @@ public enum PointClustering {
     /// `lon`/`lng`/`long`/`longitude`, any case); other columns are ignored. Every bad row is an error naming the
     /// line, so nothing is dropped silently.
     public static func parse(_ text: String) throws(HuginError) -> [GeoPoint] {
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map {
+        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).map {
             $0.hasSuffix("\r") ? $0.dropLast() : $0
         }
         while let last = lines.last, last.isEmpty { lines.removeLast() }

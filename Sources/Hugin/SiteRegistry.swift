@@ -233,7 +233,7 @@ public enum SiteNames {
     public static func parse(_ text: String) throws(HuginError) -> [String: String] {
         var names: [String: String] = [:]
         var nested = false
-        for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (number, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated() {
             var line = Substring(raw)
             if let hash = line.firstIndex(of: "#"), !line[..<hash].contains("\"") && !line[..<hash].contains("'") {
                 line = line[..<hash]

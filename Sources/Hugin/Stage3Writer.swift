@@ -71,7 +71,7 @@ final class Stage3Writer {
         observationsJSON = try FileSink(path: work + "/out/" + Stage3Files.compressedObservations)
         visitsCSV = try FileSink(path: work + "/out/" + Stage3Files.visitsCSV)
         observationsCSV = try FileSink(path: work + "/out/" + Stage3Files.observations)
-        encoder.outputFormatting = [.withoutEscapingSlashes]
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         try observationsJSON.write("[")
         try visitsCSV.write(CSV.row(Self.visitsColumns))
         try observationsCSV.write(CSV.row(CamtrapDP.observationsColumns))
