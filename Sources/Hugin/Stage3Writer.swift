@@ -106,7 +106,7 @@ final class Stage3Writer {
         // mediaID, [deploymentID], captureMethod, timestamp, filePath, filePublic, fileName, fileMediatype,
         // exifData, favorite, mediaComments
         let rest = ["", Timestamp.format(timestamp), path, "false", fileName, type, "", "", ""]
-        return mediaID(path) + "\t" + CSV.row(rest).dropLast(2)
+        return mediaID(path) + "\t" + CSV.row(rest).dropLast(1)  // "\r\n" is one Character
     }
 
     static func megadetectorImage(_ record: Stage1Record) -> String {
