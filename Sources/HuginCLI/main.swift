@@ -112,7 +112,7 @@ func main(_ argv: [String]) throws -> Int32 {
 
     case "sites":
         guard argv.count >= 3 else { throw UsageError(description: "missing sites subcommand") }
-        let args = try Arguments(argv[3...], known: ["store", "radius", "output"])
+        let args = try Arguments(argv[3...], known: ["store", "radius", "output", "timing"])
         switch argv[2] {
         case "cluster":
             guard args.positional.count == 1 else { throw UsageError(description: "sites cluster needs POINTS.csv") }
@@ -120,7 +120,13 @@ func main(_ argv: [String]) throws -> Int32 {
                 throw HuginError.invalidInput("cannot read \(args.positional[0])")
             }
             let points = try PointClustering.parse(String(decoding: data, as: UTF8.self))
-            let result = try PointClustering.cluster(points, radius: try args.double("radius") ?? 5)
+            let started = ContinuousClock.now
+        let result = try PointClustering.cluster(points, radius: try args.double("radius") ?? 5)
+        if args.flags["timing"] != nil {
+            let elapsed = ContinuousClock.now - started
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            printError("clustering_seconds=\(seconds)")
+        }
             let labels = PointClustering.labelsCSV(result)
             if let output = args.flags["output"] {
                 try writeFile(output, labels)
@@ -158,6 +164,17 @@ func main(_ argv: [String]) throws -> Int32 {
         default:
             throw UsageError(description: "unknown sites subcommand '\(argv[2])'")
         }
+        return 0
+
+    case "bench-generate":
+        // Synthetic Stage 1 data for scripts/bench/60-hugin.sh.
+        let args = try Arguments(argv[2...], known: ["store", "run", "detections", "cameras", "chunks"])
+        guard let run = args.flags["run"] else { throw UsageError(description: "--run RUN is required") }
+        var synthetic = SyntheticRun(detections: Int(try args.double("detections") ?? 1_000_000),
+                                     cameras: Int(try args.double("cameras") ?? 300),
+                                     chunks: Int(try args.double("chunks") ?? 100))
+        let n = try synthetic.write(to: try args.store(), run: run)
+        printError("wrote \(n) synthetic detections for run \(run)")
         return 0
 
     case "analyze":
