@@ -167,7 +167,7 @@ struct CondensationJob {
         let mediaTemp = try FileSink(path: work + "/media.rows")
         var first = true
         var entries: [DetectionEntry] = []
-        let decoder = JSONDecoder()
+        let parser = Stage1LineParser()
         for (index, key) in chunkKeys {
             let local: String
             var downloaded: String? = nil
@@ -187,7 +187,7 @@ struct CondensationJob {
                     if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
                     let record: Stage1Record
                     do {
-                        record = try decoder.decode(Stage1Record.self, from: Data(bytes))
+                        record = try parser.decode(bytes)
                     } catch {
                         malformedLines += 1
                         if errorSamples.count < 20 {

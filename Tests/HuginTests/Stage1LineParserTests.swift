@@ -1,0 +1,39 @@
+import FoundationEssentials
+import OdinKit
+import Testing
+
+@testable import Hugin
+
+@Suite struct Stage1LineParserTests {
+    func both(_ line: String) -> (Result<Stage1Record, Error>, Result<Stage1Record, Error>) {
+        let bytes = Array(line.utf8)
+        return (Result { try Stage1LineParser().decode(bytes) },
+                Result { try JSONDecoder().decode(Stage1Record.self, from: Data(bytes)) })
+    }
+
+    @Test(arguments: [
+        #"{"path":"raw/c/1.JPG","camera_id":"c","timestamp":"2026-05-01T04:00:00Z","latitude":59.5,"longitude":-18.25,"detections":[{"category":"1","label":"roe_deer","conf":0.91,"bbox":[0.1,0.2,0.3,0.4]}],"detector":"motion-v1","errors":[]}"#,
+        #" { "path" : "a\"b\\c\/d\u00e5\ud83e\udd8c" , "camera_id":"c", "timestamp":null, "frame_time":1.5e0, "frame_number":3, "width":1920, "height":1080, "extra":{"x":[1,true,null,"s"]}, "detections":[], "detector":"d", "errors":["bad\nthing"] } "#,
+        #"{"path":"p","camera_id":"c","detections":[{"category":"2","label":"person","conf":1,"bbox":[],"doubtful":true,"other":-0.5E-3}],"detector":"d","errors":[]}"#,
+        #"{"path":"p","camera_id":"c","latitude":null,"detections":[],"detector":"d","errors":[]}"#,
+        // JSONDecoder tolerates a trailing comma; the fast path hands such lines to it.
+        #"{"path":"p","camera_id":"c","detections":[],"detector":"d","errors":[],}"#,
+    ])
+    func agreesWithJSONDecoder(_ line: String) throws {
+        let (fast, reference) = both(line)
+        #expect(try fast.get() == reference.get())
+    }
+
+    @Test(arguments: [
+        #"{"path":"p","camera_id":"c","detections":[],"errors":[]}"#,  // detector missing
+        #"{"path":"p","camera_id":5,"detections":[],"detector":"d","errors":[]}"#,  // wrong type
+        #"{"path":"p","camera_id":"c","detections":[{"category":"1","label":"x","conf":"high","bbox":[]}],"detector":"d","errors":[]}"#,
+        "not json",
+        #"{"path":"p","camera_id":"c","latitude":01,"detections":[],"detector":"d","errors":[]}"#,
+    ])
+    func rejectsWhatJSONDecoderRejects(_ line: String) {
+        let (fast, reference) = both(line)
+        #expect(throws: (any Error).self) { try reference.get() }
+        #expect(throws: (any Error).self) { try fast.get() }
+    }
+}
