@@ -47,7 +47,7 @@ final class FileSink {
 /// RFC 4180 CSV fields.
 enum CSV {
     static func field(_ s: String) -> String {
-        guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
+        guard s.utf8.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) else { return s }
         var out = "\""
         for c in s {
             if c == "\"" { out += "\"\"" } else { out.append(c) }

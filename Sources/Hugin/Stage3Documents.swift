@@ -79,6 +79,28 @@ public struct CompressedObservation: Codable, Sendable, Equatable {
         case detector
     }
 
+    /// The same JSON `encode(to:)` produces, built directly (the per-visit hot path of large runs).
+    func jsonText() -> String {
+        func number(_ x: Double) -> String { "\(x)" }
+        func optional(_ s: String?) -> String { s.map(JSONText.string) ?? "null" }
+        var text = "{\"visit_id\":" + JSONText.string(visitID) + ",\"site_id\":" + optional(siteID)
+            + ",\"site_name\":" + optional(siteName) + ",\"camera_id\":" + JSONText.string(cameraID)
+            + ",\"species\":" + JSONText.string(species) + ",\"start_time\":" + JSONText.string(startTime)
+            + ",\"end_time\":" + JSONText.string(endTime) + ",\"duration_seconds\":" + number(durationSeconds)
+            + ",\"max_confidence\":" + number(maxConfidence) + ",\"avg_confidence\":" + number(avgConfidence)
+            + ",\"frame_count\":\(frameCount),\"detection_timeline\":["
+        for (k, item) in detectionTimeline.enumerated() {
+            text += (k == 0 ? "{\"timestamp\":" : ",{\"timestamp\":") + JSONText.string(item.timestamp)
+                + ",\"confidence\":" + number(item.confidence) + ",\"frame_number\":"
+                + (item.frameNumber.map { "\($0)" } ?? "null") + ",\"crop_path\":" + JSONText.string(item.cropPath)
+                + (item.frameTime.map { ",\"frame_time\":" + number($0) } ?? "") + "}"
+        }
+        text += "],\"source_video\":" + optional(sourceVideo) + ",\"source_media\":["
+            + sourceMedia.map(JSONText.string).joined(separator: ",") + "],\"needs_review\":"
+            + (needsReview ? "true" : "false") + ",\"detector\":" + JSONText.string(detector) + "}"
+        return text
+    }
+
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(visitID, forKey: .visitID)

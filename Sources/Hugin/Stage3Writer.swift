@@ -189,7 +189,7 @@ final class Stage3Writer {
             detector: visit.detector)
         try observationsJSON.write(firstObservation ? "\n" : ",\n")
         firstObservation = false
-        try observationsJSON.write(bytes: try encoder.encode(observation))
+        try observationsJSON.write(observation.jsonText())
 
         let deployment = Self.deploymentID(site: visit.siteID, camera: visit.cameraID)
         try visitsCSV.write(CSV.row([
@@ -318,6 +318,7 @@ final class Stage3Writer {
 /// JSON string literals for hand-built JSON.
 enum JSONText {
     static func string(_ s: String) -> String {
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) { return "\"" + s + "\"" }
         var out = "\""
         for scalar in s.unicodeScalars {
             switch scalar {

@@ -37,3 +37,20 @@ import Testing
         #expect(throws: (any Error).self) { try fast.get() }
     }
 }
+
+@Suite struct HandWrittenJSONTests {
+    @Test func compressedObservationTextDecodesToTheSameValue() throws {
+        let o = CompressedObservation(
+            visitID: "v-1", siteID: nil, siteName: "Sk\"og\\s\u{1}", cameraID: "c/1", species: "roe_deer",
+            startTime: "2026-05-01T04:00:00Z", endTime: "2026-05-01T04:00:10.500Z", durationSeconds: 10.5,
+            maxConfidence: 0.9, avgConfidence: 0.1 + 0.2, frameCount: 2,
+            detectionTimeline: [
+                .init(timestamp: "2026-05-01T04:00:00Z", confidence: 0.9, frameNumber: nil, cropPath: "a", frameTime: nil),
+                .init(timestamp: "2026-05-01T04:00:10.500Z", confidence: 1e-7, frameNumber: 3, cropPath: "b",
+                      frameTime: 0.25),
+            ],
+            sourceVideo: "b", sourceMedia: ["a", "b"], needsReview: true, detector: "motion-v1")
+        let decoded = try JSONDecoder().decode(CompressedObservation.self, from: Data(o.jsonText().utf8))
+        #expect(decoded == o)
+    }
+}
