@@ -358,8 +358,8 @@ struct CondensationJob {
                 } else {
                     deploymentRange[key] = (start, time)
                 }
-                try media.write("\(location)\t\(camera)\t" + Stage3Writer.mediaRowTail(
-                    path: record.path, timestamp: start, isVideo: isVideo) + "\n")
+                try Stage3Writer.writeMediaRow(location: location, camera: camera, path: record.path, timestamp: start,
+                                               isVideo: isVideo, to: media)
             } else {
                 mediaWithoutTime += 1
             }
@@ -368,7 +368,7 @@ struct CondensationJob {
             if let r = deploymentRange[key] { deploymentRange[key] = (min(r.0, time), max(r.1, time)) }
         }
         // MegaDetector batch entry: every detection as the detector reported it (Timelapse applies its own threshold).
-        try megadetector.write((first ? "" : ",\n") + Stage3Writer.megadetectorImage(record))
+        try Stage3Writer.writeMegadetectorImage(record, first: first, to: megadetector)
         first = false
         for d in record.detections where categoryLabels[d.category] == nil { categoryLabels[d.category] = d.label }
 

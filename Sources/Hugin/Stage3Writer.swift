@@ -89,45 +89,82 @@ final class Stage3Writer {
 
     static func mediaID(_ path: String) -> String { "m-" + FNV1a.hex(path, digits: 16) }
 
-    /// `<mediaID>\t<the CSV fields after deploymentID>` (deploymentID is only known once sites are settled).
-    static func mediaRowTail(path: String, timestamp: Double, isVideo: Bool) -> String {
-        let fileName = path.split(separator: "/").last.map(String.init) ?? path
-        let ext = fileName.split(separator: ".").count > 1 ? fileName.split(separator: ".").last!.lowercased() : ""
-        let type: String
+    static func mediaType(fileName: String, isVideo: Bool) -> String {
+        guard let dot = fileName.utf8.lastIndex(of: 0x2E) else { return isVideo ? "video/unknown" : "image/unknown" }
+        let ext = String(fileName[fileName.index(after: dot)...]).lowercased()
         switch ext {
-        case "jpg", "jpeg": type = "image/jpeg"
-        case "png": type = "image/png"
-        case "tif", "tiff": type = "image/tiff"
-        case "mp4", "m4v": type = "video/mp4"
-        case "mov": type = "video/quicktime"
-        case "avi": type = "video/x-msvideo"
-        default: type = (isVideo ? "video/" : "image/") + (ext.isEmpty ? "unknown" : ext)
+        case "jpg", "jpeg": return "image/jpeg"
+        case "png": return "image/png"
+        case "tif", "tiff": return "image/tiff"
+        case "mp4", "m4v": return "video/mp4"
+        case "mov": return "video/quicktime"
+        case "avi": return "video/x-msvideo"
+        default: return (isVideo ? "video/" : "image/") + (ext.isEmpty ? "unknown" : ext)
         }
-        // mediaID, [deploymentID], captureMethod, timestamp, filePath, filePublic, fileName, fileMediatype,
-        // exifData, favorite, mediaComments
-        let rest = ["", Timestamp.format(timestamp), path, "false", fileName, type, "", "", ""]
-        return mediaID(path) + "\t" + CSV.row(rest).dropLast(1)  // "\r\n" is one Character
     }
 
-    static func megadetectorImage(_ record: Stage1Record) -> String {
-        var file = record.path
+    /// Writes `<location>\t<camera>\t<mediaID>\t<the CSV fields after deploymentID>\n` (deploymentID is only known
+    /// once sites are settled; `rewriteMedia` fills it in).
+    static func writeMediaRow(location: Int32, camera: Int32, path: String, timestamp: Double, isVideo: Bool,
+                              to sink: FileSink) throws {
+        let fileName = path.utf8.lastIndex(of: 0x2F).map { String(path[path.index(after: $0)...]) } ?? path
+        sink.append(int: Int(location))
+        sink.append(byte: 0x09)
+        sink.append(int: Int(camera))
+        sink.append("\tm-")
+        sink.append(raw: FNV1a.hex(path, digits: 16))
+        // mediaID, [deploymentID], captureMethod, timestamp, filePath, filePublic, fileName, fileMediatype,
+        // exifData, favorite, mediaComments
+        sink.append("\t,")
+        sink.append(timestamp: timestamp)
+        sink.append(byte: 0x2C)
+        sink.append(csvField: path)
+        sink.append(",false,")
+        sink.append(csvField: fileName)
+        sink.append(byte: 0x2C)
+        sink.append(raw: mediaType(fileName: fileName, isVideo: isVideo))
+        sink.append(",,,\n")
+        try sink.flushIfNeeded()
+    }
+
+    /// One entry of the MegaDetector batch format's `images` array.
+    static func writeMegadetectorImage(_ record: Stage1Record, first: Bool, to sink: FileSink) throws {
+        sink.append(first ? "{\"file\":" : ",\n{\"file\":")
         if let frame = record.frameNumber {
             let digits = String(frame)
-            file += "/frame" + String(repeating: "0", count: max(0, 6 - digits.count)) + digits + ".jpg"
+            sink.append(jsonString: record.path + "/frame" + String(repeating: "0", count: max(0, 6 - digits.count))
+                        + digits + ".jpg")
+        } else {
+            sink.append(jsonString: record.path)
         }
-        var text = "{\"file\":" + JSONText.string(file)
         if record.detections.isEmpty && !record.errors.isEmpty {
-            text += ",\"failure\":" + JSONText.string(record.errors.joined(separator: "; "))
+            sink.append(",\"failure\":")
+            sink.append(jsonString: record.errors.joined(separator: "; "))
         }
-        text += ",\"detections\":["
-        text += record.detections.map { d in
-            "{\"category\":" + JSONText.string(d.category) + ",\"conf\":" + Fixed.trimmed(d.conf, 4)
-                + ",\"bbox\":[" + d.bbox.map { Fixed.trimmed($0, 4) }.joined(separator: ",") + "]}"
-        }.joined(separator: ",")
-        text += "]"
-        if let t = record.timestamp { text += ",\"datetime\":" + JSONText.string(t) }
-        if let frame = record.frameNumber { text += ",\"frame_number\":\(frame)" }
-        return text + "}"
+        sink.append(",\"detections\":[")
+        for (k, d) in record.detections.enumerated() {
+            sink.append(k == 0 ? "{\"category\":" : ",{\"category\":")
+            sink.append(jsonString: d.category)
+            sink.append(",\"conf\":")
+            sink.append(fixed: d.conf, digits: 4)
+            sink.append(",\"bbox\":[")
+            for (j, v) in d.bbox.enumerated() {
+                if j > 0 { sink.append(byte: 0x2C) }
+                sink.append(fixed: v, digits: 4)
+            }
+            sink.append("]}")
+        }
+        sink.append(byte: 0x5D)
+        if let t = record.timestamp {
+            sink.append(",\"datetime\":")
+            sink.append(jsonString: t)
+        }
+        if let frame = record.frameNumber {
+            sink.append(",\"frame_number\":")
+            sink.append(int: frame)
+        }
+        sink.append(byte: 0x7D)
+        try sink.flushIfNeeded()
     }
 
     // MARK: - Per visit
