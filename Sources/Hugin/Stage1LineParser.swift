@@ -185,16 +185,21 @@ private struct Scanner {
         guard consume(UInt8(ascii: "\"")) else { return nil }
         let start = i
         var escaped = false
+        var ascii = true
         while i < bytes.count {
             let c = bytes[i]
             if c == UInt8(ascii: "\"") { break }
             if c == UInt8(ascii: "\\") { escaped = true; i += 2; continue }
             if c < 0x20 { return nil }
+            if c >= 0x80 { ascii = false }
             i += 1
         }
         guard i < bytes.count else { return nil }
         let end = i
         i += 1
+        if !escaped && ascii {
+            return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
+        }
         if !escaped {
             return String(validating: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
         }
