@@ -2,7 +2,7 @@
 # Installs the Debian packages the build and tests need. Does nothing when they are all present.
 set -euo pipefail
 pkgs=(pkg-config libcurl4-openssl-dev libssl-dev zlib1g-dev libavformat-dev libavcodec-dev libavutil-dev
-      libswscale-dev ffmpeg python3-venv curl chromium)
+      libswscale-dev ffmpeg python3-venv curl chromium time)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

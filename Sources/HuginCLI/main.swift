@@ -12,7 +12,7 @@ let usage = """
 usage:
   hugin condense --store file:///DIR|DIR --run RUN [--failed-chunks 3,7] [--radius M] [--visit-gap MIN]
                  [--min-confidence C] [--review-threshold C] [--max-buffered N]
-  hugin sites cluster POINTS.csv [--radius M] [--output LABELS.csv]
+  hugin sites cluster POINTS.csv [--radius M] [--output LABELS.csv] [--timing]
   hugin sites list --store DIR
   hugin sites name --store DIR SITE NAME
   hugin sites names --store DIR NAMES.yaml
@@ -29,7 +29,7 @@ struct Arguments {
     var flags: [String: String] = [:]
     var positional: [String] = []
 
-    init(_ args: ArraySlice<String>, known: Set<String>) throws {
+    init(_ args: ArraySlice<String>, known: Set<String>, switches: Set<String> = []) throws {
         var i = args.startIndex
         while i < args.endIndex {
             let a = args[i]
@@ -39,12 +39,14 @@ struct Arguments {
                 if let eq = name.firstIndex(of: "=") {
                     value = String(name[name.index(after: eq)...])
                     name = String(name[..<eq])
+                } else if switches.contains(name) {
+                    value = "true"
                 } else {
                     guard i + 1 < args.endIndex else { throw UsageError(description: "--\(name) needs a value") }
                     i += 1
                     value = args[i]
                 }
-                guard known.contains(name) else { throw UsageError(description: "unknown option --\(name)") }
+                guard known.contains(name) || switches.contains(name) else { throw UsageError(description: "unknown option --\(name)") }
                 flags[name] = value
             } else {
                 positional.append(a)
@@ -112,7 +114,7 @@ func main(_ argv: [String]) throws -> Int32 {
 
     case "sites":
         guard argv.count >= 3 else { throw UsageError(description: "missing sites subcommand") }
-        let args = try Arguments(argv[3...], known: ["store", "radius", "output", "timing"])
+        let args = try Arguments(argv[3...], known: ["store", "radius", "output"], switches: ["timing"])
         switch argv[2] {
         case "cluster":
             guard args.positional.count == 1 else { throw UsageError(description: "sites cluster needs POINTS.csv") }
