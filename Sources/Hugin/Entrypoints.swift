@@ -1,5 +1,11 @@
 import FoundationEssentials
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// `odin sites cluster POINTS.csv [--radius M] [--output LABELS.csv]` and `hugin sites cluster`: clusters any list of
 /// `lat,lon` rows (a header line, decimal degrees) and labels every input row, in input order.
 public enum PointClustering {
@@ -13,13 +19,28 @@ public enum PointClustering {
     /// `lon`/`lng`/`long`/`longitude`, any case); other columns are ignored. Every bad row is an error naming the
     /// line, so nothing is dropped silently.
     public static func parse(_ text: String) throws(HuginError) -> [GeoPoint] {
-        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).map {
-            $0.hasSuffix("\r") ? $0.dropLast() : $0
+        try parse(bytes: Array(text.utf8))
+    }
+
+    /// Byte-level parser (a million rows are common); quoted rows go through the general CSV splitter.
+    public static func parse(bytes: [UInt8]) throws(HuginError) -> [GeoPoint] {
+        var lines: [Range<Int>] = []
+        var start = 0
+        for (k, b) in bytes.enumerated() where b == 0x0A {
+            lines.append(start..<k)
+            start = k + 1
         }
-        while let last = lines.last, last.isEmpty { lines.removeLast() }
-        guard let header = lines.first else {
+        if start < bytes.count { lines.append(start..<bytes.count) }
+        func text(_ r: Range<Int>) -> Substring {
+            var end = r.upperBound
+            if end > r.lowerBound && bytes[end - 1] == 0x0D { end -= 1 }
+            return Substring(String(decoding: bytes[r.lowerBound..<end], as: UTF8.self))
+        }
+        while let last = lines.last, text(last).allSatisfy({ $0 == " " || $0 == "\t" }) { lines.removeLast() }
+        guard let headerRange = lines.first else {
             throw .invalidInput("the points file is empty; expected a header line such as `lat,lon`")
         }
+        let header = text(headerRange)
         let names = CSV.split(header).map { $0.trimmedSpaces().lowercased() }
         guard let latColumn = names.firstIndex(where: { ["lat", "latitude"].contains($0) }),
               let lonColumn = names.firstIndex(where: { ["lon", "lng", "long", "longitude"].contains($0) })
@@ -28,14 +49,27 @@ public enum PointClustering {
         }
         var points: [GeoPoint] = []
         points.reserveCapacity(lines.count)
-        for (number, line) in lines.enumerated().dropFirst() {
-            let fields = fastSplit(line) ?? CSV.split(line)
-            guard fields.count > max(latColumn, lonColumn),
-                  let lat = Double(fields[latColumn].trimmedSpaces()),
-                  let lon = Double(fields[lonColumn].trimmedSpaces())
-            else {
+        for (number, range) in lines.enumerated().dropFirst() {
+            var lat: Double? = nil, lon: Double? = nil
+            if !bytes[range].contains(0x22) {
+                var column = 0
+                var fieldStart = range.lowerBound
+                for k in range.lowerBound...range.upperBound where k == range.upperBound || bytes[k] == 0x2C {
+                    if column == latColumn { lat = decimal(bytes, fieldStart..<k) }
+                    if column == lonColumn { lon = decimal(bytes, fieldStart..<k) }
+                    column += 1
+                    fieldStart = k + 1
+                }
+            } else {
+                let fields = CSV.split(text(range))
+                if fields.count > max(latColumn, lonColumn) {
+                    lat = Double(fields[latColumn].trimmedSpaces())
+                    lon = Double(fields[lonColumn].trimmedSpaces())
+                }
+            }
+            guard let lat, let lon else {
                 throw .invalidInput("line \(number + 1): expected decimal degrees in columns \(latColumn + 1) (lat) and "
-                                    + "\(lonColumn + 1) (lon), got `\(line)`")
+                                    + "\(lonColumn + 1) (lon), got `\(text(range))`")
             }
             let p = GeoPoint(latitude: lat, longitude: lon)
             guard p.isValid else {
@@ -47,15 +81,25 @@ public enum PointClustering {
         return points
     }
 
-    /// Unquoted lines split on commas without allocation-heavy parsing; nil when the line has quotes.
-    private static func fastSplit(_ line: Substring) -> [Substring]? {
-        guard !line.contains("\"") else { return nil }
-        return line.split(separator: ",", omittingEmptySubsequences: false)
-    }
-
-    private static func fastSplit(_ line: Substring) -> [String]? {
-        let parts: [Substring]? = fastSplit(line)
-        return parts?.map(String.init)
+    /// A decimal number filling the whole field (spaces and a trailing CR allowed), else nil.
+    private static func decimal(_ bytes: [UInt8], _ range: Range<Int>) -> Double? {
+        var lo = range.lowerBound, hi = range.upperBound
+        while lo < hi && (bytes[lo] == 0x20 || bytes[lo] == 0x09) { lo += 1 }
+        while hi > lo && (bytes[hi - 1] == 0x20 || bytes[hi - 1] == 0x09 || bytes[hi - 1] == 0x0D) { hi -= 1 }
+        guard hi > lo, hi - lo < 64 else { return nil }
+        for k in lo..<hi {
+            let c = bytes[k]
+            guard (c >= 0x30 && c <= 0x39) || c == 0x2E || c == 0x2D || c == 0x2B || c == 0x65 || c == 0x45 else {
+                return nil
+            }
+        }
+        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: 64) { buffer -> Double? in
+            for k in lo..<hi { buffer[k - lo] = CChar(bitPattern: bytes[k]) }
+            buffer[hi - lo] = 0
+            var end: UnsafeMutablePointer<CChar>? = nil
+            let value = strtod(buffer.baseAddress!, &end)
+            return end == buffer.baseAddress! + (hi - lo) ? value : nil
+        }
     }
 
     public static func cluster(_ points: [GeoPoint], radius: Double) throws(HuginError) -> Result {

@@ -121,13 +121,15 @@ func main(_ argv: [String]) throws -> Int32 {
             guard let data = FileManager.default.contents(atPath: args.positional[0]) else {
                 throw HuginError.invalidInput("cannot read \(args.positional[0])")
             }
-            let points = try PointClustering.parse(String(decoding: data, as: UTF8.self))
+            let points = try PointClustering.parse(bytes: [UInt8](data))
             let started = ContinuousClock.now
+        let startedCPU = clock()
         let result = try PointClustering.cluster(points, radius: try args.double("radius") ?? 5)
         if args.flags["timing"] != nil {
             let elapsed = ContinuousClock.now - started
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            printError("clustering_seconds=\(seconds)")
+            let cpu = Double(clock() - startedCPU) / Double(CLOCKS_PER_SEC)
+            printError("clustering_seconds=\(seconds) clustering_cpu_seconds=\(cpu)")
         }
             let labels = PointClustering.labelsCSV(result)
             if let output = args.flags["output"] {
