@@ -345,8 +345,8 @@ public struct CondensationSummary: Codable, Sendable, Equatable {
         if malformedLines > 0 { text += "; skipped \(malformedLines) malformed line(s)" }
         text += "."
         if !failedChunks.isEmpty {
-            text += " Failed or missing chunks (not condensed): "
-                + failedChunks.map(String.init).joined(separator: ", ") + "."
+            text += " Chunks failed, missing or unreadable (their media are not, or not fully, condensed; see "
+                + "report.json failed_chunks): " + failedChunks.map(String.init).joined(separator: ", ") + "."
         }
         if !mergeCandidates.isEmpty {
             text += " Sites that this run's points connect but that stay separate until merged explicitly: "

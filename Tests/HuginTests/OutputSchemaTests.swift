@@ -236,7 +236,8 @@ import Glibc
         let html = try store.path(for: key("report.html"))
         let profile = html + ".profile"
         let output = html + ".dom"
-        let command = "'\(browser)' --headless --no-sandbox --disable-gpu --disable-dev-shm-usage "
+        // `timeout` keeps a hung browser from hanging the suite.
+        let command = "timeout 120 '\(browser)' --headless --no-sandbox --disable-gpu --disable-dev-shm-usage "
             + "--no-first-run --user-data-dir='\(profile)' --dump-dom 'file://\(html)' > '\(output)' 2>/dev/null"
         let status = system(command)
         #expect(status == 0, "chromium exited with \(status)")
