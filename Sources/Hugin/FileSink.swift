@@ -4,10 +4,11 @@ import Glibc
 import Darwin
 #endif
 
-/// A buffered file writer (owns its FILE*; `close()` reports write errors, `deinit` only releases).
+/// A buffered file writer (owns its FILE*; `close()` reports write errors, `deinit` only releases), or an in-memory
+/// byte buffer (`init()`), so one writing routine serves files and strings.
 final class FileSink {
     let path: String
-    private let file: UnsafeMutablePointer<FILE>
+    private let file: UnsafeMutablePointer<FILE>?
     fileprivate(set) var buffer: [UInt8] = []
     private var closed = false
 
@@ -18,7 +19,13 @@ final class FileSink {
         buffer.reserveCapacity(1 << 16)
     }
 
-    deinit { if !closed { fclose(file) } }
+    /// An in-memory sink: everything written stays in `buffer`.
+    init() {
+        file = nil
+        path = ""
+    }
+
+    deinit { if !closed, let file { fclose(file) } }
 
     func write(_ text: String) throws {
         buffer.append(contentsOf: text.utf8)
@@ -31,7 +38,7 @@ final class FileSink {
     }
 
     fileprivate func flush() throws {
-        guard !buffer.isEmpty else { return }
+        guard !buffer.isEmpty, let file else { return }
         let written = buffer.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
         guard written == buffer.count else { throw HuginError.io("cannot write \(path) (disk full?)") }
         buffer.removeAll(keepingCapacity: true)
@@ -40,6 +47,7 @@ final class FileSink {
     func close() throws {
         try flush()
         closed = true
+        guard let file else { return }
         guard fclose(file) == 0 else { throw HuginError.io("cannot close \(path)") }
     }
 }

@@ -60,6 +60,41 @@ public struct CompressedObservation: Codable, Sendable, Equatable {
     public var needsReview: Bool
     public var detector: String
 
+    /// The element for `visit` at a site named `siteName`.
+    public init(visit v: Visit, siteName: String?) {
+        self.init(
+            visitID: v.id, siteID: v.siteID, siteName: siteName, cameraID: v.cameraID, species: v.species,
+            startTime: Timestamp.format(v.start), endTime: Timestamp.format(v.end), durationSeconds: v.durationSeconds,
+            maxConfidence: v.maxConfidence, avgConfidence: v.meanConfidence, frameCount: v.frameCount,
+            detectionTimeline: v.timeline.map {
+                .init(timestamp: Timestamp.format($0.time), confidence: $0.confidence, frameNumber: $0.frameNumber,
+                      cropPath: $0.path, frameTime: $0.frameTime)
+            },
+            sourceVideo: v.sourceVideo, sourceMedia: v.media, needsReview: v.needsReview, detector: v.detector)
+    }
+
+    public init(visitID: String, siteID: String?, siteName: String?, cameraID: String, species: String,
+                startTime: String, endTime: String, durationSeconds: Double, maxConfidence: Double,
+                avgConfidence: Double, frameCount: Int, detectionTimeline: [TimelineItem], sourceVideo: String?,
+                sourceMedia: [String], needsReview: Bool, detector: String) {
+        self.visitID = visitID
+        self.siteID = siteID
+        self.siteName = siteName
+        self.cameraID = cameraID
+        self.species = species
+        self.startTime = startTime
+        self.endTime = endTime
+        self.durationSeconds = durationSeconds
+        self.maxConfidence = maxConfidence
+        self.avgConfidence = avgConfidence
+        self.frameCount = frameCount
+        self.detectionTimeline = detectionTimeline
+        self.sourceVideo = sourceVideo
+        self.sourceMedia = sourceMedia
+        self.needsReview = needsReview
+        self.detector = detector
+    }
+
     enum CodingKeys: String, CodingKey {
         case visitID = "visit_id"
         case siteID = "site_id"
@@ -81,24 +116,63 @@ public struct CompressedObservation: Codable, Sendable, Equatable {
 
     /// The same JSON `encode(to:)` produces, built directly (the per-visit hot path of large runs).
     func jsonText() -> String {
-        func number(_ x: Double) -> String { "\(x)" }
-        func optional(_ s: String?) -> String { s.map(JSONText.string) ?? "null" }
-        var text = "{\"visit_id\":" + JSONText.string(visitID) + ",\"site_id\":" + optional(siteID)
-            + ",\"site_name\":" + optional(siteName) + ",\"camera_id\":" + JSONText.string(cameraID)
-            + ",\"species\":" + JSONText.string(species) + ",\"start_time\":" + JSONText.string(startTime)
-            + ",\"end_time\":" + JSONText.string(endTime) + ",\"duration_seconds\":" + number(durationSeconds)
-            + ",\"max_confidence\":" + number(maxConfidence) + ",\"avg_confidence\":" + number(avgConfidence)
-            + ",\"frame_count\":\(frameCount),\"detection_timeline\":["
-        for (k, item) in detectionTimeline.enumerated() {
-            text += (k == 0 ? "{\"timestamp\":" : ",{\"timestamp\":") + JSONText.string(item.timestamp)
-                + ",\"confidence\":" + number(item.confidence) + ",\"frame_number\":"
-                + (item.frameNumber.map { "\($0)" } ?? "null") + ",\"crop_path\":" + JSONText.string(item.cropPath)
-                + (item.frameTime.map { ",\"frame_time\":" + number($0) } ?? "") + "}"
+        let sink = FileSink()
+        write(to: sink)
+        return String(decoding: sink.buffer, as: UTF8.self)
+    }
+
+    func write(to sink: FileSink) {
+        func optional(_ s: String?) {
+            if let s { sink.append(jsonString: s) } else { sink.append("null") }
         }
-        text += "],\"source_video\":" + optional(sourceVideo) + ",\"source_media\":["
-            + sourceMedia.map(JSONText.string).joined(separator: ",") + "],\"needs_review\":"
-            + (needsReview ? "true" : "false") + ",\"detector\":" + JSONText.string(detector) + "}"
-        return text
+        sink.append("{\"visit_id\":")
+        sink.append(jsonString: visitID)
+        sink.append(",\"site_id\":")
+        optional(siteID)
+        sink.append(",\"site_name\":")
+        optional(siteName)
+        sink.append(",\"camera_id\":")
+        sink.append(jsonString: cameraID)
+        sink.append(",\"species\":")
+        sink.append(jsonString: species)
+        sink.append(",\"start_time\":")
+        sink.append(jsonString: startTime)
+        sink.append(",\"end_time\":")
+        sink.append(jsonString: endTime)
+        sink.append(",\"duration_seconds\":")
+        sink.append(raw: "\(durationSeconds)")
+        sink.append(",\"max_confidence\":")
+        sink.append(raw: "\(maxConfidence)")
+        sink.append(",\"avg_confidence\":")
+        sink.append(raw: "\(avgConfidence)")
+        sink.append(",\"frame_count\":")
+        sink.append(int: frameCount)
+        sink.append(",\"detection_timeline\":[")
+        for (k, item) in detectionTimeline.enumerated() {
+            sink.append(k == 0 ? "{\"timestamp\":" : ",{\"timestamp\":")
+            sink.append(jsonString: item.timestamp)
+            sink.append(",\"confidence\":")
+            sink.append(raw: "\(item.confidence)")
+            sink.append(",\"frame_number\":")
+            if let n = item.frameNumber { sink.append(int: n) } else { sink.append("null") }
+            sink.append(",\"crop_path\":")
+            sink.append(jsonString: item.cropPath)
+            if let t = item.frameTime {
+                sink.append(",\"frame_time\":")
+                sink.append(raw: "\(t)")
+            }
+            sink.append(byte: 0x7D)
+        }
+        sink.append("],\"source_video\":")
+        optional(sourceVideo)
+        sink.append(",\"source_media\":[")
+        for (k, m) in sourceMedia.enumerated() {
+            if k > 0 { sink.append(byte: 0x2C) }
+            sink.append(jsonString: m)
+        }
+        sink.append(needsReview ? "],\"needs_review\":true,\"detector\":" : "],\"needs_review\":false,\"detector\":")
+        sink.append(jsonString: detector)
+        sink.append(byte: 0x7D)
     }
 
     public func encode(to encoder: any Encoder) throws {

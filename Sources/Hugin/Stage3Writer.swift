@@ -213,20 +213,9 @@ final class Stage3Writer {
         }
         if firstVisits.count < options.htmlVisitLimit { firstVisits.append(visit) }
 
-        let observation = CompressedObservation(
-            visitID: visit.id, siteID: visit.siteID, siteName: site?.name, cameraID: visit.cameraID,
-            species: visit.species, startTime: Timestamp.format(visit.start), endTime: Timestamp.format(visit.end),
-            durationSeconds: visit.durationSeconds, maxConfidence: visit.maxConfidence,
-            avgConfidence: visit.meanConfidence, frameCount: visit.frameCount,
-            detectionTimeline: visit.timeline.map {
-                .init(timestamp: Timestamp.format($0.time), confidence: $0.confidence, frameNumber: $0.frameNumber,
-                      cropPath: $0.path, frameTime: $0.frameTime)
-            },
-            sourceVideo: visit.sourceVideo, sourceMedia: visit.media, needsReview: visit.needsReview,
-            detector: visit.detector)
         try observationsJSON.write(firstObservation ? "\n" : ",\n")
         firstObservation = false
-        try observationsJSON.write(observation.jsonText())
+        Self.writeObservationJSON(visit, siteName: site?.name, to: observationsJSON)
 
         let deployment = Self.deploymentID(site: visit.siteID, camera: visit.cameraID)
         try visitsCSV.write(CSV.row([
@@ -237,6 +226,62 @@ final class Stage3Writer {
             visit.sourceVideo ?? "", deployment, visit.detector,
         ]))
         try observationsCSV.write(CSV.row(CamtrapDP.observationRow(visit, deploymentID: deployment)))
+    }
+
+    /// `compressed_observations.json` element for a visit: the bytes `CompressedObservation.init(visit:siteName:)`
+    /// then `write(to:)` produce, without building the intermediate strings (one timeline entry per detection).
+    static func writeObservationJSON(_ v: Visit, siteName: String?, to sink: FileSink) {
+        func optional(_ s: String?) {
+            if let s { sink.append(jsonString: s) } else { sink.append("null") }
+        }
+        sink.append("{\"visit_id\":")
+        sink.append(jsonString: v.id)
+        sink.append(",\"site_id\":")
+        optional(v.siteID)
+        sink.append(",\"site_name\":")
+        optional(siteName)
+        sink.append(",\"camera_id\":")
+        sink.append(jsonString: v.cameraID)
+        sink.append(",\"species\":")
+        sink.append(jsonString: v.species)
+        sink.append(",\"start_time\":\"")
+        sink.append(timestamp: v.start)
+        sink.append("\",\"end_time\":\"")
+        sink.append(timestamp: v.end)
+        sink.append("\",\"duration_seconds\":")
+        sink.append(raw: "\(v.durationSeconds)")
+        sink.append(",\"max_confidence\":")
+        sink.append(raw: "\(v.maxConfidence)")
+        sink.append(",\"avg_confidence\":")
+        sink.append(raw: "\(v.meanConfidence)")
+        sink.append(",\"frame_count\":")
+        sink.append(int: v.frameCount)
+        sink.append(",\"detection_timeline\":[")
+        for (k, item) in v.timeline.enumerated() {
+            sink.append(k == 0 ? "{\"timestamp\":\"" : ",{\"timestamp\":\"")
+            sink.append(timestamp: item.time)
+            sink.append("\",\"confidence\":")
+            sink.append(raw: "\(item.confidence)")
+            sink.append(",\"frame_number\":")
+            if let n = item.frameNumber { sink.append(int: n) } else { sink.append("null") }
+            sink.append(",\"crop_path\":")
+            sink.append(jsonString: item.path)
+            if let t = item.frameTime {
+                sink.append(",\"frame_time\":")
+                sink.append(raw: "\(t)")
+            }
+            sink.append(byte: 0x7D)
+        }
+        sink.append("],\"source_video\":")
+        optional(v.sourceVideo)
+        sink.append(",\"source_media\":[")
+        for (k, m) in v.media.enumerated() {
+            if k > 0 { sink.append(byte: 0x2C) }
+            sink.append(jsonString: m)
+        }
+        sink.append(v.needsReview ? "],\"needs_review\":true,\"detector\":" : "],\"needs_review\":false,\"detector\":")
+        sink.append(jsonString: v.detector)
+        sink.append(byte: 0x7D)
     }
 
     // MARK: - Whole run
@@ -338,15 +383,37 @@ final class Stage3Writer {
         var line: UnsafeMutablePointer<CChar>? = nil
         var capacity = 0
         defer { free(line) }
-        while getline(&line, &capacity, file) > 0 {
-            let text = String(cString: line!)
-            let parts = text.split(separator: "\t", maxSplits: 3, omittingEmptySubsequences: false)
-            guard parts.count == 4, let location = Int32(parts[0]), let camera = Int32(parts[1]) else { continue }
-            let deployment = deploymentOfKey[CondensationJob.deploymentKey(location, camera)]
-                ?? Self.deploymentID(site: nil, camera: cameras[Int(camera)])
-            var tail = String(parts[3])
-            if tail.hasSuffix("\n") { tail.removeLast() }
-            try sink.write(String(parts[2]) + "," + CSV.field(deployment) + "," + tail + "\r\n")
+        while true {
+            let length = getline(&line, &capacity, file)
+            guard length > 0, let line else { break }
+            try line.withMemoryRebound(to: UInt8.self, capacity: length) { bytes in
+                // location \t camera \t mediaID \t tail \n
+                var tabs: [Int] = []
+                for k in 0..<length where bytes[k] == 0x09 && tabs.count < 3 { tabs.append(k) }
+                guard tabs.count == 3 else { return }
+                func integer(_ from: Int, _ to: Int) -> Int32? {
+                    var v: Int32 = 0, negative = false, k = from
+                    if k < to && bytes[k] == 0x2D { negative = true; k += 1 }
+                    guard k < to else { return nil }
+                    while k < to {
+                        guard bytes[k] >= 0x30 && bytes[k] <= 0x39 else { return nil }
+                        v = v &* 10 &+ Int32(bytes[k] - 0x30)
+                        k += 1
+                    }
+                    return negative ? -v : v
+                }
+                guard let location = integer(0, tabs[0]), let camera = integer(tabs[0] + 1, tabs[1]) else { return }
+                let deployment = deploymentOfKey[CondensationJob.deploymentKey(location, camera)]
+                    ?? Self.deploymentID(site: nil, camera: cameras[Int(camera)])
+                var end = length
+                while end > tabs[2] + 1 && (bytes[end - 1] == 0x0A || bytes[end - 1] == 0x0D) { end -= 1 }
+                try sink.write(bytes: UnsafeBufferPointer(start: bytes + tabs[1] + 1, count: tabs[2] - tabs[1] - 1))
+                sink.append(byte: 0x2C)
+                sink.append(csvField: deployment)
+                sink.append(byte: 0x2C)
+                try sink.write(bytes: UnsafeBufferPointer(start: bytes + tabs[2] + 1, count: end - tabs[2] - 1))
+                sink.append("\r\n")
+            }
         }
         try sink.close()
     }

@@ -54,3 +54,23 @@ import Testing
         #expect(decoded == o)
     }
 }
+
+@Suite struct DirectObservationJSONTests {
+    @Test func directWriterMatchesTheDocumentType() throws {
+        let visit = Visit(
+            id: "v-9", siteID: "site-00000001", cameraID: "cam \"1\"", species: "roe_deer", detector: "motion-v1",
+            start: 1_777_600_000.25, end: 1_777_600_600, frameCount: 2, maxConfidence: 0.9, meanConfidence: 0.75,
+            maxBoxes: 2,
+            timeline: [
+                TimelineEntry(time: 1_777_600_000.25, confidence: 0.6, frameNumber: nil, frameTime: nil, path: "a.jpg"),
+                TimelineEntry(time: 1_777_600_600, confidence: 0.9, frameNumber: 12, frameTime: 6.5, path: "v.mp4"),
+            ],
+            media: ["a.jpg", "v.mp4"], needsReview: false, hasVideo: true)
+        let sink = FileSink()
+        Stage3Writer.writeObservationJSON(visit, siteName: "Skogsbacken", to: sink)
+        let direct = String(decoding: sink.buffer, as: UTF8.self)
+        #expect(direct == CompressedObservation(visit: visit, siteName: "Skogsbacken").jsonText())
+        let decoded = try JSONDecoder().decode(CompressedObservation.self, from: Data(direct.utf8))
+        #expect(decoded == CompressedObservation(visit: visit, siteName: "Skogsbacken"))
+    }
+}
