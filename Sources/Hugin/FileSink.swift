@@ -161,10 +161,13 @@ extension FileSink {
         var width = digits
         while frac % 10 == 0 { frac /= 10; width -= 1 }
         buffer.append(0x2E)
-        var text = [UInt8](repeating: 0x30, count: width)
-        var k = width - 1
-        while frac > 0 { text[k] = UInt8(frac % 10) + 0x30; frac /= 10; k -= 1 }
-        buffer.append(contentsOf: text)
+        // Leading zeros of the fraction, then its digits (most significant first).
+        var divisor: UInt64 = 1
+        for _ in 1..<width { divisor *= 10 }
+        while divisor > 0 {
+            buffer.append(UInt8(frac / divisor % 10) + 0x30)
+            divisor /= 10
+        }
     }
 
     func append(jsonString s: String) {

@@ -74,3 +74,19 @@ import Testing
         #expect(decoded == CompressedObservation(visit: visit, siteName: "Skogsbacken"))
     }
 }
+
+@Suite struct SinkFormattingTests {
+    @Test(arguments: [0.0, 1.0, 0.5, 0.05, 0.0049, 0.91234, -0.25, 12.5, 0.00005, 0.99999, 123456.0001])
+    func fixedMatchesFixedTrimmed(_ x: Double) {
+        let sink = FileSink()
+        sink.append(fixed: x, digits: 4)
+        #expect(String(decoding: sink.buffer, as: UTF8.self) == Fixed.trimmed(x, 4))
+    }
+
+    @Test(arguments: [0.0, 1_777_600_000.25, 1_709_208_000.999, -1.0, 951_782_400.0])
+    func timestampMatchesFormat(_ t: Double) {
+        let sink = FileSink()
+        sink.append(timestamp: t)
+        #expect(String(decoding: sink.buffer, as: UTF8.self) == Timestamp.format(t))
+    }
+}
