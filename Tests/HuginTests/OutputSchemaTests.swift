@@ -252,3 +252,17 @@ import Glibc
         #expect(dom.contains("roe_deer"))
     }
 }
+
+@Suite struct AnalyzeTests {
+    @Test func summarizesADownloadedStage3Folder() throws {
+        let store = try OutputSchemaTests.makeRun()
+        let folder = try store.path(for: "runs/s1/stage3")
+        let text = try Stage3Analysis.summarize(directory: folder)
+        #expect(text.contains("Run s1"))
+        #expect(text.contains("Visits: 3"))
+        #expect(text.contains("roe_deer"))
+        #expect(text.contains("FAILED or missing: 4"))
+        #expect(!text.contains("Missing files"))
+        #expect(throws: HuginError.self) { try Stage3Analysis.summarize(directory: folder + "/nope") }
+    }
+}
