@@ -54,8 +54,28 @@ final class DetectionSorter {
         if buffer.count >= capacity { try spill() }
     }
 
+    /// Sorts `buffer` through a compact (time, index) key array, so the large entries are moved once instead of
+    /// at every merge step; the full comparator only breaks time ties.
+    private func sortBuffer() {
+        guard buffer.count > 1 else { return }
+        var keys = [(Double, Int32)]()
+        keys.reserveCapacity(buffer.count)
+        for (i, e) in buffer.enumerated() { keys.append((e.time, Int32(i))) }
+        let less = self.less
+        buffer.withUnsafeBufferPointer { entries in
+            keys.sort { a, b in
+                if a.0 != b.0 { return a.0 < b.0 }
+                let x = entries[Int(a.1)], y = entries[Int(b.1)]
+                if less(x, y) { return true }
+                if less(y, x) { return false }
+                return a.1 < b.1
+            }
+        }
+        buffer = keys.map { buffer[Int($0.1)] }
+    }
+
     private func spill() throws {
-        buffer.sort(by: less)
+        sortBuffer()
         let path = directory + "/run-\(runs.count).bin"
         let writer = try RunFileWriter(path: path)
         for entry in buffer { try writer.write(entry) }
@@ -67,7 +87,7 @@ final class DetectionSorter {
 
     /// Calls `body` with every entry in sorted order; consumes the sorter.
     func drain(_ body: (DetectionEntry) throws -> Void) throws {
-        buffer.sort(by: less)
+        sortBuffer()
         if runs.isEmpty {
             for entry in buffer { try body(entry) }
             buffer = []

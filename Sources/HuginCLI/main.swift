@@ -181,6 +181,15 @@ func main(_ argv: [String]) throws -> Int32 {
         printError("wrote \(n) synthetic detections for run \(run)")
         return 0
 
+    case "bench-core":
+        // The condensation core alone (sort + visits), for scripts/bench/60-hugin.sh.
+        let args = try Arguments(argv[2...], known: ["detections", "cameras"])
+        let r = try CondensationBenchmark.run(detections: Int(try args.double("detections") ?? 10_000_000),
+                                              cameras: Int(try args.double("cameras") ?? 300))
+        print("core_detections=\(r.detections) core_visits=\(r.visits) core_spilled_runs=\(r.spilledRuns) "
+              + "core_cpu_seconds=\(r.cpuSeconds)")
+        return 0
+
     case "analyze":
         guard argv.count == 3 else { throw UsageError(description: "analyze needs DIR") }
         print(try Stage3Analysis.summarize(directory: argv[2]), terminator: "")
