@@ -148,9 +148,11 @@ struct CondensationJob {
         chunkKeys.sort { $0.0 < $1.0 }
         let failedSet = Set(failedChunks)
         for index in failedSet.sorted() {
-            problems.append(.init(chunk: index, reason: "failed (reported by the run record)"))
+            problems.append(.init(chunk: index, reason: "failed (reported by the run record); not condensed"))
         }
         let present = Set(chunkKeys.map(\.0))
+        // A failed chunk is never half-used: any output it left is ignored, as the report says.
+        chunkKeys.removeAll { failedSet.contains($0.0) }
         if let manifestCount = try manifestChunkCount() {
             for index in 0..<manifestCount where !present.contains(index) && !failedSet.contains(index) {
                 problems.append(.init(chunk: index, reason: "missing: no Stage 1 output"))
@@ -162,7 +164,7 @@ struct CondensationJob {
         }
 
         // 2. Pass over the chunks: detections into the sorter, media and MegaDetector entries into temp files.
-        var sorter: DetectionSorter? = nil
+        let sorter = makeSorter()
         let megadetector = try FileSink(path: work + "/megadetector.images")
         let mediaTemp = try FileSink(path: work + "/media.rows")
         var first = true
@@ -197,8 +199,7 @@ struct CondensationJob {
                     }
                     try ingest(record, into: &entries, megadetector: megadetector, media: mediaTemp, first: &first)
                     if entries.count >= 4096 {
-                        if sorter == nil { sorter = makeSorter() }
-                        for e in entries { try sorter!.append(e) }
+                        for e in entries { try sorter.append(e) }
                         entries.removeAll(keepingCapacity: true)
                     }
                 }
@@ -211,8 +212,7 @@ struct CondensationJob {
                 if line > 0 { chunksRead.append(index) }
             }
         }
-        if sorter == nil { sorter = makeSorter() }
-        for e in entries { try sorter!.append(e) }
+        for e in entries { try sorter.append(e) }
         entries = []
         try megadetector.close()
         try mediaTemp.close()
@@ -241,7 +241,7 @@ struct CondensationJob {
         let builder = VisitBuilder(gapSeconds: options.visitGapSeconds, reviewThreshold: options.reviewThreshold) {
             try writer.add($0)
         }
-        let sorted = sorter!
+        let sorted = sorter
         try sorted.drain { e in
             try builder.add(e, site: e.location >= 0 ? siteOfLocation[Int(e.location)] : -1)
         }

@@ -189,15 +189,20 @@ struct FixedClock: WallClock {
 
     @Test func failedAndMissingChunksAreListed() throws {
         let store = try makeStore()
-        try writeChunks(store, run: "r1", [[record("raw/cam01/1.JPG", time: iso(t0), [("fox", 0.9)])]])
+        // Chunk 1 left an output but the run record says it failed: it is listed, not condensed.
+        try writeChunks(store, run: "r1", [[record("raw/cam01/1.JPG", time: iso(t0), [("fox", 0.9)])],
+                                           [record("raw/cam09/1.JPG", camera: "cam09", time: iso(t0), [("elk", 0.9)])]])
         // A manifest of 3 chunks: chunk 1 failed (run record), chunk 2 has no output.
         try store.put(StoreLayout.manifestKey(run: "r1"), bytes: try Gzip.compress(Array("{}\n{}\n{}\n".utf8)))
         let summary = try condense(store, failed: [1])
         #expect(summary.failedChunks == [1, 2])
+        #expect(summary.visits == 1)
+        #expect(summary.chunksRead == 1)
         let report = try JSONDecoder().decode(Stage3Report.self, from: Data(try store.get("runs/r1/stage3/report.json")))
         #expect(report.failedChunks.map(\.chunk) == [1, 2])
         let html = try readText(store, "runs/r1/stage3/report.html")
         #expect(html.contains("chunk 1: failed"))
+        #expect(html.contains("not condensed"))
         #expect(html.contains("chunk 2: missing"))
     }
 
