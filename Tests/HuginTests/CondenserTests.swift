@@ -236,6 +236,19 @@ struct FixedClock: WallClock {
         #expect(throws: HuginError.self) { try condense(store, run: "../x") }
     }
 
+    @Test func registryRadiusIsNotSilentlyRedefined() throws {
+        let store = try makeStore()
+        try writeChunks(store, run: "r1", [[record("raw/cam01/1.JPG", time: iso(t0), [("fox", 0.9)])]])
+        _ = try condense(store)
+        do {
+            _ = try condense(store, options: CondensationOptions(radiusMeters: 10))
+            Issue.record("expected a radius mismatch error")
+        } catch let error as HuginError {
+            #expect(error.kind == .invalidOption)
+            #expect(error.description.contains("radius_meters"))
+        }
+    }
+
     @Test func timestampsRoundTrip() {
         #expect(Timestamp.parse("1970-01-01T00:00:00Z") == 0)
         #expect(Timestamp.parse("2026-05-01T06:00:00+02:00") == Timestamp.parse("2026-05-01T04:00:00Z"))
