@@ -52,6 +52,7 @@ import Glibc
         }
         let video = try #require(array.first { ($0["camera_id"] as? String) == "cam02" })
         #expect(video["source_video"] as? String == "raw/cam02/V1.MP4")
+        #expect(video["source_media"] as? [Any] as? [String] == ["raw/cam02/V1.MP4"])
         let still = try #require(array.first { ($0["camera_id"] as? String) == "cam01" })
         #expect(still["source_video"] is NSNullMarker)
     }
