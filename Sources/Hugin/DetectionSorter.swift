@@ -97,13 +97,15 @@ final class DetectionSorter {
         for path in runs { sources.append(try RunFileReader(path: path)) }
         if !buffer.isEmpty { sources.append(ArraySource(buffer)) }
         buffer = []
-        // Binary min-heap of (current entry, source index).
-        var heap: [(DetectionEntry, Int)] = []
-        for (i, source) in sources.enumerated() {
-            if let e = try source.next() { heap.append((e, i)) }
-        }
-        func before(_ a: (DetectionEntry, Int), _ b: (DetectionEntry, Int)) -> Bool {
-            less(a.0, b.0) || (!less(b.0, a.0) && a.1 < b.1)
+        // Binary min-heap of source indices, ordered by each source's current entry (entries are never moved).
+        var current: [DetectionEntry?] = []
+        for source in sources { current.append(try source.next()) }
+        var heap = (0..<sources.count).filter { current[$0] != nil }
+        let less = self.less
+        func before(_ a: Int, _ b: Int) -> Bool {
+            let x = current[a]!, y = current[b]!
+            if x.time != y.time { return x.time < y.time }
+            return less(x, y) || (!less(y, x) && a < b)
         }
         func siftDown(_ start: Int) {
             var i = start
@@ -118,12 +120,10 @@ final class DetectionSorter {
             }
         }
         for i in stride(from: heap.count / 2 - 1, through: 0, by: -1) { siftDown(i) }
-        while !heap.isEmpty {
-            let (entry, source) = heap[0]
-            try body(entry)
-            if let next = try sources[source].next() {
-                heap[0] = (next, source)
-            } else {
+        while let top = heap.first {
+            try body(current[top]!)
+            current[top] = try sources[top].next()
+            if current[top] == nil {
                 heap[0] = heap[heap.count - 1]
                 heap.removeLast()
             }
