@@ -57,8 +57,9 @@ final class VisitBuilder {
         var maxBoxes: Int32 = 0
         var timeline: [TimelineEntry] = []
         var media: [String] = []
-        /// Membership for `media` (a long visit of stills has thousands of distinct files).
-        var mediaSeen: Set<String> = []
+        /// Membership for `media` once it is long (a long visit of stills has thousands of distinct files);
+        /// short lists are scanned, which is cheaper than hashing.
+        var mediaSeen: Set<String>? = nil
         var closed = false
         var hasVideo = false
         init(key: Key, detector: Int32, start: Double) {
@@ -106,7 +107,14 @@ final class VisitBuilder {
         visit.timeline.append(TimelineEntry(time: e.time, confidence: e.confidence,
                                             frameNumber: e.frameNumber >= 0 ? Int(e.frameNumber) : nil,
                                             frameTime: e.frameTime.isNaN ? nil : e.frameTime, path: e.path))
-        if visit.media.last != e.path && visit.mediaSeen.insert(e.path).inserted { visit.media.append(e.path) }
+        if visit.media.last != e.path {
+            if visit.mediaSeen == nil && visit.media.count >= 16 { visit.mediaSeen = Set(visit.media) }
+            if visit.mediaSeen != nil {
+                if visit.mediaSeen!.insert(e.path).inserted { visit.media.append(e.path) }
+            } else if !visit.media.contains(e.path) {
+                visit.media.append(e.path)
+            }
+        }
 
         sinceSweep += 1
         if e.time - lastSweep > gap || sinceSweep >= 65_536 {

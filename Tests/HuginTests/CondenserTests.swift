@@ -270,3 +270,19 @@ struct FixedClock: WallClock {
         #expect(throws: HuginError.self) { try SiteNames.parse("site_names:\nnot indented: x\n") }
     }
 }
+
+@Suite struct VisitBuilderTests {
+    @Test func longVisitsKeepDistinctMediaInFirstSeenOrder() throws {
+        var emitted: [VisitBuilder.Open] = []
+        let builder = VisitBuilder(gapSeconds: 600, reviewThreshold: 0.8) { emitted.append($0) }
+        for k in 0..<60 {
+            let path = "p\(k % 25)"
+            try builder.add(DetectionEntry(time: Double(k), confidence: 0.9, frameTime: .nan, location: 0, camera: 0,
+                                           species: 0, detector: 0, frameNumber: -1, boxes: 1, path: path), site: 0)
+        }
+        try builder.finish()
+        #expect(emitted.count == 1)
+        #expect(emitted[0].media == (0..<25).map { "p\($0)" })
+        #expect(emitted[0].timeline.count == 60)
+    }
+}
