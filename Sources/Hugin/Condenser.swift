@@ -1,0 +1,406 @@
+import Compression
+import FoundationEssentials
+import OdinKit
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Hugin condensation of one run: reads `runs/<run>/stage1/chunk-*.jsonl.gz` through the object-store port, places
+/// detection locations into stable sites (persistent registry), condenses detections into visits per
+/// (site, camera, species), and writes every Stage 3 output under `runs/<run>/stage3/`.
+///
+/// The control plane calls `condense(run:failedChunks:)` in process for small runs; the `hugin condense` Batch job
+/// command calls the same method for large ones.
+///
+/// Memory: chunk files are streamed line by line; detections go through `DetectionSorter` (bounded buffer, sorted
+/// runs spilled to disk, then merged), visits are built by `VisitBuilder`, which holds only open visits, and every
+/// per-visit or per-media output is streamed to a temporary file. What stays in memory grows with distinct GPS
+/// locations, sites, cameras × locations (deployment ranges), species and open visits, not with detections.
+/// Distinct GPS locations are exact coordinate pairs: cameras that write one fix per deployment keep this small,
+/// cameras that write a jittered fix per image make it grow with images (a documented limit).
+public struct Condenser: Sendable {
+    public let options: CondensationOptions
+    public let store: any ObjectStore
+    public let registryStore: any SiteRegistryStore
+    public let clock: any WallClock
+
+    /// - Parameters:
+    ///   - registryStore: where the site registry lives; defaults to `state/sites.json` in `store`.
+    public init(options: CondensationOptions = CondensationOptions(), store: any ObjectStore,
+                registryStore: (any SiteRegistryStore)? = nil, clock: any WallClock = SystemClock()) {
+        self.options = options
+        self.store = store
+        self.registryStore = registryStore ?? ObjectStoreSiteRegistryStore(store: store)
+        self.clock = clock
+    }
+
+    /// Condenses `run`. `failedChunks` are the chunk indices the run record marks as failed: they are listed in the
+    /// report; chunks named in the run's manifest without an output file are listed as missing.
+    /// Throws `HuginError` for bad options, an unknown run (no Stage 1 output at all) or I/O failures.
+    public func condense(run: String, failedChunks: [Int] = []) throws -> CondensationSummary {
+        try options.validate()
+        guard !run.isEmpty, !run.contains("/"), run != ".", run != ".." else {
+            throw HuginError.invalidInput("run id '\(run)' is not valid: use the run's id as shown by `odin status`")
+        }
+        let work = try TemporaryFolder(parent: options.temporaryDirectory)
+        defer { work.remove() }
+        var job = CondensationJob(options: options, store: store, clock: clock, run: run, work: work.path)
+        return try job.execute(registryStore: registryStore, failedChunks: failedChunks)
+    }
+}
+
+/// A folder under $TMPDIR removed when the condensation ends.
+struct TemporaryFolder {
+    let path: String
+
+    init(parent: String?) throws {
+        let base = parent ?? ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
+        var template = Array((base + "/hugin-XXXXXX").utf8CString)
+        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+            throw HuginError.io("cannot create a temporary folder in \(base): errno \(errno)")
+        }
+        path = String(cString: made)
+    }
+
+    func remove() {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+}
+
+/// Interned strings (cameras, species, detectors).
+struct Interner {
+    private(set) var names: [String] = []
+    private var index: [String: Int32] = [:]
+
+    mutating func id(_ name: String) -> Int32 {
+        if let i = index[name] { return i }
+        let i = Int32(names.count)
+        names.append(name)
+        index[name] = i
+        return i
+    }
+}
+
+/// Tables the sort comparator reads while the job keeps adding to them (a reference, so both see one copy).
+final class NameTables {
+    var cameras = Interner()
+    var species = Interner()
+    var locations: [GeoPoint] = []
+}
+
+// MARK: - The job
+
+struct CondensationJob {
+    let options: CondensationOptions
+    let store: any ObjectStore
+    let clock: any WallClock
+    let run: String
+    let work: String
+
+    let tables = NameTables()
+    var cameras: Interner { get { tables.cameras } nonmutating set { tables.cameras = newValue } }
+    var species: Interner { get { tables.species } nonmutating set { tables.species = newValue } }
+    var detectors = Interner()
+    var locations: [GeoPoint] { get { tables.locations } nonmutating set { tables.locations = newValue } }
+    var locationIndex: [GeoPoint: Int32] = [:]
+    /// (location, camera) → first and last capture time of any media (deployment start/end).
+    var deploymentRange: [Int64: (Double, Double)] = [:]
+    var categoryLabels: [String: String] = [:]
+
+    var recordsRead = 0
+    var mediaFiles = 0
+    var mediaWithoutTime = 0
+    var filesWithErrors = 0
+    var errorSamples: [String] = []
+    var malformedLines = 0
+    var invalidGPS = 0
+    var belowMin = 0
+    var withoutTime = 0
+    var chunksRead: [Int] = []
+    var problems: [Stage3Report.ChunkProblem] = []
+
+    init(options: CondensationOptions, store: any ObjectStore, clock: any WallClock, run: String, work: String) {
+        self.options = options
+        self.store = store
+        self.clock = clock
+        self.run = run
+        self.work = work
+    }
+
+    static func deploymentKey(_ location: Int32, _ camera: Int32) -> Int64 {
+        Int64(location) << 32 | Int64(UInt32(bitPattern: camera))
+    }
+
+    mutating func execute(registryStore: any SiteRegistryStore, failedChunks: [Int]) throws -> CondensationSummary {
+        let now = Timestamp.format(clock.now().timeIntervalSince1970)
+        // 1. Which chunks exist, which failed, which are missing.
+        let prefix = StoreLayout.stage1Prefix(run: run)
+        var chunkKeys: [(Int, String)] = []
+        for info in try store.list(prefix: prefix) {
+            let name = String(info.key.dropFirst(prefix.count))
+            guard name.hasPrefix("chunk-"), name.hasSuffix(".jsonl.gz"),
+                  let index = Int(name.dropFirst(6).dropLast(9)) else { continue }
+            chunkKeys.append((index, info.key))
+        }
+        chunkKeys.sort { $0.0 < $1.0 }
+        let failedSet = Set(failedChunks)
+        for index in failedSet.sorted() {
+            problems.append(.init(chunk: index, reason: "failed (reported by the run record); not condensed"))
+        }
+        let present = Set(chunkKeys.map(\.0))
+        // A failed chunk is never half-used: any output it left is ignored, as the report says.
+        chunkKeys.removeAll { failedSet.contains($0.0) }
+        if let manifestCount = try manifestChunkCount() {
+            for index in 0..<manifestCount where !present.contains(index) && !failedSet.contains(index) {
+                problems.append(.init(chunk: index, reason: "missing: no Stage 1 output"))
+            }
+        }
+        guard !chunkKeys.isEmpty || !problems.isEmpty else {
+            throw HuginError.invalidInput("run \(run) has no Stage 1 output under \(store.rootURI)/\(prefix) "
+                                          + "and no failed chunks; check the run id and the --store")
+        }
+
+        // 2. Pass over the chunks: detections into the sorter, media and MegaDetector entries into temp files.
+        let sorter = makeSorter()
+        let megadetector = try FileSink(path: work + "/megadetector.images")
+        let mediaTemp = try FileSink(path: work + "/media.rows")
+        var first = true
+        var entries: [DetectionEntry] = []
+        let parser = Stage1LineParser()
+        for (index, key) in chunkKeys {
+            let local: String
+            var downloaded: String? = nil
+            if let directory = store as? DirectoryObjectStore {
+                local = try directory.path(for: key)
+            } else {
+                local = work + "/chunk-\(index).jsonl.gz"
+                try store.download(key, to: local)
+                downloaded = local
+            }
+            defer { if let downloaded { unlink(downloaded) } }
+            var line = 0
+            do {
+                let reader = try GzipLineReader(path: local)
+                while let bytes = try reader.nextLine() {
+                    line += 1
+                    if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
+                    let record: Stage1Record
+                    do {
+                        record = try parser.decode(bytes)
+                    } catch {
+                        malformedLines += 1
+                        if errorSamples.count < 20 {
+                            errorSamples.append("chunk \(index) line \(line): not a Stage 1 record (\(error))")
+                        }
+                        continue
+                    }
+                    try ingest(record, into: &entries, megadetector: megadetector, media: mediaTemp, first: &first)
+                    if entries.count >= 4096 {
+                        for e in entries { try sorter.append(e) }
+                        entries.removeAll(keepingCapacity: true)
+                    }
+                }
+                chunksRead.append(index)
+            } catch let error as HuginError {
+                throw error
+            } catch {
+                problems.append(.init(chunk: index, reason: "unreadable after line \(line) (records before it were "
+                                      + "used): \(error)"))
+                if line > 0 { chunksRead.append(index) }
+            }
+        }
+        for e in entries { try sorter.append(e) }
+        entries = []
+        try megadetector.close()
+        try mediaTemp.close()
+        problems.sort { $0.chunk < $1.chunk }
+
+        // 3. Sites: cluster this run's locations together with the registry's anchors.
+        let (loaded, token) = try registryStore.load()
+        var registry = loaded ?? SiteRegistry(radiusMeters: options.radiusMeters)
+        guard registry.radiusMeters == options.radiusMeters else {
+            throw HuginError.invalidOption(
+                "radius_meters", Fixed.trimmed(options.radiusMeters, 6),
+                "the site registry was built with radius \(Fixed.trimmed(registry.radiusMeters, 6)) m; use that "
+                + "radius, or a separate registry, so that existing sites keep their meaning")
+        }
+        let assignment = SiteAssigner.assign(locations, registry: &registry, run: run, now: now)
+        if !locations.isEmpty || loaded == nil { try registryStore.save(registry, replacing: token) }
+        let usedSiteIDs = Array(Set(assignment.siteIDs)).sorted()
+        var siteNumber: [String: Int32] = [:]
+        for (i, id) in usedSiteIDs.enumerated() { siteNumber[id] = Int32(i) }
+        let siteOfLocation = assignment.siteIDs.map { siteNumber[$0]! }
+        let sites = usedSiteIDs.map { id in registry.sites.first { $0.id == id }! }
+
+        // 4. Visits, in time order, streamed to the per-visit outputs.
+        let writer = try Stage3Writer(work: work, options: options, run: run, now: now, sites: sites,
+                                      cameras: cameras.names, species: species.names, detectors: detectors.names)
+        let builder = VisitBuilder(gapSeconds: options.visitGapSeconds, reviewThreshold: options.reviewThreshold) {
+            try writer.add($0)
+        }
+        let sorted = sorter
+        try sorted.drain { e in
+            try builder.add(e, site: e.location >= 0 ? siteOfLocation[Int(e.location)] : -1)
+        }
+        try builder.finish()
+
+        // 5. Deployments (site × camera), media rows, and the whole-run documents.
+        var deployments: [String: Stage3Writer.Deployment] = [:]
+        var deploymentOfKey: [Int64: String] = [:]
+        for (key, range) in deploymentRange {
+            let location = Int32(truncatingIfNeeded: key >> 32)
+            let camera = Int32(truncatingIfNeeded: key & 0xFFFF_FFFF)
+            let site: RegisteredSite? = location >= 0 ? sites[Int(siteOfLocation[Int(location)])] : nil
+            let id = Stage3Writer.deploymentID(site: site?.id, camera: cameras.names[Int(camera)])
+            deploymentOfKey[key] = id
+            if var d = deployments[id] {
+                d.start = min(d.start, range.0)
+                d.end = max(d.end, range.1)
+                deployments[id] = d
+            } else {
+                deployments[id] = .init(id: id, site: site, camera: cameras.names[Int(camera)], start: range.0,
+                                        end: range.1)
+            }
+        }
+        let report = writer.makeReport(
+            chunksRead: chunksRead, problems: problems, recordsRead: recordsRead, mediaFiles: mediaFiles,
+            filesWithErrors: filesWithErrors, errorSamples: errorSamples,
+            excluded: .init(belowMinConfidence: belowMin, withoutTimestamp: withoutTime, invalidGPSRecords: invalidGPS,
+                            malformedLines: malformedLines, mediaWithoutTimestamp: mediaWithoutTime),
+            newSites: Set(assignment.newSiteIDs), mergeCandidates: assignment.mergeCandidates)
+        try writer.finish(report: report, deployments: deployments.values.sorted { $0.id < $1.id },
+                          mediaRows: work + "/media.rows", deploymentOfKey: deploymentOfKey,
+                          megadetectorImages: work + "/megadetector.images", categoryLabels: categoryLabels,
+                          detectors: detectors.names)
+
+        // 6. Upload.
+        let outputPrefix = StoreLayout.stage3Prefix(run: run)
+        for name in Stage3Files.all {
+            try store.upload(file: writer.outputPath(name), to: outputPrefix + name)
+        }
+        let failedOrMissing = problems.map(\.chunk)
+        return CondensationSummary(
+            runID: run, outputPrefix: store.rootURI + "/" + outputPrefix, files: Stage3Files.all,
+            chunksRead: chunksRead.count, failedChunks: Array(Set(failedOrMissing)).sorted(), recordsRead: recordsRead,
+            mediaFiles: mediaFiles, detectionsUsed: writer.detectionsUsed, excludedBelowMinConfidence: belowMin,
+            excludedWithoutTimestamp: withoutTime, malformedLines: malformedLines, visits: writer.visitCount,
+            needsReview: writer.needsReviewCount, sites: sites.count, newSites: assignment.newSiteIDs,
+            mergeCandidates: assignment.mergeCandidates, species: writer.speciesSeen, cameras: writer.camerasSeen,
+            spilledRuns: sorted.spilledRuns, peakOpenVisits: builder.maxOpen)
+    }
+
+    func makeSorter() -> DetectionSorter {
+        // Ties on time are broken by content (camera, species, location, path, frame), never by read order.
+        let tables = self.tables
+        return DetectionSorter(capacity: options.maxBufferedDetections, directory: work) { a, b in
+            if a.time != b.time { return a.time < b.time }
+            if a.camera != b.camera { return tables.cameras.names[Int(a.camera)] < tables.cameras.names[Int(b.camera)] }
+            if a.species != b.species {
+                return tables.species.names[Int(a.species)] < tables.species.names[Int(b.species)]
+            }
+            if a.location != b.location {
+                if a.location < 0 || b.location < 0 { return a.location < b.location }
+                return SiteClustering.less(tables.locations[Int(a.location)], tables.locations[Int(b.location)])
+            }
+            if a.path != b.path { return a.path < b.path }
+            return a.frameNumber < b.frameNumber
+        }
+    }
+
+    /// The number of chunks in the run's manifest, when the manifest exists.
+    func manifestChunkCount() throws -> Int? {
+        let key = StoreLayout.manifestKey(run: run)
+        guard try store.head(key) != nil else { return nil }
+        let bytes = try Gzip.decompress(try store.get(key))
+        return bytes.split(separator: 0x0A).filter { !$0.allSatisfy { $0 == 0x20 || $0 == 0x0D } }.count
+    }
+
+    mutating func ingest(_ record: Stage1Record, into entries: inout [DetectionEntry], megadetector: FileSink,
+                         media: FileSink, first: inout Bool) throws {
+        recordsRead += 1
+        let camera = cameras.id(record.cameraID)
+        let time = record.timestamp.flatMap(Timestamp.parse)
+        if !record.errors.isEmpty {
+            filesWithErrors += 1
+            if errorSamples.count < 20 {
+                errorSamples.append("\(record.path): " + record.errors.joined(separator: "; "))
+            }
+        }
+        var location: Int32 = -1
+        if let lat = record.latitude, let lon = record.longitude {
+            let p = GeoPoint(latitude: lat, longitude: lon)
+            if p.isValid {
+                if let i = locationIndex[p] {
+                    location = i
+                } else {
+                    location = Int32(locations.count)
+                    locations.append(p)
+                    locationIndex[p] = location
+                }
+            } else {
+                invalidGPS += 1
+            }
+        }
+        // Media: one row per file (a video's frame records follow each other in its chunk).
+        let isVideo = record.frameNumber != nil || record.frameTime != nil
+        let newMedia = lastMediaPath != record.path
+        if newMedia {
+            lastMediaPath = record.path
+            mediaFiles += 1
+            if let time {
+                let start = time - (record.frameTime ?? 0)
+                let key = Self.deploymentKey(location, camera)
+                if let r = deploymentRange[key] {
+                    deploymentRange[key] = (min(r.0, start), max(r.1, time))
+                } else {
+                    deploymentRange[key] = (start, time)
+                }
+                try Stage3Writer.writeMediaRow(location: location, camera: camera, path: record.path, timestamp: start,
+                                               isVideo: isVideo, to: media)
+            } else {
+                mediaWithoutTime += 1
+            }
+        } else if let time {
+            let key = Self.deploymentKey(location, camera)
+            if let r = deploymentRange[key] { deploymentRange[key] = (min(r.0, time), max(r.1, time)) }
+        }
+        // MegaDetector batch entry: every detection as the detector reported it (Timelapse applies its own threshold).
+        try Stage3Writer.writeMegadetectorImage(record, first: first, to: megadetector)
+        first = false
+        for d in record.detections where categoryLabels[d.category] == nil { categoryLabels[d.category] = d.label }
+
+        // Detections: one entry per species per frame (best confidence, box count).
+        var perSpecies: [(Int32, Double, Int32)] = []
+        for d in record.detections {
+            guard d.conf >= options.minConfidence else {
+                belowMin += 1
+                continue
+            }
+            let name = d.label.isEmpty ? d.category : d.label
+            let s = species.id(name)
+            if let k = perSpecies.firstIndex(where: { $0.0 == s }) {
+                perSpecies[k].1 = max(perSpecies[k].1, d.conf)
+                perSpecies[k].2 += 1
+            } else {
+                perSpecies.append((s, d.conf, 1))
+            }
+        }
+        guard !perSpecies.isEmpty else { return }
+        guard let time else {
+            withoutTime += perSpecies.count
+            return
+        }
+        let detector = detectors.id(record.detector)
+        for (s, conf, boxes) in perSpecies {
+            entries.append(DetectionEntry(
+                time: time, confidence: conf, frameTime: record.frameTime ?? .nan, location: location,
+                camera: camera, species: s, detector: detector, frameNumber: Int32(clamping: record.frameNumber ?? -1),
+                boxes: boxes, path: record.path))
+        }
+    }
+
+    var lastMediaPath: String? = nil
+}

@@ -1,0 +1,221 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A buffered file writer (owns its FILE*; `close()` reports write errors, `deinit` only releases), or an in-memory
+/// byte buffer (`init()`), so one writing routine serves files and strings.
+final class FileSink {
+    let path: String
+    private let file: UnsafeMutablePointer<FILE>?
+    fileprivate(set) var buffer: [UInt8] = []
+    private var closed = false
+
+    init(path: String) throws {
+        guard let file = fopen(path, "wb") else { throw HuginError.io("cannot create \(path): errno \(errno)") }
+        self.file = file
+        self.path = path
+        buffer.reserveCapacity(1 << 16)
+    }
+
+    /// An in-memory sink: everything written stays in `buffer`.
+    init() {
+        file = nil
+        path = ""
+    }
+
+    deinit { if !closed, let file { fclose(file) } }
+
+    func write(_ text: String) throws {
+        buffer.append(contentsOf: text.utf8)
+        if buffer.count >= 1 << 16 { try flush() }
+    }
+
+    func write(bytes: some Sequence<UInt8>) throws {
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= 1 << 16 { try flush() }
+    }
+
+    fileprivate func flush() throws {
+        guard !buffer.isEmpty, let file else { return }
+        let written = buffer.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
+        guard written == buffer.count else { throw HuginError.io("cannot write \(path) (disk full?)") }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    func close() throws {
+        try flush()
+        closed = true
+        guard let file else { return }
+        guard fclose(file) == 0 else { throw HuginError.io("cannot close \(path)") }
+    }
+}
+
+/// RFC 4180 CSV fields.
+enum CSV {
+    static func field(_ s: String) -> String {
+        guard s.utf8.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) else { return s }
+        var out = "\""
+        for c in s {
+            if c == "\"" { out += "\"\"" } else { out.append(c) }
+        }
+        return out + "\""
+    }
+
+    static func row(_ fields: [String]) -> String { fields.map(field).joined(separator: ",") + "\r\n" }
+
+    /// Splits one CSV line into fields (quotes and doubled quotes handled; no embedded newlines).
+    static func split(_ line: Substring) -> [String] {
+        var fields: [String] = []
+        var current = ""
+        var quoted = false
+        var iterator = line.makeIterator()
+        var pending: Character? = nil
+        while let c = pending ?? iterator.next() {
+            pending = nil
+            if quoted {
+                if c == "\"" {
+                    if let n = iterator.next() {
+                        if n == "\"" { current.append("\"") } else { quoted = false; pending = n }
+                    } else {
+                        quoted = false
+                    }
+                } else {
+                    current.append(c)
+                }
+            } else if c == "\"" {
+                quoted = true
+            } else if c == "," {
+                fields.append(current)
+                current = ""
+            } else if c != "\r" {
+                current.append(c)
+            }
+        }
+        fields.append(current)
+        return fields
+    }
+}
+
+/// Text escaping for HTML and XML attribute values.
+enum HTML {
+    static func escape(_ s: String) -> String {
+        var out = ""
+        out.reserveCapacity(s.utf8.count)
+        for c in s {
+            switch c {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.append(c)
+            }
+        }
+        return out
+    }
+}
+
+// MARK: - Byte-level appends (hot paths: one call per Stage 1 record)
+
+extension FileSink {
+    func append(_ s: StaticString) {
+        buffer.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+    }
+
+    func append(raw s: String) {
+        buffer.append(contentsOf: s.utf8)
+    }
+
+    func append(byte: UInt8) { buffer.append(byte) }
+
+    func append(int n: Int) {
+        if n < 0 { buffer.append(0x2D) }
+        var v = n.magnitude
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                                                         0, 0, 0, 0, 0)
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { d in
+            repeat {
+                d[count] = UInt8(v % 10) + 0x30
+                v /= 10
+                count += 1
+            } while v > 0
+            for k in stride(from: count - 1, through: 0, by: -1) { buffer.append(d[k]) }
+        }
+    }
+
+    /// `value` with at most `digits` decimals, trailing zeros removed (as `Fixed.trimmed`).
+    func append(fixed value: Double, digits: Int) {
+        guard value.isFinite, abs(value) < 1e15 else { append(raw: Fixed.trimmed(value, digits)); return }
+        var scale = 1.0
+        for _ in 0..<digits { scale *= 10 }
+        let n = UInt64((abs(value) * scale).rounded())
+        if value < 0 && n != 0 { buffer.append(0x2D) }
+        let p = UInt64(scale)
+        append(int: Int(n / p))
+        var frac = n % p
+        guard frac != 0 else { return }
+        var width = digits
+        while frac % 10 == 0 { frac /= 10; width -= 1 }
+        buffer.append(0x2E)
+        // Leading zeros of the fraction, then its digits (most significant first).
+        var divisor: UInt64 = 1
+        for _ in 1..<width { divisor *= 10 }
+        while divisor > 0 {
+            buffer.append(UInt8(frac / divisor % 10) + 0x30)
+            divisor /= 10
+        }
+    }
+
+    func append(jsonString s: String) {
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
+            buffer.append(0x22)
+            buffer.append(contentsOf: s.utf8)
+            buffer.append(0x22)
+        } else {
+            append(raw: JSONText.string(s))
+        }
+    }
+
+    func append(csvField s: String) {
+        if s.utf8.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) {
+            append(raw: CSV.field(s))
+        } else {
+            buffer.append(contentsOf: s.utf8)
+        }
+    }
+
+    /// ISO 8601 UTC (`Timestamp.format`).
+    func append(timestamp t: Double) {
+        let whole = t.rounded(.down)
+        let millis = Int(((t - whole) * 1000).rounded())
+        guard millis < 1000, whole > -6e10, whole < 2.5e11 else { append(raw: Timestamp.format(t)); return }
+        let total = Int(whole)
+        let days = total >= 0 ? total / 86_400 : (total - 86_399) / 86_400
+        let rest = total - days * 86_400
+        let (y, m, d) = Timestamp.civilFromDays(days)
+        func two(_ v: Int) { buffer.append(UInt8(v / 10) + 0x30); buffer.append(UInt8(v % 10) + 0x30) }
+        if (0...9999).contains(y) {
+            two(y / 100)
+            two(y % 100)
+        } else {
+            append(int: y)
+        }
+        buffer.append(0x2D); two(m); buffer.append(0x2D); two(d); buffer.append(0x54)
+        two(rest / 3600); buffer.append(0x3A); two(rest / 60 % 60); buffer.append(0x3A); two(rest % 60)
+        if millis > 0 {
+            buffer.append(0x2E)
+            buffer.append(UInt8(millis / 100) + 0x30)
+            buffer.append(UInt8(millis / 10 % 10) + 0x30)
+            buffer.append(UInt8(millis % 10) + 0x30)
+        }
+        buffer.append(0x5A)
+    }
+
+    func flushIfNeeded() throws {
+        if buffer.count >= 1 << 16 { try flush() }
+    }
+}

@@ -1,0 +1,283 @@
+import FoundationEssentials
+import OdinKit
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Decodes one Stage 1 JSON line into a `Stage1Record` without the generic `JSONDecoder` machinery (which dominated
+/// condensation time). It accepts exactly the same documents: any line it cannot handle (a missing required key, a
+/// type mismatch, malformed JSON) is handed to `JSONDecoder`, so errors and edge cases keep `Codable` semantics.
+struct Stage1LineParser {
+    private let fallback = JSONDecoder()
+
+    func decode(_ line: [UInt8]) throws -> Stage1Record {
+        if let record = line.withUnsafeBufferPointer({ buffer -> Stage1Record? in
+            var scanner = Scanner(bytes: buffer)
+            return scanner.record()
+        }) {
+            return record
+        }
+        return try fallback.decode(Stage1Record.self, from: Data(line))
+    }
+}
+
+private struct Scanner {
+    let bytes: UnsafeBufferPointer<UInt8>
+    var i = 0
+
+    init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+
+    mutating func skipSpace() {
+        while i < bytes.count {
+            let c = bytes[i]
+            guard c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D else { return }
+            i += 1
+        }
+    }
+
+    mutating func consume(_ c: UInt8) -> Bool {
+        skipSpace()
+        guard i < bytes.count, bytes[i] == c else { return false }
+        i += 1
+        return true
+    }
+
+    mutating func peek() -> UInt8? {
+        skipSpace()
+        return i < bytes.count ? bytes[i] : nil
+    }
+
+    /// The record, or nil to let JSONDecoder decide (and explain).
+    mutating func record() -> Stage1Record? {
+        var path: String?, camera: String?, detector: String?
+        var timestamp: String?, frameTime: Double?, frameNumber: Int?
+        var latitude: Double?, longitude: Double?, width: Int?, height: Int?
+        var detections: [Detection]?, errors: [String]?
+        guard consume(UInt8(ascii: "{")) else { return nil }
+        if !consume(UInt8(ascii: "}")) {
+            repeat {
+                guard let key = string() else { return nil }
+                guard consume(UInt8(ascii: ":")) else { return nil }
+                switch key {
+                case "path": guard let v = string() else { return nil }; path = v
+                case "camera_id": guard let v = string() else { return nil }; camera = v
+                case "detector": guard let v = string() else { return nil }; detector = v
+                case "timestamp": guard let v = optional({ $0.string() }) else { return nil }; timestamp = v
+                case "frame_time": guard let v = optional({ $0.number() }) else { return nil }; frameTime = v
+                case "frame_number": guard let v = optional({ $0.integer() }) else { return nil }; frameNumber = v
+                case "latitude": guard let v = optional({ $0.number() }) else { return nil }; latitude = v
+                case "longitude": guard let v = optional({ $0.number() }) else { return nil }; longitude = v
+                case "width": guard let v = optional({ $0.integer() }) else { return nil }; width = v
+                case "height": guard let v = optional({ $0.integer() }) else { return nil }; height = v
+                case "detections":
+                    guard let v = array({ $0.detection() }) else { return nil }
+                    detections = v
+                case "errors":
+                    guard let v = array({ $0.string() }) else { return nil }
+                    errors = v
+                default:
+                    guard skipValue() else { return nil }
+                }
+            } while consume(UInt8(ascii: ","))
+            guard consume(UInt8(ascii: "}")) else { return nil }
+        }
+        skipSpace()
+        guard i == bytes.count, let path, let camera, let detector, let detections, let errors else { return nil }
+        return Stage1Record(path: path, cameraID: camera, timestamp: timestamp, frameTime: frameTime,
+                            frameNumber: frameNumber, latitude: latitude, longitude: longitude, width: width,
+                            height: height, detections: detections, detector: detector, errors: errors)
+    }
+
+    mutating func detection() -> Detection? {
+        var category: String?, label: String?, conf: Double?, bbox: [Double]?, doubtful: Bool??
+        guard consume(UInt8(ascii: "{")) else { return nil }
+        if !consume(UInt8(ascii: "}")) {
+            repeat {
+                guard let key = string(), consume(UInt8(ascii: ":")) else { return nil }
+                switch key {
+                case "category": guard let v = string() else { return nil }; category = v
+                case "label": guard let v = string() else { return nil }; label = v
+                case "conf": guard let v = number() else { return nil }; conf = v
+                case "bbox": guard let v = array({ $0.number() }) else { return nil }; bbox = v
+                case "doubtful": guard let v = optional({ $0.boolean() }) else { return nil }; doubtful = .some(v)
+                default: guard skipValue() else { return nil }
+                }
+            } while consume(UInt8(ascii: ","))
+            guard consume(UInt8(ascii: "}")) else { return nil }
+        }
+        guard let category, let label, let conf, let bbox else { return nil }
+        return Detection(category: category, label: label, conf: conf, bbox: bbox, doubtful: doubtful ?? nil)
+    }
+
+    /// `null` → .some(nil); a value → .some(value); malformed → nil.
+    mutating func optional<T>(_ body: (inout Scanner) -> T?) -> T?? {
+        if literal("null") { return .some(nil) }
+        guard let v = body(&self) else { return nil }
+        return .some(v)
+    }
+
+    mutating func array<T>(_ element: (inout Scanner) -> T?) -> [T]? {
+        guard consume(UInt8(ascii: "[")) else { return nil }
+        var items: [T] = []
+        if consume(UInt8(ascii: "]")) { return items }
+        repeat {
+            guard let v = element(&self) else { return nil }
+            items.append(v)
+        } while consume(UInt8(ascii: ","))
+        return consume(UInt8(ascii: "]")) ? items : nil
+    }
+
+    mutating func literal(_ word: StaticString) -> Bool {
+        skipSpace()
+        let n = word.utf8CodeUnitCount
+        guard i + n <= bytes.count else { return false }
+        let base = word.utf8Start
+        for k in 0..<n where bytes[i + k] != base[k] { return false }
+        i += n
+        return true
+    }
+
+    mutating func boolean() -> Bool? {
+        if literal("true") { return true }
+        if literal("false") { return false }
+        return nil
+    }
+
+    mutating func number() -> Double? {
+        skipSpace()
+        let start = i
+        if i < bytes.count && bytes[i] == UInt8(ascii: "-") { i += 1 }
+        let intStart = i
+        while i < bytes.count, bytes[i] >= 0x30 && bytes[i] <= 0x39 { i += 1 }
+        guard i > intStart, !(bytes[intStart] == 0x30 && i - intStart > 1) else { return nil }
+        if i < bytes.count && bytes[i] == UInt8(ascii: ".") {
+            i += 1
+            let fracStart = i
+            while i < bytes.count, bytes[i] >= 0x30 && bytes[i] <= 0x39 { i += 1 }
+            guard i > fracStart else { return nil }
+        }
+        if i < bytes.count && (bytes[i] == UInt8(ascii: "e") || bytes[i] == UInt8(ascii: "E")) {
+            i += 1
+            if i < bytes.count && (bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-")) { i += 1 }
+            let expStart = i
+            while i < bytes.count, bytes[i] >= 0x30 && bytes[i] <= 0x39 { i += 1 }
+            guard i > expStart else { return nil }
+        }
+        let length = i - start
+        guard length < 64 else { return Double(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)) }
+        // strtod on a NUL-terminated copy (the grammar above already rejected what JSON does not allow).
+        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: 64) { buffer in
+            for k in 0..<length { buffer[k] = CChar(bitPattern: bytes[start + k]) }
+            buffer[length] = 0
+            return strtod(buffer.baseAddress!, nil)
+        }
+    }
+
+    mutating func integer() -> Int? {
+        guard let d = number(), d == d.rounded(), abs(d) < 9e15 else { return nil }
+        return Int(d)
+    }
+
+    mutating func string() -> String? {
+        guard consume(UInt8(ascii: "\"")) else { return nil }
+        let start = i
+        var escaped = false
+        var ascii = true
+        while i < bytes.count {
+            let c = bytes[i]
+            if c == UInt8(ascii: "\"") { break }
+            if c == UInt8(ascii: "\\") { escaped = true; i += 2; continue }
+            if c < 0x20 { return nil }
+            if c >= 0x80 { ascii = false }
+            i += 1
+        }
+        guard i < bytes.count else { return nil }
+        let end = i
+        i += 1
+        if !escaped && ascii {
+            return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
+        }
+        if !escaped {
+            return String(validating: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
+        }
+        return unescape(start, end)
+    }
+
+    private func unescape(_ start: Int, _ end: Int) -> String? {
+        var out: [UInt8] = []
+        out.reserveCapacity(end - start)
+        var k = start
+        func hex4(_ at: Int) -> UInt32? {
+            guard at + 4 <= end else { return nil }
+            var v: UInt32 = 0
+            for j in at..<(at + 4) {
+                let c = bytes[j]
+                v <<= 4
+                switch c {
+                case 0x30...0x39: v |= UInt32(c - 0x30)
+                case 0x41...0x46: v |= UInt32(c - 0x37)
+                case 0x61...0x66: v |= UInt32(c - 0x57)
+                default: return nil
+                }
+            }
+            return v
+        }
+        while k < end {
+            let c = bytes[k]
+            guard c == UInt8(ascii: "\\") else { out.append(c); k += 1; continue }
+            guard k + 1 < end else { return nil }
+            let e = bytes[k + 1]
+            k += 2
+            switch e {
+            case UInt8(ascii: "\""): out.append(0x22)
+            case UInt8(ascii: "\\"): out.append(0x5C)
+            case UInt8(ascii: "/"): out.append(0x2F)
+            case UInt8(ascii: "b"): out.append(0x08)
+            case UInt8(ascii: "f"): out.append(0x0C)
+            case UInt8(ascii: "n"): out.append(0x0A)
+            case UInt8(ascii: "r"): out.append(0x0D)
+            case UInt8(ascii: "t"): out.append(0x09)
+            case UInt8(ascii: "u"):
+                guard var scalar = hex4(k) else { return nil }
+                k += 4
+                if (0xD800...0xDBFF).contains(scalar) {
+                    guard k + 6 <= end, bytes[k] == 0x5C, bytes[k + 1] == UInt8(ascii: "u"),
+                          let low = hex4(k + 2), (0xDC00...0xDFFF).contains(low) else { return nil }
+                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                    k += 6
+                }
+                guard let u = Unicode.Scalar(scalar) else { return nil }
+                out.append(contentsOf: Array(String(Character(u)).utf8))
+            default: return nil
+            }
+        }
+        return String(validating: out, as: UTF8.self)
+    }
+
+    /// Skips any JSON value (unknown keys).
+    mutating func skipValue() -> Bool {
+        guard let c = peek() else { return false }
+        switch c {
+        case UInt8(ascii: "\""): return string() != nil
+        case UInt8(ascii: "{"):
+            i += 1
+            if consume(UInt8(ascii: "}")) { return true }
+            repeat {
+                guard string() != nil, consume(UInt8(ascii: ":")), skipValue() else { return false }
+            } while consume(UInt8(ascii: ","))
+            return consume(UInt8(ascii: "}"))
+        case UInt8(ascii: "["):
+            i += 1
+            if consume(UInt8(ascii: "]")) { return true }
+            repeat { guard skipValue() else { return false } } while consume(UInt8(ascii: ","))
+            return consume(UInt8(ascii: "]"))
+        case UInt8(ascii: "t"): return literal("true")
+        case UInt8(ascii: "f"): return literal("false")
+        case UInt8(ascii: "n"): return literal("null")
+        default: return number() != nil
+        }
+    }
+}

@@ -1,0 +1,462 @@
+import FoundationEssentials
+import OdinKit
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Writes the Stage 3 files into a local folder: per-visit outputs are streamed as visits close, whole-run documents
+/// are written by `finish`. Aggregates kept here are per species, camera and site, never per detection.
+final class Stage3Writer {
+    struct Deployment {
+        var id: String
+        var site: RegisteredSite?
+        var camera: String
+        var start: Double
+        var end: Double
+    }
+
+    struct SpeciesTotals {
+        var visits = 0
+        var duration = 0.0
+        var maxConfidence = 0.0
+        var sumConfidence = 0.0
+        var frames = 0
+    }
+
+    let work: String
+    let options: CondensationOptions
+    let run: String
+    let now: String
+    let sites: [RegisteredSite]
+    let cameras: [String]
+    let species: [String]
+    let detectors: [String]
+
+    private let observationsJSON: FileSink
+    private let visitsCSV: FileSink
+    private let observationsCSV: FileSink
+    private let encoder = JSONEncoder()
+    private var firstObservation = true
+
+    private(set) var visitCount = 0
+    private(set) var needsReviewCount = 0
+    private(set) var detectionsUsed = 0
+    private var speciesTotals: [String: SpeciesTotals] = [:]
+    private var cameraVisits: [String: (Int, Set<String>)] = [:]
+    private var siteVisits: [String: (Int, Set<String>, Set<String>)] = [:]
+    private var unlocated = 0
+    private var videoVisits = 0
+    private var imageVisits = 0
+    private var earliest = Double.infinity
+    private var latest = -Double.infinity
+    private(set) var firstVisits: [Visit] = []
+
+    var speciesSeen: Int { speciesTotals.count }
+    var camerasSeen: Int { cameraVisits.count }
+
+    init(work: String, options: CondensationOptions, run: String, now: String, sites: [RegisteredSite],
+         cameras: [String], species: [String], detectors: [String]) throws {
+        self.work = work
+        self.options = options
+        self.run = run
+        self.now = now
+        self.sites = sites
+        self.cameras = cameras
+        self.species = species
+        self.detectors = detectors
+        try FileManager.default.createDirectory(atPath: work + "/out", withIntermediateDirectories: true)
+        observationsJSON = try FileSink(path: work + "/out/" + Stage3Files.compressedObservations)
+        visitsCSV = try FileSink(path: work + "/out/" + Stage3Files.visitsCSV)
+        observationsCSV = try FileSink(path: work + "/out/" + Stage3Files.observations)
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        try observationsJSON.write("[")
+        try visitsCSV.write(CSV.row(Self.visitsColumns))
+        try observationsCSV.write(CSV.row(CamtrapDP.observationsColumns))
+    }
+
+    func outputPath(_ name: String) -> String { work + "/out/" + name }
+
+    static let visitsColumns = [
+        "visit_id", "site_id", "site_name", "camera_id", "species", "start_time", "end_time", "duration_seconds",
+        "frame_count", "max_confidence", "avg_confidence", "max_count", "needs_review", "media_count", "first_media",
+        "source_video", "deployment_id", "detector",
+    ]
+
+    static func deploymentID(site: String?, camera: String) -> String { camera + "@" + (site ?? "unlocated") }
+
+    static func mediaID(_ path: String) -> String { "m-" + FNV1a.hex(path, digits: 16) }
+
+    static func mediaType(fileName: String, isVideo: Bool) -> String {
+        guard let dot = fileName.utf8.lastIndex(of: 0x2E) else { return isVideo ? "video/unknown" : "image/unknown" }
+        let ext = String(fileName[fileName.index(after: dot)...]).lowercased()
+        switch ext {
+        case "jpg", "jpeg": return "image/jpeg"
+        case "png": return "image/png"
+        case "tif", "tiff": return "image/tiff"
+        case "mp4", "m4v": return "video/mp4"
+        case "mov": return "video/quicktime"
+        case "avi": return "video/x-msvideo"
+        default: return (isVideo ? "video/" : "image/") + (ext.isEmpty ? "unknown" : ext)
+        }
+    }
+
+    /// Writes `<location>\t<camera>\t<mediaID>\t<the CSV fields after deploymentID>\n` (deploymentID is only known
+    /// once sites are settled; `rewriteMedia` fills it in).
+    static func writeMediaRow(location: Int32, camera: Int32, path: String, timestamp: Double, isVideo: Bool,
+                              to sink: FileSink) throws {
+        let fileName = path.utf8.lastIndex(of: 0x2F).map { String(path[path.index(after: $0)...]) } ?? path
+        sink.append(int: Int(location))
+        sink.append(byte: 0x09)
+        sink.append(int: Int(camera))
+        sink.append("\tm-")
+        sink.append(raw: FNV1a.hex(path, digits: 16))
+        // mediaID, [deploymentID], captureMethod, timestamp, filePath, filePublic, fileName, fileMediatype,
+        // exifData, favorite, mediaComments
+        sink.append("\t,")
+        sink.append(timestamp: timestamp)
+        sink.append(byte: 0x2C)
+        sink.append(csvField: path)
+        sink.append(",false,")
+        sink.append(csvField: fileName)
+        sink.append(byte: 0x2C)
+        sink.append(raw: mediaType(fileName: fileName, isVideo: isVideo))
+        sink.append(",,,\n")
+        try sink.flushIfNeeded()
+    }
+
+    /// One entry of the MegaDetector batch format's `images` array.
+    static func writeMegadetectorImage(_ record: Stage1Record, first: Bool, to sink: FileSink) throws {
+        sink.append(first ? "{\"file\":" : ",\n{\"file\":")
+        if let frame = record.frameNumber {
+            let digits = String(frame)
+            sink.append(jsonString: record.path + "/frame" + String(repeating: "0", count: max(0, 6 - digits.count))
+                        + digits + ".jpg")
+        } else {
+            sink.append(jsonString: record.path)
+        }
+        if record.detections.isEmpty && !record.errors.isEmpty {
+            sink.append(",\"failure\":")
+            sink.append(jsonString: record.errors.joined(separator: "; "))
+        }
+        sink.append(",\"detections\":[")
+        for (k, d) in record.detections.enumerated() {
+            sink.append(k == 0 ? "{\"category\":" : ",{\"category\":")
+            sink.append(jsonString: d.category)
+            sink.append(",\"conf\":")
+            sink.append(fixed: d.conf, digits: 4)
+            sink.append(",\"bbox\":[")
+            for (j, v) in d.bbox.enumerated() {
+                if j > 0 { sink.append(byte: 0x2C) }
+                sink.append(fixed: v, digits: 4)
+            }
+            sink.append("]}")
+        }
+        sink.append(byte: 0x5D)
+        if let t = record.timestamp {
+            sink.append(",\"datetime\":")
+            sink.append(jsonString: t)
+        }
+        if let frame = record.frameNumber {
+            sink.append(",\"frame_number\":")
+            sink.append(int: frame)
+        }
+        sink.append(byte: 0x7D)
+        try sink.flushIfNeeded()
+    }
+
+    // MARK: - Per visit
+
+    func add(_ open: VisitBuilder.Open) throws {
+        let site = open.key.site >= 0 ? sites[Int(open.key.site)] : nil
+        let camera = cameras[Int(open.key.camera)]
+        let speciesName = species[Int(open.key.species)]
+        let count = open.timeline.count
+        let visit = Visit(
+            id: "v-" + FNV1a.hex((site?.id ?? "-") + "|" + camera + "|" + speciesName + "|"
+                                 + Timestamp.format(open.start), digits: 16),
+            siteID: site?.id, cameraID: camera, species: speciesName, detector: detectors[Int(open.detector)],
+            start: open.start, end: open.end, frameCount: count, maxConfidence: open.maxConfidence,
+            meanConfidence: open.sum / Double(count), maxBoxes: Int(open.maxBoxes), timeline: open.timeline,
+            media: open.media, needsReview: open.maxConfidence < options.reviewThreshold, hasVideo: open.hasVideo)
+        try write(visit, site: site)
+    }
+
+    func write(_ visit: Visit, site: RegisteredSite?) throws {
+        visitCount += 1
+        detectionsUsed += visit.frameCount
+        if visit.needsReview { needsReviewCount += 1 }
+        if visit.hasVideo { videoVisits += 1 } else { imageVisits += 1 }
+        earliest = min(earliest, visit.start)
+        latest = max(latest, visit.end)
+        var totals = speciesTotals[visit.species] ?? SpeciesTotals()
+        totals.visits += 1
+        totals.duration += visit.durationSeconds
+        totals.maxConfidence = max(totals.maxConfidence, visit.maxConfidence)
+        totals.sumConfidence += visit.meanConfidence * Double(visit.frameCount)
+        totals.frames += visit.frameCount
+        speciesTotals[visit.species] = totals
+        var cam = cameraVisits[visit.cameraID] ?? (0, [])
+        cam.0 += 1
+        cam.1.insert(visit.species)
+        cameraVisits[visit.cameraID] = cam
+        if let id = visit.siteID {
+            var s = siteVisits[id] ?? (0, [], [])
+            s.0 += 1
+            s.1.insert(visit.species)
+            s.2.insert(visit.cameraID)
+            siteVisits[id] = s
+        } else {
+            unlocated += 1
+        }
+        if firstVisits.count < options.htmlVisitLimit { firstVisits.append(visit) }
+
+        try observationsJSON.write(firstObservation ? "\n" : ",\n")
+        firstObservation = false
+        Self.writeObservationJSON(visit, siteName: site?.name, to: observationsJSON)
+
+        let deployment = Self.deploymentID(site: visit.siteID, camera: visit.cameraID)
+        try visitsCSV.write(CSV.row([
+            visit.id, visit.siteID ?? "", site?.name ?? "", visit.cameraID, visit.species,
+            Timestamp.format(visit.start), Timestamp.format(visit.end), Fixed.trimmed(visit.durationSeconds, 3),
+            "\(visit.frameCount)", Fixed.trimmed(visit.maxConfidence, 4), Fixed.trimmed(visit.meanConfidence, 4),
+            "\(visit.maxBoxes)", visit.needsReview ? "true" : "false", "\(visit.media.count)", visit.media.first ?? "",
+            visit.sourceVideo ?? "", deployment, visit.detector,
+        ]))
+        try observationsCSV.write(CSV.row(CamtrapDP.observationRow(visit, deploymentID: deployment)))
+    }
+
+    /// `compressed_observations.json` element for a visit: the bytes `CompressedObservation.init(visit:siteName:)`
+    /// then `write(to:)` produce, without building the intermediate strings (one timeline entry per detection).
+    static func writeObservationJSON(_ v: Visit, siteName: String?, to sink: FileSink) {
+        func optional(_ s: String?) {
+            if let s { sink.append(jsonString: s) } else { sink.append("null") }
+        }
+        sink.append("{\"visit_id\":")
+        sink.append(jsonString: v.id)
+        sink.append(",\"site_id\":")
+        optional(v.siteID)
+        sink.append(",\"site_name\":")
+        optional(siteName)
+        sink.append(",\"camera_id\":")
+        sink.append(jsonString: v.cameraID)
+        sink.append(",\"species\":")
+        sink.append(jsonString: v.species)
+        sink.append(",\"start_time\":\"")
+        sink.append(timestamp: v.start)
+        sink.append("\",\"end_time\":\"")
+        sink.append(timestamp: v.end)
+        sink.append("\",\"duration_seconds\":")
+        sink.append(raw: "\(v.durationSeconds)")
+        sink.append(",\"max_confidence\":")
+        sink.append(raw: "\(v.maxConfidence)")
+        sink.append(",\"avg_confidence\":")
+        sink.append(raw: "\(v.meanConfidence)")
+        sink.append(",\"frame_count\":")
+        sink.append(int: v.frameCount)
+        sink.append(",\"detection_timeline\":[")
+        for (k, item) in v.timeline.enumerated() {
+            sink.append(k == 0 ? "{\"timestamp\":\"" : ",{\"timestamp\":\"")
+            sink.append(timestamp: item.time)
+            sink.append("\",\"confidence\":")
+            sink.append(raw: "\(item.confidence)")
+            sink.append(",\"frame_number\":")
+            if let n = item.frameNumber { sink.append(int: n) } else { sink.append("null") }
+            sink.append(",\"crop_path\":")
+            sink.append(jsonString: item.path)
+            if let t = item.frameTime {
+                sink.append(",\"frame_time\":")
+                sink.append(raw: "\(t)")
+            }
+            sink.append(byte: 0x7D)
+        }
+        sink.append("],\"source_video\":")
+        optional(v.sourceVideo)
+        sink.append(",\"source_media\":[")
+        for (k, m) in v.media.enumerated() {
+            if k > 0 { sink.append(byte: 0x2C) }
+            sink.append(jsonString: m)
+        }
+        sink.append(v.needsReview ? "],\"needs_review\":true,\"detector\":" : "],\"needs_review\":false,\"detector\":")
+        sink.append(jsonString: v.detector)
+        sink.append(byte: 0x7D)
+    }
+
+    // MARK: - Whole run
+
+    func makeReport(chunksRead: [Int], problems: [Stage3Report.ChunkProblem], recordsRead: Int, mediaFiles: Int,
+                    filesWithErrors: Int, errorSamples: [String], excluded: Stage3Report.Excluded,
+                    newSites: Set<String>, mergeCandidates: [[String]]) -> Stage3Report {
+        var speciesSummary: [String: Stage3Report.SpeciesSummary] = [:]
+        for (name, t) in speciesTotals {
+            speciesSummary[name] = .init(count: t.visits, totalDuration: t.duration, maxConfidence: t.maxConfidence,
+                                         avgConfidence: t.frames > 0 ? t.sumConfidence / Double(t.frames) : 0,
+                                         frameCount: t.frames)
+        }
+        var cameraSummary: [String: Stage3Report.CameraSummary] = [:]
+        for (name, c) in cameraVisits { cameraSummary[name] = .init(count: c.0, species: c.1.sorted()) }
+        let siteEntries = sites.map { site -> Stage3Report.SiteEntry in
+            let v = siteVisits[site.id] ?? (0, [], [])
+            return .init(siteID: site.id, name: site.name, displayName: site.displayName, latitude: site.latitude,
+                         longitude: site.longitude, visits: v.0, species: v.1.sorted(), cameras: v.2.sorted(),
+                         isNew: newSites.contains(site.id))
+        }
+        let range: Stage3Report.TimeRange? = visitCount == 0 ? nil : .init(
+            start: Timestamp.format(earliest), end: Timestamp.format(latest),
+            durationHours: (latest - earliest) / 3600)
+        return Stage3Report(
+            totalObservations: visitCount, speciesSummary: speciesSummary, cameraSummary: cameraSummary,
+            timeRange: range, videoObservations: videoVisits, imageObservations: imageVisits,
+            compressionStats: .init(compressionWindowMinutes: options.visitGapMinutes,
+                                    minConfidence: options.minConfidence, minDurationSeconds: 0,
+                                    visitSemantics: "gap-based: consecutive detections of one (site, camera, species) "
+                                        + "at most compression_window_minutes apart form one visit; a single "
+                                        + "detection is a visit of duration 0",
+                                    reviewThreshold: options.reviewThreshold, radiusMeters: options.radiusMeters),
+            runID: run, generatedAt: now, needsReviewCount: needsReviewCount, sites: siteEntries,
+            unlocatedObservations: unlocated, mergeCandidates: mergeCandidates, failedChunks: problems,
+            chunksRead: chunksRead, recordsRead: recordsRead, mediaFiles: mediaFiles, filesWithErrors: filesWithErrors,
+            errorSamples: errorSamples, detectionsUsed: detectionsUsed, excluded: excluded)
+    }
+
+    func finish(report: Stage3Report, deployments: [Deployment], mediaRows: String, deploymentOfKey: [Int64: String],
+                megadetectorImages: String, categoryLabels: [String: String], detectors: [String]) throws {
+        try observationsJSON.write(firstObservation ? "]\n" : "\n]\n")
+        try observationsJSON.close()
+        try visitsCSV.close()
+        try observationsCSV.close()
+
+        let pretty = JSONEncoder()
+        pretty.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try write(Stage3Files.report, Array(try pretty.encode(report)) + [0x0A])
+        try write(Stage3Files.sitesGeoJSON, Array(GeoJSON.sites(report.sites).utf8))
+        try write(Stage3Files.reportHTML, Array(ReportHTML.render(report, visits: firstVisits,
+                                                                  limit: options.htmlVisitLimit).utf8))
+
+        // Camtrap DP.
+        let deploymentsSink = try FileSink(path: outputPath(Stage3Files.deployments))
+        try deploymentsSink.write(CSV.row(CamtrapDP.deploymentsColumns))
+        for d in deployments { try deploymentsSink.write(CSV.row(CamtrapDP.deploymentRow(d))) }
+        try deploymentsSink.close()
+        try rewriteMedia(from: mediaRows, deploymentOfKey: deploymentOfKey)
+        try write(Stage3Files.datapackage, Array(CamtrapDP.datapackage(
+            run: run, created: now, report: report, deployments: deployments).utf8))
+
+        // MegaDetector batch output (format 1.4): header, then the streamed image entries.
+        let md = try FileSink(path: outputPath(Stage3Files.megadetector))
+        let categories = categoryLabels.sorted { $0.key < $1.key }
+            .map { JSONText.string($0.key) + ":" + JSONText.string($0.value) }.joined(separator: ",")
+        try md.write("{\"info\":{\"format_version\":\"1.4\",\"detector\":"
+                     + JSONText.string(detectors.isEmpty ? "unknown" : detectors.sorted().joined(separator: ","))
+                     + ",\"detection_completion_time\":" + JSONText.string(now)
+                     + ",\"generator\":\"hugin\"},\n\"detection_categories\":{" + categories + "},\n\"images\":[\n")
+        try copy(megadetectorImages, into: md)
+        try md.write("\n]}\n")
+        try md.close()
+    }
+
+    private func write(_ name: String, _ bytes: [UInt8]) throws {
+        let sink = try FileSink(path: outputPath(name))
+        try sink.write(bytes: bytes)
+        try sink.close()
+    }
+
+    private func copy(_ path: String, into sink: FileSink) throws {
+        guard let file = fopen(path, "rb") else { throw HuginError.io("cannot open \(path): errno \(errno)") }
+        defer { fclose(file) }
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
+            if n == 0 { break }
+            try sink.write(bytes: buffer[0..<n])
+        }
+    }
+
+    /// Turns `location\tcamera\tmediaID\t<tail>` rows into media.csv rows with their deploymentID.
+    private func rewriteMedia(from path: String, deploymentOfKey: [Int64: String]) throws {
+        let sink = try FileSink(path: outputPath(Stage3Files.media))
+        try sink.write(CSV.row(CamtrapDP.mediaColumns))
+        guard let file = fopen(path, "rb") else { throw HuginError.io("cannot open \(path): errno \(errno)") }
+        defer { fclose(file) }
+        var line: UnsafeMutablePointer<CChar>? = nil
+        var capacity = 0
+        defer { free(line) }
+        while true {
+            let length = getline(&line, &capacity, file)
+            guard length > 0, let line else { break }
+            try line.withMemoryRebound(to: UInt8.self, capacity: length) { bytes in
+                // location \t camera \t mediaID \t tail \n
+                var tabs: [Int] = []
+                for k in 0..<length where bytes[k] == 0x09 && tabs.count < 3 { tabs.append(k) }
+                guard tabs.count == 3 else { return }
+                func integer(_ from: Int, _ to: Int) -> Int32? {
+                    var v: Int32 = 0, negative = false, k = from
+                    if k < to && bytes[k] == 0x2D { negative = true; k += 1 }
+                    guard k < to else { return nil }
+                    while k < to {
+                        guard bytes[k] >= 0x30 && bytes[k] <= 0x39 else { return nil }
+                        v = v &* 10 &+ Int32(bytes[k] - 0x30)
+                        k += 1
+                    }
+                    return negative ? -v : v
+                }
+                guard let location = integer(0, tabs[0]), let camera = integer(tabs[0] + 1, tabs[1]) else { return }
+                let deployment = deploymentOfKey[CondensationJob.deploymentKey(location, camera)]
+                    ?? Self.deploymentID(site: nil, camera: cameras[Int(camera)])
+                var end = length
+                while end > tabs[2] + 1 && (bytes[end - 1] == 0x0A || bytes[end - 1] == 0x0D) { end -= 1 }
+                try sink.write(bytes: UnsafeBufferPointer(start: bytes + tabs[1] + 1, count: tabs[2] - tabs[1] - 1))
+                sink.append(byte: 0x2C)
+                sink.append(csvField: deployment)
+                sink.append(byte: 0x2C)
+                try sink.write(bytes: UnsafeBufferPointer(start: bytes + tabs[2] + 1, count: end - tabs[2] - 1))
+                sink.append("\r\n")
+            }
+        }
+        try sink.close()
+    }
+}
+
+/// JSON string literals for hand-built JSON.
+enum JSONText {
+    static func string(_ s: String) -> String {
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) { return "\"" + s + "\"" }
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    let hex = String(scalar.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+}
+
+/// `sites.geojson`: an RFC 7946 FeatureCollection of points, coordinates `[longitude, latitude]`.
+enum GeoJSON {
+    static func sites(_ sites: [Stage3Report.SiteEntry]) -> String {
+        let features = sites.map { s in
+            "{\"type\":\"Feature\",\"id\":" + JSONText.string(s.siteID)
+                + ",\"geometry\":{\"type\":\"Point\",\"coordinates\":[" + Fixed.trimmed(s.longitude, 7) + ","
+                + Fixed.trimmed(s.latitude, 7) + "]},\"properties\":{\"site_id\":" + JSONText.string(s.siteID)
+                + ",\"name\":" + (s.name.map(JSONText.string) ?? "null")
+                + ",\"display_name\":" + JSONText.string(s.displayName)
+                + ",\"visits\":\(s.visits),\"species\":[" + s.species.map(JSONText.string).joined(separator: ",")
+                + "],\"cameras\":[" + s.cameras.map(JSONText.string).joined(separator: ",") + "],\"new\":"
+                + (s.isNew ? "true" : "false") + "}}"
+        }
+        return "{\"type\":\"FeatureCollection\",\"features\":[\n" + features.joined(separator: ",\n") + "\n]}\n"
+    }
+}

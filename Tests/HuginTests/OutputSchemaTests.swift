@@ -1,0 +1,269 @@
+import FoundationEssentials
+import OdinKit
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@testable import Hugin
+
+/// Schema checks of every Stage 3 output. The Camtrap DP JSON schemas are not available offline here, so the
+/// package is checked against the field lists, required fields and enums of the Camtrap DP 1.0 table schemas
+/// (typed in below from the specification, independently of the writer's own lists).
+@Suite struct OutputSchemaTests {
+    static let t0 = 1_777_600_000.0
+
+    /// One run with stills, a video, a person, a detection without GPS and a low-confidence one.
+    static func makeRun() throws -> DirectoryObjectStore {
+        let store = try makeStore("schema")
+        try writeChunks(store, run: "s1", [[
+            record("raw/cam01/IMG_1.JPG", time: iso(t0), [("roe_deer", 0.92), ("roe_deer", 0.81)]),
+            record("raw/cam01/IMG_2.JPG", time: iso(t0 + 30), [("roe_deer", 0.7)]),
+            record("raw/cam01/IMG_3.JPG", time: iso(t0 + 90), [("fox", 0.3)]),
+        ], [
+            record("raw/cam02/V1.MP4", camera: "cam02", time: iso(t0 + 100), lat: 59.2, lon: 17.9, [("animal", 0.95)],
+                   frame: 0),
+            record("raw/cam02/V1.MP4", camera: "cam02", time: iso(t0 + 101), lat: 59.2, lon: 17.9, [("animal", 0.9)],
+                   frame: 1),
+            record("raw/cam03/IMG_7.JPG", camera: "cam03", time: iso(t0 + 500), lat: nil, lon: nil,
+                   [("person", 0.99)]),
+        ]])
+        _ = try Condenser(store: store, clock: FixedClock()).condense(run: "s1", failedChunks: [4])
+        return store
+    }
+
+    func key(_ name: String) -> String { "runs/s1/stage3/" + name }
+
+    @Test func compressedObservationsKeepTheOriginalFields() throws {
+        let store = try Self.makeRun()
+        let array = try #require(try readJSON(store, key("compressed_observations.json")) as? [[String: Any]])
+        #expect(array.count == 3)
+        let original = ["camera_id", "species", "start_time", "end_time", "duration_seconds", "max_confidence",
+                        "avg_confidence", "frame_count", "detection_timeline", "source_video", "needs_review"]
+        for item in array {
+            for field in original { #expect(item[field] != nil, "missing \(field)") }
+            let timeline = try #require(item["detection_timeline"] as? [[String: Any]])
+            for entry in timeline {
+                for field in ["timestamp", "confidence", "frame_number", "crop_path"] {
+                    #expect(entry[field] != nil, "timeline missing \(field)")
+                }
+            }
+        }
+        let video = try #require(array.first { ($0["camera_id"] as? String) == "cam02" })
+        #expect(video["source_video"] as? String == "raw/cam02/V1.MP4")
+        #expect(video["source_media"] as? [Any] as? [String] == ["raw/cam02/V1.MP4"])
+        let still = try #require(array.first { ($0["camera_id"] as? String) == "cam01" })
+        #expect(still["source_video"] is NSNullMarker)
+    }
+
+    @Test func reportJSONKeepsTheOriginalKeys() throws {
+        let store = try Self.makeRun()
+        let report = try #require(try readJSON(store, key("report.json")) as? [String: Any])
+        for field in ["total_observations", "species_summary", "camera_summary", "time_range", "video_observations",
+                      "image_observations", "compression_stats"] {
+            #expect(report[field] != nil, "missing \(field)")
+        }
+        let species = try #require(report["species_summary"] as? [String: [String: Any]])
+        for (_, s) in species {
+            for field in ["count", "total_duration", "max_confidence", "avg_confidence"] { #expect(s[field] != nil) }
+        }
+        let stats = try #require(report["compression_stats"] as? [String: Any])
+        for field in ["compression_window_minutes", "min_confidence", "min_duration_seconds"] {
+            #expect(stats[field] != nil)
+        }
+        let range = try #require(report["time_range"] as? [String: Any])
+        for field in ["start", "end", "duration_hours"] { #expect(range[field] != nil) }
+        #expect(report["video_observations"] as? Double == 1)
+        #expect(report["image_observations"] as? Double == 2)
+        let failed = try #require(report["failed_chunks"] as? [[String: Any]])
+        #expect(failed.map { $0["chunk"] as? Double } == [4])
+    }
+
+    @Test func emptyReportStillHasCompressionStats() throws {
+        let store = try makeStore()
+        try writeChunks(store, run: "e", [[record("raw/c/1.JPG", time: iso(Self.t0), [("fox", 0.1)])]])
+        _ = try Condenser(store: store, clock: FixedClock()).condense(run: "e")
+        let report = try #require(try readJSON(store, "runs/e/stage3/report.json") as? [String: Any])
+        #expect(report["compression_stats"] != nil)
+        #expect(report["time_range"] is NSNullMarker)
+        #expect(report["total_observations"] as? Double == 0)
+        #expect(try readJSON(store, "runs/e/stage3/compressed_observations.json") as? [Any] != nil)
+    }
+
+    @Test func megadetectorBatchFormat() throws {
+        let store = try Self.makeRun()
+        let md = try #require(try readJSON(store, key("megadetector.json")) as? [String: Any])
+        let info = try #require(md["info"] as? [String: Any])
+        #expect(info["format_version"] as? String == "1.4")
+        let categories = try #require(md["detection_categories"] as? [String: String])
+        #expect(categories["1"] != nil)
+        let images = try #require(md["images"] as? [[String: Any]])
+        #expect(images.count == 6)  // every Stage 1 record, below-threshold detections included
+        for image in images {
+            #expect(image["file"] is String)
+            let detections = try #require(image["detections"] as? [[String: Any]])
+            for d in detections {
+                #expect(d["category"] is String)
+                #expect(d["conf"] is Double)
+                #expect((d["bbox"] as? [Any])?.count == 4)
+            }
+        }
+        #expect(images.contains { ($0["file"] as? String) == "raw/cam02/V1.MP4/frame000001.jpg" })
+    }
+
+    @Test func sitesGeoJSONIsLonLat() throws {
+        let store = try Self.makeRun()
+        let geo = try #require(try readJSON(store, key("sites.geojson")) as? [String: Any])
+        #expect(geo["type"] as? String == "FeatureCollection")
+        let features = try #require(geo["features"] as? [[String: Any]])
+        #expect(features.count == 2)
+        for f in features {
+            #expect(f["type"] as? String == "Feature")
+            let geometry = try #require(f["geometry"] as? [String: Any])
+            #expect(geometry["type"] as? String == "Point")
+            let c = try #require(geometry["coordinates"] as? [Double])
+            // Our sites are at latitude ~59, longitude ~18: [lon, lat].
+            #expect(c.count == 2 && c[0] < 20 && c[1] > 58)
+            #expect((f["properties"] as? [String: Any])?["site_id"] is String)
+        }
+    }
+
+    @Test func visitsCSV() throws {
+        let store = try Self.makeRun()
+        let rows = csvRows(try readText(store, key("visits.csv")))
+        #expect(rows[0].first == "visit_id")
+        #expect(rows.count == 4)
+        #expect(rows.dropFirst().allSatisfy { $0.count == rows[0].count })
+    }
+
+    // Camtrap DP 1.0 field lists, from the published table schemas.
+    static let deployments = ["deploymentID", "locationID", "locationName", "latitude", "longitude",
+                              "coordinateUncertainty", "deploymentStart", "deploymentEnd", "setupBy", "cameraID",
+                              "cameraModel", "cameraDelay", "cameraHeight", "cameraDepth", "cameraTilt",
+                              "cameraHeading", "detectionDistance", "timestampIssues", "baitUse", "featureType",
+                              "habitat", "deploymentGroups", "deploymentTags", "deploymentComments"]
+    static let media = ["mediaID", "deploymentID", "captureMethod", "timestamp", "filePath", "filePublic", "fileName",
+                        "fileMediatype", "exifData", "favorite", "mediaComments"]
+    static let observations = ["observationID", "deploymentID", "mediaID", "eventID", "eventStart", "eventEnd",
+                               "observationLevel", "observationType", "cameraSetupType", "scientificName", "count",
+                               "lifeStage", "sex", "behavior", "individualID", "individualPositionRadius",
+                               "individualPositionAngle", "individualSpeed", "bboxX", "bboxY", "bboxWidth",
+                               "bboxHeight", "classificationMethod", "classifiedBy", "classificationTimestamp",
+                               "classificationProbability", "observationTags", "observationComments"]
+
+    func table(_ store: DirectoryObjectStore, _ name: String, columns: [String]) throws -> [[String: String]] {
+        let rows = csvRows(try readText(store, key(name)))
+        #expect(rows.first == columns, "\(name) header")
+        return rows.dropFirst().map { row in
+            #expect(row.count == columns.count, "\(name) row width")
+            return Dictionary(uniqueKeysWithValues: zip(columns, row))
+        }
+    }
+
+    func isDateTime(_ s: String?) -> Bool { s.flatMap(Timestamp.parse) != nil }
+
+    @Test func camtrapDPPackage() throws {
+        let store = try Self.makeRun()
+        let dep = try table(store, "deployments.csv", columns: Self.deployments)
+        let med = try table(store, "media.csv", columns: Self.media)
+        let obs = try table(store, "observations.csv", columns: Self.observations)
+        // Required fields and constraints.
+        let deploymentIDs = Set(dep.map { $0["deploymentID"]! })
+        #expect(deploymentIDs.count == dep.count)
+        #expect(dep.count == 3)  // cam01@site, cam02@site, cam03 without GPS
+        for d in dep {
+            #expect(isDateTime(d["deploymentStart"]) && isDateTime(d["deploymentEnd"]))
+            if d["cameraID"] != "cam03" {
+                let lat = try #require(Double(d["latitude"]!)), lon = try #require(Double(d["longitude"]!))
+                #expect((-90...90).contains(lat) && (-180...180).contains(lon))
+            }
+        }
+        #expect(Set(med.map { $0["mediaID"]! }).count == med.count)
+        #expect(med.count == 5)  // IMG_1..3, V1.MP4 once, IMG_7
+        for m in med {
+            #expect(deploymentIDs.contains(m["deploymentID"]!))
+            #expect(isDateTime(m["timestamp"]))
+            #expect(!m["filePath"]!.isEmpty)
+            #expect(["true", "false"].contains(m["filePublic"]!))
+            #expect(m["fileMediatype"]!.hasPrefix("image/") || m["fileMediatype"]!.hasPrefix("video/"))
+        }
+        #expect(med.first { $0["fileName"] == "V1.MP4" }?["fileMediatype"] == "video/mp4")
+        #expect(obs.count == 3)
+        for o in obs {
+            #expect(!o["observationID"]!.isEmpty)
+            #expect(deploymentIDs.contains(o["deploymentID"]!))
+            #expect(isDateTime(o["eventStart"]) && isDateTime(o["eventEnd"]))
+            #expect(["media", "event"].contains(o["observationLevel"]!))
+            #expect(["animal", "human", "vehicle", "blank", "unknown", "unclassified"].contains(o["observationType"]!))
+            #expect(["human", "machine", ""].contains(o["classificationMethod"]!))
+            if let p = Double(o["classificationProbability"]!) { #expect((0...1).contains(p)) }
+        }
+        #expect(obs.first { $0["observationType"] == "human" } != nil)
+        #expect(obs.first { $0["scientificName"] == "Capreolus capreolus" }?["count"] == "2")
+
+        let package = try #require(try readJSON(store, key("datapackage.json")) as? [String: Any])
+        for field in ["resources", "profile", "created", "contributors", "project", "spatial", "temporal",
+                      "taxonomic"] {
+            #expect(package[field] != nil, "datapackage.json missing \(field)")
+        }
+        #expect((package["profile"] as? String)?.contains("camtrap-dp/1.0") == true)
+        let resources = try #require(package["resources"] as? [[String: Any]])
+        #expect(resources.map { $0["name"] as? String } == ["deployments", "media", "observations"])
+        for r in resources {
+            for field in ["name", "path", "profile", "schema"] { #expect(r[field] != nil) }
+            #expect(r["profile"] as? String == "tabular-data-resource")
+        }
+        let project = try #require(package["project"] as? [String: Any])
+        for field in ["title", "samplingDesign", "captureMethod", "individualAnimals", "observationLevel"] {
+            #expect(project[field] != nil)
+        }
+        let temporal = try #require(package["temporal"] as? [String: String])
+        #expect(temporal["start"]?.count == 10 && temporal["end"]?.count == 10)
+    }
+
+    /// Opens report.html in headless Chromium and checks that the DOM holds the rendered map and tables.
+    @Test func reportOpensInHeadlessChromium() throws {
+        let candidates = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
+        guard let browser = candidates.first(where: { access($0, X_OK) == 0 }) else {
+            if ProcessInfo.processInfo.environment["CI"] == "true" {
+                Issue.record("Chromium is not installed: run scripts/deps.sh (Debian package `chromium`)")
+            } else {
+                print("skipping reportOpensInHeadlessChromium: no Chromium (scripts/deps.sh installs it)")
+            }
+            return
+        }
+        let store = try Self.makeRun()
+        let html = try store.path(for: key("report.html"))
+        let profile = html + ".profile"
+        let output = html + ".dom"
+        // `timeout` keeps a hung browser from hanging the suite.
+        let command = "timeout 120 '\(browser)' --headless --no-sandbox --disable-gpu --disable-dev-shm-usage "
+            + "--no-first-run --user-data-dir='\(profile)' --dump-dom 'file://\(html)' > '\(output)' 2>/dev/null"
+        let status = system(command)
+        #expect(status == 0, "chromium exited with \(status)")
+        let dom = String(decoding: FileManager.default.contents(atPath: output) ?? Data(), as: UTF8.self)
+        #expect(dom.contains("id=\"site-map\""))
+        #expect(dom.contains("<circle"))
+        #expect(dom.components(separatedBy: "class=\"site-marker\"").count - 1 == 2)
+        for id in ["sites-table", "species-table", "cameras-table", "visits-table", "failed-chunks"] {
+            #expect(dom.contains("id=\"\(id)\""), "DOM lacks #\(id)")
+        }
+        #expect(dom.contains("chunk 4: failed"))
+        #expect(dom.contains("roe_deer"))
+    }
+}
+
+@Suite struct AnalyzeTests {
+    @Test func summarizesADownloadedStage3Folder() throws {
+        let store = try OutputSchemaTests.makeRun()
+        let folder = try store.path(for: "runs/s1/stage3")
+        let text = try Stage3Analysis.summarize(directory: folder)
+        #expect(text.contains("Run s1"))
+        #expect(text.contains("Visits: 3"))
+        #expect(text.contains("roe_deer"))
+        #expect(text.contains("FAILED or missing: 4"))
+        #expect(!text.contains("Missing files"))
+        #expect(throws: HuginError.self) { try Stage3Analysis.summarize(directory: folder + "/nope") }
+    }
+}
