@@ -35,7 +35,6 @@ replay: deps ## Replay EVENT=events/<file>.json through FUNCTION=<name> (default
 demo: deps ## Generate sample media with FFmpeg and run the whole pipeline on this machine (no AWS account needed)
 	$(SWIFT) build -c $(CONFIG) --product odin
 	$(SWIFT) build -c $(CONFIG) --product munin-worker
-	$(SWIFT) build -c $(CONFIG) --product hugin
 	$(BIN)/odin demo --dir $(or $(DEMO_DIR),.odin/demo) $(DEMO_ARGS)
 
 package: deps ## Build the Lambda zips functions/<name>/bootstrap.zip (FUNCTIONS="ingest sweeper" for some); prints sizes

@@ -1,8 +1,10 @@
 import ArgumentParser
 import Foundation
+import Hugin
 import Odin
+import OdinKit
 
-/// `odin analyze DIR`: the Stage 3 summary (Hugin's analysis, run by the `hugin` executable).
+/// `odin analyze DIR`: the Stage 3 summary (Hugin's `Stage3Analysis`).
 struct AnalyzeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "analyze",
@@ -13,9 +15,6 @@ struct AnalyzeCommand: ParsableCommand {
 
     @Argument(help: "A folder holding a run's Stage 3 files (report.json, …).")
     var dir: String
-
-    @Option(name: .long, help: "Folder holding the hugin executable (default: next to odin).")
-    var binDir: String?
 
     func validate() throws {
         var isDirectory: ObjCBool = false
@@ -32,9 +31,9 @@ struct AnalyzeCommand: ParsableCommand {
             print(String(decoding: data, as: UTF8.self))
             return
         }
-        let result = try Tools.run(try Tools.locate("hugin", binDir: binDir), ["analyze", dir], check: false)
-        if result.status != 0 { throw CLIError(result.output.trimmingCharacters(in: .whitespacesAndNewlines)) }
-        print(result.output, terminator: "")
+        do { print(try Stage3Analysis.summarize(directory: dir), terminator: "") } catch {
+            throw CLIError("analyze \(dir): \(error)")
+        }
     }
 }
 
@@ -50,22 +49,16 @@ struct SitesCommand: ParsableCommand {
         @Option(name: .long, help: "Store folder holding the site registry (default: <local-root>/store).")
         var store: String?
 
-        @Option(name: .long, help: "Folder holding the hugin executable (default: next to odin).")
-        var binDir: String?
-
-        func storePath(_ global: GlobalOptions) throws -> String {
+        func registry(_ global: GlobalOptions) throws -> SiteRegistryService {
             let path = store ?? global.localRoot + "/store"
             if path.hasPrefix("s3://") {
                 throw ValidationError("--store \(path): the site registry on S3 is reached through the AWS binding, "
                                       + "which this build does not include; use a local store folder")
             }
-            return path
-        }
-
-        func hugin(_ arguments: [String]) throws {
-            let result = try Tools.run(try Tools.locate("hugin", binDir: binDir), arguments, check: false)
-            if result.status != 0 { throw CLIError(result.output.trimmingCharacters(in: .whitespacesAndNewlines)) }
-            print(result.output, terminator: "")
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw CLIError("store \(path) does not exist: run `odin run --local` first, or pass --store DIR")
+            }
+            return SiteRegistryService(store: ObjectStoreSiteRegistryStore(store: try DirectoryObjectStore(root: path)))
         }
     }
 
@@ -74,7 +67,25 @@ struct SitesCommand: ParsableCommand {
                                                         discussion: "Example: odin sites list --local")
         @OptionGroup var global: GlobalOptions
         @OptionGroup var options: StoreOptions
-        func run() throws { try options.hugin(["sites", "list", "--store", try options.storePath(global)]) }
+        func run() throws {
+            let sites: [RegisteredSite]
+            do { sites = try options.registry(global).list() } catch let error as CLIError { throw error } catch {
+                throw CLIError("sites list: \(error)")
+            }
+            if global.json {
+                try Terminal.printJSON(["sites": sites.map { site -> [String: Any] in
+                    ["site_id": site.id, "name": site.name ?? NSNull(), "latitude": site.latitude,
+                     "longitude": site.longitude, "points_seen": site.pointsSeen, "merged_into": site.mergedInto ?? NSNull()]
+                }])
+                return
+            }
+            if sites.isEmpty { print("no sites registered yet") }
+            for site in sites {
+                let state = site.mergedInto.map { "merged into \($0)" } ?? "\(site.pointsSeen) points"
+                print("\(site.id)\t\(site.name ?? "(unnamed)")\t"
+                      + String(format: "%.6f,%.6f", site.latitude, site.longitude) + "\t\(state)")
+            }
+        }
     }
 
     struct Name: ParsableCommand {
@@ -88,7 +99,13 @@ struct SitesCommand: ParsableCommand {
         func validate() throws {
             guard !name.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("NAME must not be empty") }
         }
-        func run() throws { try options.hugin(["sites", "name", "--store", try options.storePath(global), site, name]) }
+        func run() throws {
+            do {
+                let named = try options.registry(global).name(site: site, as: name)
+                try emit(global, ["site_id": named.id, "name": named.displayName],
+                         text: "\(named.id) is now named \(named.displayName)")
+            } catch let error as CLIError { throw error } catch { throw CLIError("sites name \(site): \(error)") }
+        }
     }
 
     struct Merge: ParsableCommand {
@@ -99,7 +116,15 @@ struct SitesCommand: ParsableCommand {
         @OptionGroup var options: StoreOptions
         @Argument(help: "Site to merge away.") var source: String
         @Argument(help: "Site to keep.") var target: String
-        func run() throws { try options.hugin(["sites", "merge", "--store", try options.storePath(global), source, target]) }
+        func run() throws {
+            do {
+                let kept = try options.registry(global).merge(source, into: target)
+                try emit(global, ["merged": source, "into": kept.id, "name": kept.displayName],
+                         text: "merged \(source) into \(kept.id) (\(kept.displayName))")
+            } catch let error as CLIError { throw error } catch {
+                throw CLIError("sites merge \(source) \(target): \(error)")
+            }
+        }
     }
 
     struct Cluster: ParsableCommand {
@@ -107,7 +132,6 @@ struct SitesCommand: ParsableCommand {
             abstract: "Cluster a CSV of lat,lon points into sites (radius in metres) and label every row.",
             discussion: "Example: odin sites cluster points.csv --radius 5 --output labels.csv")
         @OptionGroup var global: GlobalOptions
-        @Option(name: .long, help: "Folder holding the hugin executable (default: next to odin).") var binDir: String?
         @Argument(help: "CSV with a header naming lat and lon columns.") var points: String
         @Option(name: .long, help: "Radius in metres (> 0; default: the profile's pipeline.clustering.radius_m).")
         var radius: Double?
@@ -117,11 +141,23 @@ struct SitesCommand: ParsableCommand {
         }
         func run() throws {
             let r = try radius ?? global.loadProfile().clustering.radiusMeters
-            var arguments = ["sites", "cluster", points, "--radius", String(r)]
-            if let output { arguments += ["--output", output] }
-            let result = try Tools.run(try Tools.locate("hugin", binDir: binDir), arguments, check: false)
-            if result.status != 0 { throw CLIError(result.output.trimmingCharacters(in: .whitespacesAndNewlines)) }
-            print(result.output, terminator: "")
+            guard let data = FileManager.default.contents(atPath: points) else {
+                throw ValidationError("POINTS '\(points)' cannot be read")
+            }
+            do {
+                let parsed = try PointClustering.parse(bytes: [UInt8](data))
+                let result = try PointClustering.cluster(parsed, radius: r)
+                let labels = PointClustering.labelsCSV(result)
+                if let output {
+                    guard FileManager.default.createFile(atPath: output, contents: Data(labels.utf8)) else {
+                        throw CLIError("--output \(output): cannot write the file")
+                    }
+                    try emit(global, ["points": parsed.count, "sites": result.clusterCount, "output": output],
+                             text: "\(parsed.count) points, \(result.clusterCount) sites; labels written to \(output)")
+                } else {
+                    print(labels, terminator: "")
+                }
+            } catch let error as CLIError { throw error } catch { throw CLIError("sites cluster \(points): \(error)") }
         }
     }
 }

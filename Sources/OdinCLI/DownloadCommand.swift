@@ -2,6 +2,7 @@ import AWS
 import ArgumentParser
 import Crypto
 import Foundation
+import Hugin
 import OdinKit
 
 /// `odin download s3://BUCKET/runs/RUN[/stage3] --local-path DIR`: parallel, resumable, verified downloads.
@@ -60,7 +61,9 @@ struct DownloadCommand: ParsableCommand {
         if summary {
             let reportPath = localPath + "/report.json"
             if FileManager.default.fileExists(atPath: reportPath) {
-                analysis = try? Tools.run(try Tools.locate("hugin"), ["analyze", localPath]).output
+                do { analysis = try Stage3Analysis.summarize(directory: localPath) } catch {
+                    analysis = "cannot analyze \(localPath): \(error)"
+                }
             } else {
                 analysis = "no report.json in \(localPath): the downloaded prefix holds no Stage 3 report"
             }

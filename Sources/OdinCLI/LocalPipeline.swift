@@ -3,12 +3,13 @@ import Compression
 import Dispatch
 import Events
 import Foundation
+import Hugin
 import Odin
 import OdinKit
 
 /// The whole pipeline on this machine: Odin's local binding (a folder as the bucket, a state folder, LocalCompute
-/// running `odin local-worker` → `munin-worker` per array child), with condensation by the `hugin` executable
-/// when Odin's condensation port fires. The control logic is the one the Lambda functions run.
+/// running `odin local-worker` → `munin-worker` per array child), with Hugin's condensation in-process when
+/// Odin's condensation port fires. The control logic is the one the Lambda functions run.
 final class LocalPipeline {
     struct Options {
         var root: String
@@ -39,21 +40,19 @@ final class LocalPipeline {
         let absoluteRoot = root.hasPrefix("/") ? root : FileManager.default.currentDirectoryPath + "/" + root
         try FileManager.default.createDirectory(atPath: absoluteRoot, withIntermediateDirectories: true)
         let munin = try Tools.locate("munin-worker", binDir: options.binDir)
-        let hugin = try Tools.locate("hugin", binDir: options.binDir)
-        let store = absoluteRoot + "/store"
+        let objects = try DirectoryObjectStore(root: absoluteRoot + "/store")
         let profile = options.profile
         let failures = condensationFailures
         let verbose = options.verbose
+        // Hugin in-process (the runs here are small; on AWS large runs go to a Batch job).
         let condensation = InProcessCondensation { request in
-            var arguments = ["condense", "--store", store, "--run", request.runID,
-                             "--radius", String(profile.clustering.radiusMeters),
-                             "--visit-gap", String(profile.clustering.visitGapMinutes)]
-            if !request.failedChunks.isEmpty {
-                arguments += ["--failed-chunks", request.failedChunks.map(String.init).joined(separator: ",")]
-            }
+            var hugin = CondensationOptions()
+            hugin.radiusMeters = profile.clustering.radiusMeters
+            hugin.visitGapMinutes = profile.clustering.visitGapMinutes
             do {
-                let result = try Tools.run(hugin, arguments)
-                if verbose { Terminal.error("hugin: \(result.output.trimmingCharacters(in: .whitespacesAndNewlines))") }
+                let summary = try Condenser(options: hugin, store: objects)
+                    .condense(run: request.runID, failedChunks: request.failedChunks)
+                if verbose { Terminal.error("hugin: \(summary.paragraph)") }
             } catch {
                 failures.append("run \(request.runID): \(error)")
                 throw error

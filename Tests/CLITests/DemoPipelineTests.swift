@@ -69,11 +69,19 @@ import TestSupport
         #expect((state["runs"] as? [[String: Any]])?.allSatisfy { $0["status"] as? String == "done" } == true)
         #expect(state["last_teardown"] != nil)
         let firstRun = try #require(runs.first?["run_id"] as? String)
-        let analyze = try OdinProcess.run(["analyze", dir + "/stage3_output/" + firstRun] + OdinProcess.binDirArguments)
+        let analyze = try OdinProcess.run(["analyze", dir + "/stage3_output/" + firstRun])
         #expect(analyze.status == 0, "\(analyze.stderr)")
         #expect(analyze.stdout.contains(firstRun))
-        let sites = try OdinProcess.run(["sites", "list", "--local", "--local-root", dir] + OdinProcess.binDirArguments)
+        let sites = try OdinProcess.run(["sites", "list", "--local", "--local-root", dir, "--json"])
         #expect(sites.status == 0, "\(sites.stderr)")
+        let registered = try #require(try sites.json()["sites"] as? [[String: Any]])
+        #expect(registered.count == 1)
+        let siteID = try #require(registered.first?["site_id"] as? String)
+        let named = try OdinProcess.run(["sites", "name", siteID, "North lake", "--local", "--local-root", dir])
+        #expect(named.status == 0, "\(named.stderr)")
+        let unknown = try OdinProcess.run(["sites", "name", "no-such-site", "X", "--local", "--local-root", dir])
+        #expect(unknown.status == 1)
+        #expect(unknown.stderr.contains("no-such-site"))
     }
 
     @Test func runLocalOnAFolderAndRerunIsDeduplicated() throws {

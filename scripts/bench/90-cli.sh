@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 CONFIG=${CONFIG:-release}
 scripts/venv.sh bench >&2
-for product in odin munin-worker hugin; do swift build -c "$CONFIG" --product "$product" >&2; done
+for product in odin munin-worker; do swift build -c "$CONFIG" --product "$product" >&2; done
 bin=.build/$CONFIG
 py=.venv/bin/python
 work=$(mktemp -d /tmp/odin-cli-bench.XXXXXX)
