@@ -42,12 +42,32 @@ enum Fixture {
 
     static func remove(_ path: String) { try? FileManager.default.removeItem(atPath: path) }
 
+    /// Bounding box (minX, minY, maxX, maxY) of pixels brighter than 150 in a gray picture.
+    static func brightBox(_ pixels: [UInt8], width: Int) -> (Int, Int, Int, Int)? {
+        var box: (Int, Int, Int, Int)? = nil
+        for (i, v) in pixels.enumerated() where v > 150 {
+            let x = i % width, y = i / width
+            box = box.map { (min($0.0, x), min($0.1, y), max($0.2, x), max($0.3, y)) } ?? (x, y, x, y)
+        }
+        return box
+    }
+
+    /// The first frame as FFmpeg's CLI shows it (autorotate on), 8-bit gray.
+    static func ffmpegFirstFrameGray(_ path: String) throws -> [UInt8] {
+        let out = path + ".gray"
+        try ffmpeg(["-i", path, "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "gray", out])
+        defer { remove(out) }
+        return [UInt8](try Data(contentsOf: URL(fileURLWithPath: out)))
+    }
+
     /// A gray scene with a white square moving right at `speed` px/s (the motion detector's target).
     static func movingSquareVideo(_ path: String, seconds: Int = 3, size: String = "320x240", codec: [String] = [
         "-c:v", "libx264", "-pix_fmt", "yuv420p",
     ], extra: [String] = []) throws {
+        // overlay evaluates x per frame (drawbox in FFmpeg 5.1 does not).
         try ffmpeg(["-f", "lavfi", "-i", "color=c=gray:s=\(size):d=\(seconds):r=10",
-                    "-vf", "drawbox=x='20+t*60':y=90:w=40:h=40:color=white:t=fill"] + codec + extra + [path])
+                    "-f", "lavfi", "-i", "color=c=white:s=40x40:r=10",
+                    "-filter_complex", "[0][1]overlay=x='20+t*60':y=90:shortest=1"] + codec + extra + [path])
     }
 
     /// A gray scene with nothing moving.
