@@ -54,8 +54,11 @@ final class CodecContext {
     /// - Parameters:
     ///   - threads: decoder threads; 0 lets FFmpeg pick (one per core).
     ///   - keyframesOnly: ask the decoder to drop everything but keyframes (`skip_frame = AVDISCARD_NONKEY`).
+    ///   - reducedSizeLimit: when set and the decoder can decode at reduced resolution (`lowres`: JPEG/MJPEG can
+    ///     decode at 1/2, 1/4, 1/8 by scaling the IDCT), pick the smallest scale whose longer side is still at least
+    ///     this many pixels. Much cheaper than decoding full size and scaling down.
     static func decoder(for stream: UnsafeMutablePointer<AVStream>, threads: Int, keyframesOnly: Bool,
-                        input: String) throws(MediaError) -> CodecContext
+                        reducedSizeLimit: Int? = nil, input: String) throws(MediaError) -> CodecContext
     {
         let parameters = stream.pointee.codecpar!
         guard let codec = avcodec_find_decoder(parameters.pointee.codec_id) else {
@@ -69,6 +72,12 @@ final class CodecContext {
         context.pointer.pointee.pkt_timebase = stream.pointee.time_base
         context.pointer.pointee.thread_count = Int32(threads)
         if keyframesOnly { context.pointer.pointee.skip_frame = AVDISCARD_NONKEY }
+        if let limit = reducedSizeLimit, limit > 0 {
+            let longer = Int(max(parameters.pointee.width, parameters.pointee.height))
+            var lowres = 0
+            while lowres < Int(codec.pointee.max_lowres), longer >> (lowres + 1) >= limit { lowres += 1 }
+            context.pointer.pointee.lowres = Int32(lowres)
+        }
         try MediaError.check(avcodec_open2(context.pointer, codec, nil), "avcodec_open2", .decode, input: input)
         return context
     }

@@ -52,8 +52,13 @@ public final class MediaFile {
         }
         let stream = format.stream(at: Int(streamIndex))
         let streamInfo = info.streams[Int(streamIndex)]
+        // Reduced-resolution decoding only when every output is size-limited (never for full-size outputs).
+        let limits = outputs.map(\.maxDimension)
+        let reducedSizeLimit = !limits.isEmpty && limits.allSatisfy({ $0 != nil }) ? limits.map { $0! }.max() : nil
         let decoder = try CodecContext.decoder(for: stream, threads: sampling.threads,
-                                               keyframesOnly: sampling.keyframesOnly, input: input)
+                                               keyframesOnly: sampling.keyframesOnly,
+                                               reducedSizeLimit: reducedSizeLimit, input: input)
+        let normalSkip = sampling.keyframesOnly ? AVDISCARD_NONKEY : AVDISCARD_DEFAULT
         let scalers = outputs.map { Scaler(spec: $0) }
         let packet = try Packet()
         let frame = try Frame()
@@ -129,6 +134,14 @@ public final class MediaFile {
             }
             defer { av_packet_unref(packet.pointer) }
             guard packet.pointer.pointee.stream_index == streamIndex else { continue }
+            // A frame that lands before the next sampling target is never delivered: if nothing references it
+            // either (a non-reference B-frame), the decoder may skip it. Decoding stays exact for every other frame.
+            if sampling.interval != nil, !sampling.keyframesOnly {
+                let pts = packet.pointer.pointee.pts
+                let skippable = pts != CFFmpeg_AV_NOPTS_VALUE
+                    && Double(pts - startTS) * tb + frameDuration / 2 < max(nextTarget, lower)
+                decoder.pointer.pointee.skip_frame = skippable ? AVDISCARD_NONREF : normalSkip
+            }
             let sent = avcodec_send_packet(decoder.pointer, packet.pointer)
             if sent < 0 && sent != CFFmpeg_EAGAIN() { report.rejectedPackets += 1 }
             if try !drain() { finished = true }

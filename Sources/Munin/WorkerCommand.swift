@@ -17,6 +17,7 @@ public struct WorkerConfiguration: Sendable, Equatable {
 
     public static let usage = """
         usage: munin-worker --store file:///DIR|DIR|s3://BUCKET --run RUN [--index I] [options]
+               munin-worker probe FILE|URL | sample FILE [--interval S] | stills DIR   (diagnostics)
           --store V               MUNIN_STORE               object store holding the run
           --run V                 MUNIN_RUN                 run id (runs/<run>/manifest.jsonl.gz)
           --index V               AWS_BATCH_JOB_ARRAY_INDEX chunk index = manifest line (0-based)
@@ -101,6 +102,9 @@ public enum WorkerCommand {
                             locator: (@Sendable (any ObjectStore) -> MediaLocator)? = nil,
                             log: @escaping @Sendable (String) -> Void = standardError) -> Int32
     {
+        if let first = arguments.first, Diagnostics.commands.contains(first) {
+            return Diagnostics.main(arguments, log: log)
+        }
         if arguments.contains("--help") || arguments.contains("-h") {
             print(WorkerConfiguration.usage + "\n" + MuninOptions.helpText)
             return 0

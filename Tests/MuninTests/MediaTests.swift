@@ -161,3 +161,54 @@ import Testing
         #expect(abs(Int(back[0].pixels[0]) - 200) < 12)
     }
 }
+
+/// `.url` sources: FFmpeg's own http protocol against a real loopback HTTP server.
+@Suite struct MediaURLTests {
+    /// Starts `python3 -m http.server` on 127.0.0.1 (port chosen by the OS) serving `root`; always stops it.
+    static func withHTTPServer<T>(root: String, _ body: (Int) throws -> T) throws -> T {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", root]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // SIGKILL: the test runner's signal mask is inherited, so SIGTERM may never be delivered.
+        defer { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+        var text = ""
+        while !text.contains("port ") || !text.contains("(http") {
+            let data = output.fileHandleForReading.availableData
+            if data.isEmpty { throw Fixture.Failure("http.server exited: \(text)") }
+            text += String(decoding: data, as: UTF8.self)
+        }
+        let after = text.split(separator: "port ").last ?? ""
+        guard let port = Int(after.prefix { $0.isNumber }) else { throw Fixture.Failure("no port in: \(text)") }
+        return try body(port)
+    }
+
+    @Test func probesAndDecodesOverHTTP() throws {
+        let dir = try Fixture.directory()
+        defer { Fixture.remove(dir) }
+        try Fixture.movingSquareVideo(dir + "/clip.mp4", seconds: 2,
+                                      extra: ["-movflags", "+faststart", "-metadata", "creation_time=2024-01-01T00:00:00Z"])
+        try MediaURLTests.withHTTPServer(root: dir) { port in
+            let url = "http://127.0.0.1:\(port)/clip.mp4?X-Amz-Signature=secret"
+            let file = try MediaFile(source: .url(url))
+            #expect(file.info.videoStream?.width == 320)
+            #expect(file.info.creationTime?.hasPrefix("2024-01-01T00:00:00") == true)
+            var frames = 0
+            let report = try file.sampleFrames(FrameSampling(interval: 0.5), outputs: []) { _ in frames += 1; return true }
+            #expect(frames == 4)
+            #expect(report.bytesRead > 0)
+            // A missing object: the error names the URL without its query (no signature in logs).
+            do {
+                _ = try MediaFile(source: .url("http://127.0.0.1:\(port)/missing.mp4?X-Amz-Signature=secret"))
+                Issue.record("expected an error")
+            } catch let error as MediaError {
+                #expect(error.kind == .open)
+                #expect(!error.description.contains("secret"))
+                #expect(error.description.contains("missing.mp4"))
+            }
+        }
+    }
+}

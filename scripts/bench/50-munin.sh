@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Munin media benchmark: frame sampling vs the ffmpeg CLI, probe bytes read on a ~500 MB MP4, stills per core.
+# Prints one Markdown section on stdout; progress on stderr. Never asserts; every figure is measured in this run.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$(pwd)
+work=$(mktemp -d /tmp/munin-bench.XXXXXX)
+server_pid=""
+cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+log() { echo "[50-munin] $*" >&2; }
+
+log "building munin-worker (release)"
+swift build -c release --product munin-worker >&2
+bin="$root/.build/release/munin-worker"
+ff() { ffmpeg -hide_banner -loglevel error -y "$@"; }
+now() { date +%s.%N; }
+median3() { printf '%s\n' "$@" | sort -g | sed -n 2p; }
+
+# --- 1. Frame sampling: 1080p H.264, 0.3 s interval, full-size RGB, vs ffmpeg -vf fps=...,format=rgb24 -f null.
+log "making a 1080p H.264 clip"
+ff -f lavfi -i "testsrc2=size=1920x1080:rate=25:duration=12" -c:v libx264 -preset veryfast -pix_fmt yuv420p \
+   "$work/clip1080.mp4"
+ours_t=(); theirs_t=(); ours_frames=0; theirs_frames=0
+for i in 1 2 3; do
+  t0=$(now); out=$("$bin" sample "$work/clip1080.mp4" --interval 0.3); t1=$(now)
+  ours_frames=$(echo "$out" | sed -E 's/.*"frames":([0-9]+).*/\1/')
+  ours_t+=("$(echo "$t1 - $t0" | bc -l)")
+  t0=$(now)
+  err=$(ffmpeg -hide_banner -i "$work/clip1080.mp4" -vf "fps=1/0.3,format=rgb24" -f null - 2>&1)
+  t1=$(now)
+  theirs_frames=$(echo "$err" | tr '\r' '\n' | grep -oE 'frame= *[0-9]+' | tail -1 | grep -oE '[0-9]+')
+  theirs_t+=("$(echo "$t1 - $t0" | bc -l)")
+done
+ot=$(median3 "${ours_t[@]}"); tt=$(median3 "${theirs_t[@]}")
+ours_fps=$(echo "$ours_frames / $ot" | bc -l); theirs_fps=$(echo "$theirs_frames / $tt" | bc -l)
+ratio=$(echo "$ours_fps / $theirs_fps" | bc -l)
+
+# --- 2. Probe bytes: a ~500 MB MP4 with its index (moov) at the end.
+log "making a ~500 MB MP4 (noisy lossless 1080p, looped by stream copy)"
+ff -f lavfi -i "testsrc2=size=1920x1080:rate=25:duration=2,noise=alls=30:allf=t" -c:v libx264 -preset ultrafast \
+   -qp 0 -pix_fmt yuv420p "$work/seed.mp4"
+seed=$(stat -c %s "$work/seed.mp4")
+loops=$(( (500 * 1024 * 1024 + seed - 1) / seed - 1 ))
+ff -stream_loop "$loops" -i "$work/seed.mp4" -c copy "$work/big.mp4"
+rm -f "$work/seed.mp4"
+big=$(stat -c %s "$work/big.mp4")
+probe=$("$bin" probe "$work/big.mp4" --block-size 65536)
+probe_bytes=$(echo "$probe" | sed -E 's/.*"bytes_read":([0-9]+).*/\1/')
+# The same file over loopback HTTP with Range support: bytes the server sent to FFmpeg's http protocol (ours, .url)
+# and to ffprobe.
+port_file="$work/port"
+python3 "$root/scripts/bench/range_server.py" "$work" > "$port_file" &
+server_pid=$!
+for _ in $(seq 50); do [ -s "$port_file" ] && break; sleep 0.1; done
+port=$(head -1 "$port_file")
+cp -l "$work/big.mp4" "$work/big-url.mp4" 2>/dev/null || cp "$work/big.mp4" "$work/big-url.mp4"
+cp -l "$work/big.mp4" "$work/big-ffprobe.mp4" 2>/dev/null || cp "$work/big.mp4" "$work/big-ffprobe.mp4"
+"$bin" probe "http://127.0.0.1:$port/big-url.mp4" > /dev/null
+url_sent=$(curl -s "http://127.0.0.1:$port/__bytes/big-url.mp4")
+ffprobe -v error -show_streams "http://127.0.0.1:$port/big-ffprobe.mp4" > /dev/null
+ffprobe_sent=$(curl -s "http://127.0.0.1:$port/__bytes/big-ffprobe.mp4")
+kill "$server_pid" 2>/dev/null || true; server_pid=""
+
+# --- 3. Stills per core: 1920x1080 JPEGs with an EXIF block (written by python3 struct, test data only).
+log "making 60 JPEG stills with EXIF"
+mkdir -p "$work/stills/cam01"
+ff -f lavfi -i "testsrc2=size=1920x1080:rate=1:duration=60" -q:v 3 "$work/stills/cam01/plain_%03d.jpg"
+python3 - "$work/stills/cam01" <<'PY'
+import os, struct, sys
+d = sys.argv[1]
+for i, name in enumerate(sorted(os.listdir(d))):
+    dt = b"2024:07:01 12:%02d:%02d\x00" % (i // 60, i % 60)
+    # TIFF (II): IFD0 with one entry (ExifIFD pointer) -> Exif IFD with DateTimeOriginal.
+    ifd0 = struct.pack("<H", 1) + struct.pack("<HHII", 0x8769, 4, 1, 26) + struct.pack("<I", 0)
+    exif = struct.pack("<H", 1) + struct.pack("<HHII", 0x9003, 2, len(dt), 44) + struct.pack("<I", 0)
+    tiff = b"II*\x00" + struct.pack("<I", 8) + ifd0 + exif + dt
+    app1 = b"Exif\x00\x00" + tiff
+    data = open(os.path.join(d, name), "rb").read()
+    out = data[:2] + b"\xff\xe1" + struct.pack(">H", len(app1) + 2) + app1 + data[2:]
+    open(os.path.join(d, name.replace("plain_", "IMG_")), "wb").write(out)
+    os.remove(os.path.join(d, name))
+PY
+stills=$(ls "$work/stills/cam01" | wc -l)
+s_ours=(); s_theirs=()
+for i in 1 2 3; do
+  t0=$(now); "$bin" stills "$work/stills" --concurrency 1 > "$work/stills.json"; t1=$(now)
+  s_ours+=("$(echo "$t1 - $t0" | bc -l)")
+  t0=$(now)
+  ff -threads 1 -i "$work/stills/cam01/IMG_%03d.jpg" -vf "scale=320:-1,format=gray" -threads 1 -f null -
+  t1=$(now)
+  s_theirs+=("$(echo "$t1 - $t0" | bc -l)")
+done
+so=$(median3 "${s_ours[@]}"); st=$(median3 "${s_theirs[@]}")
+stills_ours=$(echo "$stills / $so" | bc -l); stills_theirs=$(echo "$stills / $st" | bc -l)
+
+f1() { printf '%.1f' "$1"; }
+f2() { printf '%.2f' "$1"; }
+cat <<MD
+## Munin media (FFmpeg wrapper, EXIF, motion-v1)
+
+| Measure | Ours (munin-worker) | Peer | Ratio (ours / peer) |
+|---|---|---|---|
+| 1080p H.264 (12 s, 25 fps), frames sampled every 0.3 s to full-size RGB, frames/s | $(f1 "$ours_fps") ($ours_frames frames in $(f2 "$ot") s) | ffmpeg \`-vf fps=1/0.3,format=rgb24 -f null\`: $(f1 "$theirs_fps") ($theirs_frames frames in $(f2 "$tt") s) | $(f2 "$ratio")× |
+| Probe of a $(( big / 1024 / 1024 )) MiB MP4 (moov at end), bytes read through the byte-counting reader (64 KiB blocks, = ranged GETs) | $probe_bytes B ($(f2 "$(echo "$probe_bytes / 1048576" | bc -l)") MiB) | — | — |
+| Same probe over loopback HTTP with Range, bytes the server sent | ours via FFmpeg http (\`.url\`): $url_sent B | ffprobe: $ffprobe_sent B | $(f2 "$(echo "$url_sent / $ffprobe_sent" | bc -l)")× |
+| Stills per second on 1 core: 1920×1080 JPEG, EXIF + decode + time + motion-v1 + filter ($stills files) | $(f1 "$stills_ours") | ffmpeg decode + scale to 320 px gray only, 1 thread: $(f1 "$stills_theirs") | $(f2 "$(echo "$stills_ours / $stills_theirs" | bc -l)")× |
+
+Method: release build; each timed figure is the median of 3 runs of whole processes (start-up included) on $(nproc) shared cores, measured in this run; media generated by the ffmpeg CLI (testsrc2). HTTP counts include what sat in socket buffers when the client closed (what S3 would bill as transfer), which is why the ranged reader, whose requests are bounded, reads less.
+MD
