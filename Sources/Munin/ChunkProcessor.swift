@@ -426,7 +426,13 @@ public struct ChunkProcessor: Sendable {
         return result
     }
 
+    /// Error text for a record. Media errors drop their input name: the record's `path` already names the object,
+    /// and a local or scratch path would differ between bindings.
     static func describe(_ error: any Error) -> String {
+        if let media = error as? MediaError {
+            return MediaError(media.kind, operation: media.operation, code: media.code, message: media.message)
+                .description
+        }
         if let error = error as? CustomStringConvertible { return error.description }
         return "\(error)"
     }
