@@ -1,4 +1,6 @@
+import Compression
 import Foundation
+import Media
 import Munin
 import Testing
 
@@ -67,5 +69,44 @@ import Testing
         #expect(throws: ExifError.self) { try ExifReader.parseTIFF([0x41, 0x41, 0, 42, 0, 0, 0, 8][...]) }
         // IFD0 offset far outside the block.
         #expect(throws: ExifError.self) { try ExifReader.parseTIFF([0x49, 0x49, 42, 0, 0xFF, 0xFF, 0, 0][...]) }
+    }
+}
+
+@Suite struct ContainerMetadataTests {
+    /// PNG stills carry EXIF in an `eXIf` chunk; the reader finds it and FFmpeg decodes the picture.
+    @Test func pngWithEXIfChunk() throws {
+        let dir = try Fixture.directory()
+        defer { Fixture.remove(dir) }
+        let plain = dir + "/plain.png"
+        try Fixture.ffmpeg(["-f", "lavfi", "-i", "color=c=gray:s=64x48:d=1", "-frames:v", "1", plain])
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: plain)))
+        let tiff = TIFFBuilder.camera(bigEndian: false, original: "2024:02:29 23:59:59", latitude: (1.5, "S"),
+                                      longitude: (36.75, "E"))
+        let type = Array("eXIf".utf8)
+        let length = UInt32(tiff.count)
+        let crc = CRC32.checksum(type + tiff)
+        func be(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)] }
+        bytes.insert(contentsOf: be(length) + type + tiff + be(crc), at: 8 + 25)  // after the IHDR chunk
+        let path = dir + "/still.png"
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let exif = try #require(try ExifReader.read(path: path))
+        #expect(exif.dateTimeOriginal == "2024:02:29 23:59:59")
+        #expect(abs(exif.latitude! + 1.5) < 1e-9 && abs(exif.longitude! - 36.75) < 1e-9)
+        let picture = try MediaFile(source: .file(path)).decodePicture(outputs: [PictureSpec(format: .gray8)])
+        #expect(picture[0].width == 64 && picture[0].height == 48)
+    }
+
+    /// MP4/MOV `location` (ISO 6709) is read as the video's position.
+    @Test(arguments: ["mp4", "mov"])
+    func videoLocationFromContainer(_ container: String) throws {
+        let dir = try Fixture.directory()
+        defer { Fixture.remove(dir) }
+        let path = dir + "/clip." + container
+        try Fixture.movingSquareVideo(path, seconds: 1, extra: ["-metadata", "location=-33.8688+151.2093/"])
+        let info = try MediaFile.probe(.file(path))
+        let (lat, lon) = try #require(info.location.flatMap(parseISO6709))
+        #expect(abs(lat + 33.8688) < 1e-9 && abs(lon - 151.2093) < 1e-9)
+        #expect(parseISO6709("+59.3293+018.0686+012.5/")! == (59.3293, 18.0686))
+        #expect(parseISO6709("north") == nil)
     }
 }
