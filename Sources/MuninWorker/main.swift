@@ -5,4 +5,4 @@ import Munin
 import Glibc
 #endif
 
-exit(WorkerCommand.main(arguments: Array(CommandLine.arguments.dropFirst()), environment: Environment.snapshot()))
+exit(WorkerCommand.main(arguments: Array(CommandLine.arguments.dropFirst()), environment: ProcessEnvironment.snapshot()))

@@ -4,7 +4,7 @@ import Glibc
 
 /// The process environment, read once into a dictionary (configuration is built from this snapshot, never from
 /// scattered `getenv` calls).
-public enum Environment {
+public enum ProcessEnvironment {
     public static func snapshot() -> [String: String] {
         var result: [String: String] = [:]
         var pointer = environ
