@@ -11,9 +11,12 @@ public final class MediaFile {
     public let info: MediaInfo
 
     /// Opens and probes `source`.
-    public init(source: MediaSource) throws(MediaError) {
+    /// - Parameter readsStreamInfo: when the container header lacks stream parameters (raw JPEG/PNG, AVI, MPEG-TS),
+    ///   decode a little to fill them in (`avformat_find_stream_info`). Pass false for stills that are decoded right
+    ///   away anyway: it saves a full-size decode, and the picture's size comes with the decoded frame.
+    public init(source: MediaSource, readsStreamInfo: Bool = true) throws(MediaError) {
         format = try FormatContext(source: source)
-        if Self.needsStreamInfo(format) { try format.findStreamInfo() }
+        if readsStreamInfo && Self.needsStreamInfo(format) { try format.findStreamInfo() }
         info = Self.describe(format)
     }
 
@@ -119,7 +122,19 @@ public final class MediaFile {
                 let isKey = frame.pointer.pointee.key_frame != 0
                 delivered += 1
                 report.framesDelivered = delivered
-                guard try body(SampledFrame(index: index, time: time, isKeyframe: isKey, pictures: pictures)) else {
+                // Full coded size, even when the decoder worked at reduced resolution (lowres).
+                var sourceWidth = Int(decoder.pointer.pointee.coded_width), sourceHeight = Int(decoder.pointer.pointee.coded_height)
+                if sourceWidth <= 0 || sourceHeight <= 0 {
+                    (sourceWidth, sourceHeight) = (Int(frame.pointer.pointee.width), Int(frame.pointer.pointee.height))
+                } else {
+                    sourceWidth = min(sourceWidth, Int(frame.pointer.pointee.width) << Int(decoder.pointer.pointee.lowres))
+                    sourceHeight = min(sourceHeight, Int(frame.pointer.pointee.height) << Int(decoder.pointer.pointee.lowres))
+                }
+                if sampling.appliesRotation && streamInfo.rotation % 180 == 90 {
+                    (sourceWidth, sourceHeight) = (sourceHeight, sourceWidth)
+                }
+                guard try body(SampledFrame(index: index, time: time, isKeyframe: isKey, pictures: pictures,
+                                            sourceWidth: sourceWidth, sourceHeight: sourceHeight)) else {
                     return false
                 }
                 if let maxFrames = sampling.maxFrames, delivered >= maxFrames { return false }
@@ -178,9 +193,14 @@ public final class MediaFile {
     /// Decodes the first picture (a still image, or a video's first frame) to each spec in `outputs`.
     /// Still images are not rotated (EXIF orientation is the caller's business); videos are, per their stream.
     public func decodePicture(outputs: [PictureSpec]) throws -> [Picture] {
-        var result: [Picture]? = nil
+        try decodeFirstFrame(outputs: outputs).pictures
+    }
+
+    /// Like `decodePicture`, also returning the full source size (upright), which `pictures` may be smaller than.
+    public func decodeFirstFrame(outputs: [PictureSpec]) throws -> SampledFrame {
+        var result: SampledFrame? = nil
         _ = try sampleFrames(FrameSampling(interval: nil, maxFrames: 1, threads: 1), outputs: outputs) { frame in
-            result = frame.pictures
+            result = frame
             return false
         }
         guard let result else {

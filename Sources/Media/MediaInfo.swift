@@ -118,6 +118,9 @@ public struct SampledFrame: Sendable {
     public var isKeyframe: Bool
     /// One picture per requested spec, in the same order.
     public var pictures: [Picture]
+    /// The frame's full size as displayed (after rotation when applied), whatever size `pictures` have.
+    public var sourceWidth: Int
+    public var sourceHeight: Int
 }
 
 /// What a sampling pass did: counts and non-fatal problems (damaged packets, early end of a truncated file).

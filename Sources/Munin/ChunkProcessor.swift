@@ -147,17 +147,12 @@ public struct ChunkProcessor: Sendable {
             let needsRGB = detector.needsImageFiles && located.localPath == nil
             var outputs = [PictureSpec(format: .gray8, maxDimension: options.analysisSize)]
             if needsRGB { outputs.append(PictureSpec(format: .rgb24)) }
-            let file = try MediaFile(source: located.source)
-            if let stream = file.info.videoStream, let w = stream.width, let h = stream.height {
-                still.record.width = w
-                still.record.height = h
-            }
-            let pictures = try file.decodePicture(outputs: outputs)
+            // No stream-info pass: the still is decoded right away, at reduced size when only analysis is needed.
+            let first = try MediaFile(source: located.source, readsStreamInfo: false).decodeFirstFrame(outputs: outputs)
+            let pictures = first.pictures
             still.analysis = pictures[0]
-            if still.record.width == nil {
-                still.record.width = pictures[0].width
-                still.record.height = pictures[0].height
-            }
+            still.record.width = first.sourceWidth
+            still.record.height = first.sourceHeight
             if detector.needsImageFiles {
                 if let path = located.localPath {
                     still.imagePath = path

@@ -148,6 +148,20 @@ import Testing
         }
     }
 
+    /// A size-limited output lets the JPEG decoder work at reduced resolution; the full size is still reported.
+    @Test func reducedResolutionStillDecodeKeepsTheSourceSize() throws {
+        let dir = try Fixture.directory()
+        defer { Fixture.remove(dir) }
+        let path = dir + "/big.jpg"
+        try Fixture.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=1280x720:d=1", "-frames:v", "1", path])
+        let frame = try MediaFile(source: .file(path), readsStreamInfo: false).decodeFirstFrame(
+            outputs: [PictureSpec(format: .gray8, maxDimension: 320)])
+        #expect(frame.sourceWidth == 1280 && frame.sourceHeight == 720)
+        #expect(frame.pictures[0].width == 320 && frame.pictures[0].height == 180)
+        let full = try MediaFile(source: .file(path)).decodeFirstFrame(outputs: [PictureSpec(format: .rgb24)])
+        #expect(full.pictures[0].width == 1280 && full.sourceWidth == 1280)
+    }
+
     @Test func jpegEncodeRoundTrip() throws {
         let dir = try Fixture.directory()
         defer { Fixture.remove(dir) }

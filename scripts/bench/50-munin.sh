@@ -15,27 +15,32 @@ swift build -c release --product munin-worker >&2
 bin="$root/.build/release/munin-worker"
 ff() { ffmpeg -hide_banner -loglevel error -y "$@"; }
 now() { date +%s.%N; }
-median3() { printf '%s\n' "$@" | sort -g | sed -n 2p; }
+median() { printf '%s\n' "$@" | sort -g | sed -n "$(( ($# + 1) / 2 ))p"; }
+# Prints "wall cpu" seconds of one run of a command (cpu = user + sys of the process and its threads).
+measure() {
+  local TIMEFORMAT='%R %U %S' out
+  out=$( { time "$@" > /dev/null 2>&1 ; } 2>&1 )
+  awk '{ printf "%s %.3f\n", $1, $2 + $3 }' <<< "$out"
+}
 calc() { awk "BEGIN { printf \"%.6f\", $1 }"; }
 
 # --- 1. Frame sampling: 1080p H.264, 0.3 s interval, full-size RGB, vs ffmpeg -vf fps=...,format=rgb24 -f null.
 log "making a 1080p H.264 clip"
 ff -f lavfi -i "testsrc2=size=1920x1080:rate=25:duration=12" -c:v libx264 -preset veryfast -pix_fmt yuv420p \
    "$work/clip1080.mp4"
-ours_t=(); theirs_t=(); ours_frames=0; theirs_frames=0
-for i in 1 2 3; do
-  t0=$(now); out=$("$bin" sample "$work/clip1080.mp4" --interval 0.3); t1=$(now)
-  ours_frames=$(echo "$out" | sed -E 's/.*"frames":([0-9]+).*/\1/')
-  ours_t+=("$(calc "$t1 - $t0")")
-  t0=$(now)
-  err=$(ffmpeg -hide_banner -i "$work/clip1080.mp4" -vf "fps=1/0.3,format=rgb24" -f null - 2>&1)
-  t1=$(now)
-  theirs_frames=$(echo "$err" | tr '\r' '\n' | grep -oE 'frame= *[0-9]+' | tail -1 | grep -oE '[0-9]+')
-  theirs_t+=("$(calc "$t1 - $t0")")
+# Frame counts (untimed), then 5 timed runs each: wall and CPU (user+sys) seconds, medians.
+ours_frames=$("$bin" sample "$work/clip1080.mp4" --interval 0.3 | sed -E 's/.*"frames":([0-9]+).*/\1/')
+theirs_frames=$(ffmpeg -hide_banner -i "$work/clip1080.mp4" -vf "fps=1/0.3,format=rgb24" -f null - 2>&1 \
+                | tr '\r' '\n' | grep -oE 'frame= *[0-9]+' | tail -1 | grep -oE '[0-9]+')
+ours_w=(); ours_c=(); theirs_w=(); theirs_c=()
+for i in 1 2 3 4 5; do
+  read -r w c <<< "$(measure "$bin" sample "$work/clip1080.mp4" --interval 0.3)"; ours_w+=("$w"); ours_c+=("$c")
+  read -r w c <<< "$(measure ffmpeg -hide_banner -loglevel error -i "$work/clip1080.mp4" \
+                     -vf "fps=1/0.3,format=rgb24" -f null -)"; theirs_w+=("$w"); theirs_c+=("$c")
 done
-ot=$(median3 "${ours_t[@]}"); tt=$(median3 "${theirs_t[@]}")
+ot=$(median "${ours_w[@]}"); tt=$(median "${theirs_w[@]}"); oc=$(median "${ours_c[@]}"); tc=$(median "${theirs_c[@]}")
 ours_fps=$(calc "$ours_frames / $ot"); theirs_fps=$(calc "$theirs_frames / $tt")
-ratio=$(calc "$ours_fps / $theirs_fps")
+ratio=$(calc "$ours_fps / $theirs_fps"); cpu_ratio=$(calc "$tc / $oc")
 
 # --- 2. Probe bytes: a ~500 MB MP4 with its index (moov) at the end.
 log "making a ~500 MB MP4 (noisy lossless 1080p, looped by stream copy)"
@@ -83,17 +88,16 @@ for i, name in enumerate(sorted(os.listdir(d))):
     os.remove(os.path.join(d, name))
 PY
 stills=$(ls "$work/stills/cam01" | wc -l)
-s_ours=(); s_theirs=()
-for i in 1 2 3; do
-  t0=$(now); "$bin" stills "$work/stills" --concurrency 1 > "$work/stills.json"; t1=$(now)
-  s_ours+=("$(calc "$t1 - $t0")")
-  t0=$(now)
-  ff -threads 1 -lowres 2 -i "$work/stills/cam01/IMG_%03d.jpg" -vf "scale=320:-1,format=gray" -threads 1 -f null -
-  t1=$(now)
-  s_theirs+=("$(calc "$t1 - $t0")")
+s_w=(); s_c=(); p_w=(); p_c=()
+for i in 1 2 3 4 5; do
+  read -r w c <<< "$(measure "$bin" stills "$work/stills" --concurrency 1)"; s_w+=("$w"); s_c+=("$c")
+  read -r w c <<< "$(measure ffmpeg -hide_banner -loglevel error -threads 1 -lowres 2 \
+                     -i "$work/stills/cam01/IMG_%03d.jpg" -vf "scale=320:-1,format=gray" -threads 1 -f null -)"
+  p_w+=("$w"); p_c+=("$c")
 done
-so=$(median3 "${s_ours[@]}"); st=$(median3 "${s_theirs[@]}")
-stills_ours=$(calc "$stills / $so"); stills_theirs=$(calc "$stills / $st")
+"$bin" stills "$work/stills" --concurrency 1 > "$work/stills.json"
+so=$(median "${s_w[@]}"); st=$(median "${p_w[@]}"); sc=$(median "${s_c[@]}"); pc=$(median "${p_c[@]}")
+stills_ours=$(calc "$stills / $sc"); stills_theirs=$(calc "$stills / $pc")
 
 f1() { printf '%.1f' "$1"; }
 f2() { printf '%.2f' "$1"; }
@@ -102,10 +106,9 @@ cat <<MD
 
 | Measure | Ours (munin-worker) | Peer | Ratio (ours / peer) |
 |---|---|---|---|
-| 1080p H.264 (12 s, 25 fps), frames sampled every 0.3 s to full-size RGB, frames/s | $(f1 "$ours_fps") ($ours_frames frames in $(f2 "$ot") s) | ffmpeg \`-vf fps=1/0.3,format=rgb24 -f null\`: $(f1 "$theirs_fps") ($theirs_frames frames in $(f2 "$tt") s) | $(f2 "$ratio")× |
+| 1080p H.264 (12 s, 25 fps), frames sampled every 0.3 s to full-size RGB | $(f1 "$ours_fps") frames/s wall ($ours_frames frames, $(f2 "$ot") s wall, $(f2 "$oc") s CPU) | ffmpeg \`-vf fps=1/0.3,format=rgb24 -f null\`: $(f1 "$theirs_fps") frames/s wall ($theirs_frames frames, $(f2 "$tt") s wall, $(f2 "$tc") s CPU) | $(f2 "$ratio")× by wall; $(f2 "$cpu_ratio")× by CPU |
 | Probe of a $(( big / 1000 / 1000 )) MB MP4 (moov at end), bytes read through the byte-counting reader (64 KiB blocks, = ranged GETs) | $probe_bytes B ($(f2 "$(calc "$probe_bytes / 1048576")") MiB) | — | — |
 | Same probe over loopback HTTP with Range, bytes the server sent | ours via FFmpeg http (\`.url\`): $url_sent B | ffprobe: $ffprobe_sent B | $(f2 "$(calc "$url_sent / $ffprobe_sent")")× |
-| Stills per second on 1 core: 1920×1080 JPEG, EXIF + decode + time + motion-v1 + filter ($stills files) | $(f1 "$stills_ours") | ffmpeg decode (\`-lowres 2\`) + scale to 320 px gray only, no EXIF/detection, 1 thread: $(f1 "$stills_theirs") | $(f2 "$(calc "$stills_ours / $stills_theirs")")× |
-
-Method: release build; each timed figure is the median of 3 runs of whole processes (start-up included) on $(nproc) shared cores, measured in this run; media generated by the ffmpeg CLI (testsrc2). Both sides decode with FFmpeg's default threading and convert only the sampled frames; ours also tells the decoder to skip non-reference frames that fall between sampling targets, and decodes JPEG stills at reduced resolution (lowres 2 for 1920 px, the same as the peer's \`-lowres 2\`) when only the 320 px analysis picture is needed. HTTP counts include what sat in socket buffers when the client closed (what S3 would bill as transfer), which is why the ranged reader, whose requests are bounded, reads less.
+| Stills per CPU-second (1 thread): 1920×1080 JPEG, EXIF + decode + time + motion-v1 + filter ($stills files) | $(f1 "$stills_ours") ($(f2 "$sc") s CPU, $(f2 "$so") s wall) | ffmpeg decode (\`-lowres 2\`) + scale to 320 px gray only, no EXIF/detection: $(f1 "$stills_theirs") ($(f2 "$pc") s CPU) | $(f2 "$(calc "$stills_ours / $stills_theirs")")× |
+Method: release build; each timed figure is the median of 5 runs of whole processes (start-up included; CPU = user + sys of all threads, less disturbed than wall time by other load on the shared cores) on $(nproc) shared cores, measured in this run; media generated by the ffmpeg CLI (testsrc2). Both sides decode with FFmpeg's default threading and convert only the sampled frames; ours also tells the decoder to skip non-reference frames that fall between sampling targets, and decodes JPEG stills at reduced resolution (lowres 2 for 1920 px, the same as the peer's \`-lowres 2\`) when only the 320 px analysis picture is needed. HTTP counts include what sat in socket buffers when the client closed (what S3 would bill as transfer), which is why the ranged reader, whose requests are bounded, reads less.
 MD
