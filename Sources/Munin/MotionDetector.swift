@@ -82,19 +82,30 @@ final class MotionSequence: DetectionSequence {
         var mask = [Bool](repeating: false, count: n)
         var difference = [Float](repeating: 0, count: n)
         var changed = 0
-        for p in 0..<n {
-            let d = abs(Float(pixels[p]) - background[p])
-            difference[p] = d
-            if d > threshold { mask[p] = true; changed += 1 }
-        }
+        // The background moves into a local for the loops (no per-pixel exclusivity checks on the class property).
+        var background = self.background
+        defer { self.background = background }
         let rate = Float(configuration.learningRate)
+        pixels.withUnsafeBufferPointer { src in
+            background.withUnsafeMutableBufferPointer { bg in
+                mask.withUnsafeMutableBufferPointer { m in
+                    difference.withUnsafeMutableBufferPointer { diff in
+                        for p in 0..<n {
+                            let value = Float(src[p])
+                            let d = abs(value - bg[p])
+                            diff[p] = d
+                            let moving = d > threshold
+                            m[p] = moving
+                            if moving { changed += 1 }
+                            bg[p] += (moving ? rate / 10 : rate) * (value - bg[p])
+                        }
+                    }
+                }
+            }
+        }
         if Double(changed) > configuration.sceneChangeFraction * Double(n) {
             for p in 0..<n { background[p] = Float(pixels[p]) }
             return []
-        }
-        for p in 0..<n {
-            let r = mask[p] ? rate / 10 : rate
-            background[p] += r * (Float(pixels[p]) - background[p])
         }
         if changed == 0 { return [] }
         let grown = dilate(mask)
@@ -102,15 +113,17 @@ final class MotionSequence: DetectionSequence {
     }
 
     private func dilate(_ mask: [Bool]) -> [Bool] {
+        let (w, h) = (width, height)
         var out = mask
-        for y in 0..<height {
-            for x in 0..<width where mask[y * width + x] {
-                for dy in -1...1 {
-                    let yy = y + dy
-                    guard yy >= 0 && yy < height else { continue }
-                    for dx in -1...1 {
-                        let xx = x + dx
-                        if xx >= 0 && xx < width { out[yy * width + xx] = true }
+        mask.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                for y in 0..<h {
+                    let y0 = max(0, y - 1), y1 = min(h - 1, y + 1)
+                    for x in 0..<w where src[y * w + x] {
+                        let x0 = max(0, x - 1), x1 = min(w - 1, x + 1)
+                        for yy in y0...y1 {
+                            for xx in x0...x1 { dst[yy * w + xx] = true }
+                        }
                     }
                 }
             }
@@ -154,20 +167,34 @@ final class MotionSequence: DetectionSequence {
         return detections.sorted { $0.conf > $1.conf }
     }
 
-    /// 3×3 box blur (noise suppression), edges clamped.
+    /// 3×3 box blur (noise suppression), edges clamped: separable sums, O(pixels).
     static func blur(_ picture: Picture) -> [UInt8] {
         let w = picture.width, h = picture.height
-        let src = picture.pixels
+        var rows = [UInt16](repeating: 0, count: w * h)
         var out = [UInt8](repeating: 0, count: w * h)
-        for y in 0..<h {
-            let y0 = max(0, y - 1), y1 = min(h - 1, y + 1)
-            for x in 0..<w {
-                let x0 = max(0, x - 1), x1 = min(w - 1, x + 1)
-                var sum = 0, n = 0
-                for yy in y0...y1 {
-                    for xx in x0...x1 { sum += Int(src[yy * w + xx]); n += 1 }
+        picture.pixels.withUnsafeBufferPointer { src in
+            rows.withUnsafeMutableBufferPointer { row in
+                for y in 0..<h {
+                    let base = y * w
+                    for x in 0..<w {
+                        let x0 = max(0, x - 1), x1 = min(w - 1, x + 1)
+                        var sum: UInt16 = 0
+                        for xx in x0...x1 { sum += UInt16(src[base + xx]) }
+                        row[base + x] = sum * 6 / UInt16(x1 - x0 + 1)  // scaled so 2- and 3-wide windows agree
+                    }
                 }
-                out[y * w + x] = UInt8(sum / n)
+            }
+            rows.withUnsafeBufferPointer { row in
+                out.withUnsafeMutableBufferPointer { dst in
+                    for y in 0..<h {
+                        let y0 = max(0, y - 1), y1 = min(h - 1, y + 1)
+                        for x in 0..<w {
+                            var sum: UInt32 = 0
+                            for yy in y0...y1 { sum += UInt32(row[yy * w + x]) }
+                            dst[y * w + x] = UInt8(sum / UInt32(6 * (y1 - y0 + 1)))
+                        }
+                    }
+                }
             }
         }
         return out
