@@ -52,6 +52,30 @@ import Testing
         #expect(abs(ours.2 - theirs.2) <= 2 && abs(ours.3 - theirs.3) <= 2)
     }
 
+    /// Skipping non-reference frames between sampling targets must not change a single sampled pixel.
+    @Test func sampledFramesEqualTheSameFramesFromAFullDecode() throws {
+        let dir = try Fixture.directory()
+        defer { Fixture.remove(dir) }
+        let path = dir + "/bframes.mp4"
+        try Fixture.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=3", "-c:v", "libx264",
+                            "-bf", "3", "-pix_fmt", "yuv420p", path])
+        var all: [Double: [UInt8]] = [:]
+        _ = try MediaFile(source: .file(path)).sampleFrames(FrameSampling(interval: nil),
+                                                            outputs: [PictureSpec(format: .gray8)]) { frame in
+            all[frame.time] = frame.pictures[0].pixels
+            return true
+        }
+        var compared = 0
+        let report = try MediaFile(source: .file(path)).sampleFrames(FrameSampling(interval: 0.3),
+                                                                     outputs: [PictureSpec(format: .gray8)]) { frame in
+            #expect(all[frame.time] == frame.pictures[0].pixels, "frame at \(frame.time) s differs")
+            compared += 1
+            return true
+        }
+        #expect(compared == 10)
+        #expect(report.framesDecoded < all.count)  // some non-reference frames were skipped
+    }
+
     @Test func keyframesOnlyAndSegments() throws {
         let dir = try Fixture.directory()
         defer { Fixture.remove(dir) }
