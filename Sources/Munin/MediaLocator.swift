@@ -1,6 +1,7 @@
 import FoundationEssentials
 import Media
 import OdinKit
+import Synchronization
 
 /// Bytes of one media object, ready for FFmpeg.
 public struct LocatedMedia: Sendable {
@@ -45,14 +46,20 @@ public struct MediaLocator: Sendable {
         }
     }
 
-    /// Reads through ranged GETs on the store (no local copy): FFmpeg's custom I/O asks for `blockSize` bytes at a
-    /// time. Probing a large MP4 this way reads only its header boxes.
-    public static func rangedReads(_ store: any ObjectStore, blockSize: Int = 4 << 20) -> MediaLocator {
+    /// Reads through ranged GETs on the store (no local copy). Requests start at `blockSize` bytes and double while
+    /// FFmpeg reads sequentially, up to `maxRequestSize` (a seek starts small again): probing a large MP4 fetches
+    /// only its header boxes, and decoding it takes few requests.
+    public static func rangedReads(_ store: any ObjectStore, blockSize: Int = 64 * 1024,
+                                   maxRequestSize: Int = 8 << 20) -> MediaLocator
+    {
         MediaLocator { key, size, _ in
             var total = size
             if total <= 0 { total = try store.head(key)?.size ?? 0 }
+            let readAhead = ReadAhead(size: total, minimum: blockSize, maximum: max(blockSize, maxRequestSize)) {
+                try store.get(key, range: $0)
+            }
             let reader = RandomAccessReader(name: key, size: total, blockSize: blockSize) { offset, count in
-                try store.get(key, range: offset..<(offset + Int64(count)))
+                try readAhead.read(offset: offset, count: count)
             }
             return LocatedMedia(source: .reader(reader), localPath: nil)
         }
@@ -61,5 +68,44 @@ public struct MediaLocator: Sendable {
     /// FFmpeg opens a URL itself (e.g. an S3 presigned GET URL; FFmpeg's http protocol seeks with Range requests).
     public static func urls(_ makeURL: @escaping @Sendable (_ key: String) throws -> String) -> MediaLocator {
         MediaLocator { key, _, _ in LocatedMedia(source: .url(try makeURL(key)), localPath: nil) }
+    }
+}
+
+/// One cached block over a ranged-GET function, with a request size that grows on sequential reads.
+final class ReadAhead: Sendable {
+    private struct State {
+        var block: [UInt8] = []
+        var start: Int64 = 0
+        var window: Int
+    }
+
+    private let state: Mutex<State>
+    private let size: Int64
+    private let minimum: Int
+    private let maximum: Int
+    private let fetch: @Sendable (Range<Int64>) throws -> [UInt8]
+
+    init(size: Int64, minimum: Int, maximum: Int, fetch: @escaping @Sendable (Range<Int64>) throws -> [UInt8]) {
+        self.size = size
+        self.minimum = minimum
+        self.maximum = maximum
+        self.fetch = fetch
+        state = Mutex(State(window: minimum))
+    }
+
+    func read(offset: Int64, count: Int) throws -> [UInt8] {
+        try state.withLock { (s: inout State) throws -> [UInt8] in
+            let end = s.start + Int64(s.block.count)
+            if offset >= s.start && offset + Int64(count) <= end {
+                let from = Int(offset - s.start)
+                return Array(s.block[from..<(from + count)])
+            }
+            s.window = offset == end && !s.block.isEmpty ? min(maximum, s.window * 2) : minimum
+            let upper = min(size, offset + Int64(max(count, s.window)))
+            guard offset < upper else { return [] }
+            s.block = try fetch(offset..<upper)
+            s.start = offset
+            return Array(s.block.prefix(count))
+        }
     }
 }

@@ -1,5 +1,6 @@
 import Compression
 import Foundation
+import Media
 import Munin
 import OdinKit
 import Synchronization
@@ -193,5 +194,53 @@ import Testing
         #expect(WorkerCommand.main(arguments: ["--store", "s3://bucket", "--run", "r", "--index", "0"],
                                    environment: [:], log: log.sink) == 1)
         #expect(log.text.contains("s3:// stores need the AWS binding"))
+    }
+}
+
+/// An object store that counts ranged GETs and their bytes (wraps a directory store).
+final class CountingStore: ObjectStore, Sendable {
+    let inner: DirectoryObjectStore
+    let counts = Mutex<(requests: Int, bytes: Int64)>((0, 0))
+    init(_ inner: DirectoryObjectStore) { self.inner = inner }
+    var rootURI: String { inner.rootURI }
+    func get(_ key: String) throws -> [UInt8] { try inner.get(key) }
+    func get(_ key: String, range: Range<Int64>) throws -> [UInt8] {
+        let bytes = try inner.get(key, range: range)
+        counts.withLock { $0.requests += 1; $0.bytes += Int64(bytes.count) }
+        return bytes
+    }
+    func head(_ key: String) throws -> ObjectInfo? { try inner.head(key) }
+    func put(_ key: String, bytes: [UInt8], ifAbsent: Bool) throws -> ObjectInfo {
+        try inner.put(key, bytes: bytes, ifAbsent: ifAbsent)
+    }
+    func upload(file path: String, to key: String) throws -> ObjectInfo { try inner.upload(file: path, to: key) }
+    func download(_ key: String, to path: String) throws { try inner.download(key, to: path) }
+    func list(prefix: String) throws -> [ObjectInfo] { try inner.list(prefix: prefix) }
+    func delete(_ key: String) throws { try inner.delete(key) }
+}
+
+@Suite struct RangedReadTests {
+    /// Probing reads the header boxes only; decoding the whole file takes few, growing requests.
+    @Test func probeIsSmallAndDecodeTakesFewRequests() throws {
+        let dir = try Fixture.directory()
+        defer { Fixture.remove(dir) }
+        let store = CountingStore(try DirectoryObjectStore(root: dir))
+        try FileManager.default.createDirectory(atPath: dir + "/raw", withIntermediateDirectories: true)
+        try Fixture.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=640x480:rate=25:duration=6", "-c:v", "libx264",
+                            "-preset", "ultrafast", "-qp", "0", dir + "/raw/big.mp4"])
+        let size = try #require(try store.head("raw/big.mp4")).size
+        let locator = MediaLocator.rangedReads(store)
+        let info = try MediaFile.probe(try locator.locate("raw/big.mp4", size, dir).source)
+        #expect(info.videoStream?.width == 640)
+        let probe = store.counts.withLock { $0 }
+        #expect(probe.bytes < 512 * 1024 && probe.bytes < size / 10, "probe fetched \(probe.bytes) of \(size)")
+        store.counts.withLock { $0 = (0, 0) }
+        var frames = 0
+        _ = try MediaFile(source: try locator.locate("raw/big.mp4", size, dir).source).sampleFrames(
+            FrameSampling(interval: 1), outputs: []) { _ in frames += 1; return true }
+        #expect(frames == 6)
+        let decode = store.counts.withLock { $0 }
+        let fullBlocks = Int(size / (64 * 1024))
+        #expect(decode.requests < fullBlocks / 4, "\(decode.requests) requests for \(size) bytes")
     }
 }
