@@ -135,6 +135,8 @@ public struct ChunkProcessor: Sendable {
         var analysis: Picture?
         var imagePath: String?
         var utc: Double?
+        /// Clockwise degrees that make the still upright (EXIF orientation).
+        var rotation = 0
         init(record: Stage1Record) { self.record = record }
     }
 
@@ -149,10 +151,11 @@ public struct ChunkProcessor: Sendable {
             if needsRGB { outputs.append(PictureSpec(format: .rgb24)) }
             // No stream-info pass: the still is decoded right away, at reduced size when only analysis is needed.
             let first = try MediaFile(source: located.source, readsStreamInfo: false).decodeFirstFrame(outputs: outputs)
-            let pictures = first.pictures
+            let pictures = first.pictures.map { $0.rotated(clockwiseDegrees: still.rotation) }
             still.analysis = pictures[0]
-            still.record.width = first.sourceWidth
-            still.record.height = first.sourceHeight
+            let quarter = still.rotation % 180 == 90
+            still.record.width = quarter ? first.sourceHeight : first.sourceWidth
+            still.record.height = quarter ? first.sourceWidth : first.sourceHeight
             if detector.needsImageFiles {
                 if let path = located.localPath {
                     still.imagePath = path
@@ -191,6 +194,13 @@ public struct ChunkProcessor: Sendable {
             return
         }
         still.record.errors += exif.warnings.map { "EXIF: " + $0 }
+        switch exif.orientation {
+        case nil, 1: break
+        case 3: still.rotation = 180
+        case 6: still.rotation = 90
+        case 8: still.rotation = 270
+        case let other?: still.record.errors.append("EXIF orientation \(other) (mirrored) not applied; picture used as stored")
+        }
         still.record.latitude = exif.latitude
         still.record.longitude = exif.longitude
         guard let capture = exif.captureTime else {
@@ -264,7 +274,7 @@ public struct ChunkProcessor: Sendable {
                     if options.cropsEnabled && !kept.isEmpty, let located = still.located {
                         do {
                             let full = try MediaFile(source: located.source).decodePicture(
-                                outputs: [PictureSpec(format: .rgb24)])[0]
+                                outputs: [PictureSpec(format: .rgb24)])[0].rotated(clockwiseDegrees: still.rotation)
                             still.record.detections = try writeCrops(kept, of: full, run: run, key: still.record.path,
                                                                      frame: nil, summary: &summary)
                         } catch { still.record.errors.append("crops: " + Self.describe(error)) }

@@ -166,6 +166,28 @@ import Testing
                                    environment: [:], log: log.sink) == 2)
     }
 
+    /// EXIF orientation 6 (turn 90° clockwise): the record reports the upright size.
+    @Test func exifOrientationIsApplied() throws {
+        let root = try Fixture.directory("munin-worker")
+        defer { Fixture.remove(root) }
+        let store = try DirectoryObjectStore(root: root)
+        try FileManager.default.createDirectory(atPath: root + "/raw/cam09", withIntermediateDirectories: true)
+        let tiff = TIFFBuilder(bigEndian: false).build(ifd0: [(0x0112, .short(6))],
+                                                       exif: [(0x9003, .ascii("2024:07:01 12:00:00"))])
+        try Fixture.jpeg(root + "/raw/cam09/sideways.jpg", exif: tiff)
+        var options = MuninOptions()
+        options.defaultTimezone = "UTC"
+        options.scratchDirectory = root
+        let processor = try ChunkProcessor(options: options, store: store)
+        let chunk = Chunk(runID: "r", index: 0, items: [Chunk.Item(key: "raw/cam09/sideways.jpg", cameraID: "cam09",
+                                                                   size: 0)])
+        let (records, summary) = processor.process(chunk, run: "r")
+        #expect(summary.stills == 1)
+        #expect(records.first?.width == 240 && records.first?.height == 320)
+        #expect(records.first?.timestamp == "2024-07-01T12:00:00Z")
+        #expect(records.first?.errors == [])
+    }
+
     @Test func environmentAndFlagsBothConfigure() throws {
         let configuration = try WorkerConfiguration.parse(
             arguments: ["--max-frames=50", "--no-crops"],
