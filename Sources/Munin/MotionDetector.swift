@@ -3,7 +3,7 @@ import OdinKit
 
 /// `motion-v1`: the built-in, model-free detector. It finds *change*, not animals.
 ///
-/// Method: frames are compared with a background (the per-pixel median of the sequence's first ≤ 5 frames, then a
+/// Method: frames are compared with a background (the per-pixel median of the sequence's first ≤ 15 frames, then a
 /// running average updated by every frame, slowly where motion is found). Pixels whose difference exceeds
 /// `threshold` form a mask, which is dilated once (3×3) and split into 8-connected regions; each region larger than
 /// `minimumAreaFraction` of the picture becomes a box. The score is the region's mean of min(1, difference /
@@ -23,8 +23,9 @@ public struct MotionDetector: Detector {
         public var minimumAreaFraction: Double = 0.0005
         /// Fraction of changed pixels above which the frame counts as a scene change (lighting, IR switch).
         public var sceneChangeFraction: Double = 0.5
-        /// Frames whose median seeds the background.
-        public var seedFrames: Int = 5
+        /// Frames whose median seeds the background (the first ones of the sequence available in the first batch).
+        /// More frames keep a slow or large mover out of the background.
+        public var seedFrames: Int = 15
 
         public init() {}
     }

@@ -34,6 +34,9 @@ import Testing
             #expect(best.bbox[1] <= cy && cy <= best.bbox[1] + best.bbox[3], "frame \(k): \(best.bbox)")
             #expect(best.conf > 0.5)
             #expect(best.label == "motion")
+            // One box, about the square's size (40 px of 320, plus blur/dilation margins): no ghost.
+            #expect(result.detections.count == 1, "frame \(k): \(result.detections)")
+            #expect(abs(best.bbox[2] - 40.0 / 320) < 0.03, "frame \(k): \(best.bbox)")
         }
         #expect(hits >= frames.count - 1)
     }
