@@ -11,13 +11,17 @@ public struct Detection: Codable, Sendable, Equatable {
     public var bbox: [Double]
     /// Stage 1 filter verdict: true when the detection is "doubtful" (domain-origin.md §5 review heuristics).
     public var doubtful: Bool?
+    /// Object key of this detection's JPEG crop (`runs/<run>/stage1/crops/…`), when crops were written.
+    public var crop: String?
 
-    public init(category: String, label: String, conf: Double, bbox: [Double], doubtful: Bool? = nil) {
+    public init(category: String, label: String, conf: Double, bbox: [Double], doubtful: Bool? = nil,
+                crop: String? = nil) {
         self.category = category
         self.label = label
         self.conf = conf
         self.bbox = bbox
         self.doubtful = doubtful
+        self.crop = crop
     }
 }
 

@@ -1,1 +1,0 @@
-// The Media module; see README.md for its role.

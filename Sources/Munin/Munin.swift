@@ -1,1 +1,0 @@
-// The Munin module; see README.md for its role.

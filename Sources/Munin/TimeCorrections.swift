@@ -1,0 +1,204 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One camera's clock correction (a row of the time-corrections CSV).
+///
+/// **Sign convention.** `offsetSeconds` is how far the camera clock is *ahead* of true local time at `reference`
+/// (positive: the camera is fast; negative: slow). `clockDriftPPM` is how many microseconds per second the camera
+/// clock *gains* after `reference` (positive: it runs fast). A camera reading `c` (naive seconds) therefore satisfies
+/// `c = t + offset + drift·1e-6·(t − reference)` for true local time `t`, and the correction inverts that:
+/// `t = reference + (c − reference − offset) / (1 + drift·1e-6)`; with no drift, simply `t = c − offset`.
+/// Example: a camera 120 s fast that shows 12:02:00 took the picture at 12:00:00 local time.
+/// True local time then goes to UTC with `zone` (its DST rules applied).
+public struct CameraTimeCorrection: Sendable, Equatable {
+    public var cameraID: String
+    public var location: String
+    /// The IANA zone the camera's local time is in.
+    public var zone: ZoneRules
+    public var offsetSeconds: Double
+    public var clockDriftPPM: Double
+    /// The local time at which `offsetSeconds` was measured (the clock set or checked); drift accrues from here,
+    /// not from 1970. Required when `clockDriftPPM` is not zero.
+    public var reference: LocalDateTime?
+    public var notes: String
+
+    /// True local time (naive seconds) for a camera reading (naive seconds).
+    public func trueLocalSeconds(cameraSeconds: Double) -> Double {
+        guard clockDriftPPM != 0, let reference else { return cameraSeconds - offsetSeconds }
+        let ref = Double(reference.naiveSeconds)
+        return ref + (cameraSeconds - ref - offsetSeconds) / (1 + clockDriftPPM * 1e-6)
+    }
+}
+
+/// The per-camera time corrections CSV: `camera_id,location,timezone,offset_seconds,clock_drift_ppm,notes`, plus an
+/// optional `reference_time` column (camera-local `YYYY-MM-DD[THH:MM:SS]`) needed when drift is not zero.
+/// Columns are found by header name; cells may be quoted (`"a, b"`). Empty offset/drift cells mean 0.
+public struct TimeCorrections: Sendable {
+    public private(set) var cameras: [String: CameraTimeCorrection] = [:]
+
+    public static let requiredColumns = ["camera_id", "timezone", "offset_seconds", "clock_drift_ppm"]
+
+    public init() {}
+
+    /// Parses CSV text. Errors name the line and the column.
+    public init(csv: String, zoneDirectory: String = "/usr/share/zoneinfo", source: String = "time corrections")
+        throws(TimeError)
+    {
+        var lines = csv.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" })
+            .map { String($0).trimmingCharacters(in: "\r") }
+        while let last = lines.last, last.trimmingSpaces.isEmpty { lines.removeLast() }
+        guard let headerLine = lines.first else { throw TimeError("\(source): empty file, expected a header line") }
+        let header = Self.cells(headerLine).map { $0.trimmingSpaces.lowercased() }
+        for column in Self.requiredColumns where !header.contains(column) {
+            throw TimeError("\(source): header lacks column '\(column)' (expected "
+                + "camera_id,location,timezone,offset_seconds,clock_drift_ppm,notes[,reference_time])")
+        }
+        func column(_ name: String) -> Int? { header.firstIndex(of: name) }
+        var zones: [String: ZoneRules] = [:]
+        for (lineIndex, line) in lines.enumerated().dropFirst() where !line.trimmingSpaces.isEmpty {
+            let row = Self.cells(line)
+            let at = "\(source) line \(lineIndex + 1)"
+            func cell(_ name: String) -> String {
+                guard let i = column(name), i < row.count else { return "" }
+                return row[i].trimmingSpaces
+            }
+            func number(_ name: String) throws(TimeError) -> Double {
+                let text = cell(name)
+                if text.isEmpty { return 0 }
+                guard let value = Double(text), value.isFinite else {
+                    throw TimeError("\(at): \(name) '\(text)' is not a number")
+                }
+                return value
+            }
+            let camera = cell("camera_id")
+            guard !camera.isEmpty else { throw TimeError("\(at): camera_id is empty") }
+            guard cameras[camera] == nil else { throw TimeError("\(at): camera_id '\(camera)' appears twice") }
+            let zoneName = cell("timezone")
+            guard !zoneName.isEmpty else {
+                throw TimeError("\(at): timezone is empty for camera '\(camera)'; write an IANA name such as "
+                    + "Europe/Stockholm, or UTC")
+            }
+            let zone: ZoneRules
+            if let cached = zones[zoneName] {
+                zone = cached
+            } else {
+                do { zone = try ZoneRules.load(identifier: zoneName, directory: zoneDirectory) } catch {
+                    throw TimeError("\(at): timezone: \(error.message)")
+                }
+                zones[zoneName] = zone
+            }
+            let drift = try number("clock_drift_ppm")
+            var reference: LocalDateTime? = nil
+            let referenceText = cell("reference_time")
+            if !referenceText.isEmpty {
+                guard let parsed = LocalDateTime(parsing: referenceText) else {
+                    throw TimeError("\(at): reference_time '\(referenceText)' is not YYYY-MM-DD[THH:MM:SS]")
+                }
+                reference = parsed
+            }
+            if drift != 0 && reference == nil {
+                throw TimeError("\(at): clock_drift_ppm is \(drift) for camera '\(camera)' but reference_time is "
+                    + "empty; add the local time the clock was set or checked (drift accrues from it)")
+            }
+            cameras[camera] = CameraTimeCorrection(
+                cameraID: camera, location: cell("location"), zone: zone, offsetSeconds: try number("offset_seconds"),
+                clockDriftPPM: drift, reference: reference, notes: cell("notes"))
+        }
+    }
+
+    /// Reads and parses the CSV file at `path`. Blocking file I/O.
+    public static func load(path: String, zoneDirectory: String = "/usr/share/zoneinfo") throws(TimeError)
+        -> TimeCorrections
+    {
+        guard let file = fopen(path, "rb") else { throw TimeError("cannot open time corrections file \(path)") }
+        defer { fclose(file) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
+            if n == 0 { break }
+            bytes += chunk[0..<n]
+        }
+        return try TimeCorrections(csv: String(decoding: bytes, as: UTF8.self), zoneDirectory: zoneDirectory,
+                                   source: path)
+    }
+
+    /// Splits one CSV line into cells (RFC 4180 quoting within the line).
+    static func cells(_ line: String) -> [String] {
+        var result: [String] = []
+        var current = ""
+        var quoted = false
+        var iterator = Array(line).makeIterator()
+        var pending: Character? = nil
+        while let ch = pending ?? iterator.next() {
+            pending = nil
+            if quoted {
+                if ch == "\"" {
+                    if let next = iterator.next() {
+                        if next == "\"" { current.append("\"") } else { quoted = false; pending = next }
+                    } else { quoted = false }
+                } else { current.append(ch) }
+            } else if ch == "\"" {
+                quoted = true
+            } else if ch == "," {
+                result.append(current)
+                current = ""
+            } else {
+                current.append(ch)
+            }
+        }
+        result.append(current)
+        return result
+    }
+
+    /// The corrected UTC instant of a camera-local reading.
+    /// - Parameters:
+    ///   - local: the camera's wall-clock reading (EXIF `DateTimeOriginal`…).
+    ///   - exifOffset: the EXIF `OffsetTime*` value, used when the camera has no CSV row.
+    ///   - defaultZone: used when the camera has neither a CSV row nor an EXIF offset.
+    /// - Returns: UTC seconds since 1970 and notes (DST gap/overlap, which rule was used). Throws when nothing says
+    ///   which zone the reading is in: naive local time is never passed off as UTC.
+    public func utc(local: LocalDateTime, cameraID: String, exifOffset: String?, defaultZone: ZoneRules?)
+        throws(TimeError) -> (seconds: Double, notes: [String])
+    {
+        let camera = Double(local.naiveSeconds)
+        if let correction = cameras[cameraID] {
+            let trueLocal = correction.trueLocalSeconds(cameraSeconds: camera)
+            let whole = Int64(trueLocal.rounded(.down))
+            let resolution = try correction.zone.resolve(local: whole)
+            return (Double(resolution.utc) + (trueLocal - Double(whole)), resolution.note.map { [$0] } ?? [])
+        }
+        if let exifOffset, let offset = parseUTCOffset(exifOffset) {
+            return (camera - Double(offset), [])
+        }
+        if let defaultZone {
+            let resolution = try defaultZone.resolve(local: local.naiveSeconds)
+            return (Double(resolution.utc), resolution.note.map { [$0] } ?? [])
+        }
+        throw TimeError("camera '\(cameraID)' has no time-corrections row, the file no EXIF offset, and no default "
+            + "zone is set; local time \(local) left unconverted (add a CSV row or --default-timezone)")
+    }
+
+    /// Corrects an instant that is already UTC (MP4 `creation_time`) for the camera's clock error. The zone is not
+    /// applied: MP4/MOV store creation time in UTC by specification.
+    public func correctUTC(_ seconds: Double, cameraID: String) -> Double {
+        guard let correction = cameras[cameraID] else { return seconds }
+        guard correction.clockDriftPPM != 0, let reference = correction.reference else {
+            return seconds - correction.offsetSeconds
+        }
+        // Drift elapsed is measured in the camera's local frame; the zone offset at the reference converts it.
+        let referenceUTC = Double(reference.naiveSeconds) - Double((try? correction.zone.offset(
+            atUTC: reference.naiveSeconds)) ?? 0)
+        return referenceUTC + (seconds - referenceUTC - correction.offsetSeconds)
+            / (1 + correction.clockDriftPPM * 1e-6)
+    }
+}
+
+extension String {
+    func trimmingCharacters(in set: Character) -> String {
+        var s = Substring(self)
+        while s.last == set { s.removeLast() }
+        return String(s)
+    }
+}
