@@ -40,7 +40,7 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: "Where Stage 3 is copied when the run finishes (with --wait or --local).")
     var localOutput: String = "./stage3_output"
 
-    @Option(name: .long, help: "Priority of the run: high, normal or low (recorded as S3 metadata-free key tag).")
+    @Option(name: .long, help: "The seed's priority flag (high, normal, low): accepted and reported; runs are scheduled by upload time, so it does not reorder them.")
     var priority: Priority = .normal
 
     @Option(name: .long, help: "Camera id for all inputs (default: from the folder names).")

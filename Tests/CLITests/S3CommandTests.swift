@@ -167,4 +167,20 @@ import TestSupport
         #expect(FileManager.default.fileExists(atPath: root + "/out/cam-5-29990101-000000/report.json"))
         #expect(!FileManager.default.fileExists(atPath: root + "/out/cam-5-20000101-000000"))
     }
+
+    @Test func statusOnAWSListsQueuesAndEnvironmentsAsJSON() throws {
+        guard let moto = try makeMoto() else { return }
+        defer { moto.stop() }
+        let result = try OdinProcess.run(["status", "--json"], environment: awsEnvironment(moto))
+        #expect(result.status == 0, "\(result.stderr)")
+        let status = try result.json()
+        #expect(status["binding"] as? String == "aws")
+        #expect(status["region"] as? String == "us-east-1")
+        #expect(status["queues"] as? [Any] != nil)
+        #expect(status["compute_environments"] as? [Any] != nil)
+        // A missing stack is not silently "fine" for teardown: no queues → nothing listed, and setup names the queue.
+        let setup = try OdinProcess.run(["setup", "--job-count", "2"], environment: awsEnvironment(moto))
+        #expect(setup.status == 1)
+        #expect(setup.stderr.contains("odin-spot"))
+    }
 }
