@@ -77,5 +77,5 @@ cat <<MD
 | \`odin demo\` wall time, default sample set ($files files; $chunks_spot chunks on Spot, $chunks_od on On-Demand) | $(printf '%.1f' "$demo_median") s (samples $generate s, pipeline $pipeline s in the last run) | target ≤ 60 s | — |
 | download 1,000 × 4 KiB objects from one moto_server | $(printf '%.2f' "$odin_median") s ($odin_count files) | \`aws s3 cp --recursive\`: $(printf '%.2f' "$aws_median") s ($aws_count files) | $(printf '%.2f' "$ratio") |
 
-Method: $CONFIG build, median of 3 runs each on this machine (timings depend on its load); the demo is \`odin demo\` after the build (what \`make demo\` runs), with its default fault mode; odin downloads with 16 parallel requests and verifies size and MD5 of every file, the AWS CLI uses its default 10 concurrent requests; both read the same bucket on one moto_server started here.
+Method: $CONFIG build, median of 3 runs each on this machine (timings depend on its load); the demo is \`odin demo\` after the build (what \`make demo\` runs), with its default fault mode; odin downloads with 16 parallel requests and verifies size and MD5 of every file, the AWS CLI uses its default 10 concurrent requests; both read the same bucket on one moto_server started here; peer / odin > 1 means odin is faster.
 MD
