@@ -163,8 +163,13 @@ struct ResumeCommand: ParsableCommand {
         let profile = try global.loadProfile()
         let pipeline = try LocalPipeline(.init(root: global.localRoot, profile: profile, binDir: binDir,
                                                verbose: global.verbose))
-        guard try RunRecord.load(runID, state: pipeline.binding.state) != nil else {
+        guard let record = try RunRecord.load(runID, state: pipeline.binding.state) else {
             throw CLIError("run \(runID): not found in \(global.localRoot)/state")
+        }
+        if record.status == .done {
+            try emit(global, ["run_id": runID, "status": "done", "resubmitted": false],
+                     text: "run \(runID) is already done (condensed \(record.completedAt ?? "")); nothing to resume")
+            return
         }
         let started = Date()
         let jobID = try ResumeService(services: pipeline.binding.services).resume(runID)
