@@ -82,8 +82,23 @@ func writeFile(_ path: String, _ text: String) throws {
     }
 }
 
+/// The Batch job form: `hugin` with no arguments condenses the run the control plane names in the environment
+/// (ODIN_RUN_ID, ODIN_FAILED_CHUNKS, ODIN_RADIUS_M, ODIN_VISIT_GAP_MIN, and ODIN_STORE or ODIN_BUCKET).
+func condenseArgumentsFromEnvironment() throws -> [String] {
+    let environment = ProcessInfo.processInfo.environment
+    guard let run = environment["ODIN_RUN_ID"], !run.isEmpty else { throw UsageError(description: "missing command") }
+    guard let store = environment["ODIN_STORE"] ?? environment["ODIN_BUCKET"].map({ "s3://" + $0 }) else {
+        throw UsageError(description: "ODIN_RUN_ID is set but neither ODIN_STORE nor ODIN_BUCKET names the store")
+    }
+    var arguments = ["hugin", "condense", "--store", store, "--run", run]
+    if let failed = environment["ODIN_FAILED_CHUNKS"], !failed.isEmpty { arguments += ["--failed-chunks", failed] }
+    if let radius = environment["ODIN_RADIUS_M"], !radius.isEmpty { arguments += ["--radius", radius] }
+    if let gap = environment["ODIN_VISIT_GAP_MIN"], !gap.isEmpty { arguments += ["--visit-gap", gap] }
+    return arguments
+}
+
 func main(_ argv: [String]) throws -> Int32 {
-    guard argv.count >= 2 else { throw UsageError(description: "missing command") }
+    let argv = argv.count >= 2 ? argv : try condenseArgumentsFromEnvironment()
     switch argv[1] {
     case "condense":
         let args = try Arguments(argv[2...], known: ["store", "run", "failed-chunks", "radius", "visit-gap",

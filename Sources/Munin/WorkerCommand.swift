@@ -11,16 +11,26 @@ public struct WorkerConfiguration: Sendable, Equatable {
     /// `file:///DIR`, a plain directory path, or (wired by the AWS binding) `s3://bucket[/prefix]`.
     public var storeURI: String
     public var runID: String
-    /// The chunk (manifest line) to process; defaults to `AWS_BATCH_JOB_ARRAY_INDEX`.
+    /// The array index of this child; defaults to `AWS_BATCH_JOB_ARRAY_INDEX`.
     public var index: Int
     public var options: MuninOptions
+    /// The manifest to read (`ODIN_MANIFEST`); nil means the run's own `runs/<run>/manifest.jsonl.gz`. Fallback and
+    /// resume manifests written by the control plane hold a subset of the run's chunks with their original indices.
+    public var manifestKey: String? = nil
+    /// Added to `index` to find this child's manifest line (`ODIN_INDEX_OFFSET`: a run of more than 10,000 chunks is
+    /// submitted as several array jobs over one manifest).
+    public var indexOffset: Int = 0
 
     public static let usage = """
         usage: munin-worker --store file:///DIR|DIR|s3://BUCKET --run RUN [--index I] [options]
                munin-worker probe FILE|URL | sample FILE [--interval S] | stills DIR   (diagnostics)
-          --store V               MUNIN_STORE               object store holding the run
-          --run V                 MUNIN_RUN                 run id (runs/<run>/manifest.jsonl.gz)
-          --index V               AWS_BATCH_JOB_ARRAY_INDEX chunk index = manifest line (0-based)
+          --store V               MUNIN_STORE, ODIN_STORE   object store holding the run (or s3://$ODIN_BUCKET)
+          --run V                 MUNIN_RUN, ODIN_RUN_ID    run id (runs/<run>/manifest.jsonl.gz)
+          --index V               AWS_BATCH_JOB_ARRAY_INDEX array index (0-based)
+          --manifest V            ODIN_MANIFEST             manifest key (default: the run's manifest)
+          --index-offset V        ODIN_INDEX_OFFSET         manifest line = offset + index (default 0)
+        The chunk's Stage 1 output is runs/<run>/stage1/chunk-<chunk index>.jsonl.gz, where the chunk index is the
+        one recorded in the manifest line (fallback manifests keep the original indices).
         """
 
     /// Reads the environment, then flags (flags win). Errors name the flag and the fix.
@@ -28,9 +38,14 @@ public struct WorkerConfiguration: Sendable, Equatable {
         -> WorkerConfiguration
     {
         let (options, rest) = try MuninOptions().applying(arguments: arguments, environment: environment)
-        var store = environment["MUNIN_STORE"], run = environment["MUNIN_RUN"]
+        var store = environment["MUNIN_STORE"] ?? environment["ODIN_STORE"]
+            ?? environment["ODIN_BUCKET"].map { "s3://" + $0 }
+        var run = environment["MUNIN_RUN"] ?? environment["ODIN_RUN_ID"]
         var index = environment["AWS_BATCH_JOB_ARRAY_INDEX"]
         var indexSource = "AWS_BATCH_JOB_ARRAY_INDEX"
+        var manifest = environment["ODIN_MANIFEST"]
+        var offsetText = environment["ODIN_INDEX_OFFSET"]
+        var offsetSource = "ODIN_INDEX_OFFSET"
         var i = 0
         while i < rest.count {
             var flag = rest[i], value: String? = nil
@@ -38,7 +53,7 @@ public struct WorkerConfiguration: Sendable, Equatable {
                 value = String(flag[flag.index(after: eq)...])
                 flag = String(flag[..<eq])
             }
-            guard ["--store", "--run", "--index"].contains(flag) else {
+            guard ["--store", "--run", "--index", "--manifest", "--index-offset"].contains(flag) else {
                 throw OptionError(option: flag, "unknown option; see munin-worker --help")
             }
             if value == nil {
@@ -49,6 +64,8 @@ public struct WorkerConfiguration: Sendable, Equatable {
             switch flag {
             case "--store": store = value
             case "--run": run = value
+            case "--manifest": manifest = value
+            case "--index-offset": offsetText = value; offsetSource = "--index-offset"
             default: index = value; indexSource = "--index"
             }
             i += 1
@@ -66,8 +83,23 @@ public struct WorkerConfiguration: Sendable, Equatable {
         guard let parsed = Int(indexText), parsed >= 0 else {
             throw OptionError(option: indexSource, "'\(indexText)' is not a chunk index (an integer ≥ 0)")
         }
+        var offset = 0
+        if let offsetText, !offsetText.isEmpty {
+            guard let value = Int(offsetText), value >= 0 else {
+                throw OptionError(option: offsetSource, "'\(offsetText)' is not a line offset (an integer ≥ 0)")
+            }
+            offset = value
+        }
+        if let manifest, !manifest.isEmpty {
+            guard (try? ObjectKey.validate(manifest)) != nil else {
+                throw OptionError(option: "--manifest", "'\(manifest)' is not a valid object key")
+            }
+        }
         try options.validate()
-        return WorkerConfiguration(storeURI: store, runID: run, index: parsed, options: options)
+        var configuration = WorkerConfiguration(storeURI: store, runID: run, index: parsed, options: options)
+        configuration.manifestKey = (manifest?.isEmpty ?? true) ? nil : manifest
+        configuration.indexOffset = offset
+        return configuration
     }
 }
 
@@ -135,17 +167,23 @@ public enum WorkerCommand {
                            locator: MediaLocator? = nil, log: @escaping @Sendable (String) -> Void = { _ in })
         throws -> ChunkSummary
     {
-        let chunk = try readChunk(store: store, run: configuration.runID, index: configuration.index)
+        let chunk = try readChunk(store: store, run: configuration.runID,
+                                  line: configuration.indexOffset + configuration.index,
+                                  manifestKey: configuration.manifestKey)
         let processor = try ChunkProcessor(options: configuration.options, store: store, locator: locator, log: log)
         let (records, summary) = processor.process(chunk, run: configuration.runID)
         let bytes = try encode(records)
-        try store.put(StoreLayout.stage1Key(run: configuration.runID, chunk: configuration.index), bytes: bytes)
+        try store.put(StoreLayout.stage1Key(run: configuration.runID, chunk: chunk.index), bytes: bytes)
         return summary
     }
 
-    /// Line `index` of the gzip JSON-lines manifest, decoded and checked.
-    public static func readChunk(store: any ObjectStore, run: String, index: Int) throws -> Chunk {
-        let key = StoreLayout.manifestKey(run: run)
+    /// Line `line` (0-based) of the gzip JSON-lines manifest, decoded and checked. In the run's own manifest line i
+    /// holds chunk i; other manifests (fallback, resume) hold chunks with their original indices.
+    public static func readChunk(store: any ObjectStore, run: String, line index: Int, manifestKey: String? = nil)
+        throws -> Chunk
+    {
+        let key = manifestKey ?? StoreLayout.manifestKey(run: run)
+        let isRunManifest = key == StoreLayout.manifestKey(run: run)
         let compressed: [UInt8]
         do { compressed = try store.get(key) } catch {
             throw WorkerError("cannot read the manifest \(store.rootURI)/\(key): \(error)")
@@ -163,7 +201,7 @@ public enum WorkerCommand {
         do { chunk = try JSONDecoder().decode(Chunk.self, from: Data(lines[index])) } catch {
             throw WorkerError("manifest \(key) line \(index + 1) is not a chunk: \(error)")
         }
-        guard chunk.index == index else {
+        guard chunk.index == index || !isRunManifest else {
             throw WorkerError("manifest \(key) line \(index + 1) holds chunk \(chunk.index), expected \(index)")
         }
         guard chunk.runID == run else {

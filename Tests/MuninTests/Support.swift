@@ -94,10 +94,10 @@ enum Fixture {
     }
 
     /// Writes a gzip JSON-lines manifest of `chunks` into the store.
-    static func writeManifest(_ chunks: [Chunk], run: String, store: any ObjectStore) throws {
+    static func writeManifest(_ chunks: [Chunk], run: String, store: any ObjectStore, key: String? = nil) throws {
         var text: [UInt8] = []
         for chunk in chunks { text += try JSONEncoder().encode(chunk) + [UInt8(ascii: "\n")] }
-        try store.put(StoreLayout.manifestKey(run: run), bytes: try Gzip.compress(text))
+        try store.put(key ?? StoreLayout.manifestKey(run: run), bytes: try Gzip.compress(text))
     }
 
     /// Reads a stage 1 chunk output back.

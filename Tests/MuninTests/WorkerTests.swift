@@ -201,6 +201,32 @@ import Testing
         #expect(configuration.options.samplingInterval == 0.3)
     }
 
+    /// The control plane's contract: ODIN_RUN_ID, ODIN_MANIFEST, ODIN_INDEX_OFFSET and the array index pick the
+    /// manifest line; a fallback manifest keeps the original chunk indices, so the output is chunk-<original index>.
+    @Test func fallbackManifestThroughTheControlPlaneEnvironment() throws {
+        let root = try Fixture.directory("munin-worker")
+        defer { Fixture.remove(root) }
+        let store = try DirectoryObjectStore(root: root)
+        try Fixture.writeManifest([Chunk(runID: "r", index: 3, items: []), Chunk(runID: "r", index: 7, items: []),
+                                   Chunk(runID: "r", index: 9, items: [])],
+                                  run: "r", store: store, key: "runs/r/fallback-1.jsonl.gz")
+        let log = Log()
+        let status = WorkerCommand.main(
+            arguments: [], environment: ["ODIN_STORE": root, "ODIN_RUN_ID": "r",
+                                         "ODIN_MANIFEST": "runs/r/fallback-1.jsonl.gz", "ODIN_INDEX_OFFSET": "1",
+                                         "AWS_BATCH_JOB_ARRAY_INDEX": "1"], log: log.sink)
+        #expect(status == 0, "\(log.text)")
+        #expect(try store.list(prefix: "runs/r/stage1/").map(\.key) == ["runs/r/stage1/chunk-9.jsonl.gz"])
+        #expect(try WorkerConfiguration.parse(arguments: [], environment: ["ODIN_BUCKET": "data-bucket",
+                                                                          "ODIN_RUN_ID": "r",
+                                                                          "AWS_BATCH_JOB_ARRAY_INDEX": "0"])
+            .storeURI == "s3://data-bucket")
+        #expect(throws: OptionError.self) {
+            try WorkerConfiguration.parse(arguments: ["--index-offset", "-1"], environment: [
+                "ODIN_STORE": root, "ODIN_RUN_ID": "r", "AWS_BATCH_JOB_ARRAY_INDEX": "0"])
+        }
+    }
+
     @Test func missingManifestAndIndexOutOfRangeFail() throws {
         let root = try Fixture.directory("munin-worker")
         defer { Fixture.remove(root) }
