@@ -8,7 +8,8 @@ import Odin
 import OdinKit
 
 /// The whole pipeline on this machine: Odin's local binding (a folder as the bucket, a state folder, LocalCompute
-/// running `odin local-worker` → `munin-worker` per array child), with Hugin's condensation in-process when
+/// running `munin-worker` per array child with the job contract ODIN_STORE, ODIN_RUN_ID, ODIN_MANIFEST,
+/// ODIN_INDEX_OFFSET, AWS_BATCH_JOB_ARRAY_INDEX), with Hugin's condensation in-process when
 /// Odin's condensation port fires. The control logic is the one the Lambda functions run.
 final class LocalPipeline {
     struct Options {
@@ -64,7 +65,7 @@ final class LocalPipeline {
         }
         let log = verbose ? OdinLogger(minimum: .info) { Terminal.error($0) } : .silent
         binding = try LocalBinding.make(
-            root: absoluteRoot, profile: profile, worker: [Tools.ownPath, "local-worker", "--munin", munin],
+            root: absoluteRoot, profile: profile, worker: [munin],
             workerEnvironment: environment, faults: options.faults, condensation: condensation, log: log,
             notifier: StdoutNotifier { Terminal.error($0) },
             onEventError: { event, error in

@@ -55,13 +55,4 @@ enum Tools {
         }
         return Result(status: process.terminationStatus, output: output)
     }
-
-    /// Replaces this process with `executable` (used by `odin local-worker`, so a kill reaches the worker).
-    static func exec(_ executable: String, _ arguments: [String], environment: [String: String]) -> Never {
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        execve(executable, argv, envp)
-        Terminal.error("odin: cannot exec \(executable): \(String(cString: strerror(errno)))")
-        exit(127)
-    }
 }
