@@ -70,3 +70,44 @@ enum Parallel {
         return errors
     }
 }
+
+/// The deployed resources' names: from the stack outputs (`--stack`), then the functions' variables (ODIN_BUCKET,
+/// ODIN_SPOT_QUEUE, ODIN_OD_QUEUE, ODIN_SPOT_CE, ODIN_OD_CE, ODIN_WORKER_JOB_DEFINITION), over the profile's names.
+struct Deployment {
+    var profile: Profile
+    var bucket: String?
+    var table: String?
+
+    static func resolve(global: GlobalOptions, client: AWSClient) throws -> Deployment {
+        var profile = try global.loadProfile()
+        var bucket: String?, table: String?
+        let environment = ProcessInfo.processInfo.environment
+        func name(_ arnOrName: String) -> String {
+            guard arnOrName.hasPrefix("arn:") else { return arnOrName }
+            let resource = arnOrName.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false).last ?? ""
+            return resource.split(separator: "/").dropFirst().first.map(String.init) ?? arnOrName
+        }
+        if let stackName = global.stack, !stackName.isEmpty {
+            let stack: CloudFormation.Stack
+            do { stack = try client.describeStack(name: stackName) } catch {
+                throw CLIError("--stack \(stackName): \(error)")
+            }
+            let outputs = stack.outputs
+            if let v = outputs["SpotJobQueueArn"] { profile.compute.spotQueue = name(v) }
+            if let v = outputs["OnDemandJobQueueArn"] { profile.compute.onDemandQueue = name(v) }
+            if let v = outputs["SpotComputeEnvironmentArn"] { profile.compute.spotComputeEnvironment = name(v) }
+            if let v = outputs["OnDemandComputeEnvironmentArn"] { profile.compute.onDemandComputeEnvironment = name(v) }
+            if let v = outputs["WorkerJobDefinitionArn"] { profile.compute.workerJobDefinition = name(v) }
+            bucket = outputs["DataBucketName"]
+            table = outputs["StateTableName"]
+        }
+        if let v = environment["ODIN_SPOT_QUEUE"], !v.isEmpty { profile.compute.spotQueue = name(v) }
+        if let v = environment["ODIN_OD_QUEUE"], !v.isEmpty { profile.compute.onDemandQueue = name(v) }
+        if let v = environment["ODIN_SPOT_CE"], !v.isEmpty { profile.compute.spotComputeEnvironment = name(v) }
+        if let v = environment["ODIN_OD_CE"], !v.isEmpty { profile.compute.onDemandComputeEnvironment = name(v) }
+        if let v = environment["ODIN_WORKER_JOB_DEFINITION"], !v.isEmpty { profile.compute.workerJobDefinition = name(v) }
+        if let v = environment["ODIN_BUCKET"], !v.isEmpty { bucket = v }
+        if let v = environment["ODIN_TABLE"], !v.isEmpty { table = v }
+        return Deployment(profile: profile, bucket: bucket, table: table)
+    }
+}

@@ -127,11 +127,12 @@ struct BatchCommand: ParsableCommand {
                 ] as [String: Any]
                 result["summary"] = outcome.summary
             } else {
-                guard let bucket = bucket ?? ProcessInfo.processInfo.environment["ODIN_BUCKET"] else {
-                    throw ValidationError("--bucket BUCKET (or ODIN_BUCKET) is required without --local")
+                let client = try AWSAccess.client(global: global)
+                guard let bucket = try bucket ?? Deployment.resolve(global: global, client: client).bucket else {
+                    throw ValidationError("--bucket BUCKET (or ODIN_BUCKET, or --stack NAME) is required without --local")
                 }
                 let plan = try LocalPipeline.plan(inputs, camera: nil)
-                let report = try Uploader(client: try AWSAccess.client(global: global), bucket: bucket, concurrency: 8)
+                let report = try Uploader(client: client, bucket: bucket, concurrency: 8)
                     .upload(plan, progress: !global.json)
                 result["uploaded"] = report.uploaded
                 result["skipped"] = report.skipped

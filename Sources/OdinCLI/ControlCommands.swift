@@ -49,19 +49,20 @@ struct SetupCommand: ParsableCommand {
             return
         }
         let client = try AWSAccess.client(global: global)
+        let deployed = try Deployment.resolve(global: global, client: client).profile
         do {
-            for queue in profile.queues {
+            for queue in deployed.queues {
                 _ = try client.updateJobQueue(.init(jobQueue: queue, state: "ENABLED"))
             }
-            for ce in profile.computeEnvironments {
+            for ce in deployed.computeEnvironments {
                 _ = try client.updateComputeEnvironment(.init(
                     computeEnvironment: ce, state: "ENABLED",
                     computeResources: .init(minvCpus: min(profile.compute.minVcpus, maximum), maxvCpus: maximum)))
             }
         } catch { throw CLIError("setup: \(error)") }
-        try emit(global, ["queues": profile.queues, "compute_environments": profile.computeEnvironments,
+        try emit(global, ["queues": deployed.queues, "compute_environments": deployed.computeEnvironments,
                           "max_vcpus": maximum, "min_vcpus": min(profile.compute.minVcpus, maximum)],
-                 text: "enabled \(profile.queues.joined(separator: ", ")); \(profile.computeEnvironments.joined(separator: ", ")) "
+                 text: "enabled \(deployed.queues.joined(separator: ", ")); \(deployed.computeEnvironments.joined(separator: ", ")) "
                     + "maxvCpus \(maximum), minvCpus \(min(profile.compute.minVcpus, maximum))")
     }
 }
@@ -86,7 +87,6 @@ struct TeardownCommand: ParsableCommand {
     var force = false
 
     func run() throws {
-        let profile = try global.loadProfile()
         if global.local {
             let status = try LocalStatus.read(root: global.localRoot, run: nil)
             let last = status["last_teardown"] as? [String: Any]
@@ -96,6 +96,7 @@ struct TeardownCommand: ParsableCommand {
             return
         }
         let client = try AWSAccess.client(global: global)
+        let profile = try Deployment.resolve(global: global, client: client).profile
         var actions: [String] = []
         do {
             var active = 0
@@ -234,11 +235,11 @@ struct SubmitCommand: ParsableCommand {
     }
 
     func run() throws {
-        let profile = try global.loadProfile()
         if global.local {
             throw CLIError("submit targets AWS Batch; locally, jobs come from `odin run --local` (drop --local)")
         }
         let client = try AWSAccess.client(global: global)
+        let profile = try Deployment.resolve(global: global, client: client).profile
         let environment = try Self.environment(params).sorted { $0.key < $1.key }
             .map { Batch.KeyValuePair(name: $0.key, value: $0.value) }
         let queue = onDemand ? profile.compute.onDemandQueue : profile.primaryQueue

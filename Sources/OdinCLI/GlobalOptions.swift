@@ -12,6 +12,11 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: "AWS region (overrides the profile's cloud.aws.region and AWS_REGION).")
     var region: String?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Deployed CloudFormation stack (or ODIN_STACK): its outputs name the bucket, queues, compute environments and job definition.",
+        valueName: "NAME"))
+    var stack: String? = ProcessInfo.processInfo.environment["ODIN_STACK"]
+
     @Flag(name: .long, help: "Use the local binding: a folder as the bucket, local processes as Batch.")
     var local = false
 

@@ -153,11 +153,11 @@ struct RunCommand: ParsableCommand {
     // MARK: - AWS
 
     func runAWS() throws {
-        guard let bucket = resolvedBucket else {
-            throw ValidationError("--bucket BUCKET (or ODIN_BUCKET) is required without --local")
-        }
         let plan = try LocalPipeline.plan(inputs, camera: camera)
         let client = try AWSAccess.client(global: global, concurrency: concurrency)
+        guard let bucket = try bucket ?? Deployment.resolve(global: global, client: client).bucket else {
+            throw ValidationError("--bucket BUCKET (or ODIN_BUCKET, or --stack NAME) is required without --local")
+        }
         let uploadStarted = Date()
         let report = try Uploader(client: client, bucket: bucket, concurrency: concurrency)
             .upload(plan, progress: !global.json)

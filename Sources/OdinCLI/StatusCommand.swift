@@ -24,18 +24,18 @@ struct StatusCommand: ParsableCommand {
     var runID: String?
 
     func run() throws {
-        let profile = try global.loadProfile()
         var output: [String: Any] = ["binding": global.local ? "local" : "aws"]
         if global.local {
             output.merge(try LocalStatus.read(root: global.localRoot, run: runID)) { $1 }
         } else {
-            output.merge(try awsStatus(profile)) { $1 }
+            output.merge(try awsStatus()) { $1 }
         }
         if global.json { try Terminal.printJSON(output) } else { print(Self.render(output)) }
     }
 
-    func awsStatus(_ profile: Profile) throws -> [String: Any] {
+    func awsStatus() throws -> [String: Any] {
         let client = try AWSAccess.client(global: global)
+        let profile = try Deployment.resolve(global: global, client: client).profile
         do {
             let queues = try client.describeJobQueues(names: profile.queues).map { queue -> [String: Any] in
                 var jobs: [String: Int] = [:]

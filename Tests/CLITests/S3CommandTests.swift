@@ -183,4 +183,40 @@ import TestSupport
         #expect(setup.status == 1)
         #expect(setup.stderr.contains("odin-spot"))
     }
+
+    @Test func stackOutputsNameTheDeployedResources() throws {
+        guard let moto = try makeMoto() else { return }
+        defer { moto.stop() }
+        let s3 = Self.client(moto)
+        let template = """
+            Resources:
+              Topic:
+                Type: AWS::SNS::Topic
+            Outputs:
+              DataBucketName:
+                Value: stack-data-bucket
+              SpotJobQueueArn:
+                Value: arn:aws:batch:us-east-1:123456789012:job-queue/stack-spot-queue
+              OnDemandJobQueueArn:
+                Value: arn:aws:batch:us-east-1:123456789012:job-queue/stack-od-queue
+            """
+        _ = try s3.createStack(name: "odin-test", template: .body(template))
+        try s3.createBucket("stack-data-bucket")
+        let root = try TestEnvironment.makeTemporaryDirectory("cli-stack")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try Data([1, 2, 3]).write(to: URL(fileURLWithPath: root + "/IMG_1.JPG"))
+        // The bucket comes from the stack's outputs…
+        let run = try OdinProcess.run(["run", root + "/IMG_1.JPG", "--camera", "c1", "--stack", "odin-test", "--json"],
+                                      environment: awsEnvironment(moto))
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(try run.json()["bucket"] as? String == "stack-data-bucket")
+        #expect(try s3.headObject(bucket: "stack-data-bucket", key: "raw/c1/IMG_1.JPG").contentLength == 3)
+        // …and so do the queues.
+        let setup = try OdinProcess.run(["setup", "--stack", "odin-test"], environment: awsEnvironment(moto))
+        #expect(setup.status == 1)
+        #expect(setup.stderr.contains("stack-spot-queue"))
+        let missing = try OdinProcess.run(["status", "--stack", "no-such-stack"], environment: awsEnvironment(moto))
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("--stack no-such-stack"))
+    }
 }
