@@ -326,13 +326,27 @@ public struct StackDeployer: Sendable {
 
     /// The first resource that failed with a real reason (not the "cancelled" follow-ups), from events oldest first.
     public static func rootCause(_ events: [CloudFormation.StackEvent], stackName: String) -> FailedResource? {
-        let failed = events.filter { ($0.resourceStatus ?? "").hasSuffix("_FAILED") }
-        let resources = failed.filter { $0.logicalResourceID != stackName && $0.resourceType != "AWS::CloudFormation::Stack" }
+        rootCause(events.map { EventSummary(logicalID: $0.logicalResourceID ?? "?", type: $0.resourceType ?? "?",
+                                            status: $0.resourceStatus ?? "", reason: $0.resourceStatusReason) },
+                  stackName: stackName)
+    }
+
+    /// The fields of a stack event the failure report reads.
+    struct EventSummary {
+        var logicalID: String
+        var type: String
+        var status: String
+        var reason: String?
+    }
+
+    static func rootCause(_ events: [EventSummary], stackName: String) -> FailedResource? {
+        let failed = events.filter { $0.status.hasSuffix("_FAILED") }
+        let resources = failed.filter { $0.logicalID != stackName && $0.type != "AWS::CloudFormation::Stack" }
         let cancelled = ["Resource creation cancelled", "Resource update cancelled", "Resource deletion cancelled"]
-        let meaningful = resources.filter { event in !cancelled.contains { (event.resourceStatusReason ?? "").contains($0) } }
+        let meaningful = resources.filter { event in !cancelled.contains { (event.reason ?? "").contains($0) } }
         guard let event = meaningful.first ?? resources.first ?? failed.first else { return nil }
-        return FailedResource(logicalID: event.logicalResourceID ?? "?", resourceType: event.resourceType ?? "?",
-                              status: event.resourceStatus ?? "?", reason: event.resourceStatusReason ?? "no reason given")
+        return FailedResource(logicalID: event.logicalID, resourceType: event.type, status: event.status,
+                              reason: event.reason ?? "no reason given")
     }
 
     /// What the stack's status means for the user, and what to do next.
