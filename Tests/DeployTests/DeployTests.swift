@@ -283,7 +283,116 @@ enum DeployMoto {
         let lines = Lines()
         let deployer = DeployMoto.deployer(client, lines)
         let stage = DeployMoto.unique("r").prefix(8).description
-        // What a real account already has: a VPC and subnet; moto also needs an explicit Batch service role.
+        let fixture = try RealStackFixture(client: client, stage: stage)
+        defer { fixture.remove() }
+        let root = fixture.root, manifest = fixture.manifest
+        var profile = Profile()
+        profile.costOptimization.fallbackTimeout = 600
+        var request = Deployment.Request(stage: stage, root: root)
+        request.manifestPath = manifest
+        request.profileParameters = try StackParameters.fromProfile(profile)
+        request.profileParameters["ProfileJson"] = #"{"name":"test"}"#
+        request.overrides = fixture.overrides
+        let deployment = Deployment(client: client, stacks: deployer, linter: nil)
+        let results = try deployment.deploy(request)
+        #expect(results.map(\.outcome) == [.created, .created], "\(lines.text)")
+        #expect(results.last?.changes.contains { $0.logicalResourceID == "DataBucket" } == true)
+        #expect(lines.text.contains("uploaded"))
+
+        // --cf: stacks only; the zips are already there, nothing is uploaded.
+        let uploadsBefore = lines.text.components(separatedBy: "uploaded").count
+        request.mode = .cloudFormation
+        let again = try deployment.deploy(request)
+        #expect(again.count == 2, "\(lines.text)")
+        #expect(lines.text.components(separatedBy: "uploaded").count == uploadsBefore)
+
+        // --lambda: a new ingest build is uploaded (the others are skipped) and only its code key changes.
+        let newKey = try fixture.writeFunction("ingest", version: 2)
+        request.mode = .lambda
+        let lambda = try deployment.deploy(request)
+        #expect(lambda.count == 1)
+        #expect(lines.text.contains("exists, skipped"))
+        #expect(lines.text.contains("uploaded") && lines.text.contains(newKey))
+        let deployed = try client.stackParameterValues(name: "odins-ravne-\(stage)")
+        #expect(deployed["IngestCodeKey"] == newKey)
+        #expect(deployed["VpcId"] == fixture.overrides["VpcId"])
+
+        let plan = try deployment.destroyPlan(stage: stage)
+        #expect(plan.stacks == ["odins-ravne-\(stage)", "odins-ravne-\(stage)-artefacts"])
+        try deployment.destroy(plan)
+        #expect(try deployer.currentStack("odins-ravne-\(stage)") == nil)
+    }
+
+    /// `odin deploy` and `odin destroy` as a user runs them (profile YAML, cfn-lint from .venv, moto endpoint).
+    @Test func cliDeployThenDestroy() throws {
+        guard let moto = DeployMoto.require() else { return }
+        let odin = TestEnvironment.binary("odin")
+        guard FileManager.default.isExecutableFile(atPath: odin) else {
+            if Peers.isCI { Issue.record("odin binary missing at \(odin)") } else { print("skipping: build odin first") }
+            return
+        }
+        let client = DeployMoto.client(moto)
+        let stage = DeployMoto.unique("c").prefix(8).description
+        let fixture = try RealStackFixture(client: client, stage: stage)
+        defer { fixture.remove() }
+        var environment = ProcessInfo.processInfo.environment
+        environment["AWS_ENDPOINT_URL"] = moto.endpoint
+        environment["AWS_ACCESS_KEY_ID"] = "testing"
+        environment["AWS_SECRET_ACCESS_KEY"] = "testing"
+        environment["ODIN_DEPLOY_POLL_SECONDS"] = "0.05"
+        environment["ODIN_VENV"] = Peers.venv ?? ""
+        environment.removeValue(forKey: "STAGE")
+        let common = ["--stage", stage, "--root", fixture.root, "--region", "us-east-1"]
+        let parameters = fixture.overrides.sorted { $0.key < $1.key }.flatMap { ["--parameter", "\($0.key)=\($0.value)"] }
+
+        // The default profile's fallback_timeout (300 s) is refused before anything reaches AWS.
+        let refused = try Peers.run(odin, ["deploy"] + common + ["--manifest", fixture.manifest, "--yes"] + parameters,
+                                    environment: environment)
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("pipeline.cost_optimization.fallback_timeout"), "\(refused.stderr)")
+
+        let profile = fixture.root + "/lab.yaml"
+        let yaml = try String(contentsOfFile: Peers.packageRoot + "/profiles/default.yaml", encoding: .utf8)
+            .replacingOccurrences(of: "fallback_timeout: 300", with: "fallback_timeout: 600")
+        try yaml.write(toFile: profile, atomically: true, encoding: .utf8)
+        let deploy = try Peers.run(odin, ["deploy"] + common + ["--profile", profile, "--manifest", fixture.manifest,
+                                                               "--yes"] + parameters, environment: environment)
+        #expect(deploy.status == 0, "\(deploy.stdout)\n\(deploy.stderr)")
+        if Peers.venv != nil { #expect(deploy.stdout.contains("Templates valid.")) }
+        #expect(deploy.stdout.contains("uploaded"))
+        #expect(deploy.stdout.contains("odins-ravne-\(stage): created (CREATE_COMPLETE)"))
+        let deployed = try client.stackParameterValues(name: "odins-ravne-\(stage)")
+        #expect(deployed["FallbackTimeoutSeconds"] == "600")
+        #expect(deployed["ProfileJson"]?.contains("\"fallback_timeout\":600") == true)
+
+        // Without --yes and without a terminal nothing is executed.
+        let unconfirmed = try Peers.run(odin, ["destroy"] + common, environment: environment)
+        #expect(unconfirmed.status == 1)
+        #expect(unconfirmed.stderr.contains("--yes"))
+
+        let destroy = try Peers.run(odin, ["destroy"] + common + ["--yes"], environment: environment)
+        #expect(destroy.status == 0, "\(destroy.stdout)\n\(destroy.stderr)")
+        #expect(destroy.stdout.contains("Stage \(stage) destroyed."))
+        for stack in ["odins-ravne-\(stage)", "odins-ravne-\(stage)-artefacts"] {
+            #expect(((try? client.describeStack(name: stack))?.status ?? "DELETE_COMPLETE") == "DELETE_COMPLETE")
+        }
+    }
+}
+
+/// A package root with the real templates, stub function zips and a manifest like `make package` writes, plus
+/// what a real account already has (a VPC and subnet; moto also needs an explicit Batch service role), made with
+/// a plain CreateStack so its outputs resolve in moto.
+struct RealStackFixture {
+    let client: AWSClient
+    let root: String
+    let manifest: String
+    let overrides: [String: String]
+    let prereqName: String
+    static let functions = ["ingest": "Ingest", "job-events": "JobEvents", "budget-guard": "BudgetGuard",
+                            "sweeper": "Sweeper"]
+
+    init(client: AWSClient, stage: String) throws {
+        self.client = client
         let prereq = """
             Resources:
               Vpc: {Type: AWS::EC2::VPC, Properties: {CidrBlock: 10.42.0.0/16}}
@@ -299,42 +408,10 @@ enum DeployMoto {
               Subnet: {Value: !Ref Subnet}
               Role: {Value: !GetAtt Role.Arn}
             """
-        let prereqName = "prereq-" + stage
+        prereqName = "prereq-" + stage
         _ = try client.createStack(name: prereqName, template: .body(prereq), capabilities: ["CAPABILITY_IAM"])
         let network = try client.describeStack(name: prereqName).outputs
-
-        // Stub zips and a manifest like `make package` writes.
-        let root = try TestEnvironment.makeTemporaryDirectory("deploy")
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        let functions = ["ingest": "Ingest", "job-events": "JobEvents", "budget-guard": "BudgetGuard", "sweeper": "Sweeper"]
-        var entries: [String] = []
-        for (name, prefix) in functions.sorted(by: { $0.key < $1.key }) {
-            let zip = try ZipWriter.archive([ZipEntry(path: "bootstrap", bytes: Array("#!/bin/sh\necho \(name)\n".utf8),
-                                                      mode: 0o755)])
-            try FileManager.default.createDirectory(atPath: root + "/functions/\(name)", withIntermediateDirectories: true)
-            FileManager.default.createFile(atPath: root + "/functions/\(name)/bootstrap.zip", contents: Data(zip))
-            let sha = Hex.encode(try SHA256.hash(zip))
-            let key = "functions/\(name)/\(sha).zip"
-            entries.append("""
-                "\(name)": {"zip": "functions/\(name)/bootstrap.zip", "bytes": \(zip.count), "sha256": "\(sha)", "key": "\(key)",
-                  "parameters": {"\(prefix)CodeKey": "\(key)", "\(prefix)MemorySize": "256", "\(prefix)Timeout": "120"}}
-                """)
-        }
-        let manifest = root + "/manifest.json"
-        FileManager.default.createFile(atPath: manifest, contents: Data(
-            "{\"architecture\": \"x86_64\", \"functions\": {\(entries.joined(separator: ","))}}".utf8))
-        try FileManager.default.createDirectory(atPath: root + "/infra/parameters", withIntermediateDirectories: true)
-        for file in ["infra/artefacts.yaml", "infra/stack.yaml"] {
-            try FileManager.default.copyItem(atPath: Peers.packageRoot + "/" + file, toPath: root + "/" + file)
-        }
-
-        var profile = Profile()
-        profile.costOptimization.fallbackTimeout = 600
-        var request = Deployment.Request(stage: stage, root: root)
-        request.manifestPath = manifest
-        request.profileParameters = try StackParameters.fromProfile(profile)
-        request.profileParameters["ProfileJson"] = #"{"name":"test"}"#
-        request.overrides = [
+        overrides = [
             "VpcId": network["Vpc"] ?? "", "SubnetIds": network["Subnet"] ?? "",
             "BatchServiceRoleArn": network["Role"] ?? "",
             "WorkerImageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/odins-ravne-worker:test",
@@ -342,20 +419,52 @@ enum DeployMoto {
             // moto splits CommaDelimitedList values only when they are passed, not their defaults
             "WorkerCommand": "munin-worker", "HuginCommand": "hugin",
         ]
-        let deployment = Deployment(client: client, stacks: deployer, linter: nil)
-        let results = try deployment.deploy(request)
-        #expect(results.map(\.outcome) == [.created, .created], "\(lines.text)")
-        #expect(results.last?.changes.contains { $0.logicalResourceID == "DataBucket" } == true)
-        #expect(lines.text.contains("uploaded"))
+        root = try TestEnvironment.makeTemporaryDirectory("deploy")
+        manifest = root + "/manifest.json"
+        let files = FileManager.default
+        for folder in ["infra/parameters", "scripts/infra", "profiles"] {
+            try files.createDirectory(atPath: root + "/" + folder, withIntermediateDirectories: true)
+        }
+        for file in ["infra/artefacts.yaml", "infra/stack.yaml", "infra/README.md", "scripts/infra/check_template.py",
+                     "profiles/default.yaml"]
+            + Self.functions.keys.map({ "functions/\($0)/function.json" }) {
+            let source = Peers.packageRoot + "/" + file
+            try files.createDirectory(atPath: (root + "/" + file as NSString).deletingLastPathComponent,
+                                      withIntermediateDirectories: true)
+            if files.fileExists(atPath: source) { try files.copyItem(atPath: source, toPath: root + "/" + file) }
+        }
+        for name in Self.functions.keys { _ = try writeFunction(name, version: 1) }
+    }
 
-        // The same deploy again: every zip exists (skipped).
-        _ = try? deployment.deploy(request)
-        #expect(lines.text.contains("exists, skipped"))
+    /// Writes functions/<name>/bootstrap.zip (content depends on `version`) and rewrites the manifest; returns the key.
+    @discardableResult
+    func writeFunction(_ name: String, version: Int) throws -> String {
+        let zip = try ZipWriter.archive([ZipEntry(path: "bootstrap", bytes: Array("#!/bin/sh\necho \(name) \(version)\n".utf8),
+                                                  mode: 0o755)])
+        try FileManager.default.createDirectory(atPath: root + "/functions/\(name)", withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: root + "/functions/\(name)/bootstrap.zip", contents: Data(zip))
+        try writeManifest()
+        return "functions/\(name)/\(Hex.encode(try SHA256.hash(zip))).zip"
+    }
 
-        let plan = try deployment.destroyPlan(stage: stage)
-        #expect(plan.stacks == ["odins-ravne-\(stage)", "odins-ravne-\(stage)-artefacts"])
-        try deployment.destroy(plan)
-        #expect(try deployer.currentStack("odins-ravne-\(stage)") == nil)
+    private func writeManifest() throws {
+        var entries: [String] = []
+        for (name, prefix) in Self.functions.sorted(by: { $0.key < $1.key }) {
+            let path = root + "/functions/\(name)/bootstrap.zip"
+            guard let zip = FileManager.default.contents(atPath: path) else { continue }
+            let sha = Hex.encode(try SHA256.hash(Array(zip)))
+            let key = "functions/\(name)/\(sha).zip"
+            entries.append("""
+                "\(name)": {"zip": "functions/\(name)/bootstrap.zip", "bytes": \(zip.count), "sha256": "\(sha)", "key": "\(key)",
+                  "parameters": {"\(prefix)CodeKey": "\(key)", "\(prefix)MemorySize": "256", "\(prefix)Timeout": "120"}}
+                """)
+        }
+        FileManager.default.createFile(atPath: manifest, contents: Data(
+            "{\"architecture\": \"x86_64\", \"functions\": {\(entries.joined(separator: ","))}}".utf8))
+    }
+
+    func remove() {
+        try? FileManager.default.removeItem(atPath: root)
         try? client.deleteStack(name: prereqName)
     }
 }
