@@ -488,4 +488,15 @@ struct RealStackFixture {
         #expect(missing.status != 0)
         #expect(missing.stderr.contains("--stage"))
     }
+
+    /// Without a container engine `make image` builds nothing and explains the stack's image parameter.
+    @Test func imageWithoutContainerEngineExplainsTheParameter() throws {
+        let script = Peers.packageRoot + "/scripts/image.sh"
+        var environment = ProcessInfo.processInfo.environment
+        environment["CONTAINER"] = "odin-no-such-engine"
+        let result = try Peers.run(script, [], environment: environment)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("no container engine available"))
+        #expect(result.stdout.contains("WorkerImageUri"))
+    }
 }
