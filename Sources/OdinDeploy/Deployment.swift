@@ -135,6 +135,8 @@ public struct Deployment: Sendable {
             for (_, function) in manifest.deployedFunctions {
                 for (key, value) in function.parameters { parameters[key] = value }
             }
+            // The code must run on the architecture it was built for.
+            if parameters["Architecture"] != nil { parameters["Architecture"] = manifest.architecture }
             results.append(try stacks.deploy(stackName: request.stackName, template: .body(template),
                                              parameters: parameters, dryRun: request.dryRun, confirm: confirm))
             return results

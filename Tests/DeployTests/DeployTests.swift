@@ -135,6 +135,19 @@ enum DeployMoto {
                                                                      "name": .string("lab \"A\"")]))
     }
 
+    /// OdinDeploy stays Foundation-light (FoundationEssentials only) and never reads YAML (the CLI does).
+    @Test func odinDeployImportsNeitherFoundationNorYams() throws {
+        let base = Peers.packageRoot + "/Sources/OdinDeploy"
+        let files = try FileManager.default.contentsOfDirectory(atPath: base).filter { $0.hasSuffix(".swift") }
+        #expect(!files.isEmpty)
+        for file in files {
+            let text = try String(contentsOfFile: base + "/" + file, encoding: .utf8)
+            for line in text.split(separator: "\n") where line.hasPrefix("import ") {
+                #expect(!["import Foundation", "import Yams"].contains(String(line)), "OdinDeploy/\(file): \(line)")
+            }
+        }
+    }
+
     @Test func stageNamesFollowTheTemplate() {
         #expect(throws: Never.self) { try Deployment.validateStage("dev") }
         for bad in ["d", "Dev", "1dev", "dev-1", "abcdefghijk"] {
