@@ -75,11 +75,14 @@ public struct StackDeployer: Sendable {
                 // A failed first create (or an unexecuted create change set): the stack holds no resources and
                 // cannot be updated, only replaced.
                 output("Stack \(stackName) is \(stack.status) (left by an earlier failed or unexecuted create; it "
-                       + "holds no resources): deleting it before creating it again.")
-                if !dryRun {
-                    _ = try delete(stackName: stackName, quietIfMissing: true)
-                    existing = nil
+                       + "holds no resources)" + (dryRun ? "." : ": deleting it before creating it again."))
+                if dryRun {
+                    output("Dry run: the stack would be deleted and created again from the template.")
+                    return StackResult(stackName: stackName, outcome: .dryRun, status: stack.status, changes: [],
+                                       outputs: [:], events: [])
                 }
+                _ = try delete(stackName: stackName, quietIfMissing: true)
+                existing = nil
             case let status where status.hasSuffix("_IN_PROGRESS"):
                 throw DeployError(step: "stack", "stack \(stackName) is busy (\(status))", fix:
                     "wait until the running operation ends (watch it with the AWS console or DescribeStackEvents), "
