@@ -7,13 +7,16 @@ import Yams
 
 /// Options shared by `odin deploy` and `odin destroy`.
 struct StageOptions: ParsableArguments {
-    @Option(name: .long, help: "Stage to deploy: 2–10 lower-case letters or digits (default: $STAGE).")
+    @Option(name: .long, help: "The stage: 2–10 lower-case letters or digits, e.g. dev (default: $STAGE).")
     var stage: String?
 
     @Option(name: .long, help: "Project name, the first part of every stack and resource name.")
     var project: String = "odins-ravne"
 
-    @Option(name: .long, help: "Odin profile: a YAML file, or a name under profiles/ (default: profiles/default.yaml).")
+    @Option(name: .long, help: """
+        Odin profile: a YAML file, or a name under profiles/ (default: profiles/default.yaml). \
+        The AWS credentials profile is AWS_PROFILE.
+        """)
     var profile: String?
 
     @Option(name: .long, help: "AWS region (default: the profile's cloud.aws.region).")
@@ -55,6 +58,16 @@ struct StageOptions: ParsableArguments {
             return AWSClient(configuration: configuration)
         } catch {
             throw DeployCLIError(error.description)
+        }
+    }
+
+    /// Prints the account and identity the commands act on (and fails early on missing credentials).
+    func announceIdentity(_ client: AWSClient) throws {
+        do {
+            let identity = try client.getCallerIdentity()
+            Console.line("AWS account \(identity.account) (\(identity.arn)), region \(client.region).")
+        } catch {
+            throw DeployCLIError("cannot identify the AWS account: \(error.description)")
         }
     }
 
@@ -136,6 +149,7 @@ struct DeployCommand: ParsableCommand {
                 request.profileParameters["ProfileJson"] = try ProfileJSON.encode(tree, defaults: defaults)
             }
             let client = try options.makeClient(region: profile.compute.region)
+            try options.announceIdentity(client)
             let stacks = options.makeStacks(client)
             let deployment = Deployment(client: client, stacks: stacks, linter: Self.linter(root: options.root))
             Console.line("Deploying \(request.mode.rawValue) to stage \(stage) in \(client.region) "
@@ -192,6 +206,7 @@ struct DestroyCommand: ParsableCommand {
         do {
             let region = options.region ?? (try? options.loadProfile().profile.compute.region) ?? Profile().compute.region
             let client = try options.makeClient(region: region)
+            try options.announceIdentity(client)
             let deployment = Deployment(client: client, stacks: options.makeStacks(client), linter: nil)
             let plan = try deployment.destroyPlan(project: options.project, stage: stage)
             Console.line(plan.summary)

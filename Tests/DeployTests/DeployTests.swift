@@ -372,6 +372,7 @@ enum DeployMoto {
                                                                "--yes"] + parameters, environment: environment)
         #expect(deploy.status == 0, "\(deploy.stdout)\n\(deploy.stderr)")
         if Peers.venv != nil { #expect(deploy.stdout.contains("Templates valid.")) }
+        #expect(deploy.stdout.contains("AWS account 123456789012"))
         #expect(deploy.stdout.contains("uploaded"))
         #expect(deploy.stdout.contains("odins-ravne-\(stage): created (CREATE_COMPLETE)"))
         let deployed = try client.stackParameterValues(name: "odins-ravne-\(stage)")
