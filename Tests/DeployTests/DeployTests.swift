@@ -307,6 +307,15 @@ enum DeployMoto {
         request.profileParameters["ProfileJson"] = #"{"name":"test"}"#
         request.overrides = fixture.overrides
         let deployment = Deployment(client: client, stacks: deployer, linter: nil)
+        // A dry run on a fresh stage shows both change sets and leaves nothing behind.
+        request.dryRun = true
+        let dry = try deployment.deploy(request)
+        #expect(dry.map(\.outcome) == [.dryRun, .dryRun], "\(lines.text)")
+        #expect(dry.last?.changes.contains { $0.logicalResourceID == "SpotJobQueue" } == true)
+        #expect(lines.text.contains("does not exist yet; 4 zip(s) would be uploaded"))
+        #expect(try deployer.currentStack("odins-ravne-\(stage)") == nil)
+        #expect(try deployer.currentStack("odins-ravne-\(stage)-artefacts") == nil)
+        request.dryRun = false
         let results = try deployment.deploy(request)
         #expect(results.map(\.outcome) == [.created, .created], "\(lines.text)")
         #expect(results.last?.changes.contains { $0.logicalResourceID == "DataBucket" } == true)
