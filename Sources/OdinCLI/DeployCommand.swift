@@ -145,6 +145,7 @@ struct DeployCommand: ParsableCommand {
             request.overrides = try StackParameters.fromArguments(parameters)
             if request.mode != .lambda {
                 request.profileParameters = try StackParameters.fromProfile(profile)
+                if let note = StackParameters.fallbackTimeoutNote(profile) { print(note) }
                 let defaults = try? YAMLProfile.read(options.root + "/profiles/default.yaml")
                 request.profileParameters["ProfileJson"] = try ProfileJSON.encode(tree, defaults: defaults)
             }

@@ -102,16 +102,27 @@ public struct StackParameters: Sendable, Equatable {
         "BudgetStopAmount": "--parameter BudgetStopAmount=<amount in the budget currency>",
     ]
 
+    /// A line for the deploy output when the profile's fallback timeout is below what AWS Batch accepts.
+    public static func fallbackTimeoutNote(_ profile: Profile) -> String? {
+        let timeout = profile.costOptimization.fallbackTimeout
+        guard timeout < 600 else { return nil }
+        return "note: pipeline.cost_optimization.fallback_timeout is \(timeout) s; AWS Batch's RUNNABLE time limit "
+            + "is at least 600 s, so the Spot queue falls back to On-Demand after 600 s (local runs use \(timeout) s)"
+    }
+
     /// The stack parameters the profile decides (infra/README.md, "Parameters of stack.yaml"), checked against
     /// what AWS accepts; errors name the profile key.
     public static func fromProfile(_ profile: Profile) throws(DeployError) -> [String: String] {
         func bad(_ key: String, _ message: String) -> DeployError {
             DeployError(step: "parameters", "profile \(key): \(message)", fix: "edit \(key) in the profile")
         }
-        let timeout = profile.costOptimization.fallbackTimeout
-        guard (600...86_400).contains(timeout) else {
+        // AWS Batch accepts a queue RUNNABLE time limit of 600…86400 s. The profile's default (the seed's 300 s) is
+        // below that: the Spot queue then uses AWS's minimum, 600 s (`fallbackTimeoutNote` says so at deploy time);
+        // local mode and the simulator keep the profile's value.
+        let timeout = max(600, profile.costOptimization.fallbackTimeout)
+        guard timeout <= 86_400 else {
             throw bad("pipeline.cost_optimization.fallback_timeout",
-                      "\(timeout) s, but AWS Batch accepts a RUNNABLE time limit of 600…86400 s only; set it to 600 or more")
+                      "\(timeout) s, but AWS Batch accepts a RUNNABLE time limit of 600…86400 s only")
         }
         let life = profile.lifecycle
         guard life.transitionToIA >= 30 else {
