@@ -9,8 +9,15 @@ DEMO_DIR ?=
 DEMO_ARGS ?=
 FUNCTION ?=
 FUNCTIONS ?=
+# Deploy: STAGE=<stage>, PARAMS="Key=Value …" (stack parameters), PROFILE=<file or name>, DEPLOY_FLAGS="--cf|--lambda
+# --dry-run --yes --region R"; image: CONTAINER=docker|podman, IMAGE_URI=<registry>/<repo>:<tag>.
+STAGE ?=
+PARAMS ?=
+PROFILE ?=
+DEPLOY_FLAGS ?=
+YES ?=
 
-.PHONY: help deps build test bench replay demo package deploy destroy clean venv
+.PHONY: help deps build test bench replay demo package deploy destroy image clean venv
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -39,6 +46,20 @@ demo: deps ## Generate sample media with FFmpeg and run the whole pipeline on th
 
 package: deps ## Build the Lambda zips functions/<name>/bootstrap.zip (FUNCTIONS="ingest sweeper" for some); prints sizes
 	FUNCTIONS="$(FUNCTIONS)" scripts/package.sh
+
+deploy: deps venv ## Deploy STAGE=<stage> via `odin deploy` (packages first unless DEPLOY_FLAGS has --cf; PARAMS="VpcId=… SubnetIds=…")
+	@[ -n "$(STAGE)" ] || { echo "make deploy: set STAGE=<stage>, e.g. make deploy STAGE=dev PARAMS=\"VpcId=vpc-… …\"" >&2; exit 2; }
+	@case " $(DEPLOY_FLAGS) " in *" --cf "*) ;; *) FUNCTIONS="$(FUNCTIONS)" scripts/package.sh ;; esac
+	$(SWIFT) build -c $(CONFIG) --product odin
+	$(BIN)/odin deploy --stage $(STAGE) $(if $(PROFILE),--profile $(PROFILE),) $(foreach p,$(PARAMS),--parameter $(p)) $(DEPLOY_FLAGS)
+
+destroy: deps ## Empty the buckets of stage STAGE=<stage> and delete its stacks, after confirmation (YES=1 skips it)
+	@[ -n "$(STAGE)" ] || { echo "make destroy: set STAGE=<stage>, e.g. make destroy STAGE=dev" >&2; exit 2; }
+	$(SWIFT) build -c $(CONFIG) --product odin
+	$(BIN)/odin destroy --stage $(STAGE) $(if $(PROFILE),--profile $(PROFILE),) $(if $(YES),--yes,)
+
+image: deps ## Build and push the worker image when a container engine works (IMAGE_URI=<registry>/<repo>:<tag>)
+	@CONTAINER="$(CONTAINER)" IMAGE_URI="$(IMAGE_URI)" scripts/image.sh
 
 bench: deps ## Run the benchmarks side by side with their peers and write BENCHMARKS.md
 	scripts/venv.sh bench

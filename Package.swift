@@ -61,11 +61,13 @@ let package = Package(
         .target(name: "OdinAWS", dependencies: ["Odin", "OdinKit", "AWS", "Events", "Crypto"]),
         // OdinCost: prices, advice, quotes and the policy simulator over the real control logic.
         .target(name: "OdinCost", dependencies: ["Odin", "OdinKit", "Events"]),
+        // OdinDeploy: `odin deploy` / `odin destroy` (change sets, events, artefact upload, emptying buckets).
+        .target(name: "OdinDeploy", dependencies: ["AWS", "Odin", "Crypto", "HTTP"]),
 
         // MARK: - Executables
         .executableTarget(name: "OdinCLI", dependencies: [
             "Odin", "OdinAWS", "OdinCost", "OdinKit", "Munin", "Hugin", "AWS", "RuntimeEmulator", "Compression",
-            "Events", "Crypto",
+            "Events", "Crypto", "OdinDeploy",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Yams", package: "Yams"),
         ]),
@@ -105,6 +107,7 @@ let package = Package(
         .testTarget(name: "FunctionTests", dependencies: ["Odin", "OdinAWS", "OdinKit", "Events", "AWS", "RuntimeEmulator",
                                                          "TestSupport"]),
         .testTarget(name: "CostTests", dependencies: ["OdinCost", "Odin", "OdinKit", "Events", "TestSupport"]),
+        .testTarget(name: "DeployTests", dependencies: ["OdinDeploy", "AWS", "Odin", "HTTP", "Compression", "Crypto", "TestSupport"]),
         .testTarget(name: "InfraTests", dependencies: ["Compression"], exclude: ["Fixtures"]),
     ]
 )

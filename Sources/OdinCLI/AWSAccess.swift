@@ -73,12 +73,12 @@ enum Parallel {
 
 /// The deployed resources' names: from the stack outputs (`--stack`), then the functions' variables (ODIN_BUCKET,
 /// ODIN_SPOT_QUEUE, ODIN_OD_QUEUE, ODIN_SPOT_CE, ODIN_OD_CE, ODIN_WORKER_JOB_DEFINITION), over the profile's names.
-struct Deployment {
+struct DeployedNames {
     var profile: Profile
     var bucket: String?
     var table: String?
 
-    static func resolve(global: GlobalOptions, client: AWSClient) throws -> Deployment {
+    static func resolve(global: GlobalOptions, client: AWSClient) throws -> DeployedNames {
         var profile = try global.loadProfile()
         var bucket: String?, table: String?
         let environment = ProcessInfo.processInfo.environment
@@ -108,6 +108,6 @@ struct Deployment {
         if let v = environment["ODIN_WORKER_JOB_DEFINITION"], !v.isEmpty { profile.compute.workerJobDefinition = name(v) }
         if let v = environment["ODIN_BUCKET"], !v.isEmpty { bucket = v }
         if let v = environment["ODIN_TABLE"], !v.isEmpty { table = v }
-        return Deployment(profile: profile, bucket: bucket, table: table)
+        return DeployedNames(profile: profile, bucket: bucket, table: table)
     }
 }

@@ -128,7 +128,7 @@ struct BatchCommand: ParsableCommand {
                 result["summary"] = outcome.summary
             } else {
                 let client = try AWSAccess.client(global: global)
-                guard let bucket = try bucket ?? Deployment.resolve(global: global, client: client).bucket else {
+                guard let bucket = try bucket ?? DeployedNames.resolve(global: global, client: client).bucket else {
                     throw ValidationError("--bucket BUCKET (or ODIN_BUCKET, or --stack NAME) is required without --local")
                 }
                 let plan = try LocalPipeline.plan(inputs, camera: nil)

@@ -49,7 +49,7 @@ struct SetupCommand: ParsableCommand {
             return
         }
         let client = try AWSAccess.client(global: global)
-        let deployed = try Deployment.resolve(global: global, client: client).profile
+        let deployed = try DeployedNames.resolve(global: global, client: client).profile
         do {
             for queue in deployed.queues {
                 _ = try client.updateJobQueue(.init(jobQueue: queue, state: "ENABLED"))
@@ -96,7 +96,7 @@ struct TeardownCommand: ParsableCommand {
             return
         }
         let client = try AWSAccess.client(global: global)
-        let profile = try Deployment.resolve(global: global, client: client).profile
+        let profile = try DeployedNames.resolve(global: global, client: client).profile
         var actions: [String] = []
         do {
             var active = 0
@@ -239,7 +239,7 @@ struct SubmitCommand: ParsableCommand {
             throw CLIError("submit targets AWS Batch; locally, jobs come from `odin run --local` (drop --local)")
         }
         let client = try AWSAccess.client(global: global)
-        let profile = try Deployment.resolve(global: global, client: client).profile
+        let profile = try DeployedNames.resolve(global: global, client: client).profile
         let environment = try Self.environment(params).sorted { $0.key < $1.key }
             .map { Batch.KeyValuePair(name: $0.key, value: $0.value) }
         let queue = onDemand ? profile.compute.onDemandQueue : profile.primaryQueue

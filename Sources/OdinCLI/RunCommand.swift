@@ -155,7 +155,7 @@ struct RunCommand: ParsableCommand {
     func runAWS() throws {
         let plan = try LocalPipeline.plan(inputs, camera: camera)
         let client = try AWSAccess.client(global: global, concurrency: concurrency)
-        guard let bucket = try bucket ?? Deployment.resolve(global: global, client: client).bucket else {
+        guard let bucket = try bucket ?? DeployedNames.resolve(global: global, client: client).bucket else {
             throw ValidationError("--bucket BUCKET (or ODIN_BUCKET, or --stack NAME) is required without --local")
         }
         let uploadStarted = Date()

@@ -35,7 +35,7 @@ struct StatusCommand: ParsableCommand {
 
     func awsStatus() throws -> [String: Any] {
         let client = try AWSAccess.client(global: global)
-        let profile = try Deployment.resolve(global: global, client: client).profile
+        let profile = try DeployedNames.resolve(global: global, client: client).profile
         do {
             let queues = try client.describeJobQueues(names: profile.queues).map { queue -> [String: Any] in
                 var jobs: [String: Int] = [:]
