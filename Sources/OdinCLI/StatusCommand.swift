@@ -88,8 +88,11 @@ struct StatusCommand: ParsableCommand {
             lines.append("budget stop: \(budget["active"] as? Bool == true ? "ACTIVE (odin resume RUN clears it)" : "not active")")
         }
         for ledger in output["ledger"] as? [[String: Any]] ?? [] {
-            lines.append("ledger \(ledger["month"] ?? ""): estimated \(ledger["estimated_cost"] ?? 0) "
-                         + "(\(ledger["vcpu_hours_spot"] ?? 0) Spot + \(ledger["vcpu_hours_on_demand"] ?? 0) On-Demand vCPU-h; ESTIMATE)")
+            func number(_ key: String, _ digits: Int) -> String {
+                String(format: "%.\(digits)f", ledger[key] as? Double ?? 0)
+            }
+            lines.append("ledger \(ledger["month"] ?? ""): ESTIMATE \(number("estimated_cost", 6)) at the profile's prices "
+                         + "(\(number("vcpu_hours_spot", 4)) Spot + \(number("vcpu_hours_on_demand", 4)) On-Demand vCPU-h)")
         }
         return lines.joined(separator: "\n")
     }
