@@ -58,7 +58,7 @@ let package = Package(
         // Odin: control logic over the ports, the AWS and local bindings, profiles.
         .target(name: "Odin", dependencies: ["OdinKit", "Events", "Compression"]),
         // OdinAWS: the AWS binding of Odin's ports.
-        .target(name: "OdinAWS", dependencies: ["Odin", "OdinKit", "AWS", "Events", "Crypto"]),
+        .target(name: "OdinAWS", dependencies: ["Odin", "OdinKit", "AWS", "Events", "Crypto", "HTTP"]),
         // OdinCost: prices, advice, quotes and the policy simulator over the real control logic.
         .target(name: "OdinCost", dependencies: ["Odin", "OdinKit", "Events"]),
 
