@@ -103,7 +103,10 @@ let package = Package(
         .testTarget(name: "HuginTests", dependencies: ["Hugin", "OdinKit", "Compression", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
         .testTarget(name: "FunctionTests", dependencies: ["Odin", "OdinAWS", "OdinKit", "Events", "AWS", "RuntimeEmulator",
-                                                         "TestSupport"]),
+                                                         "TestSupport", "HTTP", "Compression",
+                                                         // built by `swift test`: the tests run the real bootstraps
+                                                         "IngestFunction", "JobEventsFunction", "BudgetGuardFunction",
+                                                         "SweeperFunction"]),
         .testTarget(name: "CostTests", dependencies: ["OdinCost", "Odin", "OdinKit", "Events", "TestSupport"]),
         .testTarget(name: "InfraTests", dependencies: ["Compression"], exclude: ["Fixtures"]),
     ]
