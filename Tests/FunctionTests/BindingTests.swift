@@ -1,5 +1,6 @@
 import AWS
 import Foundation
+import HTTP
 import Odin
 import OdinAWS
 import OdinKit
@@ -135,5 +136,33 @@ import TestSupport
         #expect(failure(["ODIN_PRIORITY": "urgent"]).hasPrefix("ODIN_PRIORITY:"))
         #expect(failure(["ODIN_PROFILE_JSON": #"{"budget":{"amount":-1}}"#]).contains("budget.amount"))
         #expect(try OdinAWS.settings(environment: good.merging(["ODIN_PRIORITY": "high"]) { $1 }).schedulingPriority == 300)
+    }
+}
+
+/// The AWS client's opt-in call log: one line per call, status and duration, no secrets.
+@Suite struct CallLogTests {
+    final class Lines: @unchecked Sendable {
+        var lines: [String] = []
+        let lock = NSLock()
+        func add(_ line: String) { lock.lock(); lines.append(line); lock.unlock() }
+    }
+
+    @Test func oneLinePerCallWithStatusAndNoSecrets() throws {
+        guard let moto = FunctionMoto.require() else { return }
+        let stack = try TestStack(moto)
+        let lines = Lines()
+        let client = AWSClient(configuration: AWSClient.Configuration(
+            region: "us-east-1", credentials: StaticCredentialsProvider(moto.credentials),
+            endpoints: AWSEndpointResolver(globalOverride: moto.endpoint), random: { 0 }, sleep: { _ in },
+            callLog: { lines.add($0) }))
+        try client.putObject(bucket: stack.bucket, key: "a.txt", body: .bytes([1, 2, 3]))
+        _ = try? client.getObject(bucket: stack.bucket, key: "missing.txt")
+        #expect(lines.lines.count == 2, "\(lines.lines)")
+        #expect(lines.lines.first?.hasPrefix("aws: s3 PutObject 200 ") == true)
+        #expect(lines.lines.last?.hasPrefix("aws: s3 GetObject 404 NoSuchKey ") == true)
+        #expect(lines.lines.allSatisfy { $0.hasSuffix(" ms") && !$0.contains(moto.credentials.secretAccessKey) })
+        let configured = try AWSClient.Configuration.fromEnvironment(["AWS_REGION": "us-east-1", "ODIN_LOG_AWS_CALLS": "1"])
+        #expect(configured.callLog != nil)
+        #expect(try AWSClient.Configuration.fromEnvironment(["AWS_REGION": "us-east-1"]).callLog == nil)
     }
 }
