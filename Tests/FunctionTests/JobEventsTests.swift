@@ -120,18 +120,27 @@ extension TestStack {
         let teardown = try #require(try stack.state.get(Schema.teardown))
         #expect((teardown["count"]?.intValue ?? 0) >= 1)
         #expect(teardown["reason"]?.stringValue == "run \(run) condensed")
+        // A late duplicate after teardown changes nothing and submits nothing.
+        stack.proxy.reset()
+        let late = invokeJSON(session, events[0])
+        #expect(late["outcome"] as? String == "duplicate")
+        #expect(stack.proxy.calls.allSatisfy { $0.service == "dynamodb" }, "\(stack.proxy.calls)")
+        #expect(try RunRecord.load(run, state: stack.state)?.status == .done)
     }
 
-    @Test func spotTimeoutCancelsFallBackToOnDemandForExactlyThoseIndices() throws {
+    @Test func spotTimeoutCancelsAndReclaimsFallBackToOnDemandForExactlyThoseIndices() throws {
         guard let moto = FunctionMoto.require() else { return }
         let stack = try TestStack(moto, profileJSON: #"{"pipeline":{"ingest":{"settle_seconds":0},"chunking":{"target_minutes":1,"seconds_per_image":60}}}"#)
         let (run, parent, tags, chunks) = try stack.startRun(camera: "camfb", images: 5)
         #expect(chunks == 5)
+        // Chunks 1 and 3 were cancelled by the Spot queue's RUNNABLE time limit; chunk 4 was reclaimed on every one
+        // of its in-queue attempts (reclaim_retries 2 → 3 attempts).
         let cancelled: Set<Int> = [1, 3, 4]
         var events = (0..<chunks).map { index in
             batchEvent(jobID: "\(parent):\(index)", jobName: "munin-\(run)-p0", queueARN: stack.spotQueueARN,
                        status: cancelled.contains(index) ? "FAILED" : "SUCCEEDED",
-                       reason: cancelled.contains(index) ? timeoutReason : nil, index: index, tags: tags)
+                       reason: index == 4 ? "Host EC2 (instance i-0abc) terminated." : cancelled.contains(index) ? timeoutReason : nil,
+                       index: index, tags: tags, attempts: index == 4 ? 3 : 1)
         }
         events += events.prefix(2)
         var generator = SeededGenerator(state: 42)
