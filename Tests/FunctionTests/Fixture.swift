@@ -194,6 +194,10 @@ final class TestStack: @unchecked Sendable {
     var onDemandCEARN = ""
     var topicARN = ""
     let profileJSON: String
+    /// The bootstraps' stdout/stderr (`<function>.log`), removed with the stack.
+    let logDirectory: String
+
+    deinit { try? FileManager.default.removeItem(atPath: logDirectory) }
 
     init(_ moto: FunctionMoto, profileJSON: String = "{}") throws {
         self.moto = moto
@@ -210,6 +214,7 @@ final class TestStack: @unchecked Sendable {
         workerDefinition = "odin-\(id)-worker"
         huginDefinition = "odin-\(id)-hugin"
         self.profileJSON = profileJSON
+        logDirectory = try TestEnvironment.makeTemporaryDirectory("fn-\(id)")
         try client.createBucket(bucket)
         try client.createTable(table, partitionKey: "pk", sortKey: "sk")
         for (name, type) in [(spotCE, "SPOT"), (onDemandCE, "EC2")] {
@@ -262,7 +267,7 @@ final class TestStack: @unchecked Sendable {
         for (key, value) in override { environment[key] = value }
         environment = environment.filter { !$0.value.isEmpty || $0.key == "ODIN_PROFILE_JSON" }
         return try ReplaySession(bootstrap: TestEnvironment.binary(function), configuration: configuration,
-                                 extraEnvironment: environment, outputPath: "/tmp/odin-fn-\(id)-\(function).log",
+                                 extraEnvironment: environment, outputPath: "\(logDirectory)/\(function).log",
                                  log: { _ in })
     }
 
