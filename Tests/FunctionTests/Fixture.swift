@@ -114,6 +114,8 @@ final class RecordingProxy: Sendable {
 
     final class Log: Sendable {
         let calls = Mutex<[Call]>([])
+        /// Operations to answer once with HTTP 429 ThrottlingException (the request is not forwarded).
+        let throttleOnce = Mutex<[String: Int]>([:])
         func withLock<R>(_ body: (inout [Call]) -> R) -> R { calls.withLock { body(&$0) } }
     }
 
@@ -125,6 +127,18 @@ final class RecordingProxy: Sendable {
         let log = Log()
         self.log = log
         server = try ScriptedHTTPServer { request in
+            let operation = Self.describe(request, status: 0, body: []).operation
+            let throttled = log.throttleOnce.withLock { pending -> Bool in
+                guard let count = pending[operation], count > 0 else { return false }
+                pending[operation] = count - 1
+                return true
+            }
+            if throttled {
+                let body = Array(#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#.utf8)
+                log.withLock { $0.append(Self.describe(request, status: 429, body: body)) }
+                return .response(status: 429, headers: [("Content-Type", "application/json"),
+                                                        ("x-amzn-ErrorType", "ThrottlingException")], body: body)
+            }
             var headers = HTTPHeaders()
             for (name, value) in request.headers
             where !["content-length", "connection", "transfer-encoding", "expect"].contains(name.lowercased()) {
@@ -151,6 +165,8 @@ final class RecordingProxy: Sendable {
     var calls: [Call] { log.withLock { $0 } }
     func calls(_ operation: String) -> [Call] { calls.filter { $0.operation == operation } }
     func reset() { log.withLock { $0.removeAll() } }
+    /// The next `times` requests of `operation` get HTTP 429 ThrottlingException without reaching moto.
+    func throttle(_ operation: String, times: Int = 1) { log.throttleOnce.withLock { $0[operation, default: 0] += times } }
 
     static func describe(_ request: ScriptedHTTPServer.Request, status: Int, body: [UInt8]) -> Call {
         var service = "?"

@@ -81,6 +81,29 @@ let smallChunksProfile = #"{"pipeline":{"ingest":{"settle_seconds":0},"chunking"
         #expect(!updates.contains { ($0["computeResources"] as? [String: Any])?["desiredvCpus"] != nil })
     }
 
+    @Test func throttledSubmitJobAndCounterWritesAreRetriedWithoutDoubleSubmission() throws {
+        guard let moto = FunctionMoto.require() else { return }
+        let stack = try TestStack(moto, profileJSON: smallChunksProfile)
+        stack.proxy.throttle("submitjob", times: 2)
+        stack.proxy.throttle("UpdateItem", times: 2)
+        let session = try stack.start("ingest")
+        let keys = (1...4).map { ("raw/camth/IMG_\($0).JPG", 1000 + $0, String(format: "%032x", $0)) }
+        let result = invokeJSON(session, s3Event(bucket: stack.bucket, keys: keys))
+        #expect(result["accepted"] as? Int == 4)
+        let run = try #require((result["runsStarted"] as? [String])?.first)
+        let submits = stack.proxy.calls("submitjob")
+        #expect(submits.map(\.status) == [429, 429, 200], "retried after throttling: \(submits)")
+        #expect(stack.proxy.calls("UpdateItem").prefix(3).map(\.status) == [429, 429, 200])
+        let jobs = try ["SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED"].flatMap {
+            try stack.client.listAllJobs(.init(jobQueue: stack.spotQueue, jobStatus: $0))
+        }
+        // moto lists array children (`<parent>:<index>`) next to their parent; count parents.
+        let parents = Set(jobs.map(\.jobId).filter { !$0.contains(":") })
+        #expect(parents.count == 1, "exactly one job in Batch: \(jobs.map(\.jobId))")
+        let record = try #require(try RunRecord.load(run, state: stack.state))
+        #expect(record.jobs.count == 1 && record.chunkCount == 2)
+    }
+
     @Test func malformedS3EventNamesTheFieldAndCallsNothing() throws {
         guard let moto = FunctionMoto.require() else { return }
         let stack = try TestStack(moto)
