@@ -81,6 +81,34 @@ let smallChunksProfile = #"{"pipeline":{"ingest":{"settle_seconds":0},"chunking"
         #expect(!updates.contains { ($0["computeResources"] as? [String: Any])?["desiredvCpus"] != nil })
     }
 
+    @Test func burstOverManyInvocationsGivesABoundedNumberOfRunsAndSubmissions() throws {
+        guard let moto = FunctionMoto.require() else { return }
+        let profile = #"{"pipeline":{"ingest":{"settle_seconds":3600,"max_wait_seconds":3600,"max_objects_per_run":200},"chunking":{"target_minutes":5,"seconds_per_image":3}}}"#
+        let stack = try TestStack(moto, profileJSON: profile)
+        let session = try stack.start("ingest")
+        let all = (0..<500).map { ("raw/camburst/DCIM/IMG_\($0).JPG", 3000 + $0, String(format: "%032x", 7000 + $0)) }
+        var runs: [String] = []
+        var duplicates = 0
+        for batch in 0..<10 {
+            // 50 new uploads per invocation, plus 10 re-deliveries of the previous invocation's records.
+            let records = Array(all[(batch * 50)..<(batch * 50 + 50)]) + (batch > 0 ? Array(all[(batch * 50 - 10)..<(batch * 50)]) : [])
+            let result = invokeJSON(session, s3Event(bucket: stack.bucket, keys: records))
+            runs += result["runsStarted"] as? [String] ?? []
+            duplicates += result["duplicates"] as? Int ?? 0
+        }
+        #expect(duplicates == 90)
+        #expect(runs.count == 2, "sealed at 200 and 400 objects: \(runs)")
+        #expect(stack.proxy.calls("submitjob").filter { $0.status == 200 }.count == 2, "one SubmitJob per run, not per object")
+        var keys: [String] = []
+        for run in runs {
+            let record = try #require(try RunRecord.load(run, state: stack.state))
+            keys += try readManifest(try stack.objects.get(record.manifestKey)).flatMap { $0.items.map(\.key) }
+        }
+        #expect(keys.count == 400 && Set(keys).count == 400)
+        // The rest waits in its collecting window for the settle time (the sweeper seals it).
+        #expect(try stack.state.query(partition: Schema.pendingPartition(camera: "camburst"), sortPrefix: "").count == 100)
+    }
+
     @Test func throttledSubmitJobAndCounterWritesAreRetriedWithoutDoubleSubmission() throws {
         guard let moto = FunctionMoto.require() else { return }
         let stack = try TestStack(moto, profileJSON: smallChunksProfile)
