@@ -105,7 +105,7 @@ public struct S3ObjectStore: ObjectStore {
 
     public func download(_ key: String, to path: String) throws {
         let full = try fullKey(key)
-        let temporary = path + ".part-\(getpid())"
+        let temporary = path + ".part-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         do throws(AWSError) {
             _ = try client.getObject(bucket: bucket, key: full, downloadTo: temporary)
         } catch {
