@@ -132,6 +132,29 @@ let smallChunksProfile = #"{"pipeline":{"ingest":{"settle_seconds":0},"chunking"
         #expect(record.jobs.count == 1 && record.chunkCount == 2)
     }
 
+    @Test(arguments: ["s3-put.json", "sqs-s3.json", "eventbridge-s3.json"])
+    func everyEnvelopeStartsARun(fixture: String) throws {
+        guard let moto = FunctionMoto.require() else { return }
+        let stack = try TestStack(moto, profileJSON: smallChunksProfile)
+        let session = try stack.start("ingest")
+        let event = try String(contentsOfFile: TestEnvironment.packageRoot + "/events/" + fixture, encoding: .utf8)
+        let result = invokeJSON(session, event)
+        #expect((result["accepted"] as? Int ?? 0) >= 1, "\(result)")
+        let runs = result["runsStarted"] as? [String] ?? []
+        #expect(!runs.isEmpty, "one run per camera in the event")
+        #expect(stack.proxy.calls("submitjob").count == runs.count)
+    }
+
+    @Test func s3TestEventIsAcknowledgedWithoutCalls() throws {
+        guard let moto = FunctionMoto.require() else { return }
+        let stack = try TestStack(moto)
+        let session = try stack.start("ingest")
+        let event = try String(contentsOfFile: TestEnvironment.packageRoot + "/events/s3-test-event.json", encoding: .utf8)
+        let result = invokeJSON(session, event)
+        #expect(result["testEvents"] as? Int == 1)
+        #expect(!stack.proxy.calls.contains { $0.service != "dynamodb" }, "\(stack.proxy.calls)")
+    }
+
     @Test func malformedS3EventNamesTheFieldAndCallsNothing() throws {
         guard let moto = FunctionMoto.require() else { return }
         let stack = try TestStack(moto)
