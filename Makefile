@@ -34,10 +34,27 @@ build: deps ## Build every binary (CONFIG=debug|release)
 test: deps venv ## Run the whole test suite against real peers (moto_server, FFmpeg, Runtime API emulator)
 	scripts/with-moto.sh $(SWIFT) test
 
-replay: deps ## Replay EVENT=events/<file>.json through FUNCTION=<name> (default: chosen from the event's shape)
+# replay: FUNCTION=echo runs without AWS. Otherwise the function runs against a local moto_server that
+# scripts/with-moto.sh starts and `odin replay --seed-local` seeds with the stack's resources (and a run matching a
+# Batch event) when AWS_ENDPOINT_URL is unset, or against that loopback endpoint when it is set; real AWS only with
+# REAL_AWS=1, AWS_PROFILE=<profile>, AWS_ENDPOINT_URL unset and the stack's ODIN_* variables exported. Every AWS call
+# the function makes is printed on stderr (ODIN_LOG_AWS_CALLS=1).
+REPLAY = $(BIN)/odin replay $(EVENT) $(if $(FUNCTION),--function $(FUNCTION),) --bin-dir $(BIN)
+replay: deps ## Replay EVENT=events/<file>.json through FUNCTION=<name> (default: from the event) on a seeded local moto (REAL_AWS=1 AWS_PROFILE=p for AWS)
+	@[ -n "$(EVENT)" ] || { echo "usage: make replay EVENT=events/<file>.json [FUNCTION=name] [REAL_AWS=1 AWS_PROFILE=p]" >&2; exit 2; }
 	$(SWIFT) build -c $(CONFIG) --product odin
 	@$(SWIFT) build -c $(CONFIG) $(if $(FUNCTION),--product $(FUNCTION),) >/dev/null
-	$(BIN)/odin replay $(EVENT) $(if $(FUNCTION),--function $(FUNCTION),) --bin-dir $(BIN)
+	@if [ "$(FUNCTION)" = echo ]; then \
+	  $(REPLAY); \
+	elif [ "$(REAL_AWS)" = 1 ]; then \
+	  [ -n "$$AWS_PROFILE" ] || { echo "REAL_AWS=1 needs AWS_PROFILE=<profile> and the stack's ODIN_* variables" >&2; exit 2; }; \
+	  [ -z "$$AWS_ENDPOINT_URL" ] || { echo "REAL_AWS=1: AWS_ENDPOINT_URL must be unset (it is $$AWS_ENDPOINT_URL)" >&2; exit 2; }; \
+	  ODIN_LOG_AWS_CALLS=1 $(REPLAY); \
+	elif [ -n "$$AWS_ENDPOINT_URL" ]; then \
+	  ODIN_LOG_AWS_CALLS=1 $(REPLAY) --seed-local; \
+	else \
+	  scripts/with-moto.sh env ODIN_LOG_AWS_CALLS=1 $(REPLAY) --seed-local; \
+	fi
 
 demo: deps ## Generate sample media with FFmpeg and run the whole pipeline on this machine (no AWS account needed)
 	$(SWIFT) build -c $(CONFIG) --product odin

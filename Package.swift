@@ -58,7 +58,7 @@ let package = Package(
         // Odin: control logic over the ports, the AWS and local bindings, profiles.
         .target(name: "Odin", dependencies: ["OdinKit", "Events", "Compression"]),
         // OdinAWS: the AWS binding of Odin's ports.
-        .target(name: "OdinAWS", dependencies: ["Odin", "OdinKit", "AWS", "Events", "Crypto"]),
+        .target(name: "OdinAWS", dependencies: ["Odin", "OdinKit", "AWS", "Events", "Crypto", "HTTP"]),
         // OdinCost: prices, advice, quotes and the policy simulator over the real control logic.
         .target(name: "OdinCost", dependencies: ["Odin", "OdinKit", "Events"]),
         // OdinDeploy: `odin deploy` / `odin destroy` (change sets, events, artefact upload, emptying buckets).
@@ -105,7 +105,10 @@ let package = Package(
         .testTarget(name: "HuginTests", dependencies: ["Hugin", "OdinKit", "Compression", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "AWS", "HTTP"]),
         .testTarget(name: "FunctionTests", dependencies: ["Odin", "OdinAWS", "OdinKit", "Events", "AWS", "RuntimeEmulator",
-                                                         "TestSupport"]),
+                                                         "TestSupport", "HTTP", "Compression",
+                                                         // built by `swift test`: the tests run the real bootstraps
+                                                         "IngestFunction", "JobEventsFunction", "BudgetGuardFunction",
+                                                         "SweeperFunction"]),
         .testTarget(name: "CostTests", dependencies: ["OdinCost", "Odin", "OdinKit", "Events", "TestSupport"]),
         .testTarget(name: "DeployTests", dependencies: ["OdinDeploy", "AWS", "Odin", "HTTP", "Compression", "Crypto", "TestSupport"]),
         .testTarget(name: "InfraTests", dependencies: ["Compression"], exclude: ["Fixtures"]),

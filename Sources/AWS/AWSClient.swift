@@ -43,6 +43,9 @@ public final class AWSClient: Sendable {
         public var random: @Sendable () -> Double
         /// How to wait between attempts (seconds).
         public var sleep: @Sendable (Double) -> Void
+        /// Opt-in call log: one line per call (`aws: batch SubmitJob 200 12 ms`), after its retries. Never carries
+        /// credentials, URLs or bodies. `fromEnvironment` sets it (to stderr) when `ODIN_LOG_AWS_CALLS=1`.
+        public var callLog: (@Sendable (String) -> Void)?
 
         public init(
             region: String, credentials: any AWSCredentialsProvider,
@@ -53,8 +56,10 @@ public final class AWSClient: Sendable {
             random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
             sleep: @escaping @Sendable (Double) -> Void = { seconds in
                 if seconds > 0 { usleep(UInt32(min(seconds, 3600) * 1_000_000)) }
-            }
+            },
+            callLog: (@Sendable (String) -> Void)? = nil
         ) {
+            self.callLog = callLog
             self.region = region
             self.credentials = credentials
             self.endpoints = endpoints
@@ -100,7 +105,8 @@ public final class AWSClient: Sendable {
                 now: now)
             return Configuration(region: region, credentials: chain,
                                  endpoints: AWSEndpointResolver(environment: environment, profile: profile),
-                                 retry: retry, now: now)
+                                 retry: retry, now: now,
+                                 callLog: environment["ODIN_LOG_AWS_CALLS"] == "1" ? AWSClient.standardErrorLine : nil)
         }
     }
 
@@ -138,6 +144,40 @@ public final class AWSClient: Sendable {
     public func send(
         _ request: HTTPRequest, operation: AWSOperation, payload: SigV4Signer.Payload = .computed,
         downloadTo path: String? = nil, acceptedStatuses: Set<Int> = []
+    ) throws(AWSError) -> HTTPResponse {
+        guard let callLog = configuration.callLog else {
+            return try sendWithRetries(request, operation: operation, payload: payload, downloadTo: path,
+                                       acceptedStatuses: acceptedStatuses)
+        }
+        var start = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &start)
+        func elapsed() -> String {
+            var end = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &end)
+            let ms = Double(end.tv_sec - start.tv_sec) * 1000 + Double(end.tv_nsec - start.tv_nsec) / 1_000_000
+            return "\(Int(ms.rounded())) ms"
+        }
+        let name = "aws: \(operation.service.id.lowercased()) \(operation.name)"
+        do throws(AWSError) {
+            let response = try sendWithRetries(request, operation: operation, payload: payload, downloadTo: path,
+                                               acceptedStatuses: acceptedStatuses)
+            callLog("\(name) \(response.status) \(elapsed())")
+            return response
+        } catch {
+            callLog("\(name) \(error.status == 0 ? "-" : String(error.status)) \(error.code) \(elapsed())")
+            throw error
+        }
+    }
+
+    /// Writes one line to stderr (the call log's default sink).
+    public static let standardErrorLine: @Sendable (String) -> Void = { line in
+        let bytes = Array((line + "\n").utf8)
+        _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+    }
+
+    func sendWithRetries(
+        _ request: HTTPRequest, operation: AWSOperation, payload: SigV4Signer.Payload,
+        downloadTo path: String?, acceptedStatuses: Set<Int>
     ) throws(AWSError) -> HTTPResponse {
         let retry = configuration.retry
         let logger = configuration.logger

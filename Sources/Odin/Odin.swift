@@ -15,7 +15,7 @@
 // Windows with no later upload are sealed by the sweeper. So a 10,000-object burst gives ≤ ⌈burst / max_wait⌉ runs
 // per camera and one SubmitJob per ≤ 10,000 chunks.
 //
-// State layout (one DynamoDB table, pk/sk, TTL attribute `ttl`): see `Schema`.
+// State layout (one DynamoDB table, pk/sk, TTL attribute `expiresAt` as in infra/stack.yaml): see `Schema`.
 //   obj#<bucket>/<key> | v#<version>         dedup of object versions (TTL dedup_ttl_days)
 //   collect | <camera>                       open collecting window (ADD count, version; lastSeen, openedAt)
 //   pending#<camera> | <bucket>/<key>#<ver>  objects waiting for a run (claimedBy)
@@ -33,11 +33,11 @@
 //   StateStore.put      PutItem + ConditionExpression (itemAbsent: attribute_not_exists(pk); itemExists:
 //                       attribute_exists(pk); attributeAbsent(a): attribute_not_exists(#a); equals(a,v): #a = :v;
 //                       absentOrEquals(a,v): attribute_not_exists(#a) OR #a = :v); ConditionalCheckFailed → .conditionFailed
-//   StateStore.update   UpdateItem "SET #a = :a … REMOVE #r …" (+ SET ttl) + condition, ReturnValues ALL_NEW
+//   StateStore.update   UpdateItem "SET #a = :a … REMOVE #r …" (+ SET expiresAt) + condition, ReturnValues ALL_NEW
 //   StateStore.add      UpdateItem "ADD #c :n … SET #s = :s", ReturnValues ALL_NEW (return the N attributes)
 //   StateStore.delete   DeleteItem + condition, ReturnValues ALL_OLD
 //   StateStore.query    Query "pk = :p AND begins_with(sk, :s)" (no begins_with for ""), ConsistentRead
-//   StateValue          string→S, int/double→N, bool→BOOL, list→L, map→M, null→NULL; expiresAt→ttl (N)
+//   StateValue          string→S, int/double→N, bool→BOOL, list→L, map→M, null→NULL; expiresAt→expiresAt (N)
 //   Compute.describeQueues              DescribeJobQueues(jobQueues) → state == ENABLED
 //   Compute.setQueueEnabled             UpdateJobQueue(jobQueue, state ENABLED|DISABLED)
 //   Compute.describeComputeEnvironments DescribeComputeEnvironments → state, computeResources.min/max/desiredvCpus

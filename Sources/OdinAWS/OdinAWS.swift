@@ -1,2 +1,203 @@
-// The AWS binding of Odin's ports (S3 object store, DynamoDB state store, Batch compute, SNS notifier), on the
-// project's own AWS client. Kept apart from Odin so the control logic and the local binding never link AWS code.
+// The AWS binding of Odin's ports (S3 object store, DynamoDB state store, Batch compute, SNS notifier, Batch Hugin
+// condensation), on the project's own AWS client. Kept apart from Odin so the control logic and the local binding
+// never link AWS code. The Lambda mains call `OdinAWS.makeServices(environment:)` once at cold start.
+import AWS
+import FoundationEssentials
+import Odin
+import OdinKit
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A configuration error naming the environment variable (or input) and the fix.
+public struct OdinAWSError: Error, CustomStringConvertible, Sendable, Equatable {
+    public let variable: String
+    public let message: String
+    public init(variable: String, _ message: String) {
+        self.variable = variable
+        self.message = message
+    }
+    public var description: String { "\(variable): \(message)" }
+}
+
+public enum OdinAWS {
+    /// The variables every function needs (infra/stack.yaml, `Environment.Variables` of the four functions).
+    public static let requiredVariables = [
+        "ODIN_STAGE", "ODIN_BUCKET", "ODIN_TABLE", "ODIN_SPOT_QUEUE", "ODIN_OD_QUEUE", "ODIN_SPOT_CE", "ODIN_OD_CE",
+        "ODIN_WORKER_JOB_DEFINITION", "ODIN_HUGIN_JOB_DEFINITION", "ODIN_SHARE_IDENTIFIER", "ODIN_TOPIC_ARN",
+    ]
+
+    /// The resolved names and settings `makeServices` builds from, exposed for tools (replay seeding, the CLI).
+    public struct Settings: Sendable, Equatable {
+        public var stage: String
+        public var bucket: String
+        public var table: String
+        public var spotQueue: String
+        public var onDemandQueue: String
+        public var spotComputeEnvironment: String
+        public var onDemandComputeEnvironment: String
+        public var workerJobDefinition: String
+        public var huginJobDefinition: String
+        public var shareIdentifier: String
+        public var schedulingPriority: Int
+        public var topicARN: String
+        public var budgetName: String?
+        public var metricsNamespace: String
+        public var profile: Profile
+    }
+
+    /// Reads and validates the ODIN_* variables; every error names the variable and what it should hold.
+    public static func settings(environment: [String: String]) throws -> Settings {
+        let missing = requiredVariables.filter { (environment[$0] ?? "").isEmpty }
+        if !missing.isEmpty {
+            throw OdinAWSError(variable: missing.joined(separator: ", "),
+                               "not set; the stack (infra/stack.yaml) sets every ODIN_* variable of the functions")
+        }
+        func value(_ name: String) -> String { String(environment[name]!.drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed()) }
+        let stage = value("ODIN_STAGE")
+        guard stage.utf8.allSatisfy({ ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) }), (1...10).contains(stage.count)
+        else { throw OdinAWSError(variable: "ODIN_STAGE", "'\(stage)' must be 1–10 characters of a-z and 0-9") }
+        let bucket = value("ODIN_BUCKET")
+        guard ObjectStores.isBucketName(bucket) else {
+            throw OdinAWSError(variable: "ODIN_BUCKET", "'\(bucket)' is not an S3 bucket name (3–63 of a-z 0-9 . -)")
+        }
+        let topic = value("ODIN_TOPIC_ARN")
+        guard topic.hasPrefix("arn:"), topic.split(separator: ":", omittingEmptySubsequences: false).count >= 6,
+              topic.split(separator: ":")[2] == "sns"
+        else { throw OdinAWSError(variable: "ODIN_TOPIC_ARN", "'\(topic)' is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)") }
+        var priority = 200
+        if let raw = environment["ODIN_PRIORITY"], !raw.isEmpty {
+            switch raw {
+            case "high": priority = 300
+            case "normal": priority = 200
+            case "low": priority = 100
+            default:
+                guard let number = Int(raw), (0...9999).contains(number) else {
+                    throw OdinAWSError(variable: "ODIN_PRIORITY", "'\(raw)' must be high, normal, low or 0…9999")
+                }
+                priority = number
+            }
+        }
+        var profile: Profile
+        do {
+            profile = try Profile.fromEnvironment(environment)
+        } catch {
+            throw OdinAWSError(variable: error.keyPath, error.message)
+        }
+        let settings = Settings(
+            stage: stage, bucket: bucket, table: try name(value("ODIN_TABLE"), variable: "ODIN_TABLE", kind: "table"),
+            spotQueue: try name(value("ODIN_SPOT_QUEUE"), variable: "ODIN_SPOT_QUEUE", kind: "job-queue"),
+            onDemandQueue: try name(value("ODIN_OD_QUEUE"), variable: "ODIN_OD_QUEUE", kind: "job-queue"),
+            spotComputeEnvironment: try name(value("ODIN_SPOT_CE"), variable: "ODIN_SPOT_CE", kind: "compute-environment"),
+            onDemandComputeEnvironment: try name(value("ODIN_OD_CE"), variable: "ODIN_OD_CE", kind: "compute-environment"),
+            workerJobDefinition: try name(value("ODIN_WORKER_JOB_DEFINITION"), variable: "ODIN_WORKER_JOB_DEFINITION",
+                                          kind: "job-definition"),
+            huginJobDefinition: try name(value("ODIN_HUGIN_JOB_DEFINITION"), variable: "ODIN_HUGIN_JOB_DEFINITION",
+                                         kind: "job-definition"),
+            shareIdentifier: value("ODIN_SHARE_IDENTIFIER"), schedulingPriority: priority, topicARN: topic,
+            budgetName: environment["ODIN_BUDGET_NAME"].flatMap { $0.isEmpty ? nil : $0 },
+            metricsNamespace: environment["ODIN_METRICS_NAMESPACE"].flatMap { $0.isEmpty ? nil : $0 } ?? "OdinsRavne",
+            profile: profile)
+        // The stack's resources win over the profile's default names: the control logic compares queue names (an
+        // event's `jobQueue` ARN ends in the name), so ARNs are reduced to names here.
+        profile.compute.spotQueue = settings.spotQueue
+        profile.compute.onDemandQueue = settings.onDemandQueue
+        profile.compute.spotComputeEnvironment = settings.spotComputeEnvironment
+        profile.compute.onDemandComputeEnvironment = settings.onDemandComputeEnvironment
+        profile.compute.workerJobDefinition = settings.workerJobDefinition
+        profile.compute.condenseJobDefinition = settings.huginJobDefinition
+        // The stack creates one budget named ODIN_BUDGET_NAME; its notifications must trigger the kill-switch.
+        if let budget = settings.budgetName, !profile.budget.actOnBudgets.contains(budget) {
+            profile.budget.actOnBudgets.append(budget)
+        }
+        var result = settings
+        result.profile = profile
+        return result
+    }
+
+    /// Accepts a plain name or an ARN of `kind` (`arn:aws:batch:…:job-queue/NAME`) and returns the name.
+    static func name(_ raw: String, variable: String, kind: String) throws -> String {
+        guard raw.hasPrefix("arn:") else {
+            guard !raw.contains("/"), !raw.contains(" ") else {
+                throw OdinAWSError(variable: variable, "'\(raw)' is neither a name nor an ARN of a \(kind)")
+            }
+            return raw
+        }
+        let resource = raw.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false).last ?? ""
+        let parts = resource.split(separator: "/")
+        let expected = kind == "table" ? "table" : kind
+        guard parts.count >= 2, parts[0] == expected, !parts[1].isEmpty else {
+            throw OdinAWSError(variable: variable, "'\(raw)' is not a \(kind) ARN (…:\(expected)/NAME)")
+        }
+        // Job definition ARNs end in :REVISION; SubmitJob then uses that revision, so keep "NAME:REVISION".
+        return String(parts[1])
+    }
+
+    /// The AWS client for the functions, configured from the environment (region, credentials chain, endpoint
+    /// overrides such as AWS_ENDPOINT_URL). `ODIN_LOG_AWS_CALLS=1` logs one line per call on stderr.
+    public static func makeClient(environment: [String: String]) throws -> AWSClient {
+        do throws(AWSError) {
+            return AWSClient(configuration: try AWSClient.Configuration.fromEnvironment(environment))
+        } catch {
+            throw OdinAWSError(variable: "AWS_REGION", error.message)
+        }
+    }
+
+    /// Builds the services of a Lambda function from its environment (read once at cold start).
+    public static func makeServices(environment: [String: String], clock: any WallClock = SystemClock()) throws
+        -> OdinServices
+    {
+        let settings = try settings(environment: environment)
+        let client = try makeClient(environment: environment)
+        let compute = BatchCompute(client: client, shareIdentifier: settings.shareIdentifier,
+                                   schedulingPriority: settings.schedulingPriority,
+                                   extraTags: ["odin:stage": settings.stage])
+        let level: OdinLogger.Level = switch (environment["LOG_LEVEL"] ?? environment["AWS_LAMBDA_LOG_LEVEL"] ?? "").lowercased() {
+        case "debug", "trace": .debug
+        case "warn", "warning": .warning
+        case "error": .error
+        default: .info
+        }
+        let metrics = StageMetrics(stage: settings.stage, inner: EMFMetrics(namespace: settings.metricsNamespace,
+                                                                           clock: clock, write: Output.stdout))
+        return OdinServices(
+            profile: settings.profile, objects: S3ObjectStore(client: client, bucket: settings.bucket),
+            state: DynamoStateStore(client: client, table: settings.table), compute: compute,
+            notifier: SNSNotifier(client: client, topicARN: settings.topicARN), metrics: metrics,
+            condensation: BatchCondensation(compute: compute, profile: settings.profile), clock: clock,
+            log: OdinLogger(minimum: level, write: Output.stderr))
+    }
+}
+
+/// EMF with the stack's one dimension `Stage=<stage>` (infra/README.md, Metrics): the logic's own dimensions become
+/// properties, so the dashboard's metric identities hold.
+public struct StageMetrics: MetricsSink {
+    let stage: String
+    let inner: any MetricsSink
+    public init(stage: String, inner: any MetricsSink) {
+        self.stage = stage
+        self.inner = inner
+    }
+    public func emit(_ metrics: [Metric], dimensions: [String: String], properties: [String: String]) {
+        var merged = properties
+        for (key, value) in dimensions where merged[key] == nil { merged[key] = value }
+        inner.emit(metrics, dimensions: ["Stage": stage], properties: merged)
+    }
+}
+
+/// Line writers for logs (stderr) and EMF (stdout); one write per line so lines never interleave.
+enum Output {
+    static let stdout: @Sendable (String) -> Void = { line in write(1, line) }
+    static let stderr: @Sendable (String) -> Void = { line in write(2, line) }
+    static func write(_ fd: Int32, _ line: String) {
+        var bytes = Array(line.utf8)
+        bytes.append(10)
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes[sent...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { return }
+            sent += n
+        }
+    }
+}

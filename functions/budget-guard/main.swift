@@ -1,1 +1,10 @@
-print("not yet built")
+// The budget-guard function: SNS budget/alarm notification → kill-switch and teardown receipt.
+// Services (S3, DynamoDB, Batch, SNS) are built once at cold start from the ODIN_* variables (infra/stack.yaml).
+import LambdaRuntime
+import Odin
+import OdinAWS
+
+Lambda.run(name: "budget-guard") { environment, _ in
+    let services = try OdinAWS.makeServices(environment: environment)
+    return ClosureByteHandler { event, _ in try BudgetGuardFunction.handle(event, services: services) }
+}

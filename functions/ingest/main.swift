@@ -1,1 +1,10 @@
-print("not yet built")
+// The ingest function: S3 ObjectCreated (direct, SQS-wrapped or EventBridge) → de-duplicated runs, manifests, array jobs.
+// Services (S3, DynamoDB, Batch, SNS) are built once at cold start from the ODIN_* variables (infra/stack.yaml).
+import LambdaRuntime
+import Odin
+import OdinAWS
+
+Lambda.run(name: "ingest") { environment, _ in
+    let services = try OdinAWS.makeServices(environment: environment)
+    return ClosureByteHandler { event, _ in try IngestFunction.handle(event, services: services) }
+}

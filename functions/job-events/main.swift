@@ -1,1 +1,10 @@
-print("not yet built")
+// The job-events function: EventBridge Batch Job State Change → counters, Spot fallback, condensation once, teardown.
+// Services (S3, DynamoDB, Batch, SNS) are built once at cold start from the ODIN_* variables (infra/stack.yaml).
+import LambdaRuntime
+import Odin
+import OdinAWS
+
+Lambda.run(name: "job-events") { environment, _ in
+    let services = try OdinAWS.makeServices(environment: environment)
+    return ClosureByteHandler { event, _ in try JobEventsFunction.handle(event, services: services) }
+}

@@ -1,1 +1,10 @@
-print("not yet built")
+// The sweeper function: scheduled event → reconcile runs, re-apply teardown, pace maxvCpus.
+// Services (S3, DynamoDB, Batch, SNS) are built once at cold start from the ODIN_* variables (infra/stack.yaml).
+import LambdaRuntime
+import Odin
+import OdinAWS
+
+Lambda.run(name: "sweeper") { environment, _ in
+    let services = try OdinAWS.makeServices(environment: environment)
+    return ClosureByteHandler { event, _ in try SweeperFunction.handle(event, services: services) }
+}

@@ -40,7 +40,7 @@ public struct StateKey: Hashable, Sendable, Codable, CustomStringConvertible {
     public var description: String { "\(partition)|\(sort)" }
 }
 
-/// One item. `expiresAt` (epoch seconds) is the DynamoDB TTL attribute `ttl`.
+/// One item. `expiresAt` (epoch seconds) is the DynamoDB TTL attribute `expiresAt` (infra/stack.yaml).
 public struct StateItem: Sendable, Equatable, Codable {
     public var key: StateKey
     public var attributes: [String: StateValue]
@@ -106,7 +106,7 @@ public struct StateStoreError: Error, CustomStringConvertible, Sendable, Equatab
     public var isConditionFailure: Bool { kind == .conditionFailed }
 }
 
-/// The state-store port. Every method is one DynamoDB call on a table with `pk` (S) / `sk` (S) and TTL on `ttl`:
+/// The state-store port. Every method is one DynamoDB call on a table with `pk` (S) / `sk` (S) and TTL on `expiresAt`:
 /// - `get` → GetItem (ConsistentRead).
 /// - `put` → PutItem with the condition's ConditionExpression.
 /// - `update` → UpdateItem `SET a = :a … REMOVE r …` with the condition (creates the item when absent and allowed).

@@ -1,0 +1,253 @@
+import AWS
+import FoundationEssentials
+import Odin
+
+/// The DynamoDB binding of `StateStore`: one table with `pk` (S) / `sk` (S) and the TTL attribute `expiresAt`
+/// (epoch seconds, N), as `infra/stack.yaml` declares it. One call per port method (Query follows pages):
+/// GetItem (ConsistentRead), PutItem/UpdateItem/DeleteItem with the condition's ConditionExpression, Query
+/// `pk = :p AND begins_with(sk, :s)` (ConsistentRead). ConditionalCheckFailed → `StateStoreError(.conditionFailed)`.
+public struct DynamoStateStore: StateStore {
+    public let client: AWSClient
+    public let table: String
+    /// The table's TTL attribute (`TimeToLiveSpecification.AttributeName` in the stack).
+    public static let ttlAttribute = "expiresAt"
+    static let reserved: Set<String> = ["pk", "sk", ttlAttribute]
+
+    public init(client: AWSClient, table: String) {
+        self.client = client
+        self.table = table
+    }
+
+    // MARK: Wire shapes
+
+    struct Request: Encodable {
+        var TableName: String
+        var Key: DynamoItem?
+        var Item: DynamoItem?
+        var UpdateExpression: String?
+        var ConditionExpression: String?
+        var KeyConditionExpression: String?
+        var ExpressionAttributeNames: [String: String]?
+        var ExpressionAttributeValues: DynamoItem?
+        var ReturnValues: String?
+        var ConsistentRead: Bool?
+        var ExclusiveStartKey: DynamoItem?
+    }
+
+    struct Response: Decodable {
+        var Item: DynamoItem?
+        var Attributes: DynamoItem?
+        var Items: [DynamoItem]?
+        var LastEvaluatedKey: DynamoItem?
+    }
+
+    /// Placeholders collected while building one request's expressions.
+    struct Expressions {
+        var names: [String: String] = [:]
+        var values: DynamoItem = [:]
+        private var counter = 0
+
+        mutating func name(_ attribute: String) -> String {
+            if let existing = names.first(where: { $0.value == attribute }) { return existing.key }
+            counter += 1
+            let placeholder = "#n\(counter)"
+            names[placeholder] = attribute
+            return placeholder
+        }
+
+        mutating func value(_ value: DynamoValue) -> String {
+            counter += 1
+            let placeholder = ":v\(counter)"
+            values[placeholder] = value
+            return placeholder
+        }
+
+        mutating func condition(_ condition: WriteCondition) -> String? {
+            switch condition {
+            case .always: return nil
+            case .itemAbsent: return "attribute_not_exists(\(name("pk")))"
+            case .itemExists: return "attribute_exists(\(name("pk")))"
+            case .attributeAbsent(let attribute): return "attribute_not_exists(\(name(attribute)))"
+            case .equals(let attribute, let expected):
+                return "\(name(attribute)) = \(value(DynamoStateStore.encode(expected)))"
+            case .absentOrEquals(let attribute, let expected):
+                let placeholder = name(attribute)
+                return "attribute_not_exists(\(placeholder)) OR \(placeholder) = \(value(DynamoStateStore.encode(expected)))"
+            }
+        }
+
+        var namesOrNil: [String: String]? { names.isEmpty ? nil : names }
+        var valuesOrNil: DynamoItem? { values.isEmpty ? nil : values }
+    }
+
+    // MARK: Port
+
+    public func get(_ key: StateKey) throws -> StateItem? {
+        let response = try call("GetItem", key, Request(TableName: table, Key: Self.key(key), ConsistentRead: true),
+                                idempotent: true)
+        return try response.Item.map { try Self.decode($0, key: key) }
+    }
+
+    public func put(_ item: StateItem, condition: WriteCondition) throws {
+        var expressions = Expressions()
+        let conditionText = expressions.condition(condition)
+        var encoded = Self.key(item.key)
+        for (name, value) in item.attributes where !Self.reserved.contains(name) { encoded[name] = Self.encode(value) }
+        if let expiresAt = item.expiresAt { encoded[Self.ttlAttribute] = .number(String(expiresAt)) }
+        _ = try call("PutItem", item.key,
+                     Request(TableName: table, Item: encoded, ConditionExpression: conditionText,
+                             ExpressionAttributeNames: expressions.namesOrNil,
+                             ExpressionAttributeValues: expressions.valuesOrNil),
+                     idempotent: condition == .always)
+    }
+
+    @discardableResult
+    public func update(_ key: StateKey, set: [String: StateValue], remove: [String], expiresAt: Int64?,
+                       condition: WriteCondition) throws -> StateItem {
+        var expressions = Expressions()
+        var assignments: [String] = []
+        for (name, value) in set.sorted(by: { $0.key < $1.key }) where !Self.reserved.contains(name) {
+            assignments.append("\(expressions.name(name)) = \(expressions.value(Self.encode(value)))")
+        }
+        if let expiresAt {
+            assignments.append("\(expressions.name(Self.ttlAttribute)) = \(expressions.value(.number(String(expiresAt))))")
+        }
+        let removals = remove.filter { !Self.reserved.contains($0) && set[$0] == nil }.sorted().map { expressions.name($0) }
+        var clauses: [String] = []
+        if !assignments.isEmpty { clauses.append("SET " + assignments.joined(separator: ", ")) }
+        if !removals.isEmpty { clauses.append("REMOVE " + removals.joined(separator: ", ")) }
+        let conditionText = expressions.condition(condition)
+        let response = try call("UpdateItem", key,
+                                Request(TableName: table, Key: Self.key(key),
+                                        UpdateExpression: clauses.isEmpty ? nil : clauses.joined(separator: " "),
+                                        ConditionExpression: conditionText,
+                                        ExpressionAttributeNames: expressions.namesOrNil,
+                                        ExpressionAttributeValues: expressions.valuesOrNil, ReturnValues: "ALL_NEW"),
+                                idempotent: condition == .always)
+        var attributes = response.Attributes ?? [:]
+        if attributes.isEmpty { attributes = Self.key(key) }
+        return try Self.decode(attributes, key: key)
+    }
+
+    @discardableResult
+    public func add(_ key: StateKey, counters: [String: Int64], set: [String: StateValue]) throws -> [String: Int64] {
+        var expressions = Expressions()
+        let additions = counters.sorted(by: { $0.key < $1.key }).filter { !Self.reserved.contains($0.key) }
+            .map { "\(expressions.name($0.key)) \(expressions.value(.number(String($0.value))))" }
+        let assignments = set.sorted(by: { $0.key < $1.key })
+            .filter { !Self.reserved.contains($0.key) && counters[$0.key] == nil }
+            .map { "\(expressions.name($0.key)) = \(expressions.value(Self.encode($0.value)))" }
+        var clauses: [String] = []
+        if !additions.isEmpty { clauses.append("ADD " + additions.joined(separator: ", ")) }
+        if !assignments.isEmpty { clauses.append("SET " + assignments.joined(separator: ", ")) }
+        let response = try call("UpdateItem", key,
+                                Request(TableName: table, Key: Self.key(key),
+                                        UpdateExpression: clauses.isEmpty ? nil : clauses.joined(separator: " "),
+                                        ExpressionAttributeNames: expressions.namesOrNil,
+                                        ExpressionAttributeValues: expressions.valuesOrNil, ReturnValues: "ALL_NEW"),
+                                idempotent: counters.isEmpty)
+        let item = try Self.decode(response.Attributes ?? Self.key(key), key: key)
+        var result: [String: Int64] = [:]
+        for (name, value) in item.attributes {
+            if case .int(let number) = value { result[name] = number }
+        }
+        for name in counters.keys where result[name] == nil { result[name] = 0 }
+        return result
+    }
+
+    @discardableResult
+    public func delete(_ key: StateKey, condition: WriteCondition) throws -> StateItem? {
+        var expressions = Expressions()
+        let conditionText = expressions.condition(condition)
+        let response = try call("DeleteItem", key,
+                                Request(TableName: table, Key: Self.key(key), ConditionExpression: conditionText,
+                                        ExpressionAttributeNames: expressions.namesOrNil,
+                                        ExpressionAttributeValues: expressions.valuesOrNil, ReturnValues: "ALL_OLD"),
+                                idempotent: condition == .always)
+        guard let old = response.Attributes, !old.isEmpty else { return nil }
+        return try Self.decode(old, key: key)
+    }
+
+    public func query(partition: String, sortPrefix: String) throws -> [StateItem] {
+        var expressions = Expressions()
+        var keyCondition = "\(expressions.name("pk")) = \(expressions.value(.string(partition)))"
+        if !sortPrefix.isEmpty {
+            keyCondition += " AND begins_with(\(expressions.name("sk")), \(expressions.value(.string(sortPrefix))))"
+        }
+        var items: [StateItem] = []
+        var start: DynamoItem?
+        let context = StateKey(partition, sortPrefix + "*")
+        repeat {
+            let page = try call("Query", context,
+                                Request(TableName: table, KeyConditionExpression: keyCondition,
+                                        ExpressionAttributeNames: expressions.namesOrNil,
+                                        ExpressionAttributeValues: expressions.valuesOrNil, ConsistentRead: true,
+                                        ExclusiveStartKey: start),
+                                idempotent: true)
+            for raw in page.Items ?? [] {
+                guard let sort = raw["sk"]?.stringValue else {
+                    throw StateStoreError(.corrupt, key: context.description, "query returned an item without sk")
+                }
+                items.append(try Self.decode(raw, key: StateKey(partition, sort)))
+            }
+            start = page.LastEvaluatedKey
+        } while start != nil
+        return items.sorted { $0.key.sort < $1.key.sort }
+    }
+
+    // MARK: Helpers
+
+    func call(_ target: String, _ key: StateKey, _ request: Request, idempotent: Bool) throws -> Response {
+        do throws(AWSError) {
+            return try Wire.dynamo(client, target, request, idempotent: idempotent, as: Response.self)
+        } catch {
+            if error.code == "ConditionalCheckFailedException" {
+                throw StateStoreError(.conditionFailed, key: key.description, "condition does not hold (\(target))")
+            }
+            throw StateStoreError(.io, key: key.description, "table \(table): \(error.description)")
+        }
+    }
+
+    static func key(_ key: StateKey) -> DynamoItem { ["pk": .string(key.partition), "sk": .string(key.sort)] }
+
+    static func encode(_ value: StateValue) -> DynamoValue {
+        switch value {
+        case .string(let text): .string(text)
+        case .int(let number): .number(String(number))
+        case .double(let number): .number(number.isFinite ? String(number) : "0")
+        case .bool(let flag): .bool(flag)
+        case .list(let values): .list(values.map(encode))
+        case .map(let values): .map(values.mapValues(encode))
+        case .null: .null
+        }
+    }
+
+    static func decodeValue(_ value: DynamoValue) -> StateValue {
+        switch value {
+        case .string(let text): return .string(text)
+        case .number(let text):
+            if let number = Int64(text) { return .int(number) }
+            return .double(Double(text) ?? 0)
+        case .bool(let flag): return .bool(flag)
+        case .null: return .null
+        case .map(let values): return .map(values.mapValues(decodeValue))
+        case .list(let values): return .list(values.map(decodeValue))
+        case .stringSet(let values): return .list(values.map { .string($0) })
+        case .numberSet(let values): return .list(values.map { decodeValue(.number($0)) })
+        case .binary(let bytes): return .string(Data(bytes).base64EncodedString())
+        }
+    }
+
+    static func decode(_ raw: DynamoItem, key: StateKey) throws -> StateItem {
+        var item = StateItem(key: key)
+        for (name, value) in raw {
+            switch name {
+            case "pk", "sk": continue
+            case ttlAttribute:
+                if case .number(let text) = value, let seconds = Int64(text) { item.expiresAt = seconds }
+            default: item.attributes[name] = decodeValue(value)
+            }
+        }
+        return item
+    }
+}
