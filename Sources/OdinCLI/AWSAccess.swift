@@ -2,6 +2,7 @@ import AWS
 import ArgumentParser
 import Foundation
 import Odin
+import OdinAWS
 
 /// `s3://bucket/prefix` parsed.
 struct S3Location: Equatable {
@@ -109,5 +110,42 @@ struct DeployedNames {
         if let v = environment["ODIN_BUCKET"], !v.isEmpty { bucket = v }
         if let v = environment["ODIN_TABLE"], !v.isEmpty { table = v }
         return DeployedNames(profile: profile, bucket: bucket, table: table)
+    }
+}
+
+extension DeployedNames {
+    /// The control plane's services on AWS (what the Lambda functions build), from the ODIN_* variables, filled in
+    /// from the stack's outputs with `--stack`; the CLI's profile goes in as ODIN_PROFILE_JSON. Metrics are dropped
+    /// and logs go to stderr, so stdout stays clean for --json.
+    static func awsServices(global: GlobalOptions, client: AWSClient) throws -> OdinServices {
+        var environment = ProcessInfo.processInfo.environment
+        if let stackName = global.stack, !stackName.isEmpty {
+            let stack: CloudFormation.Stack
+            do { stack = try client.describeStack(name: stackName) } catch {
+                throw CLIError("--stack \(stackName): \(error)")
+            }
+            let map = ["ODIN_BUCKET": "DataBucketName", "ODIN_TABLE": "StateTableName", "ODIN_SPOT_QUEUE": "SpotJobQueueArn",
+                       "ODIN_OD_QUEUE": "OnDemandJobQueueArn", "ODIN_SPOT_CE": "SpotComputeEnvironmentArn",
+                       "ODIN_OD_CE": "OnDemandComputeEnvironmentArn", "ODIN_WORKER_JOB_DEFINITION": "WorkerJobDefinitionArn",
+                       "ODIN_HUGIN_JOB_DEFINITION": "HuginJobDefinitionArn", "ODIN_TOPIC_ARN": "NotifyTopicArn"]
+            for (variable, output) in map where (environment[variable] ?? "").isEmpty {
+                if let value = stack.outputs[output] { environment[variable] = value }
+            }
+            if (environment["ODIN_STAGE"] ?? "").isEmpty, let stage = stackName.split(separator: "-").last {
+                environment["ODIN_STAGE"] = String(stage)
+            }
+            if (environment["ODIN_SHARE_IDENTIFIER"] ?? "").isEmpty { environment["ODIN_SHARE_IDENTIFIER"] = "odin" }
+        }
+        if (environment["ODIN_PROFILE_JSON"] ?? "").isEmpty, let json = try ProfileLoader.json(global.profile) {
+            environment["ODIN_PROFILE_JSON"] = json
+        }
+        if let region = global.region { environment["AWS_REGION"] = region }
+        var services: OdinServices
+        do { services = try OdinAWS.makeServices(environment: environment) } catch {
+            throw CLIError("the AWS binding needs the deployed names: \(error) (pass --stack NAME or set ODIN_STACK)")
+        }
+        services.metrics = NoMetrics()
+        services.log = global.verbose ? OdinLogger(minimum: .info) { Terminal.error($0) } : .silent
+        return services
     }
 }

@@ -158,8 +158,20 @@ struct ResumeCommand: ParsableCommand {
 
     func run() throws {
         guard global.local else {
-            throw CLIError("resume on AWS goes through the AWS binding (OdinAWS), which this build does not include "
-                           + "yet; use --local for a local run")
+            let services = try DeployedNames.awsServices(global: global, client: try AWSAccess.client(global: global))
+            guard let record = try RunRecord.load(runID, state: services.state) else {
+                throw CLIError("run \(runID): not found in the state table")
+            }
+            if record.status == .done {
+                try emit(global, ["run_id": runID, "status": "done", "resubmitted": false],
+                         text: "run \(runID) is already done; nothing to resume")
+                return
+            }
+            let jobID = try ResumeService(services: services).resume(runID)
+            try emit(global, ["run_id": runID, "resubmitted": jobID != nil, "job_id": jobID ?? NSNull()],
+                     text: jobID.map { "run \(runID): remaining chunks resubmitted as job \($0)" }
+                        ?? "run \(runID): nothing left to run; condensation started")
+            return
         }
         let profile = try global.loadProfile()
         let pipeline = try LocalPipeline(.init(root: global.localRoot, profile: profile, binDir: binDir,

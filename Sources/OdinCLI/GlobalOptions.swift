@@ -61,6 +61,16 @@ enum ProfileLoader {
         return try parse(String(decoding: data, as: UTF8.self), source: path)
     }
 
+    /// The profile file's tree as JSON (what the functions receive in ODIN_PROFILE_JSON); nil without a file.
+    static func json(_ nameOrPath: String?) throws -> String? {
+        let candidates = [nameOrPath, nameOrPath.map { "profiles/\($0).yaml" }, "profiles/default.yaml"].compactMap { $0 }
+        guard let path = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }),
+              let data = FileManager.default.contents(atPath: path),
+              let node = try Yams.load(yaml: String(decoding: data, as: UTF8.self)) else { return nil }
+        let json = try JSONSerialization.data(withJSONObject: node, options: [.sortedKeys])
+        return String(decoding: json, as: UTF8.self)
+    }
+
     /// Parses YAML text into a validated profile; errors name the file and the key path.
     static func parse(_ text: String, source: String) throws -> Profile {
         let node: Any?

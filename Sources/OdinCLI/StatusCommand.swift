@@ -2,6 +2,7 @@ import AWS
 import ArgumentParser
 import Foundation
 import Odin
+import OdinAWS
 import OdinKit
 
 /// `odin status [RUN]`: queues, compute environments, jobs by state, runs in flight, last teardown, budget state.
@@ -35,7 +36,8 @@ struct StatusCommand: ParsableCommand {
 
     func awsStatus() throws -> [String: Any] {
         let client = try AWSAccess.client(global: global)
-        let profile = try DeployedNames.resolve(global: global, client: client).profile
+        let deployed = try DeployedNames.resolve(global: global, client: client)
+        let profile = deployed.profile
         do {
             let queues = try client.describeJobQueues(names: profile.queues).map { queue -> [String: Any] in
                 var jobs: [String: Int] = [:]
@@ -50,10 +52,18 @@ struct StatusCommand: ParsableCommand {
                  "min_vcpus": $0.computeResources?.minvCpus ?? 0, "max_vcpus": $0.computeResources?.maxvCpus ?? 0,
                  "desired_vcpus": $0.computeResources?.desiredvCpus ?? 0] as [String: Any]
             }
-            return ["region": client.configuration.region, "queues": queues, "compute_environments": environments,
-                    "runs_note": "runs, teardown and budget state live in the DynamoDB table, read through the AWS "
-                        + "binding (OdinAWS), which this build of odin does not include yet"]
-        } catch {
+            var output: [String: Any] = ["region": client.configuration.region, "queues": queues,
+                                         "compute_environments": environments]
+            if let table = deployed.table {
+                output.merge(try LocalStatus.read(state: DynamoStateStore(client: client, table: table), run: runID,
+                                                  location: "table \(table)")) { $1 }
+                output["table"] = table
+            } else {
+                output["runs_note"] = "runs, teardown and budget state are in the stack's DynamoDB table: pass --stack NAME "
+                    + "(or ODIN_STACK, or ODIN_TABLE) to show them"
+            }
+            return output
+        } catch let error as CLIError { throw error } catch {
             throw CLIError("status: \(error)")
         }
     }
@@ -71,8 +81,8 @@ struct StatusCommand: ParsableCommand {
         }
         if let note = output["runs_note"] as? String { lines.append(note) }
         let runs = output["runs"] as? [[String: Any]] ?? []
-        if output["binding"] as? String == "local" {
-            lines.append("\(runs.count) run(s) in \(output["root"] ?? "")")
+        if output["runs"] != nil {
+            lines.append("\(runs.count) run(s) in \(output["root"] ?? output["table"] ?? "")")
         }
         for run in runs {
             lines.append("run \(run["run_id"] ?? "") camera \(run["camera_id"] ?? ""): \(run["status"] ?? "") "
@@ -81,7 +91,7 @@ struct StatusCommand: ParsableCommand {
         }
         if let teardown = output["last_teardown"] as? [String: Any] {
             lines.append("last teardown: \(teardown["at"] ?? "?") (\(teardown["reason"] ?? ""))")
-        } else if output["binding"] as? String == "local" {
+        } else if output["runs"] != nil {
             lines.append("last teardown: none recorded")
         }
         if let budget = output["budget_stop"] as? [String: Any] {
@@ -105,10 +115,16 @@ enum LocalStatus {
             throw CLIError("no local state in \(root)/state: run `odin run --local …` or `odin demo` first, "
                            + "or pass --local-root")
         }
-        let state = try LocalStateStore(root: root + "/state")
+        var output = try read(state: try LocalStateStore(root: root + "/state"), run: run, location: root + "/state")
+        output["root"] = root
+        return output
+    }
+
+    /// Runs, progress, teardown, budget stop and ledger from any state store (local folder or DynamoDB).
+    static func read(state: any StateStore, run: String?, location: String) throws -> [String: Any] {
         var ids = try state.query(partition: Schema.allRunsPartition, sortPrefix: "").map(\.key.sort)
         if let run {
-            guard ids.contains(run) else { throw CLIError("run \(run): not found in \(root)/state") }
+            guard ids.contains(run) else { throw CLIError("run \(run): not found in \(location)") }
             ids = [run]
         }
         var runs: [[String: Any]] = []
@@ -125,7 +141,7 @@ enum LocalStatus {
             }
             runs.append(entry)
         }
-        var output: [String: Any] = ["root": root, "runs": runs]
+        var output: [String: Any] = ["runs": runs]
         if let teardown = try state.get(Schema.teardown) {
             output["last_teardown"] = ["at": teardown["at"]?.stringValue ?? "", "reason": teardown["reason"]?.stringValue ?? "",
                                        "count": teardown["count"]?.intValue ?? 0]

@@ -1,5 +1,7 @@
 import AWS
 import HTTP
+import Odin
+import OdinAWS
 import Foundation
 import Testing
 import TestSupport
@@ -218,5 +220,40 @@ import TestSupport
         let missing = try OdinProcess.run(["status", "--stack", "no-such-stack"], environment: awsEnvironment(moto))
         #expect(missing.status == 1)
         #expect(missing.stderr.contains("--stack no-such-stack"))
+    }
+
+    @Test func statusReadsRunsTeardownAndBudgetFromTheTable() throws {
+        guard let moto = try makeMoto() else { return }
+        defer { moto.stop() }
+        let client = Self.client(moto)
+        let table = "odin-test-state"
+        try client.createTable(table, partitionKey: "pk", sortKey: "sk")
+        let state = DynamoStateStore(client: client, table: table)
+        try state.put(StateItem(key: Schema.teardown, attributes: ["at": .string("2026-06-01T05:00:00Z"),
+                                                                   "reason": .string("queues drained"), "count": .int(3)]),
+                      condition: .always)
+        try state.put(StateItem(key: Schema.budgetStop, attributes: ["active": .bool(true)]), condition: .always)
+        var environment = awsEnvironment(moto)
+        environment["ODIN_TABLE"] = table
+        let result = try OdinProcess.run(["status", "--json"], environment: environment)
+        #expect(result.status == 0, "\(result.stderr)")
+        let status = try result.json()
+        #expect(status["table"] as? String == table)
+        #expect((status["last_teardown"] as? [String: Any])?["reason"] as? String == "queues drained")
+        #expect((status["budget_stop"] as? [String: Any])?["active"] as? Bool == true)
+        #expect((status["runs"] as? [Any])?.isEmpty == true)
+        let text = try OdinProcess.run(["status"], environment: environment)
+        #expect(text.stdout.contains("budget stop: ACTIVE"))
+        // resume on AWS finds no such run in the table and says which.
+        var resumeEnvironment = environment
+        for (name, value) in ["ODIN_STAGE": "test", "ODIN_BUCKET": "odin-test-data", "ODIN_SPOT_QUEUE": "q1",
+                              "ODIN_OD_QUEUE": "q2", "ODIN_SPOT_CE": "c1", "ODIN_OD_CE": "c2",
+                              "ODIN_WORKER_JOB_DEFINITION": "w", "ODIN_HUGIN_JOB_DEFINITION": "h",
+                              "ODIN_SHARE_IDENTIFIER": "odin", "ODIN_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:t"] {
+            resumeEnvironment[name] = value
+        }
+        let resume = try OdinProcess.run(["resume", "no-such-run"], environment: resumeEnvironment)
+        #expect(resume.status == 1)
+        #expect(resume.stderr.contains("run no-such-run: not found"))
     }
 }
