@@ -96,6 +96,17 @@ struct TeardownCommand: ParsableCommand {
             return
         }
         let client = try AWSAccess.client(global: global)
+        // With the whole deployment known, the control plane's own teardown runs (idle check, race check, and the
+        // teardown is recorded in the state table for `odin status`).
+        if !force, let services = try? DeployedNames.awsServices(global: global, client: client) {
+            guard try Capacity.teardownIfIdle(reason: "odin teardown", services: services) else {
+                throw CLIError("teardown: jobs are still queued or running in \(services.profile.queues.joined(separator: ", ")); "
+                               + "wait, or pass --force")
+            }
+            try emit(global, ["recorded": true, "forced": false],
+                     text: "torn down (minvCpus 0\(services.profile.compute.freezeOnTeardown ? ", maxvCpus 0" : "")); recorded in the state table")
+            return
+        }
         let profile = try DeployedNames.resolve(global: global, client: client).profile
         var actions: [String] = []
         do {

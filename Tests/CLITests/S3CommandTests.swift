@@ -255,5 +255,9 @@ import TestSupport
         let resume = try OdinProcess.run(["resume", "no-such-run"], environment: resumeEnvironment)
         #expect(resume.status == 1)
         #expect(resume.stderr.contains("run no-such-run: not found"))
+        // teardown goes through the control plane's idle check, which names the queue this stack lacks.
+        let teardown = try OdinProcess.run(["teardown", "--json"], environment: resumeEnvironment)
+        #expect(teardown.status == 1)
+        #expect(teardown.stderr.contains("q1"))
     }
 }
