@@ -70,6 +70,12 @@ public struct WorkerConfiguration: Sendable, Equatable {
             }
             i += 1
         }
+        // A run (or fallback subset) of one chunk is submitted as a plain job, not an array of size 1 (Batch requires
+        // size ≥ 2), so Batch sets no AWS_BATCH_JOB_ARRAY_INDEX: under the control plane's contract that is child 0.
+        if index == nil && environment["ODIN_RUN_ID"] != nil {
+            index = "0"
+            indexSource = "AWS_BATCH_JOB_ARRAY_INDEX (unset: a single-chunk job is child 0)"
+        }
         guard let store, !store.isEmpty else {
             throw OptionError(option: "--store", "required (or MUNIN_STORE): file:///DIR, DIR or s3://BUCKET")
         }
