@@ -107,6 +107,11 @@ import TestSupport
         #expect((summary["ingest"] as? [String: Any])?["accepted"] as? Int == 2)
         let run = try #require((summary["runs"] as? [[String: Any]])?.first)
         #expect(run["camera_id"] as? String == "cam09")
+        // One chunk: a plain (non-array) job, which Batch gives no array index; the worker must still run it.
+        #expect(run["chunks"] as? Int == 1)
+        #expect(run["failed_chunks"] as? [Int] == [])
+        #expect(run["stage1_records"] as? Int == 2)
+        #expect((summary["chunks"] as? [String: Int])?["failed"] == 0)
         #expect(FileManager.default.fileExists(atPath: dir + "/out/\(run["run_id"] as? String ?? "")/report.json"))
         // Same files again: de-duplicated, no new run.
         let second = try OdinProcess.run(arguments)
