@@ -29,10 +29,15 @@ public struct LocalBinding: Sendable {
         var environment = workerEnvironment
         environment["ODIN_STORE"] = objects.root
         if environment["PATH"] == nil { environment["PATH"] = "/usr/local/bin:/usr/bin:/bin" }
-        let compute = LocalCompute(configuration: .init(profile: profile,
-                                                        runner: .command(worker, environment: environment,
-                                                                         logDirectory: root + "/logs"),
-                                                        faults: faults), clock: clock)
+        var configuration = LocalCompute.Configuration(profile: profile,
+                                                       runner: .command(worker, environment: environment,
+                                                                        logDirectory: root + "/logs"),
+                                                       faults: faults)
+        // Each process on this state folder is a new session with its own job ids (a later `odin resume` must not
+        // reuse the ids, and so the state keys, of the run it resumes).
+        let session = try state.add(StateKey("local", "compute-sessions"), counters: ["count": 1], set: [:])["count"] ?? 1
+        configuration.jobIDPrefix = session == 1 ? "local" : "local\(session)"
+        let compute = LocalCompute(configuration: configuration, clock: clock)
         try FileManager.default.createDirectory(atPath: root + "/logs", withIntermediateDirectories: true)
         let services = OdinServices(profile: profile, objects: objects, state: state, compute: compute,
                                     notifier: notifier ?? StdoutNotifier(),

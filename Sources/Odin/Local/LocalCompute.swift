@@ -56,6 +56,9 @@ public final class LocalCompute: Compute, Sendable {
         public var maxParallel: Int
         public var runner: Runner
         public var faults: Faults
+        /// Job ids are `<prefix>-<n>`. Processes that share a state folder need distinct prefixes: the state keys
+        /// job#<id> and the event de-duplication keys are per job id (LocalBinding numbers its sessions).
+        public var jobIDPrefix = "local"
 
         public init(profile: Profile, runner: Runner, faults: Faults = Faults()) {
             spotQueue = profile.compute.spotQueue
@@ -198,7 +201,7 @@ public final class LocalCompute: Compute, Sendable {
         let now = nowMillis
         let id = state.withLock { state -> String in
             state.submitted.append(submission)
-            let id = "local-\(state.nextID)"
+            let id = "\(configuration.jobIDPrefix)-\(state.nextID)"
             state.nextID += 1
             let isArray = submission.arraySize > 1
             var parent = Job(detail: BatchJobDetail(jobArn: "arn:local:batch:job/\(id)", jobName: submission.name,
