@@ -186,6 +186,14 @@ enum LocalRun {
 
     static func execute(_ pipeline: LocalPipeline, inputs: [String], camera: String?, timeout: Double,
                         progress: Bool) throws -> Outcome {
+        InterruptHandler.install(hint: "`odin status --local --local-root \(pipeline.options.root)` shows the runs; "
+                                 + "`odin resume RUN --local --local-root \(pipeline.options.root)` finishes one.") {
+            [compute = pipeline.binding.compute, queues = pipeline.options.profile.queues] in
+            // Events of the killed workers must not reach the control logic (they would mark the chunks failed for
+            // good), and disabled queues start nothing more: the state store stays as it was, for resume.
+            compute.setEventSink { _ in }
+            for queue in queues { try? compute.setQueueEnabled(queue, false) }
+        }
         let started = Date()
         let plan = try LocalPipeline.plan(inputs, camera: camera)
         let staged = try pipeline.stage(plan, progress: progress)

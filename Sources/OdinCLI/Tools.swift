@@ -56,3 +56,47 @@ enum Tools {
         return Result(status: process.terminationStatus, output: output)
     }
 }
+
+/// Ctrl-C / SIGTERM during a local run: stop the worker processes this `odin` started (they are its children) and
+/// exit 130, leaving the run's state as it was, so `odin resume RUN --local` finishes it later.
+enum InterruptHandler {
+    nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
+
+    /// - Parameter stopLaunching: called first, so no new worker starts while the others are being stopped.
+    static func install(hint: String, stopLaunching: @escaping @Sendable () -> Void) {
+        for number in [SIGINT, SIGTERM] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                stopLaunching()
+                var killed = killChildren()
+                usleep(50_000)
+                killed += killChildren()
+                Terminal.error("\nodin: interrupted; stopped \(killed) worker process(es). \(hint)")
+                exit(130)
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    /// SIGKILLs every process whose parent is this one (Linux /proc); returns how many.
+    static func killChildren() -> Int {
+        let own = getpid()
+        var count = 0
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            // /proc files report size 0, so read them as streams.
+            guard let pid = Int32(entry), let handle = FileHandle(forReadingAtPath: "/proc/\(entry)/stat") else { continue }
+            let stat = String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
+            try? handle.close()
+            guard let close = stat.lastIndex(of: ")") else { continue }
+            // After "pid (comm)": state, then ppid.
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 1, Int32(fields[1]) == own {
+                kill(pid, SIGKILL)
+                count += 1
+            }
+        }
+        return count
+    }
+}

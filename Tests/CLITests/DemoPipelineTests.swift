@@ -120,4 +120,44 @@ import TestSupport
         #expect((again["ingest"] as? [String: Any])?["duplicates"] as? Int == 2)
         #expect((again["ingest"] as? [String: Any])?["runs_started"] as? [String] == [])
     }
+
+    @Test func interruptedLocalRunLeavesNothingRunningAndResumes() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/ffmpeg") else { return }
+        let dir = try TestEnvironment.makeTemporaryDirectory("cli-interrupt")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: OdinProcess.binary)
+        process.arguments = ["demo", "--dir", dir, "--files-per-chunk", "1", "--max-parallel", "1", "--reclaim", "0",
+                             "--exhaust-spot-after", "0", "--json"] + OdinProcess.binDirArguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Interrupt once the first chunk is done (whenever that is; no timing is asserted).
+        for _ in 0..<600 where process.isRunning {
+            let status = try? OdinProcess.run(["status", "--local", "--local-root", dir, "--json"]).json()
+            let done = (status?["runs"] as? [[String: Any]] ?? []).reduce(0) { $0 + ($1["chunks_done"] as? Int ?? 0) }
+            if done > 0 { break }
+            usleep(50_000)
+        }
+        if process.isRunning { process.interrupt() }
+        process.waitUntilExit()
+        #expect([0, 130].contains(process.terminationStatus))
+        usleep(200_000)
+        #expect(processes(mentioning: dir).isEmpty, "left running: \(processes(mentioning: dir))")
+        let status = try OdinProcess.run(["status", "--local", "--local-root", dir, "--json"]).json()
+        let runs = try #require(status["runs"] as? [[String: Any]])
+        #expect(!runs.isEmpty)
+        for run in runs {
+            let id = try #require(run["run_id"] as? String)
+            let resume = try OdinProcess.run(["resume", id, "--local", "--local-root", dir, "--json"]
+                                             + OdinProcess.binDirArguments)
+            #expect(resume.status == 0, "resume \(id): \(resume.stderr.suffix(2000))")
+        }
+        let after = try OdinProcess.run(["status", "--local", "--local-root", dir, "--json"]).json()
+        for run in after["runs"] as? [[String: Any]] ?? [] {
+            #expect(run["status"] as? String == "done", "\(run)")
+            #expect(run["chunks_done"] as? Int == run["chunks"] as? Int)
+            #expect(run["failed_chunks"] as? [Int] == [])
+        }
+    }
 }
