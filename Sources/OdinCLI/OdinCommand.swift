@@ -53,7 +53,7 @@ struct OdinCommand: ParsableCommand {
         }
         let message = fullMessage(for: error)
         if !message.isEmpty { Terminal.error(message) }
-        if code == .validationFailure { return 2 }
-        return code == .failure ? 1 : (code.rawValue == 2 ? 2 : 1)
+        // Usage errors (ArgumentParser's 64, or an explicit 2) are 2; everything else that is not success is 1.
+        return code == .validationFailure || code.rawValue == 2 ? 2 : 1
     }
 }

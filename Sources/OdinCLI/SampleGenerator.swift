@@ -15,7 +15,9 @@ struct SampleGenerator {
     var videos = 2
     var videoSeconds = 3
     var emptyBurst = true
-    var size = "640x360"
+    /// Frame size of the stills and of the videos.
+    var stillSize = "640x360"
+    var videoSize = "320x240"
     var ffmpeg = "/usr/bin/ffmpeg"
 
     /// Three cameras: two 3 m apart (one site), one 2 km away (another site).
@@ -59,7 +61,7 @@ struct SampleGenerator {
             if cameraIndex < videos {
                 let name = "VID_0001.MP4"
                 let creation = Self.isoTime(start, plusSeconds: 120)
-                try run(["-f", "lavfi", "-i", "color=c=0x4d6b35:s=\(small):d=\(videoSeconds):r=10",
+                try run(["-f", "lavfi", "-i", "color=c=0x4d6b35:s=\(videoSize):d=\(videoSeconds):r=10",
                          "-f", "lavfi", "-i", "color=c=0x2b1d12:s=48x32:r=10",
                          "-filter_complex", "[0][1]overlay=x='10+t*70':y='60+t*10':shortest=1",
                          "-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "ultrafast",
@@ -85,12 +87,10 @@ struct SampleGenerator {
         return manifest
     }
 
-    var small: String { "320x240" }
-
     /// One ffmpeg call writes the whole burst (`<prefix>0001.JPG`…): frame n has the subject at x = 40 + 90 n.
     func burst(folder: String, prefix: String, count: Int, moving: Bool, seed: Int) throws -> [String] {
         let background = ["0x4d6b35", "0x556b2f", "0x5a6e3a"][seed % 3]
-        var arguments = ["-f", "lavfi", "-i", "color=c=\(background):s=\(size):r=1:d=\(count)"]
+        var arguments = ["-f", "lavfi", "-i", "color=c=\(background):s=\(stillSize):r=1:d=\(count)"]
         if moving {
             arguments += ["-f", "lavfi", "-i", "color=c=0x2b1d12:s=120x80:r=1",
                           "-filter_complex", "[0][1]overlay=x='40+n*90':y='150+n*8':shortest=1"]
