@@ -37,20 +37,31 @@ struct DownloadCommand: ParsableCommand {
     @Flag(name: .long, help: "Write DIR/run_analysis.sh, which re-runs the local analysis.")
     var createRunner = false
 
+    @Flag(name: .long, help: "Only compressed_observations.json (the seed downloader's flag).")
+    var observationsOnly = false
+
+    @Flag(name: .long, help: "Only report.json and report.html (the seed downloader's flag).")
+    var reportOnly = false
+
     @Option(name: .long, help: "Parallel downloads (1…64).")
     var concurrency = 16
 
     func validate() throws {
         _ = try S3Location(source, argument: "source")
         guard (1...64).contains(concurrency) else { throw ValidationError("--concurrency must be within 1…64") }
+        if observationsOnly && reportOnly {
+            throw ValidationError("--observations-only and --report-only exclude each other; pass one")
+        }
     }
 
     func run() throws {
         let location = try S3Location(source, argument: "source")
         let client = try AWSAccess.client(global: global, concurrency: concurrency)
         let started = Date()
-        let report = try S3Downloader(client: client, concurrency: concurrency)
-            .download(location, to: localPath, progress: !global.json)
+        var downloader = S3Downloader(client: client, concurrency: concurrency)
+        if observationsOnly { downloader.names = ["compressed_observations.json"] }
+        if reportOnly { downloader.names = ["report.json", "report.html"] }
+        let report = try downloader.download(location, to: localPath, progress: !global.json)
         let seconds = Date().timeIntervalSince(started)
         var output: [String: Any] = [
             "source": source, "local_path": localPath, "files": report.files, "downloaded": report.downloaded,
@@ -104,6 +115,8 @@ struct DownloadCommand: ParsableCommand {
 struct S3Downloader {
     let client: AWSClient
     let concurrency: Int
+    /// Only objects with these file names (nil: all).
+    var names: Set<String>? = nil
 
     struct Report {
         var files = 0, downloaded = 0, resumed = 0, skipped = 0
@@ -131,6 +144,7 @@ struct S3Downloader {
         for object in objects {
             let relative = String(object.key.dropFirst(prefix.count))
             if relative.isEmpty || relative.hasSuffix("/") { continue }  // folder markers
+            if let names, !names.contains(String(relative.split(separator: "/").last ?? "")) { continue }
             guard let path = try? ObjectKey.localPath(root: directory, key: relative) else {
                 report.refused.append(object.key)
                 continue

@@ -368,7 +368,7 @@ struct RunFollower {
         }
         var downloaded: [[String: Any]] = []
         for run in runs {
-            let report = try S3Downloader(client: client, concurrency: 8)
+            let report = try S3Downloader(client: client, concurrency: 8, names: nil)
                 .download(try S3Location("s3://\(bucket)/runs/\(run)/stage3", argument: "run"), to: output + "/" + run,
                           progress: progress)
             if !report.errors.isEmpty || !report.refused.isEmpty {

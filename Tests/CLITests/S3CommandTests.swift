@@ -103,6 +103,11 @@ import TestSupport
         #expect(report["downloaded"] as? Int == 40)
         #expect(FileManager.default.isExecutableFile(atPath: root + "/run_analysis.sh"))
         #expect(try String(contentsOfFile: root + "/stage3/part-7.json", encoding: .utf8) == "7")
+        try s3.putObject(bucket: bucket, key: "runs/r2/stage3/report.json", body: .bytes(Array("{}".utf8)))
+        let only = try OdinProcess.run(["download", "s3://\(bucket)/runs/r2/stage3", "--local-path", root + "/only",
+                                        "--report-only", "--json"], environment: awsEnvironment(moto))
+        #expect(only.status == 0, "\(only.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/only") == ["report.json"])
     }
 
     @Test func runUploadsToRawCameraKeysAndResumes() throws {
