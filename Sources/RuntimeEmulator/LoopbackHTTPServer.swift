@@ -14,6 +14,9 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         public var headers: [(name: String, value: String)]
         public var body: [UInt8]
 
+        /// The target without its query string.
+        public var path: String { String(target.split(separator: "?", maxSplits: 1).first ?? "") }
+
         public func header(_ name: String) -> String? {
             let lower = name.lowercased()
             return headers.first { $0.name.lowercased() == lower }?.value
@@ -26,12 +29,21 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         public var body: [UInt8]
         /// Close the connection after this response.
         public var close: Bool
+        /// Answer nothing and reset the connection (RST), as a crashed or misbehaving peer would.
+        public var reset: Bool = false
 
         public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = [], close: Bool = false) {
             self.status = status
             self.headers = headers
             self.body = body
             self.close = close
+        }
+
+        /// A connection reset instead of a response.
+        public static var connectionReset: Response {
+            var response = Response(status: 0, close: true)
+            response.reset = true
+            return response
         }
 
         public static func json(_ status: Int, _ text: String) -> Response {
@@ -136,6 +148,12 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         var reader = SocketReader(fd: fd)
         while let request = reader.readRequest() {
             var response = handler(request)
+            if response.reset {
+                // SO_LINGER with a zero timeout makes close() send RST instead of FIN.
+                var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+                setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+                return
+            }
             if request.header("Connection")?.lowercased() == "close" { response.close = true }
             guard write(response, to: fd) else { return }
             if response.close { return }

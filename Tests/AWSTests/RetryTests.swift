@@ -1,3 +1,4 @@
+import RuntimeEmulator
 import AWS
 import Foundation
 import HTTP
