@@ -156,7 +156,21 @@ public final class HTTPClient {
         let method = request.method.uppercased()
         let hasBody = request.body != .empty
         let sendsBody = hasBody || method == "PUT" || method == "POST"
-        if sendsBody {
+        if sendsBody, method != "PUT", case .bytes(let bytes) = request.body {
+            // In-memory bodies of POST-like requests go as POSTFIELDS (copied by curl): small ones then leave in the
+            // same send as the request headers, instead of a second segment the peer has to wait for.
+            try check(CCurl_easy_setopt_long(handle, CURLOPT_POST, 1), "POST", url: url)
+            try check(CCurl_easy_setopt_int64(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(bytes.count)),
+                      "POSTFIELDSIZE_LARGE", url: url)
+            let copied: CURLcode = bytes.withUnsafeBufferPointer { buffer in
+                // curl copies POSTFIELDSIZE bytes now; an empty body still needs a non-NULL pointer.
+                if let base = buffer.baseAddress {
+                    return CCurl_easy_setopt_ptr(handle, CURLOPT_COPYPOSTFIELDS, base)
+                }
+                return CCurl_easy_setopt_ptr(handle, CURLOPT_COPYPOSTFIELDS, "")
+            }
+            try check(copied, "COPYPOSTFIELDS", url: url)
+        } else if sendsBody {
             try check(CCurl_easy_setopt_long(handle, CURLOPT_UPLOAD, 1), "UPLOAD", url: url)
             try check(CCurl_easy_setopt_int64(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(uploadLength)),
                       "INFILESIZE_LARGE", url: url)
@@ -177,6 +191,9 @@ public final class HTTPClient {
         // An empty value after the colon removes a header curl would add by itself; "Name;" sends an empty value.
         var lines = ["Expect:"]
         if sendsBody { lines.append("Transfer-Encoding:") }
+        // curl labels POSTFIELDS bodies application/x-www-form-urlencoded unless told otherwise; some servers then
+        // parse (and drop) the body. Send no Content-Type unless the caller gave one.
+        if sendsBody && request.headers["Content-Type"] == nil { lines.append("Content-Type:") }
         if request.headers["Accept"] == nil { lines.append("Accept:") }
         for (name, value) in request.headers {
             lines.append(value.isEmpty ? "\(name);" : "\(name): \(value)")
@@ -269,21 +286,22 @@ private func httpHeaderCallback(_ data: UnsafeMutablePointer<CChar>?, _ size: In
     guard let data, let context else { return 0 }
     let transfer = Unmanaged<Transfer>.fromOpaque(context).takeUnretainedValue()
     let length = size * count
-    let line = data.withMemoryRebound(to: UInt8.self, capacity: length) { bytes in
-        String(decoding: UnsafeBufferPointer(start: bytes, count: length), as: UTF8.self)
-    }
-    if line.hasPrefix("HTTP/") {
-        // A new status line (after 100 Continue or a proxy CONNECT): only the final response's headers count.
-        transfer.headers = HTTPHeaders()
-    } else if let colon = line.firstIndex(of: ":") {
-        let name = String(line[..<colon])
-        // Trim by scalar: "\r\n" is one Character in Swift, so Character comparisons would miss it.
-        var value = line[line.index(after: colon)...].unicodeScalars
-        while let first = value.first, first == " " || first == "\t" { value = value.dropFirst() }
-        while let last = value.last, last == "\r" || last == "\n" || last == " " || last == "\t" {
-            value = value.dropLast()
+    // Parsed as bytes: Character-level String operations cost more than the rest of a Runtime API round trip.
+    data.withMemoryRebound(to: UInt8.self, capacity: length) { pointer in
+        let line = UnsafeBufferPointer(start: pointer, count: length)
+        if length >= 5 && line[0] == 0x48 && line[1] == 0x54 && line[2] == 0x54 && line[3] == 0x50 && line[4] == 0x2F {
+            // A new status line (after 100 Continue or a proxy CONNECT): only the final response's headers count.
+            transfer.headers = HTTPHeaders()
+            return
         }
-        transfer.headers.add(name: name, value: String(value))
+        guard let colon = line.firstIndex(of: 0x3A) else { return }
+        var start = colon + 1
+        var end = length
+        while start < end && (line[start] == 0x20 || line[start] == 0x09) { start += 1 }
+        while end > start && (line[end - 1] == 0x0D || line[end - 1] == 0x0A || line[end - 1] == 0x20
+            || line[end - 1] == 0x09) { end -= 1 }
+        transfer.headers.add(name: String(decoding: UnsafeBufferPointer(rebasing: line[0..<colon]), as: UTF8.self),
+                             value: String(decoding: UnsafeBufferPointer(rebasing: line[start..<end]), as: UTF8.self))
     }
     return length
 }

@@ -47,8 +47,15 @@ public struct HTTPHeaders: Sendable, Sequence, Equatable, CustomStringConvertibl
     /// Names only: values are never printed, because they may carry credentials.
     public var description: String { "[" + fields.map(\.name).joined(separator: ", ") + "]" }
 
+    /// ASCII case-insensitive comparison of header names, without allocating.
     static func equal(_ lhs: String, _ rhs: String) -> Bool {
-        lhs.utf8.count == rhs.utf8.count && lhs.lowercased() == rhs.lowercased()
+        guard lhs.utf8.count == rhs.utf8.count else { return false }
+        for (a, b) in zip(lhs.utf8, rhs.utf8) where a != b {
+            let lowerA = a >= 0x41 && a <= 0x5A ? a | 0x20 : a
+            let lowerB = b >= 0x41 && b <= 0x5A ? b | 0x20 : b
+            if lowerA != lowerB { return false }
+        }
+        return true
     }
 }
 
