@@ -119,15 +119,13 @@ public struct QuoteEngine: Sendable {
         let chunking = profile.chunking
         let type = profile.compute.instanceTypes[0]
         let work = Double(images) * workRate.secondsPerImage + videoSeconds * chunking.workSecondsPerVideoSecond
-        let vcpus = profile.prices.vcpus[type] ?? Double(profile.compute.vcpusPerJob)
-        let slots = max(1, Int(vcpus) / profile.compute.vcpusPerJob)
-        let hours = work / Double(slots) / 3600
         let od = prices.onDemand[type] ?? .table(0, key: "prices.on_demand")
         let spot = prices.spot[type] ?? od
-        let onSpot = profile.compute.spotInstances && profile.costOptimization.spotPreferred
-        let spotLow = hours * spot.low, spotHigh = hours * spot.high, onDemand = hours * od.mean
-        let low = onSpot ? spotLow : onDemand
-        let high = onSpot ? (profile.compute.fallbackToOnDemand ? max(spotHigh, onDemand) : spotHigh) : onDemand
+        let estimate = RunCostEstimate(profile: profile, workSeconds: work, spotLowPerHour: spot.low,
+                                       spotHighPerHour: spot.high, onDemandPerHour: od.mean)
+        let slots = estimate.slotsPerInstance, hours = estimate.instanceHours
+        let spotLow = estimate.spotLow, spotHigh = estimate.spotHigh, onDemand = estimate.onDemand
+        let low = estimate.expectedLow, high = estimate.expectedHigh
         let rate = profile.budget.exchangeRate
         let remaining = profile.budget.amount - spentThisMonth * rate
         let target = chunking.targetMinutes * 60
