@@ -60,7 +60,7 @@ let package = Package(
         // OdinAWS: the AWS binding of Odin's ports.
         .target(name: "OdinAWS", dependencies: ["Odin", "OdinKit", "AWS", "Events", "Crypto"]),
         // OdinCost: prices, advice, quotes and the policy simulator over the real control logic.
-        .target(name: "OdinCost", dependencies: ["Odin", "OdinKit", "Events"]),
+        .target(name: "OdinCost", dependencies: ["Odin", "OdinKit", "Events", "Compression"]),
 
         // MARK: - Executables
         .executableTarget(name: "OdinCLI", dependencies: [

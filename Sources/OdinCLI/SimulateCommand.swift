@@ -32,6 +32,9 @@ struct SimulateCommand: ParsableCommand {
     @Option(name: .long, help: "Synthetic season: key=value,… (days, images, cameras, dumps, video_hours, any input).")
     var synthetic: String?
 
+    @Option(name: .customLong("set"), help: "Override a simulation input: NAME=VALUE (repeatable), e.g. interruptions_per_hour=0.1.")
+    var overrides: [String] = []
+
     @Option(name: .long, help: "ours, static, batch-default, on-demand or all.")
     var policy: String = "ours"
 
@@ -62,12 +65,17 @@ struct SimulateCommand: ParsableCommand {
 
     func run() throws {
         let profile = try ProfileFile.load(self.profile)
-        let scenario: Scenario
+        var scenario: Scenario
         if let trace {
             guard let data = FileManager.default.contents(atPath: trace) else { throw ValidationError("cannot read trace \(trace)") }
             scenario = try Scenario.parseTrace(String(decoding: data, as: UTF8.self), file: trace)
         } else {
             scenario = try Scenario.synthetic(synthetic!, seed: seed)
+        }
+        for entry in overrides {
+            let pair = entry.split(separator: "=", maxSplits: 1).map(String.init)
+            guard pair.count == 2 else { throw ValidationError("--set '\(entry)': expected NAME=VALUE") }
+            try scenario.inputs.set(pair[0], pair[1], at: "--set")
         }
         let policies = policy == "all" ? SimulationPolicy.allCases : [SimulationPolicy(rawValue: policy)!]
         var reports: [SimulationReport] = []

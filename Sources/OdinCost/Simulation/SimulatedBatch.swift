@@ -1,3 +1,4 @@
+import Compression
 import Events
 import FoundationEssentials
 import Odin
@@ -379,28 +380,59 @@ final class SimulatedBatch: Compute, @unchecked Sendable {
         }
     }
 
-    /// Seconds of work of a job's chunk (read from its manifest, cached per manifest).
+    /// Seconds of work of a job's chunk (from its manifest line, cached per manifest).
     func work(_ index: Int) -> Double {
         let job = jobs[index]
-        if workCache[job.manifest] == nil {
-            var lines: [Double] = []
-            if let bytes = try? objects.get(job.manifest), let chunks = try? IngestPlanner.readManifest(bytes) {
-                let chunking = profile.chunking
-                lines = chunks.map { chunk in
-                    chunk.items.reduce(0.0) { total, item in
-                        if let segment = item.segment {
-                            return total + Double(item.size) / chunking.videoBytesPerSecond *
-                                chunking.workSecondsPerVideoSecond / Double(segment.count)
-                        }
-                        return total + self.secondsPerImage
-                    }
-                }
-            }
-            workCache[job.manifest] = lines
-        }
+        if workCache[job.manifest] == nil { workCache[job.manifest] = manifestWork(job.manifest) }
         let line = job.offset + (job.arrayIndex ?? 0)
         let lines = workCache[job.manifest]!
         return line < lines.count ? lines[line] : secondsPerImage
+    }
+
+    /// Work per manifest line: image lines by counting their items (a byte scan for `"key":`), lines with a video
+    /// segment decoded in full.
+    func manifestWork(_ key: String) -> [Double] {
+        guard let bytes = try? objects.get(key), let text = try? Gzip.decompress(bytes) else { return [] }
+        let chunking = profile.chunking
+        let needle = Array(#""key":"#.utf8)
+        let segment = Array(#""segment""#.utf8)
+        var result: [Double] = []
+        for line in text.split(separator: UInt8(ascii: "\n")) {
+            let count = occurrences(needle, in: line)
+            if occurrences(segment, in: line) > 0, let chunk = try? JSONDecoder().decode(Chunk.self, from: Data(line)) {
+                result.append(chunk.items.reduce(0.0) { total, item in
+                    guard let part = item.segment else { return total + self.secondsPerImage }
+                    return total + Double(item.size) / chunking.videoBytesPerSecond *
+                        chunking.workSecondsPerVideoSecond / Double(part.count)
+                })
+            } else {
+                result.append(Double(count) * secondsPerImage)
+            }
+        }
+        return result
+    }
+
+    func occurrences(_ needle: [UInt8], in haystack: ArraySlice<UInt8>) -> Int {
+        var count = 0
+        var i = haystack.startIndex
+        let last = haystack.endIndex - needle.count
+        guard last >= i else { return 0 }
+        while i <= last {
+            if haystack[i] == needle[0] {
+                var match = true
+                for k in 1..<needle.count where haystack[i + k] != needle[k] {
+                    match = false
+                    break
+                }
+                if match {
+                    count += 1
+                    i += needle.count
+                    continue
+                }
+            }
+            i += 1
+        }
+        return count
     }
 
     // MARK: - Timers

@@ -115,7 +115,7 @@ public final class Simulator {
     /// The simulated clock (starts at 2026-06-01T00:00:00Z).
     public let clock: ManualClock
     /// The state store the control logic used (inspect it after `run()`).
-    public let state: InMemoryStateStore
+    public let state: SimulationStateStore
     public let notifier = MemoryNotifier()
     /// The services the control logic ran with (nil for `static` / `batch-default`).
     public private(set) var services: OdinServices?
@@ -156,7 +156,7 @@ public final class Simulator {
         self.policy = policy
         self.seed = seed
         clock = ManualClock(Date(timeIntervalSince1970: Self.startEpoch))
-        state = InMemoryStateStore(clock: clock)
+        state = SimulationStateStore(clock: clock)
         let prices = Self.prices(profile: effective, inputs: scenario.inputs)
         batch = SimulatedBatch(profile: effective, inputs: scenario.inputs, objects: objects, seed: seed,
                                spotPrice: prices.spotPerHour, onDemandPrice: prices.onDemandPerHour)
