@@ -81,17 +81,13 @@ struct SimulateCommand: ParsableCommand {
         var reports: [SimulationReport] = []
         for policy in policies {
             let started = Date()
-            var report = try Simulator(profile: profile, scenario: scenario, policy: policy, seed: seed).run()
+            let report = try Simulator(profile: profile, scenario: scenario, policy: policy, seed: seed).run()
             let elapsed = Date().timeIntervalSince(started)
             FileHandle.standardError.write(Data("simulated \(scenario.name) / \(policy.rawValue): \(report.imagesUploaded) images, \(String(format: "%.1f", report.simulatedSeconds / 86_400)) days in \(String(format: "%.2f", elapsed)) s wall time\n".utf8))
-            if let svg = svg, policies.count == 1 { try write(SimulationChart.svg([report]), to: svg) }
-            if noSamples { report.samples = [] }
             reports.append(report)
         }
-        if let svg, policies.count > 1 {
-            let full = try policies.map { try Simulator(profile: profile, scenario: scenario, policy: $0, seed: seed).run() }
-            try write(SimulationChart.svg(full), to: svg)
-        }
+        if let svg { try write(SimulationChart.svg(reports), to: svg) }
+        if noSamples { for index in reports.indices { reports[index].samples = [] } }
         if json {
             print(reports.count == 1 ? try reports[0].json() : "[\n" + (try reports.map { try $0.json() }).joined(separator: ",\n") + "\n]")
         } else if markdown {

@@ -137,3 +137,16 @@ private func stormyScenario() throws -> Scenario {
         #expect(throws: ScenarioError.self) { try Scenario.synthetic("days=ten", seed: 1) }
     }
 }
+
+@Suite struct SimulatedBatchTests {
+    /// maxvCpus not a multiple of the instance size (the pacer's caps): Batch may overshoot by one instance, and the
+    /// model must not launch and stop instances in a loop.
+    @Test func noLaunchTerminateChurnAtOddCaps() throws {
+        var profile = Profile()
+        profile.compute.maxVcpus = 98
+        let scenario = try Scenario.parseTrace("set duration 1d\nupload 0 camA 60000 10m\n", file: "odd.trace")
+        let report = try Simulator(profile: profile, scenario: scenario, policy: .ours, seed: 1).run()
+        #expect(report.runsCompleted == 1)
+        #expect(report.instancesLaunchedSpot <= 30, "25 instances cover 98 vCPUs; got \(report.instancesLaunchedSpot)")
+    }
+}

@@ -11,10 +11,8 @@ images=${COST_BENCH_IMAGES:-5000000}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-"$odin" simulate --trace scenarios/field-season.trace --policy all --seed "$seed" --json --no-samples > "$tmp/field.json"
-"$odin" simulate --trace scenarios/field-season.trace --policy all --seed "$seed" --markdown --svg docs/cost-field-season.svg > "$tmp/field.md"
-"$odin" simulate --trace scenarios/spot-scarce.trace --policy all --seed "$seed" --json --no-samples > "$tmp/scarce.json"
-"$odin" simulate --trace scenarios/spot-scarce.trace --policy all --seed "$seed" --markdown --svg docs/cost-spot-scarce.svg > "$tmp/scarce.md"
+"$odin" simulate --trace scenarios/field-season.trace --policy all --seed "$seed" --json --no-samples --svg docs/cost-field-season.svg > "$tmp/field.json"
+"$odin" simulate --trace scenarios/spot-scarce.trace --policy all --seed "$seed" --json --no-samples --svg docs/cost-spot-scarce.svg > "$tmp/scarce.json"
 # Makespan under a 10 %/hour interruption rate with Spot otherwise available (the field season, no gaps).
 "$odin" simulate --trace scenarios/field-season.trace --set interruptions_per_hour=0.1 --policy all --seed "$seed" --json --no-samples > "$tmp/interrupt.json"
 # Kill-switch: the field season with a budget the fleet crosses; the alarm reaches the function 5 minutes later.
@@ -72,7 +70,14 @@ print(section)
 doc = pathlib.Path("docs/cost-simulation.md")
 if doc.exists():
     text = doc.read_text()
-    gen = "<!-- BEGIN GENERATED (scripts/bench/80-cost.sh) -->\n" + section + "\n### field-season\n\n" + (tmp / "field.md").read_text() + "\n![field-season](cost-field-season.svg)\n\n### spot-scarce\n\n" + (tmp / "scarce.md").read_text() + "\n![spot-scarce](cost-spot-scarce.svg)\n<!-- END GENERATED -->"
+    def detail(rs):
+        rows = ["| policy | reclaimed attempts | chunks fallen back | failed chunks | Spot / On-Demand cost | Odin ledger estimate | teardown after drain (max s) |", "|---|---:|---:|---:|---:|---:|---:|"]
+        for p in ("ours", "static", "batch-default", "on-demand"):
+            r = rs[p]
+            led = money(r["ledgerEstimate"]) if r.get("ledgerEstimate") is not None else "n/a"
+            rows.append(f"| {p} | {r['attemptsReclaimed']} | {r['chunksFallenBack']} | {r['chunksFailed']} | {money(r['spotCost'])} / {money(r['onDemandCost'])} | {led} | {r['invariants']['teardownAfterDrain']['max']:.0f} |")
+        return "\n".join(rows) + "\n"
+    gen = "<!-- BEGIN GENERATED (scripts/bench/80-cost.sh) -->\n" + section + "\n### field-season\n\n" + detail(field) + "\n![field-season](cost-field-season.svg)\n\n### spot-scarce\n\n" + detail(scarce) + "\n![spot-scarce](cost-spot-scarce.svg)\n<!-- END GENERATED -->"
     text = re.sub(r"<!-- BEGIN GENERATED \(scripts/bench/80-cost.sh\) -->.*<!-- END GENERATED -->", lambda _: gen, text, flags=re.S)
     doc.write_text(text)
 PY

@@ -508,7 +508,9 @@ final class SimulatedBatch: Compute, @unchecked Sendable {
             let info = ces[ce]
             let target = desired(ce)
             // Scale in: above maxvCpus (idle first), or idle past Batch's scale-down delay above the target.
-            for id in liveInstances[ce] where aliveVcpus[ce] > info.maxvCpus && instances[id].busy == 0 {
+            // (Batch may overshoot maxvCpus by up to one instance, so only instances wholly above it stop.)
+            for id in liveInstances[ce] where aliveVcpus[ce] - instances[id].vcpus >= info.maxvCpus &&
+                aliveVcpus[ce] > info.maxvCpus && instances[id].busy == 0 {
                 terminate(id)
             }
             for id in liveInstances[ce] where instances[id].busy == 0 {
