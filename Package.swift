@@ -104,7 +104,7 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
         .testTarget(name: "FunctionTests", dependencies: ["Odin", "OdinAWS", "OdinKit", "Events", "AWS", "RuntimeEmulator",
                                                          "TestSupport"]),
-        .testTarget(name: "CostTests", dependencies: ["OdinCost", "Odin", "OdinKit", "Events", "TestSupport"]),
+        .testTarget(name: "CostTests", dependencies: ["OdinCost", "Odin", "OdinAWS", "OdinKit", "Events", "AWS", "TestSupport"]),
         .testTarget(name: "InfraTests", dependencies: ["Compression"], exclude: ["Fixtures"]),
     ]
 )
