@@ -70,12 +70,15 @@ print(section)
 doc = pathlib.Path("docs/cost-simulation.md")
 if doc.exists():
     text = doc.read_text()
+    def td(r):
+        d = r["invariants"]["teardownAfterDrain"]
+        return f"{d['max']:.0f}" if d["count"] else "never (fleet stays up)"
     def detail(rs):
         rows = ["| policy | reclaimed attempts | chunks fallen back | failed chunks | Spot / On-Demand cost | Odin ledger estimate | teardown after drain (max s) |", "|---|---:|---:|---:|---:|---:|---:|"]
         for p in ("ours", "static", "batch-default", "on-demand"):
             r = rs[p]
             led = money(r["ledgerEstimate"]) if r.get("ledgerEstimate") is not None else "n/a"
-            rows.append(f"| {p} | {r['attemptsReclaimed']} | {r['chunksFallenBack']} | {r['chunksFailed']} | {money(r['spotCost'])} / {money(r['onDemandCost'])} | {led} | {r['invariants']['teardownAfterDrain']['max']:.0f} |")
+            rows.append(f"| {p} | {r['attemptsReclaimed']} | {r['chunksFallenBack']} | {r['chunksFailed']} | {money(r['spotCost'])} / {money(r['onDemandCost'])} | {led} | {td(r)} |")
         return "\n".join(rows) + "\n"
     gen = "<!-- BEGIN GENERATED (scripts/bench/80-cost.sh) -->\n" + section + "\n### field-season\n\n" + detail(field) + "\n![field-season](cost-field-season.svg)\n\n### spot-scarce\n\n" + detail(scarce) + "\n![spot-scarce](cost-spot-scarce.svg)\n<!-- END GENERATED -->"
     text = re.sub(r"<!-- BEGIN GENERATED \(scripts/bench/80-cost.sh\) -->.*<!-- END GENERATED -->", lambda _: gen, text, flags=re.S)
