@@ -66,7 +66,7 @@ struct CostsCommand: ParsableCommand {
     }
 
     func run() throws {
-        let profile = try ProfileFile.load(self.profile)
+        let profile = try CostProfileFile.load(self.profile)
         let clock = SystemClock()
         let state: (any StateStore)? = try local.map { try LocalStateStore(root: $0 + "/state", clock: clock) }
         if advise {
@@ -191,7 +191,7 @@ struct CostsCommand: ParsableCommand {
 }
 
 /// Reads a profile YAML into the validated `Profile` (errors name the key path).
-enum ProfileFile {
+enum CostProfileFile {
     static func load(_ path: String?) throws -> Profile {
         let chosen = path ?? (FileManager.default.fileExists(atPath: "profiles/default.yaml") ? "profiles/default.yaml" : nil)
         guard let chosen else { return Profile() }
