@@ -15,14 +15,23 @@ public final class SimulationStateStore: StateStore {
 
     public let base: InMemoryStateStore
     private let clock: any WallClock
-    private let dedup = Mutex<[Hash: (seenAt: Int64, expiresAt: Int64?)]>([:])
+    private let dedup: Mutex<[Hash: (seenAt: Int64, expiresAt: Int64?)]>
+    /// Set once any dedup item moved to the general store (then puts must look there too).
+    private let anyMaterialized = Mutex(false)
 
     public init(clock: any WallClock) {
         self.clock = clock
         base = InMemoryStateStore(clock: clock)
+        var table: [Hash: (seenAt: Int64, expiresAt: Int64?)] = [:]
+        table.reserveCapacity(1 << 16)
+        dedup = Mutex(table)
     }
 
-    static func isDedup(_ key: StateKey) -> Bool { key.partition.hasPrefix("obj#") }
+    static func isDedup(_ key: StateKey) -> Bool {
+        var bytes = key.partition.utf8.makeIterator()
+        return bytes.next() == UInt8(ascii: "o") && bytes.next() == UInt8(ascii: "b") &&
+            bytes.next() == UInt8(ascii: "j") && bytes.next() == UInt8(ascii: "#")
+    }
 
     static func hash(_ key: StateKey) -> Hash {
         var a: UInt64 = 0xcbf2_9ce4_8422_2325
@@ -40,9 +49,10 @@ public final class SimulationStateStore: StateStore {
     private var now: Int64 { Int64(clock.now().timeIntervalSince1970) }
 
     /// A compact item as a StateItem (nil when absent or expired).
-    private func compact(_ key: StateKey) -> StateItem? {
+    private func compact(_ key: StateKey, hash: Hash? = nil) -> StateItem? {
         let now = now
-        guard let entry = dedup.withLock({ $0[Self.hash(key)] }) else { return nil }
+        let hash = hash ?? Self.hash(key)
+        guard let entry = dedup.withLock({ $0[hash] }) else { return nil }
         if let expires = entry.expiresAt, expires <= now { return nil }
         return StateItem(key: key, attributes: ["seenAt": .int(entry.seenAt)], expiresAt: entry.expiresAt)
     }
@@ -50,7 +60,10 @@ public final class SimulationStateStore: StateStore {
     /// Moves a compact item into the general store (before an operation the compact form cannot express).
     private func materialize(_ key: StateKey) throws {
         guard Self.isDedup(key) else { return }
-        if let item = compact(key) { try base.put(item, condition: .always) }
+        if let item = compact(key) {
+            anyMaterialized.withLock { $0 = true }
+            try base.put(item, condition: .always)
+        }
         _ = dedup.withLock { $0.removeValue(forKey: Self.hash(key)) }
     }
 
@@ -61,17 +74,19 @@ public final class SimulationStateStore: StateStore {
 
     public func put(_ item: StateItem, condition: WriteCondition) throws {
         let key = item.key
-        let simple = item.attributes.count == 1 && item.attributes["seenAt"]?.intValue != nil
-        guard Self.isDedup(key), simple, try base.get(key) == nil else {
+        let materialized = anyMaterialized.withLock { $0 }
+        let inBase = materialized ? try base.get(key) != nil : false
+        guard Self.isDedup(key), item.attributes.count == 1, let seen = item.attributes["seenAt"]?.intValue,
+              !inBase else {
             try materialize(key)
             try base.put(item, condition: condition)
             return
         }
-        guard condition.holds(for: compact(key)) else {
+        let hash = Self.hash(key)
+        guard condition.holds(for: compact(key, hash: hash)) else {
             throw StateStoreError(.conditionFailed, key: key.description, "condition \(condition) does not hold")
         }
-        let seen = item.attributes["seenAt"]!.intValue!
-        dedup.withLock { $0[Self.hash(key)] = (seen, item.expiresAt) }
+        dedup.withLock { $0[hash] = (seen, item.expiresAt) }
     }
 
     public func update(_ key: StateKey, set: [String: StateValue], remove: [String], expiresAt: Int64?,
