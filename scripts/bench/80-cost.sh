@@ -17,10 +17,12 @@ trap 'rm -rf "$tmp"' EXIT
 "$odin" simulate --trace scenarios/field-season.trace --set interruptions_per_hour=0.1 --policy all --seed "$seed" --json --no-samples > "$tmp/interrupt.json"
 # Kill-switch: the field season with a budget the fleet crosses; the alarm reaches the function 5 minutes later.
 "$odin" simulate --trace scenarios/field-season.trace --set budget=20 --set alarm_delay=5m --policy all --seed "$seed" --json --no-samples > "$tmp/budget.json"
-# Speed: a synthetic 30-day season (wall time of the whole process, release build).
+# Speed: a synthetic 30-day season (wall time of the whole process, release build). The budget is raised so neither
+# pacing nor the kill-switch cuts the season short: every image is ingested, planned, run and accounted.
+printf 'budget:\n  amount: 1000000\n' > "$tmp/speed-profile.yaml"
 for policy in ours static batch-default; do
   start=$(date +%s.%N)
-  "$odin" simulate --synthetic "days=30,images=$images,cameras=100,dumps=4,interruptions_per_hour=0.05" --policy "$policy" --seed "$seed" --json --no-samples > "$tmp/speed-$policy.json"
+  "$odin" simulate --profile "$tmp/speed-profile.yaml" --synthetic "days=30,images=$images,cameras=100,dumps=4,interruptions_per_hour=0.05" --policy "$policy" --seed "$seed" --json --no-samples > "$tmp/speed-$policy.json"
   end=$(date +%s.%N)
   echo "$start $end" > "$tmp/speed-$policy.time"
 done
@@ -56,7 +58,7 @@ targets = [
     ("makespan ≤ 1.3× all-On-Demand at 10 %/h interruptions (ours p50 vs on-demand p50)",
      f"{inter['ours']['makespan']['p50']:.0f} s vs {inter['on-demand']['makespan']['p50']:.0f} s = {ratio(inter['ours']['makespan']['p50'], inter['on-demand']['makespan']['p50'])} (p95: {ratio(inter['ours']['makespan']['p95'], inter['on-demand']['makespan']['p95'])})",
      inter['ours']['makespan']['p50'] <= 1.3 * inter['on-demand']['makespan']['p50']),
-    (f"simulate 30 days × {images:,} images ≤ 30 s (ours)", f"{speed('ours'):.1f} s (static {speed('static'):.1f} s, batch-default {speed('batch-default'):.1f} s)", speed('ours') <= 30),
+    (f"simulate 30 days × {images:,} images ≤ 30 s (ours)", f"{speed('ours'):.1f} s (static {speed('static'):.1f} s, batch-default {speed('batch-default'):.1f} s); ours completed {json.loads((tmp/'speed-ours.json').read_text())['imagesInCompletedRuns']:,} images", speed('ours') <= 30),
 ]
 out.append("")
 out.append("| target | measured | met |")
