@@ -10,6 +10,7 @@ struct OdinCommand: ParsableCommand {
             Exit codes: 0 success, 1 failure, 2 usage error.
             """,
         version: "0.1.0",
-        subcommands: [ReplayCommand.self, DeployCommand.self, DestroyCommand.self]
+        subcommands: [ReplayCommand.self, CostsCommand.self, SimulateCommand.self, DeployCommand.self,
+                      DestroyCommand.self]
     )
 }
