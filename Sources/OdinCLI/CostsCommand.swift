@@ -68,7 +68,15 @@ struct CostsCommand: ParsableCommand {
     func run() throws {
         let profile = try CostProfileFile.load(self.profile)
         let clock = SystemClock()
+        let environment = ProcessInfo.processInfo.environment
+        // The ledger: a local run's state folder, or the deployed stack's DynamoDB table (ODIN_TABLE, the stack
+        // output StateTableName) with the usual AWS credentials and region.
         let state: (any StateStore)? = try local.map { try LocalStateStore(root: $0 + "/state", clock: clock) }
+            ?? environment["ODIN_TABLE"].map { table in
+                let client = AWSClient(configuration: try AWSClient.Configuration.fromEnvironment(
+                    environment, region: environment["AWS_REGION"] == nil ? profile.compute.region : nil))
+                return DynamoStateStore(client: client, table: table)
+            }
         if advise {
             var measured: [String: PriceFigure] = [:]
             if measureSpot {
@@ -85,7 +93,7 @@ struct CostsCommand: ParsableCommand {
             return
         }
         guard let state else {
-            throw CostsError("the ledger lives in a state store: pass --local DIR (the folder of `odin run --local`); the DynamoDB binding reads it on AWS")
+            throw CostsError("the ledger lives in a state store: pass --local DIR (the folder of `odin run --local`), or set ODIN_TABLE to the deployed stack's state table (output StateTableName)")
         }
         if let run = runID {
             guard let record = try RunRecord.load(run, state: state) else {
