@@ -60,7 +60,7 @@ let package = Package(
         // OdinAWS: the AWS binding of Odin's ports.
         .target(name: "OdinAWS", dependencies: ["Odin", "OdinKit", "AWS", "Events", "Crypto", "HTTP"]),
         // OdinCost: prices, advice, quotes and the policy simulator over the real control logic.
-        .target(name: "OdinCost", dependencies: ["Odin", "OdinKit", "Events"]),
+        .target(name: "OdinCost", dependencies: ["Odin", "OdinKit", "Events", "Compression"]),
         // OdinDeploy: `odin deploy` / `odin destroy` (change sets, events, artefact upload, emptying buckets).
         .target(name: "OdinDeploy", dependencies: ["AWS", "Odin", "Crypto", "HTTP"]),
 
@@ -109,8 +109,10 @@ let package = Package(
                                                          // built by `swift test`: the tests run the real bootstraps
                                                          "IngestFunction", "JobEventsFunction", "BudgetGuardFunction",
                                                          "SweeperFunction"]),
-        .testTarget(name: "CostTests", dependencies: ["OdinCost", "Odin", "OdinKit", "Events", "TestSupport"]),
-        .testTarget(name: "DeployTests", dependencies: ["OdinDeploy", "AWS", "Odin", "HTTP", "Compression", "Crypto", "TestSupport"]),
+        .testTarget(name: "CostTests", dependencies: ["OdinCost", "Odin", "OdinAWS", "OdinKit", "Events", "AWS",
+                                                      "TestSupport"]),
+        .testTarget(name: "DeployTests", dependencies: ["OdinDeploy", "AWS", "Odin", "HTTP", "Compression", "Crypto",
+                                                        "TestSupport"]),
         .testTarget(name: "InfraTests", dependencies: ["Compression"], exclude: ["Fixtures"]),
     ]
 )

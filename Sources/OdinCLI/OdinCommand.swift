@@ -25,7 +25,8 @@ struct OdinCommand: ParsableCommand {
         subcommands: [
             DemoCommand.self, RunCommand.self, StatusCommand.self, SetupCommand.self, TeardownCommand.self,
             ResumeCommand.self, SubmitCommand.self, BatchCommand.self, DownloadCommand.self, AnalyzeCommand.self,
-            SitesCommand.self, ReplayCommand.self, DeployCommand.self, DestroyCommand.self,
+            SitesCommand.self, CostsCommand.self, SimulateCommand.self, ReplayCommand.self, DeployCommand.self,
+            DestroyCommand.self,
         ]
     )
 

@@ -6,7 +6,7 @@ import TestSupport
     static let commands: [[String]] = [
         [], ["demo"], ["run"], ["status"], ["setup"], ["teardown"], ["resume"], ["submit"], ["batch"],
         ["batch", "create-config"], ["batch", "process"], ["download"], ["analyze"], ["sites"], ["sites", "list"],
-        ["sites", "name"], ["sites", "merge"], ["sites", "cluster"], ["replay"], ["deploy"], ["destroy"],
+        ["sites", "name"], ["sites", "merge"], ["sites", "cluster"], ["replay"], ["deploy"], ["destroy"], ["costs"], ["simulate"],
     ]
 
     @Test(arguments: commands)

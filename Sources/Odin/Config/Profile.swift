@@ -102,6 +102,9 @@ public struct Profile: Sendable, Equatable {
         public var pacingEnabled = true
         /// maxvCpus is capped so the remaining budget lasts at least this many hours at full capacity.
         public var pacingHorizonHours = 24.0
+        /// Quote each sealed run before submitting it and hold (status waiting_for_budget, refusal recorded, notified)
+        /// a run whose upper estimate exceeds the remaining budget (issue 9).
+        public var quoteBeforeRun = false
     }
 
     /// `prices.*`: EDITABLE ASSUMPTIONS, per instance-hour.
@@ -221,6 +224,7 @@ public struct Profile: Sendable, Equatable {
         budget.exchangeRate = try b.double("exchange_rate", budget.exchangeRate, 1e-6...1e6)
         budget.actOnBudgets = try b.strings("act_on_budgets", budget.actOnBudgets)
         budget.actOnAlarms = try b.strings("act_on_alarms", budget.actOnAlarms)
+        budget.quoteBeforeRun = try b.bool("quote_before_run", budget.quoteBeforeRun)
         budget.onAlarm = Budget.OnAlarm(rawValue: try b.string("on_alarm", budget.onAlarm.rawValue,
                                                                allowed: ["terminate", "drain"]))!
         var pacing = try b.section("pacing")

@@ -172,6 +172,8 @@ public struct RunSealer: Sendable {
         try services.objects.put(record.manifestKey, bytes: try IngestPlanner.manifest(chunks))
         record.objectCount = claimed.count
         record.chunkCount = chunks.count
+        let planner = IngestPlanner(chunking: services.profile.chunking)
+        record.estimatedWorkSeconds = claimed.reduce(0) { $0 + planner.workSeconds($1.1) }
         record.status = .submitting
         record = try record.save(state: services.state)
         for (key, _) in claimed { try services.state.delete(key, condition: .always) }
@@ -206,6 +208,20 @@ public struct RunSubmitter: Sendable {
         if try Capacity.budgetStopped(services) {
             try RunRecord.modify(runID, state: services.state) { $0.status = .stoppedByBudget }
             return
+        }
+        if let refusal = try QuoteGate.refusal(record, services: services) {
+            if record.quoteRefusal != refusal || record.status != .waitingForBudget {
+                try RunRecord.modify(runID, state: services.state) { record in
+                    record.status = .waitingForBudget
+                    record.quoteRefusal = refusal
+                }
+                try services.notifier.publish(subject: "Odin: run \(runID) held by its quote", message: refusal)
+                services.log.info("run held by quote", ["run.id": runID])
+            }
+            return
+        }
+        if record.quoteRefusal != nil {
+            record = try RunRecord.modify(runID, state: services.state) { $0.quoteRefusal = nil }
         }
         let cap = try Pacer.currentCap(services: services)
         guard cap > 0 else {

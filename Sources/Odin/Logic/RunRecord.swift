@@ -65,6 +65,10 @@ public struct RunRecord: Sendable, Equatable {
     public var jobs: [JobRef]
     public var failedChunks: [Int]
     public var completedAt: String?
+    /// Why `budget.quote_before_run` held the run (nil when it was not held).
+    public var quoteRefusal: String?
+    /// Seconds of detector work the profile's assumptions give the run's objects (set when sealed).
+    public var estimatedWorkSeconds: Double?
     public var version: Int64
 
     public init(runID: String, cameraID: String, status: Status, createdAt: String, objectCount: Int = 0,
@@ -91,6 +95,8 @@ public struct RunRecord: Sendable, Equatable {
             "failedChunks": .list(failedChunks.map { .int(Int64($0)) }), "version": .int(version),
         ]
         if let completedAt { attributes["completedAt"] = .string(completedAt) }
+        if let quoteRefusal { attributes["quoteRefusal"] = .string(quoteRefusal) }
+        if let estimatedWorkSeconds { attributes["workSeconds"] = .double(estimatedWorkSeconds) }
         return StateItem(key: Schema.runMeta(runID), attributes: attributes)
     }
 
@@ -108,6 +114,8 @@ public struct RunRecord: Sendable, Equatable {
         jobs = (item["jobs"]?.listValue ?? []).compactMap(JobRef.init)
         failedChunks = (item["failedChunks"]?.listValue ?? []).compactMap { $0.intValue.map(Int.init) }
         completedAt = item["completedAt"]?.stringValue
+        quoteRefusal = item["quoteRefusal"]?.stringValue
+        estimatedWorkSeconds = item["workSeconds"]?.doubleValue
         version = item["version"]?.intValue ?? 0
     }
 

@@ -1,0 +1,106 @@
+import ArgumentParser
+import Foundation
+import Odin
+import OdinCost
+
+/// `odin simulate`: replay an upload trace through the real control logic under a simulated Batch.
+struct SimulateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "simulate",
+        abstract: "Simulate a season of uploads under a control policy and report cost, idle capacity and makespan.",
+        discussion: """
+            `ours` runs Odin's production control logic (ingest, job events, sweeper, budget guard) against a \
+            simulated AWS Batch with a simulated clock: instance scale-up latency, Spot interruptions per hour, \
+            Spot capacity gaps, prices and seconds per image come from the trace's `set` lines (simulation \
+            inputs) and the profile's price table (editable assumptions). `static` keeps the Spot fleet at \
+            max_vcpus all season (the seed's behaviour); `batch-default` is one Spot CE with min 0, Batch's own \
+            scale-down, in-queue retries and no fallback; `on-demand` is ours with spot_instances=false; `all` runs \
+            each. Deterministic for a seed.
+
+            Trace lines: `name NAME`, `set INPUT VALUE` (\(SimulationInputs.names.joined(separator: ", "))), \
+            `upload AT CAMERA IMAGES [OVER] [video=SECONDS]`; times take s/m/h/d suffixes (1h30m).
+            Synthetic: --synthetic days=30,images=5000000,cameras=50,dumps=4,interruptions_per_hour=0.1,gap=10d+12h
+
+            Examples:
+              odin simulate --trace scenarios/field-season.trace --policy all --svg season.svg
+              odin simulate --synthetic days=30,images=5000000 --seed 7 --json
+            """)
+
+    @Option(name: .long, help: "Upload trace file (see scenarios/).")
+    var trace: String?
+
+    @Option(name: .long, help: "Synthetic season: key=value,… (days, images, cameras, dumps, video_hours, any input).")
+    var synthetic: String?
+
+    @Option(name: .customLong("set"), help: "Override a simulation input: NAME=VALUE (repeatable), e.g. interruptions_per_hour=0.1.")
+    var overrides: [String] = []
+
+    @Option(name: .long, help: "ours, static, batch-default, on-demand or all.")
+    var policy: String = "ours"
+
+    @Option(name: .long, help: "Seed of the simulation's pseudo-random draws.")
+    var seed: UInt64 = 1
+
+    @Flag(name: .long, help: "Print the report(s) as JSON.")
+    var json = false
+
+    @Flag(name: .long, help: "Print a Markdown comparison table (for docs and benchmarks).")
+    var markdown = false
+
+    @Flag(name: .long, help: "Leave the time series out of the JSON.")
+    var noSamples = false
+
+    @Option(name: .long, help: "Write an SVG chart of capacity and queue depth over time to this file.")
+    var svg: String?
+
+    @Option(name: .long, help: "Profile YAML (default: profiles/default.yaml when present, else built-in defaults).")
+    var profile: String?
+
+    func validate() throws {
+        if (trace == nil) == (synthetic == nil) { throw ValidationError("give exactly one of --trace FILE or --synthetic SPEC") }
+        if policy != "all" && SimulationPolicy(rawValue: policy) == nil {
+            throw ValidationError("--policy '\(policy)' is not one of: \(SimulationPolicy.allCases.map(\.rawValue).joined(separator: ", ")), all")
+        }
+    }
+
+    func run() throws {
+        let profile = try CostProfileFile.load(self.profile)
+        var scenario: Scenario
+        if let trace {
+            guard let data = FileManager.default.contents(atPath: trace) else { throw ValidationError("cannot read trace \(trace)") }
+            scenario = try Scenario.parseTrace(String(decoding: data, as: UTF8.self), file: trace)
+        } else {
+            scenario = try Scenario.synthetic(synthetic!, seed: seed)
+        }
+        for entry in overrides {
+            let pair = entry.split(separator: "=", maxSplits: 1).map(String.init)
+            guard pair.count == 2 else { throw ValidationError("--set '\(entry)': expected NAME=VALUE") }
+            try scenario.inputs.set(pair[0], pair[1], at: "--set")
+        }
+        let policies = policy == "all" ? SimulationPolicy.allCases : [SimulationPolicy(rawValue: policy)!]
+        var reports: [SimulationReport] = []
+        for policy in policies {
+            let started = Date()
+            let report = try Simulator(profile: profile, scenario: scenario, policy: policy, seed: seed).run()
+            let elapsed = Date().timeIntervalSince(started)
+            FileHandle.standardError.write(Data("simulated \(scenario.name) / \(policy.rawValue): \(report.imagesUploaded) images, \(String(format: "%.1f", report.simulatedSeconds / 86_400)) days in \(String(format: "%.2f", elapsed)) s wall time\n".utf8))
+            reports.append(report)
+        }
+        if let svg { try write(SimulationChart.svg(reports), to: svg) }
+        if noSamples { for index in reports.indices { reports[index].samples = [] } }
+        if json {
+            print(reports.count == 1 ? try reports[0].json() : "[\n" + (try reports.map { try $0.json() }).joined(separator: ",\n") + "\n]")
+        } else if markdown {
+            print(SimulationReport.comparison(reports), terminator: "")
+        } else {
+            print(reports.map { $0.table() }.joined(separator: "\n\n"))
+            if reports.count > 1 { print("\n" + SimulationReport.comparison(reports), terminator: "") }
+        }
+    }
+
+    func write(_ text: String, to path: String) throws {
+        do { try text.write(toFile: path, atomically: true, encoding: .utf8) } catch {
+            throw ValidationError("cannot write \(path): \(error)")
+        }
+    }
+}

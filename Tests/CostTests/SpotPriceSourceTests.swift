@@ -1,0 +1,33 @@
+import AWS
+import FoundationEssentials
+import Odin
+import OdinAWS
+import OdinKit
+@testable import OdinCost
+import Testing
+import TestSupport
+
+/// The AWS binding of the price-source port against moto_server (`scripts/with-moto.sh` exports MOTO_ENDPOINT).
+@Suite struct SpotPriceSourceTests {
+    @Test func describeSpotPriceHistoryThroughTheCache() throws {
+        guard let endpoint = Peers.motoEndpoint else {
+            if Peers.isCI { Issue.record("MOTO_ENDPOINT is not set: run the tests through scripts/with-moto.sh") }
+            else { print("skipped: no MOTO_ENDPOINT (run through scripts/with-moto.sh)") }
+            return
+        }
+        let client = AWSClient(configuration: AWSClient.Configuration(
+            region: "eu-north-1",
+            credentials: StaticCredentialsProvider(AWSCredentials(accessKeyID: "test", secretAccessKey: "test")),
+            endpoints: AWSEndpointResolver(globalOverride: endpoint)))
+        let source = EC2SpotPriceSource(client: client)
+        #expect(source.origin.contains("synthetic"), "an emulator's prices must be labelled synthetic")
+        let clock = ManualClock(Date())
+        let state = InMemoryStateStore(clock: clock)
+        let figures = try SpotPriceCache(state: state, clock: clock).figures(for: ["g4dn.xlarge"], source: source)
+        let figure = try #require(figures["g4dn.xlarge"], "moto returns Spot history for g4dn.xlarge")
+        #expect(figure.origin == .measured)
+        #expect(figure.low > 0 && figure.low <= figure.mean && figure.mean <= figure.high)
+        #expect(figure.source.contains("DescribeSpotPriceHistory eu-north-1"))
+        #expect(try state.get(StateKey(SpotPriceCache.partition, "spot#g4dn.xlarge")) != nil, "cached in the state store")
+    }
+}
