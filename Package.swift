@@ -108,7 +108,7 @@ let package = Package(
                                                          "TestSupport", "HTTP", "Compression",
                                                          // built by `swift test`: the tests run the real bootstraps
                                                          "IngestFunction", "JobEventsFunction", "BudgetGuardFunction",
-                                                         "SweeperFunction"]),
+                                                         "SweeperFunction", "MuninWorker", "HuginCLI"]),
         .testTarget(name: "CostTests", dependencies: ["OdinCost", "Odin", "OdinAWS", "OdinKit", "Events", "AWS",
                                                       "TestSupport"]),
         .testTarget(name: "DeployTests", dependencies: ["OdinDeploy", "AWS", "Odin", "HTTP", "Compression", "Crypto",

@@ -2,6 +2,7 @@
 // Arguments are parsed by hand (few, flat); every bad argument is reported with the usage line.
 import FoundationEssentials
 import Hugin
+import OdinAWS
 import OdinKit
 
 #if canImport(Glibc)
@@ -10,7 +11,7 @@ import Glibc
 
 let usage = """
 usage:
-  hugin condense --store file:///DIR|DIR --run RUN [--failed-chunks 3,7] [--radius M] [--visit-gap MIN]
+  hugin condense --store file:///DIR|DIR|s3://BUCKET --run RUN [--failed-chunks 3,7] [--radius M] [--visit-gap MIN]
                  [--min-confidence C] [--review-threshold C] [--max-buffered N]
   hugin sites cluster POINTS.csv [--radius M] [--output LABELS.csv] [--timing]
   hugin sites list --store DIR
@@ -61,13 +62,11 @@ struct Arguments {
         return v
     }
 
-    func store() throws -> DirectoryObjectStore {
-        guard let uri = flags["store"] else { throw UsageError(description: "--store DIR is required") }
-        guard !uri.contains("://") || uri.hasPrefix("file://") else {
-            throw UsageError(description: "--store \(uri): this build of hugin reads file:// or plain directories; "
-                             + "S3 stores are wired through the odin control plane")
-        }
-        return try DirectoryObjectStore(root: uri)
+    /// `--store`: a folder, `file:///DIR`, or `s3://bucket[/prefix]` (through the AWS binding, with the usual AWS
+    /// credentials and region).
+    func store() throws -> any ObjectStore {
+        guard let uri = flags["store"] else { throw UsageError(description: "--store DIR|s3://BUCKET is required") }
+        return try ObjectStores.open(uri: uri, environment: ProcessInfo.processInfo.environment)
     }
 }
 

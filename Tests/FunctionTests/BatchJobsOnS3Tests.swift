@@ -1,0 +1,66 @@
+import AWS
+import Compression
+import Foundation
+import OdinAWS
+import OdinKit
+import TestSupport
+import Testing
+
+/// The two Batch job commands as AWS runs them: `munin-worker` and `hugin` with only the job environment the control
+/// plane and the job definitions give them (ODIN_BUCKET, ODIN_RUN_ID, AWS_BATCH_JOB_ARRAY_INDEX, …), reading and
+/// writing the run in S3 (moto with signature checks) through the AWS binding.
+@Suite("Batch jobs on S3")
+struct BatchJobsOnS3Tests {
+    @Test("munin-worker writes Stage 1 to S3 and hugin condenses it into Stage 3 in S3")
+    func workerAndHuginOnS3() throws {
+        guard let moto = FunctionMoto.require() else { return }
+        let stack = try TestStack(moto)
+        let work = try TestEnvironment.makeTemporaryDirectory("batch-s3")
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        // Three stills of a moving test pattern, made by the ffmpeg CLI.
+        try run("/usr/bin/ffmpeg", ["-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=1",
+                                    "-frames:v", "3", "\(work)/IMG_%04d.JPG"])
+        var items: [Chunk.Item] = []
+        for index in 1...3 {
+            let key = "raw/cam01/IMG_000\(index).JPG"
+            let info = try stack.objects.upload(file: "\(work)/IMG_000\(index).JPG", to: key)
+            items.append(Chunk.Item(key: key, cameraID: "cam01", size: info.size))
+        }
+        let manifest = try JSONEncoder().encode(Chunk(runID: "r1", index: 0, items: items)) + Data("\n".utf8)
+        try stack.objects.put(StoreLayout.manifestKey(run: "r1"), bytes: try Gzip.compress([UInt8](manifest)))
+
+        let job = ["ODIN_BUCKET": stack.bucket, "ODIN_RUN_ID": "r1", "AWS_ENDPOINT_URL": moto.endpoint,
+                   "AWS_ACCESS_KEY_ID": moto.credentials.accessKeyID,
+                   "AWS_SECRET_ACCESS_KEY": moto.credentials.secretAccessKey, "AWS_REGION": "us-east-1",
+                   "HOME": work, "PATH": "/usr/bin:/bin"]
+        try run(TestEnvironment.binary("munin-worker"), [], environment: job.merging(
+            ["ODIN_MANIFEST": StoreLayout.manifestKey(run: "r1"), "ODIN_INDEX_OFFSET": "0",
+             "AWS_BATCH_JOB_ARRAY_INDEX": "0", "MUNIN_SCRATCH": work]) { $1 })
+        let stage1 = try Gzip.decompress(try stack.objects.get(StoreLayout.stage1Key(run: "r1", chunk: 0)))
+        let records = try stage1.split(separator: UInt8(ascii: "\n")).map {
+            try JSONDecoder().decode(Stage1Record.self, from: Data($0))
+        }
+        #expect(records.map(\.path) == items.map(\.key))
+
+        try run(TestEnvironment.binary("hugin"), [], environment: job)
+        let outputs = try stack.objects.list(prefix: StoreLayout.stage3Prefix(run: "r1")).map(\.key)
+        for name in ["report.json", "report.html", "compressed_observations.json", "datapackage.json"] {
+            #expect(outputs.contains(StoreLayout.stage3Prefix(run: "r1") + name), "\(outputs)")
+        }
+    }
+
+    private func run(_ path: String, _ arguments: [String], environment: [String: String]? = nil) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(path) \(arguments): \(text)")
+        if process.terminationStatus != 0 { throw TestServerError("\(path) failed") }
+    }
+}
