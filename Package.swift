@@ -61,19 +61,21 @@ let package = Package(
         .target(name: "OdinAWS", dependencies: ["Odin", "OdinKit", "AWS", "Events", "Crypto", "HTTP"]),
         // OdinCost: prices, advice, quotes and the policy simulator over the real control logic.
         .target(name: "OdinCost", dependencies: ["Odin", "OdinKit", "Events", "Compression"]),
+        // HuginState: the site registry in the state store (DynamoDB on AWS), for the hugin and odin executables.
+        .target(name: "HuginState", dependencies: ["Hugin", "Odin", "OdinAWS"]),
         // OdinDeploy: `odin deploy` / `odin destroy` (change sets, events, artefact upload, emptying buckets).
         .target(name: "OdinDeploy", dependencies: ["AWS", "Odin", "Crypto", "HTTP"]),
 
         // MARK: - Executables
         .executableTarget(name: "OdinCLI", dependencies: [
-            "Odin", "OdinAWS", "OdinCost", "OdinKit", "Munin", "Hugin", "AWS", "RuntimeEmulator", "Compression",
+            "Odin", "OdinAWS", "OdinCost", "OdinKit", "Munin", "Hugin", "HuginState", "AWS", "RuntimeEmulator", "Compression",
             "Events", "Crypto", "OdinDeploy",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Yams", package: "Yams"),
         ]),
         .executableTarget(name: "OdinBench", dependencies: ["Odin", "OdinKit", "Events"]),
         .executableTarget(name: "MuninWorker", dependencies: ["Munin", "Odin", "OdinAWS", "OdinKit"]),
-        .executableTarget(name: "HuginCLI", dependencies: ["Hugin", "Odin", "OdinAWS", "OdinKit"]),
+        .executableTarget(name: "HuginCLI", dependencies: ["Hugin", "HuginState", "Odin", "OdinAWS", "OdinKit"]),
         // odin-package: deterministic Lambda zips (scripts/package.sh); a host tool, never deployed.
         .executableTarget(name: "OdinPackage", dependencies: ["Compression"]),
         .executableTarget(name: "EchoFunction", dependencies: ["LambdaRuntime"], path: "functions/echo",
@@ -108,7 +110,8 @@ let package = Package(
                                                          "TestSupport", "HTTP", "Compression",
                                                          // built by `swift test`: the tests run the real bootstraps
                                                          "IngestFunction", "JobEventsFunction", "BudgetGuardFunction",
-                                                         "SweeperFunction", "MuninWorker", "HuginCLI"]),
+                                                         "SweeperFunction", "MuninWorker", "HuginCLI", "Hugin",
+                                                         "HuginState"]),
         .testTarget(name: "CostTests", dependencies: ["OdinCost", "Odin", "OdinAWS", "OdinKit", "Events", "AWS",
                                                       "TestSupport"]),
         .testTarget(name: "DeployTests", dependencies: ["OdinDeploy", "AWS", "Odin", "HTTP", "Compression", "Crypto",

@@ -2,6 +2,7 @@
 // Arguments are parsed by hand (few, flat); every bad argument is reported with the usage line.
 import FoundationEssentials
 import Hugin
+import HuginState
 import OdinAWS
 import OdinKit
 
@@ -68,6 +69,12 @@ struct Arguments {
         guard let uri = flags["store"] else { throw UsageError(description: "--store DIR|s3://BUCKET is required") }
         return try ObjectStores.open(uri: uri, environment: ProcessInfo.processInfo.environment)
     }
+
+    /// The site registry: the state table when ODIN_TABLE is set (AWS), else `state/sites.json` in the store.
+    func registry() throws -> any SiteRegistryStore {
+        guard let uri = flags["store"] else { throw UsageError(description: "--store DIR|s3://BUCKET is required") }
+        return try SiteRegistries.open(storeURI: uri, environment: ProcessInfo.processInfo.environment)
+    }
 }
 
 func printError(_ text: String) {
@@ -121,7 +128,7 @@ func main(_ argv: [String]) throws -> Int32 {
         if let v = try args.double("min-confidence") { options.minConfidence = v }
         if let v = try args.double("review-threshold") { options.reviewThreshold = v }
         if let v = try args.double("max-buffered") { options.maxBufferedDetections = Int(v) }
-        let condenser = Condenser(options: options, store: try args.store())
+        let condenser = Condenser(options: options, store: try args.store(), registryStore: try args.registry())
         let summary = try condenser.condense(run: run, failedChunks: failed)
         print(summary.paragraph)
         return 0
@@ -153,7 +160,7 @@ func main(_ argv: [String]) throws -> Int32 {
                 print(labels, terminator: "")
             }
         case "list":
-            let service = SiteRegistryService(store: ObjectStoreSiteRegistryStore(store: try args.store()))
+            let service = SiteRegistryService(store: try args.registry())
             let sites = try service.list()
             if sites.isEmpty { print("no sites registered yet") }
             for s in sites {
@@ -163,7 +170,7 @@ func main(_ argv: [String]) throws -> Int32 {
             }
         case "name":
             guard args.positional.count == 2 else { throw UsageError(description: "sites name needs SITE NAME") }
-            let service = SiteRegistryService(store: ObjectStoreSiteRegistryStore(store: try args.store()))
+            let service = SiteRegistryService(store: try args.registry())
             let site = try service.name(site: args.positional[0], as: args.positional[1])
             print("\(site.id) is now named \(site.displayName)")
         case "names":
@@ -172,11 +179,11 @@ func main(_ argv: [String]) throws -> Int32 {
                 throw HuginError.invalidInput("cannot read \(args.positional[0])")
             }
             let names = try SiteNames.parse(String(decoding: data, as: UTF8.self))
-            try SiteRegistryService(store: ObjectStoreSiteRegistryStore(store: try args.store())).applyNames(names)
+            try SiteRegistryService(store: try args.registry()).applyNames(names)
             print("named \(names.count) site(s)")
         case "merge":
             guard args.positional.count == 2 else { throw UsageError(description: "sites merge needs SOURCE TARGET") }
-            let service = SiteRegistryService(store: ObjectStoreSiteRegistryStore(store: try args.store()))
+            let service = SiteRegistryService(store: try args.registry())
             let site = try service.merge(args.positional[0], into: args.positional[1])
             print("merged \(args.positional[0]) into \(site.id) (\(site.displayName))")
         default:

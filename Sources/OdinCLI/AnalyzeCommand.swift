@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Hugin
+import HuginState
 import Odin
 import OdinKit
 
@@ -46,14 +47,16 @@ struct SitesCommand: ParsableCommand {
 
     /// The store holding the registry: --store, else the local binding's store.
     struct StoreOptions: ParsableArguments {
-        @Option(name: .long, help: "Store folder holding the site registry (default: <local-root>/store).")
+        @Option(name: .long, help: ArgumentHelp(
+            "Store holding the site registry: a folder (default: <local-root>/store) or s3://BUCKET.",
+            discussion: "With ODIN_TABLE set (the deployed stack's state table), the registry is read from that table, as the Hugin job does."))
         var store: String?
 
         func registry(_ global: GlobalOptions) throws -> SiteRegistryService {
             let path = store ?? global.localRoot + "/store"
-            if path.hasPrefix("s3://") {
-                throw ValidationError("--store \(path): the site registry on S3 is reached through the AWS binding, "
-                                      + "which this build does not include; use a local store folder")
+            let environment = ProcessInfo.processInfo.environment
+            if path.hasPrefix("s3://") || environment["ODIN_TABLE"].map({ !$0.isEmpty }) == true {
+                return SiteRegistryService(store: try SiteRegistries.open(storeURI: path, environment: environment))
             }
             guard FileManager.default.fileExists(atPath: path) else {
                 throw CLIError("store \(path) does not exist: run `odin run --local` first, or pass --store DIR")
