@@ -2,7 +2,8 @@
 // Runtime API emulator and measures per-invocation overhead, init time (process start → first GET next), and peak
 // RSS. Prints one JSON object per runtime on stdout; scripts/bench/20-runtime.sh turns them into a table.
 //
-// Usage: runtime-bench NAME COMMAND [ARG…] [--cwd DIR] [--invocations N] [--starts N]
+// Usage: runtime-bench NAME COMMAND [ARG…] [--cwd DIR] [--invocations N] [--starts N] [--env K=V]…
+// (--invocations 0 measures init only.)
 import Foundation
 import RuntimeEmulator
 
@@ -12,6 +13,13 @@ var arguments = Array(CommandLine.arguments.dropFirst())
     let found = arguments[index + 1]
     arguments.removeSubrange(index...index + 1)
     return found
+}
+var extraEnvironment: [String: String] = [:]
+while let index = arguments.firstIndex(of: "--env"), index + 1 < arguments.count {
+    let pair = arguments[index + 1]
+    arguments.removeSubrange(index...index + 1)
+    guard let equals = pair.firstIndex(of: "=") else { continue }
+    extraEnvironment[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
 }
 let invocations = Int(option("--invocations", default: "2000"))!
 let starts = Int(option("--starts", default: "20"))!
@@ -30,6 +38,7 @@ FileManager.default.changeCurrentDirectoryPath(cwd)
                "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST", "_HANDLER": "echo", "LAMBDA_TASK_ROOT": cwd,
                "PATH": "/usr/local/bin:/usr/bin:/bin", "LOG_LEVEL": "error", "AWS_LAMBDA_LOG_LEVEL": "error"]
     if let home = ProcessInfo.processInfo.environment["HOME"] { env["HOME"] = home }
+    for (key, value) in extraEnvironment { env[key] = value }
     return env
 }
 
@@ -54,10 +63,16 @@ let emulator = try RuntimeAPIEmulator()
 let process = try ChildProcess(path: command, arguments: commandArguments, environment: environment(emulator.address),
                                outputPath: "/dev/null")
 var failures = 0
-for _ in 0..<100 { if case .response = emulator.invoke(payload) {} else { failures += 1 } }
-let started = Date()
-for _ in 0..<invocations { if case .response = emulator.invoke(payload) {} else { failures += 1 } }
-let elapsed = Date().timeIntervalSince(started)
+var elapsed = 0.0
+// Peak RSS is read after at least the init (first GET next) has happened.
+let initDeadline = Date().addingTimeInterval(20)
+while emulator.firstNextAt == nil && Date() < initDeadline && process.poll() == nil { usleep(100) }
+if invocations > 0 {
+    for _ in 0..<100 { if case .response = emulator.invoke(payload) {} else { failures += 1 } }
+    let started = Date()
+    for _ in 0..<invocations { if case .response = emulator.invoke(payload) {} else { failures += 1 } }
+    elapsed = Date().timeIntervalSince(started)
+}
 let rss = process.peakRSSKiB() ?? 0
 process.terminate(grace: 0.5)
 emulator.stop()
@@ -66,7 +81,7 @@ let result: [String: Any] = [
     "name": name,
     "invocations": invocations,
     "failures": failures,
-    "us_per_invocation": elapsed / Double(invocations) * 1e6,
+    "us_per_invocation": invocations > 0 ? elapsed / Double(invocations) * 1e6 : -1,
     "init_ms_median": initTimes.isEmpty ? -1 : initTimes[initTimes.count / 2],
     "init_samples": initTimes.count,
     "peak_rss_kib": rss,

@@ -33,5 +33,32 @@ echo
 echo "Cold: static libcurl from Debian's source package $(secs "$t0" "$t1") s, then every function's release build"
 echo "$(secs "$t1" "$t2") s (total $(secs "$t0" "$t2") s); warm rerun (relink, strip, check, zip) $(secs "$t2" "$t3") s."
 echo "Method: one run each on $(nproc) shared cores, wall clock; \`.build/lambda\` removed first; the peer zips the same"
-echo "staged files. Init time of each bootstrap under a Runtime API emulator is not measured here (the functions' mains"
-echo "are placeholders that exit at once)."
+echo "staged files."
+echo
+
+# Init time of each packaged bootstrap: process start → first GET next under the Runtime API emulator, with the
+# environment the stack gives the functions (placeholder ARNs: init reads configuration and builds clients, it makes
+# no AWS call).
+swift build -c release --product RuntimeBench >&2
+bench=$(swift build -c release --show-bin-path)/RuntimeBench
+arn=arn:aws:batch:eu-north-1:123456789012
+envs=(--env ODIN_STAGE=bench --env ODIN_BUCKET=odins-ravne-bench-data --env ODIN_TABLE=odins-ravne-bench-state
+      --env ODIN_SPOT_QUEUE=$arn:job-queue/odin-spot --env ODIN_OD_QUEUE=$arn:job-queue/odin-on-demand
+      --env ODIN_SPOT_CE=$arn:compute-environment/odin-spot --env ODIN_OD_CE=$arn:compute-environment/odin-od
+      --env ODIN_WORKER_JOB_DEFINITION=odin-worker --env ODIN_HUGIN_JOB_DEFINITION=odin-hugin
+      --env ODIN_SHARE_IDENTIFIER=odin --env ODIN_TOPIC_ARN=arn:aws:sns:eu-north-1:123456789012:odin-notify
+      --env ODIN_BUDGET_NAME=odin-monthly --env ODIN_BUDGET_CURRENCY=USD --env ODIN_BUDGET_STOP_AMOUNT=100
+      --env ODIN_METRICS_NAMESPACE=OdinsRavne --env ODIN_PROFILE_JSON={} --env AWS_REGION=eu-north-1
+      --env AWS_ACCESS_KEY_ID=AKIDBENCH --env AWS_SECRET_ACCESS_KEY=bench-secret)
+echo "| function | init ms (median of 20 starts) | RSS after init, MiB |"
+echo "|---|---:|---:|"
+while read -r name rest; do
+  [ "$name" = function ] && continue
+  stage=$PWD/.build/lambda/stage/$name
+  handler=$name; [ "$name" = echo ] || handler=bootstrap
+  result=$("$bench" "$name" "$stage/bootstrap" --invocations 0 --starts 20 --cwd "$stage" "${envs[@]}" \
+           --env "_HANDLER=$handler")
+  python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print("| %s | %s | %.1f |" % (r["name"], "%.2f" % r["init_ms_median"] if r["init_samples"] else "did not reach next", r["peak_rss_kib"]/1024))' "$result"
+done < .build/bench-package-cold.txt
+echo
+echo "Init: the bootstrap as zipped, started 20 times; a start that never reaches \`GET next\` (an init error) is not counted."
