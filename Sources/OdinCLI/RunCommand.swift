@@ -2,6 +2,8 @@ import AWS
 import ArgumentParser
 import Crypto
 import Foundation
+import OdinAWS
+import OdinCost
 import Odin
 import OdinKit
 
@@ -42,6 +44,14 @@ struct RunCommand: ParsableCommand {
 
     @Option(name: .long, help: "The seed's priority flag (high, normal, low): accepted and reported; runs are scheduled by upload time, so it does not reorder them.")
     var priority: Priority = .normal
+
+    @Flag(name: .long, help: ArgumentHelp(
+        "Quote the run first: expected cost range and duration on Spot and On-Demand.",
+        discussion: "Refuses to start (exit 1) when the upper estimate exceeds the remaining budget (budget.amount minus this month's ledger), unless --accept-cost is given."))
+    var quote = false
+
+    @Flag(name: .long, help: "With --quote: start the run even when its upper estimate exceeds the remaining budget.")
+    var acceptCost = false
 
     @Option(name: .long, help: "Camera id for all inputs (default: from the folder names).")
     var camera: String?
@@ -115,7 +125,49 @@ struct RunCommand: ParsableCommand {
         if downloadOnly, let runID, let bucket = resolvedBucket {
             return try delegate(["download", "s3://\(bucket)/runs/\(runID)/stage3", "--local-path", localOutput, "--summary"])
         }
+        if quote { try quoteOrRefuse() }
         if global.local { try runLocal() } else { try runAWS() }
+    }
+
+    /// `--quote`: prices the inputs with the cost model (issue 9) and refuses an over-budget run unless
+    /// `--accept-cost`. Video length is estimated from file size with the profile's `video_bytes_per_second`.
+    func quoteOrRefuse() throws {
+        let profile = try global.loadProfile()
+        let chunking = profile.chunking
+        var images = 0
+        var videoSeconds = 0.0
+        for (source, _) in try LocalPipeline.plan(inputs, camera: camera) {
+            let ext = (source as NSString).pathExtension.lowercased()
+            if chunking.imageExtensions.contains(ext) {
+                images += 1
+            } else if chunking.videoExtensions.contains(ext) {
+                let size = (try? FileManager.default.attributesOfItem(atPath: source)[.size] as? NSNumber)??.doubleValue ?? 0
+                videoSeconds += size / chunking.videoBytesPerSecond
+            }
+        }
+        let clock = SystemClock()
+        let environment = ProcessInfo.processInfo.environment
+        // The ledger (this month's spend and measured seconds per image): the local state, or the deployed table.
+        let state: any StateStore
+        if global.local {
+            state = try LocalStateStore(root: global.localRoot + "/state", clock: clock)
+        } else if let table = environment["ODIN_TABLE"], !table.isEmpty {
+            state = DynamoStateStore(client: try AWSAccess.client(global: global, concurrency: 1), table: table)
+        } else {
+            state = InMemoryStateStore(clock: clock)
+            FileHandle.standardError.write(Data("quote: no ledger (set ODIN_TABLE or use --local): this month's spend counts as 0\n".utf8))
+        }
+        let month = String(ISO8601DateFormatter().string(from: Date()).prefix(7))  // the ledger's yyyy-MM
+        let engine = QuoteEngine(profile: profile, prices: PriceBook(profile: profile),
+                                 spentThisMonth: try CostLedger.spend(month: month, state: state),
+                                 workRate: try WorkRate.fromLedger(state: state, profile: profile))
+        do {
+            let result = try engine.quote(images: images, videoSeconds: videoSeconds, acceptCost: acceptCost)
+            if global.json { FileHandle.standardError.write(Data((result.text() + "\n").utf8)) } else { print(result.text()) }
+        } catch {
+            FileHandle.standardError.write(Data((error.quote.text() + "\n").utf8))
+            throw CLIError(error.description)
+        }
     }
 
     /// Runs another odin command with the same global options.
