@@ -210,25 +210,9 @@ enum CostProfileFile {
         let tree: Any?
         do { tree = try Yams.load(yaml: text) } catch { throw ValidationError("profile \(chosen) is not valid YAML: \(error)") }
         do {
-            return try Profile(try convert(tree ?? [String: Any](), path: ""))
+            return try Profile(try ProfileLoader.configValue(tree ?? [String: Any](), path: "", source: chosen))
         } catch let error as ProfileError {
             throw ValidationError("profile \(chosen): \(error)")
-        }
-    }
-
-    static func convert(_ value: Any, path: String) throws -> ConfigValue {
-        switch value {
-        case let map as [String: Any]:
-            var result: [String: ConfigValue] = [:]
-            for (key, child) in map { result[key] = try convert(child, path: path.isEmpty ? key : "\(path).\(key)") }
-            return .map(result)
-        case let list as [Any]: return .list(try list.enumerated().map { try convert($1, path: "\(path)[\($0)]") })
-        case let flag as Bool: return .bool(flag)
-        case let number as Int: return .number(Double(number))
-        case let number as Double: return .number(number)
-        case let text as String: return .string(text)
-        case is NSNull: return .null
-        default: throw ValidationError("profile key \(path): unsupported YAML value \(value)")
         }
     }
 }

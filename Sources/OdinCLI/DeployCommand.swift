@@ -245,30 +245,13 @@ enum YAMLProfile {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw DeployCLIError("cannot read profile \(path): pass --profile <file.yaml> or a name under profiles/")
         }
+        let node: Any?
         do {
-            guard let node = try Yams.compose(yaml: String(decoding: data, as: UTF8.self)) else { return .map([:]) }
-            return convert(node)
+            node = try Yams.load(yaml: String(decoding: data, as: UTF8.self))
         } catch {
             throw DeployCLIError("profile \(path) is not valid YAML: \(error)")
         }
-    }
-
-    static func convert(_ node: Node) -> ConfigValue {
-        switch node {
-        case .scalar(let scalar):
-            if scalar.style == .plain || scalar.style == .any {
-                if let bool = Bool.construct(from: scalar) { return .bool(bool) }
-                if let int = Int.construct(from: scalar) { return .number(Double(int)) }
-                if let double = Double.construct(from: scalar) { return .number(double) }
-                if scalar.string == "~" || scalar.string == "null" || scalar.string.isEmpty { return .null }
-            }
-            return .string(scalar.string)
-        case .sequence(let sequence): return .list(sequence.map(convert))
-        case .mapping(let mapping):
-            var map: [String: ConfigValue] = [:]
-            for (key, value) in mapping { map[key.string ?? ""] = convert(value) }
-            return .map(map)
-        }
+        return try ProfileLoader.configValue(node ?? [String: Any](), path: "", source: path)
     }
 }
 
