@@ -15,6 +15,10 @@
 // Windows with no later upload are sealed by the sweeper. So a 10,000-object burst gives ≤ ⌈burst / max_wait⌉ runs
 // per camera and one SubmitJob per ≤ 10,000 chunks.
 //
+// Priority (`odin run --priority`): the CLI writes `control/priority/<camera>.json` to the object store before
+// uploading (`PriorityRequest`); sealing copies the camera's unexpired request into the run record, and every job of
+// the run is submitted with it (schedulingPriorityOverride on AWS, start order locally).
+//
 // State layout (one DynamoDB table, pk/sk, TTL attribute `expiresAt` as in infra/stack.yaml): see `Schema`.
 //   obj#<bucket>/<key> | v#<version>         dedup of object versions (TTL dedup_ttl_days)
 //   collect | <camera>                       open collecting window (ADD count, version; lastSeen, openedAt)
@@ -43,7 +47,8 @@
 //   Compute.describeComputeEnvironments DescribeComputeEnvironments → state, computeResources.min/max/desiredvCpus
 //   Compute.updateComputeEnvironment    UpdateComputeEnvironment(state?, computeResources{minvCpus?, maxvCpus?});
 //                                       never desiredvCpus
-//   Compute.submitJob   SubmitJob(jobName, jobQueue, jobDefinition, arrayProperties.size if ≥ 2,
+//   Compute.submitJob   SubmitJob(jobName, jobQueue, jobDefinition, shareIdentifier, schedulingPriorityOverride
+//                       (the run's priority, else ODIN_PRIORITY), arrayProperties.size if ≥ 2,
 //                       containerOverrides{environment, resourceRequirements[VCPU]}, retryStrategy{attempts,
 //                       evaluateOnExit: [{onStatusReason: g, action: RETRY}…, {onReason: "*", action: EXIT}]},
 //                       timeout.attemptDurationSeconds, tags, propagateTags: true) → jobId

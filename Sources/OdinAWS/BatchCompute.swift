@@ -5,13 +5,14 @@ import Odin
 
 /// The AWS Batch binding of `Compute`. Queues and compute environments are addressed by the names the profile holds
 /// (the binding's `makeServices` derives them from the stack's ARNs); Batch accepts names or ARNs everywhere.
-/// Every SubmitJob carries the fair-share `shareIdentifier` and `schedulingPriorityOverride` (infra/README.md,
-/// Priority scheduling), `propagateTags: true` and the stage tag.
+/// Every SubmitJob carries the fair-share `shareIdentifier` and `schedulingPriorityOverride` (the submission's run
+/// priority, else the function's default; infra/README.md, Priority scheduling), `propagateTags: true` and the
+/// stage tag.
 public struct BatchCompute: Compute {
     public let client: AWSClient
     /// `ODIN_SHARE_IDENTIFIER` (`odin`); required by fair-share queues.
     public let shareIdentifier: String
-    /// high = 300, normal = 200, low = 100.
+    /// The default when a submission has no priority (ODIN_PRIORITY): high = 300, normal = 200, low = 100.
     public let schedulingPriority: Int
     /// Tags added to every job (`odin:stage`), unless the submission sets them.
     public let extraTags: [String: String]
@@ -110,7 +111,8 @@ public struct BatchCompute: Compute {
             .map { Batch.KeyValuePair(name: $0.key, value: $0.value) }
         let input = SubmitJobInput(
             jobName: Self.jobName(submission.name), jobQueue: submission.queue, jobDefinition: submission.jobDefinition,
-            shareIdentifier: shareIdentifier, schedulingPriorityOverride: schedulingPriority,
+            shareIdentifier: shareIdentifier,
+            schedulingPriorityOverride: submission.priority?.schedulingPriority ?? schedulingPriority,
             arrayProperties: submission.arraySize >= 2 ? Batch.ArrayProperties(size: submission.arraySize) : nil,
             containerOverrides: Batch.ContainerOverrides(
                 environment: environment.isEmpty ? nil : environment,

@@ -66,18 +66,12 @@ public enum OdinAWS {
         guard topic.hasPrefix("arn:"), topic.split(separator: ":", omittingEmptySubsequences: false).count >= 6,
               topic.split(separator: ":")[2] == "sns"
         else { throw OdinAWSError(variable: "ODIN_TOPIC_ARN", "'\(topic)' is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)") }
-        var priority = 200
+        var priority = RunPriority.normal.schedulingPriority
         if let raw = environment["ODIN_PRIORITY"], !raw.isEmpty {
-            switch raw {
-            case "high": priority = 300
-            case "normal": priority = 200
-            case "low": priority = 100
-            default:
-                guard let number = Int(raw), (0...9999).contains(number) else {
-                    throw OdinAWSError(variable: "ODIN_PRIORITY", "'\(raw)' must be high, normal, low or 0…9999")
-                }
-                priority = number
+            guard let number = RunPriority.schedulingPriority(parsing: raw) else {
+                throw OdinAWSError(variable: "ODIN_PRIORITY", "'\(raw)' must be high, normal, low or 0…9999")
             }
+            priority = number
         }
         var profile: Profile
         do {

@@ -88,7 +88,7 @@ struct DeployedNames {
             let resource = arnOrName.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false).last ?? ""
             return resource.split(separator: "/").dropFirst().first.map(String.init) ?? arnOrName
         }
-        if let stackName = global.stack, !stackName.isEmpty {
+        if let stackName = global.stackName, !stackName.isEmpty {
             let stack: CloudFormation.Stack
             do { stack = try client.describeStack(name: stackName) } catch {
                 throw CLIError("--stack \(stackName): \(error)")
@@ -119,7 +119,7 @@ extension DeployedNames {
     /// and logs go to stderr, so stdout stays clean for --json.
     static func awsServices(global: GlobalOptions, client: AWSClient) throws -> OdinServices {
         var environment = ProcessInfo.processInfo.environment
-        if let stackName = global.stack, !stackName.isEmpty {
+        if let stackName = global.stackName, !stackName.isEmpty {
             let stack: CloudFormation.Stack
             do { stack = try client.describeStack(name: stackName) } catch {
                 throw CLIError("--stack \(stackName): \(error)")

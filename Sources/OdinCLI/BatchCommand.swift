@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Odin
+import OdinAWS
 
 /// `odin batch create-config|process`: the seed's batch workflow manager on the new design.
 struct BatchCommand: ParsableCommand {
@@ -31,8 +32,8 @@ struct BatchCommand: ParsableCommand {
         @Flag(name: .long, help: "Mark the jobs as needing a GPU.")
         var gpu = false
 
-        @Option(name: .long, help: "Priority: high, normal or low.")
-        var priority: Priority = .normal
+        @Option(name: .long, help: "Priority of every job: high, normal or low (odin batch process honours it as odin run --priority does).")
+        var priority: RunPriority = .normal
 
         @Option(name: .long, help: "The config file to write.")
         var output: String
@@ -99,11 +100,22 @@ struct BatchCommand: ParsableCommand {
                 throw ValidationError("--config \(config): not a batch config (a JSON object with a jobs list)")
             }
             var inputs: [String] = []
+            // A priority request per camera of each job's input; a camera in two jobs gets the higher priority.
+            var priorities: [String: RunPriority] = [:]
             for (index, job) in jobs.enumerated() {
-                guard let path = (job["parameters"] as? [String: Any])?["input_path"] as? String else {
+                let parameters = job["parameters"] as? [String: Any]
+                guard let path = parameters?["input_path"] as? String else {
                     throw ValidationError("--config \(config): jobs[\(index)].parameters.input_path is missing")
                 }
                 inputs.append(path)
+                let raw = job["priority"] as? String ?? parameters?["priority"] as? String ?? "normal"
+                guard let priority = RunPriority(rawValue: raw) else {
+                    throw ValidationError("--config \(config): jobs[\(index)].priority '\(raw)' must be high, normal or low")
+                }
+                for camera in PriorityRequests.cameras(try LocalPipeline.plan([path], camera: nil)) {
+                    if let other = priorities[camera], other.schedulingPriority >= priority.schedulingPriority { continue }
+                    priorities[camera] = priority
+                }
             }
             var result: [String: Any] = ["batch_id": object["batch_id"] ?? "", "config": config]
             if global.local {
@@ -111,7 +123,7 @@ struct BatchCommand: ParsableCommand {
                 let pipeline = try LocalPipeline(.init(root: global.localRoot, profile: profile, binDir: binDir,
                                                        verbose: global.verbose))
                 let outcome = try LocalRun.execute(pipeline, inputs: inputs, camera: nil, timeout: 3600,
-                                                   progress: !global.json)
+                                                   progress: !global.json, priorities: priorities)
                 let runs = outcome.summary["runs"] as? [[String: Any]] ?? []
                 let succeeded = runs.filter { ($0["status"] as? String) == "done" }.count
                 let cost = outcome.summary["estimated_aws_cost"] as? [String: Any] ?? [:]
@@ -132,8 +144,10 @@ struct BatchCommand: ParsableCommand {
                     throw ValidationError("--bucket BUCKET (or ODIN_BUCKET, or --stack NAME) is required without --local")
                 }
                 let plan = try LocalPipeline.plan(inputs, camera: nil)
-                let report = try Uploader(client: client, bucket: bucket, concurrency: 8)
-                    .upload(plan, progress: !global.json)
+                let report = try PriorityRequests.around(priorities, store: S3ObjectStore(client: client, bucket: bucket),
+                                                         ingest: try global.loadProfile().ingest) {
+                    try Uploader(client: client, bucket: bucket, concurrency: 8).upload(plan, progress: !global.json)
+                }
                 result["uploaded"] = report.uploaded
                 result["skipped"] = report.skipped
                 result["note"] = "runs start from the uploads; costs per run: odin costs"

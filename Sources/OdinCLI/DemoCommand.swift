@@ -75,7 +75,9 @@ struct DemoCommand: ParsableCommand {
             }
         }
         try manager.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        manager.createFile(atPath: marker, contents: Data("odin demo folder; safe to delete\n".utf8))
+        guard manager.createFile(atPath: marker, contents: Data("odin demo folder; safe to delete\n".utf8)) else {
+            throw CLIError("cannot write \(marker): is \(dir) writable?")
+        }
 
         let started = Date()
         var generator = SampleGenerator(cameras: SampleGenerator.standard(cameras: cameras))

@@ -199,7 +199,9 @@ struct S3Downloader {
                 resumed = true
             } else if have == 0 {
                 _ = try client.getObject(bucket: bucket, key: item.key, downloadTo: part)
-                if item.size == 0 && !manager.fileExists(atPath: part) { manager.createFile(atPath: part, contents: Data()) }
+                if item.size == 0 && !manager.fileExists(atPath: part) && !manager.createFile(atPath: part, contents: Data()) {
+                    throw CLIError("cannot create \(part)")
+                }
             }
             if !(try verify(part, item)) {
                 // A stale or corrupt partial file: start over once.

@@ -15,7 +15,10 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
         "Deployed CloudFormation stack (or ODIN_STACK): its outputs name the bucket, queues, compute environments and job definition.",
         valueName: "NAME"))
-    var stack: String? = ProcessInfo.processInfo.environment["ODIN_STACK"]
+    var stack: String?
+
+    /// `--stack`, else ODIN_STACK.
+    var stackName: String? { stack ?? ProcessInfo.processInfo.environment["ODIN_STACK"] }
 
     @Flag(name: .long, help: "Use the local binding: a folder as the bucket, local processes as Batch.")
     var local = false

@@ -240,7 +240,8 @@ final class LocalPipeline {
             var entry: [String: Any] = ["run_id": run, "camera_id": record.cameraID, "status": record.status.rawValue,
                                         "objects": record.objectCount, "chunks": record.chunkCount,
                                         "failed_chunks": record.failedChunks, "stage1_records": runFiles,
-                                        "detections": runDetections, "stage3_dir": stage3]
+                                        "detections": runDetections, "stage3_dir": stage3,
+                                        "priority": record.priority?.rawValue ?? "default"]
             if let data = FileManager.default.contents(atPath: stage3 + "/report.json"),
                let report = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
                 let runVisits = report["total_observations"] as? Int ?? 0

@@ -7,10 +7,6 @@ import OdinCost
 import Odin
 import OdinKit
 
-enum Priority: String, ExpressibleByArgument, CaseIterable {
-    case high, normal, low
-}
-
 /// `odin run FILES|DIRS…`: upload to `raw/<camera_id>/…`, which starts the pipeline; `--local` runs it here.
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -42,8 +38,10 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: "Where Stage 3 is copied when the run finishes (with --wait or --local).")
     var localOutput: String = "./stage3_output"
 
-    @Option(name: .long, help: "The seed's priority flag (high, normal, low): accepted and reported; runs are scheduled by upload time, so it does not reorder them.")
-    var priority: Priority = .normal
+    @Option(name: .long, help: ArgumentHelp(
+        "Scheduling priority of the runs these uploads start: high, normal or low.",
+        discussion: "Written per camera to control/priority/<camera>.json before the upload; ingest seals the camera's run with it and every job of the run (chunks, On-Demand fallbacks, condensation) is submitted with it: on AWS as the fair-share schedulingPriorityOverride (high 300, normal 200, low 100), locally as the start order. Waiting work starts highest first; running jobs are not pre-empted. The request expires about an hour after the upload (settle + max wait + 1 h); a later odin run for the same camera replaces it."))
+    var priority: RunPriority = .normal
 
     @Flag(name: .long, help: ArgumentHelp(
         "Quote the run first: expected cost range and duration on Spot and On-Demand.",
@@ -197,8 +195,10 @@ struct RunCommand: ParsableCommand {
         faults.seed = 7
         let pipeline = try LocalPipeline(.init(root: global.localRoot, profile: profile, faults: faults,
                                                binDir: binDir, verbose: global.verbose))
+        let cameras = PriorityRequests.cameras(try LocalPipeline.plan(inputs, camera: camera))
         let outcome = try LocalRun.execute(pipeline, inputs: inputs, camera: camera, timeout: timeout,
-                                           progress: !global.json)
+                                           progress: !global.json,
+                                           priorities: Dictionary(uniqueKeysWithValues: cameras.map { ($0, priority) }))
         try LocalRun.copyStage3(outcome.summary, to: localOutput)
         if global.json {
             var summary = outcome.summary
@@ -219,17 +219,22 @@ struct RunCommand: ParsableCommand {
         guard let bucket = try bucket ?? DeployedNames.resolve(global: global, client: client).bucket else {
             throw ValidationError("--bucket BUCKET (or ODIN_BUCKET, or --stack NAME) is required without --local")
         }
+        let profile = try global.loadProfile()
         let uploadStarted = Date()
-        let report = try Uploader(client: client, bucket: bucket, concurrency: concurrency)
-            .upload(plan, progress: !global.json)
+        let cameras = PriorityRequests.cameras(plan)
+        let report = try PriorityRequests.around(Dictionary(uniqueKeysWithValues: cameras.map { ($0, priority) }),
+                                                 store: S3ObjectStore(client: client, bucket: bucket),
+                                                 ingest: profile.ingest) {
+            try Uploader(client: client, bucket: bucket, concurrency: concurrency).upload(plan, progress: !global.json)
+        }
         var output: [String: Any] = ["bucket": bucket, "uploaded": report.uploaded, "skipped": report.skipped,
                                      "bytes": report.bytes, "priority": priority.rawValue]
         if !global.json {
             print("Uploaded \(report.uploaded) file(s) (\(ProgressBar.format(report.bytes, "B"))), "
-                  + "\(report.skipped) already in s3://\(bucket)/ — ingest starts the run(s) as the uploads settle.")
+                  + "\(report.skipped) already in s3://\(bucket)/ — ingest starts the run(s) as the uploads settle, "
+                  + "at \(priority.rawValue) priority.")
         }
         if wait {
-            let cameras = Set(plan.compactMap { $0.key.split(separator: "/").dropFirst().first.map(String.init) })
             output["runs"] = try RunFollower(client: client, bucket: bucket, cameras: cameras, since: uploadStarted,
                                              timeoutSeconds: timeout, progress: !global.json)
                 .followAndDownload(to: localOutput, json: global.json)
@@ -245,8 +250,9 @@ enum LocalRun {
         var completed: Bool
     }
 
+    /// - Parameter priorities: a priority request per camera, written before staging (`odin run --priority`).
     static func execute(_ pipeline: LocalPipeline, inputs: [String], camera: String?, timeout: Double,
-                        progress: Bool) throws -> Outcome {
+                        progress: Bool, priorities: [String: RunPriority] = [:]) throws -> Outcome {
         InterruptHandler.install(hint: "`odin status --local --local-root \(pipeline.options.root)` shows the runs; "
                                  + "`odin resume RUN --local --local-root \(pipeline.options.root)` finishes one.") {
             [compute = pipeline.binding.compute, queues = pipeline.options.profile.queues] in
@@ -257,7 +263,10 @@ enum LocalRun {
         }
         let started = Date()
         let plan = try LocalPipeline.plan(inputs, camera: camera)
-        let staged = try pipeline.stage(plan, progress: progress)
+        let staged = try PriorityRequests.around(priorities, store: pipeline.binding.objects,
+                                                 ingest: pipeline.options.profile.ingest) {
+            try pipeline.stage(plan, progress: progress)
+        }
         let result = try pipeline.ingest(staged)
         if progress {
             Terminal.error("ingest: \(result.accepted) new object(s), \(result.duplicates) duplicate(s), "

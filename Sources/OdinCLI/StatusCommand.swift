@@ -86,7 +86,7 @@ struct StatusCommand: ParsableCommand {
         }
         for run in runs {
             lines.append("run \(run["run_id"] ?? "") camera \(run["camera_id"] ?? ""): \(run["status"] ?? "") "
-                         + "\(run["chunks_done"] ?? 0)/\(run["chunks"] ?? 0) chunks"
+                         + "\(run["chunks_done"] ?? 0)/\(run["chunks"] ?? 0) chunks, priority \(run["priority"] ?? "default")"
                          + ((run["failed_chunks"] as? [Int]).map { $0.isEmpty ? "" : ", failed \($0)" } ?? ""))
         }
         if let teardown = output["last_teardown"] as? [String: Any] {
@@ -134,7 +134,8 @@ enum LocalStatus {
             var entry: [String: Any] = ["run_id": id, "camera_id": record.cameraID, "status": record.status.rawValue,
                                         "created_at": record.createdAt, "objects": record.objectCount,
                                         "chunks": record.chunkCount, "chunks_done": done,
-                                        "failed_chunks": record.failedChunks]
+                                        "failed_chunks": record.failedChunks,
+                                        "priority": record.priority?.rawValue ?? "default"]
             if let completed = record.completedAt { entry["completed_at"] = completed }
             if run != nil {
                 entry["jobs"] = record.jobs.map { ["job_id": $0.jobID, "kind": $0.kind, "queue": $0.queue, "size": $0.size] }

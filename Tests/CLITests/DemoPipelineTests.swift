@@ -100,13 +100,14 @@ import TestSupport
         try ffmpeg.run()
         ffmpeg.waitUntilExit()
         let arguments = ["run", "--local", "--local-root", dir + "/local", "--camera", "cam09", media,
-                         "--local-output", dir + "/out", "--json"] + OdinProcess.binDirArguments
+                         "--local-output", dir + "/out", "--priority", "low", "--json"] + OdinProcess.binDirArguments
         let first = try OdinProcess.run(arguments)
         #expect(first.status == 0, "\(first.stderr.suffix(2000))")
         let summary = try first.json()
         #expect((summary["ingest"] as? [String: Any])?["accepted"] as? Int == 2)
         let run = try #require((summary["runs"] as? [[String: Any]])?.first)
         #expect(run["camera_id"] as? String == "cam09")
+        #expect(run["priority"] as? String == "low", "the priority request reached the run")
         // One chunk: a plain (non-array) job, which Batch gives no array index; the worker must still run it.
         #expect(run["chunks"] as? Int == 1)
         #expect(run["failed_chunks"] as? [Int] == [])

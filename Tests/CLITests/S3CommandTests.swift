@@ -127,13 +127,23 @@ import TestSupport
             }
         }
         try Data(Self.randomBytes(17 << 20, seed: 9)).write(to: URL(fileURLWithPath: "\(root)/dump/cam02/VID_1.MP4"))
-        let arguments = ["run", root + "/dump", "--bucket", bucket, "--json"]
+        let arguments = ["run", root + "/dump", "--bucket", bucket, "--priority", "high", "--json"]
+        let before = Int64(Date().timeIntervalSince1970)
         let first = try OdinProcess.run(arguments, environment: awsEnvironment(moto))
         #expect(first.status == 0, "\(first.stderr)")
         #expect(try first.json()["uploaded"] as? Int == 7)
+        #expect(try first.json()["priority"] as? String == "high")
         let keys = Set(try s3.listAllObjects(bucket: bucket).map(\.key))
         #expect(keys.contains("raw/cam01/DCIM/IMG_0.JPG"))
         #expect(keys.contains("raw/cam02/VID_1.MP4"))
+        // A priority request per camera, shortened after the upload to settle + max wait + 1 h (default profile).
+        for camera in ["cam01", "cam02"] {
+            let body = try s3.getObject(bucket: bucket, key: "control/priority/\(camera).json").body
+            let request = try JSONDecoder().decode(PriorityRequest.self, from: Data(body))
+            #expect(request.priority == .high)
+            #expect(request.expiresAt - request.setAt == 60 + 900 + 3600)
+            #expect(request.setAt >= before)
+        }
         // An interrupted upload: two objects are missing; the re-run sends only those.
         try s3.deleteObject(bucket: bucket, key: "raw/cam01/DCIM/IMG_1.JPG")
         try s3.deleteObject(bucket: bucket, key: "raw/cam02/VID_1.MP4")

@@ -132,6 +132,57 @@ let smallChunksProfile = #"{"pipeline":{"ingest":{"settle_seconds":0},"chunking"
         #expect(record.jobs.count == 1 && record.chunkCount == 2)
     }
 
+    /// `odin run --priority`: the camera's request in S3 reaches SubmitJob as `schedulingPriorityOverride`, for the
+    /// chunk job and for the On-Demand fallback job-events submits; no request (or an expired one) gives the
+    /// function's ODIN_PRIORITY; a missing request is found by listing, never by a GET that IAM would answer 403.
+    @Test func priorityRequestsReachEverySubmissionOfTheRun() throws {
+        guard let moto = FunctionMoto.require() else { return }
+        let stack = try TestStack(moto, profileJSON: #"{"pipeline":{"ingest":{"settle_seconds":0},"chunking":{"target_minutes":1,"seconds_per_image":60}}}"#)
+        let now = Int64(Date().timeIntervalSince1970)
+        try PriorityRequest.write(.high, cameras: ["camhi"], now: now, validFor: 3600, to: stack.objects)
+        try PriorityRequest.write(.low, cameras: ["camlo"], now: now, validFor: 3600, to: stack.objects)
+        try PriorityRequest.write(.high, cameras: ["camold"], now: now - 7200, validFor: 3600, to: stack.objects)
+        let cameras = ["camhi", "camlo", "camold", "camnone"]
+        let keys = cameras.enumerated().flatMap { position, camera in
+            (1...2).map { ("raw/\(camera)/IMG_\($0).JPG", 1000 + $0, String(format: "%032x", position * 10 + $0)) }
+        }
+        let session = try stack.start("ingest")
+        let result = invokeJSON(session, s3Event(bucket: stack.bucket, keys: keys))
+        #expect((result["runsStarted"] as? [String])?.count == 4)
+        var runOf: [String: String] = [:]
+        var submitOf: [String: RecordingProxy.Call] = [:]
+        for submit in stack.proxy.calls("submitjob") {
+            let run = try #require((submit.json?["tags"] as? [String: String])?["odin:run"])
+            let record = try #require(try RunRecord.load(run, state: stack.state))
+            runOf[record.cameraID] = run
+            submitOf[record.cameraID] = submit
+        }
+        #expect(submitOf["camhi"]?.json?["schedulingPriorityOverride"] as? Int == 300)
+        #expect(submitOf["camlo"]?.json?["schedulingPriorityOverride"] as? Int == 100)
+        #expect(submitOf["camold"]?.json?["schedulingPriorityOverride"] as? Int == 200, "expired request")
+        #expect(submitOf["camnone"]?.json?["schedulingPriorityOverride"] as? Int == 200, "no request")
+        #expect(try RunRecord.load(try #require(runOf["camhi"]), state: stack.state)?.priority == .high)
+        let gets = stack.proxy.calls("S3 GET").map(\.path).filter { $0.contains("/control/priority/") }
+        #expect(Set(gets) == Set(["camhi", "camlo", "camold"].map { "/\(stack.bucket)/control/priority/\($0).json" }),
+                "\(gets)")
+
+        // The high run's chunk 1 is cancelled by the Spot RUNNABLE limit: the fallback goes out at 300 too.
+        let run = try #require(runOf["camhi"])
+        let submit = try #require(submitOf["camhi"])
+        let parent = try #require(submit.responseJSON?["jobId"] as? String)
+        let tags = try #require(submit.json?["tags"] as? [String: String])
+        stack.proxy.reset()
+        let events = try stack.start("job-events")
+        for index in 0..<2 {
+            _ = invokeJSON(events, batchEvent(jobID: "\(parent):\(index)", jobName: "munin-\(run)-p0",
+                                              queueARN: stack.spotQueueARN, status: index == 1 ? "FAILED" : "SUCCEEDED",
+                                              reason: index == 1 ? timeoutReason : nil, index: index, tags: tags))
+        }
+        let fallback = try #require(stack.proxy.calls("submitjob").first?.json)
+        #expect(fallback["jobQueue"] as? String == stack.onDemandQueue)
+        #expect(fallback["schedulingPriorityOverride"] as? Int == 300)
+    }
+
     @Test(arguments: ["s3-put.json", "sqs-s3.json", "eventbridge-s3.json"])
     func everyEnvelopeStartsARun(fixture: String) throws {
         guard let moto = FunctionMoto.require() else { return }

@@ -204,6 +204,16 @@ def check_structure(template, f):
              "OnDemandJobQueue", "must hold exactly the On-Demand CE")
     shares = r("PrioritySchedulingPolicy").get("FairsharePolicy", {}).get("ShareDistribution", [])
     f.expect([s.get("ShareIdentifier") for s in shares] == ["odin"], "PrioritySchedulingPolicy", "expected the single share identifier odin")
+    # `odin run --priority` requests (control/priority/<camera>.json) are read by the functions that seal runs; they
+    # are listed first, since S3 answers a GET of a missing key with 403 when s3:ListBucket does not cover it.
+    for role in ("IngestRole", "SweeperRole"):
+        statements = [s for p in r(role).get("Policies", []) for s in as_list(p.get("PolicyDocument", {}).get("Statement", []))]
+        reads = any("s3:GetObject" in as_list(s.get("Action")) and "control/priority/*" in json.dumps(s.get("Resource"))
+                    for s in statements)
+        lists = any("s3:ListBucket" in as_list(s.get("Action")) and "control/priority/*" in json.dumps(s.get("Condition", {}))
+                    for s in statements)
+        f.expect(reads and lists, role, "must read (s3:GetObject) and list (s3:ListBucket, prefix control/priority/*) "
+                 "the priority requests")
 
     # Job definitions
     for name in ("WorkerJobDefinition", "HuginJobDefinition"):

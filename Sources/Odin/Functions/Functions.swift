@@ -78,7 +78,8 @@ public struct BatchCondensation: Condensation {
                           "ODIN_VISIT_GAP_MIN": String(profile.clustering.visitGapMinutes)],
             tags: [JobTags.run: request.runID, JobTags.kind: "condense", JobTags.chunks: String(request.chunkCount),
                    JobTags.project: "odins-ravne"],
-            attempts: 2, retryOnStatusReason: ["Host EC2*"], timeoutSeconds: profile.compute.jobTimeoutSeconds))
+            attempts: 2, retryOnStatusReason: ["Host EC2*"], timeoutSeconds: profile.compute.jobTimeoutSeconds,
+            priority: request.priority))
     }
 }
 

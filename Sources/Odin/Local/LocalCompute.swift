@@ -78,6 +78,8 @@ public final class LocalCompute: Compute, Sendable {
         var retryGlobs: [String]
         var environment: [String: String]
         var vcpus: Int
+        /// The submission's scheduling priority (higher starts first).
+        var priority: Int
         var children: [String] = []
         var terminalChildren = 0
         var failedChildren = 0
@@ -90,7 +92,11 @@ public final class LocalCompute: Compute, Sendable {
         var queues: [String: Bool] = [:]
         var environments: [String: ComputeEnvironmentInfo] = [:]
         var jobs: [String: Job] = [:]
+        /// Every job id in submission order.
         var order: [String] = []
+        /// The order RUNNABLE jobs are considered for a start: highest priority first, then submission order (Batch
+        /// within one fair-share identifier).
+        var startOrder: [String] = []
         var nextID = 1
         var running = 0
         /// vCPUs of RUNNING jobs per compute environment.
@@ -213,8 +219,10 @@ public final class LocalCompute: Compute, Sendable {
                                                     tags: submission.tags),
                              queue: submission.queue, maxAttempts: max(1, submission.attempts),
                              retryGlobs: submission.retryOnStatusReason, environment: submission.environment,
-                             vcpus: submission.vcpus ?? 1)
+                             vcpus: submission.vcpus ?? 1,
+                             priority: submission.priority?.schedulingPriority ?? RunPriority.normal.schedulingPriority)
             parent.runnableSince = Double(now) / 1000
+            var added: [String] = []
             if isArray {
                 let template = parent
                 for index in 0..<submission.arraySize {
@@ -224,12 +232,18 @@ public final class LocalCompute: Compute, Sendable {
                     child.detail.arrayProperties = .init(index: index)
                     parent.children.append(child.detail.jobId)
                     state.jobs[child.detail.jobId] = child
-                    state.order.append(child.detail.jobId)
+                    added.append(child.detail.jobId)
                     state.outbox.append(BatchJobStateChange(detail: child.detail))
                 }
             }
             state.jobs[id] = parent
-            state.order.append(id)
+            added.append(id)
+            state.order += added
+            var position = state.startOrder.count
+            while position > 0, (state.jobs[state.startOrder[position - 1]]?.priority ?? .max) < parent.priority {
+                position -= 1
+            }
+            state.startOrder.insert(contentsOf: added, at: position)
             state.outbox.append(BatchJobStateChange(detail: parent.detail))
             return id
         }
@@ -393,7 +407,7 @@ public final class LocalCompute: Compute, Sendable {
         var launches: [(String, Job, Int)] = []
         var needsTimer = false
         state.withLock { state in
-            for id in state.order {
+            for id in state.startOrder {
                 guard var job = state.jobs[id], job.detail.status == .runnable, job.children.isEmpty else { continue }
                 let onSpot = job.queue == configuration.spotQueue
                 if onSpot && spotExhausted(state: state) {

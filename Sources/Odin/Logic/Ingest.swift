@@ -127,6 +127,9 @@ public struct RunSealer: Sendable {
         var runID = base
         var record = RunRecord(runID: runID, cameraID: camera, status: .sealing, createdAt: UTC.iso(now),
                                manifestKey: StoreLayout.manifestKey(run: runID))
+        record.priority = PriorityRequest.current(camera: camera, now: services.nowSeconds, store: services.objects) {
+            services.log.warning("priority request ignored", ["camera": camera, "reason": $0])
+        }
         var attempt = 1
         while true {
             do {
@@ -178,7 +181,8 @@ public struct RunSealer: Sendable {
         record = try record.save(state: services.state)
         for (key, _) in claimed { try services.state.delete(key, condition: .always) }
         services.log.info("run sealed", ["run.id": runID, "camera": camera, "objects": String(claimed.count),
-                                         "chunks": String(chunks.count)])
+                                         "chunks": String(chunks.count),
+                                         "priority": record.priority?.rawValue ?? "default"])
         try RunSubmitter(services: services).submit(runID, recovering: false)
         return runID
     }
@@ -246,7 +250,8 @@ public struct RunSubmitter: Sendable {
             if jobID == nil {
                 jobID = try services.compute.submitJob(workerSubmission(
                     name: name, queue: queue, runID: runID, manifest: record.manifestKey, offset: range.lowerBound,
-                    size: range.count, chunkCount: record.chunkCount, kind: "chunks", generation: nil))
+                    size: range.count, chunkCount: record.chunkCount, kind: "chunks", generation: nil,
+                    priority: record.priority))
             }
             let ref = RunRecord.JobRef(jobID: jobID!, kind: "chunks", queue: queue, offset: range.lowerBound,
                                        size: range.count)
@@ -265,7 +270,7 @@ public struct RunSubmitter: Sendable {
     /// The SubmitJob request for worker chunks. Spot submissions retry in-queue on `Host EC2*` up to
     /// `reclaim_retries` times; every other failure exits (aws-batch-facts.md §1.6).
     func workerSubmission(name: String, queue: String, runID: String, manifest: String, offset: Int, size: Int,
-                          chunkCount: Int, kind: String, generation: Int64?) -> JobSubmission {
+                          chunkCount: Int, kind: String, generation: Int64?, priority: RunPriority?) -> JobSubmission {
         let profile = services.profile
         var tags = [JobTags.run: runID, JobTags.kind: kind, JobTags.offset: String(offset),
                     JobTags.chunks: String(chunkCount), JobTags.project: "odins-ravne"]
@@ -277,6 +282,7 @@ public struct RunSubmitter: Sendable {
                                            "ODIN_INDEX_OFFSET": String(offset)],
                              tags: tags, attempts: onSpot ? profile.compute.reclaimRetries + 1 : 1,
                              retryOnStatusReason: onSpot ? ["Host EC2*"] : [],
-                             timeoutSeconds: profile.compute.jobTimeoutSeconds, vcpus: profile.compute.vcpusPerJob)
+                             timeoutSeconds: profile.compute.jobTimeoutSeconds, vcpus: profile.compute.vcpusPerJob,
+                             priority: priority)
     }
 }

@@ -272,7 +272,7 @@ struct RunProgress {
         let jobID = try services.compute.submitJob(submitter.workerSubmission(
             name: "munin-\(runID)-\(kind == "fallback" ? "fb" : "rs")\(generation)", queue: queue, runID: runID,
             manifest: key, offset: 0, size: indices.count, chunkCount: record.chunkCount, kind: kind,
-            generation: generation))
+            generation: generation, priority: record.priority))
         try services.state.put(StateItem(key: Schema.job(jobID),
                                          attributes: ["runID": .string(runID), "kind": .string(kind), "offset": .int(0),
                                                       "generation": .int(generation)]),
@@ -305,7 +305,8 @@ struct RunProgress {
             let request = CondensationRequest(runID: runID, chunkCount: chunkCount, succeededChunks: succeeded,
                                               failedChunks: failed, manifestKey: record.manifestKey,
                                               stage1Prefix: StoreLayout.stage1Prefix(run: runID),
-                                              stage3Prefix: StoreLayout.stage3Prefix(run: runID))
+                                              stage3Prefix: StoreLayout.stage3Prefix(run: runID),
+                                              priority: record.priority)
             let jobID = try services.condensation.startCondensation(request)
             try RunRecord.modify(runID, state: services.state) { record in
                 record.failedChunks = failed

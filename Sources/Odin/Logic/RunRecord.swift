@@ -69,6 +69,9 @@ public struct RunRecord: Sendable, Equatable {
     public var quoteRefusal: String?
     /// Seconds of detector work the profile's assumptions give the run's objects (set when sealed).
     public var estimatedWorkSeconds: Double?
+    /// The camera's `odin run --priority` request when the run was sealed (nil: the functions' default,
+    /// ODIN_PRIORITY). Every job of the run is submitted with it.
+    public var priority: RunPriority?
     public var version: Int64
 
     public init(runID: String, cameraID: String, status: Status, createdAt: String, objectCount: Int = 0,
@@ -97,6 +100,7 @@ public struct RunRecord: Sendable, Equatable {
         if let completedAt { attributes["completedAt"] = .string(completedAt) }
         if let quoteRefusal { attributes["quoteRefusal"] = .string(quoteRefusal) }
         if let estimatedWorkSeconds { attributes["workSeconds"] = .double(estimatedWorkSeconds) }
+        if let priority { attributes["priority"] = .string(priority.rawValue) }
         return StateItem(key: Schema.runMeta(runID), attributes: attributes)
     }
 
@@ -116,6 +120,7 @@ public struct RunRecord: Sendable, Equatable {
         completedAt = item["completedAt"]?.stringValue
         quoteRefusal = item["quoteRefusal"]?.stringValue
         estimatedWorkSeconds = item["workSeconds"]?.doubleValue
+        priority = item["priority"]?.stringValue.flatMap(RunPriority.init(rawValue:))
         version = item["version"]?.intValue ?? 0
     }
 

@@ -53,10 +53,13 @@ public struct JobSubmission: Sendable, Equatable {
     public var retryOnStatusReason: [String]
     public var timeoutSeconds: Int?
     public var vcpus: Int?
+    /// The run's priority (nil: the binding's default). AWS: `schedulingPriorityOverride` within the shared
+    /// fair-share identifier; local: RUNNABLE jobs start highest first, then in submission order.
+    public var priority: RunPriority?
 
     public init(name: String, queue: String, jobDefinition: String, arraySize: Int, environment: [String: String],
                 tags: [String: String], attempts: Int = 1, retryOnStatusReason: [String] = [],
-                timeoutSeconds: Int? = nil, vcpus: Int? = nil) {
+                timeoutSeconds: Int? = nil, vcpus: Int? = nil, priority: RunPriority? = nil) {
         self.name = name
         self.queue = queue
         self.jobDefinition = jobDefinition
@@ -67,6 +70,7 @@ public struct JobSubmission: Sendable, Equatable {
         self.retryOnStatusReason = retryOnStatusReason
         self.timeoutSeconds = timeoutSeconds
         self.vcpus = vcpus
+        self.priority = priority
     }
 }
 
@@ -140,6 +144,8 @@ public struct CondensationRequest: Sendable, Equatable {
     public var manifestKey: String
     public var stage1Prefix: String
     public var stage3Prefix: String
+    /// The run's priority, for a condensation submitted as a job.
+    public var priority: RunPriority? = nil
 }
 
 /// Starts Hugin condensation for a run: as a Batch job, or in-process for small runs. Returns a job id when one was
