@@ -3,7 +3,9 @@
 // Entry points (one per Lambda function; the thin `functions/<name>/main.swift` builds `OdinServices` once at cold
 // start and calls `handle(eventBytes, services:)` per invocation, returning the JSON bytes or throwing):
 //   IngestFunction      S3 ObjectCreated (direct, SQS-wrapped, EventBridge "Object Created"), s3:TestEvent
-//   JobEventsFunction   EventBridge "Batch Job State Change" (rule: terminal states + RUNNING for warm reset)
+//   JobEventsFunction   EventBridge "Batch Job State Change" (rule: SUCCEEDED/FAILED of our queues; the warm
+//                       minvCpus floor is reset on a run's first RUNNING event if one arrives, else its first
+//                       terminal chunk event)
 //   BudgetGuardFunction SNS: AWS Budgets plain text or CloudWatch alarm JSON
 //   SweeperFunction     EventBridge "Scheduled Event" (e.g. rate(5 minutes))
 // `ResumeService` is `odin resume RUN`; `LocalBinding.make` wires the local mode.

@@ -98,6 +98,24 @@ final class RacingCompute: Compute {
         #expect(try harness.compute.describeComputeEnvironments(["odin-spot-gpu"])[0].minvCpus == 0)
     }
 
+    /// The deployed EventBridge rule passes only SUCCEEDED/FAILED: the first finished chunk resets the warm floor.
+    @Test func warmCapacityIsResetByTheFirstTerminalChunkWithoutARunningEvent() throws {
+        var profile = Profile()
+        profile.compute.warmMinVcpus = 8
+        let (harness, run) = try harnessWithRun(chunks: 3, label: "cap-warm-terminal", profile: profile)
+        #expect(try harness.compute.describeComputeEnvironments(["odin-spot-gpu"])[0].minvCpus == 8)
+        let events = harness.compute.complete("\(run.jobs[0].jobID):0", status: .succeeded)
+            .filter { $0.detail.status.isTerminal }
+        #expect(!events.isEmpty)
+        try JobEventsTests.deliver(events, to: harness, seed: nil)
+        #expect(try harness.compute.describeComputeEnvironments(["odin-spot-gpu"])[0].minvCpus == 0)
+        // Once per run: later chunks do not touch the compute environments again for it.
+        let updatesBefore = harness.counter.count("compute.updateComputeEnvironment")
+        try JobEventsTests.deliver(harness.compute.complete("\(run.jobs[0].jobID):1", status: .succeeded)
+            .filter { $0.detail.status.isTerminal }, to: harness, seed: nil)
+        #expect(harness.counter.count("compute.updateComputeEnvironment") == updatesBefore)
+    }
+
     @Test func scaleDownNeverLowersMaxBelowDesired() {
         let busy = ComputeEnvironmentInfo(name: "ce", isEnabled: true, minvCpus: 8, maxvCpus: 100, desiredvCpus: 8)
         #expect(Capacity.scaleDown(busy, freeze: true) == ComputeEnvironmentUpdate(minvCpus: 0, isEnabled: false))

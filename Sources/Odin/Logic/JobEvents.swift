@@ -56,6 +56,9 @@ public struct JobEventsService: Sendable {
                                                           services: services)
             return result
         }
+        // The deployed rule passes terminal states only (a RUNNING event per child would invoke this function once per
+        // chunk start), so a run's first finished chunk is what proves it has capacity: the warm floor goes then.
+        if profile.compute.warmMinVcpus > 0 { try resetWarmCapacity(runID) }
         let onSpot = detail.queueName == profile.compute.spotQueue
         _ = try CostLedger.record(detail, runID: runID, spot: onSpot, services: services)
 
@@ -129,6 +132,8 @@ public struct JobEventsService: Sendable {
         return nil
     }
 
+    /// Lowers `minvCpus` back to `min_vcpus` once per run (a create-if-absent marker), on the run's first RUNNING
+    /// event (local mode, or a rule that passes RUNNING) or first terminal chunk event (the deployed rule).
     func resetWarmCapacity(_ runID: String) throws {
         guard try services.state.create(StateItem(key: Schema.warmReset(runID),
                                                   attributes: ["at": .int(services.nowSeconds)])) else { return }
