@@ -44,8 +44,8 @@ let package = Package(
         .target(name: "LambdaJSON", dependencies: ["LambdaRuntime"]),
         .target(name: "RuntimeEmulator"),
 
-        // MARK: - AWS client, event models
-        .target(name: "AWS", dependencies: ["HTTP", "Crypto"]),
+        // MARK: - AWS client, event models (DescribeJobs decodes into the event model's BatchJobDetail)
+        .target(name: "AWS", dependencies: ["HTTP", "Crypto", "Events"]),
         .target(name: "Events"),
         // Benchmark driver for scripts/bench/30-aws.sh (not deployed).
         .executableTarget(name: "AWSBench", dependencies: ["AWS", "HTTP"]),
@@ -93,13 +93,13 @@ let package = Package(
         .executableTarget(name: "RuntimeBench", dependencies: ["RuntimeEmulator"], path: "Benchmarks/RuntimeBench"),
 
         // MARK: - Tests (Swift Testing; real peers: see Tests/README.md)
-        .target(name: "TestSupport", dependencies: ["RuntimeEmulator", "HTTP"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["RuntimeEmulator", "HTTP", "AWS"], path: "Tests/TestSupport"),
         .executableTarget(name: "RuntimeProbe", dependencies: ["LambdaRuntime", "LambdaJSON"],
                           path: "Tests/Fixtures/RuntimeProbe"),
         .testTarget(name: "BridgeTests", dependencies: ["HTTP", "Crypto", "Compression", "Media", "TestSupport"]),
         .testTarget(name: "LambdaRuntimeTests",
                     dependencies: ["LambdaRuntime", "RuntimeEmulator", "HTTP", "TestSupport", "RuntimeProbe"]),
-        .testTarget(name: "AWSTests", dependencies: ["AWS", "HTTP", "Crypto", "RuntimeEmulator", "TestSupport"]),
+        .testTarget(name: "AWSTests", dependencies: ["AWS", "Events", "HTTP", "Crypto", "RuntimeEmulator", "TestSupport"]),
         .testTarget(name: "EventsTests", dependencies: ["Events", "TestSupport"]),
         .testTarget(name: "OdinTests", dependencies: ["Odin", "OdinKit", "Events", "AWS", "Compression", "TestSupport",
                                                 .product(name: "Yams", package: "Yams")]),

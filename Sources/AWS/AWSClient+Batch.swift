@@ -1,3 +1,4 @@
+import Events
 import FoundationEssentials
 
 /// AWS Batch (REST-JSON, API 2016-08-10). Request and response types mirror the API's field names
@@ -366,34 +367,6 @@ public enum Batch {
         public var container: ContainerSummary?
     }
 
-    public struct AttemptDetail: Codable, Sendable, Equatable {
-        public var container: ContainerSummary?
-        public var startedAt: Int64?
-        public var stoppedAt: Int64?
-        public var statusReason: String?
-    }
-
-    public struct JobDetail: Codable, Sendable, Equatable {
-        public var jobId: String
-        public var jobName: String
-        public var jobArn: String?
-        public var jobQueue: String?
-        /// SUBMITTED, PENDING, RUNNABLE, STARTING, RUNNING, SUCCEEDED, FAILED.
-        public var status: String
-        public var statusReason: String?
-        public var attempts: [AttemptDetail]?
-        public var createdAt: Int64?
-        public var startedAt: Int64?
-        public var stoppedAt: Int64?
-        public var dependsOn: [JobDependency]?
-        public var jobDefinition: String?
-        public var parameters: [String: String]?
-        public var arrayProperties: ArrayProperties?
-        public var container: ContainerSummary?
-        public var retryStrategy: RetryStrategy?
-        public var tags: [String: String]?
-    }
-
     /// ListJobs selection: by queue (and optionally status), or by array parent.
     public struct ListJobsRequest: Codable, Sendable {
         public var jobQueue: String?
@@ -441,7 +414,9 @@ public enum Batch {
     }
 
     struct DescribeJobsInput: Codable { var jobs: [String] }
-    struct DescribeJobsOutput: Codable { var jobs: [JobDetail] }
+    /// DescribeJobs returns the same JobDetail a "Batch Job State Change" event carries as `detail`: one model
+    /// (Events.BatchJobDetail) serves both.
+    struct DescribeJobsOutput: Codable { var jobs: [BatchJobDetail] }
     struct JobIDReason: Codable {
         var jobId: String
         var reason: String
@@ -538,8 +513,8 @@ extension AWSClient {
     }
 
     /// DescribeJobs for any number of IDs, in calls of at most 100 (the API limit).
-    public func describeJobs(ids: [String]) throws(AWSError) -> [Batch.JobDetail] {
-        var result: [Batch.JobDetail] = []
+    public func describeJobs(ids: [String]) throws(AWSError) -> [BatchJobDetail] {
+        var result: [BatchJobDetail] = []
         var start = 0
         while start < ids.count {
             let batch = Array(ids[start..<min(start + 100, ids.count)])

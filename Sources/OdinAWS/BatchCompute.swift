@@ -54,7 +54,6 @@ public struct BatchCompute: Compute {
         var nextToken: String?
     }
 
-    struct DescribeJobsOutput: Decodable { var jobs: [BatchJobDetail] }
 
     // MARK: Port
 
@@ -157,16 +156,7 @@ public struct BatchCompute: Compute {
     }
 
     public func describeJobs(_ jobIDs: [String]) throws -> [BatchJobDetail] {
-        var result: [BatchJobDetail] = []
-        var start = 0
-        while start < jobIDs.count {
-            let slice = Array(jobIDs[start..<min(start + 100, jobIDs.count)])
-            result += try batch { () throws(AWSError) in
-                try Wire.batch(client, "DescribeJobs", ["jobs": slice], as: DescribeJobsOutput.self)
-            }.jobs
-            start += 100
-        }
-        return result
+        try batch { () throws(AWSError) in try client.describeJobs(ids: jobIDs) }
     }
 
     public func terminateJob(_ jobID: String, reason: String) throws {

@@ -1,4 +1,5 @@
 import AWS
+import Events
 import Foundation
 import Testing
 import TestSupport

@@ -1,4 +1,5 @@
 import AWS
+import Events
 import Foundation
 import Odin
 import OdinAWS
@@ -40,7 +41,7 @@ import TestSupport
             .compactMap { $0.json?["jobId"] as? String }
         let jobsListedActive = (receipt["jobsTerminated"] as? [String] ?? []) + (receipt["jobsCancelled"] as? [String] ?? [])
         #expect(Set(stops) == Set(jobsListedActive))
-        if try stack.client.describeJobs(ids: [active.jobId]).first?.status != "SUCCEEDED" {
+        if try stack.client.describeJobs(ids: [active.jobId]).first?.status != .succeeded {
             #expect(stops.contains(active.jobId), "the active job was stopped")
         }
         let publish = stack.proxy.calls("Publish")

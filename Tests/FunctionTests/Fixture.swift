@@ -72,18 +72,7 @@ final class FunctionMoto: Sendable {
     /// A signed query-protocol call for setup (IAM, EC2).
     static func query(_ endpoint: String, _ credentials: AWSCredentials, _ service: String, _ version: String,
                       _ parameters: [String: String]) throws -> String {
-        var pairs = parameters.map { ($0.key, $0.value) }
-        pairs.append(("Version", version))
-        let signer = SigV4Signer(credentials: credentials, region: "us-east-1", service: service)
-        let request = try signer.signed(
-            HTTPRequest(method: "POST", url: endpoint + "/",
-                        headers: HTTPHeaders([("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")]),
-                        body: .bytes(Array(URIEncoding.formEncode(pairs).utf8))),
-            date: Date())
-        let response = try HTTPClient().send(request)
-        let text = String(decoding: response.body, as: UTF8.self)
-        guard response.status == 200 else { throw TestServerError("\(service) \(parameters["Action"]!): \(text)") }
-        return text
+        try SignedQuery.post(endpoint, credentials, service: service, version: version, parameters)
     }
 
     /// A client talking to moto directly (setup and assertions; never recorded).
