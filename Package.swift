@@ -40,7 +40,9 @@ let package = Package(
         .target(name: "Media", dependencies: ["CFFmpeg"]),
 
         // MARK: - Lambda runtime and its local emulator
-        .target(name: "LambdaRuntime", dependencies: ["HTTP"]),
+        // JSONEscaping: JSON string literals for hand-written JSON (Foundation-free).
+        .target(name: "JSONEscaping"),
+        .target(name: "LambdaRuntime", dependencies: ["HTTP", "JSONEscaping"]),
         .target(name: "LambdaJSON", dependencies: ["LambdaRuntime"]),
         .target(name: "RuntimeEmulator"),
 
@@ -54,9 +56,9 @@ let package = Package(
         // OdinKit: ports and shared formats (object store, clock, Stage 1 records, chunks, key layout).
         .target(name: "OdinKit", dependencies: ["Compression"]),
         .target(name: "Munin", dependencies: ["Media", "Compression", "OdinKit"]),
-        .target(name: "Hugin", dependencies: ["Compression", "OdinKit"]),
+        .target(name: "Hugin", dependencies: ["Compression", "JSONEscaping", "OdinKit"]),
         // Odin: control logic over the ports, the AWS and local bindings, profiles.
-        .target(name: "Odin", dependencies: ["OdinKit", "Events", "Compression"]),
+        .target(name: "Odin", dependencies: ["OdinKit", "Events", "Compression", "JSONEscaping"]),
         // OdinAWS: the AWS binding of Odin's ports.
         .target(name: "OdinAWS", dependencies: ["Odin", "OdinKit", "AWS", "Events", "Crypto", "HTTP"]),
         // OdinCost: prices, advice, quotes and the policy simulator over the real control logic.
@@ -64,7 +66,7 @@ let package = Package(
         // HuginState: the site registry in the state store (DynamoDB on AWS), for the hugin and odin executables.
         .target(name: "HuginState", dependencies: ["Hugin", "Odin", "OdinAWS"]),
         // OdinDeploy: `odin deploy` / `odin destroy` (change sets, events, artefact upload, emptying buckets).
-        .target(name: "OdinDeploy", dependencies: ["AWS", "Odin", "Crypto", "HTTP"]),
+        .target(name: "OdinDeploy", dependencies: ["AWS", "Odin", "Crypto", "HTTP", "JSONEscaping"]),
 
         // MARK: - Executables
         .executableTarget(name: "OdinCLI", dependencies: [

@@ -1,3 +1,5 @@
+import JSONEscaping
+
 /// Camtrap DP 1.0 (TDWG camera-trap data package): column lists from the 1.0 table schemas, one deployment per
 /// (site, camera), one media row per file, one event-level observation per visit.
 public enum CamtrapDP {
@@ -103,21 +105,21 @@ public enum CamtrapDP {
         func resource(_ table: String) -> String {
             "{\"name\":\"\(table)\",\"path\":\"\(table).csv\",\"profile\":\"tabular-data-resource\","
                 + "\"format\":\"csv\",\"mediatype\":\"text/csv\",\"encoding\":\"utf-8\",\"schema\":"
-                + JSONText.string(schema(table)) + "}"
+                + JSONString.quoted(schema(table)) + "}"
         }
         return """
         {
-          "name": \(JSONText.string(name)),
-          "id": \(JSONText.string(run)),
-          "profile": \(JSONText.string(profile)),
-          "created": \(JSONText.string(created)),
-          "title": \(JSONText.string("Odins Ravne run \(run): visits condensed by Hugin")),
-          "description": \(JSONText.string("Machine-classified camera-trap visits. One event-level observation per visit (consecutive detections of one species by one camera at one site at most \(Fixed.trimmed(report.compressionStats.compressionWindowMinutes, 3)) minutes apart); detections below confidence \(Fixed.trimmed(report.compressionStats.minConfidence, 3)) excluded.")),
+          "name": \(JSONString.quoted(name)),
+          "id": \(JSONString.quoted(run)),
+          "profile": \(JSONString.quoted(profile)),
+          "created": \(JSONString.quoted(created)),
+          "title": \(JSONString.quoted("Odins Ravne run \(run): visits condensed by Hugin")),
+          "description": \(JSONString.quoted("Machine-classified camera-trap visits. One event-level observation per visit (consecutive detections of one species by one camera at one site at most \(Fixed.trimmed(report.compressionStats.compressionWindowMinutes, 3)) minutes apart); detections below confidence \(Fixed.trimmed(report.compressionStats.minConfidence, 3)) excluded.")),
           "contributors": [{"title": "Odins Ravne pipeline (Hugin)", "role": "contributor"}],
-          "project": {"title": \(JSONText.string("Odins Ravne run \(run)")), "samplingDesign": "opportunistic", "captureMethod": ["activityDetection"], "individualAnimals": false, "observationLevel": ["event"]},
+          "project": {"title": \(JSONString.quoted("Odins Ravne run \(run)")), "samplingDesign": "opportunistic", "captureMethod": ["activityDetection"], "individualAnimals": false, "observationLevel": ["event"]},
           "spatial": \(spatial),
-          "temporal": {"start": \(JSONText.string(start)), "end": \(JSONText.string(end))},
-          "taxonomic": [\(taxa.map { "{\"scientificName\":" + JSONText.string($0) + "}" }.joined(separator: ","))],
+          "temporal": {"start": \(JSONString.quoted(start)), "end": \(JSONString.quoted(end))},
+          "taxonomic": [\(taxa.map { "{\"scientificName\":" + JSONString.quoted($0) + "}" }.joined(separator: ","))],
           "resources": [\(resource("deployments")), \(resource("media")), \(resource("observations"))]
         }
 

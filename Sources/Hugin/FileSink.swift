@@ -1,3 +1,5 @@
+import JSONEscaping
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -176,7 +178,7 @@ extension FileSink {
             buffer.append(contentsOf: s.utf8)
             buffer.append(0x22)
         } else {
-            append(raw: JSONText.string(s))
+            append(raw: JSONString.quoted(s))
         }
     }
 

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import JSONEscaping
 import OdinKit
 
 #if canImport(Glibc)
@@ -347,10 +348,10 @@ final class Stage3Writer {
         // MegaDetector batch output (format 1.4): header, then the streamed image entries.
         let md = try FileSink(path: outputPath(Stage3Files.megadetector))
         let categories = categoryLabels.sorted { $0.key < $1.key }
-            .map { JSONText.string($0.key) + ":" + JSONText.string($0.value) }.joined(separator: ",")
+            .map { JSONString.quoted($0.key) + ":" + JSONString.quoted($0.value) }.joined(separator: ",")
         try md.write("{\"info\":{\"format_version\":\"1.4\",\"detector\":"
-                     + JSONText.string(detectors.isEmpty ? "unknown" : detectors.sorted().joined(separator: ","))
-                     + ",\"detection_completion_time\":" + JSONText.string(now)
+                     + JSONString.quoted(detectors.isEmpty ? "unknown" : detectors.sorted().joined(separator: ","))
+                     + ",\"detection_completion_time\":" + JSONString.quoted(now)
                      + ",\"generator\":\"hugin\"},\n\"detection_categories\":{" + categories + "},\n\"images\":[\n")
         try copy(megadetectorImages, into: md)
         try md.write("\n]}\n")
@@ -419,42 +420,17 @@ final class Stage3Writer {
     }
 }
 
-/// JSON string literals for hand-built JSON.
-enum JSONText {
-    static func string(_ s: String) -> String {
-        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) { return "\"" + s + "\"" }
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
-}
-
 /// `sites.geojson`: an RFC 7946 FeatureCollection of points, coordinates `[longitude, latitude]`.
 enum GeoJSON {
     static func sites(_ sites: [Stage3Report.SiteEntry]) -> String {
         let features = sites.map { s in
-            "{\"type\":\"Feature\",\"id\":" + JSONText.string(s.siteID)
+            "{\"type\":\"Feature\",\"id\":" + JSONString.quoted(s.siteID)
                 + ",\"geometry\":{\"type\":\"Point\",\"coordinates\":[" + Fixed.trimmed(s.longitude, 7) + ","
-                + Fixed.trimmed(s.latitude, 7) + "]},\"properties\":{\"site_id\":" + JSONText.string(s.siteID)
-                + ",\"name\":" + (s.name.map(JSONText.string) ?? "null")
-                + ",\"display_name\":" + JSONText.string(s.displayName)
-                + ",\"visits\":\(s.visits),\"species\":[" + s.species.map(JSONText.string).joined(separator: ",")
-                + "],\"cameras\":[" + s.cameras.map(JSONText.string).joined(separator: ",") + "],\"new\":"
+                + Fixed.trimmed(s.latitude, 7) + "]},\"properties\":{\"site_id\":" + JSONString.quoted(s.siteID)
+                + ",\"name\":" + (s.name.map(JSONString.quoted) ?? "null")
+                + ",\"display_name\":" + JSONString.quoted(s.displayName)
+                + ",\"visits\":\(s.visits),\"species\":[" + s.species.map(JSONString.quoted).joined(separator: ",")
+                + "],\"cameras\":[" + s.cameras.map(JSONString.quoted).joined(separator: ",") + "],\"new\":"
                 + (s.isNew ? "true" : "false") + "}}"
         }
         return "{\"type\":\"FeatureCollection\",\"features\":[\n" + features.joined(separator: ",\n") + "\n]}\n"

@@ -1,3 +1,5 @@
+import JSONEscaping
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -84,16 +86,16 @@ public struct LambdaLogger: Sendable {
         var line = "{\"timestamp\":\""
         line += Self.timestamp()
         line += "\",\"level\":\"\(level.name)\",\"message\":"
-        JSON.appendString(message(), to: &line)
+        JSONString.append(message(), to: &line)
         if let requestID {
             line += ",\"requestId\":"
-            JSON.appendString(requestID, to: &line)
+            JSONString.append(requestID, to: &line)
         }
         for (key, value) in metadata + extra {
             line += ","
-            JSON.appendString(key, to: &line)
+            JSONString.append(key, to: &line)
             line += ":"
-            JSON.appendString(value, to: &line)
+            JSONString.append(value, to: &line)
         }
         line += "}\n"
         sink(line)
@@ -126,33 +128,5 @@ public struct LambdaLogger: Sendable {
         }
         return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
             + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(now.tv_nsec / 1_000_000), 3))Z"
-    }
-}
-
-/// Minimal JSON string escaping shared by the logger and the error bodies.
-enum JSON {
-    static func appendString(_ value: String, to output: inout String) {
-        output += "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": output += "\\\""
-            case "\\": output += "\\\\"
-            case "\n": output += "\\n"
-            case "\r": output += "\\r"
-            case "\t": output += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default:
-                output.unicodeScalars.append(scalar)
-            }
-        }
-        output += "\""
-    }
-
-    static func string(_ value: String) -> String {
-        var output = ""
-        appendString(value, to: &output)
-        return output
     }
 }

@@ -1,4 +1,5 @@
 import HTTP
+import JSONEscaping
 
 #if canImport(Glibc)
 import Glibc
@@ -170,9 +171,9 @@ public final class RuntimeAPIClient {
 
     static func errorBody(type: String, message: String) -> [UInt8] {
         var text = "{\"errorMessage\":"
-        JSON.appendString(message, to: &text)
+        JSONString.append(message, to: &text)
         text += ",\"errorType\":"
-        JSON.appendString(type, to: &text)
+        JSONString.append(type, to: &text)
         text += ",\"stackTrace\":[]}"
         return Array(text.utf8)
     }

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import JSONEscaping
 import Odin
 
 /// The deploy manifest `make package` writes (`.build/lambda/manifest.json`).
@@ -228,29 +229,11 @@ public enum ProfileJSON {
         case .null: return "null"
         case .bool(let bool): return bool ? "true" : "false"
         case .number(let number): return StackParameters.number(number)
-        case .string(let string): return quote(string)
+        case .string(let string): return JSONString.quoted(string)
         case .list(let list): return "[" + list.map(json).joined(separator: ",") + "]"
         case .map(let map):
-            return "{" + map.sorted { $0.key < $1.key }.map { quote($0.key) + ":" + json($0.value) }
+            return "{" + map.sorted { $0.key < $1.key }.map { JSONString.quoted($0.key) + ":" + json($0.value) }
                 .joined(separator: ",") + "}"
         }
-    }
-
-    static func quote(_ string: String) -> String {
-        var out = "\""
-        for scalar in string.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case let c where c.value < 0x20:
-                let hex = String(c.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 }

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import JSONEscaping
 import OdinKit
 
 /// One metric value in an EMF line.
@@ -35,19 +36,19 @@ public struct EMFMetrics: MetricsSink {
     public func emit(_ metrics: [Metric], dimensions: [String: String], properties: [String: String]) {
         guard !metrics.isEmpty else { return }
         let timestamp = Int64(clock.now().timeIntervalSince1970 * 1000)
-        let dimensionNames = dimensions.keys.sorted().map(JSONText.quote).joined(separator: ",")
-        let definitions = metrics.map { "{\"Name\":\(JSONText.quote($0.name)),\"Unit\":\"\($0.unit.rawValue)\"}" }
+        let dimensionNames = dimensions.keys.sorted().map(JSONString.quoted).joined(separator: ",")
+        let definitions = metrics.map { "{\"Name\":\(JSONString.quoted($0.name)),\"Unit\":\"\($0.unit.rawValue)\"}" }
             .joined(separator: ",")
-        var line = "{\"_aws\":{\"Timestamp\":\(timestamp),\"CloudWatchMetrics\":[{\"Namespace\":\(JSONText.quote(namespace)),"
+        var line = "{\"_aws\":{\"Timestamp\":\(timestamp),\"CloudWatchMetrics\":[{\"Namespace\":\(JSONString.quoted(namespace)),"
         line += "\"Dimensions\":[[\(dimensionNames)]],\"Metrics\":[\(definitions)]}]}"
         for (key, value) in dimensions.sorted(by: { $0.key < $1.key }) {
-            line += ",\(JSONText.quote(key)):\(JSONText.quote(value))"
+            line += ",\(JSONString.quoted(key)):\(JSONString.quoted(value))"
         }
         for (key, value) in properties.sorted(by: { $0.key < $1.key }) where dimensions[key] == nil {
-            line += ",\(JSONText.quote(key)):\(JSONText.quote(value))"
+            line += ",\(JSONString.quoted(key)):\(JSONString.quoted(value))"
         }
         for metric in metrics {
-            line += ",\(JSONText.quote(metric.name)):\(JSONText.number(metric.value))"
+            line += ",\(JSONString.quoted(metric.name)):\(JSONText.number(metric.value))"
         }
         write(line + "}")
     }
@@ -73,9 +74,9 @@ public struct OdinLogger: Sendable {
 
     public func log(_ level: Level, _ message: String, _ metadata: [String: String] = [:]) {
         guard level >= minimum else { return }
-        var line = "{\"level\":\"\(level.name)\",\"msg\":\(JSONText.quote(message))"
+        var line = "{\"level\":\"\(level.name)\",\"msg\":\(JSONString.quoted(message))"
         for (key, value) in metadata.sorted(by: { $0.key < $1.key }) {
-            line += ",\(JSONText.quote(key)):\(JSONText.quote(value))"
+            line += ",\(JSONString.quoted(key)):\(JSONString.quoted(value))"
         }
         write(line + "}")
     }
@@ -86,23 +87,6 @@ public struct OdinLogger: Sendable {
 
 /// Minimal JSON text helpers (no encoder needed for flat lines).
 enum JSONText {
-    static func quote(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
 
     static func number(_ value: Double) -> String {
         value.rounded() == value && abs(value) < 1e15 ? String(Int64(value)) : String(value)
