@@ -71,10 +71,12 @@ let package = Package(
         // MARK: - Executables
         .executableTarget(name: "OdinCLI", dependencies: [
             "Odin", "OdinAWS", "OdinCost", "OdinKit", "Munin", "Hugin", "HuginState", "AWS", "RuntimeEmulator", "Compression",
-            "Events", "Crypto", "OdinDeploy",
+            "Events", "Crypto", "OdinDeploy", "ProfileYAML",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Yams", package: "Yams"),
         ]),
+        // ProfileYAML: profile files (YAML) to Profile, for the CLI and the tests (Yams stays out of the functions).
+        .target(name: "ProfileYAML", dependencies: ["Odin", .product(name: "Yams", package: "Yams")]),
         .executableTarget(name: "OdinBench", dependencies: ["Odin", "OdinKit", "Events"]),
         .executableTarget(name: "MuninWorker", dependencies: ["Munin", "Odin", "OdinAWS", "OdinKit"]),
         .executableTarget(name: "HuginCLI", dependencies: ["Hugin", "HuginState", "Odin", "OdinAWS", "OdinKit"]),
@@ -103,8 +105,7 @@ let package = Package(
                     dependencies: ["LambdaRuntime", "RuntimeEmulator", "HTTP", "TestSupport", "RuntimeProbe"]),
         .testTarget(name: "AWSTests", dependencies: ["AWS", "Events", "HTTP", "Crypto", "RuntimeEmulator", "TestSupport"]),
         .testTarget(name: "EventsTests", dependencies: ["Events", "TestSupport"]),
-        .testTarget(name: "OdinTests", dependencies: ["Odin", "OdinKit", "Events", "AWS", "Compression", "TestSupport",
-                                                .product(name: "Yams", package: "Yams")]),
+        .testTarget(name: "OdinTests", dependencies: ["Odin", "OdinKit", "Events", "AWS", "Compression", "TestSupport", "ProfileYAML"]),
         .testTarget(name: "MuninTests", dependencies: ["Munin", "Media", "OdinKit", "Compression", "TestSupport"]),
         .testTarget(name: "HuginTests", dependencies: ["Hugin", "OdinKit", "Compression", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "AWS", "HTTP", "Odin", "OdinAWS"]),

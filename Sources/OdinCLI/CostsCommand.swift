@@ -5,7 +5,7 @@ import Odin
 import OdinAWS
 import OdinCost
 import OdinKit
-import Yams
+import ProfileYAML
 
 /// `odin costs`: the cost ledger (per month or per run), and price-aware instance advice.
 struct CostsCommand: ParsableCommand {
@@ -207,13 +207,7 @@ enum CostProfileFile {
             throw ValidationError("cannot read profile \(chosen)")
         }
         let text = String(decoding: data, as: UTF8.self)
-        let tree: Any?
-        do { tree = try Yams.load(yaml: text) } catch { throw ValidationError("profile \(chosen) is not valid YAML: \(error)") }
-        do {
-            return try Profile(try ProfileLoader.configValue(tree ?? [String: Any](), path: "", source: chosen))
-        } catch let error as ProfileError {
-            throw ValidationError("profile \(chosen): \(error)")
-        }
+        do { return try ProfileYAML.profile(yaml: text, source: chosen) } catch { throw ValidationError("\(error)") }
     }
 }
 

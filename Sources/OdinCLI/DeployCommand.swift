@@ -3,7 +3,7 @@ import ArgumentParser
 import Foundation
 import Odin
 import OdinDeploy
-import Yams
+import ProfileYAML
 
 /// Options shared by `odin deploy` and `odin destroy`.
 struct StageOptions: ParsableArguments {
@@ -57,7 +57,7 @@ struct StageOptions: ParsableArguments {
                 ProcessInfo.processInfo.environment, region: region ?? profileRegion)
             return AWSClient(configuration: configuration)
         } catch {
-            throw DeployCLIError(error.description)
+            throw DeployCLIError("\(error)")
         }
     }
 
@@ -245,13 +245,11 @@ enum YAMLProfile {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw DeployCLIError("cannot read profile \(path): pass --profile <file.yaml> or a name under profiles/")
         }
-        let node: Any?
         do {
-            node = try Yams.load(yaml: String(decoding: data, as: UTF8.self))
+            return try ProfileYAML.tree(yaml: String(decoding: data, as: UTF8.self), source: path)
         } catch {
-            throw DeployCLIError("profile \(path) is not valid YAML: \(error)")
+            throw DeployCLIError("\(error)")
         }
-        return try ProfileLoader.configValue(node ?? [String: Any](), path: "", source: path)
     }
 }
 

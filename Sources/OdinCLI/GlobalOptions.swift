@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Odin
+import ProfileYAML
 import Yams
 
 /// The options every command takes (`@OptionGroup var global: GlobalOptions`).
@@ -76,40 +77,6 @@ enum ProfileLoader {
 
     /// Parses YAML text into a validated profile; errors name the file and the key path.
     static func parse(_ text: String, source: String) throws -> Profile {
-        let node: Any?
-        do { node = try Yams.load(yaml: text) } catch {
-            throw CLIError("profile \(source): not valid YAML: \(error)")
-        }
-        let tree = try configValue(node ?? [String: Any](), path: "", source: source)
-        do { return try Profile(tree) } catch {
-            throw CLIError("profile \(source): \(error)")
-        }
-    }
-
-    static func configValue(_ node: Any, path: String, source: String) throws -> ConfigValue {
-        switch node {
-        case let map as [String: Any]:
-            var result: [String: ConfigValue] = [:]
-            for (key, value) in map {
-                result[key] = try configValue(value, path: path.isEmpty ? key : path + "." + key, source: source)
-            }
-            return .map(result)
-        case let map as [AnyHashable: Any]:
-            var result: [String: ConfigValue] = [:]
-            for (key, value) in map {
-                let name = "\(key)"
-                result[name] = try configValue(value, path: path.isEmpty ? name : path + "." + name, source: source)
-            }
-            return .map(result)
-        case let list as [Any]:
-            return .list(try list.enumerated().map { try configValue($1, path: "\(path)[\($0)]", source: source) })
-        case let bool as Bool: return .bool(bool)
-        case let int as Int: return .number(Double(int))
-        case let double as Double: return .number(double)
-        case let string as String: return .string(string)
-        case is NSNull: return .null
-        default:
-            throw CLIError("profile \(source): \(path) has a value of an unsupported YAML type (\(type(of: node)))")
-        }
+        try ProfileYAML.profile(yaml: text, source: source)
     }
 }

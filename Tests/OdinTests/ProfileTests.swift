@@ -1,29 +1,11 @@
 import FoundationEssentials
 @testable import Odin
+import ProfileYAML
 import Testing
-import Yams
 
-/// YAML → ConfigValue, as the CLI does it (Yams stays out of the Lambda libraries).
+/// YAML → ConfigValue, as the CLI does it.
 func configValue(yaml text: String) throws -> ConfigValue {
-    func convert(_ node: Node) -> ConfigValue {
-        switch node {
-        case .scalar(let scalar):
-            if scalar.style == .plain || scalar.style == .any {
-                if let bool = Bool.construct(from: scalar) { return .bool(bool) }
-                if let int = Int.construct(from: scalar) { return .number(Double(int)) }
-                if let double = Double.construct(from: scalar) { return .number(double) }
-                if scalar.string == "~" || scalar.string == "null" || scalar.string.isEmpty { return .null }
-            }
-            return .string(scalar.string)
-        case .sequence(let sequence): return .list(sequence.map(convert))
-        case .mapping(let mapping):
-            var map: [String: ConfigValue] = [:]
-            for (key, value) in mapping { map[key.string ?? ""] = convert(value) }
-            return .map(map)
-        }
-    }
-    guard let node = try Yams.compose(yaml: text) else { return .map([:]) }
-    return convert(node)
+    try ProfileYAML.tree(yaml: text, source: "test")
 }
 
 func defaultYAML() throws -> String {
