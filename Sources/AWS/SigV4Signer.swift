@@ -161,10 +161,8 @@ public struct SigV4Signer: Sendable {
         stringToSign.append(contentsOf: cached.scopeLine)
         Self.appendHex(canonicalHash, to: &stringToSign)
 
-        // Stages 3 and 4.
-        let signature = try Self.crypto { () throws(CryptoError) in
-            try HMACSHA256.authenticationCode(for: stringToSign, key: cached.signingKey)
-        }
+        // Stages 3 and 4 (the signing key's HMAC schedule is cached with it).
+        let signature = cached.signer.authenticationCode(for: stringToSign)
         var authorization = cached.authorizationPrefix
         authorization.reserveCapacity(authorization.count + signedHeaders.count + 80)
         authorization.append(contentsOf: signedHeaders)
@@ -342,10 +340,10 @@ public struct SigV4Signer: Sendable {
             return entry
         }
         let scope = Self.credentialScope(date: date, region: region, service: service)
+        let signingKey = try Self.signingKey(secretAccessKey: credentials.secretAccessKey, date: date, region: region,
+                                             service: service)
         let entry = SigningKeyCache.Entry(
-            secretAccessKey: credentials.secretAccessKey,
-            signingKey: try Self.signingKey(secretAccessKey: credentials.secretAccessKey, date: date, region: region,
-                                            service: service),
+            secretAccessKey: credentials.secretAccessKey, signingKey: signingKey, signer: HMACSHA256Key(signingKey),
             scopeLine: Array("\(scope)\n".utf8),
             authorizationPrefix: Array("\(Self.algorithm) Credential=\(credentials.accessKeyID)/\(scope), SignedHeaders=".utf8))
         keyCache.store(entry, credentials: credentials, date: date, region: region, service: service)
@@ -664,6 +662,8 @@ public final class SigningKeyCache: Sendable {
     struct Entry {
         var secretAccessKey: String
         var signingKey: [UInt8]
+        /// HMAC-SHA256 under `signingKey`, key schedule done.
+        var signer: HMACSHA256Key
         /// `<scope>\n` (after the algorithm and timestamp lines of the string to sign).
         var scopeLine: [UInt8]
         /// `AWS4-HMAC-SHA256 Credential=<key ID>/<scope>, SignedHeaders=`.

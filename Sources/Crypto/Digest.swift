@@ -60,8 +60,18 @@ final class DigestContext {
     }
 }
 
-/// One-shot digest of a contiguous buffer (`EVP_Digest`).
+/// One-shot digest of a contiguous buffer: SHA-256 on a stack `SHA256_CTX` with the low-level functions (no context
+/// allocation or algorithm fetch; OpenSSL 3's one-shot `SHA256()` and `EVP_Digest` both fetch per call; see
+/// HMAC.swift), MD5 through `EVP_Digest`.
 func oneShotDigest(_ kind: DigestAlgorithm, _ bytes: UnsafeRawBufferPointer) throws(CryptoError) -> [UInt8] {
+    if kind == .sha256 {
+        var context = SHA256_CTX()
+        SHA256_Init(&context)
+        if let base = bytes.baseAddress, bytes.count > 0 { SHA256_Update(&context, base, bytes.count) }
+        var output = [UInt8](repeating: 0, count: 32)
+        output.withUnsafeMutableBufferPointer { out in _ = SHA256_Final(out.baseAddress, &context) }
+        return output
+    }
     let algorithm = try kind.fetched()
     var output = [UInt8](repeating: 0, count: kind.outputSize)
     var length: UInt32 = 0

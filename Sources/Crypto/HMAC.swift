@@ -1,64 +1,65 @@
 internal import COpenSSL
 
-/// A template `EVP_MAC_CTX` for HMAC with SHA-256 already selected. Each computation duplicates it
-/// (`EVP_MAC_CTX_dup`), which avoids re-fetching the digest by name on every call. The template is created once,
-/// never mutated afterwards (dup only reads it) and lives as long as the process.
-nonisolated(unsafe) private let hmacSHA256Template: OpaquePointer? = {
-    guard let mac = EVP_MAC_fetch(nil, "HMAC", nil) else { return nil }
-    defer { EVP_MAC_free(mac) }  // the context keeps its own reference
-    guard let context = EVP_MAC_CTX_new(mac) else { return nil }
-    let ok = "digest".withCString { key in
-        "SHA256".withCString { value in
-            var params = [
-                OSSL_PARAM_construct_utf8_string(key, UnsafeMutablePointer(mutating: value), 0),
-                OSSL_PARAM_construct_end(),
-            ]
-            return EVP_MAC_CTX_set_params(context, &params)
+// HMAC-SHA256 is built here on libcrypto's low-level SHA-256 (`SHA256_Init/Update/Final`; deprecated in OpenSSL 3
+// in favour of EVP but still built, with the same SHA-NI/AVX2 code underneath). Its context is a plain struct, so a
+// key's precomputed inner and outer states are copied by value: no allocation, no provider lookup, and no
+// EVP_MAC_CTX to duplicate and free per code — SigV4 signs every AWS request with one HMAC under a cached key.
+
+/// HMAC-SHA256 (RFC 2104) under one key, with the key schedule (one SHA-256 block of key ⊕ ipad and one of
+/// key ⊕ opad) done once in `init`; each `authenticationCode` then costs the message's blocks plus one block.
+public struct HMACSHA256Key: @unchecked Sendable {  // two plain C structs, never mutated after init
+    private let inner: SHA256_CTX
+    private let outer: SHA256_CTX
+
+    public init(_ key: UnsafeRawBufferPointer) {
+        var block = [UInt8](repeating: 0, count: 64)
+        block.withUnsafeMutableBufferPointer { padded in
+            if key.count > 64 {
+                var context = SHA256_CTX()
+                SHA256_Init(&context)
+                SHA256_Update(&context, key.baseAddress, key.count)
+                _ = SHA256_Final(padded.baseAddress, &context)
+            } else if let base = key.baseAddress {
+                padded.baseAddress!.update(from: base.assumingMemoryBound(to: UInt8.self), count: key.count)
+            }
         }
+        var innerState = SHA256_CTX()
+        var outerState = SHA256_CTX()
+        SHA256_Init(&innerState)
+        SHA256_Init(&outerState)
+        let innerPad = block.map { $0 ^ 0x36 }
+        let outerPad = block.map { $0 ^ 0x5c }
+        SHA256_Update(&innerState, innerPad, 64)
+        SHA256_Update(&outerState, outerPad, 64)
+        inner = innerState
+        outer = outerState
     }
-    guard ok == 1 else {
-        EVP_MAC_CTX_free(context)
-        return nil
+
+    public init(_ key: [UInt8]) {
+        self = key.withUnsafeBytes { HMACSHA256Key($0) }
     }
-    return context
-}()
 
-/// Owner of one `EVP_MAC_CTX` (HMAC-SHA256), freed in `deinit`. Not `Sendable`.
-final class HMACContext {
-    private let context: OpaquePointer
-
-    init(key: UnsafeRawBufferPointer) throws(CryptoError) {
-        guard let template = hmacSHA256Template else { throw CryptoError.fromErrorQueue("EVP_MAC_fetch(HMAC)") }
-        guard let context = EVP_MAC_CTX_dup(template) else { throw CryptoError.fromErrorQueue("EVP_MAC_CTX_dup") }
-        self.context = context
-        // HMAC accepts an empty key; libcrypto still wants a non-null pointer.
-        let result = withUnsafeBytes(of: UInt8(0)) { empty in
-            EVP_MAC_init(context, (key.baseAddress ?? empty.baseAddress)!.assumingMemoryBound(to: UInt8.self),
-                         key.count, nil)
+    /// The HMAC-SHA256 of `message` under this key.
+    public func authenticationCode(for message: UnsafeRawBufferPointer) -> [UInt8] {
+        var context = inner
+        if let base = message.baseAddress, message.count > 0 { SHA256_Update(&context, base, message.count) }
+        var digest = [UInt8](repeating: 0, count: 32)
+        digest.withUnsafeMutableBufferPointer { out in
+            _ = SHA256_Final(out.baseAddress, &context)
+            context = outer
+            SHA256_Update(&context, out.baseAddress, 32)
+            _ = SHA256_Final(out.baseAddress, &context)
         }
-        if result != 1 {
-            let error = CryptoError.fromErrorQueue("EVP_MAC_init")
-            EVP_MAC_CTX_free(context)
-            throw error
-        }
+        return digest
     }
 
-    deinit { EVP_MAC_CTX_free(context) }
-
-    func update(_ bytes: UnsafeRawBufferPointer) throws(CryptoError) {
-        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
-        try check(EVP_MAC_update(context, base.assumingMemoryBound(to: UInt8.self), bytes.count), "EVP_MAC_update")
-    }
-
-    func finalize() throws(CryptoError) -> [UInt8] {
-        var output = [UInt8](repeating: 0, count: HMACSHA256.byteCount)
-        var length = 0
-        try check(EVP_MAC_final(context, &output, &length, output.count), "EVP_MAC_final")
-        return Array(output.prefix(length))
+    /// The HMAC-SHA256 of `message` under this key.
+    public func authenticationCode(for message: [UInt8]) -> [UInt8] {
+        message.withUnsafeBytes { authenticationCode(for: $0) }
     }
 }
 
-/// HMAC (RFC 2104) with SHA-256, through libcrypto's `EVP_MAC` interface.
+/// HMAC (RFC 2104) with SHA-256.
 public enum HMACSHA256 {
     /// Size of an HMAC-SHA256 code in bytes.
     public static let byteCount = 32
@@ -67,9 +68,7 @@ public enum HMACSHA256 {
     public static func authenticationCode(
         for message: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer
     ) throws(CryptoError) -> [UInt8] {
-        let context = try HMACContext(key: key)
-        try context.update(message)
-        return try context.finalize()
+        HMACSHA256Key(key).authenticationCode(for: message)
     }
 
     /// The HMAC-SHA256 of `message` under `key`.

@@ -2,6 +2,22 @@
 public enum Hex {
     private static let digits: [UInt8] = Array("0123456789abcdef".utf8)
 
+    /// Lower-case hex of `bytes` (two characters per byte). The concrete overload: digests are arrays, and a generic
+    /// call from another module runs unspecialized (an iterator call per byte), which SigV4 pays on every request.
+    public static func encode(_ bytes: [UInt8]) -> String {
+        String(unsafeUninitializedCapacity: bytes.count * 2) { output in
+            let table: StaticString = "0123456789abcdef"
+            let digits = table.utf8Start
+            var position = 0
+            for byte in bytes {
+                output[position] = digits[Int(byte >> 4)]
+                output[position + 1] = digits[Int(byte & 0x0f)]
+                position += 2
+            }
+            return position
+        }
+    }
+
     /// Lower-case hex of `bytes` (two characters per byte).
     public static func encode(_ bytes: some Sequence<UInt8>) -> String {
         var output = [UInt8]()

@@ -56,6 +56,10 @@ import Glibc
     ])
     func hmacSHA256RFC4231(key: [UInt8], message: [UInt8], expected: String) throws {
         #expect(Hex.encode(try HMACSHA256.authenticationCode(for: message, key: key)) == expected)
+        // The precomputed key gives the same code, and keeps giving it (its states are copied, never consumed).
+        let prepared = HMACSHA256Key(key)
+        #expect(Hex.encode(prepared.authenticationCode(for: message)) == expected)
+        #expect(Hex.encode(prepared.authenticationCode(for: message)) == expected)
     }
 
     @Test func hmacEmptyKeyAndMessage() throws {
