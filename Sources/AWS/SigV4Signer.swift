@@ -85,6 +85,7 @@ public struct SigV4Signer: Sendable {
             if Self.equalsIgnoringCase(name, "x-amz-security-token") { present.token = true }
             if Self.equalsIgnoringCase(name, "x-amz-content-sha256") { present.contentHash = true }
         }
+        request.headers.reserveCapacity(request.headers.count + 4)  // the signature headers, without regrowing
         if present.authorization { request.headers.remove(name: "Authorization") }
         if present.date { request.headers.remove(name: "X-Amz-Date") }
         request.headers.add(name: "X-Amz-Date", value: timestamp.dateTime)
@@ -104,7 +105,7 @@ public struct SigV4Signer: Sendable {
         // Signed fields: host plus every header except the transport's own, sorted by lower-cased name with an
         // insertion sort (a handful of headers) that is stable, so repeated headers keep their order before they
         // are joined with ','.
-        var fields: [(name: String, value: String)] = [("host", String(decoding: url.hostHeader(urlBytes), as: UTF8.self))]
+        var fields: [(name: String, value: String)] = [("host", url.hostHeader(urlBytes))]
         fields.reserveCapacity(request.headers.count + 1)
         for field in request.headers where !Self.isUnsignedHeader(field.name) { fields.append(field) }
         for i in 1..<max(fields.count, 1) {
@@ -434,17 +435,17 @@ extension SigV4Signer {
     private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
     static func appendHex(_ bytes: [UInt8], to output: inout [UInt8]) {
-        let start = output.count
-        output.append(contentsOf: repeatElement(0, count: bytes.count * 2))
-        hexDigits.withUnsafeBufferPointer { digits in
-            output.withUnsafeMutableBufferPointer { out in
-                var position = start
+        // Formatted in a stack buffer, then copied in one append (a per-byte append or a zero-fill costs more).
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bytes.count * 2) { text in
+            hexDigits.withUnsafeBufferPointer { digits in
+                var position = 0
                 for byte in bytes {
-                    out[position] = digits[Int(byte >> 4)]
-                    out[position + 1] = digits[Int(byte & 0x0f)]
+                    text[position] = digits[Int(byte >> 4)]
+                    text[position + 1] = digits[Int(byte & 0x0f)]
                     position += 2
                 }
             }
+            output.append(contentsOf: UnsafeBufferPointer(text))
         }
     }
 
@@ -635,19 +636,29 @@ struct ByteURL {
     }
 
     /// The Host header value: lower-cased authority without the scheme's default port.
-    func hostHeader(_ bytes: [UInt8]) -> [UInt8] {
-        var host = bytes[authority].map { $0 >= 0x41 && $0 <= 0x5a ? $0 + 0x20 : $0 }
-        let defaultPort = Array((isHTTPS ? ":443" : ":80").utf8)
-        if host.count > defaultPort.count, host.suffix(defaultPort.count).elementsEqual(defaultPort) {
-            host.removeLast(defaultPort.count)
+    func hostHeader(_ bytes: [UInt8]) -> String {
+        let defaultPort: StaticString = isHTTPS ? ":443" : ":80"
+        var end = authority.upperBound
+        let portLength = defaultPort.utf8CodeUnitCount
+        if authority.count > portLength,
+           UnsafeBufferPointer(start: defaultPort.utf8Start, count: portLength).elementsEqual(bytes[(end - portLength)..<end]) {
+            end -= portLength
         }
-        return host
+        return String(unsafeUninitializedCapacity: end - authority.lowerBound) { host in
+            var position = 0
+            for index in authority.lowerBound..<end {
+                let byte = bytes[index]
+                host[position] = byte >= 0x41 && byte <= 0x5a ? byte + 0x20 : byte
+                position += 1
+            }
+            return position
+        }
     }
 }
 
 /// Derived SigV4 signing keys, cached per access key, date, region and service (a key is valid for one UTC day),
 /// with the byte prefixes of the string to sign and the `Authorization` value that depend on the same inputs.
-/// Thread-safe; bounded (cleared when it grows past 64 entries, e.g. after many key rotations).
+/// Thread-safe; bounded (past 64 entries, e.g. after many key rotations, the oldest is dropped).
 public final class SigningKeyCache: Sendable {
     /// The process-wide cache used by default.
     public static let shared = SigningKeyCache()
@@ -670,15 +681,23 @@ public final class SigningKeyCache: Sendable {
         var authorizationPrefix: [UInt8]
     }
 
-    private let entries = Mutex<[Key: Entry]>([:])
+    /// Most recently stored last. A process signs with a handful of keys (services × days), so a linear scan with
+    /// string equality (short strings compare inline) beats hashing four strings on every request.
+    private let entries = Mutex<[(key: Key, entry: Entry)]>([])
 
     public init() {}
 
     func entry(credentials: AWSCredentials, date: String, region: String, service: String) -> Entry? {
-        let key = Key(accessKeyID: credentials.accessKeyID, date: date, region: region, service: service)
-        return entries.withLock { entries in
-            guard let entry = entries[key], entry.secretAccessKey == credentials.secretAccessKey else { return nil }
-            return entry
+        entries.withLock { entries in
+            for index in entries.indices.reversed() {
+                let key = entries[index].key
+                if key.service == service && key.date == date && key.region == region
+                    && key.accessKeyID == credentials.accessKeyID {
+                    let entry = entries[index].entry
+                    return entry.secretAccessKey == credentials.secretAccessKey ? entry : nil
+                }
+            }
+            return nil
         }
     }
 
@@ -689,8 +708,9 @@ public final class SigningKeyCache: Sendable {
     func store(_ entry: Entry, credentials: AWSCredentials, date: String, region: String, service: String) {
         let key = Key(accessKeyID: credentials.accessKeyID, date: date, region: region, service: service)
         entries.withLock { entries in
-            if entries.count >= 64 { entries.removeAll() }
-            entries[key] = entry
+            entries.removeAll { $0.key == key }
+            if entries.count >= 64 { entries.removeFirst() }
+            entries.append((key, entry))
         }
     }
 
@@ -705,24 +725,31 @@ public struct AWSTimestamp: Sendable, Equatable {
 
     public init(_ instant: Date) {
         let civil = CivilTime(secondsSince1970: Int64(instant.timeIntervalSince1970.rounded(.down)))
-        var bytes = [UInt8](repeating: 0, count: 16)
-        func put(_ value: Int, at offset: Int, width: Int) {
+        // Written straight into the strings' storage (signing formats one per request).
+        func put(_ value: Int, at offset: Int, width: Int, into bytes: UnsafeMutableBufferPointer<UInt8>) {
             var value = value
             for position in stride(from: offset + width - 1, through: offset, by: -1) {
                 bytes[position] = UInt8(0x30 + value % 10)
                 value /= 10
             }
         }
-        put(civil.year, at: 0, width: 4)
-        put(civil.month, at: 4, width: 2)
-        put(civil.day, at: 6, width: 2)
-        bytes[8] = UInt8(ascii: "T")
-        put(civil.hour, at: 9, width: 2)
-        put(civil.minute, at: 11, width: 2)
-        put(civil.second, at: 13, width: 2)
-        bytes[15] = UInt8(ascii: "Z")
-        dateTime = String(decoding: bytes, as: UTF8.self)
-        date = String(decoding: bytes[0..<8], as: UTF8.self)
+        dateTime = String(unsafeUninitializedCapacity: 16) { bytes in
+            put(civil.year, at: 0, width: 4, into: bytes)
+            put(civil.month, at: 4, width: 2, into: bytes)
+            put(civil.day, at: 6, width: 2, into: bytes)
+            bytes[8] = UInt8(ascii: "T")
+            put(civil.hour, at: 9, width: 2, into: bytes)
+            put(civil.minute, at: 11, width: 2, into: bytes)
+            put(civil.second, at: 13, width: 2, into: bytes)
+            bytes[15] = UInt8(ascii: "Z")
+            return 16
+        }
+        date = String(unsafeUninitializedCapacity: 8) { bytes in
+            put(civil.year, at: 0, width: 4, into: bytes)
+            put(civil.month, at: 4, width: 2, into: bytes)
+            put(civil.day, at: 6, width: 2, into: bytes)
+            return 8
+        }
     }
 }
 

@@ -1,11 +1,11 @@
 /// Header fields in order, with case-insensitive lookup. Names keep the case they were added with.
 public struct HTTPHeaders: Sendable, Sequence, Equatable, CustomStringConvertible {
     public typealias Element = (name: String, value: String)
-    private var fields: [Field] = []
+    @usableFromInline var fields: [Field] = []
 
-    struct Field: Sendable, Equatable {
-        var name: String
-        var value: String
+    @usableFromInline struct Field: Sendable, Equatable {
+        @usableFromInline var name: String
+        @usableFromInline var value: String
     }
 
     public init() {}
@@ -15,6 +15,9 @@ public struct HTTPHeaders: Sendable, Sequence, Equatable, CustomStringConvertibl
     }
 
     public var count: Int { fields.count }
+
+    /// Makes room for `capacity` fields (a signer adds its headers without regrowing the storage).
+    public mutating func reserveCapacity(_ capacity: Int) { fields.reserveCapacity(capacity) }
 
     public mutating func add(name: String, value: String) {
         fields.append(Field(name: name, value: value))
@@ -39,10 +42,18 @@ public struct HTTPHeaders: Sendable, Sequence, Equatable, CustomStringConvertibl
         fields.filter { Self.equal($0.name, name) }.map(\.value)
     }
 
-    public func makeIterator() -> AnyIterator<Element> {
-        var iterator = fields.makeIterator()
-        return AnyIterator { iterator.next().map { (name: $0.name, value: $0.value) } }
+    /// A plain struct iterator, inlinable into other modules: the signer walks every request's headers, and a
+    /// type-erased iterator there costs an allocation and an indirect call per field.
+    public struct Iterator: IteratorProtocol {
+        @usableFromInline var base: IndexingIterator<[Field]>
+        @inlinable init(_ base: IndexingIterator<[Field]>) { self.base = base }
+        @inlinable public mutating func next() -> Element? {
+            guard let field = base.next() else { return nil }
+            return (name: field.name, value: field.value)
+        }
     }
+
+    @inlinable public func makeIterator() -> Iterator { Iterator(fields.makeIterator()) }
 
     /// Names only: values are never printed, because they may carry credentials.
     public var description: String { "[" + fields.map(\.name).joined(separator: ", ") + "]" }
