@@ -5,7 +5,7 @@ import Glibc
 #endif
 
 /// `curl_global_init` runs exactly once per process, before the first handle is made.
-private let curlGlobalInit: CURLcode = curl_global_init(Int(CURL_GLOBAL_DEFAULT))
+let curlGlobalInit: CURLcode = curl_global_init(Int(CURL_GLOBAL_DEFAULT))
 
 /// A blocking HTTP/1.1 client that owns one libcurl easy handle, so consecutive requests to the same host reuse one
 /// keep-alive connection. Not thread-safe: one request at a time; make one client per thread or pool them.

@@ -61,6 +61,17 @@ public struct HTTPHeaders: Sendable, Sequence, Equatable, CustomStringConvertibl
     /// ASCII case-insensitive comparison of header names, without allocating.
     static func equal(_ lhs: String, _ rhs: String) -> Bool {
         guard lhs.utf8.count == rhs.utf8.count else { return false }
+        // Over both buffers directly (every header lookup of every request comes through here).
+        let direct = lhs.utf8.withContiguousStorageIfAvailable { left in
+            rhs.utf8.withContiguousStorageIfAvailable { right -> Bool in
+                for index in 0..<left.count where left[index] != right[index] {
+                    let (a, b) = (left[index], right[index])
+                    if (a >= 0x41 && a <= 0x5A ? a | 0x20 : a) != (b >= 0x41 && b <= 0x5A ? b | 0x20 : b) { return false }
+                }
+                return true
+            }
+        }
+        if let direct, let result = direct { return result }
         for (a, b) in zip(lhs.utf8, rhs.utf8) where a != b {
             let lowerA = a >= 0x41 && a <= 0x5A ? a | 0x20 : a
             let lowerB = b >= 0x41 && b <= 0x5A ? b | 0x20 : b

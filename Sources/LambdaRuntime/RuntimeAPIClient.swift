@@ -19,13 +19,14 @@ public struct Invocation: Sendable {
     public var payload: [UInt8]
 }
 
-/// The Runtime API (2018-06-01) client on one reused libcurl handle: the connection to the API stays open between
-/// invocations. Transient failures (connection refused or dropped, 502/503/504/429) are retried with backoff; statuses
+/// The Runtime API (2018-06-01) client on one kept-alive connection that libcurl opens (`HTTPConnection`: libcurl
+/// connects, the small HTTP/1.1 exchanges are framed here), so the connection to the API stays open between
+/// invocations and no per-request URL parsing or request building happens inside libcurl. Transient failures (connection refused or dropped, 502/503/504/429) are retried with backoff; statuses
 /// that mean the environment is broken (403 on a post, 500) end the process through a thrown `RuntimeError`.
 public final class RuntimeAPIClient {
     /// `http://host:port/2018-06-01/runtime` (accepts `host:port`, `[v6]:port`, `host:port/prefix`, or an http URL).
     public let baseURL: String
-    private let http: HTTPClient
+    private let http: HTTPConnection
     private let logger: LambdaLogger
     private let maxAttempts: Int
     private let backoffMs: Int
@@ -49,13 +50,10 @@ public final class RuntimeAPIClient {
                                "AWS_LAMBDA_RUNTIME_API='\(runtimeAPI)' has no valid port; expected host:port")
         }
         baseURL = base + "/2018-06-01/runtime"
-        var options = HTTPClient.Options()
-        options.connectTimeoutSeconds = 1
-        options.totalTimeoutSeconds = nil  // `next` may legitimately block for a long time.
-        options.useProxyFromEnvironment = false
-        options.userAgent = "odins-ravne-lambda/0.1"
         do {
-            http = try HTTPClient(options: options)
+            // Direct (never a proxy), no overall timeout: `next` may legitimately block for a long time.
+            http = try HTTPConnection(origin: "http://" + authority, connectTimeoutSeconds: 1,
+                                      userAgent: "odins-ravne-lambda/0.1")
         } catch {
             throw RuntimeError(.unreachable, step: "configuration", "cannot create an HTTP client: \(error)")
         }
