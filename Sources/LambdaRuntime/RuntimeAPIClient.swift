@@ -20,9 +20,10 @@ public struct Invocation: Sendable {
 }
 
 /// The Runtime API (2018-06-01) client on one kept-alive connection that libcurl opens (`HTTPConnection`: libcurl
-/// connects, the small HTTP/1.1 exchanges are framed here), so the connection to the API stays open between
-/// invocations and no per-request URL parsing or request building happens inside libcurl. Transient failures (connection refused or dropped, 502/503/504/429) are retried with backoff; statuses
-/// that mean the environment is broken (403 on a post, 500) end the process through a thrown `RuntimeError`.
+/// connects, the small HTTP/1.1 exchanges are framed there), so the connection to the API stays open between
+/// invocations and no per-request URL parsing or request building happens inside libcurl. Transient failures
+/// (connection refused or dropped, 502/503/504/429) are retried with backoff; statuses that mean the environment is
+/// broken (403 on a post, 500) end the process through a thrown `RuntimeError`.
 public final class RuntimeAPIClient {
     /// `http://host:port/2018-06-01/runtime` (accepts `host:port`, `[v6]:port`, `host:port/prefix`, or an http URL).
     public let baseURL: String
