@@ -280,6 +280,91 @@ extension AWSClient {
         return S3PutResult(eTag: root.string("ETag"), versionID: response.headers["x-amz-version-id"])
     }
 
+    /// An in-progress multipart upload, as ListMultipartUploads reports it.
+    public struct S3MultipartUpload: Sendable, Equatable {
+        public var key: String
+        public var uploadID: String
+        /// ISO 8601, as S3 sends it (sorts chronologically).
+        public var initiated: String
+    }
+
+    /// One uploaded part, as ListParts reports it.
+    public struct S3UploadedPart: Sendable, Equatable {
+        public var partNumber: Int
+        public var size: Int64
+        /// Quoted hex MD5 of the part.
+        public var eTag: String
+    }
+
+    /// Every in-progress multipart upload under `prefix` (ListMultipartUploads, following the key/upload-id markers).
+    public func listMultipartUploads(bucket: String, prefix: String) throws(AWSError) -> [S3MultipartUpload] {
+        var uploads: [S3MultipartUpload] = []
+        var markers: (key: String, uploadID: String)?
+        let operation = AWSOperation(.s3, "ListMultipartUploads")
+        repeat {
+            var query = [("uploads", ""), ("prefix", prefix)]
+            if let markers { query += [("key-marker", markers.key), ("upload-id-marker", markers.uploadID)] }
+            let response = try send(try s3Request("GET", bucket: bucket, query: URIEncoding.formEncode(query)),
+                                    operation: operation)
+            let root = try parseXML(response.body, operation)
+            uploads += root.children("Upload").compactMap { node in
+                guard let key = node.string("Key"), let id = node.string("UploadId") else { return nil }
+                return S3MultipartUpload(key: key, uploadID: id, initiated: node.string("Initiated") ?? "")
+            }
+            markers = nil
+            if root.string("IsTruncated") == "true", let key = root.string("NextKeyMarker"),
+               let id = root.string("NextUploadIdMarker") {
+                markers = (key, id)
+            }
+        } while markers != nil
+        return uploads
+    }
+
+    /// Every part uploaded so far to `uploadID` (ListParts, following the part-number marker).
+    public func listParts(bucket: String, key: String, uploadID: String) throws(AWSError) -> [S3UploadedPart] {
+        var parts: [S3UploadedPart] = []
+        var marker: String?
+        let operation = AWSOperation(.s3, "ListParts")
+        repeat {
+            var query = [("uploadId", uploadID)]
+            if let marker { query.append(("part-number-marker", marker)) }
+            let response = try send(try s3Request("GET", bucket: bucket, key: key, query: URIEncoding.formEncode(query)),
+                                    operation: operation)
+            let root = try parseXML(response.body, operation)
+            parts += root.children("Part").compactMap { node in
+                guard let number = node.string("PartNumber").flatMap({ Int($0) }),
+                      let size = node.string("Size").flatMap({ Int64($0) }) else { return nil }
+                return S3UploadedPart(partNumber: number, size: size, eTag: node.string("ETag") ?? "")
+            }
+            marker = root.string("IsTruncated") == "true" ? root.string("NextPartNumberMarker") : nil
+        } while marker != nil
+        return parts
+    }
+
+    /// The ETag S3 gives an object uploaded from `path` in `partSize` parts: the hex MD5 of the concatenated binary
+    /// part MD5s, then `-<part count>` (a single-part upload's ETag is the plain MD5). Read in blocks.
+    public static func multipartETag(path: String, size: Int64, partSize: Int64) throws(AWSError) -> String {
+        var digests: [UInt8] = []
+        var offset: Int64 = 0
+        var count = 0
+        while offset < size {
+            let length = min(partSize, size - offset)
+            do {
+                digests += try MD5.hash(filePath: path, offset: offset, length: length)
+            } catch {
+                throw AWSError(kind: .invalidRequest, service: "S3", operation: "UploadPart", code: "FileNotFound",
+                               message: "cannot read \(path): \(error)")
+            }
+            offset += length
+            count += 1
+        }
+        let combined: [UInt8]
+        do { combined = try MD5.hash(digests) } catch {
+            throw AWSError(kind: .invalidRequest, service: "S3", operation: "UploadPart", code: "Digest", message: "\(error)")
+        }
+        return Hex.encode(combined) + "-" + String(count)
+    }
+
     /// AbortMultipartUpload.
     public func abortMultipartUpload(bucket: String, key: String, uploadID: String) throws(AWSError) {
         _ = try send(try s3Request("DELETE", bucket: bucket, key: key,
@@ -289,12 +374,17 @@ extension AWSClient {
 
     /// Uploads a file: one PutObject below `multipartThreshold`, else a multipart upload of `partSize` parts read
     /// straight from the file (never the whole file in memory), `concurrency` parts at a time on their own threads
-    /// (each with its own pooled connection). A failed multipart upload is aborted.
+    /// (each with its own pooled connection).
+    ///
+    /// - Parameter resume: continue the key's most recent unfinished multipart upload: parts already there whose size
+    ///   and MD5 match the file's bytes are kept, the rest are sent; a failure leaves the upload in place for the
+    ///   next attempt (the bucket's AbortIncompleteMultipartUpload lifecycle rule removes abandoned ones). Without
+    ///   it, a failed multipart upload is aborted.
     @discardableResult
     public func uploadFile(
         _ path: String, bucket: String, key: String, contentType: String = "application/octet-stream",
         partSize: Int64 = 8 << 20, multipartThreshold: Int64 = 16 << 20, concurrency: Int = 4,
-        unsignedPayload: Bool = false
+        unsignedPayload: Bool = false, resume: Bool = false
     ) throws(AWSError) -> S3PutResult {
         precondition(partSize >= 5 << 20, "S3 parts (except the last) must be at least 5 MiB")
         var info = stat()
@@ -307,21 +397,39 @@ extension AWSClient {
             return try putObject(bucket: bucket, key: key, body: .file(path: path), contentType: contentType,
                                  unsignedPayload: unsignedPayload)
         }
-        let uploadID = try createMultipartUpload(bucket: bucket, key: key, contentType: contentType)
         let partCount = Int((size + partSize - 1) / partSize)
-        let results = Mutex<(next: Int, eTags: [Int: String], error: AWSError?)>((0, [:], nil))
+        var uploadID: String?
+        var kept: [Int: String] = [:]
+        if resume, let existing = try listMultipartUploads(bucket: bucket, prefix: key)
+            .filter({ $0.key == key }).max(by: { $0.initiated < $1.initiated }) {
+            uploadID = existing.uploadID
+            for part in try listParts(bucket: bucket, key: key, uploadID: existing.uploadID)
+            where part.partNumber >= 1 && part.partNumber <= partCount {
+                let offset = Int64(part.partNumber - 1) * partSize
+                guard part.size == min(partSize, size - offset),
+                      let digest = try? MD5.hash(filePath: path, offset: offset, length: part.size),
+                      part.eTag.filter({ $0 != "\"" }) == Hex.encode(digest) else { continue }
+                kept[part.partNumber] = part.eTag
+            }
+        }
+        let activeUploadID: String
+        if let uploadID { activeUploadID = uploadID } else {
+            activeUploadID = try createMultipartUpload(bucket: bucket, key: key, contentType: contentType)
+        }
+        let missing = (0..<partCount).filter { kept[$0 + 1] == nil }
+        let results = Mutex<(next: Int, eTags: [Int: String], error: AWSError?)>((0, kept, nil))
         let worker: @Sendable () -> Void = {
             while true {
                 let index: Int? = results.withLock { state in
-                    guard state.error == nil, state.next < partCount else { return nil }
+                    guard state.error == nil, state.next < missing.count else { return nil }
                     state.next += 1
-                    return state.next - 1
+                    return missing[state.next - 1]
                 }
                 guard let index else { return }
                 let offset = Int64(index) * partSize
                 do throws(AWSError) {
                     let eTag = try self.uploadPart(
-                        bucket: bucket, key: key, uploadID: uploadID, partNumber: index + 1,
+                        bucket: bucket, key: key, uploadID: activeUploadID, partNumber: index + 1,
                         body: .file(path: path, offset: offset, length: min(partSize, size - offset)),
                         unsignedPayload: unsignedPayload)
                     results.withLock { $0.eTags[index + 1] = eTag }
@@ -331,14 +439,14 @@ extension AWSClient {
                 }
             }
         }
-        BlockingThreads.run(count: max(1, min(concurrency, partCount)), worker)
+        if !missing.isEmpty { BlockingThreads.run(count: max(1, min(concurrency, missing.count)), worker) }
         let (eTags, failure) = results.withLock { ($0.eTags, $0.error) }
         do throws(AWSError) {
             if let failure { throw failure }
             let parts = (1...partCount).map { ($0, eTags[$0] ?? "") }
-            return try completeMultipartUpload(bucket: bucket, key: key, uploadID: uploadID, parts: parts)
+            return try completeMultipartUpload(bucket: bucket, key: key, uploadID: activeUploadID, parts: parts)
         } catch {
-            try? abortMultipartUpload(bucket: bucket, key: key, uploadID: uploadID)
+            if !resume { try? abortMultipartUpload(bucket: bucket, key: key, uploadID: activeUploadID) }
             throw error
         }
     }

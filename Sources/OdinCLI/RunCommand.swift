@@ -16,8 +16,10 @@ struct RunCommand: ParsableCommand {
             A FILE goes to raw/<camera>/<name> (camera = --camera, else its folder's name). A DIR with sub-folders \
             is an SD-card dump: one camera per sub-folder. A DIR of files is one camera (--camera, else its name).
 
-            Uploads are parallel and resumable: an object already in the bucket with the same size (and, below the \
-            multipart threshold, the same MD5) is skipped, so re-running after an interruption sends only the rest.
+            Uploads are parallel and resumable: an object already in the bucket with the same content (size and MD5, \
+            or the multipart ETag recomputed from the file) is skipped, and a large file whose multipart upload was \
+            interrupted continues from the parts S3 already has (each checked against the file's MD5), so re-running \
+            after an interruption sends only the rest.
 
             With --local the whole pipeline runs on this machine (ingest, Batch-shaped fan-out, Munin, fallback, \
             Hugin condensation, teardown) and Stage 3 lands in <local-root>/store/runs/<run>/stage3/ and is copied \
@@ -320,7 +322,10 @@ struct Uploader {
             if try Self.alreadyUploaded(client: client, bucket: bucket, item: item, size: size) {
                 lock.lock(); report.skipped += 1; lock.unlock()
             } else {
-                do { try client.uploadFile(item.source, bucket: bucket, key: item.key, concurrency: 2) } catch {
+                do {
+                    try client.uploadFile(item.source, bucket: bucket, key: item.key, partSize: Self.partSize,
+                                          concurrency: 2, resume: true)
+                } catch {
                     throw CLIError("upload \(item.source) → s3://\(bucket)/\(item.key): \(error)")
                 }
                 lock.lock(); report.uploaded += 1; report.bytes += size; lock.unlock()
@@ -337,7 +342,12 @@ struct Uploader {
 
     struct UploadItem: Sendable { var source: String; var key: String }
 
-    /// True when the object exists with the same size and (single-part ETag) the same MD5.
+    /// Multipart part size (S3 keeps parts of an interrupted upload; a re-run sends only the missing ones).
+    static let partSize: Int64 = 8 << 20
+
+    /// True when the object exists with the same size and the same content: the MD5 for a single-part ETag, the
+    /// multipart ETag recomputed from the file for one made of our part size. An object another tool uploaded in
+    /// other part sizes can only be checked by size.
     static func alreadyUploaded(client: AWSClient, bucket: String, item: UploadItem, size: Int64) throws -> Bool {
         let metadata: AWSClient.S3ObjectMetadata
         do { metadata = try client.headObject(bucket: bucket, key: item.key) } catch {
@@ -346,7 +356,11 @@ struct Uploader {
         }
         guard metadata.contentLength == size else { return false }
         let eTag = (metadata.eTag ?? "").trimmingCharacters(in: CharacterSet(charactersIn: "\""))
-        if eTag.contains("-") || eTag.isEmpty { return true }  // multipart ETag: size match is the check
+        if eTag.isEmpty { return true }
+        if let dash = eTag.lastIndex(of: "-") {
+            guard Int(eTag[eTag.index(after: dash)...]) == Int((size + partSize - 1) / partSize) else { return true }
+            return (try? AWSClient.multipartETag(path: item.source, size: size, partSize: partSize)) == eTag
+        }
         return (try? Hex.encode(MD5.hash(filePath: item.source))) == eTag
     }
 }

@@ -1,6 +1,7 @@
 import AWS
 import Foundation
 import HTTP
+import Synchronization
 import Testing
 import TestSupport
 
@@ -123,6 +124,49 @@ import TestSupport
         let missing = directory + "/missing.bin"
         #expect(throws: AWSError.self) { try client.getObject(bucket: bucket, key: "absent", downloadTo: missing) }
         #expect(!FileManager.default.fileExists(atPath: missing))
+    }
+
+    /// An interrupted multipart upload continues: parts S3 holds whose bytes match the file are kept, a part whose
+    /// bytes differ is sent again, the rest are sent; the object's ETag is what `multipartETag` computes locally.
+    @Test func interruptedMultipartUploadResumesFromTheMatchingParts() throws {
+        guard let moto = SignedMoto.require() else { return }
+        let calls = Mutex<[String]>([])
+        let logger = AWSLogger(level: .trace) { _, message, metadata in
+            if message == "aws.attempt", let operation = metadata["aws.operation"] { calls.withLock { $0.append(operation) } }
+        }
+        let client = moto.makeClient(logger: logger)
+        let bucket = uniqueName("resume")
+        try client.createBucket(bucket)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("aws-resume")).path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let source = directory + "/video.mp4"
+        var content = [UInt8](repeating: 0, count: 11 * 1024 * 1024 + 99)
+        for index in content.indices { content[index] = UInt8(truncatingIfNeeded: index &* 40_503 >> 5) }
+        #expect(FileManager.default.createFile(atPath: source, contents: Data(content)))
+        let part = 5 << 20
+        // The interrupted attempt: part 1 arrived intact, part 2 was sent from a different file of the same size.
+        let key = "raw/cam 1/video.mp4"
+        let uploadID = try client.createMultipartUpload(bucket: bucket, key: key)
+        _ = try client.uploadPart(bucket: bucket, key: key, uploadID: uploadID, partNumber: 1,
+                                  body: .bytes(Array(content[0..<part])))
+        _ = try client.uploadPart(bucket: bucket, key: key, uploadID: uploadID, partNumber: 2,
+                                  body: .bytes([UInt8](repeating: 7, count: part)))
+        #expect(try client.listMultipartUploads(bucket: bucket, prefix: key).map(\.uploadID) == [uploadID])
+        #expect(try client.listParts(bucket: bucket, key: key, uploadID: uploadID).map(\.partNumber) == [1, 2])
+
+        calls.withLock { $0.removeAll() }
+        let result = try client.uploadFile(source, bucket: bucket, key: key, partSize: Int64(part),
+                                           multipartThreshold: 6 << 20, resume: true)
+        let operations = calls.withLock { $0 }
+        #expect(operations.filter { $0 == "UploadPart" }.count == 2, "parts 2 and 3 only: \(operations)")
+        #expect(!operations.contains("CreateMultipartUpload"))
+        let expected = try AWSClient.multipartETag(path: source, size: Int64(content.count), partSize: Int64(part))
+        #expect(result.eTag?.filter { $0 != "\"" } == expected)
+        let target = directory + "/down.mp4"
+        _ = try client.getObject(bucket: bucket, key: key, downloadTo: target)
+        #expect(FileManager.default.contents(atPath: target) == Data(content))
+        #expect(try client.listMultipartUploads(bucket: bucket, prefix: key).isEmpty)
     }
 
     @Test func unsignedPayloadUpload() throws {

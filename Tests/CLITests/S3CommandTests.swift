@@ -157,6 +157,13 @@ import TestSupport
         try Data(Self.randomBytes(1000, seed: 42)).write(to: URL(fileURLWithPath: "\(root)/dump/cam01/DCIM/IMG_0.JPG"))
         let third = try OdinProcess.run(arguments, environment: awsEnvironment(moto))
         #expect(try third.json()["uploaded"] as? Int == 1)
+        // So is a changed multipart file of the same size: its multipart ETag is recomputed from the file.
+        try Data(Self.randomBytes(17 << 20, seed: 10)).write(to: URL(fileURLWithPath: "\(root)/dump/cam02/VID_1.MP4"))
+        let fourth = try OdinProcess.run(arguments, environment: awsEnvironment(moto))
+        #expect(try fourth.json()["uploaded"] as? Int == 1)
+        #expect(try fourth.json()["skipped"] as? Int == 6)
+        let video = try s3.getObject(bucket: bucket, key: "raw/cam02/VID_1.MP4").body
+        #expect(video == Self.randomBytes(17 << 20, seed: 10))
     }
 
     @Test func runWaitFollowsTheRunAndDownloadsStage3() throws {
