@@ -54,7 +54,7 @@ let package = Package(
 
         // MARK: - Odin (control plane), Munin (worker), Hugin (condensation)
         // OdinKit: ports and shared formats (object store, clock, Stage 1 records, chunks, key layout).
-        .target(name: "OdinKit", dependencies: ["Compression"]),
+        .target(name: "OdinKit", dependencies: ["Compression", "JSONEscaping"]),
         .target(name: "Munin", dependencies: ["Media", "Compression", "OdinKit"]),
         .target(name: "Hugin", dependencies: ["Compression", "JSONEscaping", "OdinKit"]),
         // Odin: control logic over the ports, the AWS and local bindings, profiles.

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import JSONEscaping
 
 /// One detection in a Stage 1 record, in the MegaDetector batch-output convention: `bbox` is `[x, y, width, height]`
 /// relative to the image (0…1, origin top-left).
@@ -122,6 +123,29 @@ public struct Chunk: Codable, Sendable, Equatable {
         self.runID = runID
         self.index = index
         self.items = items
+    }
+}
+
+extension Chunk {
+    /// The chunk as one JSON line (no newline), with the keys JSONEncoder's `.sortedKeys` gives; written by hand
+    /// because manifests are built on every sealed run and the generic encoder dominated that (BENCHMARKS.md).
+    /// `JSONDecoder` reads it back as `Chunk`.
+    public func appendJSON(to output: inout String) {
+        output += "{\"index\":" + String(index) + ",\"items\":["
+        for (position, item) in items.enumerated() {
+            if position > 0 { output += "," }
+            output += "{\"camera_id\":"
+            JSONString.append(item.cameraID, to: &output)
+            output += ",\"key\":"
+            JSONString.append(item.key, to: &output)
+            if let segment = item.segment {
+                output += ",\"segment\":{\"count\":" + String(segment.count) + ",\"index\":" + String(segment.index) + "}"
+            }
+            output += ",\"size\":" + String(item.size) + "}"
+        }
+        output += "],\"run_id\":"
+        JSONString.append(runID, to: &output)
+        output += "}"
     }
 }
 

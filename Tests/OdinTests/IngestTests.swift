@@ -40,8 +40,19 @@ import Testing
 
     @Test func partsAndManifestRoundTrip() throws {
         #expect(IngestPlanner.parts(chunkCount: 25_001) == [0..<10_000, 10_000..<20_000, 20_000..<25_001])
-        let chunks = [Chunk(runID: "r", index: 0, items: [.init(key: "raw/c/a b.jpg", cameraID: "c", size: 3)])]
+        let chunks = [Chunk(runID: "r", index: 0, items: [.init(key: "raw/c/a b.jpg", cameraID: "c", size: 3)]),
+                      // Keys S3 allows: quotes, backslashes, control characters, slashes, non-ASCII.
+                      Chunk(runID: "cam \"7\"-1", index: 1, items: [
+                        .init(key: "raw/c/\"q\"\\b\u{01}\t/ñandú 🦜.mp4", cameraID: "c\\d", size: 1 << 40,
+                              segment: .init(index: 2, count: 3)),
+                        .init(key: "raw/c/x.jpg", cameraID: "c", size: 0),
+                      ]),
+                      Chunk(runID: "r", index: 2, items: [])]
         #expect(try IngestPlanner.readManifest(try IngestPlanner.manifest(chunks)) == chunks)
+        // The line format JSONEncoder with sorted keys would give (the worker and the simulator read it).
+        var line = ""
+        chunks[0].appendJSON(to: &line)
+        #expect(line == #"{"index":0,"items":[{"camera_id":"c","key":"raw/c/a b.jpg","size":3}],"run_id":"r"}"#)
     }
 }
 

@@ -56,7 +56,11 @@ public struct IngestPlanner: Sendable {
         guard let dot = name.lastIndex(of: "."), !name[name.index(after: dot)...].contains("/") else {
             return .failure(SkipReason(key: key, reason: .notMedia))
         }
-        let ext = name[name.index(after: dot)...].lowercased()
+        let extSlice = name[name.index(after: dot)...]
+        // ASCII extensions (all real ones) are lower-cased byte-wise: no Unicode case mapping per uploaded key.
+        let ext = extSlice.utf8.allSatisfy({ $0 < 0x80 })
+            ? String(decoding: extSlice.utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self)
+            : extSlice.lowercased()
         if images.contains(ext) {
             return .success(MediaObject(bucket: bucket, key: key, cameraID: camera, size: size, kind: .image))
         }
@@ -122,15 +126,13 @@ public struct IngestPlanner: Sendable {
 
     /// The manifest: gzip JSON lines, line i = chunk i.
     public static func manifest(_ chunks: [Chunk]) throws -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        var text: [UInt8] = []
-        text.reserveCapacity(chunks.count * 128)
+        var text = ""
+        text.reserveCapacity(chunks.reduce(0) { $0 + 64 + $1.items.count * 96 })
         for chunk in chunks {
-            text += try encoder.encode(chunk)
-            text.append(UInt8(ascii: "\n"))
+            chunk.appendJSON(to: &text)
+            text += "\n"
         }
-        return try Gzip.compress(text)
+        return try Gzip.compress(Array(text.utf8))
     }
 
     /// Reads a manifest back (gzip JSON lines).

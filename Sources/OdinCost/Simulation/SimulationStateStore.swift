@@ -19,11 +19,12 @@ public final class SimulationStateStore: StateStore {
     /// Set once any dedup item moved to the general store (then puts must look there too).
     private let anyMaterialized = Mutex(false)
 
-    public init(clock: any WallClock) {
+    /// - Parameter expectedObjects: uploads the season will make (sizes the dedup table once instead of regrowing).
+    public init(clock: any WallClock, expectedObjects: Int = 1 << 16) {
         self.clock = clock
         base = InMemoryStateStore(clock: clock)
         var table: [Hash: (seenAt: Int64, expiresAt: Int64?)] = [:]
-        table.reserveCapacity(1 << 16)
+        table.reserveCapacity(min(max(expectedObjects, 1 << 16), 1 << 26))
         dedup = Mutex(table)
     }
 

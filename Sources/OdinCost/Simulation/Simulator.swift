@@ -156,7 +156,7 @@ public final class Simulator {
         self.policy = policy
         self.seed = seed
         clock = ManualClock(Date(timeIntervalSince1970: Self.startEpoch))
-        state = SimulationStateStore(clock: clock)
+        state = SimulationStateStore(clock: clock, expectedObjects: scenario.totalImages)
         let prices = Self.prices(profile: effective, inputs: scenario.inputs)
         batch = SimulatedBatch(profile: effective, inputs: scenario.inputs, objects: objects, seed: seed,
                                spotPrice: prices.spotPerHour, onDemandPrice: prices.onDemandPerHour)
