@@ -20,11 +20,17 @@ struct CostsCommand: ParsableCommand {
             DescribeSpotPriceHistory (90 days, every AZ; cached in the state store for 6 h); otherwise the profile's \
             editable table is used and labelled as an assumption.
 
+            The ledger is read from the local binding's state (--local, folder --local-root) or from the deployed \
+            stack's state table (--stack NAME, ODIN_STACK or ODIN_TABLE).
+
             Examples:
-              odin costs --local ./demo
-              odin costs RUN-ID --local ./demo --json
+              odin costs --local                                  # after odin run --local
+              odin costs --local --local-root .odin/demo          # after odin demo
+              odin costs RUN-ID --stack odins-ravne-dev --json
               odin costs --advise --images 250000 --video-hours 12 --measure-spot
             """)
+
+    @OptionGroup var global: GlobalOptions
 
     @Argument(help: ArgumentHelp("A run id: show that run's ledger.", valueName: "run"))
     var runID: String?
@@ -40,15 +46,6 @@ struct CostsCommand: ParsableCommand {
 
     @Option(name: .long, help: "With --advise: cost this many hours of video on the best type.")
     var videoHours: Double?
-
-    @Flag(name: .long, help: "Print JSON instead of text.")
-    var json = false
-
-    @Option(name: .long, help: "Profile YAML (default: profiles/default.yaml when present, else built-in defaults).")
-    var profile: String?
-
-    @Option(name: .long, help: "Folder of a local run (`odin run --local DIR`): read its state store DIR/state.")
-    var local: String?
 
     @Flag(name: .long, help: "Measure Spot prices with DescribeSpotPriceHistory (AWS credentials and region needed).")
     var measureSpot = false
@@ -66,22 +63,30 @@ struct CostsCommand: ParsableCommand {
     }
 
     func run() throws {
-        let profile = try CostProfileFile.load(self.profile)
+        let profile = try global.loadProfile()
         let clock = SystemClock()
-        let environment = ProcessInfo.processInfo.environment
-        // The ledger: a local run's state folder, or the deployed stack's DynamoDB table (ODIN_TABLE, the stack
-        // output StateTableName) with the usual AWS credentials and region.
-        let state: (any StateStore)? = try local.map { try LocalStateStore(root: $0 + "/state", clock: clock) }
-            ?? environment["ODIN_TABLE"].map { table in
-                let client = AWSClient(configuration: try AWSClient.Configuration.fromEnvironment(
-                    environment, region: environment["AWS_REGION"] == nil ? profile.compute.region : nil))
-                return DynamoStateStore(client: client, table: table)
+        let json = global.json
+        // The ledger: the local binding's state folder, or the deployed stack's DynamoDB table (--stack, ODIN_STACK
+        // or ODIN_TABLE) with the usual AWS credentials and region.
+        var state: (any StateStore)?
+        var location = ""
+        if global.local {
+            location = global.localRoot + "/state"
+            guard FileManager.default.fileExists(atPath: location) else {
+                throw CostsError("no local state in \(location): run `odin run --local …` or `odin demo` first, or pass --local-root")
             }
+            state = try LocalStateStore(root: location, clock: clock)
+        } else if (global.stackName ?? "").isEmpty == false || ProcessInfo.processInfo.environment["ODIN_TABLE"] != nil {
+            let client = try AWSAccess.client(global: global)
+            if let table = try DeployedNames.resolve(global: global, client: client).table {
+                state = DynamoStateStore(client: client, table: table)
+                location = "table \(table)"
+            }
+        }
         if advise {
             var measured: [String: PriceFigure] = [:]
             if measureSpot {
-                let client = AWSClient(configuration: try AWSClient.Configuration.fromEnvironment(
-                    ProcessInfo.processInfo.environment, region: ProcessInfo.processInfo.environment["AWS_REGION"] == nil ? profile.compute.region : nil))
+                let client = try AWSAccess.client(global: global)
                 let cache = SpotPriceCache(state: state ?? InMemoryStateStore(clock: clock), clock: clock)
                 let types = Array(Set(profile.compute.instanceTypes).union(profile.prices.onDemand.keys)).sorted()
                 measured = try cache.figures(for: types, source: EC2SpotPriceSource(client: client))
@@ -93,11 +98,11 @@ struct CostsCommand: ParsableCommand {
             return
         }
         guard let state else {
-            throw CostsError("the ledger lives in a state store: pass --local DIR (the folder of `odin run --local`), or set ODIN_TABLE to the deployed stack's state table (output StateTableName)")
+            throw CostsError("the ledger lives in a state store: pass --local (and --local-root DIR unless it is .odin/local) for a local run, or --stack NAME (or ODIN_STACK, or ODIN_TABLE = the stack output StateTableName) for the deployed one")
         }
         if let run = runID {
             guard let record = try RunRecord.load(run, state: state) else {
-                throw CostsError("no run \(run) in \(local ?? "")/state; `odin costs --local DIR` lists the runs")
+                throw CostsError("no run \(run) in \(location); `odin costs` without a RUN lists the runs")
             }
             let line = try RunCost(record: record, state: state, profile: profile)
             print(json ? try Self.encode(line) : line.text)
@@ -196,19 +201,6 @@ struct CostsCommand: ParsableCommand {
     }
     static func num(_ value: Double) -> String { String(format: "%.1f", value) }
     static func money(_ value: Double) -> String { String(format: abs(value) < 10 ? "%.4f" : "%.2f", value) }
-}
-
-/// Reads a profile YAML into the validated `Profile` (errors name the key path).
-enum CostProfileFile {
-    static func load(_ path: String?) throws -> Profile {
-        let chosen = path ?? (FileManager.default.fileExists(atPath: "profiles/default.yaml") ? "profiles/default.yaml" : nil)
-        guard let chosen else { return Profile() }
-        guard let data = FileManager.default.contents(atPath: chosen) else {
-            throw ValidationError("cannot read profile \(chosen)")
-        }
-        let text = String(decoding: data, as: UTF8.self)
-        do { return try ProfileYAML.profile(yaml: text, source: chosen) } catch { throw ValidationError("\(error)") }
-    }
 }
 
 /// A failure of `odin costs` that is not a usage error (printed as "Error: …", exit 1).

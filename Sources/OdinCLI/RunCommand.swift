@@ -113,14 +113,7 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         if status { return try delegate(["status"]) }
-        if costs {
-            // `odin costs` takes `--local DIR` (the folder) rather than the global --local/--local-root pair.
-            var arguments = ["costs"]
-            if let profile = global.profile { arguments += ["--profile", profile] }
-            if global.local { arguments += ["--local", global.localRoot] }
-            if global.json { arguments.append("--json") }
-            return try delegate(arguments, forwardGlobals: false)
-        }
+        if costs { return try delegate(["costs"]) }
         if analyzeOnly { return try delegate(["analyze", localOutput]) }
         if downloadOnly, let runID, let bucket = resolvedBucket {
             return try delegate(["download", "s3://\(bucket)/runs/\(runID)/stage3", "--local-path", localOutput, "--summary"])
@@ -171,14 +164,13 @@ struct RunCommand: ParsableCommand {
     }
 
     /// Runs another odin command with the same global options.
-    func delegate(_ arguments: [String], forwardGlobals: Bool = true) throws {
+    func delegate(_ arguments: [String]) throws {
         var forwarded = arguments
-        if forwardGlobals {
-            if let profile = global.profile { forwarded += ["--profile", profile] }
-            if let region = global.region { forwarded += ["--region", region] }
-            if global.local { forwarded += ["--local", "--local-root", global.localRoot] }
-            if global.json { forwarded.append("--json") }
-        }
+        if let profile = global.profile { forwarded += ["--profile", profile] }
+        if let region = global.region { forwarded += ["--region", region] }
+        if let stack = global.stack { forwarded += ["--stack", stack] }
+        if global.local { forwarded += ["--local", "--local-root", global.localRoot] }
+        if global.json { forwarded.append("--json") }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Tools.ownPath)
         process.arguments = forwarded

@@ -64,7 +64,7 @@ struct SimulateCommand: ParsableCommand {
     }
 
     func run() throws {
-        let profile = try CostProfileFile.load(self.profile)
+        let profile = try ProfileLoader.load(self.profile)
         var scenario: Scenario
         if let trace {
             guard let data = FileManager.default.contents(atPath: trace) else { throw ValidationError("cannot read trace \(trace)") }

@@ -120,6 +120,16 @@ import TestSupport
         let again = try second.json()
         #expect((again["ingest"] as? [String: Any])?["duplicates"] as? Int == 2)
         #expect((again["ingest"] as? [String: Any])?["runs_started"] as? [String] == [])
+        // The ledger of that run, through `odin costs` and `odin run --costs` (the same global options).
+        for arguments in [["costs", "--local", "--local-root", dir + "/local", "--json"],
+                          ["run", "--costs", "--local", "--local-root", dir + "/local", "--json"]] {
+            let costs = try OdinProcess.run(arguments)
+            #expect(costs.status == 0, "\(costs.stderr.suffix(1000))")
+            let ledger = try costs.json()
+            #expect((ledger["runs"] as? [[String: Any]])?.contains { $0["run"] as? String == run["run_id"] as? String } == true,
+                    "\(ledger)")
+            #expect((ledger["months"] as? [[String: Any]])?.isEmpty == false)
+        }
     }
 
     @Test func interruptedLocalRunLeavesNothingRunningAndResumes() throws {
