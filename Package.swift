@@ -82,16 +82,15 @@ let package = Package(
         .executableTarget(name: "HuginCLI", dependencies: ["Hugin", "HuginState", "Odin", "OdinAWS", "OdinKit"]),
         // odin-package: deterministic Lambda zips (scripts/package.sh); a host tool, never deployed.
         .executableTarget(name: "OdinPackage", dependencies: ["Compression"]),
-        .executableTarget(name: "EchoFunction", dependencies: ["LambdaRuntime"], path: "functions/echo",
-                          exclude: ["function.json"]),
+        .executableTarget(name: "EchoFunction", dependencies: ["LambdaRuntime"], path: "functions/echo/src"),
         .executableTarget(name: "IngestFunction", dependencies: ["LambdaRuntime", "LambdaJSON", "Odin", "OdinAWS", "Events"],
-                          path: "functions/ingest", exclude: ["function.json"]),
+                          path: "functions/ingest/src"),
         .executableTarget(name: "JobEventsFunction", dependencies: ["LambdaRuntime", "LambdaJSON", "Odin", "OdinAWS", "Events"],
-                          path: "functions/job-events", exclude: ["function.json"]),
+                          path: "functions/job-events/src"),
         .executableTarget(name: "BudgetGuardFunction", dependencies: ["LambdaRuntime", "LambdaJSON", "Odin", "OdinAWS", "Events"],
-                          path: "functions/budget-guard", exclude: ["function.json"]),
+                          path: "functions/budget-guard/src"),
         .executableTarget(name: "SweeperFunction", dependencies: ["LambdaRuntime", "LambdaJSON", "Odin", "OdinAWS", "Events"],
-                          path: "functions/sweeper", exclude: ["function.json"]),
+                          path: "functions/sweeper/src"),
 
         // MARK: - Benchmark drivers (never shipped)
         .executableTarget(name: "RuntimeBench", dependencies: ["RuntimeEmulator"], path: "Benchmarks/RuntimeBench"),

@@ -1,6 +1,6 @@
 // Odin: the control plane as pure logic over ports, with a local binding.
 //
-// Entry points (one per Lambda function; the thin `functions/<name>/main.swift` builds `OdinServices` once at cold
+// Entry points (one per Lambda function; the thin `functions/<name>/src/main.swift` builds `OdinServices` once at cold
 // start and calls `handle(eventBytes, services:)` per invocation, returning the JSON bytes or throwing):
 //   IngestFunction      S3 ObjectCreated (direct, SQS-wrapped, EventBridge "Object Created"), s3:TestEvent
 //   JobEventsFunction   EventBridge "Batch Job State Change" (rule: SUCCEEDED/FAILED of our queues; the warm

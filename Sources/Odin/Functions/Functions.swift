@@ -4,7 +4,7 @@ import OdinKit
 
 /// Entry points for the four Lambda functions. Each takes the raw event bytes and the injected services and returns
 /// the JSON response bytes; a malformed event throws `EventDecodingError` naming the field before anything changes.
-/// The thin `functions/<name>/main.swift` builds `OdinServices` once at cold start and calls `handle` per invocation.
+/// The thin `functions/<name>/src/main.swift` builds `OdinServices` once at cold start and calls `handle` per invocation.
 public enum IngestFunction {
     public static func handle(_ event: [UInt8], services: OdinServices) throws -> [UInt8] {
         try FunctionJSON.encode(try handleDecoded(event, services: services))
