@@ -123,7 +123,7 @@ struct BatchCommand: ParsableCommand {
                 let pipeline = try LocalPipeline(.init(root: global.localRoot, profile: profile, binDir: binDir,
                                                        verbose: global.verbose))
                 let outcome = try LocalRun.execute(pipeline, inputs: inputs, camera: nil, timeout: 3600,
-                                                   progress: !global.json, priorities: priorities)
+                                                   progress: !global.json, priority: { priorities[$0] })
                 let runs = outcome.summary["runs"] as? [[String: Any]] ?? []
                 let succeeded = runs.filter { ($0["status"] as? String) == "done" }.count
                 let cost = outcome.summary["estimated_aws_cost"] as? [String: Any] ?? [:]

@@ -189,10 +189,8 @@ struct RunCommand: ParsableCommand {
         faults.seed = 7
         let pipeline = try LocalPipeline(.init(root: global.localRoot, profile: profile, faults: faults,
                                                binDir: binDir, verbose: global.verbose))
-        let cameras = PriorityRequests.cameras(try LocalPipeline.plan(inputs, camera: camera))
         let outcome = try LocalRun.execute(pipeline, inputs: inputs, camera: camera, timeout: timeout,
-                                           progress: !global.json,
-                                           priorities: Dictionary(uniqueKeysWithValues: cameras.map { ($0, priority) }))
+                                           progress: !global.json, priority: { [priority] _ in priority })
         try LocalRun.copyStage3(outcome.summary, to: localOutput)
         if global.json {
             var summary = outcome.summary
@@ -244,9 +242,10 @@ enum LocalRun {
         var completed: Bool
     }
 
-    /// - Parameter priorities: a priority request per camera, written before staging (`odin run --priority`).
+    /// - Parameter priority: the priority request for a camera of the inputs (nil: none), written before staging
+    ///   (`odin run --priority`, `odin batch process`).
     static func execute(_ pipeline: LocalPipeline, inputs: [String], camera: String?, timeout: Double,
-                        progress: Bool, priorities: [String: RunPriority] = [:]) throws -> Outcome {
+                        progress: Bool, priority: (_ camera: String) -> RunPriority? = { _ in nil }) throws -> Outcome {
         InterruptHandler.install(hint: "`odin status --local --local-root \(pipeline.options.root)` shows the runs; "
                                  + "`odin resume RUN --local --local-root \(pipeline.options.root)` finishes one.") {
             [compute = pipeline.binding.compute, queues = pipeline.options.profile.queues] in
@@ -257,6 +256,8 @@ enum LocalRun {
         }
         let started = Date()
         let plan = try LocalPipeline.plan(inputs, camera: camera)
+        var priorities: [String: RunPriority] = [:]
+        for camera in PriorityRequests.cameras(plan) { priorities[camera] = priority(camera) }
         let staged = try PriorityRequests.around(priorities, store: pipeline.binding.objects,
                                                  ingest: pipeline.options.profile.ingest) {
             try pipeline.stage(plan, progress: progress)
