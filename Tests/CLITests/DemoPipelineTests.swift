@@ -132,6 +132,42 @@ import TestSupport
         }
     }
 
+    /// `odin batch create-config` then `process --local`: each job's priority reaches the run of its camera.
+    @Test func batchProcessHonoursEachJobsPriority() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/ffmpeg") else { return }
+        let dir = try TestEnvironment.makeTemporaryDirectory("cli-batch")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for camera in ["camA", "camB"] {
+            try FileManager.default.createDirectory(atPath: "\(dir)/\(camera)", withIntermediateDirectories: true)
+            let ffmpeg = Process()
+            ffmpeg.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
+            ffmpeg.arguments = ["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                                "color=c=gray:s=160x120:r=1:d=1", "-frames:v", "1", "\(dir)/\(camera)/IMG_%04d.JPG"]
+            try ffmpeg.run()
+            ffmpeg.waitUntilExit()
+        }
+        let config = dir + "/batch.json"
+        let create = try OdinProcess.run(["batch", "create-config", "--input", dir + "/camA", dir + "/camB",
+                                          "--priority", "high", "--output", config])
+        #expect(create.status == 0, "\(create.stderr)")
+        // The second job is edited down to low, as a user would.
+        var object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: config)))
+            as? [String: Any])
+        var jobs = try #require(object["jobs"] as? [[String: Any]])
+        jobs[1]["priority"] = "low"
+        object["jobs"] = jobs
+        try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: config))
+        let process = try OdinProcess.run(["batch", "process", "--config", config, "--output", dir + "/result.json",
+                                           "--local", "--local-root", dir + "/local"] + OdinProcess.binDirArguments)
+        #expect(process.status == 0, "\(process.stderr.suffix(2000))")
+        let result = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/result.json")))
+            as? [String: Any])
+        let runs = (result["summary"] as? [String: Any])?["runs"] as? [[String: Any]] ?? []
+        var byCamera: [String: String] = [:]
+        for run in runs { byCamera[run["camera_id"] as? String ?? ""] = run["priority"] as? String }
+        #expect(byCamera == ["camA": "high", "camB": "low"], "\(runs)")
+    }
+
     @Test func interruptedLocalRunLeavesNothingRunningAndResumes() throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/ffmpeg") else { return }
         let dir = try TestEnvironment.makeTemporaryDirectory("cli-interrupt")
