@@ -42,7 +42,7 @@ let package = Package(
         // MARK: - Lambda runtime and its local emulator
         // JSONEscaping: JSON string literals for hand-written JSON (Foundation-free).
         .target(name: "JSONEscaping"),
-        .target(name: "LambdaRuntime", dependencies: ["HTTP", "JSONEscaping"]),
+        .target(name: "LambdaRuntime", dependencies: ["HTTP", "JSONEscaping", "Crypto"]),
         .target(name: "LambdaJSON", dependencies: ["LambdaRuntime"]),
         .target(name: "RuntimeEmulator"),
 

@@ -1,3 +1,5 @@
+import Crypto
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,6 +15,7 @@ public enum Lambda {
     ///   - makeHandler: builds the handler at cold start from the environment; a thrown error is an init error.
     public static func run(name: String, environment: [String: String] = Lambda.processEnvironment(),
                            makeHandler: ([String: String], LambdaLogger) throws -> any ByteHandler) -> Never {
+        CryptoLibrary.initializeWithoutConfigFile()  // before libcurl initialises OpenSSL (see its documentation)
         let logger = LambdaLogger(level: LambdaLogger.level(from: environment))
             .with("lambda.function", environment["AWS_LAMBDA_FUNCTION_NAME"] ?? name)
         let client: RuntimeAPIClient
