@@ -48,7 +48,7 @@ public final class HTTPConnection {
         guard request.url.hasPrefix(origin) else {
             throw HTTPError(kind: .invalidRequest, message: "URL is not on \(origin)", url: request.url)
         }
-        var target = String(request.url.dropFirst(origin.utf8.count))
+        var target = String(Substring(request.url.utf8.dropFirst(origin.utf8.count)))
         if target.isEmpty { target = "/" }
         let body: [UInt8]
         switch request.body {
@@ -312,26 +312,45 @@ public final class HTTPConnection {
         var headers: HTTPHeaders
     }
 
-    /// `HTTP/1.x SSS reason` then `Name: value` lines (obsolete line folding is not accepted).
+    /// `HTTP/1.x SSS reason` then `Name: value` lines (obsolete line folding is not accepted). One pass over the
+    /// bytes: this runs twice per Lambda invocation.
     static func parseHead(_ bytes: ArraySlice<UInt8>) -> Head? {
-        var lines = bytes.split(separator: 0x0a, omittingEmptySubsequences: false).map { line in
-            line.last == 0x0d ? line.dropLast() : line
+        // Status line: "HTTP/1." digit, space, three digits, then a space or the end of the line.
+        let start = bytes.startIndex
+        guard bytes.count >= 12, bytes[start..<(start + 7)].elementsEqual("HTTP/1.".utf8),
+              bytes[start + 8] == 0x20 else { return nil }
+        var status = 0
+        for index in (start + 9)..<(start + 12) {
+            let digit = bytes[index]
+            guard digit >= 0x30 && digit <= 0x39 else { return nil }
+            status = status * 10 + Int(digit - 0x30)
         }
-        guard !lines.isEmpty else { return nil }
-        let statusLine = lines.removeFirst()
-        let parts = statusLine.split(separator: 0x20, maxSplits: 2, omittingEmptySubsequences: true)
-        guard parts.count >= 2, parts[0].starts(with: Array("HTTP/1.".utf8)),
-              parts[1].count == 3, let status = Int(String(decoding: parts[1], as: UTF8.self)) else { return nil }
+        var index = start + 12
+        guard index == bytes.endIndex || bytes[index] == 0x20 || bytes[index] == 0x0d || bytes[index] == 0x0a else {
+            return nil
+        }
+        while index < bytes.endIndex && bytes[index] != 0x0a { index += 1 }
         var headers = HTTPHeaders()
-        headers.reserveCapacity(lines.count)
-        for line in lines where !line.isEmpty {
-            guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon > line.startIndex else { return nil }
-            var value = line[(colon + 1)...]
-            while let first = value.first, first == 0x20 || first == 0x09 { value = value.dropFirst() }
-            while let last = value.last, last == 0x20 || last == 0x09 { value = value.dropLast() }
-            headers.add(name: String(decoding: line[..<colon], as: UTF8.self), value: String(decoding: value, as: UTF8.self))
+        headers.reserveCapacity(12)
+        while index < bytes.endIndex {
+            index += 1  // past the LF
+            var lineEnd = index
+            while lineEnd < bytes.endIndex && bytes[lineEnd] != 0x0a { lineEnd += 1 }
+            var contentEnd = lineEnd
+            if contentEnd > index && bytes[contentEnd - 1] == 0x0d { contentEnd -= 1 }
+            if contentEnd > index {
+                var colon = index
+                while colon < contentEnd && bytes[colon] != UInt8(ascii: ":") { colon += 1 }
+                guard colon > index && colon < contentEnd else { return nil }
+                var valueStart = colon + 1, valueEnd = contentEnd
+                while valueStart < valueEnd && (bytes[valueStart] == 0x20 || bytes[valueStart] == 0x09) { valueStart += 1 }
+                while valueEnd > valueStart && (bytes[valueEnd - 1] == 0x20 || bytes[valueEnd - 1] == 0x09) { valueEnd -= 1 }
+                headers.add(name: String(decoding: bytes[index..<colon], as: UTF8.self),
+                            value: String(decoding: bytes[valueStart..<valueEnd], as: UTF8.self))
+            }
+            index = lineEnd
         }
-        return Head(status: status, version11: parts[0].last == UInt8(ascii: "1"), headers: headers)
+        return Head(status: status, version11: bytes[start + 7] == UInt8(ascii: "1"), headers: headers)
     }
 }
 

@@ -1,5 +1,5 @@
 import Foundation
-import HTTP
+@testable import HTTP
 import Testing
 
 #if canImport(Glibc)
@@ -165,6 +165,21 @@ struct HTTPConnectionTests {
         usleep(50_000)  // let the close reach us
         #expect(try connection.send(HTTPRequest(url: server.origin + "/")).body == Self.bytes("1"))
         #expect(server.connections == 2)
+    }
+
+    @Test func responseHeadParsing() throws {
+        func head(_ text: String) -> HTTPConnection.Head? { HTTPConnection.parseHead(Array(text.utf8)[...]) }
+        let parsed = try #require(head("HTTP/1.1 202\r\nX-A:  spaced value \t\r\nx-b:\r\nLambda-Runtime-Aws-Request-Id: r-1"))
+        #expect(parsed.status == 202 && parsed.version11)
+        #expect(parsed.headers["x-a"] == "spaced value")
+        #expect(parsed.headers["X-B"] == "")
+        #expect(parsed.headers["lambda-runtime-aws-request-id"] == "r-1")
+        #expect(head("HTTP/1.0 404 Not Found\nContent-Length: 0")?.version11 == false)  // bare LF lines too
+        #expect(head("HTTP/1.1 404 Not Found")?.status == 404)
+        #expect(head("HTTP/1.1 20 OK") == nil)
+        #expect(head("HTTP/2 200 OK") == nil)
+        #expect(head("HTTP/1.1 200 OK\r\nno colon here") == nil)
+        #expect(head("HTTP/1.1 200 OK\r\n: empty name") == nil)
     }
 
     @Test func malformedResponseAndRefusedConnectionAreReceiveAndConnectErrors() throws {
