@@ -21,6 +21,19 @@ import Testing
         #expect(reason("raw/cam01/noext") == .notMedia)
     }
 
+    /// The byte-wise path for ASCII keys agrees with the Character path on every key shape (random keys over the
+    /// characters that matter: separators, dots, case, CR LF, which is one Character).
+    @Test func asciiClassificationAgreesWithTheCharacterPath() {
+        var generator = SeededGenerator(seed: 99)
+        let alphabet = Array("raw/cam./_-AJPGMp4jpgxyz \r\n")
+        for _ in 0..<20_000 {
+            var key = Bool.random(using: &generator) ? "raw/" : ""
+            for _ in 0..<Int.random(in: 0...14, using: &generator) { key.append(alphabet.randomElement(using: &generator)!) }
+            #expect(planner.classifyASCII(bucket: "b", key: key, size: 1)
+                    == planner.classifyCharacters(bucket: "b", key: key, size: 1), "\(key.debugDescription)")
+        }
+    }
+
     @Test func imagesByCountAndLongVideosIntoSegments() {
         // 5 min target / 0.5 s per image = 600 images per chunk.
         let images = (0..<1_500).map { MediaObject(bucket: "b", key: "raw/c/\(1_000_000 + $0).jpg", cameraID: "c", size: 1, kind: .image) }

@@ -45,6 +45,12 @@ public struct IngestPlanner: Sendable {
 
     /// Classifies one decoded key.
     public func classify(bucket: String, key: String, size: Int64) -> Result<MediaObject, SkipReason> {
+        key.utf8.allSatisfy({ $0 < 0x80 }) ? classifyASCII(bucket: bucket, key: key, size: size)
+            : classifyCharacters(bucket: bucket, key: key, size: size)
+    }
+
+    /// `classify` over Characters (any key).
+    func classifyCharacters(bucket: String, key: String, size: Int64) -> Result<MediaObject, SkipReason> {
         guard key.hasPrefix(StoreLayout.rawPrefix) else { return .failure(SkipReason(key: key, reason: .notUnderRaw)) }
         if key.hasSuffix("/") { return .failure(SkipReason(key: key, reason: .folderMarker)) }
         let rest = key.dropFirst(StoreLayout.rawPrefix.count)
@@ -56,11 +62,35 @@ public struct IngestPlanner: Sendable {
         guard let dot = name.lastIndex(of: "."), !name[name.index(after: dot)...].contains("/") else {
             return .failure(SkipReason(key: key, reason: .notMedia))
         }
-        let extSlice = name[name.index(after: dot)...]
-        // ASCII extensions (all real ones) are lower-cased byte-wise: no Unicode case mapping per uploaded key.
-        let ext = extSlice.utf8.allSatisfy({ $0 < 0x80 })
-            ? String(decoding: extSlice.utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self)
-            : extSlice.lowercased()
+        let ext = name[name.index(after: dot)...].lowercased()
+        if images.contains(ext) {
+            return .success(MediaObject(bucket: bucket, key: key, cameraID: camera, size: size, kind: .image))
+        }
+        if videos.contains(ext) {
+            return .success(MediaObject(bucket: bucket, key: key, cameraID: camera, size: size, kind: .video))
+        }
+        return .failure(SkipReason(key: key, reason: .notMedia))
+    }
+
+    /// `classify` for an ASCII key (nearly all of them), over its bytes: the same rules without Character
+    /// segmentation, which dominated ingest's per-object cost.
+    func classifyASCII(bucket: String, key: String, size: Int64) -> Result<MediaObject, SkipReason> {
+        let bytes = key.utf8
+        let prefix = StoreLayout.rawPrefix.utf8
+        guard bytes.starts(with: prefix) else { return .failure(SkipReason(key: key, reason: .notUnderRaw)) }
+        if bytes.last == UInt8(ascii: "/") { return .failure(SkipReason(key: key, reason: .folderMarker)) }
+        let rest = bytes.index(bytes.startIndex, offsetBy: prefix.count)
+        guard let slash = bytes[rest...].firstIndex(of: UInt8(ascii: "/")), slash != rest else {
+            return .failure(SkipReason(key: key, reason: .noCameraFolder))
+        }
+        let name = bytes.index(after: slash)
+        guard let dot = bytes[name...].lastIndex(of: UInt8(ascii: ".")),
+              !bytes[bytes.index(after: dot)...].contains(UInt8(ascii: "/")) else {
+            return .failure(SkipReason(key: key, reason: .notMedia))
+        }
+        let camera = String(key[rest..<slash])
+        let ext = String(decoding: bytes[bytes.index(after: dot)...].map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 },
+                         as: UTF8.self)
         if images.contains(ext) {
             return .success(MediaObject(bucket: bucket, key: key, cameraID: camera, size: size, kind: .image))
         }
