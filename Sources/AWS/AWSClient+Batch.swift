@@ -182,24 +182,11 @@ public enum Batch {
 
     // MARK: Job definitions
 
-    public struct KeyValuePair: Codable, Sendable, Equatable {
-        public var name: String
-        public var value: String
-        public init(name: String, value: String) {
-            self.name = name
-            self.value = value
-        }
-    }
+    /// `{name, value}`: the same shape in job definitions, overrides and job details (one model, Events').
+    public typealias KeyValuePair = BatchJobDetail.KeyValue
 
-    public struct ResourceRequirement: Codable, Sendable, Equatable {
-        /// `VCPU`, `MEMORY`, `GPU`.
-        public var type: String
-        public var value: String
-        public init(type: String, value: String) {
-            self.type = type
-            self.value = value
-        }
-    }
+    /// `{type, value}` with type `VCPU`, `MEMORY` or `GPU` (one model, Events').
+    public typealias ResourceRequirement = BatchJobDetail.ResourceRequirement
 
     public struct ContainerProperties: Codable, Sendable, Equatable {
         public var image: String

@@ -160,7 +160,7 @@ public struct SigV4Signer: Sendable {
         stringToSign.append(contentsOf: timestamp.dateTime.utf8)
         stringToSign.append(0x0a)
         stringToSign.append(contentsOf: cached.scopeLine)
-        Self.appendHex(canonicalHash, to: &stringToSign)
+        Hex.append(canonicalHash, to: &stringToSign)
 
         // Stages 3 and 4 (the signing key's HMAC schedule is cached with it).
         let signature = cached.signer.authenticationCode(for: stringToSign)
@@ -168,7 +168,7 @@ public struct SigV4Signer: Sendable {
         authorization.reserveCapacity(authorization.count + signedHeaders.count + 80)
         authorization.append(contentsOf: signedHeaders)
         authorization.append(contentsOf: ", Signature=".utf8)
-        Self.appendHex(signature, to: &authorization)
+        Hex.append(signature, to: &authorization)
         request.headers.add(name: "Authorization", value: String(decoding: authorization, as: UTF8.self))
 
         // Send what was signed: rebuild the URL only when normalization changed it.
@@ -432,23 +432,6 @@ public struct SigV4Signer: Sendable {
 
 extension SigV4Signer {
     static let algorithmLine = Array("AWS4-HMAC-SHA256\n".utf8)
-    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
-
-    static func appendHex(_ bytes: [UInt8], to output: inout [UInt8]) {
-        // Formatted in a stack buffer, then copied in one append (a per-byte append or a zero-fill costs more).
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bytes.count * 2) { text in
-            hexDigits.withUnsafeBufferPointer { digits in
-                var position = 0
-                for byte in bytes {
-                    text[position] = digits[Int(byte >> 4)]
-                    text[position + 1] = digits[Int(byte & 0x0f)]
-                    position += 2
-                }
-            }
-            output.append(contentsOf: UnsafeBufferPointer(text))
-        }
-    }
-
 
     /// Headers never signed, because proxies or the transport change them (botocore excludes the same ones):
     /// authorization, user-agent, expect, x-amzn-trace-id, content-length, transfer-encoding, connection; plus host,

@@ -18,6 +18,22 @@ public enum Hex {
         }
     }
 
+    /// Appends the lower-case hex of `bytes` to a byte buffer (formatted in a stack buffer, then copied in one
+    /// append: SigV4 writes two digests per request this way).
+    public static func append(_ bytes: [UInt8], to output: inout [UInt8]) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bytes.count * 2) { text in
+            let table: StaticString = "0123456789abcdef"
+            let digits = table.utf8Start
+            var position = 0
+            for byte in bytes {
+                text[position] = digits[Int(byte >> 4)]
+                text[position + 1] = digits[Int(byte & 0x0f)]
+                position += 2
+            }
+            output.append(contentsOf: UnsafeBufferPointer(text))
+        }
+    }
+
     /// Lower-case hex of `bytes` (two characters per byte).
     public static func encode(_ bytes: some Sequence<UInt8>) -> String {
         var output = [UInt8]()

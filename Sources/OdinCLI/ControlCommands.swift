@@ -1,4 +1,5 @@
 import AWS
+import Events
 import ArgumentParser
 import Foundation
 import Odin

@@ -1,4 +1,5 @@
 import AWS
+import Events
 import Compression
 import Foundation
 import HTTP
