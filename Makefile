@@ -32,7 +32,7 @@ build: deps ## Build every binary (CONFIG=debug|release)
 	$(SWIFT) build -c $(CONFIG)
 
 test: deps venv ## Run the whole test suite against real peers (moto_server, FFmpeg, Runtime API emulator)
-	scripts/with-moto.sh $(SWIFT) test
+	ODIN_CONTRACT_REQUIRED=1 scripts/with-moto.sh $(SWIFT) test
 
 # replay: FUNCTION=echo runs without AWS. Otherwise the function runs against a local moto_server that
 # scripts/with-moto.sh starts and `odin replay --seed-local` seeds with the stack's resources (and a run matching a

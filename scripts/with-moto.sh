@@ -2,7 +2,10 @@
 # Runs a command with a fresh moto_server on a free loopback port (see ../shared/docs/local-aws.md) and stops the
 # server afterwards. The command sees MOTO_ENDPOINT (and AWS_ENDPOINT_URL unless ODIN_KEEP_ENDPOINT=1), dummy
 # credentials and a region. Batch runs without Docker (use_docker=false). A second server that fails every Batch job
-# is started too, as MOTO_FAILING_ENDPOINT.
+# is started too, as MOTO_FAILING_ENDPOINT. The AWS contract checker (scripts/contract/server.py: botocore model
+# validation and IAM evaluation of infra/stack.yaml's roles for every request the function tests send) runs as
+# ODIN_CONTRACT_ENDPOINT; its totals are printed at the end, and any AccessDenied, model violation or checker error
+# fails the run (as does ODIN_CONTRACT_REQUIRED=1 with no validated call, which `make test` sets).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/venv.sh
@@ -33,7 +36,21 @@ start() {
 start MOTO_ENDPOINT .build/moto.log
 start MOTO_FAILING_ENDPOINT .build/moto-failing.log MOTO_SIMPLE_BATCH_FAIL_AFTER=0
 export MOTO_ENDPOINT MOTO_FAILING_ENDPOINT
+mkdir -p .build/contract
+contract_port=$(free_port)
+: >.build/contract/calls.jsonl
+.venv/bin/python scripts/contract/server.py --port "$contract_port" --record .build/contract/calls.jsonl \
+  >.build/contract/checker.log 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$contract_port/totals" && break; sleep 0.1; done
+curl -sf -o /dev/null "http://127.0.0.1:$contract_port/totals" || { cat .build/contract/checker.log >&2; exit 1; }
+export ODIN_CONTRACT_ENDPOINT="http://127.0.0.1:$contract_port"
 [ "${ODIN_KEEP_ENDPOINT:-0}" = 1 ] || export AWS_ENDPOINT_URL="$MOTO_ENDPOINT"
 export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-testing} AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-testing}
 export AWS_REGION=${AWS_REGION:-us-east-1} ODIN_VENV="$PWD/.venv"
-"$@"
+status=0
+"$@" || status=$?
+# The contract checker's totals over everything the command sent through the tests' recording proxies.
+totals=$(curl -sf "$ODIN_CONTRACT_ENDPOINT/totals") || { echo "contract checker did not answer" >&2; exit 1; }
+.venv/bin/python scripts/contract/totals.py "$totals" || status=1
+exit "$status"

@@ -8,7 +8,7 @@ import Testing
 
 /// The two Batch job commands as AWS runs them: `munin-worker` and `hugin` with only the job environment the control
 /// plane and the job definitions give them (ODIN_BUCKET, ODIN_RUN_ID, AWS_BATCH_JOB_ARRAY_INDEX, …), reading and
-/// writing the run in S3 (moto with signature checks) through the AWS binding.
+/// writing the run in S3 (moto with signature checks) through the AWS binding, each on its job role's credentials.
 @Suite("Batch jobs on S3")
 struct BatchJobsOnS3Tests {
     @Test("munin-worker writes Stage 1 to S3 and hugin condenses it into Stage 3 in S3")
@@ -29,11 +29,10 @@ struct BatchJobsOnS3Tests {
         let manifest = try JSONEncoder().encode(Chunk(runID: "r1", index: 0, items: items)) + Data("\n".utf8)
         try stack.objects.put(StoreLayout.manifestKey(run: "r1"), bytes: try Gzip.compress([UInt8](manifest)))
 
-        let job = ["ODIN_BUCKET": stack.bucket, "ODIN_RUN_ID": "r1", "AWS_ENDPOINT_URL": moto.endpoint,
-                   "AWS_ACCESS_KEY_ID": moto.credentials.accessKeyID,
-                   "AWS_SECRET_ACCESS_KEY": moto.credentials.secretAccessKey, "AWS_REGION": "us-east-1",
-                   "HOME": work, "PATH": "/usr/bin:/bin"]
-        try run(TestEnvironment.binary("munin-worker"), [], environment: job.merging(
+        // Each command with its own job role from infra/stack.yaml, through the recording proxy and the contract
+        // checker (model validation, IAM evaluation).
+        let job = ["ODIN_BUCKET": stack.bucket, "ODIN_RUN_ID": "r1", "HOME": work, "PATH": "/usr/bin:/bin"]
+        try run(TestEnvironment.binary("munin-worker"), [], environment: try stack.jobEnvironment("worker").merging(job) { $1 }.merging(
             ["ODIN_MANIFEST": StoreLayout.manifestKey(run: "r1"), "ODIN_INDEX_OFFSET": "0",
              "AWS_BATCH_JOB_ARRAY_INDEX": "0", "MUNIN_SCRATCH": work]) { $1 })
         let stage1 = try Gzip.decompress(try stack.objects.get(StoreLayout.stage1Key(run: "r1", chunk: 0)))
@@ -42,7 +41,9 @@ struct BatchJobsOnS3Tests {
         }
         #expect(records.map(\.path) == items.map(\.key))
 
-        try run(TestEnvironment.binary("hugin"), [], environment: job)
+        try run(TestEnvironment.binary("hugin"), [], environment: try stack.jobEnvironment("hugin").merging(job) { $1 })
+        #expect(stack.proxy.findings.isEmpty, "\(stack.proxy.findings)")
+        #expect(stack.proxy.calls.contains { $0.operation == "S3 PUT" }, "the jobs' calls went through the checker")
         let outputs = try stack.objects.list(prefix: StoreLayout.stage3Prefix(run: "r1")).map(\.key)
         for name in ["report.json", "report.html", "compressed_observations.json", "datapackage.json"] {
             #expect(outputs.contains(StoreLayout.stage3Prefix(run: "r1") + name), "\(outputs)")

@@ -12,10 +12,14 @@ import Testing
 import TestSupport
 
 /// A private moto_server with signature checking on (IAM user + `/moto-api/reset-auth`), shared by this test process,
-/// plus the EC2/IAM bits compute environments need.
+/// plus the EC2/IAM bits compute environments need, and the AWS contract checker (scripts/contract/server.py, started
+/// by scripts/with-moto.sh as ODIN_CONTRACT_ENDPOINT) that every recorded request goes through.
 final class FunctionMoto: Sendable {
     let server: MotoServer
+    /// The setup user (Action "*"): creates the test stacks' resources and roles; never given to product code.
     let credentials: AWSCredentials
+    /// The contract checker: botocore model validation and IAM evaluation with infra/stack.yaml's roles.
+    let contractEndpoint: String
     let serviceRoleARN: String
     let instanceProfileARN: String
     let subnet: String
@@ -28,12 +32,15 @@ final class FunctionMoto: Sendable {
         }
     }()
 
-    /// The shared server, or nil after recording why (a failure in CI, a skip note otherwise).
+    /// The shared server, or nil after recording why: a failure in CI and under scripts/with-moto.sh (`make test`,
+    /// which starts the contract checker), a skip note otherwise.
     static func require() -> FunctionMoto? {
         switch shared {
         case .success(let moto): return moto
         case .failure(let error):
-            if TestEnvironment.isCI { Issue.record("moto_server needed: \(error)") } else {
+            if TestEnvironment.isCI || Peers.motoEndpoint != nil {
+                Issue.record("moto_server and the AWS contract checker needed: \(error)")
+            } else {
                 print("skipping: moto_server unavailable (\(error)); run scripts/venv.sh, or make test")
             }
             return nil
@@ -41,6 +48,11 @@ final class FunctionMoto: Sendable {
     }
 
     private init() throws {
+        guard let contract = ProcessInfo.processInfo.environment["ODIN_CONTRACT_ENDPOINT"], !contract.isEmpty else {
+            throw TestServerError("ODIN_CONTRACT_ENDPOINT is not set: run the tests through scripts/with-moto.sh "
+                                  + "(make test), which starts scripts/contract/server.py")
+        }
+        contractEndpoint = contract
         server = try MotoServer()
         let bootstrap = AWSCredentials(accessKeyID: "bootstrap", secretAccessKey: "bootstrap")
         let user = "odin-fn-tests"
@@ -85,8 +97,10 @@ final class FunctionMoto: Sendable {
 }
 
 /// A loopback HTTP proxy between the functions and moto that records every request (service from the SigV4 scope,
-/// operation from X-Amz-Target, the Batch path, the Query `Action`, or the S3 method) and forwards it unchanged
-/// (same Host header, so moto's signature check still passes).
+/// operation from X-Amz-Target, the Batch path, the Query `Action`, or the S3 method), has the contract checker
+/// validate it against botocore's model of its operation and evaluate it with the caller's role from
+/// infra/stack.yaml, and forwards it unchanged (same Host header, so moto's signature check still passes) only when
+/// both pass. A denied call is answered 403 AccessDenied and an invalid one 400, as AWS would, without reaching moto.
 final class RecordingProxy: Sendable {
     struct Call: Sendable, CustomStringConvertible {
         var service: String
@@ -95,6 +109,8 @@ final class RecordingProxy: Sendable {
         var body: [UInt8]
         var status: Int
         var responseBody: [UInt8]
+        /// The contract checker's findings (denials, model violations); empty for a clean call.
+        var findings: [String] = []
         var json: [String: Any]? { (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] }
         var responseJSON: [String: Any]? {
             (try? JSONSerialization.jsonObject(with: Data(responseBody))) as? [String: Any]
@@ -113,11 +129,19 @@ final class RecordingProxy: Sendable {
     private let log: Log
     var endpoint: String { server.baseURL }
 
-    init(upstream: String) throws {
+    init(upstream: String, checker: String) throws {
         let log = Log()
         self.log = log
         server = try ScriptedHTTPServer { request in
             let operation = Self.describe(request, status: 0, body: []).operation
+            let verdict = ContractVerdict.check(request, checker: checker)
+            if !verdict.findings.isEmpty {
+                let reply = verdict.reply(for: request)
+                var call = Self.describe(request, status: reply.status, body: reply.body)
+                call.findings = verdict.findings
+                log.withLock { $0.append(call) }
+                return .response(status: reply.status, headers: reply.headers, body: reply.body)
+            }
             let throttled = log.throttleOnce.withLock { pending -> Bool in
                 guard let count = pending[operation], count > 0 else { return false }
                 pending[operation] = count - 1
@@ -153,6 +177,8 @@ final class RecordingProxy: Sendable {
     deinit { server.stop() }
 
     var calls: [Call] { log.withLock { $0 } }
+    /// Every denial and model violation the checker reported for this proxy's calls.
+    var findings: [String] { calls.flatMap { call in call.findings.map { "\(call.service) \(call.operation): \($0)" } } }
     func calls(_ operation: String) -> [Call] { calls.filter { $0.operation == operation } }
     func reset() { log.withLock { $0.removeAll() } }
     /// The next `times` requests of `operation` get HTTP 429 ThrottlingException without reaching moto.
@@ -200,6 +226,10 @@ final class TestStack: @unchecked Sendable {
     var onDemandCEARN = ""
     var topicARN = ""
     let profileJSON: String
+    /// Temporary credentials of each function's and each job definition's role, as infra/stack.yaml assigns them
+    /// (the checker created the roles in moto from the template's own policies and assumed them).
+    private(set) var functionCredentials: [String: AWSCredentials] = [:]
+    private(set) var jobCredentials: [String: AWSCredentials] = [:]
     /// The bootstraps' stdout/stderr (`<function>.log`), removed with the stack.
     let logDirectory: String
 
@@ -208,10 +238,11 @@ final class TestStack: @unchecked Sendable {
     init(_ moto: FunctionMoto, profileJSON: String = "{}") throws {
         self.moto = moto
         client = moto.makeClient()
-        proxy = try RecordingProxy(upstream: moto.endpoint)
+        proxy = try RecordingProxy(upstream: moto.endpoint, checker: moto.contractEndpoint)
         let letters = "abcdefghijklmnopqrstuvwxyz0123456789"
         id = "t" + String((0..<7).map { _ in letters.randomElement()! })
-        bucket = "odin-\(id)-data"
+        // Names as infra/stack.yaml derives them with Project=odin, Stage=<id> (the roles' ARNs are rendered with them).
+        bucket = "odin-\(id)-data-123456789012-us-east-1"
         table = "odin-\(id)-state"
         spotQueue = "odin-\(id)-spot"
         onDemandQueue = "odin-\(id)-on-demand"
@@ -245,9 +276,50 @@ final class TestStack: @unchecked Sendable {
                                                                   .init(type: "MEMORY", value: "8192")])))
         }
         topicARN = try client.createTopic(name: "odin-\(id)-notify")
+        try registerRoles()
     }
 
-    /// The functions' environment (infra/stack.yaml), pointed at the recording proxy.
+    /// Has the contract checker create infra/stack.yaml's roles in moto for this stack's resources and assume them.
+    private func registerRoles() throws {
+        let request: [String: Any] = [
+            "endpoint": moto.endpoint,
+            "credentials": ["accessKeyId": moto.credentials.accessKeyID, "secretAccessKey": moto.credentials.secretAccessKey],
+            "parameters": ["Project": "odin", "Stage": id, "AWS::AccountId": "123456789012", "AWS::Region": "us-east-1",
+                           "AWS::Partition": "aws"],
+            "resources": ["SpotJobQueue": ["Ref": spotQueueARN], "OnDemandJobQueue": ["Ref": onDemandQueueARN],
+                          "SpotComputeEnvironment": ["Ref": spotCEARN], "OnDemandComputeEnvironment": ["Ref": onDemandCEARN],
+                          "NotifyTopic": ["Ref": topicARN]],
+        ]
+        let reply = try ContractVerdict.post(moto.contractEndpoint + "/stack", request)
+        func credentials(_ key: String) throws -> [String: AWSCredentials] {
+            guard let roles = reply[key] as? [String: [String: String]] else {
+                throw TestServerError("contract checker: no \(key) in \(reply.keys.sorted())")
+            }
+            return roles.compactMapValues { role in
+                guard let id = role["accessKeyId"], let secret = role["secretAccessKey"] else { return nil }
+                return AWSCredentials(accessKeyID: id, secretAccessKey: secret, sessionToken: role["sessionToken"])
+            }
+        }
+        functionCredentials = try credentials("functions")
+        jobCredentials = try credentials("jobs")
+    }
+
+    /// The environment a Batch job command (`worker`, `hugin`) gets: its job role's credentials, the proxy.
+    func jobEnvironment(_ job: String) throws -> [String: String] {
+        guard let role = jobCredentials[job] else {
+            throw TestServerError("infra/stack.yaml has no job definition \(job) with a job role: \(jobCredentials.keys.sorted())")
+        }
+        return ["ODIN_BUCKET": bucket, "ODIN_TABLE": table, "ODIN_TOPIC_ARN": topicARN, "AWS_ENDPOINT_URL": proxy.endpoint,
+                "AWS_REGION": "us-east-1"].merging(Self.variables(role)) { $1 }
+    }
+
+    static func variables(_ credentials: AWSCredentials) -> [String: String] {
+        ["AWS_ACCESS_KEY_ID": credentials.accessKeyID, "AWS_SECRET_ACCESS_KEY": credentials.secretAccessKey,
+         "AWS_SESSION_TOKEN": credentials.sessionToken ?? ""]
+    }
+
+    /// The functions' environment (infra/stack.yaml), pointed at the recording proxy, with the setup user's keys;
+    /// `start` replaces them with the function's own role.
     var environment: [String: String] {
         [
             "ODIN_STAGE": "test", "ODIN_BUCKET": bucket, "ODIN_TABLE": table,
@@ -269,7 +341,10 @@ final class TestStack: @unchecked Sendable {
         configuration.functionName = function
         configuration.region = "us-east-1"
         configuration.timeoutSeconds = 60
-        var environment = self.environment
+        guard let role = functionCredentials[function] else {
+            throw TestServerError("infra/stack.yaml has no function \(function): \(functionCredentials.keys.sorted())")
+        }
+        var environment = self.environment.merging(Self.variables(role)) { $1 }
         for (key, value) in override { environment[key] = value }
         environment = environment.filter { !$0.value.isEmpty || $0.key == "ODIN_PROFILE_JSON" }
         return try ReplaySession(bootstrap: TestEnvironment.binary(function), configuration: configuration,

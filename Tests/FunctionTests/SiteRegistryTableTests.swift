@@ -36,7 +36,7 @@ struct SiteRegistryTableTests {
         }
         // Through the entry point the executables use.
         let opened = try SiteRegistries.open(storeURI: "s3://\(stack.bucket)",
-                                             environment: stack.environment.merging(["AWS_ENDPOINT_URL": moto.endpoint]) { $1 })
+                                             environment: try stack.jobEnvironment("hugin"))
         #expect(try opened.load().token == "2")
     }
 }
