@@ -27,7 +27,7 @@ def validate(operation, params):
     found = []
     report = ParamValidator().validate(params, shape)
     if report.has_errors():
-        found += [f"{operation.name}: {line.strip()}" for line in report.generate_report().splitlines()[1:]
+        found += [f"{operation.name}: {line.strip()}" for line in report.generate_report().splitlines()
                   if line.strip()]
     _constraints(shape, params, operation.name, found)
     return found

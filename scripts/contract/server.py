@@ -6,8 +6,9 @@
                    rendered with the test's names), assumes each one and answers the temporary credentials per
                    function and per job definition, as the template assigns the roles:
                    {"functions": {"ingest": creds, ...}, "jobs": {"worker": creds, ...}, "roles": {...}}
-  POST /check   {"method", "target", "headers": [[name, value]], "body": base64}
+  POST /check   {"method", "target", "headers": [[name, value]], "body": base64[, "expect": outcome]}
                 -> {"allowed": bool, "violations": [...], "denied": [...], "role", "operation"}
+                ("expect": "deny" | "violation" | "allow" marks a self-test request of the checker; counted apart)
   GET  /totals  -> the run's totals.
 
 Every checked call is appended to the recording (--record, JSON lines) that scripts/contract/report.py turns into
@@ -39,7 +40,8 @@ class Checker:
         self.identities = {}
         self.record = open(record_path, "a", encoding="utf-8") if record_path else None
         self.totals = {"calls": 0, "validated": 0, "iamEvaluated": 0, "accessDenied": 0, "modelViolations": 0,
-                       "unknownCallers": 0, "checkerErrors": 0, "stacks": 0}
+                       "unknownCallers": 0, "checkerErrors": 0, "stacks": 0, "selfTests": 0,
+                       "selfTestsFailed": 0}
 
     # ---- stacks and roles ----------------------------------------------------------------------------------------
 
@@ -141,6 +143,24 @@ class Checker:
         except (wire.WireError, iam.Unsupported, ValueError, KeyError) as error:
             entry["violations"].append(f"checker: {type(error).__name__}: {error}")
             entry["checkerError"] = True
+        expected = call.get("expect")
+        if expected is not None:
+            # A self-test request of the checker (ContractCheckerTests): it must be rejected the stated way (or pass,
+            # for "allow"). It is counted apart and never in the product's totals or the per-role table.
+            found = ({"deny"} if entry["denied"] else set()) | ({"violation"} if entry["violations"] else set())
+            outcome = expected if expected in found else "allow" if not found else "/".join(sorted(found))
+            entry["expected"] = expected
+            if outcome != expected:
+                print(f"contract: self-test {entry['role']} {entry['operation']}: expected {expected}, got {outcome} "
+                      f"({'; '.join(entry['denied'] + entry['violations'])})", file=sys.stderr, flush=True)
+            with self.lock:
+                self.totals["selfTests"] += 1
+                self.totals["selfTestsFailed"] += 0 if outcome == expected else 1
+                if self.record:
+                    self.record.write(json.dumps(entry, sort_keys=True) + "\n")
+                    self.record.flush()
+            return {"allowed": not entry["denied"], "violations": entry["violations"], "denied": entry["denied"],
+                    "role": entry["role"], "operation": entry["operation"], "outcome": outcome}
         with self.lock:
             totals = self.totals
             totals["calls"] += 1
