@@ -129,7 +129,11 @@ final class RecordingProxy: Sendable {
     private let log: Log
     var endpoint: String { server.baseURL }
 
-    init(upstream: String, checker: String) throws {
+    /// `checker` defaults to ODIN_CONTRACT_ENDPOINT (scripts/with-moto.sh); without one the proxy refuses to start,
+    /// so no request can bypass the contract check.
+    init(upstream: String, checker: String? = nil) throws {
+        guard let checker = checker ?? ProcessInfo.processInfo.environment["ODIN_CONTRACT_ENDPOINT"], !checker.isEmpty
+        else { throw TestServerError("RecordingProxy needs the contract checker (ODIN_CONTRACT_ENDPOINT): run scripts/with-moto.sh") }
         let log = Log()
         self.log = log
         server = try ScriptedHTTPServer { request in
