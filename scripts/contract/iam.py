@@ -175,7 +175,12 @@ def _s3(name, params, env):
 def _sns(name, params, env):
     topic = params.get("TopicArn") or params.get("TargetArn")
     if name in ("Publish", "PublishBatch"):
-        return [Requirement("sns:Publish", topic or params.get("PhoneNumber", "*"))]
+        found = [Requirement("sns:Publish", topic or params.get("PhoneNumber", "*"))]
+        key = env.get("topic_keys", {}).get(topic)
+        if key:
+            # Publishing to a topic encrypted with a customer managed key needs these on the key (SNS SSE docs).
+            found += [Requirement("kms:GenerateDataKey", key), Requirement("kms:Decrypt", key)]
+        return found
     if topic:
         return [Requirement(f"sns:{name}", topic)]
     return None
@@ -307,9 +312,10 @@ def _matches(statement, requirement, context, principal):
         raise Unsupported("NotPrincipal")
     if "Principal" in statement and principal is not None:
         wanted = statement["Principal"]
-        if wanted != "*" and not (isinstance(wanted, dict) and (wanted.get("AWS") in ("*", principal)
-                                                                or principal in _as_list(wanted.get("AWS", [])))):
-            return False
+        if wanted != "*":
+            aws = [_account_root(item) for item in _as_list(wanted.get("AWS", []))] if isinstance(wanted, dict) else []
+            if "*" not in aws and principal not in aws:
+                return False
     if "Action" in statement:
         if not any(_glob(pattern, requirement.action, ignore_case=True) for pattern in _as_list(statement["Action"])):
             return False
@@ -326,6 +332,26 @@ def _matches(statement, requirement, context, principal):
         if not _condition_block(operator, keys, context):
             return False
     return True
+
+
+def _account_root(principal):
+    """A bare account id in a Principal means the account's root principal."""
+    return f"arn:aws:iam::{principal}:root" if re.fullmatch(r"\d{12}", str(principal)) else principal
+
+
+def evaluate_key(identity_documents, key_documents, requirement, global_context, principal, account):
+    """KMS: the key policy decides. It allows the role directly, or it allows the account root, which enables IAM
+    policies, and then the role's identity policy must allow too. An explicit Deny in either wins."""
+    direct, direct_sids = evaluate([], key_documents, requirement, global_context, principal)
+    root, _ = evaluate([], key_documents, requirement, global_context, f"arn:aws:iam::{account}:root")
+    identity, identity_sids = evaluate(identity_documents, [], requirement, global_context, principal)
+    if "explicit-deny" in (direct, identity):
+        return "explicit-deny", direct_sids + identity_sids
+    if direct == "allow":
+        return "allow", direct_sids
+    if root == "allow" and identity == "allow":
+        return "allow", identity_sids
+    return "implicit-deny", []
 
 
 def evaluate(identity_documents, resource_documents, requirement, global_context, principal):

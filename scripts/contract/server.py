@@ -47,8 +47,14 @@ class Checker:
 
     def register(self, request):
         parameters = dict(request["parameters"])
-        renderer = template.Renderer(self.template, parameters, request.get("resources", {}))
         account, region = parameters["AWS::AccountId"], parameters["AWS::Region"]
+        stack_id = f"{parameters['Project']}-{parameters['Stage']}"
+        resources = dict(request.get("resources", {}))
+        for logical in template.roles(self.template):
+            # The roles' names and ARNs as created below, so policies that name a role (key policies) resolve.
+            name = f"{stack_id}-{logical}"[:64]
+            resources.setdefault(logical, {"Ref": name, "Arn": f"arn:aws:iam::{account}:role/{name}"})
+        renderer = template.Renderer(self.template, parameters, resources)
         session = boto3.session.Session(aws_access_key_id=request["credentials"]["accessKeyId"],
                                         aws_secret_access_key=request["credentials"]["secretAccessKey"],
                                         region_name=region)
@@ -56,7 +62,6 @@ class Checker:
         iam_client = session.client("iam", endpoint_url=endpoint)
         sts_client = session.client("sts", endpoint_url=endpoint)
         caller = sts_client.get_caller_identity()["Arn"]
-        stack_id = f"{parameters['Project']}-{parameters['Stage']}"
         roles, policies = {}, {}
         for logical in template.roles(self.template):
             documents = template.role_policies(renderer, logical)
@@ -67,6 +72,8 @@ class Checker:
             trust = {"Version": "2012-10-17", "Statement": [
                 {"Effect": "Allow", "Principal": {"AWS": caller}, "Action": "sts:AssumeRole"}]}
             role = iam_client.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+            if role["Arn"] != resources[logical]["Arn"]:
+                raise template.RenderError(f"moto named {logical} {role['Arn']}, not {resources[logical]['Arn']}")
             for policy_name, document in documents:
                 iam_client.put_role_policy(RoleName=name, PolicyName=policy_name,
                                            PolicyDocument=json.dumps(_moto_projection(document)))
@@ -84,7 +91,7 @@ class Checker:
                         hash_keys[table] = key["AttributeName"]
         stack = {"id": stack_id, "policies": policies, "resourcePolicies": template.resource_policies(renderer),
                  "env": {"region": region, "account": account, "partition": parameters.get("AWS::Partition", "aws"),
-                         "hash_keys": hash_keys}}
+                         "hash_keys": hash_keys, "topic_keys": template.topic_keys(renderer)}}
         prefix = stack_id + "-"
         functions, jobs = {}, {}
         for name, resource in self.template.get("Resources", {}).items():
@@ -133,8 +140,12 @@ class Checker:
                 for requirement in iam.requirements(service, operation, params, stack["env"]):
                     resource_docs = [document for kind, target, document in stack["resourcePolicies"]
                                      if _applies(kind, target, requirement)]
-                    verdict, sids = iam.evaluate(stack["policies"][logical], resource_docs, requirement,
-                                                 global_context, principal)
+                    if requirement.action.startswith("kms:") and resource_docs:
+                        verdict, sids = iam.evaluate_key(stack["policies"][logical], resource_docs, requirement,
+                                                         global_context, principal, stack["env"]["account"])
+                    else:
+                        verdict, sids = iam.evaluate(stack["policies"][logical], resource_docs, requirement,
+                                                     global_context, principal)
                     entry["requirements"].append({"action": requirement.action, "resource": requirement.resource,
                                                   "verdict": verdict, "statements": sids})
                     if verdict != "allow":
@@ -204,7 +215,7 @@ def _applies(kind, target, requirement):
         return requirement.action.startswith("s3:") and (
             requirement.resource == f"arn:aws:s3:::{target}" or requirement.resource.startswith(
                 f"arn:aws:s3:::{target}/"))
-    if kind == "topic":
+    if kind in ("topic", "key"):
         return requirement.resource == target
     return False
 
@@ -242,8 +253,12 @@ def serve(checker, port):
             except Exception as error:  # reported to the test, which fails
                 self.reply(500, {"error": f"{type(error).__name__}: {error}"})
 
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    server.daemon_threads = True
+    class Server(ThreadingHTTPServer):
+        # Parallel tests open many connections at once; the default backlog of 5 drops some of them.
+        request_queue_size = 512
+        daemon_threads = True
+
+    server = Server(("127.0.0.1", port), Handler)
     server.serve_forever()
 
 

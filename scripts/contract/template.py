@@ -171,8 +171,28 @@ def role_policies(renderer, logical_id):
             for policy in renderer.resolve(properties.get("Policies", []))]
 
 
+def topic_keys(renderer):
+    """{topic ARN: KMS key ARN} of the topics encrypted with a customer managed key (SSE with alias/aws/sns needs no
+    grant from the publisher)."""
+    found = {}
+    for name, resource in renderer.template.get("Resources", {}).items():
+        properties = resource.get("Properties", {})
+        if resource.get("Type") != "AWS::SNS::Topic" or "KmsMasterKeyId" not in properties:
+            continue
+        key = properties["KmsMasterKeyId"]
+        if isinstance(key, dict) and "Ref" in key and key["Ref"] in renderer.template.get("Resources", {}):
+            key_arn = renderer.attribute(key["Ref"], "Arn")
+        else:
+            key_arn = renderer.resolve(key)
+        if str(key_arn) in ("alias/aws/sns", f"arn:{renderer.parameters['AWS::Partition']}:kms:"
+                            f"{renderer.parameters['AWS::Region']}:{renderer.parameters['AWS::AccountId']}:alias/aws/sns"):
+            continue
+        found[renderer.attribute(name, "Ref")] = key_arn
+    return found
+
+
 def resource_policies(renderer):
-    """Resource policies the template attaches: [(kind, target, document)] for buckets and topics."""
+    """Resource policies the template attaches: [(kind, target, document)] for buckets, topics and KMS keys."""
     found = []
     for name, resource in renderer.template.get("Resources", {}).items():
         kind = resource.get("Type")
@@ -184,4 +204,6 @@ def resource_policies(renderer):
         elif kind == "AWS::SNS::TopicPolicy":
             for topic in renderer.resolve(properties["Topics"]):
                 found.append(("topic", topic, renderer.resolve(properties["PolicyDocument"])))
+        elif kind == "AWS::KMS::Key" and "KeyPolicy" in properties:
+            found.append(("key", renderer.attribute(name, "Arn"), renderer.resolve(properties["KeyPolicy"])))
     return found
