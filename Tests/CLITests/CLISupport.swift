@@ -70,8 +70,9 @@ func makeMoto() throws -> MotoServer? {
     return try MotoServer()
 }
 
+/// The CLI's AWS environment: through the contract checker's model validation (ContractProxy) under make test.
 func awsEnvironment(_ moto: MotoServer) -> [String: String] {
-    ["AWS_ENDPOINT_URL": moto.endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+    ["AWS_ENDPOINT_URL": ContractProxy.endpoint(for: moto.endpoint), "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
      "AWS_REGION": "us-east-1", "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"]
 }
 

@@ -48,7 +48,7 @@ final class FunctionMoto: Sendable {
     }
 
     private init() throws {
-        guard let contract = ProcessInfo.processInfo.environment["ODIN_CONTRACT_ENDPOINT"], !contract.isEmpty else {
+        guard let contract = ContractVerdict.endpoint else {
             throw TestServerError("ODIN_CONTRACT_ENDPOINT is not set: run the tests through scripts/with-moto.sh "
                                   + "(make test), which starts scripts/contract/server.py")
         }
@@ -132,8 +132,7 @@ final class RecordingProxy: Sendable {
     /// `checker` defaults to ODIN_CONTRACT_ENDPOINT (scripts/with-moto.sh); without one the proxy refuses to start,
     /// so no request can bypass the contract check.
     init(upstream: String, checker: String? = nil) throws {
-        guard let checker = checker ?? ProcessInfo.processInfo.environment["ODIN_CONTRACT_ENDPOINT"], !checker.isEmpty
-        else { throw TestServerError("RecordingProxy needs the contract checker (ODIN_CONTRACT_ENDPOINT): run scripts/with-moto.sh") }
+        guard let checker = checker ?? ContractVerdict.endpoint else { throw TestServerError("RecordingProxy needs the contract checker (ODIN_CONTRACT_ENDPOINT): run scripts/with-moto.sh") }
         let log = Log()
         self.log = log
         server = try ScriptedHTTPServer { request in
@@ -157,24 +156,11 @@ final class RecordingProxy: Sendable {
                 return .response(status: 429, headers: [("Content-Type", "application/json"),
                                                         ("x-amzn-ErrorType", "ThrottlingException")], body: body)
             }
-            var headers = HTTPHeaders()
-            for (name, value) in request.headers
-            where !["content-length", "connection", "transfer-encoding", "expect"].contains(name.lowercased()) {
-                headers.add(name: name, value: value)
+            let reply = ContractProxy.forward(request, to: upstream)
+            if case .response(let status, _, let body) = reply {
+                log.withLock { $0.append(Self.describe(request, status: status, body: body)) }
             }
-            let forwarded = HTTPRequest(method: request.method, url: upstream + request.target, headers: headers,
-                                        body: request.body.isEmpty ? .empty : .bytes(request.body))
-            let response: HTTPResponse
-            do { response = try HTTPClient().send(forwarded) } catch { return .text(502, "proxy: \(error)") }
-            log.withLock { $0.append(Self.describe(request, status: response.status, body: response.body)) }
-            var replyHeaders: [(String, String)] = []
-            for (name, value) in response.headers {
-                let lower = name.lowercased()
-                if ["transfer-encoding", "connection"].contains(lower) { continue }
-                if lower == "content-length" && request.method != "HEAD" { continue }
-                replyHeaders.append((name, value))
-            }
-            return .response(status: response.status, headers: replyHeaders, body: response.body)
+            return reply
         }
     }
 

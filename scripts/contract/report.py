@@ -109,7 +109,7 @@ def main():
     arguments = parser.parse_args()
     with open(arguments.recording, encoding="utf-8") as handle:
         calls = [json.loads(line) for line in handle if line.strip()]
-    calls = [call for call in calls if call.get("role") and not call.get("expected")]
+    calls = [call for call in calls if call.get("role") not in (None, "operator") and not call.get("expected")]
     if not calls:
         sys.exit(f"{arguments.recording}: no recorded calls; run make test first")
     generated = table(template.load(arguments.template), calls)

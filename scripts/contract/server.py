@@ -8,7 +8,8 @@
                    {"functions": {"ingest": creds, ...}, "jobs": {"worker": creds, ...}, "roles": {...}}
   POST /check   {"method", "target", "headers": [[name, value]], "body": base64[, "expect": outcome]}
                 -> {"allowed": bool, "violations": [...], "denied": [...], "role", "operation"}
-                ("expect": "deny" | "violation" | "allow" marks a self-test request of the checker; counted apart)
+                ("expect": "deny" | "violation" | "allow" marks a self-test request of the checker; counted apart;
+                 "operator": true marks a CLI call on an operator's credentials: model validation, no IAM)
   GET  /totals  -> the run's totals.
 
 Every checked call is appended to the recording (--record, JSON lines) that scripts/contract/report.py turns into
@@ -122,7 +123,9 @@ class Checker:
             access_key, signing_name, _ = request.signing()
             entry["service"] = signing_name
             identity = self.identities.get(access_key)
-            if identity is None:
+            if call.get("operator"):
+                entry["role"] = "operator"  # the CLI on an operator's credentials: model validation only
+            elif identity is None:
                 entry["violations"].append(
                     "caller is not one of infra/stack.yaml's roles (the test gave this process other credentials)")
             service, operation, params, unknown = wire.parse(request)
@@ -130,7 +133,7 @@ class Checker:
             entry["violations"] += [f"{operation.name}: {item} is not a member of the model's input" for item in unknown]
             entry["violations"] += model.validate(operation, params)
             entry["validated"] = True
-            if identity is not None:
+            if identity is not None and not call.get("operator"):
                 stack_id, logical, role_arn = identity
                 stack = self.stacks[stack_id]
                 entry["role"], entry["stack"] = logical, stack_id

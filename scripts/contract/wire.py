@@ -44,9 +44,12 @@ class Request:
     def signing(self):
         """(access key id, signing service, region) from the Authorization header's credential scope."""
         auth = self.headers.get("authorization", "")
-        match = re.search(r"Credential=([^/,\s]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request", auth)
+        # A presigned URL carries the credential scope in its query string instead.
+        presigned = dict(self.query).get("X-Amz-Credential", "")
+        match = re.search(r"Credential=([^/,\s]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request", auth) or \
+            re.fullmatch(r"([^/]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request", presigned)
         if not match:
-            raise WireError("request is not SigV4-signed with an Authorization header")
+            raise WireError("request is not SigV4-signed (no Authorization header, no X-Amz-Credential)")
         return match.group(1), match.group(4), match.group(3)
 
 
@@ -276,9 +279,10 @@ def _match_operation(model, request):
         if any(key not in query_keys or (value and dict(request.query).get(key) != value)
                for key, value in literal.items()):
             continue
-        if not _required_located_present(operation, request, query_keys):
+        required = _required_located_present(operation, request, query_keys)
+        if required is None:
             continue
-        score = (len(literal), -len(labels))
+        score = (len(literal), required, -len(labels))
         if best is None or score > best[0]:
             best = (score, operation, dict(zip(labels, match.groups())))
     if best is None:
@@ -288,19 +292,25 @@ def _match_operation(model, request):
 
 def _required_located_present(operation, request, query_keys):
     """Operations sharing a URI are told apart by their required headers and query members (CopyObject needs
-    x-amz-copy-source, UploadPart needs partNumber and uploadId)."""
+    x-amz-copy-source, UploadPart needs partNumber and uploadId): None when one is missing, else how many matched
+    (the operation that names more of the request wins)."""
     shape = operation.input_shape
     if shape is None:
-        return True
+        return 0
+    count = 0
     for name in shape.required_members:
         member = shape.members[name]
         location = member.serialization.get("location")
         located = member.serialization.get("name", name)
-        if location == "header" and located.lower() not in request.headers:
-            return False
-        if location == "querystring" and located not in query_keys:
-            return False
-    return True
+        if location == "header":
+            if located.lower() not in request.headers:
+                return None
+            count += 1
+        if location == "querystring":
+            if located not in query_keys:
+                return None
+            count += 1
+    return count
 
 
 def _from_rest(model, request):
@@ -344,7 +354,7 @@ def _from_rest(model, request):
                 params.setdefault(name, []).append(_scalar(member.member, value, name, unknown))
             else:
                 params[name] = _scalar(member, value, name, unknown)
-        elif key in literal or key == "x-id":
+        elif key in literal or key == "x-id" or key.lower().startswith("x-amz-"):
             continue
         elif map_member is not None:
             params.setdefault(map_member[0], {})[key] = value
