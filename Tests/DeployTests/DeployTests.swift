@@ -37,7 +37,7 @@ enum DeployMoto {
         return AWSClient(configuration: AWSClient.Configuration(
             region: "us-east-1",
             credentials: StaticCredentialsProvider(AWSCredentials(accessKeyID: "testing", secretAccessKey: "testing")),
-            endpoints: AWSEndpointResolver(globalOverride: moto.endpoint), retry: retry,
+            endpoints: AWSEndpointResolver(globalOverride: ContractProxy.endpoint(for: moto.endpoint)), retry: retry,
             random: { 0 }, sleep: { _ in }))
     }
 
@@ -358,7 +358,7 @@ enum DeployMoto {
         let fixture = try RealStackFixture(client: client, stage: stage)
         defer { fixture.remove() }
         var environment = ProcessInfo.processInfo.environment
-        environment["AWS_ENDPOINT_URL"] = moto.endpoint
+        environment["AWS_ENDPOINT_URL"] = ContractProxy.endpoint(for: moto.endpoint)  // model-checked (make test)
         environment["AWS_ACCESS_KEY_ID"] = "testing"
         environment["AWS_SECRET_ACCESS_KEY"] = "testing"
         environment["ODIN_DEPLOY_POLL_SECONDS"] = "0.05"
