@@ -18,7 +18,7 @@ import TestSupport
         let client = AWSClient(configuration: AWSClient.Configuration(
             region: "eu-north-1",
             credentials: StaticCredentialsProvider(AWSCredentials(accessKeyID: "test", secretAccessKey: "test")),
-            endpoints: AWSEndpointResolver(globalOverride: endpoint)))
+            endpoints: AWSEndpointResolver(globalOverride: ContractProxy.endpoint(for: endpoint))))  // model-checked
         let source = EC2SpotPriceSource(client: client)
         #expect(source.origin.contains("synthetic"), "an emulator's prices must be labelled synthetic")
         let clock = ManualClock(Date())
