@@ -16,7 +16,8 @@ import TestSupport
         }
         let stage = "r" + String(UInt32.random(in: 0...UInt32.max), radix: 36)
         let environment = [
-            "AWS_ENDPOINT_URL": moto.endpoint, "AWS_REGION": "us-east-1", "HOME": "/nonexistent",
+            // Through the contract checker (model validation; the replay runs on the setup user, not a template role).
+            "AWS_ENDPOINT_URL": ContractProxy.endpoint(for: moto.endpoint), "AWS_REGION": "us-east-1", "HOME": "/nonexistent",
             "AWS_ACCESS_KEY_ID": moto.credentials.accessKeyID, "AWS_SECRET_ACCESS_KEY": moto.credentials.secretAccessKey,
             "ODIN_STAGE": stage, "PATH": "/usr/bin:/bin",
         ]
