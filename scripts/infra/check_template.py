@@ -369,6 +369,51 @@ def check_structure(template, f):
         f.add("Dashboard", f"body is not JSON once substituted: {error}")
 
 
+def code_partitions():
+    """Partition keys (pk) the deployed code builds: StateKey("…") literals and the Schema's *Partition names, with
+    interpolations as `*`. Local-mode-only code (Sources/Odin/Local, the CLI, the cost tools) is not deployed."""
+    partitions = set()
+    skip = (os.path.join("Sources", "Odin", "Local"), os.path.join("Sources", "OdinCLI"), os.path.join("Sources", "OdinCost"),
+            os.path.join("Sources", "OdinBench"))
+    for folder, _, files in os.walk(os.path.join(ROOT, "Sources")):
+        if any(os.path.relpath(folder, ROOT).startswith(s) for s in skip):
+            continue
+        for name in files:
+            if not name.endswith(".swift"):
+                continue
+            text = open(os.path.join(folder, name), encoding="utf-8").read()
+            literals = re.findall(r'StateKey\(\s*"((?:[^"\\]|\\.)*)"', text)
+            literals += re.findall(r'Partition\s*=\s*"([^"]+)"', text)
+            literals += re.findall(r'Partition\([^)]*\)\s*->\s*String\s*\{\s*"((?:[^"\\]|\\.)*)"', text)
+            for literal in literals:
+                head = literal.split("\\(")[0]
+                if head:
+                    partitions.add(head + ("*" if "\\(" in literal else ""))
+    return partitions
+
+
+def check_leading_keys(template, f):
+    """Every role with DynamoDB access is limited by dynamodb:LeadingKeys, and every partition the code builds is
+    allowed to at least one role (a new partition without a grant fails here before it fails on AWS)."""
+    from fnmatch import fnmatchcase
+    granted = set()
+    for name, resource in (template.get("Resources") or {}).items():
+        if resource.get("Type") != "AWS::IAM::Role":
+            continue
+        for policy in (resource.get("Properties") or {}).get("Policies", []) or []:
+            for statement in as_list(policy.get("PolicyDocument", {}).get("Statement", [])):
+                if not any(str(a).startswith("dynamodb:") for a in as_list(statement.get("Action", []))):
+                    continue
+                keys = statement.get("Condition", {}).get("ForAllValues:StringLike", {}).get("dynamodb:LeadingKeys")
+                f.expect(bool(keys), f"{name} statement {statement.get('Sid')}",
+                         "DynamoDB access must be limited with ForAllValues:StringLike dynamodb:LeadingKeys")
+                granted |= set(as_list(keys or []))
+    for partition in sorted(code_partitions()):
+        probe = partition.replace("*", "x")
+        f.expect(any(fnmatchcase(probe, pattern) for pattern in granted), "dynamodb:LeadingKeys",
+                 f"partition {partition!r} built by the code is granted to no role; add it to the roles that use it")
+
+
 def check_tags(template, f):
     for name, resource in (template.get("Resources") or {}).items():
         key = has_tags(resource.get("Type", ""))
@@ -405,6 +450,7 @@ def main(argv):
             check_tags(template, f)
             if "DataBucket" in (template.get("Resources") or {}):
                 check_structure(template, f)
+                check_leading_keys(template, f)
         findings.extend(f.items)
     for item in findings:
         print(item)
