@@ -79,17 +79,6 @@ def params(mapping):
     return [{"ParameterKey": k, "ParameterValue": v} for k, v in mapping.items()]
 
 
-def moto_compatible(template):
-    """moto 5.2.5 hands AWS::KMS::Key's CloudFormation Tags ({Key, Value}) to its KMS API model, which expects
-    {TagKey, TagValue}, fails with a KeyError and then reports the key as an undefined resource. The key's tags are
-    respelled for moto only (printed as a note); nothing else of the template changes."""
-    start = template.index("\n  NotifyKey:\n")
-    end = template.index("\n\n", start + 1)
-    block = template[start:end].replace("{Key: ", "{TagKey: ").replace(", Value: ", ", TagValue: ")
-    print("note: NotifyKey tags respelled {TagKey, TagValue} for moto's KMS model (AWS takes {Key, Value})")
-    return template[:start] + block + template[end:]
-
-
 def main():
     endpoint = os.environ.get("MOTO_ENDPOINT")
     if not endpoint:
@@ -138,7 +127,7 @@ def main():
                    # moto splits CommaDelimitedList values only when they are passed, not their defaults
                    "GpuInstanceTypes": "g4dn.xlarge,g4dn.2xlarge", "WorkerCommand": "munin-worker",
                    "HuginCommand": "hugin"})
-    template = moto_compatible(open(os.path.join(ROOT, "infra/stack.yaml")).read())
+    template = open(os.path.join(ROOT, "infra/stack.yaml")).read()
     name = f"odins-ravne-{stage}"
     cfn.create_change_set(StackName=name, ChangeSetName="create", ChangeSetType="CREATE", TemplateBody=template,
                           Parameters=params(values), Capabilities=["CAPABILITY_IAM"])
