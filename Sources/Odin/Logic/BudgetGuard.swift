@@ -85,10 +85,15 @@ public struct BudgetGuardService: Sendable {
                 }
             }
         }
+        if !unreadable.isEmpty {
+            services.metrics.emit([Metric("UnreadableBudgetSignals", Double(unreadable.count))],
+                                  dimensions: ["Service": "odin"], properties: [:])
+        }
         if let trigger = triggers.first {
+            // One teardown for the whole event; its receipt (published) supersedes any warning in the same event.
             let more = triggers.count > 1 ? " (+\(triggers.count - 1) more)" : ""
             let receipt = try killSwitch(trigger: trigger + more)
-            return BudgetGuardResult(acted: true, ignored: ignored, notified: [], unreadable: unreadable,
+            return BudgetGuardResult(acted: true, ignored: ignored, notified: notified, unreadable: unreadable,
                                      receipt: receipt)
         }
         if !notified.isEmpty || !unreadable.isEmpty {
@@ -97,10 +102,6 @@ public struct BudgetGuardService: Sendable {
                 subject: notified.isEmpty ? "Odin budget guard: unreadable notification (nothing stopped)"
                                           : "Odin budget warning (nothing stopped)",
                 message: lines.joined(separator: "\n"))
-        }
-        if !unreadable.isEmpty {
-            services.metrics.emit([Metric("UnreadableBudgetSignals", Double(unreadable.count))],
-                                  dimensions: ["Service": "odin"], properties: [:])
         }
         services.log.info("budget signal: nothing stopped", ["ignored": ignored.joined(separator: "; "),
                                                               "notified": notified.joined(separator: "; ")])
