@@ -209,27 +209,14 @@ import Testing
 }
 
 /// A Batch whose TerminateJob/CancelJob are accepted but take effect only later (as on AWS), until `land()`.
-final class SlowStopCompute: Compute, Sendable {
-    let base: LocalCompute
+final class SlowStopCompute: ForwardingCompute, @unchecked Sendable {
     let pending = Mutex<[(String, String, Bool)]>([])
     let stopCalls = Mutex(0)
-    init(_ base: LocalCompute) { self.base = base }
-    func describeQueues(_ names: [String]) throws -> [QueueInfo] { try base.describeQueues(names) }
-    func setQueueEnabled(_ name: String, _ enabled: Bool) throws { try base.setQueueEnabled(name, enabled) }
-    func describeComputeEnvironments(_ names: [String]) throws -> [ComputeEnvironmentInfo] {
-        try base.describeComputeEnvironments(names)
-    }
-    func updateComputeEnvironment(_ name: String, _ update: ComputeEnvironmentUpdate) throws {
-        try base.updateComputeEnvironment(name, update)
-    }
-    func submitJob(_ submission: JobSubmission) throws -> String { try base.submitJob(submission) }
-    func listJobs(_ filter: JobFilter) throws -> [JobSummary] { try base.listJobs(filter) }
-    func describeJobs(_ jobIDs: [String]) throws -> [BatchJobDetail] { try base.describeJobs(jobIDs) }
-    func terminateJob(_ jobID: String, reason: String) throws {
+    override func terminateJob(_ jobID: String, reason: String) throws {
         stopCalls.withLock { $0 += 1 }
         pending.withLock { $0.append((jobID, reason, true)) }
     }
-    func cancelJob(_ jobID: String, reason: String) throws {
+    override func cancelJob(_ jobID: String, reason: String) throws {
         stopCalls.withLock { $0 += 1 }
         pending.withLock { $0.append((jobID, reason, false)) }
     }
@@ -245,7 +232,7 @@ final class SlowStopCompute: Compute, Sendable {
     /// verified (main published "STOPPED WITH REMAINDERS" on every pass).
     @Test func sweeperReappliesQuietlyUntilVerified() throws {
         let base = try Harness(label: "budget-slow-stop")
-        let compute = SlowStopCompute(base.compute)
+        let compute = SlowStopCompute(base: base.compute)
         var services = base.services
         services.compute = compute
         _ = try compute.submitJob(JobSubmission(name: "straggler", queue: "odin-spot", jobDefinition: "d",
