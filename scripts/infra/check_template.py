@@ -323,6 +323,20 @@ def check_structure(template, f):
                     and st.get("Resource") == {"Fn::GetAtt": ["NotifyKey", "Arn"]} for st in statements)
         f.expect(publishes and keyed, role, "must publish to NotifyTopic with kms:GenerateDataKey and kms:Decrypt on NotifyKey")
 
+    # The kill-switch (budget-guard) and its re-application (sweeper) stop jobs and write receipts where the code puts
+    # them (BudgetGuardService.receiptPrefix).
+    guard_source = open(os.path.join(ROOT, "Sources", "Odin", "Logic", "BudgetGuard.swift"), encoding="utf-8").read()
+    prefix_match = re.search(r'receiptPrefix\s*=\s*"([^"]+)"', guard_source)
+    f.expect(prefix_match is not None, "BudgetGuard.swift", "receiptPrefix not found")
+    for role in ("BudgetGuardRole", "SweeperRole"):
+        statements = [st for pol in r(role).get("Policies", []) for st in as_list(pol.get("PolicyDocument", {}).get("Statement", []))]
+        f.expect(any({"batch:TerminateJob", "batch:CancelJob"} <= set(as_list(st.get("Action"))) for st in statements),
+                 role, "must hold batch:TerminateJob and batch:CancelJob (the kill-switch stops jobs)")
+        if prefix_match:
+            f.expect(any("s3:PutObject" in as_list(st.get("Action")) and f"/{prefix_match.group(1)}*" in json.dumps(st.get("Resource"))
+                         for st in statements), role,
+                     f"must allow s3:PutObject on {prefix_match.group(1)}* (where BudgetGuardService writes receipts)")
+
     env_sets = {prefix: frozenset((r(f"{prefix}Function").get("Environment", {}).get("Variables", {}) or {}).keys()) for prefix in FUNCTIONS}
     f.expect(len(set(env_sets.values())) == 1, "Functions", f"every function must get the same environment variables: {env_sets}")
 
