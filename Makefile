@@ -25,7 +25,7 @@ help: ## Show this help
 deps: ## Install the Debian packages the build needs (does nothing when present)
 	@scripts/deps.sh
 
-venv: ## Create .venv with the Python test peers (moto, botocore, cfn-lint)
+venv: ## Create .venv with the Python test peers (moto, botocore, cfn-lint; checkov in .venv/checkov)
 	@scripts/venv.sh
 
 build: deps ## Build every binary (CONFIG=debug|release)

@@ -107,7 +107,7 @@ let package = Package(
         .testTarget(name: "OdinTests", dependencies: ["Odin", "OdinKit", "Events", "AWS", "Compression", "TestSupport", "ProfileYAML"]),
         .testTarget(name: "MuninTests", dependencies: ["Munin", "Media", "OdinKit", "Compression", "TestSupport"]),
         .testTarget(name: "HuginTests", dependencies: ["Hugin", "OdinKit", "Compression", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport", "AWS", "HTTP", "Odin", "OdinAWS"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "AWS", "HTTP", "Odin", "OdinAWS", "RuntimeEmulator"]),
         .testTarget(name: "FunctionTests", dependencies: ["Odin", "OdinAWS", "OdinKit", "Events", "AWS", "RuntimeEmulator",
                                                          "TestSupport", "HTTP", "Compression",
                                                          // built by `swift test`: the tests run the real bootstraps

@@ -12,3 +12,12 @@ for req in "${want[@]}"; do
   .venv/bin/pip install -q --disable-pip-version-check -r "$req"
   touch "$stamp"
 done
+# checkov pins an older boto3/botocore: its own venv inside .venv, linked as .venv/bin/checkov.
+req=scripts/requirements-checkov.txt
+stamp=".venv/.$(basename "$req").$(sha256sum "$req" | cut -c1-12)"
+if [ ! -f "$stamp" ] || [ ! -x .venv/bin/checkov ]; then
+  [ -x .venv/checkov/bin/python ] || python3 -m venv .venv/checkov
+  .venv/checkov/bin/pip install -q --disable-pip-version-check -r "$req"
+  ln -sf ../checkov/bin/checkov .venv/bin/checkov
+  touch "$stamp"
+fi

@@ -113,7 +113,10 @@ public struct ObjectStoreSiteRegistryStore: SiteRegistryStore {
     }
 
     public func load() throws -> (registry: SiteRegistry?, token: String?) {
-        guard let info = try store.head(key) else { return (nil, nil) }
+        // Listed first (as RunPriority.current does): S3 answers a HEAD of a missing key with 403, not 404, to a role
+        // whose s3:ListBucket is limited by prefix (the Hugin job role's is), which would read as an error.
+        guard try store.list(prefix: key).contains(where: { $0.key == key }),
+              let info = try store.head(key) else { return (nil, nil) }
         let bytes = try store.get(key)
         return (try SiteRegistry.decode(bytes, source: "\(store.rootURI)/\(key)"), info.eTag ?? "\(info.size)")
     }

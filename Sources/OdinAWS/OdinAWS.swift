@@ -101,6 +101,14 @@ public enum OdinAWS {
         profile.compute.onDemandComputeEnvironment = settings.onDemandComputeEnvironment
         profile.compute.workerJobDefinition = settings.workerJobDefinition
         profile.compute.condenseJobDefinition = settings.huginJobDefinition
+        // ODIN_BUDGET_STOP_AMOUNT (the stack's BudgetStopAmount): notifications below it only warn.
+        if let raw = environment["ODIN_BUDGET_STOP_AMOUNT"], !raw.isEmpty {
+            guard let amount = Double(raw), amount.isFinite, amount > 0 else {
+                throw OdinAWSError(variable: "ODIN_BUDGET_STOP_AMOUNT",
+                                   "'\(raw)' must be a positive amount in ODIN_BUDGET_CURRENCY (the stack's BudgetStopAmount)")
+            }
+            profile.budget.stopAmount = amount
+        }
         // The stack creates one budget named ODIN_BUDGET_NAME; its notifications must trigger the kill-switch.
         if let budget = settings.budgetName, !profile.budget.actOnBudgets.contains(budget) {
             profile.budget.actOnBudgets.append(budget)

@@ -3,6 +3,7 @@ import Events
 import ArgumentParser
 import Foundation
 import Odin
+import OdinAWS
 import OdinKit
 
 /// Output helper: JSON object or its text line.
@@ -235,9 +236,9 @@ struct SubmitCommand: ParsableCommand {
     var onDemand = false
 
     func validate() throws {
-        guard !name.isEmpty, name.count <= 128,
+        guard let first = name.first, first.isASCII, first.isLetter || first.isNumber, name.count <= 128,
               name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else {
-            throw ValidationError("--name '\(name)': use 1–128 letters, digits, '-' or '_'")
+            throw ValidationError("--name '\(name)': use 1–128 letters, digits, '-' or '_', starting with a letter or digit")
         }
         _ = try Self.environment(params)
     }
@@ -264,16 +265,19 @@ struct SubmitCommand: ParsableCommand {
         }
         let client = try AWSAccess.client(global: global)
         let profile = try DeployedNames.resolve(global: global, client: client).profile
-        let environment = try Self.environment(params).sorted { $0.key < $1.key }
-            .map { Batch.KeyValuePair(name: $0.key, value: $0.value) }
         let queue = onDemand ? profile.compute.onDemandQueue : profile.primaryQueue
+        // The functions' submitter: the stack's queues are fair-share, so every SubmitJob needs the shareIdentifier
+        // (ODIN_SHARE_IDENTIFIER, the stack's `odin`) and carries the default scheduling priority.
+        let share = ProcessInfo.processInfo.environment["ODIN_SHARE_IDENTIFIER"].flatMap { $0.isEmpty ? nil : $0 } ?? "odin"
+        let compute = BatchCompute(client: client, shareIdentifier: share)
         do {
-            let job = try client.submitJob(.init(
-                jobName: name, jobQueue: queue, jobDefinition: profile.compute.workerJobDefinition,
-                containerOverrides: .init(environment: environment),
-                tags: ["odin:project": "odins-ravne", "odin:kind": "manual"]))
-            try emit(global, ["job_id": job.jobId, "job_name": job.jobName, "queue": queue],
-                     text: "submitted \(job.jobName) as \(job.jobId) to \(queue)")
+            let jobID = try compute.submitJob(JobSubmission(
+                name: name, queue: queue, jobDefinition: profile.compute.workerJobDefinition, arraySize: 1,
+                environment: try Self.environment(params),
+                tags: [JobTags.project: "odins-ravne", JobTags.kind: "manual"],
+                attempts: profile.compute.reclaimRetries + 1, retryOnStatusReason: ["Host EC2*"]))
+            try emit(global, ["job_id": jobID, "job_name": name, "queue": queue],
+                     text: "submitted \(name) as \(jobID) to \(queue)")
         } catch { throw CLIError("submit: \(error)") }
     }
 }

@@ -125,14 +125,63 @@ func sample(_ name: String) throws -> [UInt8] {
 }
 
 @Suite struct BudgetSignalTests {
+    /// The signals of an event, failing the test on an unreadable record.
+    static func signals(_ bytes: [UInt8]) throws -> [BudgetSignal] {
+        try BudgetSignal.decode(bytes).map { try $0.signal.get() }
+    }
+
+    static func quoted(_ text: String) -> String {
+        String(decoding: (try? JSONEncoder().encode(text)) ?? Data(), as: UTF8.self)
+    }
+
+    /// An SNS event with one record per (subject, message).
+    static func event(_ records: [(subject: String?, message: String)]) -> [UInt8] {
+        let items = records.map { record in
+            let subject = record.subject.map { #""Subject":\#(Self.quoted($0)),"# } ?? ""
+            return #"{"EventSource":"aws:sns","Sns":{\#(subject)"Message":\#(Self.quoted(record.message))}}"#
+        }
+        return Array(#"{"Records":[\#(items.joined(separator: ","))]}"#.utf8)
+    }
+
     @Test func budgetsPlainText() throws {
-        let signals = try BudgetSignal.decode(try sample("sns-budget.json"))
+        let signals = try Self.signals(try sample("sns-budget.json"))
         guard case .budget(let note) = signals.first else { Issue.record("not a budget"); return }
         #expect(note.budgetName == "odin-monthly")
         #expect(note.alertType == "ACTUAL")
         #expect(note.threshold == "> $80.00")
         #expect(note.actualAmount == "$83.41")
+        #expect(note.thresholdAmount == 80)
+        #expect(note.reportedAmount == 83.41)
+        #expect(!note.isForecast)
         #expect(note.raw.contains("Dear AWS Customer"))
+    }
+
+    @Test func stopAndForecastSamples() throws {
+        guard case .budget(let stop) = try Self.signals(try sample("sns-budget-stop.json")).first,
+              case .budget(let forecast) = try Self.signals(try sample("sns-budget-forecast.json")).first
+        else { Issue.record("not budgets"); return }
+        #expect(stop.thresholdAmount == 100 && stop.reportedAmount == 101.27 && !stop.isForecast)
+        #expect(forecast.isForecast && forecast.thresholdAmount == 100 && forecast.reportedAmount == 131.9)
+    }
+
+    @Test func amountsInTheFormsBudgetsWrites() {
+        #expect(BudgetNotification.amount("> $1,234.56") == 1234.56)
+        #expect(BudgetNotification.amount("USD 83.41") == 83.41)
+        #expect(BudgetNotification.amount("90 EUR") == 90)
+        #expect(BudgetNotification.amount("no number") == nil)
+    }
+
+    @Test func percentageThresholdIsAShareOfTheBudgetedAmount() throws {
+        let percent = try BudgetNotification.parse(subject: nil, message: """
+            AWS Budget Notification
+            Budget Name: b
+            Budgeted Amount: $250.00
+            Alert Type: ACTUAL
+            Alert Threshold: > 80.00%
+            ACTUAL Amount: $201.00
+            """)
+        #expect(percent.thresholdAmount == 200)
+        #expect(percent.reportedAmount == 201)
     }
 
     @Test func budgetNameFromSubjectWhenProseChanges() throws {
@@ -142,26 +191,59 @@ func sample(_ name: String) throws -> [UInt8] {
     }
 
     @Test func cloudWatchAlarmJSON() throws {
-        let signals = try BudgetSignal.decode(try sample("sns-alarm.json"))
+        let signals = try Self.signals(try sample("sns-alarm.json"))
         guard case .alarm(let alarm) = signals.first else { Issue.record("not an alarm"); return }
         #expect(alarm.alarmName == "odin-spend")
         #expect(alarm.isAlarm)
         #expect(alarm.region == "EU (Stockholm)")
     }
 
-    @Test func unrecognisedMessageNamesTheField() {
-        let text = #"{"Records":[{"EventSource":"aws:sns","Sns":{"Message":"hello"}}]}"#
-        do {
-            _ = try BudgetSignal.decode(Array(text.utf8))
-            Issue.record("expected an error")
-        } catch {
-            #expect(error.field == "Records[0].Sns.Message")
+    /// Issue 14: an alarm is recognised by its JSON structure, never by words in its description or subject.
+    @Test func alarmWhoseDescriptionQuotesBudgetsTextIsStillAnAlarm() throws {
+        let text = String(decoding: try sample("sns-alarm.json"), as: UTF8.self)
+            .replacing("Estimated Batch spend above the monthly cap",
+                       with: "Mirrors the AWS Budget Notification (AWS Budgets: odin-monthly)")
+        #expect(text.contains("AWS Budget Notification"))
+        guard case .alarm(let alarm) = try Self.signals(Array(text.utf8)).first else {
+            Issue.record("not an alarm"); return
         }
-        let badAlarm = #"{"Records":[{"EventSource":"aws:sns","Sns":{"Message":"{\"AlarmName\":\"x\"}"}}]}"#
-        do {
-            _ = try BudgetSignal.decode(Array(badAlarm.utf8))
-        } catch {
-            #expect(error.field == "Records[0].Sns.Message.NewStateValue")
-        }
+        #expect(alarm.isAlarm && alarm.alarmName == "odin-spend")
+        let subjectSays = Self.event([(subject: "AWS Budgets: odin-monthly has exceeded your alert threshold",
+                                       message: #"{"AlarmName":"odin-spend","NewStateValue":"ALARM","Trigger":{}}"#)])
+        guard case .alarm = try Self.signals(subjectSays).first else { Issue.record("not an alarm"); return }
+    }
+
+    /// Issue 14: each record is judged alone; a bad one comes back as its error, naming its field.
+    @Test func unreadableRecordsAreReportedOneByOne() throws {
+        let alarm = #"{"AlarmName":"odin-spend","NewStateValue":"ALARM"}"#
+        let records = try BudgetSignal.decode(Self.event([
+            (subject: nil, message: "hello"),
+            (subject: nil, message: alarm),
+            (subject: nil, message: #"{"AlarmName":"x"}"#),
+            (subject: nil, message: #"{"unrelated":true}"#),
+            (subject: "AWS Budgets: x", message: "AWS Budget Notification\nno name line"),
+        ]))
+        #expect(records.count == 5)
+        #expect(records.map(\.index) == [0, 1, 2, 3, 4])
+        #expect(records[0].signal == .failure(EventDecodingError(
+            field: "Records[0].Sns.Message", "neither an AWS Budgets notification nor CloudWatch alarm JSON")))
+        guard case .success(.alarm(let parsed)) = records[1].signal else { Issue.record("\(records[1])"); return }
+        #expect(parsed.alarmName == "odin-spend")
+        guard case .failure(let missing) = records[2].signal else { Issue.record("\(records[2])"); return }
+        #expect(missing.field == "Records[2].Sns.Message.NewStateValue")
+        guard case .failure(let notAlarm) = records[3].signal else { Issue.record("\(records[3])"); return }
+        #expect(notAlarm.field == "Records[3].Sns.Message")
+        guard case .failure(let noName) = records[4].signal else { Issue.record("\(records[4])"); return }
+        #expect(noName.field == "Records[4].Sns.Message")
+        // A record without a Message, or from another service, is its own error too.
+        let mixed = #"{"Records":[{"EventSource":"aws:sns","Sns":{}},{"EventSource":"aws:sqs","Sns":{"Message":"x"}},{"EventSource":"aws:sns","Sns":{"Message":"\#(alarm.replacing("\"", with: "\\\""))"}}]}"#
+        let decoded = try BudgetSignal.decode(Array(mixed.utf8))
+        #expect(decoded[0].signal == .failure(EventDecodingError(field: "Records[0].Sns.Message", "required field is missing")))
+        #expect(decoded[1].signal == .failure(EventDecodingError(field: "Records[1].EventSource",
+                                                                 "expected \"aws:sns\", found \"aws:sqs\"")))
+        guard case .success(.alarm) = decoded[2].signal else { Issue.record("\(decoded[2])"); return }
+        // The envelope itself must still be an SNS event.
+        #expect(throws: EventDecodingError.self) { try BudgetSignal.decode(Array(#"{"Records":[]}"#.utf8)) }
+        #expect(throws: EventDecodingError.self) { try BudgetSignal.decode(Array(#"{"detail":{}}"#.utf8)) }
     }
 }

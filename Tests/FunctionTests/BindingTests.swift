@@ -133,6 +133,13 @@ import TestSupport
         #expect(failure(["ODIN_TOPIC_ARN": "notify"]).hasPrefix("ODIN_TOPIC_ARN:"))
         #expect(failure(["ODIN_BUCKET": "Bad_Bucket"]).hasPrefix("ODIN_BUCKET:"))
         #expect(failure(["ODIN_STAGE": "Prod!"]).hasPrefix("ODIN_STAGE:"))
+        // ODIN_BUDGET_STOP_AMOUNT (the stack's BudgetStopAmount) reaches the kill-switch's judgement.
+        #expect(settings.profile.budget.stopAmount == nil)
+        var stop = good
+        stop["ODIN_BUDGET_STOP_AMOUNT"] = "90"
+        #expect(try OdinAWS.settings(environment: stop).profile.budget.stopAmount == 90)
+        #expect(failure(["ODIN_BUDGET_STOP_AMOUNT": "ninety"]).hasPrefix("ODIN_BUDGET_STOP_AMOUNT:"))
+        #expect(failure(["ODIN_BUDGET_STOP_AMOUNT": "-5"]).hasPrefix("ODIN_BUDGET_STOP_AMOUNT:"))
         #expect(failure(["ODIN_PRIORITY": "urgent"]).hasPrefix("ODIN_PRIORITY:"))
         #expect(failure(["ODIN_PROFILE_JSON": #"{"budget":{"amount":-1}}"#]).contains("budget.amount"))
         #expect(try OdinAWS.settings(environment: good.merging(["ODIN_PRIORITY": "high"]) { $1 }).schedulingPriority == 300)

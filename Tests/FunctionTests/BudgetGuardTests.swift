@@ -13,7 +13,7 @@ import TestSupport
         try String(contentsOfFile: TestEnvironment.packageRoot + "/events/" + name, encoding: .utf8)
     }
 
-    @Test(arguments: ["sns-budget.json", "sns-alarm.json"])
+    @Test(arguments: ["sns-budget-stop.json", "sns-alarm.json"])
     func budgetNotificationStopsTheSpendAndWritesAReceipt(event: String) throws {
         guard let moto = FunctionMoto.require() else { return }
         let stack = try TestStack(moto, profileJSON: smallChunksProfile)
@@ -78,8 +78,45 @@ import TestSupport
         let stack = try TestStack(moto)
         let session = try stack.start("budget-guard")
         // ODIN_BUDGET_NAME (the stack's budget) counts as named in the profile.
-        let event = try Self.fixture("sns-budget.json").replacingOccurrences(of: "odin-monthly", with: "odins-ravne-test")
+        let event = try Self.fixture("sns-budget-stop.json").replacingOccurrences(of: "odin-monthly", with: "odins-ravne-test")
         #expect(invokeJSON(session, event)["acted"] as? Bool == true)
+    }
+
+    /// Issue 13: the BudgetWarnAmount notification reaches the same function; below ODIN_BUDGET_STOP_AMOUNT (100 in
+    /// the fixture) it is published as a warning and nothing is stopped.
+    @Test func warningBelowTheStopAmountOnlyNotifies() throws {
+        guard let moto = FunctionMoto.require() else { return }
+        let stack = try TestStack(moto)
+        let session = try stack.start("budget-guard")
+        for name in ["sns-budget.json", "sns-budget-forecast.json"] {
+            stack.proxy.reset()
+            let event = try Self.fixture(name).replacingOccurrences(of: "odin-monthly", with: "odins-ravne-test")
+            let result = invokeJSON(session, event)
+            #expect(result["acted"] as? Bool == false, "\(name): \(result)")
+            #expect((result["notified"] as? [String])?.count == 1, "\(name): \(result)")
+            #expect(stack.proxy.calls.map(\.operation) == ["Publish"], "\(name): \(stack.proxy.calls)")
+            #expect(try stack.state.get(Schema.budgetStop) == nil)
+        }
+    }
+
+    /// Issue 14: one unreadable record and an ALARM whose description quotes Budgets text, in one SNS event: the
+    /// alarm tears down, the bad record is reported.
+    @Test func alarmBesideAnUnreadableRecordStillTearsDown() throws {
+        guard let moto = FunctionMoto.require() else { return }
+        let stack = try TestStack(moto)
+        let session = try stack.start("budget-guard")
+        let alarm = try Self.fixture("sns-alarm.json")
+            .replacingOccurrences(of: "Estimated Batch spend above the monthly cap",
+                                  with: "Same limit as the AWS Budget Notification")
+        let record = try #require(((try JSONSerialization.jsonObject(with: Data(alarm.utf8)) as? [String: Any])?["Records"]
+            as? [Any])?.first)
+        let bad: [String: Any] = ["EventSource": "aws:sns", "Sns": ["MessageId": "bad", "Message": "{\"half\": "]]
+        let event = String(decoding: try JSONSerialization.data(withJSONObject: ["Records": [bad, record]]), as: UTF8.self)
+        let result = invokeJSON(session, event)
+        #expect(result["acted"] as? Bool == true, "\(result)")
+        #expect((result["unreadable"] as? [String])?.first?.hasPrefix("Records[0].Sns.Message") == true, "\(result)")
+        let key = try #require((result["receipt"] as? [String: Any])?["receiptKey"] as? String)
+        #expect(key.hasPrefix("state/teardowns/"))
     }
 }
 

@@ -6,27 +6,15 @@ import Synchronization
 import Testing
 
 /// A compute port that submits a job the moment teardown sets maxvCpus to 0: an upload racing the teardown.
-final class RacingCompute: Compute {
-    let base: LocalCompute
+final class RacingCompute: ForwardingCompute, @unchecked Sendable {
     let fired = Atomic<Bool>(false)
-    init(base: LocalCompute) { self.base = base }
-    func describeQueues(_ names: [String]) throws -> [QueueInfo] { try base.describeQueues(names) }
-    func setQueueEnabled(_ name: String, _ enabled: Bool) throws { try base.setQueueEnabled(name, enabled) }
-    func describeComputeEnvironments(_ names: [String]) throws -> [ComputeEnvironmentInfo] {
-        try base.describeComputeEnvironments(names)
-    }
-    func updateComputeEnvironment(_ name: String, _ update: ComputeEnvironmentUpdate) throws {
+    override func updateComputeEnvironment(_ name: String, _ update: ComputeEnvironmentUpdate) throws {
         try base.updateComputeEnvironment(name, update)
         if update.maxvCpus == 0 && !fired.exchange(true, ordering: .relaxed) {
             _ = try base.submitJob(JobSubmission(name: "munin-late-p0", queue: "odin-spot", jobDefinition: "d",
                                                  arraySize: 1, environment: [:], tags: [:]))
         }
     }
-    func submitJob(_ submission: JobSubmission) throws -> String { try base.submitJob(submission) }
-    func listJobs(_ filter: JobFilter) throws -> [JobSummary] { try base.listJobs(filter) }
-    func describeJobs(_ jobIDs: [String]) throws -> [BatchJobDetail] { try base.describeJobs(jobIDs) }
-    func terminateJob(_ jobID: String, reason: String) throws { try base.terminateJob(jobID, reason: reason) }
-    func cancelJob(_ jobID: String, reason: String) throws { try base.cancelJob(jobID, reason: reason) }
 }
 
 @Suite struct CapacityTests {

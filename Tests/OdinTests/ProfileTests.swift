@@ -50,6 +50,16 @@ func defaultYAML() throws -> String {
             #expect(error.keyPath == "budget.on_alarm")
             #expect(error.message.contains("terminate, drain"))
         }
+        let forecast = ConfigValue.map(["budget": .map(["on_forecast": .string("terminate")])])
+        do {
+            _ = try Profile(forecast)
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.keyPath == "budget.on_forecast")
+            #expect(error.message.contains("notify, stop"))
+        }
+        #expect((try? Profile(ConfigValue.map(["budget": .map(["on_forecast": .string("stop")])])))?.budget.onForecast == .stop)
+        #expect(Profile().budget.onForecast == .notify)
         let list = ConfigValue.map(["cloud": .map(["aws": .map(["compute": .map(["instance_types": .list([.string("x9.huge")])])])])])
         do { _ = try Profile(list) } catch { #expect(error.keyPath == "cloud.aws.compute.instance_types[0]") }
     }

@@ -74,8 +74,9 @@ def check_policies(template, lines, f):
                 at = f"{where} statement {sid}"
                 if "NotAction" in statement:
                     f.add(at, "NotAction is not allowed; list the actions")
+                # A Deny may cover every action of a service (the TLS-only bucket rule denies s3:*); an Allow may not.
                 for action in as_list(statement.get("Action", [])):
-                    if isinstance(action, str) and "*" in action:
+                    if isinstance(action, str) and "*" in action and statement.get("Effect") != "Deny":
                         f.add(at, f'action "{action}" contains "*"; name each action')
                 if "NotResource" in statement:
                     f.add(at, "NotResource is not allowed")
@@ -146,6 +147,11 @@ def check_structure(template, f):
     for key in ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"):
         f.expect(pab.get(key) is True, "DataBucket", f"PublicAccessBlockConfiguration.{key} must be true")
     rules = bucket.get("LifecycleConfiguration", {}).get("Rules", [])
+    for rule in rules:
+        if rule.get("Transitions"):
+            prefix = rule.get("Prefix") or rule.get("Filter", {}).get("Prefix")
+            f.expect(prefix == "raw/", "DataBucket", f"lifecycle rule {rule.get('Id')} moves objects to colder storage "
+                     "but is not limited to raw/ (state, manifests and results must stay in STANDARD)")
     transitions = {t.get("StorageClass"): t.get("TransitionInDays") for rule in rules for t in rule.get("Transitions", [])}
     f.expect(is_ref(transitions.get("STANDARD_IA"), "TransitionToIaDays"), "DataBucket", "no STANDARD_IA transition from TransitionToIaDays")
     f.expect(is_ref(transitions.get("GLACIER"), "TransitionToGlacierDays"), "DataBucket", "no GLACIER transition from TransitionToGlacierDays")
@@ -168,8 +174,16 @@ def check_structure(template, f):
              "IngestS3Permission", "must allow s3.amazonaws.com with a spelled-out SourceArn (no GetAtt on the bucket)")
     f.expect(is_ref(perm.get("SourceAccount"), "AWS::AccountId"), "IngestS3Permission", "SourceAccount missing")
 
+    deny = [st for st in as_list(r("DataBucketPolicy").get("PolicyDocument", {}).get("Statement", []))
+            if st.get("Effect") == "Deny" and "aws:SecureTransport" in json.dumps(st.get("Condition", {}))]
+    f.expect(any(as_list(st.get("Action")) == ["s3:*"] and st.get("Principal") == "*" for st in deny), "DataBucketPolicy",
+             "the TLS-only rule must deny s3:* to every principal when aws:SecureTransport is false")
+
     # Table
     table = r("StateTable")
+    f.expect(table.get("DeletionProtectionEnabled") == {"Fn::If": ["ProtectState", True, False]}
+             and (template.get("Conditions") or {}).get("ProtectState") == {"Fn::Equals": [{"Ref": "DeletionProtection"}, "true"]},
+             "StateTable", "DeletionProtectionEnabled must follow the DeletionProtection stage parameter")
     f.expect(table.get("BillingMode") == "PAY_PER_REQUEST", "StateTable", "must be on-demand (PAY_PER_REQUEST)")
     f.expect(table.get("TimeToLiveSpecification", {}).get("Enabled") is True, "StateTable", "TTL not enabled")
 
@@ -187,6 +201,18 @@ def check_structure(template, f):
         f.expect("DesiredvCpus" not in ce, name, "DesiredvCpus must not be set (it can only go up; the control logic owns it)")
         f.expect(is_ref(ce.get("InstanceTypes"), "GpuInstanceTypes"), name, "InstanceTypes must come from GpuInstanceTypes")
         f.expect(ce.get("SecurityGroupIds") == [{"Ref": "BatchSecurityGroup"}], name, "must use BatchSecurityGroup")
+
+    # Launch template: IMDSv2 only, hop limit 1 (containers cannot reach instance credentials), encrypted root volume
+    lt = r("BatchLaunchTemplate").get("LaunchTemplateData", {})
+    meta = lt.get("MetadataOptions", {})
+    f.expect(meta.get("HttpTokens") == "required" and meta.get("HttpPutResponseHopLimit") == 1, "BatchLaunchTemplate",
+             "MetadataOptions must require IMDSv2 tokens with HttpPutResponseHopLimit 1")
+    roots = [m for m in lt.get("BlockDeviceMappings", []) if m.get("DeviceName") == "/dev/xvda"]
+    f.expect(roots and all(m.get("Ebs", {}).get("Encrypted") is True for m in roots), "BatchLaunchTemplate",
+             "the root volume (/dev/xvda) must be encrypted")
+    for name, ce in (("SpotComputeEnvironment", spot), ("OnDemandComputeEnvironment", od)):
+        f.expect(ce.get("LaunchTemplate", {}).get("LaunchTemplateId") == {"Ref": "BatchLaunchTemplate"}, name,
+                 "must launch its instances from BatchLaunchTemplate")
 
     # Queues
     spot_q = r("SpotJobQueue")
@@ -264,6 +290,53 @@ def check_structure(template, f):
         for var in (fn.get("Environment", {}).get("Variables", {}) or {}):
             f.expect(f"`{var}`" in readme, where, f"environment variable {var} is not documented in infra/README.md")
 
+    # Failed asynchronous invocations go to the dead-letter queue; budget-guard and ingest errors raise alarms
+    for prefix in FUNCTIONS:
+        fn = r(f"{prefix}Function")
+        f.expect(fn.get("DeadLetterConfig", {}).get("TargetArn") == {"Fn::GetAtt": ["AsyncFailureQueue", "Arn"]},
+                 f"{prefix}Function", "DeadLetterConfig must send failed async invocations to AsyncFailureQueue")
+        statements = [st for pol in r(f"{prefix}Role").get("Policies", [])
+                      for st in as_list(pol.get("PolicyDocument", {}).get("Statement", []))]
+        f.expect(any("sqs:SendMessage" in as_list(st.get("Action")) and st.get("Resource") == {"Fn::GetAtt": ["AsyncFailureQueue", "Arn"]}
+                     for st in statements), f"{prefix}Role", "needs sqs:SendMessage on AsyncFailureQueue (its DLQ)")
+    for prefix in ("BudgetGuard", "Ingest"):
+        alarms = [a for a in res.values() if a.get("Type") == "AWS::CloudWatch::Alarm"
+                  and (a.get("Properties") or {}).get("MetricName") == "Errors"
+                  and {"Name": "FunctionName", "Value": {"Ref": f"{prefix}Function"}} in (a.get("Properties") or {}).get("Dimensions", [])]
+        f.expect(alarms and all((a["Properties"].get("AlarmActions") or []) == [{"Ref": "NotifyTopic"}] for a in alarms),
+                 f"{prefix}Function", "needs an Errors alarm that notifies NotifyTopic")
+    for prefix in ("BudgetGuard", "Sweeper"):
+        f.expect(r(f"{prefix}Function").get("ReservedConcurrentExecutions") ==
+                 {"Fn::If": [f"Reserve{prefix}", {"Ref": f"{prefix}ReservedConcurrency"}, {"Ref": "AWS::NoValue"}]},
+                 f"{prefix}Function", f"ReservedConcurrentExecutions must come from {prefix}ReservedConcurrency")
+
+    # The notification topic is encrypted with a key the CloudWatch alarms may use; every publisher may use it too
+    f.expect(r("NotifyTopic").get("KmsMasterKeyId") == {"Fn::GetAtt": ["NotifyKey", "Arn"]}, "NotifyTopic",
+             "must be encrypted with NotifyKey")
+    key_policy = r("NotifyKey").get("KeyPolicy", {})
+    f.expect(any(st.get("Principal") == {"Service": "cloudwatch.amazonaws.com"} for st in as_list(key_policy.get("Statement", []))),
+             "NotifyKey", "the key policy must let cloudwatch.amazonaws.com use the key (alarm actions)")
+    for role in ("IngestRole", "JobEventsRole", "BudgetGuardRole", "SweeperRole"):  # Hugin never notifies (its role holds no sns:Publish)
+        statements = [st for pol in r(role).get("Policies", []) for st in as_list(pol.get("PolicyDocument", {}).get("Statement", []))]
+        publishes = any("sns:Publish" in as_list(st.get("Action")) and st.get("Resource") == {"Ref": "NotifyTopic"} for st in statements)
+        keyed = any({"kms:GenerateDataKey", "kms:Decrypt"} <= set(as_list(st.get("Action")))
+                    and st.get("Resource") == {"Fn::GetAtt": ["NotifyKey", "Arn"]} for st in statements)
+        f.expect(publishes and keyed, role, "must publish to NotifyTopic with kms:GenerateDataKey and kms:Decrypt on NotifyKey")
+
+    # The kill-switch (budget-guard) and its re-application (sweeper) stop jobs and write receipts where the code puts
+    # them (BudgetGuardService.receiptPrefix).
+    guard_source = open(os.path.join(ROOT, "Sources", "Odin", "Logic", "BudgetGuard.swift"), encoding="utf-8").read()
+    prefix_match = re.search(r'receiptPrefix\s*=\s*"([^"]+)"', guard_source)
+    f.expect(prefix_match is not None, "BudgetGuard.swift", "receiptPrefix not found")
+    for role in ("BudgetGuardRole", "SweeperRole"):
+        statements = [st for pol in r(role).get("Policies", []) for st in as_list(pol.get("PolicyDocument", {}).get("Statement", []))]
+        f.expect(any({"batch:TerminateJob", "batch:CancelJob"} <= set(as_list(st.get("Action"))) for st in statements),
+                 role, "must hold batch:TerminateJob and batch:CancelJob (the kill-switch stops jobs)")
+        if prefix_match:
+            f.expect(any("s3:PutObject" in as_list(st.get("Action")) and f"/{prefix_match.group(1)}*" in json.dumps(st.get("Resource"))
+                         for st in statements), role,
+                     f"must allow s3:PutObject on {prefix_match.group(1)}* (where BudgetGuardService writes receipts)")
+
     env_sets = {prefix: frozenset((r(f"{prefix}Function").get("Environment", {}).get("Variables", {}) or {}).keys()) for prefix in FUNCTIONS}
     f.expect(len(set(env_sets.values())) == 1, "Functions", f"every function must get the same environment variables: {env_sets}")
 
@@ -280,9 +353,11 @@ def check_structure(template, f):
         f.expect([t.get("Arn") for t in r(rule).get("Targets", [])] == [{"Fn::GetAtt": [target, "Arn"]}], rule, f"must target {target}")
     f.expect(is_ref(r("SweeperScheduleRule").get("ScheduleExpression"), "SweeperSchedule"), "SweeperScheduleRule", "schedule must come from SweeperSchedule")
     policy = r("BudgetTopicPolicy").get("PolicyDocument", {})
-    f.expect(any(s.get("Principal") == {"Service": "budgets.amazonaws.com"} and s.get("Action") == "sns:Publish"
-                 and "aws:SourceAccount" in json.dumps(s.get("Condition", {})) for s in as_list(policy.get("Statement", []))),
-             "BudgetTopicPolicy", "must let budgets.amazonaws.com publish, conditioned on aws:SourceAccount")
+    for service in ("budgets.amazonaws.com", "cloudwatch.amazonaws.com"):
+        f.expect(any(s.get("Principal") == {"Service": service} and s.get("Action") == "sns:Publish"
+                     and "aws:SourceAccount" in json.dumps(s.get("Condition", {})) and "aws:SourceArn" in json.dumps(s.get("Condition", {}))
+                     for s in as_list(policy.get("Statement", []))),
+                 "BudgetTopicPolicy", f"must let {service} publish, conditioned on aws:SourceAccount and aws:SourceArn")
     budget = r("Budget")
     f.expect(is_ref(budget.get("Budget", {}).get("BudgetLimit", {}).get("Unit"), "BudgetCurrency"), "Budget", "limit unit must be BudgetCurrency")
     subs = [s for n in budget.get("NotificationsWithSubscribers", []) for s in n.get("Subscribers", [])]
@@ -308,8 +383,60 @@ def check_structure(template, f):
         f.add("Dashboard", f"body is not JSON once substituted: {error}")
 
 
+def code_partitions():
+    """Partition keys (pk) the deployed code builds: StateKey("…") literals and the Schema's *Partition names, with
+    interpolations as `*`. Local-mode-only code (Sources/Odin/Local, the CLI, the cost tools) is not deployed."""
+    partitions = set()
+    skip = (os.path.join("Sources", "Odin", "Local"), os.path.join("Sources", "OdinCLI"), os.path.join("Sources", "OdinCost"),
+            os.path.join("Sources", "OdinBench"))
+    for folder, _, files in os.walk(os.path.join(ROOT, "Sources")):
+        if any(os.path.relpath(folder, ROOT).startswith(s) for s in skip):
+            continue
+        for name in files:
+            if not name.endswith(".swift"):
+                continue
+            text = open(os.path.join(folder, name), encoding="utf-8").read()
+            literals = re.findall(r'StateKey\(\s*"((?:[^"\\]|\\.)*)"', text)
+            literals += re.findall(r'Partition\s*=\s*"([^"]+)"', text)
+            literals += re.findall(r'Partition\([^)]*\)\s*->\s*String\s*\{\s*"((?:[^"\\]|\\.)*)"', text)
+            for literal in literals:
+                head = literal.split("\\(")[0]
+                if head:
+                    partitions.add(head + ("*" if "\\(" in literal else ""))
+    return partitions
+
+
+def check_leading_keys(template, f):
+    """Every role with DynamoDB access is limited by dynamodb:LeadingKeys, and every partition the code builds is
+    allowed to at least one role (a new partition without a grant fails here before it fails on AWS)."""
+    from fnmatch import fnmatchcase
+    granted = set()
+    for name, resource in (template.get("Resources") or {}).items():
+        if resource.get("Type") != "AWS::IAM::Role":
+            continue
+        for policy in (resource.get("Properties") or {}).get("Policies", []) or []:
+            for statement in as_list(policy.get("PolicyDocument", {}).get("Statement", [])):
+                if not any(str(a).startswith("dynamodb:") for a in as_list(statement.get("Action", []))):
+                    continue
+                keys = statement.get("Condition", {}).get("ForAllValues:StringLike", {}).get("dynamodb:LeadingKeys")
+                f.expect(bool(keys), f"{name} statement {statement.get('Sid')}",
+                         "DynamoDB access must be limited with ForAllValues:StringLike dynamodb:LeadingKeys")
+                granted |= set(as_list(keys or []))
+    for partition in sorted(code_partitions()):
+        probe = partition.replace("*", "x")
+        f.expect(any(fnmatchcase(probe, pattern) for pattern in granted), "dynamodb:LeadingKeys",
+                 f"partition {partition!r} built by the code is granted to no role; add it to the roles that use it")
+
+
+# Resource types that stay untagged on purpose: moto 5.2.5 cannot create an AWS::KMS::Key with CloudFormation tags
+# (it reads them as its API's TagKey/TagValue), and the deploy tests run the real template against moto.
+UNTAGGED = {"AWS::KMS::Key"}
+
+
 def check_tags(template, f):
     for name, resource in (template.get("Resources") or {}).items():
+        if resource.get("Type") in UNTAGGED:
+            continue
         key = has_tags(resource.get("Type", ""))
         if key is None:
             continue
@@ -344,6 +471,7 @@ def main(argv):
             check_tags(template, f)
             if "DataBucket" in (template.get("Resources") or {}):
                 check_structure(template, f)
+                check_leading_keys(template, f)
         findings.extend(f.items)
     for item in findings:
         print(item)

@@ -190,6 +190,36 @@ def main():
         check(config["Runtime"] == "provided.al2023" and config["Handler"] == "bootstrap"
               and env.get("ODIN_STAGE") == stage and env.get("ODIN_TABLE") == out.get("StateTableName"),
               f"function {fn}: {config['Runtime']} {config['Handler']} {config.get('Architectures')} {config['MemorySize']} MB")
+        dlq = config.get("DeadLetterConfig", {}).get("TargetArn", "")
+        if dlq:
+            check(dlq.endswith(f":odins-ravne-{stage}-async-failures"), f"function {fn}: dead-letter queue {dlq!r}")
+        else:
+            moto_ignores(dlq, f"function {fn} DeadLetterConfig")
+    for fn, reserved in (("budget-guard", 2), ("sweeper", 1)):
+        got = lam.get_function_concurrency(FunctionName=f"odins-ravne-{stage}-{fn}").get("ReservedConcurrentExecutions")
+        if got is None:
+            moto_ignores(got, f"{fn} reserved concurrency")
+        else:
+            check(got == reserved, f"{fn} reserved concurrency {got}")
+    templates = client("ec2").describe_launch_templates(LaunchTemplateNames=[f"odins-ravne-{stage}-batch"])["LaunchTemplates"]
+    data = client("ec2").describe_launch_template_versions(LaunchTemplateId=templates[0]["LaunchTemplateId"])[
+        "LaunchTemplateVersions"][0]["LaunchTemplateData"] if templates else {}
+    check(data.get("MetadataOptions", {}).get("HttpTokens") == "required"
+          and int(data.get("MetadataOptions", {}).get("HttpPutResponseHopLimit", 0)) == 1
+          and data.get("BlockDeviceMappings", [{}])[0].get("Ebs", {}).get("Encrypted") in (True, "true"),
+          f"launch template: IMDSv2 required, hop limit 1, encrypted root ({data.get('MetadataOptions')})")
+    notify_arn = next((t["TopicArn"] for t in client("sns").list_topics()["Topics"]
+                       if t["TopicArn"].endswith(f":odins-ravne-{stage}-notify")), None)
+    attributes = client("sns").get_topic_attributes(TopicArn=notify_arn)["Attributes"] if notify_arn else {}
+    check(attributes.get("KmsMasterKeyId", "").startswith("arn:aws:kms:"), f"notify topic encrypted ({attributes.get('KmsMasterKeyId')})")
+    alarms = {a["AlarmName"] for a in client("cloudwatch").describe_alarms(AlarmNamePrefix=f"odins-ravne-{stage}-")["MetricAlarms"]}
+    if alarms:
+        check({f"odins-ravne-{stage}-{n}" for n in ("ingest-errors", "budget-guard-errors", "async-failures")} <= alarms,
+              f"error and dead-letter alarms {sorted(alarms)}")
+    else:
+        print("note: moto's CloudFormation creates no AWS::CloudWatch::Alarm (asserted on the template by check_template.py)")
+    check(any(q.endswith(f"/odins-ravne-{stage}-async-failures") for q in client("sqs").list_queues().get("QueueUrls", [])),
+          "dead-letter queue created")
     policy = json.loads(lam.get_policy(FunctionName=f"odins-ravne-{stage}-ingest")["Policy"])
     check(any(s.get("Principal", {}).get("Service") == "s3.amazonaws.com" for s in policy["Statement"]), "ingest invocable by S3")
     events = client("events")

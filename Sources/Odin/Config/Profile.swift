@@ -89,6 +89,9 @@ public struct Profile: Sendable, Equatable {
     /// `budget.*`.
     public struct Budget: Sendable, Equatable {
         public enum OnAlarm: String, Sendable, Equatable { case terminate, drain }
+        /// What a FORECASTED AWS Budgets alert does: `notify` publishes a warning to the notify topic; `stop` runs
+        /// the kill-switch (in `onAlarm`'s mode) when the forecast reaches the stop amount, like an ACTUAL alert.
+        public enum OnForecast: String, Sendable, Equatable { case notify, stop }
         /// Spend cap for pacing, in `currency`.
         public var amount = 100.0
         public var currency = "USD"
@@ -99,6 +102,12 @@ public struct Profile: Sendable, Equatable {
         /// CloudWatch alarm names whose ALARM state triggers the kill-switch.
         public var actOnAlarms = ["odin-spend"]
         public var onAlarm = OnAlarm.terminate
+        public var onForecast = OnForecast.notify
+        /// The spend (in the budget's currency) at which a Budgets notification stops everything: the stack's
+        /// BudgetStopAmount, handed to the functions as ODIN_BUDGET_STOP_AMOUNT. A notification whose threshold and
+        /// reported amount are both below it (the BudgetWarnAmount warning) only notifies. Nil (no stack, e.g. local
+        /// mode): every exceeded-threshold notification of a named budget stops.
+        public var stopAmount: Double?
         public var pacingEnabled = true
         /// maxvCpus is capped so the remaining budget lasts at least this many hours at full capacity.
         public var pacingHorizonHours = 24.0
@@ -227,6 +236,8 @@ public struct Profile: Sendable, Equatable {
         budget.quoteBeforeRun = try b.bool("quote_before_run", budget.quoteBeforeRun)
         budget.onAlarm = Budget.OnAlarm(rawValue: try b.string("on_alarm", budget.onAlarm.rawValue,
                                                                allowed: ["terminate", "drain"]))!
+        budget.onForecast = Budget.OnForecast(rawValue: try b.string("on_forecast", budget.onForecast.rawValue,
+                                                                     allowed: ["notify", "stop"]))!
         var pacing = try b.section("pacing")
         budget.pacingEnabled = try pacing.bool("enabled", budget.pacingEnabled)
         budget.pacingHorizonHours = try pacing.double("horizon_hours", budget.pacingHorizonHours, 0.1...8760)

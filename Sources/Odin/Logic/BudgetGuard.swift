@@ -34,112 +34,122 @@ public struct TeardownReceipt: Sendable, Equatable, Codable {
 public struct BudgetGuardResult: Sendable, Equatable, Codable {
     public var acted: Bool
     public var ignored: [String]
+    /// Warnings published to the notify topic instead of a teardown: Budgets alerts below the stop amount (the
+    /// BudgetWarnAmount notification) and FORECASTED alerts while `budget.on_forecast` is `notify`.
+    public var notified: [String] = []
+    /// Records that could not be read (`Records[i]…: reason`); logged and reported, never blocking the others.
+    public var unreadable: [String] = []
     public var receipt: TeardownReceipt?
+
+    public init(acted: Bool, ignored: [String], notified: [String] = [], unreadable: [String] = [],
+                receipt: TeardownReceipt?) {
+        self.acted = acted
+        self.ignored = ignored
+        self.notified = notified
+        self.unreadable = unreadable
+        self.receipt = receipt
+    }
 }
 
-/// The kill-switch: act only on exceeded thresholds of budgets named in the profile, or ALARM of named alarms.
+/// The kill-switch: act only on exceeded thresholds of budgets named in the profile (at or above the stop amount), or
+/// ALARM of named alarms. Each SNS record is judged on its own.
 public struct BudgetGuardService: Sendable {
     let services: OdinServices
 
     public init(services: OdinServices) { self.services = services }
 
-    public func handle(_ signals: [BudgetSignal]) throws -> BudgetGuardResult {
+    /// What one record asks for.
+    enum Verdict: Equatable {
+        case stop(String)
+        case notify(String)
+        case ignore(String)
+    }
+
+    public func handle(_ records: [BudgetSignal.Record]) throws -> BudgetGuardResult {
         var ignored: [String] = []
-        var trigger: String?
-        let budget = services.profile.budget
-        for signal in signals {
-            switch signal {
-            case .budget(let note):
-                if budget.actOnBudgets.contains(note.budgetName) {
-                    trigger = trigger ?? "AWS Budgets \(note.budgetName): \(note.alertType ?? "?") \(note.actualAmount ?? "") over \(note.threshold ?? "?")"
-                } else {
-                    ignored.append("budget \(note.budgetName) is not in budget.act_on_budgets")
-                }
-            case .alarm(let alarm):
-                if !budget.actOnAlarms.contains(alarm.alarmName) {
-                    ignored.append("alarm \(alarm.alarmName) is not in budget.act_on_alarms")
-                } else if !alarm.isAlarm {
-                    ignored.append("alarm \(alarm.alarmName) is \(alarm.newStateValue), not ALARM")
-                } else {
-                    trigger = trigger ?? "CloudWatch alarm \(alarm.alarmName): \(alarm.newStateReason ?? "ALARM")"
+        var notified: [String] = []
+        var unreadable: [String] = []
+        var triggers: [String] = []
+        for record in records {
+            switch record.signal {
+            case .failure(let error):
+                let text = "\(error.field): \(error.message)"
+                unreadable.append(text)
+                services.log.log(.error, "budget topic record not readable; the other records are still judged",
+                                 ["field": error.field, "error": error.message, "sns.messageId": record.messageID ?? ""])
+            case .success(let signal):
+                switch judge(signal) {
+                case .stop(let trigger): triggers.append(trigger)
+                case .notify(let text): notified.append(text)
+                case .ignore(let reason): ignored.append(reason)
                 }
             }
         }
-        guard let trigger else {
-            services.log.info("budget signal ignored", ["reasons": ignored.joined(separator: "; ")])
-            return BudgetGuardResult(acted: false, ignored: ignored, receipt: nil)
+        if !unreadable.isEmpty {
+            services.metrics.emit([Metric("UnreadableBudgetSignals", Double(unreadable.count))],
+                                  dimensions: ["Service": "odin"], properties: [:])
         }
-        let receipt = try killSwitch(trigger: trigger)
-        return BudgetGuardResult(acted: true, ignored: ignored, receipt: receipt)
+        if let trigger = triggers.first {
+            // One teardown for the whole event; its receipt (published) supersedes any warning in the same event.
+            let more = triggers.count > 1 ? " (+\(triggers.count - 1) more)" : ""
+            let receipt = try killSwitch(trigger: trigger + more)
+            return BudgetGuardResult(acted: true, ignored: ignored, notified: notified, unreadable: unreadable,
+                                     receipt: receipt)
+        }
+        if !notified.isEmpty || !unreadable.isEmpty {
+            let lines = notified.map { "warning: " + $0 } + unreadable.map { "unreadable budget-topic record: " + $0 }
+            try services.notifier.publish(
+                subject: notified.isEmpty ? "Odin budget guard: unreadable notification (nothing stopped)"
+                                          : "Odin budget warning (nothing stopped)",
+                message: lines.joined(separator: "\n"))
+        }
+        services.log.info("budget signal: nothing stopped", ["ignored": ignored.joined(separator: "; "),
+                                                              "notified": notified.joined(separator: "; ")])
+        return BudgetGuardResult(acted: false, ignored: ignored, notified: notified, unreadable: unreadable,
+                                 receipt: nil)
+    }
+
+    /// One signal's verdict. A Budgets alert of a named budget stops when its threshold or reported amount reaches
+    /// `budget.stopAmount` (no stop amount: always); below it, it is a warning. FORECASTED alerts only warn while
+    /// `budget.on_forecast` is `notify`. An alert whose amounts cannot be read stops (the safe side of a kill-switch).
+    func judge(_ signal: BudgetSignal) -> Verdict {
+        let budget = services.profile.budget
+        switch signal {
+        case .budget(let note):
+            guard budget.actOnBudgets.contains(note.budgetName) else {
+                return .ignore("budget \(note.budgetName) is not in budget.act_on_budgets")
+            }
+            let kind = note.alertType ?? "?"
+            let summary = "AWS Budgets \(note.budgetName): \(kind) \(note.actualAmount ?? "") over \(note.threshold ?? "?")"
+            if note.isForecast && budget.onForecast == .notify {
+                return .notify(summary + " (budget.on_forecast is notify)")
+            }
+            guard let stop = budget.stopAmount else { return .stop(summary) }
+            let amounts = [note.thresholdAmount, note.reportedAmount].compactMap { $0 }
+            guard !amounts.isEmpty else { return .stop(summary + " (amounts unreadable; stopping to be safe)") }
+            // Cents: "$100.00" reaches a stop amount of 100.
+            if amounts.contains(where: { $0 + 0.005 >= stop }) { return .stop(summary) }
+            return .notify(summary + " (below the stop amount \(JSONText.number(stop)))")
+        case .alarm(let alarm):
+            guard budget.actOnAlarms.contains(alarm.alarmName) else {
+                return .ignore("alarm \(alarm.alarmName) is not in budget.act_on_alarms")
+            }
+            guard alarm.isAlarm else { return .ignore("alarm \(alarm.alarmName) is \(alarm.newStateValue), not ALARM") }
+            return .stop("CloudWatch alarm \(alarm.alarmName): \(alarm.newStateReason ?? "ALARM")")
+        }
     }
 
     /// Stops the spend: record the stop (so nothing re-opens capacity), disable queues, terminate (or, in drain mode,
     /// cancel only not-yet-started) jobs, CEs to min 0 / max 0, verify, write the receipt, mark runs, notify.
     /// Each step's failure is recorded and the next steps still run.
     public func killSwitch(trigger: String) throws -> TeardownReceipt {
-        let profile = services.profile
         let started = UTC.iso(services.clock.now())
-        let drain = profile.budget.onAlarm == .drain
         try services.state.put(StateItem(key: Schema.budgetStop,
                                          attributes: ["active": .bool(true), "at": .string(started),
                                                       "trigger": .string(trigger)]), condition: .always)
-        var errors: [String] = []
-        var disabled: [String] = []
-        var terminated: [String] = []
-        var cancelled: [String] = []
-        for queue in profile.queues {
-            do {
-                try services.compute.setQueueEnabled(queue, false)
-                disabled.append(queue)
-            } catch { errors.append("disable queue \(queue): \(error)") }
-        }
-        for queue in profile.queues {
-            for status in BatchJobStatus.active {
-                let jobs: [JobSummary]
-                do { jobs = try services.compute.listJobs(.queue(queue, status: status)) } catch {
-                    errors.append("list \(status.rawValue) jobs in \(queue): \(error)")
-                    continue
-                }
-                for job in jobs {
-                    do {
-                        if status == .starting || status == .running {
-                            if drain { continue }
-                            try services.compute.terminateJob(job.jobID, reason: StatusReasons.budgetStop)
-                            terminated.append(job.jobID)
-                        } else {
-                            try services.compute.cancelJob(job.jobID, reason: StatusReasons.budgetStop)
-                            cancelled.append(job.jobID)
-                        }
-                    } catch { errors.append("stop job \(job.jobID): \(error)") }
-                }
-            }
-        }
-        do {
-            for ce in try services.compute.describeComputeEnvironments(profile.computeEnvironments) {
-                // maxvCpus=0 where desiredvCpus allows it, else DISABLED until it drains (the sweeper finishes it).
-                guard let update = Capacity.scaleDown(ce, freeze: true) else { continue }
-                do { try services.compute.updateComputeEnvironment(ce.name, update) } catch {
-                    errors.append("scale CE \(ce.name) to zero: \(error)")
-                }
-            }
-        } catch { errors.append("describe CEs: \(error)") }
-        // Verify.
-        var remaining: [String] = []
-        for queue in profile.queues {
-            for status in BatchJobStatus.active {
-                do {
-                    remaining += try services.compute.listJobs(.queue(queue, status: status))
-                        .map { "\($0.jobID) (\($0.status.rawValue))" }
-                } catch { errors.append("verify jobs in \(queue): \(error)") }
-            }
-        }
-        var ces: [TeardownReceipt.ComputeEnvironmentState] = []
-        do {
-            ces = try services.compute.describeComputeEnvironments(profile.computeEnvironments).map {
-                .init(name: $0.name, enabled: $0.isEnabled, minvCpus: $0.minvCpus, maxvCpus: $0.maxvCpus,
-                      desiredvCpus: $0.desiredvCpus)
-            }
-        } catch { errors.append("verify CEs: \(error)") }
+        let stopped = stopSpend()
+        let check = verify()
+        var errors = stopped.errors + check.errors
         var stoppedRuns: [String] = []
         for active in (try? services.state.query(partition: Schema.activeRunsPartition, sortPrefix: "")) ?? [] {
             let runID = active.key.sort
@@ -150,26 +160,156 @@ public struct BudgetGuardService: Sendable {
                 stoppedRuns.append(runID)
             } catch { errors.append("mark run \(runID): \(error)") }
         }
+        let receipt = try publishReceipt(
+            trigger: trigger, startedAt: started, stopped: stopped, check: check, runsStopped: stoppedRuns,
+            errors: errors,
+            subject: "Odin kill-switch: \(check.verified ? "spend stopped" : "STOPPED WITH REMAINDERS — check now")")
+        services.metrics.emit([Metric("KillSwitch", 1),
+                               Metric("JobsStopped", Double(stopped.terminated.count + stopped.cancelled.count))],
+                              dimensions: ["Service": "odin"], properties: ["trigger": trigger])
+        services.log.info("kill-switch", ["trigger": trigger, "verified": String(check.verified),
+                                          "receipt": receipt.receiptKey])
+        return receipt
+    }
+
+    /// The sweeper's pass over an active kill-switch whose last check was not verified (Batch stops jobs and drains
+    /// instances asynchronously). Verifies first; when something still runs or a CE still holds capacity, applies
+    /// the stop again (queues, jobs, CEs) and verifies once more. A receipt is written and published only when the
+    /// state becomes verified, so an unfinished stop is not re-announced on every pass (the first receipt already
+    /// said what remained). Returns whether the stop is verified now.
+    public func reverify(trigger: String) throws -> Bool {
+        let started = UTC.iso(services.clock.now())
+        var check = verify()
+        var stopped = StopActions()
+        if !check.verified {
+            stopped = stopSpend()
+            check = verify()
+        }
+        try services.state.update(Schema.budgetStop, set: ["verified": .bool(check.verified),
+                                                           "checkedAt": .string(UTC.iso(services.clock.now())),
+                                                           "remaining": .int(Int64(check.remaining.count))])
+        guard check.verified else {
+            services.metrics.emit([Metric("KillSwitchUnverified", 1)], dimensions: ["Service": "odin"],
+                                  properties: ["trigger": trigger])
+            services.log.warning("kill-switch not verified yet; stop re-applied",
+                                 ["remaining": check.remaining.joined(separator: ", "),
+                                  "errors": (stopped.errors + check.errors).joined(separator: "; ")])
+            return false
+        }
+        _ = try publishReceipt(trigger: "re-verify: " + trigger, startedAt: started, stopped: stopped, check: check,
+                               runsStopped: [], errors: stopped.errors + check.errors,
+                               subject: "Odin kill-switch: spend stopped (verified by the sweeper)")
+        return true
+    }
+
+    /// What one application of the stop did.
+    struct StopActions {
+        var disabled: [String] = []
+        var terminated: [String] = []
+        var cancelled: [String] = []
+        var errors: [String] = []
+    }
+
+    /// What verification found.
+    struct Verification {
+        var remaining: [String] = []
+        var ces: [TeardownReceipt.ComputeEnvironmentState] = []
+        var errors: [String] = []
+        /// No job active and every CE at minvCpus 0 with maxvCpus 0 (or DISABLED while its desiredvCpus drains).
+        var verified: Bool {
+            remaining.isEmpty && !ces.isEmpty && errors.isEmpty &&
+                ces.allSatisfy { $0.minvCpus == 0 && ($0.maxvCpus == 0 || !$0.enabled) }
+        }
+    }
+
+    /// Disables the queues, terminates (drain: leaves RUNNING/STARTING) and cancels active jobs, scales the CEs down.
+    func stopSpend() -> StopActions {
+        let profile = services.profile
+        let drain = profile.budget.onAlarm == .drain
+        var actions = StopActions()
+        for queue in profile.queues {
+            do {
+                try services.compute.setQueueEnabled(queue, false)
+                actions.disabled.append(queue)
+            } catch { actions.errors.append("disable queue \(queue): \(error)") }
+        }
+        for queue in profile.queues {
+            for status in BatchJobStatus.active {
+                let jobs: [JobSummary]
+                do { jobs = try services.compute.listJobs(.queue(queue, status: status)) } catch {
+                    actions.errors.append("list \(status.rawValue) jobs in \(queue): \(error)")
+                    continue
+                }
+                for job in jobs {
+                    do {
+                        if status == .starting || status == .running {
+                            if drain { continue }
+                            try services.compute.terminateJob(job.jobID, reason: StatusReasons.budgetStop)
+                            actions.terminated.append(job.jobID)
+                        } else {
+                            try services.compute.cancelJob(job.jobID, reason: StatusReasons.budgetStop)
+                            actions.cancelled.append(job.jobID)
+                        }
+                    } catch { actions.errors.append("stop job \(job.jobID): \(error)") }
+                }
+            }
+        }
+        do {
+            for ce in try services.compute.describeComputeEnvironments(profile.computeEnvironments) {
+                // maxvCpus=0 where desiredvCpus allows it, else DISABLED until it drains (the sweeper finishes it).
+                guard let update = Capacity.scaleDown(ce, freeze: true) else { continue }
+                do { try services.compute.updateComputeEnvironment(ce.name, update) } catch {
+                    actions.errors.append("scale CE \(ce.name) to zero: \(error)")
+                }
+            }
+        } catch { actions.errors.append("describe CEs: \(error)") }
+        return actions
+    }
+
+    /// Lists what is still active in our queues and reads the CEs' capacity.
+    func verify() -> Verification {
+        let profile = services.profile
+        var check = Verification()
+        for queue in profile.queues {
+            for status in BatchJobStatus.active {
+                do {
+                    check.remaining += try services.compute.listJobs(.queue(queue, status: status))
+                        .map { "\($0.jobID) (\($0.status.rawValue))" }
+                } catch { check.errors.append("verify jobs in \(queue): \(error)") }
+            }
+        }
+        do {
+            check.ces = try services.compute.describeComputeEnvironments(profile.computeEnvironments).map {
+                .init(name: $0.name, enabled: $0.isEnabled, minvCpus: $0.minvCpus, maxvCpus: $0.maxvCpus,
+                      desiredvCpus: $0.desiredvCpus)
+            }
+        } catch { check.errors.append("verify CEs: \(error)") }
+        return check
+    }
+
+    /// Where receipts go: `state/teardowns/<yyyyMMdd-HHmmss>.json`, the prefix the functions' roles may write
+    /// (infra/stack.yaml).
+    public static let receiptPrefix = "state/teardowns/"
+
+    /// Writes the receipt under `receiptPrefix`, records its key and verification on the stop item, publishes it.
+    func publishReceipt(trigger: String, startedAt: String, stopped: StopActions, check: Verification,
+                        runsStopped: [String], errors: [String], subject: String) throws -> TeardownReceipt {
         let finished = services.clock.now()
-        let key = "budget/receipts/\(UTC.compact(finished)).json"
-        let verified = remaining.isEmpty && !ces.isEmpty &&
-            ces.allSatisfy { $0.minvCpus == 0 && ($0.maxvCpus == 0 || !$0.enabled) }
-        let receipt = TeardownReceipt(trigger: trigger, mode: drain ? "drain" : "terminate", startedAt: started,
-                                      finishedAt: UTC.iso(finished), queuesDisabled: disabled,
-                                      jobsTerminated: terminated, jobsCancelled: cancelled, jobsRemaining: remaining,
-                                      computeEnvironments: ces, runsStopped: stoppedRuns, verified: verified,
-                                      errors: errors, receiptKey: key)
+        let key = Self.receiptPrefix + UTC.compact(finished) + ".json"
+        let receipt = TeardownReceipt(trigger: trigger, mode: services.profile.budget.onAlarm == .drain ? "drain" : "terminate",
+                                      startedAt: startedAt, finishedAt: UTC.iso(finished),
+                                      queuesDisabled: stopped.disabled, jobsTerminated: stopped.terminated,
+                                      jobsCancelled: stopped.cancelled, jobsRemaining: check.remaining,
+                                      computeEnvironments: check.ces, runsStopped: runsStopped,
+                                      verified: check.verified, errors: errors, receiptKey: key)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         let bytes = Array(try encoder.encode(receipt))
-        do { try services.objects.put(key, bytes: bytes) } catch { services.log.warning("receipt not stored", ["error": "\(error)"]) }
-        try services.state.update(Schema.budgetStop, set: ["receipt": .string(key), "verified": .bool(verified)])
-        try services.notifier.publish(
-            subject: "Odin kill-switch: \(verified ? "spend stopped" : "STOPPED WITH REMAINDERS — check now")",
-            message: String(decoding: bytes, as: UTF8.self))
-        services.metrics.emit([Metric("KillSwitch", 1), Metric("JobsStopped", Double(terminated.count + cancelled.count))],
-                              dimensions: ["Service": "odin"], properties: ["trigger": trigger])
-        services.log.info("kill-switch", ["trigger": trigger, "verified": String(verified), "receipt": key])
+        do { try services.objects.put(key, bytes: bytes) } catch {
+            services.log.warning("receipt not stored", ["error": "\(error)", "key": key])
+        }
+        try services.state.update(Schema.budgetStop, set: ["receipt": .string(key), "verified": .bool(check.verified)])
+        try services.notifier.publish(subject: subject, message: String(decoding: bytes, as: UTF8.self))
         return receipt
     }
 }

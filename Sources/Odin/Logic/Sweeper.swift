@@ -13,7 +13,7 @@ public struct SweepResult: Sendable, Equatable, Codable {
     public var teardown = false
     public var maxvCpusCap: Int?
     public var estimatedSpend: Double = 0
-    /// Set when the kill-switch was re-applied because its last receipt was not verified (value: verified now).
+    /// Set when an active kill-switch was checked because its last check was not verified (value: verified now).
     public var killSwitchReapplied: Bool?
 }
 
@@ -63,11 +63,10 @@ public struct SweeperService: Sendable {
             if step.condensationStarted { result.condensationsStarted.append(runID) }
         }
         if stopped, let stop = try services.state.get(Schema.budgetStop), stop["verified"]?.boolValue == false {
-            // The kill-switch left something running (TerminateJob is asynchronous): apply it again and re-verify;
-            // it publishes a new receipt each time until nothing remains.
-            let trigger = stop["trigger"]?.stringValue ?? "budget guard"
+            // The kill-switch left something running (TerminateJob is asynchronous): verify, re-apply the stop to
+            // what remains, and announce only once it is verified (not a "remainders" receipt every pass).
             result.killSwitchReapplied = try BudgetGuardService(services: services)
-                .killSwitch(trigger: trigger.hasPrefix("re-verify: ") ? trigger : "re-verify: " + trigger).verified
+                .reverify(trigger: stop["trigger"]?.stringValue ?? "budget guard")
         }
         let spent = try CostLedger.spend(month: UTC.month(services.clock.now()), state: services.state)
         result.estimatedSpend = spent
