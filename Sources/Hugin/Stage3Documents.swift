@@ -310,6 +310,25 @@ public struct Stage3Report: Codable, Sendable, Equatable {
     public var errorSamples: [String]
     public var detectionsUsed: Int
     public var excluded: Excluded
+    /// Rows of the Camtrap DP tables (absent in reports written before it was added).
+    public var camtrapDP: CamtrapDPCounts? = nil
+
+    /// What the Camtrap DP package holds, and what it leaves out for lacking a GPS position.
+    public struct CamtrapDPCounts: Codable, Sendable, Equatable {
+        public var deployments: Int
+        public var media: Int
+        public var eventObservations: Int
+        public var mediaObservations: Int
+        public var mediaWithoutPosition: Int
+        public var visitsWithoutPosition: Int
+        enum CodingKeys: String, CodingKey {
+            case deployments, media
+            case eventObservations = "event_observations"
+            case mediaObservations = "media_observations"
+            case mediaWithoutPosition = "media_without_position"
+            case visitsWithoutPosition = "visits_without_position"
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
         case totalObservations = "total_observations"
@@ -333,6 +352,7 @@ public struct Stage3Report: Codable, Sendable, Equatable {
         case errorSamples = "error_samples"
         case detectionsUsed = "detections_used"
         case excluded
+        case camtrapDP = "camtrap_dp"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -358,6 +378,7 @@ public struct Stage3Report: Codable, Sendable, Equatable {
         try c.encode(errorSamples, forKey: .errorSamples)
         try c.encode(detectionsUsed, forKey: .detectionsUsed)
         try c.encode(excluded, forKey: .excluded)
+        try c.encodeIfPresent(camtrapDP, forKey: .camtrapDP)
     }
 }
 

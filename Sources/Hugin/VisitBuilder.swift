@@ -86,7 +86,9 @@ final class VisitBuilder {
         self.emit = emit
     }
 
-    func add(_ e: DetectionEntry, site: Int32) throws {
+    /// Adds a detection; returns the (still open) visit it joined.
+    @discardableResult
+    func add(_ e: DetectionEntry, site: Int32) throws -> Open {
         let key = Key(site: site, camera: e.camera, species: e.species)
         let visit: Open
         if let current = open[key], e.time - current.end <= gap {
@@ -123,6 +125,7 @@ final class VisitBuilder {
         } else if queue[queueHead].closed {
             try flush()
         }
+        return visit
     }
 
     /// Closes every visit that ended more than `gap` before `now`.
