@@ -6,6 +6,7 @@ import Foundation
 public enum Stage3Validators {
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
+        public init(description: String) { self.description = description }
     }
 
     /// The official schema copies: `../shared/schemas/camtrap-dp` beside the package root.
