@@ -13,7 +13,8 @@ import OdinKit
 /// - `filePath` is the media's URI in the store that holds `raw/` (`s3://bucket/raw/…`, or `file:///…` for a
 ///   local run): the media are not copied into the package.
 /// - `spatial` is a Point for one location, else the bounding box of the deployments (padded where it would have
-///   no area); `temporal` is the span of the deployments. Both are left out when the package has no deployment.
+///   no area); `temporal` is the span of the deployments' dates. A package without any deployment is not written
+///   (`Stage3Files.camtrapDP`).
 public enum CamtrapDP {
     public static let profile = "https://raw.githubusercontent.com/tdwg/camtrap-dp/1.0/camtrap-dp-profile.json"
     static func schema(_ table: String) -> String {
@@ -175,10 +176,6 @@ public enum CamtrapDP {
         if counts.mediaWithoutPosition > 0 || counts.visitsWithoutPosition > 0 {
             description += " Left out for lacking a GPS position (Camtrap DP deployments need one): "
                 + "\(counts.mediaWithoutPosition) media file(s) and \(counts.visitsWithoutPosition) visit(s)."
-        }
-        if located.isEmpty {
-            description += " No media file had both a GPS position and a capture time, so the package has no "
-                + "deployment and no spatial or temporal coverage."
         }
         return """
         {

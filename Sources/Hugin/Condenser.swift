@@ -285,12 +285,12 @@ struct CondensationJob {
 
         // 6. Upload.
         let outputPrefix = StoreLayout.stage3Prefix(run: run)
-        for name in Stage3Files.all {
+        for name in writer.writtenFiles {
             try store.upload(file: writer.outputPath(name), to: outputPrefix + name)
         }
         let failedOrMissing = problems.map(\.chunk)
         return CondensationSummary(
-            runID: run, outputPrefix: store.rootURI + "/" + outputPrefix, files: Stage3Files.all,
+            runID: run, outputPrefix: store.rootURI + "/" + outputPrefix, files: writer.writtenFiles,
             chunksRead: chunksRead.count, failedChunks: Array(Set(failedOrMissing)).sorted(), recordsRead: recordsRead,
             mediaFiles: mediaFiles, detectionsUsed: writer.detectionsUsed, excludedBelowMinConfidence: belowMin,
             excludedWithoutTimestamp: withoutTime, malformedLines: malformedLines, visits: writer.visitCount,

@@ -12,6 +12,14 @@ public enum Stage3Files {
     public static let observations = "observations.csv"
     public static let all = [compressedObservations, report, reportHTML, megadetector, sitesGeoJSON, visitsCSV,
                              datapackage, deployments, media, observations]
+    /// The Camtrap DP package: not written when it would have no deployment (no media file had both a GPS position
+    /// and a capture time), since Camtrap DP requires a position per deployment and a spatial and temporal coverage.
+    public static let camtrapDP = [datapackage, deployments, media, observations]
+
+    /// The files a run's Stage 3 holds, given its report.
+    public static func expected(_ report: Stage3Report) -> [String] {
+        report.camtrapDP?.deployments == 0 ? all.filter { !camtrapDP.contains($0) } : all
+    }
 }
 
 /// One element of `compressed_observations.json`. The original field names (domain-origin.md §1.3) are kept so

@@ -47,6 +47,8 @@ final class Stage3Writer {
     private(set) var detectionsUsed = 0
     private(set) var visitsWithoutPosition = 0
     private(set) var mediaObservationCount = 0
+    /// What `finish` wrote (`Stage3Files.expected`).
+    private(set) var writtenFiles: [String] = []
     /// Camtrap DP media-level observations (CSV rows), appended to observations.csv by `finish`.
     private let mediaObservations: FileSink
     private var speciesTotals: [String: SpeciesTotals] = [:]
@@ -322,6 +324,7 @@ final class Stage3Writer {
         try mediaObservations.close()
         try copy(work + "/media-observations.csv", into: observationsCSV)
         try observationsCSV.close()
+        writtenFiles = Stage3Files.expected(report)
 
         let pretty = JSONEncoder()
         pretty.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -330,7 +333,11 @@ final class Stage3Writer {
         try write(Stage3Files.reportHTML, Array(ReportHTML.render(report, visits: firstVisits,
                                                                   limit: options.htmlVisitLimit).utf8))
 
-        // Camtrap DP.
+        // Camtrap DP, unless it would have no deployment (see Stage3Files.camtrapDP).
+        guard writtenFiles.contains(Stage3Files.datapackage) else {
+            unlink(outputPath(Stage3Files.observations))
+            return try writeMegadetector(megadetector, images: megadetectorImages, detectors: detectors)
+        }
         let deploymentsSink = try FileSink(path: outputPath(Stage3Files.deployments))
         try deploymentsSink.write(CSV.row(CamtrapDP.deploymentsColumns))
         for d in deployments {
@@ -347,7 +354,12 @@ final class Stage3Writer {
         try write(Stage3Files.datapackage, Array(CamtrapDP.datapackage(
             run: run, created: now, report: report, deployments: deployments, counts: counts).utf8))
 
-        // MegaDetector batch output (format 1.4): header, then the streamed image entries.
+        try writeMegadetector(megadetector, images: megadetectorImages, detectors: detectors)
+    }
+
+    /// MegaDetector batch output (format 1.4): header, then the streamed image entries.
+    private func writeMegadetector(_ megadetector: MegadetectorBatch, images megadetectorImages: String,
+                                   detectors: [String]) throws {
         let md = try FileSink(path: outputPath(Stage3Files.megadetector))
         try md.write(megadetector.header(detectors: detectors, completionTime: now))
         try copy(megadetectorImages, into: md)

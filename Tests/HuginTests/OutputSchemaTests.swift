@@ -152,6 +152,24 @@ import TestSupport
         #expect(Stage3Validators.errors(result) == [])
     }
 
+    /// Without any media file that has a position and a time there is no deployment: no Camtrap DP package is
+    /// written (rather than one the profile rejects), and nothing says files are missing.
+    @Test func noCamtrapDPPackageWithoutADeployment() throws {
+        let store = try makeStore()
+        try writeChunks(store, run: "n", [[
+            record("raw/c/1.JPG", time: iso(Self.t0), lat: nil, lon: nil, [("fox", 0.9)]),
+            record("raw/c/2.JPG", time: nil, [("fox", 0.9)]),
+        ]])
+        let summary = try Condenser(store: store, clock: FixedClock()).condense(run: "n")
+        #expect(summary.files == Stage3Files.all.filter { !Stage3Files.camtrapDP.contains($0) })
+        for name in Stage3Files.camtrapDP { #expect(try store.head("runs/n/stage3/" + name) == nil, "\(name)") }
+        let report = try #require(try readJSON(store, "runs/n/stage3/report.json") as? [String: Any])
+        #expect((report["camtrap_dp"] as? [String: Any])?["deployments"] as? Double == 0)
+        let text = try Stage3Analysis.summarize(directory: try store.path(for: "runs/n/stage3"))
+        #expect(text.contains("Camtrap DP: not written"))
+        #expect(!text.contains("Missing files"))
+    }
+
     /// Every Stage 3 file passes the validator of the tool that reads it, and a second reader (frictionless'
     /// Package API) counts the same Camtrap DP rows as report.json says the writer wrote.
     @Test func stage3PassesTheFormatValidators() throws {
