@@ -152,6 +152,24 @@ import TestSupport
         #expect(Stage3Validators.errors(result) == [])
     }
 
+    /// Two sites on one parallel: the bounding box would have no height, so it is padded (never a zero-area polygon).
+    @Test func spatialIsNeverAZeroAreaPolygon() throws {
+        let store = try makeStore()
+        try writeChunks(store, run: "p", [[
+            record("raw/a/1.JPG", camera: "a", time: iso(Self.t0), lat: 59, lon: 18, [("fox", 0.9)]),
+            record("raw/b/1.JPG", camera: "b", time: iso(Self.t0), lat: 59, lon: 18.5, [("fox", 0.9)]),
+        ]])
+        _ = try Condenser(store: store, clock: FixedClock()).condense(run: "p")
+        let package = try #require(try readJSON(store, "runs/p/stage3/datapackage.json") as? [String: Any])
+        let spatial = try #require(package["spatial"] as? [String: Any])
+        #expect(spatial["type"] as? String == "Polygon")
+        let ring = try #require((spatial["coordinates"] as? [Any])?.first as? [Any])
+        let latitudes = Set(ring.compactMap { ($0 as? [Double])?.last })
+        #expect(latitudes.count == 2 && latitudes.allSatisfy { abs($0 - 59) < 0.001 })
+        let result = try Stage3Validators.validate(stage3: try store.path(for: "runs/p/stage3"))
+        #expect(Stage3Validators.errors(result) == [])
+    }
+
     /// Without any media file that has a position and a time there is no deployment: no Camtrap DP package is
     /// written (rather than one the profile rejects), and nothing says files are missing.
     @Test func noCamtrapDPPackageWithoutADeployment() throws {
