@@ -98,37 +98,60 @@ public enum CamtrapDP {
         return row
     }
 
-    /// A media-level observation: one species in one frame of a media file, `count` boxes, `bbox` the box around
-    /// them (`[x, y, width, height]` relative to the frame, top-left origin: the convention MegaDetector and
-    /// Camtrap DP share), `eventID` the visit's id. `time` is the frame's capture time.
-    static func mediaObservationRow(id: String, deploymentID: String, mediaID: String, eventID: String, time: Double,
-                                    label: String, detector: String, confidence: Double, count: Int,
-                                    bbox: SIMD4<Float>, frameTime: Double?) -> [String] {
-        var row = [String](repeating: "", count: observationsColumns.count)
-        row[0] = id
-        row[1] = deploymentID
-        row[2] = mediaID
-        row[3] = eventID
-        row[4] = Timestamp.format(time.rounded(.down))
-        row[5] = row[4]
-        row[6] = "media"
-        row[7] = observationType(label)
-        row[9] = scientificNames[label.lowercased()] ?? ""
-        row[10] = row[7] == "animal" || row[7] == "human" ? "\(max(1, count))" : ""
+    /// Appends one media-level observation row: one species in one frame of a media file, `count` boxes, `bbox` the
+    /// box around them (`[x, y, width, height]` relative to the frame, top-left origin: the convention MegaDetector
+    /// and Camtrap DP share), `eventID` the visit's id, `time` the frame's capture time. `type` and `scientificName`
+    /// are `observationType(label)` and the label's scientific name. Written field by field: one row per species
+    /// per frame, the hot path of large runs.
+    static func appendMediaObservation(to sink: FileSink, id: String, deploymentID: String, mediaID: String,
+                                       eventID: String, time: Double, type: String, scientificName: String,
+                                       label: String, detector: String, confidence: Double, count: Int,
+                                       bbox: SIMD4<Float>, frameTime: Double?) {
+        sink.append(csvField: id)
+        sink.append(byte: 0x2C)
+        sink.append(csvField: deploymentID)
+        sink.append(byte: 0x2C)
+        sink.append(csvField: mediaID)
+        sink.append(byte: 0x2C)
+        sink.append(csvField: eventID)
+        sink.append(byte: 0x2C)
+        sink.append(timestamp: time.rounded(.down))
+        sink.append(byte: 0x2C)
+        sink.append(timestamp: time.rounded(.down))
+        sink.append(",media,")
+        sink.append(raw: type)
+        sink.append(",,")
+        sink.append(csvField: scientificName)
+        sink.append(byte: 0x2C)
+        if type == "animal" || type == "human" { sink.append(int: max(1, count)) }
+        // lifeStage, sex, behavior, individualID, individualPositionRadius/Angle, individualSpeed
+        sink.append(",,,,,,,,")
         let x = min(max(Double(bbox[0]), 0), 1), y = min(max(Double(bbox[1]), 0), 1)
         let w = min(Double(bbox[2]), 1 - x), h = min(Double(bbox[3]), 1 - y)
         if x.isFinite && y.isFinite && w > 0 && h > 0 {
-            row[18] = Fixed.trimmed(x, 4)
-            row[19] = Fixed.trimmed(y, 4)
-            row[20] = Fixed.trimmed(max(w, 0.0001), 4)
-            row[21] = Fixed.trimmed(max(h, 0.0001), 4)
+            sink.append(fixed: x, digits: 4)
+            sink.append(byte: 0x2C)
+            sink.append(fixed: y, digits: 4)
+            sink.append(byte: 0x2C)
+            sink.append(fixed: max(w, 0.0001), digits: 4)
+            sink.append(byte: 0x2C)
+            sink.append(fixed: max(h, 0.0001), digits: 4)
+        } else {
+            sink.append(",,,")
         }
-        row[22] = "machine"
-        row[23] = detector
-        row[25] = Fixed.trimmed(min(max(confidence, 0), 1), 4)
-        row[26] = "label:\(label)"
-        if let frameTime { row[27] = "video frame at \(Fixed.trimmed(frameTime, 3)) s" }
-        return row
+        sink.append(",machine,")
+        sink.append(csvField: detector)
+        sink.append(",,")
+        sink.append(fixed: min(max(confidence, 0), 1), digits: 4)
+        sink.append(byte: 0x2C)
+        sink.append(csvField: "label:" + label)
+        sink.append(byte: 0x2C)
+        if let frameTime {
+            sink.append("video frame at ")
+            sink.append(raw: Fixed.trimmed(frameTime, 3))
+            sink.append(" s")
+        }
+        sink.append("\r\n")
     }
 
     /// `spatial`: a GeoJSON Point for one location, else a counter-clockwise bounding-box Polygon (RFC 7946)

@@ -246,7 +246,7 @@ struct CondensationJob {
         try sorted.drain { e in
             let site = e.location >= 0 ? siteOfLocation[Int(e.location)] : -1
             let visit = try builder.add(e, site: site)
-            if site >= 0 { try writer.addMediaObservation(e, site: sites[Int(site)], visitStart: visit.start) }
+            if site >= 0 { try writer.addMediaObservation(e, site: sites[Int(site)], visit: visit) }
         }
         try builder.finish()
 

@@ -51,6 +51,9 @@ final class Stage3Writer {
     private(set) var writtenFiles: [String] = []
     /// Camtrap DP media-level observations (CSV rows), appended to observations.csv by `finish`.
     private let mediaObservations: FileSink
+    /// Per species: Camtrap DP observationType and scientificName.
+    private let speciesTypes: [String]
+    private let scientificNames: [String]
     private var speciesTotals: [String: SpeciesTotals] = [:]
     private var cameraVisits: [String: (Int, Set<String>)] = [:]
     private var siteVisits: [String: (Int, Set<String>, Set<String>)] = [:]
@@ -74,6 +77,8 @@ final class Stage3Writer {
         self.cameras = cameras
         self.species = species
         self.detectors = detectors
+        speciesTypes = species.map(CamtrapDP.observationType)
+        scientificNames = species.map { CamtrapDP.scientificNames[$0.lowercased()] ?? "" }
         try FileManager.default.createDirectory(atPath: work + "/out", withIntermediateDirectories: true)
         observationsJSON = try FileSink(path: work + "/out/" + Stage3Files.compressedObservations)
         visitsCSV = try FileSink(path: work + "/out/" + Stage3Files.visitsCSV)
@@ -143,7 +148,7 @@ final class Stage3Writer {
         let speciesName = species[Int(open.key.species)]
         let count = open.timeline.count
         let visit = Visit(
-            id: Self.visitID(site: site?.id, camera: camera, species: speciesName, start: open.start),
+            id: open.id ?? Self.visitID(site: site?.id, camera: camera, species: speciesName, start: open.start),
             siteID: site?.id, cameraID: camera, species: speciesName, detector: detectors[Int(open.detector)],
             start: open.start, end: open.end, frameCount: count, maxConfidence: open.maxConfidence,
             meanConfidence: open.sum / Double(count), maxBoxes: Int(open.maxBoxes), timeline: open.timeline,
@@ -155,18 +160,21 @@ final class Stage3Writer {
         "v-" + FNV1a.hex((site ?? "-") + "|" + camera + "|" + species + "|" + Timestamp.format(start), digits: 16)
     }
 
-    /// A Camtrap DP media-level observation: one species in one frame (`e`), part of the visit that started at
-    /// `visitStart` at `site`.
-    func addMediaObservation(_ e: DetectionEntry, site: RegisteredSite, visitStart: Double) throws {
-        let camera = cameras[Int(e.camera)], speciesName = species[Int(e.species)]
-        let row = CamtrapDP.mediaObservationRow(
-            id: "o-" + FNV1a.hex(e.path + "#" + (e.frameNumber >= 0 ? String(e.frameNumber) : "") + "#" + speciesName,
+    /// A Camtrap DP media-level observation: one species in one frame (`e`), part of `visit` at `site`.
+    func addMediaObservation(_ e: DetectionEntry, site: RegisteredSite, visit: VisitBuilder.Open) throws {
+        let camera = cameras[Int(e.camera)], s = Int(e.species)
+        if visit.id == nil {
+            visit.id = Self.visitID(site: site.id, camera: camera, species: species[s], start: visit.start)
+        }
+        CamtrapDP.appendMediaObservation(
+            to: mediaObservations,
+            id: "o-" + FNV1a.hex(e.path + "#" + (e.frameNumber >= 0 ? String(e.frameNumber) : "") + "#" + species[s],
                                  digits: 16),
             deploymentID: Self.deploymentID(site: site.id, camera: camera), mediaID: Self.mediaID(e.path),
-            eventID: Self.visitID(site: site.id, camera: camera, species: speciesName, start: visitStart),
-            time: e.time, label: speciesName, detector: detectors[Int(e.detector)], confidence: e.confidence,
-            count: Int(e.boxes), bbox: e.bbox, frameTime: e.frameTime.isNaN ? nil : e.frameTime)
-        try mediaObservations.write(CSV.row(row))
+            eventID: visit.id!, time: e.time, type: speciesTypes[s], scientificName: scientificNames[s],
+            label: species[s], detector: detectors[Int(e.detector)], confidence: e.confidence, count: Int(e.boxes),
+            bbox: e.bbox, frameTime: e.frameTime.isNaN ? nil : e.frameTime)
+        try mediaObservations.flushIfNeeded()
         mediaObservationCount += 1
     }
 

@@ -62,6 +62,8 @@ final class VisitBuilder {
         var mediaSeen: Set<String>? = nil
         var closed = false
         var hasVideo = false
+        /// The visit's id, once the writer has computed it (media-level observations name their visit).
+        var id: String?
         init(key: Key, detector: Int32, start: Double) {
             self.key = key
             self.detector = detector
