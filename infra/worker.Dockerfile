@@ -6,7 +6,8 @@
 # The Batch job definition passes: --store s3://<bucket> --run <run>; the chunk index comes from
 # AWS_BATCH_JOB_ARRAY_INDEX, set by Batch on every array child.
 #
-# External detectors (MegaDetector or a user's model) are added in a derived image:
+# infra/detector/ holds a ready MegaDetector image (weights fetched at build time). Other external detectors (a
+# user's model) are added in a derived image the same way:
 #   FROM odins-ravne/munin-worker
 #   ... install the model and its runtime ...
 #   ENV MUNIN_DETECTOR=external MUNIN_DETECTOR_NAME=megadetector-v5a \

@@ -108,7 +108,6 @@ struct CondensationJob {
     var locationIndex: [GeoPoint: Int32] = [:]
     /// (location, camera) → first and last capture time of any media (deployment start/end).
     var deploymentRange: [Int64: (Double, Double)] = [:]
-    var categoryLabels: [String: String] = [:]
 
     var recordsRead = 0
     var mediaFiles = 0
@@ -120,6 +119,9 @@ struct CondensationJob {
     var belowMin = 0
     var withoutTime = 0
     var chunksRead: [Int] = []
+    /// Camtrap DP rows written during the pass (deployment and event counts are added when known).
+    var camtrapMedia = 0
+    var mediaWithoutPosition = 0
     var problems: [Stage3Report.ChunkProblem] = []
 
     init(options: CondensationOptions, store: any ObjectStore, clock: any WallClock, run: String, work: String) {
@@ -165,9 +167,8 @@ struct CondensationJob {
 
         // 2. Pass over the chunks: detections into the sorter, media and MegaDetector entries into temp files.
         let sorter = makeSorter()
-        let megadetector = try FileSink(path: work + "/megadetector.images")
+        let megadetector = try MegadetectorBatch(path: work + "/megadetector.images")
         let mediaTemp = try FileSink(path: work + "/media.rows")
-        var first = true
         var entries: [DetectionEntry] = []
         let parser = Stage1LineParser()
         for (index, key) in chunkKeys {
@@ -197,7 +198,7 @@ struct CondensationJob {
                         }
                         continue
                     }
-                    try ingest(record, into: &entries, megadetector: megadetector, media: mediaTemp, first: &first)
+                    try ingest(record, into: &entries, megadetector: megadetector, media: mediaTemp)
                     if entries.count >= 4096 {
                         for e in entries { try sorter.append(e) }
                         entries.removeAll(keepingCapacity: true)
@@ -243,7 +244,9 @@ struct CondensationJob {
         }
         let sorted = sorter
         try sorted.drain { e in
-            try builder.add(e, site: e.location >= 0 ? siteOfLocation[Int(e.location)] : -1)
+            let site = e.location >= 0 ? siteOfLocation[Int(e.location)] : -1
+            let visit = try builder.add(e, site: site)
+            if site >= 0 { try writer.addMediaObservation(e, site: sites[Int(site)], visit: visit) }
         }
         try builder.finish()
 
@@ -270,20 +273,24 @@ struct CondensationJob {
             filesWithErrors: filesWithErrors, errorSamples: errorSamples,
             excluded: .init(belowMinConfidence: belowMin, withoutTimestamp: withoutTime, invalidGPSRecords: invalidGPS,
                             malformedLines: malformedLines, mediaWithoutTimestamp: mediaWithoutTime),
-            newSites: Set(assignment.newSiteIDs), mergeCandidates: assignment.mergeCandidates)
+            newSites: Set(assignment.newSiteIDs), mergeCandidates: assignment.mergeCandidates,
+            camtrapDP: .init(deployments: deployments.values.filter { $0.site != nil }.count, media: camtrapMedia,
+                             eventObservations: writer.visitCount - writer.visitsWithoutPosition,
+                             mediaObservations: writer.mediaObservationCount, mediaWithoutPosition: mediaWithoutPosition,
+                             visitsWithoutPosition: writer.visitsWithoutPosition))
         try writer.finish(report: report, deployments: deployments.values.sorted { $0.id < $1.id },
                           mediaRows: work + "/media.rows", deploymentOfKey: deploymentOfKey,
-                          megadetectorImages: work + "/megadetector.images", categoryLabels: categoryLabels,
+                          megadetector: megadetector, megadetectorImages: work + "/megadetector.images",
                           detectors: detectors.names)
 
         // 6. Upload.
         let outputPrefix = StoreLayout.stage3Prefix(run: run)
-        for name in Stage3Files.all {
+        for name in writer.writtenFiles {
             try store.upload(file: writer.outputPath(name), to: outputPrefix + name)
         }
         let failedOrMissing = problems.map(\.chunk)
         return CondensationSummary(
-            runID: run, outputPrefix: store.rootURI + "/" + outputPrefix, files: Stage3Files.all,
+            runID: run, outputPrefix: store.rootURI + "/" + outputPrefix, files: writer.writtenFiles,
             chunksRead: chunksRead.count, failedChunks: Array(Set(failedOrMissing)).sorted(), recordsRead: recordsRead,
             mediaFiles: mediaFiles, detectionsUsed: writer.detectionsUsed, excludedBelowMinConfidence: belowMin,
             excludedWithoutTimestamp: withoutTime, malformedLines: malformedLines, visits: writer.visitCount,
@@ -318,8 +325,8 @@ struct CondensationJob {
         return bytes.split(separator: 0x0A).filter { !$0.allSatisfy { $0 == 0x20 || $0 == 0x0D } }.count
     }
 
-    mutating func ingest(_ record: Stage1Record, into entries: inout [DetectionEntry], megadetector: FileSink,
-                         media: FileSink, first: inout Bool) throws {
+    mutating func ingest(_ record: Stage1Record, into entries: inout [DetectionEntry], megadetector: MegadetectorBatch,
+                         media: FileSink) throws {
         recordsRead += 1
         let camera = cameras.id(record.cameraID)
         let time = record.timestamp.flatMap(Timestamp.parse)
@@ -358,8 +365,9 @@ struct CondensationJob {
                 } else {
                     deploymentRange[key] = (start, time)
                 }
-                try Stage3Writer.writeMediaRow(location: location, camera: camera, path: record.path, timestamp: start,
-                                               isVideo: isVideo, to: media)
+                try Stage3Writer.writeMediaRow(location: location, camera: camera, path: record.path,
+                                               mediaRoot: store.rootURI, timestamp: start, isVideo: isVideo, to: media)
+                if location >= 0 { camtrapMedia += 1 } else { mediaWithoutPosition += 1 }
             } else {
                 mediaWithoutTime += 1
             }
@@ -368,12 +376,10 @@ struct CondensationJob {
             if let r = deploymentRange[key] { deploymentRange[key] = (min(r.0, time), max(r.1, time)) }
         }
         // MegaDetector batch entry: every detection as the detector reported it (Timelapse applies its own threshold).
-        try Stage3Writer.writeMegadetectorImage(record, first: first, to: megadetector)
-        first = false
-        for d in record.detections where categoryLabels[d.category] == nil { categoryLabels[d.category] = d.label }
+        try megadetector.add(record)
 
         // Detections: one entry per species per frame (best confidence, box count).
-        var perSpecies: [(Int32, Double, Int32)] = []
+        var perSpecies: [(Int32, Double, Int32, SIMD4<Float>)] = []
         for d in record.detections {
             guard d.conf >= options.minConfidence else {
                 belowMin += 1
@@ -381,11 +387,19 @@ struct CondensationJob {
             }
             let name = d.label.isEmpty ? d.category : d.label
             let s = species.id(name)
+            // The box around all of the species' boxes (corners), for Camtrap DP's media-level observation.
+            let corners = d.bbox.count == 4 && d.bbox.allSatisfy(\.isFinite)
+                ? SIMD4<Float>(Float(d.bbox[0]), Float(d.bbox[1]), Float(d.bbox[0] + d.bbox[2]),
+                               Float(d.bbox[1] + d.bbox[3]))
+                : SIMD4<Float>(repeating: .nan)
             if let k = perSpecies.firstIndex(where: { $0.0 == s }) {
                 perSpecies[k].1 = max(perSpecies[k].1, d.conf)
                 perSpecies[k].2 += 1
+                let u = perSpecies[k].3
+                perSpecies[k].3 = u[0].isNaN ? corners : corners[0].isNaN ? u
+                    : SIMD4(min(u[0], corners[0]), min(u[1], corners[1]), max(u[2], corners[2]), max(u[3], corners[3]))
             } else {
-                perSpecies.append((s, d.conf, 1))
+                perSpecies.append((s, d.conf, 1, corners))
             }
         }
         guard !perSpecies.isEmpty else { return }
@@ -394,11 +408,11 @@ struct CondensationJob {
             return
         }
         let detector = detectors.id(record.detector)
-        for (s, conf, boxes) in perSpecies {
+        for (s, conf, boxes, c) in perSpecies {
             entries.append(DetectionEntry(
                 time: time, confidence: conf, frameTime: record.frameTime ?? .nan, location: location,
                 camera: camera, species: s, detector: detector, frameNumber: Int32(clamping: record.frameNumber ?? -1),
-                boxes: boxes, path: record.path))
+                boxes: boxes, path: record.path, bbox: SIMD4(c[0], c[1], c[2] - c[0], c[3] - c[1])))
         }
     }
 

@@ -21,6 +21,9 @@ struct DetectionEntry {
     /// Boxes of this species in the frame (at or above min_confidence).
     var boxes: Int32
     var path: String
+    /// The box around all of this species' boxes in the frame, `[x, y, width, height]` relative to the frame
+    /// (MegaDetector's convention); NaN when the detector gave none.
+    var bbox = SIMD4<Float>(repeating: .nan)
 }
 
 /// Sorts detections by time with memory bounded by `capacity` entries: an external merge sort.
@@ -151,7 +154,7 @@ final class ArraySource: EntrySource {
 
 /// Fixed-size header (3 doubles, 6 int32) + path length (UInt32) + path bytes, native byte order (the file never
 /// leaves this process).
-private let headerSize = 3 * 8 + 6 * 4 + 4
+private let headerSize = 3 * 8 + 6 * 4 + 4 * 4 + 4
 
 final class RunFileWriter {
     private let file: UnsafeMutablePointer<FILE>
@@ -180,7 +183,8 @@ final class RunFileWriter {
             raw.storeBytes(of: e.detector, toByteOffset: 36, as: Int32.self)
             raw.storeBytes(of: e.frameNumber, toByteOffset: 40, as: Int32.self)
             raw.storeBytes(of: e.boxes, toByteOffset: 44, as: Int32.self)
-            raw.storeBytes(of: UInt32(length), toByteOffset: 48, as: UInt32.self)
+            for k in 0..<4 { raw.storeBytes(of: e.bbox[k], toByteOffset: 48 + 4 * k, as: Float.self) }
+            raw.storeBytes(of: UInt32(length), toByteOffset: 64, as: UInt32.self)
         }
         var ok = scratch.withUnsafeBytes { fwrite($0.baseAddress, 1, headerSize, file) == headerSize }
         ok = ok && path.withUTF8 { fwrite($0.baseAddress, 1, length, file) == length }
@@ -246,7 +250,8 @@ final class RunFileReader: EntrySource {
             e.detector = base.loadUnaligned(fromByteOffset: 36, as: Int32.self)
             e.frameNumber = base.loadUnaligned(fromByteOffset: 40, as: Int32.self)
             e.boxes = base.loadUnaligned(fromByteOffset: 44, as: Int32.self)
-            length = Int(base.loadUnaligned(fromByteOffset: 48, as: UInt32.self))
+            for k in 0..<4 { e.bbox[k] = base.loadUnaligned(fromByteOffset: 48 + 4 * k, as: Float.self) }
+            length = Int(base.loadUnaligned(fromByteOffset: 64, as: UInt32.self))
         }
         start += headerSize
         guard try fill(length) || length == 0 else {

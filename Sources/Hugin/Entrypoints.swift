@@ -134,7 +134,7 @@ public enum Stage3Analysis {
         } catch {
             throw .invalidInput("\(path) is not a Hugin report.json: \(error)")
         }
-        let missing = Stage3Files.all.filter {
+        let missing = Stage3Files.expected(report).filter {
             !FileManager.default.fileExists(atPath: (directory.hasSuffix("/") ? directory : directory + "/") + $0)
         }
         return render(report, missingFiles: missing)
@@ -178,6 +178,13 @@ public enum Stage3Analysis {
         if !r.mergeCandidates.isEmpty {
             lines.append("Merge candidates: " + r.mergeCandidates.map { $0.joined(separator: " + ") }
                 .joined(separator: "; "))
+        }
+        if let c = r.camtrapDP {
+            lines.append(c.deployments == 0
+                ? "Camtrap DP: not written (no media file had both a GPS position and a capture time)"
+                : "Camtrap DP: \(c.deployments) deployments, \(c.media) media, \(c.eventObservations) event and "
+                    + "\(c.mediaObservations) media observations"
+                    + (c.mediaWithoutPosition > 0 ? "; \(c.mediaWithoutPosition) media without GPS left out" : ""))
         }
         if !missingFiles.isEmpty { lines.append("Missing files in the folder: " + missingFiles.joined(separator: ", ")) }
         return lines.joined(separator: "\n") + "\n"

@@ -132,6 +132,9 @@ extension FileSink {
 
     func append(byte: UInt8) { buffer.append(byte) }
 
+    /// Empties the buffer (an in-memory sink reused for the next item).
+    func clear() { buffer.removeAll(keepingCapacity: true) }
+
     func append(int n: Int) {
         if n < 0 { buffer.append(0x2D) }
         var v = n.magnitude

@@ -19,5 +19,9 @@
 // - Visits are gap-based per (site, camera, species): consecutive detections at most `visit_gap_minutes` apart; a
 //   single still is a visit of duration 0; detections below `min_confidence` are excluded and counted;
 //   `needs_review` is `max_confidence < review_threshold`. Averages are plain means over detections.
+// - Stage 3 formats are checked by their own validators in the tests (scripts/validate-stage3.py): MegaDetector batch
+//   output 1.4 (`MegadetectorBatch`: one entry per file, videos with frame_rate/frame_number, integer category ids),
+//   Camtrap DP 1.0 (`CamtrapDP`: whole-second UTC date-times, media- and event-level observations, only media with
+//   a GPS position), GeoJSON sites.
 // - Memory: streaming chunk reads, an external merge sort by time (`DetectionSorter`), only open visits in memory
 //   (`VisitBuilder`), per-visit and per-media outputs streamed to files.

@@ -53,7 +53,7 @@ private struct Scanner {
     /// The record, or nil to let JSONDecoder decide (and explain).
     mutating func record() -> Stage1Record? {
         var path: String?, camera: String?, detector: String?
-        var timestamp: String?, frameTime: Double?, frameNumber: Int?
+        var timestamp: String?, frameTime: Double?, frameNumber: Int?, frameRate: Double?
         var latitude: Double?, longitude: Double?, width: Int?, height: Int?
         var detections: [Detection]?, errors: [String]?
         guard consume(UInt8(ascii: "{")) else { return nil }
@@ -68,6 +68,7 @@ private struct Scanner {
                 case "timestamp": guard let v = optional({ $0.string() }) else { return nil }; timestamp = v
                 case "frame_time": guard let v = optional({ $0.number() }) else { return nil }; frameTime = v
                 case "frame_number": guard let v = optional({ $0.integer() }) else { return nil }; frameNumber = v
+                case "frame_rate": guard let v = optional({ $0.number() }) else { return nil }; frameRate = v
                 case "latitude": guard let v = optional({ $0.number() }) else { return nil }; latitude = v
                 case "longitude": guard let v = optional({ $0.number() }) else { return nil }; longitude = v
                 case "width": guard let v = optional({ $0.integer() }) else { return nil }; width = v
@@ -87,8 +88,8 @@ private struct Scanner {
         skipSpace()
         guard i == bytes.count, let path, let camera, let detector, let detections, let errors else { return nil }
         return Stage1Record(path: path, cameraID: camera, timestamp: timestamp, frameTime: frameTime,
-                            frameNumber: frameNumber, latitude: latitude, longitude: longitude, width: width,
-                            height: height, detections: detections, detector: detector, errors: errors)
+                            frameNumber: frameNumber, frameRate: frameRate, latitude: latitude, longitude: longitude,
+                            width: width, height: height, detections: detections, detector: detector, errors: errors)
     }
 
     mutating func detection() -> Detection? {

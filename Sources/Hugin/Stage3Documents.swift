@@ -12,6 +12,14 @@ public enum Stage3Files {
     public static let observations = "observations.csv"
     public static let all = [compressedObservations, report, reportHTML, megadetector, sitesGeoJSON, visitsCSV,
                              datapackage, deployments, media, observations]
+    /// The Camtrap DP package: not written when it would have no deployment (no media file had both a GPS position
+    /// and a capture time), since Camtrap DP requires a position per deployment and a spatial and temporal coverage.
+    public static let camtrapDP = [datapackage, deployments, media, observations]
+
+    /// The files a run's Stage 3 holds, given its report.
+    public static func expected(_ report: Stage3Report) -> [String] {
+        report.camtrapDP?.deployments == 0 ? all.filter { !camtrapDP.contains($0) } : all
+    }
 }
 
 /// One element of `compressed_observations.json`. The original field names (domain-origin.md §1.3) are kept so
@@ -310,6 +318,25 @@ public struct Stage3Report: Codable, Sendable, Equatable {
     public var errorSamples: [String]
     public var detectionsUsed: Int
     public var excluded: Excluded
+    /// Rows of the Camtrap DP tables (absent in reports written before it was added).
+    public var camtrapDP: CamtrapDPCounts? = nil
+
+    /// What the Camtrap DP package holds, and what it leaves out for lacking a GPS position.
+    public struct CamtrapDPCounts: Codable, Sendable, Equatable {
+        public var deployments: Int
+        public var media: Int
+        public var eventObservations: Int
+        public var mediaObservations: Int
+        public var mediaWithoutPosition: Int
+        public var visitsWithoutPosition: Int
+        enum CodingKeys: String, CodingKey {
+            case deployments, media
+            case eventObservations = "event_observations"
+            case mediaObservations = "media_observations"
+            case mediaWithoutPosition = "media_without_position"
+            case visitsWithoutPosition = "visits_without_position"
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
         case totalObservations = "total_observations"
@@ -333,6 +360,7 @@ public struct Stage3Report: Codable, Sendable, Equatable {
         case errorSamples = "error_samples"
         case detectionsUsed = "detections_used"
         case excluded
+        case camtrapDP = "camtrap_dp"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -358,6 +386,7 @@ public struct Stage3Report: Codable, Sendable, Equatable {
         try c.encode(errorSamples, forKey: .errorSamples)
         try c.encode(detectionsUsed, forKey: .detectionsUsed)
         try c.encode(excluded, forKey: .excluded)
+        try c.encodeIfPresent(camtrapDP, forKey: .camtrapDP)
     }
 }
 

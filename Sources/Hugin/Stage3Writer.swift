@@ -45,6 +45,15 @@ final class Stage3Writer {
     private(set) var visitCount = 0
     private(set) var needsReviewCount = 0
     private(set) var detectionsUsed = 0
+    private(set) var visitsWithoutPosition = 0
+    private(set) var mediaObservationCount = 0
+    /// What `finish` wrote (`Stage3Files.expected`).
+    private(set) var writtenFiles: [String] = []
+    /// Camtrap DP media-level observations (CSV rows), appended to observations.csv by `finish`.
+    private let mediaObservations: FileSink
+    /// Per species: Camtrap DP observationType and scientificName.
+    private let speciesTypes: [String]
+    private let scientificNames: [String]
     private var speciesTotals: [String: SpeciesTotals] = [:]
     private var cameraVisits: [String: (Int, Set<String>)] = [:]
     private var siteVisits: [String: (Int, Set<String>, Set<String>)] = [:]
@@ -68,10 +77,13 @@ final class Stage3Writer {
         self.cameras = cameras
         self.species = species
         self.detectors = detectors
+        speciesTypes = species.map(CamtrapDP.observationType)
+        scientificNames = species.map { CamtrapDP.scientificNames[$0.lowercased()] ?? "" }
         try FileManager.default.createDirectory(atPath: work + "/out", withIntermediateDirectories: true)
         observationsJSON = try FileSink(path: work + "/out/" + Stage3Files.compressedObservations)
         visitsCSV = try FileSink(path: work + "/out/" + Stage3Files.visitsCSV)
         observationsCSV = try FileSink(path: work + "/out/" + Stage3Files.observations)
+        mediaObservations = try FileSink(path: work + "/media-observations.csv")
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         try observationsJSON.write("[")
         try visitsCSV.write(CSV.row(Self.visitsColumns))
@@ -105,9 +117,9 @@ final class Stage3Writer {
     }
 
     /// Writes `<location>\t<camera>\t<mediaID>\t<the CSV fields after deploymentID>\n` (deploymentID is only known
-    /// once sites are settled; `rewriteMedia` fills it in).
-    static func writeMediaRow(location: Int32, camera: Int32, path: String, timestamp: Double, isVideo: Bool,
-                              to sink: FileSink) throws {
+    /// once sites are settled; `appendRows` fills it in). `mediaRoot` is the URI of the store that holds `raw/`.
+    static func writeMediaRow(location: Int32, camera: Int32, path: String, mediaRoot: String, timestamp: Double,
+                              isVideo: Bool, to sink: FileSink) throws {
         let fileName = path.utf8.lastIndex(of: 0x2F).map { String(path[path.index(after: $0)...]) } ?? path
         sink.append(int: Int(location))
         sink.append(byte: 0x09)
@@ -116,55 +128,15 @@ final class Stage3Writer {
         sink.append(raw: FNV1a.hex(path, digits: 16))
         // mediaID, [deploymentID], captureMethod, timestamp, filePath, filePublic, fileName, fileMediatype,
         // exifData, favorite, mediaComments
-        sink.append("\t,")
-        sink.append(timestamp: timestamp)
+        sink.append("\tactivityDetection,")
+        sink.append(timestamp: timestamp.rounded(.down))
         sink.append(byte: 0x2C)
-        sink.append(csvField: path)
+        sink.append(csvField: mediaRoot + "/" + path)
         sink.append(",false,")
         sink.append(csvField: fileName)
         sink.append(byte: 0x2C)
         sink.append(raw: mediaType(fileName: fileName, isVideo: isVideo))
         sink.append(",,,\n")
-        try sink.flushIfNeeded()
-    }
-
-    /// One entry of the MegaDetector batch format's `images` array.
-    static func writeMegadetectorImage(_ record: Stage1Record, first: Bool, to sink: FileSink) throws {
-        sink.append(first ? "{\"file\":" : ",\n{\"file\":")
-        if let frame = record.frameNumber {
-            let digits = String(frame)
-            sink.append(jsonString: record.path + "/frame" + String(repeating: "0", count: max(0, 6 - digits.count))
-                        + digits + ".jpg")
-        } else {
-            sink.append(jsonString: record.path)
-        }
-        if record.detections.isEmpty && !record.errors.isEmpty {
-            sink.append(",\"failure\":")
-            sink.append(jsonString: record.errors.joined(separator: "; "))
-        }
-        sink.append(",\"detections\":[")
-        for (k, d) in record.detections.enumerated() {
-            sink.append(k == 0 ? "{\"category\":" : ",{\"category\":")
-            sink.append(jsonString: d.category)
-            sink.append(",\"conf\":")
-            sink.append(fixed: d.conf, digits: 4)
-            sink.append(",\"bbox\":[")
-            for (j, v) in d.bbox.enumerated() {
-                if j > 0 { sink.append(byte: 0x2C) }
-                sink.append(fixed: v, digits: 4)
-            }
-            sink.append("]}")
-        }
-        sink.append(byte: 0x5D)
-        if let t = record.timestamp {
-            sink.append(",\"datetime\":")
-            sink.append(jsonString: t)
-        }
-        if let frame = record.frameNumber {
-            sink.append(",\"frame_number\":")
-            sink.append(int: frame)
-        }
-        sink.append(byte: 0x7D)
         try sink.flushIfNeeded()
     }
 
@@ -176,13 +148,34 @@ final class Stage3Writer {
         let speciesName = species[Int(open.key.species)]
         let count = open.timeline.count
         let visit = Visit(
-            id: "v-" + FNV1a.hex((site?.id ?? "-") + "|" + camera + "|" + speciesName + "|"
-                                 + Timestamp.format(open.start), digits: 16),
+            id: open.id ?? Self.visitID(site: site?.id, camera: camera, species: speciesName, start: open.start),
             siteID: site?.id, cameraID: camera, species: speciesName, detector: detectors[Int(open.detector)],
             start: open.start, end: open.end, frameCount: count, maxConfidence: open.maxConfidence,
             meanConfidence: open.sum / Double(count), maxBoxes: Int(open.maxBoxes), timeline: open.timeline,
             media: open.media, needsReview: open.maxConfidence < options.reviewThreshold, hasVideo: open.hasVideo)
         try write(visit, site: site)
+    }
+
+    static func visitID(site: String?, camera: String, species: String, start: Double) -> String {
+        "v-" + FNV1a.hex((site ?? "-") + "|" + camera + "|" + species + "|" + Timestamp.format(start), digits: 16)
+    }
+
+    /// A Camtrap DP media-level observation: one species in one frame (`e`), part of `visit` at `site`.
+    func addMediaObservation(_ e: DetectionEntry, site: RegisteredSite, visit: VisitBuilder.Open) throws {
+        let camera = cameras[Int(e.camera)], s = Int(e.species)
+        if visit.id == nil {
+            visit.id = Self.visitID(site: site.id, camera: camera, species: species[s], start: visit.start)
+        }
+        CamtrapDP.appendMediaObservation(
+            to: mediaObservations,
+            id: "o-" + FNV1a.hex(e.path + "#" + (e.frameNumber >= 0 ? String(e.frameNumber) : "") + "#" + species[s],
+                                 digits: 16),
+            deploymentID: Self.deploymentID(site: site.id, camera: camera), mediaID: Self.mediaID(e.path),
+            eventID: visit.id!, time: e.time, type: speciesTypes[s], scientificName: scientificNames[s],
+            label: species[s], detector: detectors[Int(e.detector)], confidence: e.confidence, count: Int(e.boxes),
+            bbox: e.bbox, frameTime: e.frameTime.isNaN ? nil : e.frameTime)
+        try mediaObservations.flushIfNeeded()
+        mediaObservationCount += 1
     }
 
     func write(_ visit: Visit, site: RegisteredSite?) throws {
@@ -226,7 +219,12 @@ final class Stage3Writer {
             "\(visit.maxBoxes)", visit.needsReview ? "true" : "false", "\(visit.media.count)", visit.media.first ?? "",
             visit.sourceVideo ?? "", deployment, visit.detector,
         ]))
-        try observationsCSV.write(CSV.row(CamtrapDP.observationRow(visit, deploymentID: deployment)))
+        // Camtrap DP deployments need a position: visits without one are counted, not written.
+        if visit.siteID == nil {
+            visitsWithoutPosition += 1
+        } else {
+            try observationsCSV.write(CSV.row(CamtrapDP.observationRow(visit, deploymentID: deployment)))
+        }
     }
 
     /// `compressed_observations.json` element for a visit: the bytes `CompressedObservation.init(visit:siteName:)`
@@ -289,7 +287,8 @@ final class Stage3Writer {
 
     func makeReport(chunksRead: [Int], problems: [Stage3Report.ChunkProblem], recordsRead: Int, mediaFiles: Int,
                     filesWithErrors: Int, errorSamples: [String], excluded: Stage3Report.Excluded,
-                    newSites: Set<String>, mergeCandidates: [[String]]) -> Stage3Report {
+                    newSites: Set<String>, mergeCandidates: [[String]],
+                    camtrapDP: Stage3Report.CamtrapDPCounts) -> Stage3Report {
         var speciesSummary: [String: Stage3Report.SpeciesSummary] = [:]
         for (name, t) in speciesTotals {
             speciesSummary[name] = .init(count: t.visits, totalDuration: t.duration, maxConfidence: t.maxConfidence,
@@ -307,7 +306,7 @@ final class Stage3Writer {
         let range: Stage3Report.TimeRange? = visitCount == 0 ? nil : .init(
             start: Timestamp.format(earliest), end: Timestamp.format(latest),
             durationHours: (latest - earliest) / 3600)
-        return Stage3Report(
+        var report = Stage3Report(
             totalObservations: visitCount, speciesSummary: speciesSummary, cameraSummary: cameraSummary,
             timeRange: range, videoObservations: videoVisits, imageObservations: imageVisits,
             compressionStats: .init(compressionWindowMinutes: options.visitGapMinutes,
@@ -320,14 +319,20 @@ final class Stage3Writer {
             unlocatedObservations: unlocated, mergeCandidates: mergeCandidates, failedChunks: problems,
             chunksRead: chunksRead, recordsRead: recordsRead, mediaFiles: mediaFiles, filesWithErrors: filesWithErrors,
             errorSamples: errorSamples, detectionsUsed: detectionsUsed, excluded: excluded)
+        report.camtrapDP = camtrapDP
+        return report
     }
 
+    /// `mediaRows` is the file `writeMediaRow` wrote.
     func finish(report: Stage3Report, deployments: [Deployment], mediaRows: String, deploymentOfKey: [Int64: String],
-                megadetectorImages: String, categoryLabels: [String: String], detectors: [String]) throws {
+                megadetector: MegadetectorBatch, megadetectorImages: String, detectors: [String]) throws {
         try observationsJSON.write(firstObservation ? "]\n" : "\n]\n")
         try observationsJSON.close()
         try visitsCSV.close()
+        try mediaObservations.close()
+        try copy(work + "/media-observations.csv", into: observationsCSV)
         try observationsCSV.close()
+        writtenFiles = Stage3Files.expected(report)
 
         let pretty = JSONEncoder()
         pretty.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -336,23 +341,35 @@ final class Stage3Writer {
         try write(Stage3Files.reportHTML, Array(ReportHTML.render(report, visits: firstVisits,
                                                                   limit: options.htmlVisitLimit).utf8))
 
-        // Camtrap DP.
+        // Camtrap DP, unless it would have no deployment (see Stage3Files.camtrapDP).
+        guard writtenFiles.contains(Stage3Files.datapackage) else {
+            unlink(outputPath(Stage3Files.observations))
+            return try writeMegadetector(megadetector, images: megadetectorImages, detectors: detectors)
+        }
         let deploymentsSink = try FileSink(path: outputPath(Stage3Files.deployments))
         try deploymentsSink.write(CSV.row(CamtrapDP.deploymentsColumns))
-        for d in deployments { try deploymentsSink.write(CSV.row(CamtrapDP.deploymentRow(d))) }
+        for d in deployments {
+            guard let site = d.site else { continue }  // Camtrap DP needs a position (see CamtrapDP)
+            try deploymentsSink.write(CSV.row(CamtrapDP.deploymentRow(d, site: site)))
+        }
         try deploymentsSink.close()
-        try rewriteMedia(from: mediaRows, deploymentOfKey: deploymentOfKey)
+        let mediaSink = try FileSink(path: outputPath(Stage3Files.media))
+        try mediaSink.write(CSV.row(CamtrapDP.mediaColumns))
+        try appendRows(from: mediaRows, to: mediaSink, deploymentOfKey: deploymentOfKey)
+        try mediaSink.close()
+        let counts = report.camtrapDP ?? .init(deployments: 0, media: 0, eventObservations: 0, mediaObservations: 0,
+                                               mediaWithoutPosition: 0, visitsWithoutPosition: 0)
         try write(Stage3Files.datapackage, Array(CamtrapDP.datapackage(
-            run: run, created: now, report: report, deployments: deployments).utf8))
+            run: run, created: now, report: report, deployments: deployments, counts: counts).utf8))
 
-        // MegaDetector batch output (format 1.4): header, then the streamed image entries.
+        try writeMegadetector(megadetector, images: megadetectorImages, detectors: detectors)
+    }
+
+    /// MegaDetector batch output (format 1.4): header, then the streamed image entries.
+    private func writeMegadetector(_ megadetector: MegadetectorBatch, images megadetectorImages: String,
+                                   detectors: [String]) throws {
         let md = try FileSink(path: outputPath(Stage3Files.megadetector))
-        let categories = categoryLabels.sorted { $0.key < $1.key }
-            .map { JSONString.quoted($0.key) + ":" + JSONString.quoted($0.value) }.joined(separator: ",")
-        try md.write("{\"info\":{\"format_version\":\"1.4\",\"detector\":"
-                     + JSONString.quoted(detectors.isEmpty ? "unknown" : detectors.sorted().joined(separator: ","))
-                     + ",\"detection_completion_time\":" + JSONString.quoted(now)
-                     + ",\"generator\":\"hugin\"},\n\"detection_categories\":{" + categories + "},\n\"images\":[\n")
+        try md.write(megadetector.header(detectors: detectors, completionTime: now))
         try copy(megadetectorImages, into: md)
         try md.write("\n]}\n")
         try md.close()
@@ -375,10 +392,9 @@ final class Stage3Writer {
         }
     }
 
-    /// Turns `location\tcamera\tmediaID\t<tail>` rows into media.csv rows with their deploymentID.
-    private func rewriteMedia(from path: String, deploymentOfKey: [Int64: String]) throws {
-        let sink = try FileSink(path: outputPath(Stage3Files.media))
-        try sink.write(CSV.row(CamtrapDP.mediaColumns))
+    /// Appends `location\tcamera\tid\t<tail>` rows to `sink` as CSV rows `id,deploymentID,<tail>`; rows without
+    /// a location are left out (Camtrap DP deployments need a position).
+    private func appendRows(from path: String, to sink: FileSink, deploymentOfKey: [Int64: String]) throws {
         guard let file = fopen(path, "rb") else { throw HuginError.io("cannot open \(path): errno \(errno)") }
         defer { fclose(file) }
         var line: UnsafeMutablePointer<CChar>? = nil
@@ -403,7 +419,8 @@ final class Stage3Writer {
                     }
                     return negative ? -v : v
                 }
-                guard let location = integer(0, tabs[0]), let camera = integer(tabs[0] + 1, tabs[1]) else { return }
+                guard let location = integer(0, tabs[0]), let camera = integer(tabs[0] + 1, tabs[1]),
+                      location >= 0 else { return }
                 let deployment = deploymentOfKey[CondensationJob.deploymentKey(location, camera)]
                     ?? Self.deploymentID(site: nil, camera: cameras[Int(camera)])
                 var end = length
@@ -414,9 +431,9 @@ final class Stage3Writer {
                 sink.append(byte: 0x2C)
                 try sink.write(bytes: UnsafeBufferPointer(start: bytes + tabs[2] + 1, count: end - tabs[2] - 1))
                 sink.append("\r\n")
+                try sink.flushIfNeeded()
             }
         }
-        try sink.close()
     }
 }
 

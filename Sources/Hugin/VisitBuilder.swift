@@ -62,6 +62,8 @@ final class VisitBuilder {
         var mediaSeen: Set<String>? = nil
         var closed = false
         var hasVideo = false
+        /// The visit's id, once the writer has computed it (media-level observations name their visit).
+        var id: String?
         init(key: Key, detector: Int32, start: Double) {
             self.key = key
             self.detector = detector
@@ -86,7 +88,9 @@ final class VisitBuilder {
         self.emit = emit
     }
 
-    func add(_ e: DetectionEntry, site: Int32) throws {
+    /// Adds a detection; returns the (still open) visit it joined.
+    @discardableResult
+    func add(_ e: DetectionEntry, site: Int32) throws -> Open {
         let key = Key(site: site, camera: e.camera, species: e.species)
         let visit: Open
         if let current = open[key], e.time - current.end <= gap {
@@ -123,6 +127,7 @@ final class VisitBuilder {
         } else if queue[queueHead].closed {
             try flush()
         }
+        return visit
     }
 
     /// Closes every visit that ended more than `gap` before `now`.

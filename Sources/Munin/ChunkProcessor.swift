@@ -320,6 +320,7 @@ public struct ChunkProcessor: Sendable {
                     base.errors.append("container location '\(text)' is not ISO 6709")
                 }
             }
+            base.frameRate = info.videoStream?.frameRate.flatMap { $0.isFinite && $0 > 0 ? $0 : nil }
             if let size = info.videoStream?.displaySize {
                 base.width = size.width
                 base.height = size.height

@@ -38,6 +38,9 @@ public struct Stage1Record: Codable, Sendable, Equatable {
     public var frameTime: Double?
     /// Index of the sampled frame inside a video; nil for stills.
     public var frameNumber: Int?
+    /// The video stream's frame rate (frames per second) as the container reports it; nil for stills and when
+    /// unknown. Stage 3 derives MegaDetector's per-detection `frame_number` from it (`frame_time × frame_rate`).
+    public var frameRate: Double?
     public var latitude: Double?
     public var longitude: Double?
     public var width: Int?
@@ -54,17 +57,19 @@ public struct Stage1Record: Codable, Sendable, Equatable {
         case timestamp
         case frameTime = "frame_time"
         case frameNumber = "frame_number"
+        case frameRate = "frame_rate"
         case latitude, longitude, width, height, detections, detector, errors
     }
 
     public init(path: String, cameraID: String, timestamp: String? = nil, frameTime: Double? = nil,
-                frameNumber: Int? = nil, latitude: Double? = nil, longitude: Double? = nil, width: Int? = nil,
-                height: Int? = nil, detections: [Detection] = [], detector: String, errors: [String] = []) {
+                frameNumber: Int? = nil, frameRate: Double? = nil, latitude: Double? = nil, longitude: Double? = nil,
+                width: Int? = nil, height: Int? = nil, detections: [Detection] = [], detector: String, errors: [String] = []) {
         self.path = path
         self.cameraID = cameraID
         self.timestamp = timestamp
         self.frameTime = frameTime
         self.frameNumber = frameNumber
+        self.frameRate = frameRate
         self.latitude = latitude
         self.longitude = longitude
         self.width = width

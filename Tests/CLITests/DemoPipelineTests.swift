@@ -41,6 +41,20 @@ import TestSupport
             // The copy for the user.
             let copy = dir + "/stage3_output/\(run["run_id"] as? String ?? "")/report.json"
             #expect(FileManager.default.fileExists(atPath: copy))
+            // Every Stage 3 file passes the validator of the tool that reads it; media paths resolve under the root
+            // that holds raw/ (runs/<run>/stage3 is three levels below it).
+            let root = URL(fileURLWithPath: stage3).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().path
+            let verdict = try Stage3Validators.validate(stage3: stage3, mediaRoot: root)
+            #expect(Stage3Validators.errors(verdict) == [], "\(stage3)")
+            let written = try #require(report["camtrap_dp"] as? [String: Any])
+            let read = try #require((verdict["camtrap_dp"] as? [String: Any])?["counts"] as? [String: Any])
+            for key in ["deployments", "media", "event_observations", "media_observations"] {
+                #expect(read[key] as? Int == written[key] as? Int,
+                        "\(key): frictionless read \(read[key] ?? "-"), report.json says \(written[key] ?? "-")")
+            }
+            #expect((read["media_observations"] as? Int ?? 0) > 0, "no media-level observation")
+            #expect((verdict["megadetector"] as? [String: Any])?["checked_file_existence"] as? Bool == true)
         }
         #expect(summary["files"] as? Int == 2 * 3 + 1 + 3)  // two bursts, one video, one empty burst
         #expect((summary["detections"] as? Int ?? 0) > 0)

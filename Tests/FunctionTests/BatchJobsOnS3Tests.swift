@@ -45,9 +45,12 @@ struct BatchJobsOnS3Tests {
         #expect(stack.proxy.findings.isEmpty, "\(stack.proxy.findings)")
         #expect(stack.proxy.calls.contains { $0.operation == "S3 PUT" }, "the jobs' calls went through the checker")
         let outputs = try stack.objects.list(prefix: StoreLayout.stage3Prefix(run: "r1")).map(\.key)
-        for name in ["report.json", "report.html", "compressed_observations.json", "datapackage.json"] {
+        for name in ["report.json", "report.html", "compressed_observations.json", "megadetector.json",
+                     "sites.geojson", "visits.csv"] {
             #expect(outputs.contains(StoreLayout.stage3Prefix(run: "r1") + name), "\(outputs)")
         }
+        // These stills have neither an EXIF time nor GPS: no Camtrap DP deployment, so no package (README, Stage 3).
+        #expect(!outputs.contains(StoreLayout.stage3Prefix(run: "r1") + "datapackage.json"), "\(outputs)")
     }
 
     private func run(_ path: String, _ arguments: [String], environment: [String: String]? = nil) throws {

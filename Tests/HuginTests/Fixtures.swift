@@ -16,7 +16,7 @@ func makeStore(_ name: String = #function) throws -> DirectoryObjectStore {
 func record(_ path: String, camera: String = "cam01", time: String?, lat: Double? = 59.0, lon: Double? = 18.0,
             _ detections: [(String, Double)], frame: Int? = nil) -> Stage1Record {
     Stage1Record(path: path, cameraID: camera, timestamp: time, frameTime: frame.map(Double.init), frameNumber: frame,
-                 latitude: lat, longitude: lon,
+                 frameRate: frame.map { _ in 25 }, latitude: lat, longitude: lon,
                  detections: detections.map { Detection(category: "1", label: $0.0, conf: $0.1,
                                                          bbox: [0.1, 0.2, 0.3, 0.4]) },
                  detector: "motion-v1")

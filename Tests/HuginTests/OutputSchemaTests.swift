@@ -6,11 +6,13 @@ import Testing
 import Glibc
 #endif
 
+import TestSupport
+
 @testable import Hugin
 
-/// Schema checks of every Stage 3 output. The Camtrap DP JSON schemas are not available offline here, so the
-/// package is checked against the field lists, required fields and enums of the Camtrap DP 1.0 table schemas
-/// (typed in below from the specification, independently of the writer's own lists).
+/// Schema checks of every Stage 3 output: the real validators of each format (`stage3PassesTheFormatValidators`:
+/// MegaDetector's validate_batch_results, frictionless with the official Camtrap DP 1.0 schemas, the GeoJSON JSON
+/// Schema) and field-level checks typed in from the specifications, independently of the writer's own lists.
 @Suite struct OutputSchemaTests {
     static let t0 = 1_777_600_000.0
 
@@ -96,10 +98,12 @@ import Glibc
         let md = try #require(try readJSON(store, key("megadetector.json")) as? [String: Any])
         let info = try #require(md["info"] as? [String: Any])
         #expect(info["format_version"] as? String == "1.4")
+        #expect(info["detector"] as? String == "motion-v1")
         let categories = try #require(md["detection_categories"] as? [String: String])
         #expect(categories["1"] != nil)
+        #expect(categories.keys.allSatisfy { Int($0) != nil })
         let images = try #require(md["images"] as? [[String: Any]])
-        #expect(images.count == 6)  // every Stage 1 record, below-threshold detections included
+        #expect(images.count == 5)  // one entry per media file (the video once), below-threshold detections included
         for image in images {
             #expect(image["file"] is String)
             let detections = try #require(image["detections"] as? [[String: Any]])
@@ -109,7 +113,99 @@ import Glibc
                 #expect((d["bbox"] as? [Any])?.count == 4)
             }
         }
-        #expect(images.contains { ($0["file"] as? String) == "raw/cam02/V1.MP4/frame000001.jpg" })
+        let video = try #require(images.first { ($0["file"] as? String) == "raw/cam02/V1.MP4" })
+        #expect(video["frame_rate"] as? Double == 25)
+        let frames = (video["detections"] as? [[String: Any]])?.map { $0["frame_number"] as? Double }
+        #expect(frames == [0, 25])  // frame_time 0 s and 1 s at 25 fps
+        #expect(!images.contains { ($0["file"] as? String)?.contains(".MP4/") == true })
+    }
+
+    /// A file that failed is `failure` + `"detections": null`; motion-v1's category is the documented id 4; a
+    /// video without its frame rate in Stage 1 is a failure rather than invented frame numbers.
+    @Test func megadetectorFailuresAndMotionCategory() throws {
+        let store = try makeStore()
+        try writeChunks(store, run: "f", [[
+            Stage1Record(path: "raw/c/BAD.JPG", cameraID: "c", detector: "motion-v1", errors: ["truncated JPEG"]),
+            Stage1Record(path: "raw/c/OK.JPG", cameraID: "c", timestamp: iso(Self.t0), latitude: 59, longitude: 18,
+                         detections: [Detection(category: "motion", label: "motion", conf: 1, bbox: [0, 0, 1, 1])],
+                         detector: "motion-v1"),
+            Stage1Record(path: "raw/c/OLD.MP4", cameraID: "c", timestamp: iso(Self.t0 + 60), frameTime: 2,
+                         frameNumber: 7, latitude: 59, longitude: 18,
+                         detections: [Detection(category: "motion", label: "motion", conf: 0.5, bbox: [0, 0, 1, 1])],
+                         detector: "motion-v1"),
+        ]])
+        _ = try Condenser(store: store, clock: FixedClock()).condense(run: "f")
+        let md = try #require(try readJSON(store, "runs/f/stage3/megadetector.json") as? [String: Any])
+        #expect(md["detection_categories"] as? [String: String] == ["4": "motion"])
+        let images = try #require(md["images"] as? [[String: Any]])
+        let bad = try #require(images.first { $0["file"] as? String == "raw/c/BAD.JPG" })
+        #expect(bad["failure"] as? String == "truncated JPEG")
+        #expect(bad["detections"] is NSNullMarker)
+        let ok = try #require(images.first { $0["file"] as? String == "raw/c/OK.JPG" })
+        #expect((ok["detections"] as? [[String: Any]])?.first?["category"] as? String == "4")
+        let old = try #require(images.first { $0["file"] as? String == "raw/c/OLD.MP4" })
+        #expect(old["detections"] is NSNullMarker)
+        #expect((old["failure"] as? String)?.contains("frame rate") == true)
+        let text = try readText(store, "runs/f/stage3/megadetector.json")
+        #expect(text.contains("\"conf\":1.0"), "conf must read back as a float")
+        let result = try Stage3Validators.validate(stage3: try store.path(for: "runs/f/stage3"))
+        #expect(Stage3Validators.errors(result) == [])
+    }
+
+    /// Two sites on one parallel: the bounding box would have no height, so it is padded (never a zero-area polygon).
+    @Test func spatialIsNeverAZeroAreaPolygon() throws {
+        let store = try makeStore()
+        try writeChunks(store, run: "p", [[
+            record("raw/a/1.JPG", camera: "a", time: iso(Self.t0), lat: 59, lon: 18, [("fox", 0.9)]),
+            record("raw/b/1.JPG", camera: "b", time: iso(Self.t0), lat: 59, lon: 18.5, [("fox", 0.9)]),
+        ]])
+        _ = try Condenser(store: store, clock: FixedClock()).condense(run: "p")
+        let package = try #require(try readJSON(store, "runs/p/stage3/datapackage.json") as? [String: Any])
+        let spatial = try #require(package["spatial"] as? [String: Any])
+        #expect(spatial["type"] as? String == "Polygon")
+        let ring = try #require((spatial["coordinates"] as? [Any])?.first as? [Any])
+        let latitudes = Set(ring.compactMap { ($0 as? [Double])?.last })
+        #expect(latitudes.count == 2 && latitudes.allSatisfy { abs($0 - 59) < 0.001 })
+        let result = try Stage3Validators.validate(stage3: try store.path(for: "runs/p/stage3"))
+        #expect(Stage3Validators.errors(result) == [])
+    }
+
+    /// Without any media file that has a position and a time there is no deployment: no Camtrap DP package is
+    /// written (rather than one the profile rejects), and nothing says files are missing.
+    @Test func noCamtrapDPPackageWithoutADeployment() throws {
+        let store = try makeStore()
+        try writeChunks(store, run: "n", [[
+            record("raw/c/1.JPG", time: iso(Self.t0), lat: nil, lon: nil, [("fox", 0.9)]),
+            record("raw/c/2.JPG", time: nil, [("fox", 0.9)]),
+        ]])
+        let summary = try Condenser(store: store, clock: FixedClock()).condense(run: "n")
+        #expect(summary.files == Stage3Files.all.filter { !Stage3Files.camtrapDP.contains($0) })
+        for name in Stage3Files.camtrapDP { #expect(try store.head("runs/n/stage3/" + name) == nil, "\(name)") }
+        let report = try #require(try readJSON(store, "runs/n/stage3/report.json") as? [String: Any])
+        #expect((report["camtrap_dp"] as? [String: Any])?["deployments"] as? Double == 0)
+        let text = try Stage3Analysis.summarize(directory: try store.path(for: "runs/n/stage3"))
+        #expect(text.contains("Camtrap DP: not written"))
+        #expect(!text.contains("Missing files"))
+    }
+
+    /// Every Stage 3 file passes the validator of the tool that reads it, and a second reader (frictionless'
+    /// Package API) counts the same Camtrap DP rows as report.json says the writer wrote.
+    @Test func stage3PassesTheFormatValidators() throws {
+        let store = try Self.makeRun()
+        let result = try Stage3Validators.validate(stage3: try store.path(for: "runs/s1/stage3"))
+        #expect(Stage3Validators.errors(result) == [])
+        let report = try #require(try readJSON(store, key("report.json")) as? [String: Any])
+        let written = try #require(report["camtrap_dp"] as? [String: Any])
+        let read = try #require((result["camtrap_dp"] as? [String: Any])?["counts"] as? [String: Any])
+        #expect(read["deployments"] as? Int == (written["deployments"] as? Double).map(Int.init))
+        #expect(read["media"] as? Int == (written["media"] as? Double).map(Int.init))
+        #expect(read["event_observations"] as? Int == (written["event_observations"] as? Double).map(Int.init))
+        #expect(read["media_observations"] as? Int == (written["media_observations"] as? Double).map(Int.init))
+        #expect(read["media_observations"] as? Int == read["media_observations_with_bbox"] as? Int)
+        #expect(written["media_without_position"] as? Double == 1)  // cam03 has no GPS
+        let md = try #require(result["megadetector"] as? [String: Any])
+        #expect(md["videos"] as? Int == 1)
+        #expect((result["geojson"] as? [String: Any])?["features"] as? Int == 2)
     }
 
     @Test func sitesGeoJSONIsLonLat() throws {
@@ -171,26 +267,42 @@ import Glibc
         // Required fields and constraints.
         let deploymentIDs = Set(dep.map { $0["deploymentID"]! })
         #expect(deploymentIDs.count == dep.count)
-        #expect(dep.count == 3)  // cam01@site, cam02@site, cam03 without GPS
+        #expect(dep.count == 2)  // cam01@site, cam02@site; cam03 has no GPS (Camtrap DP requires a position)
         for d in dep {
             #expect(isDateTime(d["deploymentStart"]) && isDateTime(d["deploymentEnd"]))
-            if d["cameraID"] != "cam03" {
-                let lat = try #require(Double(d["latitude"]!)), lon = try #require(Double(d["longitude"]!))
-                #expect((-90...90).contains(lat) && (-180...180).contains(lon))
-            }
+            let lat = try #require(Double(d["latitude"]!)), lon = try #require(Double(d["longitude"]!))
+            #expect((-90...90).contains(lat) && (-180...180).contains(lon))
         }
         #expect(Set(med.map { $0["mediaID"]! }).count == med.count)
-        #expect(med.count == 5)  // IMG_1..3, V1.MP4 once, IMG_7
+        #expect(med.count == 4)  // IMG_1..3, V1.MP4 once (IMG_7 has no GPS)
+        let root = store.rootURI + "/"
         for m in med {
             #expect(deploymentIDs.contains(m["deploymentID"]!))
             #expect(isDateTime(m["timestamp"]))
-            #expect(!m["filePath"]!.isEmpty)
+            #expect(m["captureMethod"] == "activityDetection")
+            #expect(m["filePath"]!.hasPrefix(root + "raw/"), "filePath is the media's URI in the store")
             #expect(["true", "false"].contains(m["filePublic"]!))
             #expect(m["fileMediatype"]!.hasPrefix("image/") || m["fileMediatype"]!.hasPrefix("video/"))
         }
         #expect(med.first { $0["fileName"] == "V1.MP4" }?["fileMediatype"] == "video/mp4")
-        #expect(obs.count == 3)
+        // Two event-level observations (the person visit has no GPS), and one media-level observation per species
+        // per frame at or above min_confidence with a position: IMG_1 (two roe deer), IMG_2, V1.MP4 (2 frames).
+        let events = obs.filter { $0["observationLevel"] == "event" }
+        #expect(events.count == 2)
+        let mediaLevel = obs.filter { $0["observationLevel"] == "media" }
+        #expect(mediaLevel.count == 4)
+        #expect(mediaLevel.first { med.first { $0["fileName"] == "IMG_1.JPG" }?["mediaID"] == $0["mediaID"] }?[
+            "count"] == "2")
+        for o in mediaLevel {
+            #expect(med.contains { $0["mediaID"] == o["mediaID"] })
+            #expect(events.contains { $0["eventID"] == o["eventID"] }, "a media-level observation names its visit")
+            #expect(o["bboxX"] == "0.1" && o["bboxY"] == "0.2" && o["bboxWidth"] == "0.3" && o["bboxHeight"] == "0.4")
+            #expect(o["classifiedBy"] == "motion-v1" && o["classificationMethod"] == "machine")
+            #expect(Double(o["classificationProbability"]!) != nil)
+        }
         for o in obs {
+            // Camtrap DP's datetime format has no fractional seconds.
+            #expect(!(o["eventStart"]! + o["eventEnd"]!).contains("."))
             #expect(!o["observationID"]!.isEmpty)
             #expect(deploymentIDs.contains(o["deploymentID"]!))
             #expect(isDateTime(o["eventStart"]) && isDateTime(o["eventEnd"]))
@@ -199,8 +311,9 @@ import Glibc
             #expect(["human", "machine", ""].contains(o["classificationMethod"]!))
             if let p = Double(o["classificationProbability"]!) { #expect((0...1).contains(p)) }
         }
-        #expect(obs.first { $0["observationType"] == "human" } != nil)
-        #expect(obs.first { $0["scientificName"] == "Capreolus capreolus" }?["count"] == "2")
+        #expect(obs.first { $0["observationType"] == "human" } == nil)  // only seen without GPS
+        #expect(obs.first { $0["scientificName"] == "Capreolus capreolus" && $0["observationLevel"] == "event" }?[
+            "count"] == "2")
 
         let package = try #require(try readJSON(store, key("datapackage.json")) as? [String: Any])
         for field in ["resources", "profile", "created", "contributors", "project", "spatial", "temporal",
@@ -220,6 +333,11 @@ import Glibc
         }
         let temporal = try #require(package["temporal"] as? [String: String])
         #expect(temporal["start"]?.count == 10 && temporal["end"]?.count == 10)
+        #expect(temporal["start"] == String(Timestamp.format(Self.t0).prefix(10)), "the capture dates, not today")
+        // Two sites: a bounding-box polygon with an area.
+        let spatial = try #require(package["spatial"] as? [String: Any])
+        #expect(spatial["type"] as? String == "Polygon")
+        #expect((package["description"] as? String)?.contains("1 media file(s) and 1 visit(s)") == true)
     }
 
     /// Opens report.html in headless Chromium and checks that the DOM holds the rendered map and tables.

@@ -1,0 +1,198 @@
+import JSONEscaping
+import OdinKit
+
+/// `megadetector.json`: the MegaDetector batch output format 1.4 (what Timelapse and MegaDetector's postprocessing
+/// read; checked in the tests by MegaDetector's own `validate_batch_results`).
+///
+/// - `file` is the Stage 1 path, relative to the root that holds `raw/` (the bucket, or the `--local-root` folder).
+/// - One entry per media file: a video is one entry with the stream's `frame_rate` and a `frame_number` on every
+///   detection (`round(frame_time × frame_rate)`), never invented per-frame files.
+/// - Category ids are integer strings. Integer categories from the detector are kept (MegaDetector: 1 animal,
+///   2 person, 3 vehicle). The built-in motion detector (`motion-v1`, Stage 1 category `motion`) is category
+///   `4` (`motion`); any other non-integer category gets an id from 100 up, in the order first seen. A category's
+///   name is the first label seen for it; a detection whose label differs carries it as a classification
+///   (`classifications`, `classification_categories`).
+/// - A file with errors and no detection is a failure: `failure` (the errors) and `"detections": null`.
+final class MegadetectorBatch {
+    static let formatVersion = "1.4"
+    static let motionCategory = "4"
+    static let firstAssignedCategory = 100
+    static let videoExtensions: Set<String> = ["mp4", "avi", "mpeg", "mpg", "mov", "mkv", "flv"]
+
+    private let sink: FileSink
+    private var first = true
+    private(set) var detectionCategories: [String: String] = [:]
+    private(set) var classificationCategories: [String: String] = [:]
+    private var classificationOfLabel: [String: String] = [:]
+    private var assigned: [String: String] = [:]
+    private var nextAssigned = MegadetectorBatch.firstAssignedCategory
+    private(set) var entries = 0
+
+    /// The entry being gathered: the records of one file follow each other in a chunk.
+    private var path: String?
+    private var isVideo = false
+    private var frameRate: Double?
+    private var datetime: String?
+    private var errors: [String] = []
+    private var detectionCount = 0
+    private var missingFrameRate = false
+    private let detections = FileSink()
+
+    init(path: String) throws {
+        sink = try FileSink(path: path)
+    }
+
+    static func isVideo(_ path: String) -> Bool {
+        guard let dot = path.utf8.lastIndex(of: 0x2E) else { return false }
+        return videoExtensions.contains(String(path[path.index(after: dot)...]).lowercased())
+    }
+
+    /// Adds one Stage 1 record; records of the same file must be consecutive.
+    func add(_ record: Stage1Record) throws {
+        if path != record.path {
+            try flush()
+            path = record.path
+            isVideo = Self.isVideo(record.path)
+            frameRate = nil
+            datetime = nil
+            errors = []
+            detectionCount = 0
+            missingFrameRate = false
+        }
+        let frameInfo = record.frameNumber != nil || record.frameTime != nil
+        if frameInfo { isVideo = true }
+        if let rate = record.frameRate, rate.isFinite, rate > 0 { frameRate = rate }
+        if datetime == nil, let t = record.timestamp.flatMap(Timestamp.parse) {
+            datetime = Timestamp.format(t - (record.frameTime ?? 0))
+        }
+        errors += record.errors
+        for d in record.detections {
+            let category = categoryID(d)
+            detections.append(detectionCount == 0 ? "{\"category\":" : ",{\"category\":")
+            detectionCount += 1
+            detections.append(jsonString: category)
+            detections.append(",\"conf\":")
+            Self.appendFloat(d.conf, to: detections)
+            detections.append(",\"bbox\":[")
+            for (j, v) in d.bbox.enumerated() {
+                if j > 0 { detections.append(byte: 0x2C) }
+                detections.append(fixed: v, digits: 4)
+            }
+            detections.append(byte: 0x5D)
+            if detectionCategories[category] != d.label && !d.label.isEmpty {
+                detections.append(",\"classifications\":[[")
+                detections.append(jsonString: classificationID(d.label))
+                detections.append(byte: 0x2C)
+                Self.appendFloat(d.conf, to: detections)
+                detections.append("]]")
+            }
+            if frameInfo {
+                // frame_time is seconds from the stream start; 1.4 wants the frame's index in the video.
+                if let rate = record.frameRate ?? frameRate, let time = record.frameTime {
+                    detections.append(",\"frame_number\":")
+                    detections.append(int: Int((time * rate).rounded()))
+                } else {
+                    missingFrameRate = true
+                }
+            }
+            detections.append(byte: 0x7D)
+        }
+    }
+
+    /// Writes the last entry and closes the temporary file of entries.
+    func close() throws {
+        try flush()
+        try sink.close()
+    }
+
+    private func flush() throws {
+        guard let path else { return }
+        sink.append(first ? "{\"file\":" : ",\n{\"file\":")
+        first = false
+        entries += 1
+        sink.append(jsonString: path)
+        var failure: String? = nil
+        if detectionCount == 0 && !errors.isEmpty {
+            failure = errors.joined(separator: "; ")
+        } else if isVideo && (frameRate == nil || missingFrameRate) && detectionCount > 0 {
+            failure = "the video's frame rate is not in Stage 1 (frame_rate), so its detections have no frame "
+                + "numbers; re-run the worker to record it"
+        }
+        if let failure {
+            sink.append(",\"failure\":")
+            sink.append(jsonString: failure)
+            sink.append(",\"detections\":null")
+        } else {
+            sink.append(",\"detections\":[")
+            try sink.write(bytes: detections.buffer)
+            sink.append(byte: 0x5D)
+        }
+        if isVideo {
+            sink.append(",\"frame_rate\":")
+            if let frameRate { Self.appendFloat(frameRate, to: sink, digits: 6) } else { sink.append("-1.0") }
+        }
+        if let datetime {
+            sink.append(",\"datetime\":")
+            sink.append(jsonString: datetime)
+        }
+        sink.append(byte: 0x7D)
+        detections.clear()
+        self.path = nil
+        try sink.flushIfNeeded()
+    }
+
+    /// The id for a detection's category (see the type's documentation); registers its name.
+    private func categoryID(_ d: Detection) -> String {
+        let id: String
+        if let n = Int(d.category), n >= 0 {
+            id = String(n)
+        } else if d.category == "motion" {
+            id = Self.motionCategory
+        } else if let known = assigned[d.category] {
+            id = known
+        } else {
+            while detectionCategories[String(nextAssigned)] != nil { nextAssigned += 1 }
+            id = String(nextAssigned)
+            nextAssigned += 1
+            assigned[d.category] = id
+        }
+        if detectionCategories[id] == nil {
+            detectionCategories[id] = d.label.isEmpty ? d.category : d.label
+        }
+        return id
+    }
+
+    private func classificationID(_ label: String) -> String {
+        if let id = classificationOfLabel[label] { return id }
+        let id = String(classificationOfLabel.count + 1)
+        classificationOfLabel[label] = id
+        classificationCategories[id] = label
+        return id
+    }
+
+    /// A JSON number that always reads back as a float (`1.0`, never `1`): the validator requires float `conf`.
+    static func appendFloat(_ value: Double, to sink: FileSink, digits: Int = 4) {
+        let before = sink.buffer.count
+        sink.append(fixed: value, digits: digits)
+        if !sink.buffer[before...].contains(0x2E) { sink.append(".0") }
+    }
+
+    /// The document's head: `info`, the category tables and the opening of `images`.
+    func header(detectors: [String], completionTime: String) -> String {
+        func table(_ t: [String: String]) -> String {
+            t.sorted { (Int($0.key) ?? 0, $0.key) < (Int($1.key) ?? 0, $1.key) }
+                .map { JSONString.quoted($0.key) + ":" + JSONString.quoted($0.value) }.joined(separator: ",")
+        }
+        let detector = detectors.isEmpty ? "unknown" : detectors.sorted().joined(separator: ", ")
+        var text = "{\"info\":{\"format_version\":\"" + Self.formatVersion + "\",\"detector\":"
+            + JSONString.quoted(detector) + ",\"detection_completion_time\":" + JSONString.quoted(completionTime)
+            + ",\"detector_metadata\":{\"generator\":\"hugin\",\"detectors\":["
+            + detectors.sorted().map(JSONString.quoted).joined(separator: ",") + "],\"file_root\":"
+            + "\"the folder or bucket that holds raw/\"}},\n\"detection_categories\":{"
+            + table(detectionCategories) + "},\n"
+        if !classificationCategories.isEmpty {
+            text += "\"classification_categories\":{" + table(classificationCategories) + "},\n"
+        }
+        return text + "\"images\":[\n"
+    }
+}
