@@ -60,7 +60,10 @@ public enum CamtrapDP {
         row[6] = Timestamp.format(d.start)
         row[7] = Timestamp.format(d.end)
         row[9] = d.camera
-        row[23] = d.site == nil ? "no GPS position in the media: latitude/longitude unknown" : ""
+        row[17] = d.timestampIssues ? "true" : "false"
+        row[23] = [d.site == nil ? "no GPS position in the media: latitude/longitude unknown" : "",
+                   d.timestampIssues ? TimeZoneUse.unknownZoneComment : ""].filter { !$0.isEmpty }
+            .joined(separator: "; ")
         return row
     }
 

@@ -310,6 +310,8 @@ public struct Stage3Report: Codable, Sendable, Equatable {
     public var errorSamples: [String]
     public var detectionsUsed: Int
     public var excluded: Excluded
+    /// Per camera: the zone its media times were made with and how it was found (inferred ones say so).
+    public var timeZones: [TimeZoneUse] = []
 
     enum CodingKeys: String, CodingKey {
         case totalObservations = "total_observations"
@@ -333,6 +335,7 @@ public struct Stage3Report: Codable, Sendable, Equatable {
         case errorSamples = "error_samples"
         case detectionsUsed = "detections_used"
         case excluded
+        case timeZones = "time_zones"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -358,6 +361,7 @@ public struct Stage3Report: Codable, Sendable, Equatable {
         try c.encode(errorSamples, forKey: .errorSamples)
         try c.encode(detectionsUsed, forKey: .detectionsUsed)
         try c.encode(excluded, forKey: .excluded)
+        try c.encode(timeZones, forKey: .timeZones)
     }
 }
 

@@ -40,6 +40,8 @@ public struct ChunkProcessor: Sendable {
     public let detector: any Detector
     public let corrections: TimeCorrections
     public let defaultZone: ZoneRules?
+    /// GPS position → zone, for files with neither a time-corrections row nor an EXIF offset.
+    public let zones: GPSZones
     public let locator: MediaLocator
     /// Where crops are written (the run's store).
     public let store: any ObjectStore
@@ -73,6 +75,7 @@ public struct ChunkProcessor: Sendable {
         } else {
             defaultZone = nil
         }
+        zones = GPSZones(lookup: .embedded, zoneDirectory: options.zoneDirectory)
     }
 
     static let stillExtensions: Set<String> = ["jpg", "jpeg", "png"]
@@ -211,12 +214,19 @@ public struct ChunkProcessor: Sendable {
             still.record.errors.append("EXIF \(capture.tag) '\(capture.value)' is not a date-time")
             return
         }
+        still.record.localTime = local.description
+        let position = exif.latitude.flatMap { lat in exif.longitude.map { (latitude: lat, longitude: $0) } }
         do {
-            let (utc, notes) = try corrections.utc(local: local, cameraID: still.record.cameraID,
-                                                  exifOffset: capture.offset, defaultZone: defaultZone)
-            still.utc = utc
-            still.record.timestamp = iso8601UTC(utc)
-            still.record.errors += notes.map { "time: " + $0 }
+            let time = try corrections.resolve(local: local, cameraID: still.record.cameraID,
+                                               exifOffset: capture.offset, position: position, zones: zones,
+                                               defaultZone: defaultZone)
+            still.record.timeZoneSource = time.source.rawValue
+            still.record.timeZone = time.zone
+            still.record.utcOffset = time.offset.map(formatUTCOffset)
+            // Unknown zone: no UTC instant; bursts and Hugin's visits use the local time (one camera's clock).
+            still.utc = time.utc ?? Double(local.naiveSeconds)
+            still.record.timestamp = time.utc.map(iso8601UTC)
+            still.record.errors += time.notes.map { "time: " + $0 }
         } catch {
             still.record.errors.append(error.description)
         }
@@ -306,6 +316,7 @@ public struct ChunkProcessor: Sendable {
             if let text = info.creationTime {
                 if let parsed = parseISO8601(text) {
                     start = corrections.correctUTC(parsed, cameraID: item.cameraID)
+                    base.timeZoneSource = ZoneSource.containerUTC.rawValue
                 } else {
                     base.errors.append("container creation_time '\(text)' is not ISO 8601: frame times unknown")
                 }
