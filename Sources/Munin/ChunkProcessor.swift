@@ -178,12 +178,15 @@ public struct ChunkProcessor: Sendable {
 
     private func readExif(_ located: LocatedMedia, into still: PreparedStill) {
         let exif: ExifData?
+        var tail: [UInt8]? = nil
         do {
             if let path = located.localPath {
                 exif = try ExifReader.read(path: path)
+                tail = Self.lastBytes(path: path, count: 512)
             } else if case .reader(let reader) = located.source {
                 let head = try reader.read(0, Int(min(reader.size, 256 * 1024)))
                 exif = try ExifReader.parse(fileHead: head[...])
+                if Int64(head.count) == reader.size { tail = Array(head.suffix(512)) }
             } else {
                 still.record.errors.append("EXIF not read: the source is a URL without a local copy")
                 return
@@ -191,6 +194,12 @@ public struct ChunkProcessor: Sendable {
         } catch {
             still.record.errors.append(Self.describe(error))
             return
+        }
+        // A JPEG ends with the EOI marker (some cameras pad after it with zero bytes); a card pulled mid-write
+        // leaves the file cut short, and FFmpeg still decodes the part that is there, so say so.
+        if let tail, !Self.isPNG(still.record.path), !Self.endsWithEOI(tail) {
+            still.record.errors.append("JPEG has no end-of-image marker: the file is truncated (the part that is "
+                + "there is used)")
         }
         guard let exif else {
             still.record.errors.append("no EXIF block: capture time and GPS unknown")
@@ -230,6 +239,27 @@ public struct ChunkProcessor: Sendable {
         } catch {
             still.record.errors.append(error.description)
         }
+    }
+
+    static func isPNG(_ key: String) -> Bool { key.lowercased().hasSuffix(".png") }
+
+    /// True when `tail` (a JPEG's last bytes) ends with FF D9, ignoring zero padding after it.
+    static func endsWithEOI(_ tail: [UInt8]) -> Bool {
+        var end = tail.count
+        while end > 0 && tail[end - 1] == 0 { end -= 1 }
+        return end >= 2 && tail[end - 2] == 0xFF && tail[end - 1] == 0xD9
+    }
+
+    /// The last (up to) `count` bytes of a file; nil when it cannot be read.
+    static func lastBytes(path: String, count: Int) -> [UInt8]? {
+        guard let file = fopen(path, "rb") else { return nil }
+        defer { fclose(file) }
+        guard fseek(file, 0, SEEK_END) == 0 else { return nil }
+        let size = ftell(file)
+        guard size >= 0, fseek(file, -min(count, size), SEEK_END) == 0 else { return nil }
+        var bytes = [UInt8](repeating: 0, count: min(count, size))
+        let n = bytes.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
+        return n == bytes.count ? bytes : nil
     }
 
     /// Groups prepared stills (indices into `prepared`) into bursts: same camera, sorted by time, split where the gap
