@@ -72,7 +72,7 @@ import TestSupport
     /// point, beyond the table's half pixel and its 0.125° shore fill) the answers must agree exactly.
     @Test func agreesWithTheReferenceOnRandomPoints() throws {
         let python = try #require(Peers.python, "no .venv: run scripts/venv.sh (make test does) for timezonefinder")
-        var generator = SplitMix64(seed: 20_251_203)
+        var generator = SeededGenerator(seed: 20_251_203)
         var points: [(Double, Double)] = []
         for _ in 0..<3000 {
             let u = Double(generator.next() >> 11) / Double(1 << 53), v = Double(generator.next() >> 11) / Double(1 << 53)
@@ -127,18 +127,5 @@ import TestSupport
 
     func percent(_ a: Int, _ b: Int) -> String {
         String(format: "%.2f%%", b == 0 ? 0 : 100 * Double(a) / Double(b))
-    }
-}
-
-/// A seeded generator (SplitMix64): the same points on every run.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
