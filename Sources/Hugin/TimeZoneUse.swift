@@ -22,7 +22,8 @@ public struct TimeZoneUse: Codable, Sendable, Equatable {
     static let unknownSource = "unknown"
     static let inferredSources: Set<String> = ["gps_lookup", "default_zone"]
     static let unknownZoneComment = "time zone unknown (no time-corrections row, EXIF offset, GPS position or "
-        + "default zone): camera local time written as if UTC; add a time-corrections row to fix"
+        + "default zone): camera local time written as if UTC; add a time-corrections row or set "
+        + "pipeline.time.default_timezone to fix"
 
     struct Key: Hashable {
         var camera: String
@@ -45,7 +46,8 @@ public struct TimeZoneUse: Codable, Sendable, Equatable {
         case "gps_lookup": return "inferred from the GPS position (offline zone table, DST of the date)"
         case "default_zone": return "inferred: worker default zone (--default-timezone)"
         case "container_utc": return "video creation_time (UTC)"
-        case "unknown": return "unknown: local camera time, written as if UTC"
+        case "unknown": return "unknown: local camera time, written as if UTC (add a time-corrections row, or set "
+            + "pipeline.time.default_timezone)"
         case let other?: return other
         case nil: return "not recorded"
         }
