@@ -125,6 +125,34 @@ import TestSupport
         #expect(agree * 100 >= points.count * 98, "\(summary)")
     }
 
+    /// Every zone the table can answer loads from the system tz database, and its offsets agree with Python's
+    /// zoneinfo (an independent TZif reader that also evaluates the footer rules) at instants from 1990 to 2037.
+    @Test func everyTableZoneLoadsAndAgreesWithPythonZoneinfo() throws {
+        let python = try #require(Peers.python, "no .venv: run scripts/venv.sh (make test does)")
+        let instants: [Int64] = [631_152_000, 1_262_304_000, 1_736_942_400, 1_752_580_800, 1_774_746_000,
+                                 1_792_000_000, 2_114_380_800]  // 1990 … 2037, both seasons
+        let script = """
+            import sys, datetime, zoneinfo
+            for line in sys.stdin:
+                zone, t = line.split()
+                d = datetime.datetime.fromtimestamp(int(t), zoneinfo.ZoneInfo(zone))
+                print(int(d.utcoffset().total_seconds()))
+            """
+        let input = table.names.flatMap { zone in instants.map { "\(zone) \($0)\n" } }.joined()
+        let result = try Peers.run(python, ["-c", script], input: Array(input.utf8))
+        try #require(result.status == 0, "python zoneinfo failed: \(result.stderr)")
+        let expected = result.stdout.split(separator: "\n").map { Int($0)! }
+        try #require(expected.count == table.names.count * instants.count)
+        var k = 0
+        for zone in table.names {
+            let rules = try ZoneRules.load(identifier: zone)
+            for t in instants {
+                #expect(try rules.offset(atUTC: t) == expected[k], "\(zone) at \(t)")
+                k += 1
+            }
+        }
+    }
+
     func percent(_ a: Int, _ b: Int) -> String {
         String(format: "%.2f%%", b == 0 ? 0 : 100 * Double(a) / Double(b))
     }
