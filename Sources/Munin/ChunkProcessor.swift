@@ -16,6 +16,8 @@ public struct ChunkSummary: Sendable, Equatable, Codable {
     /// Detections removed by the Stage 1 filter, by reason (`confidence`, `area`, `aspect`, `bbox`).
     public var detectionsDropped: [String: Int] = [:]
     public var filesWithErrors = 0
+    /// Stills by how their time zone was found (`time_zone_source`: `gps_lookup`, `unknown`, …).
+    public var stillZones: [String: Int] = [:]
     public var cropsWritten = 0
     public var records = 0
 
@@ -120,6 +122,9 @@ public struct ChunkProcessor: Sendable {
             recordsByItem[videoIndices[n]] = result.0
         }
         var records: [Stage1Record] = []
+        for still in prepared {
+            if let source = still.record.timeZoneSource { summary.stillZones[source, default: 0] += 1 }
+        }
         for i in items.indices {
             let itemRecords = recordsByItem[i] ?? []
             if itemRecords.contains(where: { !$0.errors.isEmpty }) { summary.filesWithErrors += 1 }

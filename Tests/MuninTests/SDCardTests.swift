@@ -74,6 +74,9 @@ import Testing
                                                     "--index", "0", "--scratch", root],
                                         environment: [:], log: log.sink)
         #expect(status == 0, "\(log.text)")
+        // The worker's summary line counts stills by zone source.
+        #expect(log.text.contains("\"stillZones\":{") && log.text.contains("\"gps_lookup\":19")
+            && log.text.contains("\"unknown\":3"), "\(log.text)")
 
         // Stage 1: every file is there under its exact key (NFC and NFD stay distinct bytes).
         let records = try Fixture.readStage1(store, run: "sd1", chunk: 0)
