@@ -102,6 +102,7 @@ public struct ChunkProcessor: Sendable {
             self.prepareStill(items[stillIndices[n]])
         }
         defer { for still in prepared { still.located?.cleanup() } }
+        shareCameraZones(prepared)
         // Phase 2 (parallel per burst): detection in time order within each camera's bursts.
         let bursts = Self.bursts(prepared, gap: options.burstGapSeconds)
         let burstResults = BlockingPool.map(bursts.count, concurrency: options.concurrency) { b in
@@ -265,6 +266,38 @@ public struct ChunkProcessor: Sendable {
         var bytes = [UInt8](repeating: 0, count: min(count, size))
         let n = bytes.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
         return n == bytes.count ? bytes : nil
+    }
+
+    /// A still without a GPS position (a fix lost at night or under canopy) whose zone would otherwise be the
+    /// default or unknown takes the zone of its camera's other stills in this chunk, when their positions all give
+    /// one zone (`camera_gps`).
+    func shareCameraZones(_ prepared: [PreparedStill]) {
+        var zoneOfCamera: [String: String?] = [:]  // .some(nil): the camera's positions give several zones
+        for still in prepared where still.record.timeZoneSource == ZoneSource.gpsLookup.rawValue {
+            guard let name = still.record.timeZone else { continue }
+            let camera = still.record.cameraID
+            if let seen = zoneOfCamera[camera] {
+                if seen != name { zoneOfCamera[camera] = .some(nil) }
+            } else {
+                zoneOfCamera[camera] = name
+            }
+        }
+        let replaceable: Set<String?> = [ZoneSource.unknown.rawValue, ZoneSource.defaultZone.rawValue]
+        for still in prepared where replaceable.contains(still.record.timeZoneSource) {
+            guard let name = zoneOfCamera[still.record.cameraID] ?? nil,
+                  let local = still.record.localTime.flatMap(LocalDateTime.init(parsing:)) else { continue }
+            do {
+                let resolution = try zones.rules(named: name).resolve(local: local.naiveSeconds)
+                still.utc = Double(resolution.utc)
+                still.record.timestamp = iso8601UTC(Double(resolution.utc))
+                still.record.timeZone = name
+                still.record.utcOffset = formatUTCOffset(resolution.offset)
+                still.record.timeZoneSource = ZoneSource.cameraGPS.rawValue
+                if let note = resolution.note { still.record.errors.append("time: " + note) }
+            } catch {
+                still.record.errors.append("time: the camera's GPS zone \(name) not used: \(error.message)")
+            }
+        }
     }
 
     /// Groups prepared stills (indices into `prepared`) into bursts: same camera, sorted by time, split where the gap

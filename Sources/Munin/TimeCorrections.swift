@@ -231,6 +231,8 @@ public enum ZoneSource: String, Sendable, Codable, CaseIterable {
     case exifOffset = "exif_offset"
     /// Inferred: the zone at the file's GPS position (offline table), DST of the capture date applied.
     case gpsLookup = "gps_lookup"
+    /// Inferred: the file has no GPS position; the camera's other stills in the chunk have, all in this zone.
+    case cameraGPS = "camera_gps"
     /// Inferred: the worker's `--default-timezone`.
     case defaultZone = "default_zone"
     /// A video container's `creation_time`, UTC by specification.
@@ -270,6 +272,11 @@ public final class GPSZones: Sendable {
     /// The zone at a position; nil for an invalid position. Throws when the zone's rules cannot be loaded.
     public func zone(latitude: Double, longitude: Double) throws(TimeError) -> ZoneRules? {
         guard let name = lookup.zone(latitude: latitude, longitude: longitude) else { return nil }
+        return try rules(named: name)
+    }
+
+    /// The rules of zone `name`, loaded once.
+    public func rules(named name: String) throws(TimeError) -> ZoneRules {
         if let rules = loaded.withLock({ $0[name] }) { return rules }
         let rules = try ZoneRules.load(identifier: name, directory: zoneDirectory)
         loaded.withLock { $0[name] = rules }

@@ -41,6 +41,7 @@ public struct Stage1Record: Codable, Sendable, Equatable {
     /// The UTC offset in force at the capture (`+02:00`), when the zone is known.
     public var utcOffset: String?
     /// How the zone was found: `time_corrections`, `exif_offset`, `gps_lookup` (inferred from the GPS position),
+    /// `camera_gps` (inferred: no position in this file, the camera's other stills in the chunk agree on one zone),
     /// `default_zone` (inferred: the worker's default), `container_utc` (video `creation_time`) or `unknown` (no
     /// `timestamp`; `local_time` only, which still orders one camera's captures).
     public var timeZoneSource: String?

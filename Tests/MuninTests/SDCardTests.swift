@@ -61,6 +61,11 @@ import Testing
         let whole = try Data(contentsOf: URL(fileURLWithPath: root + "/store/" + truncated))
         try whole.prefix(whole.count / 2).write(to: URL(fileURLWithPath: root + "/store/" + truncated))
         keys.append((truncated, "cam-no"))
+        // A still whose GPS fix failed: the camera's other stills say which zone it is in.
+        let noFix = "raw/cam-no/DCIM/100MEDIA/IMG_0005.JPG"
+        try Fixture.jpeg(root + "/store/" + noFix,
+                         exif: TIFFBuilder.camera(bigEndian: true, original: "2025:07:15 06:40:00"))
+        keys.append((noFix, "cam-no"))
         // A video: creation_time is UTC by specification; its ISO 6709 location is the US camera's.
         let video = "raw/cam-us/DCIM/100MEDIA/MOVI0005.MP4"
         try Fixture.movingSquareVideo(root + "/store/" + video, seconds: 2, extra: [
@@ -76,7 +81,7 @@ import Testing
         #expect(status == 0, "\(log.text)")
         // The worker's summary line counts stills by zone source.
         #expect(log.text.contains("\"stillZones\":{") && log.text.contains("\"gps_lookup\":19")
-            && log.text.contains("\"unknown\":3"), "\(log.text)")
+            && log.text.contains("\"unknown\":3") && log.text.contains("\"camera_gps\":1"), "\(log.text)")
 
         // Stage 1: every file is there under its exact key (NFC and NFD stay distinct bytes).
         let records = try Fixture.readStage1(store, run: "sd1", chunk: 0)
@@ -84,9 +89,12 @@ import Testing
         for (key, _) in keys { #expect(recordKeys.contains(Array(key.utf8)), "\(key)") }
         #expect(Set(keys.map { Array($0.0.utf8) }).count == keys.count)
         for card in Self.cards {
-            let stills = records.filter { $0.cameraID == card.camera && $0.path.hasSuffix(".JPG") && $0.path != truncated }
+            let stills = records.filter {
+                $0.cameraID == card.camera && $0.path.hasSuffix(".JPG") && $0.path != truncated && $0.path != noFix
+            }
             #expect(stills.count == 3, "\(card.camera)")
-            let first = try #require(stills.first { $0.localTime == LocalDateTime(parsing: card.local + "0")!.description })
+            let firstLocal = LocalDateTime(parsing: card.local + "0")!.description
+            let first = try #require(stills.first { $0.localTime == firstLocal })
             #expect(first.errors.isEmpty, "\(card.camera): \(first.errors)")
             #expect(!first.detections.isEmpty, "\(card.camera): the burst's first still has a motion box")
             if let zone = card.zone {
@@ -99,6 +107,9 @@ import Testing
         let broken = try #require(records.first { $0.path == truncated })
         #expect(!broken.errors.isEmpty && broken.detections.isEmpty)
         #expect(broken.timestamp == "2025-07-15T04:30:00Z")
+        let lost = try #require(records.first { $0.path == noFix })
+        #expect(lost.timestamp == "2025-07-15T04:40:00Z" && lost.timeZone == "Europe/Oslo")
+        #expect(lost.timeZoneSource == "camera_gps" && lost.latitude == nil)
         let frames = records.filter { $0.path == video && $0.frameTime != nil }
         #expect(!frames.isEmpty && frames.allSatisfy { $0.timeZoneSource == "container_utc" })
         #expect(frames.first?.latitude == 39.7392)
@@ -125,10 +136,12 @@ import Testing
             try store.get(StoreLayout.stage3Prefix(run: "sd1") + Stage3Files.report)))
         let zones = Dictionary(grouping: report.timeZones, by: \.cameraID)
         for card in Self.cards {
-            let stills = try #require(zones[card.camera]?.first { $0.source != "container_utc" })
+            let stills = try #require(zones[card.camera]?.first { $0.source == "gps_lookup" || $0.source == "unknown" })
             #expect(stills.zone == card.zone && stills.inferred == (card.zone != nil), "\(card.camera)")
             #expect(stills.source == (card.zone == nil ? "unknown" : "gps_lookup"))
         }
+        #expect(zones["cam-no"]?.contains { $0.source == "camera_gps" && $0.zone == "Europe/Oslo" && $0.inferred }
+            == true)
         let html = String(decoding: try store.get(StoreLayout.stage3Prefix(run: "sd1") + Stage3Files.reportHTML),
                           as: UTF8.self)
         #expect(html.contains("time-zones-table") && html.contains("Australia/Adelaide")

@@ -75,7 +75,8 @@ import TestSupport
         var generator = SeededGenerator(seed: 20_251_203)
         var points: [(Double, Double)] = []
         for _ in 0..<3000 {
-            let u = Double(generator.next() >> 11) / Double(1 << 53), v = Double(generator.next() >> 11) / Double(1 << 53)
+            let u = Double(generator.next() >> 11) / Double(1 << 53)
+            let v = Double(generator.next() >> 11) / Double(1 << 53)
             points.append((asin(2 * u - 1) * 180 / .pi, v * 360 - 180))
         }
         let d = 0.2

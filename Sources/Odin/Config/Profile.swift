@@ -219,7 +219,8 @@ public struct Profile: Sendable, Equatable {
         var tm = try pipeline.section("time")
         if let zone = try tm.optionalString("default_timezone") {
             let allowed = zone.unicodeScalars.allSatisfy {
-                ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || "/_-+".unicodeScalars.contains($0)
+                ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0)
+                    || "/_-+".unicodeScalars.contains($0)
             }
             guard allowed, !zone.hasPrefix("/"), !zone.split(separator: "/").contains("..") else {
                 throw ProfileError(keyPath: "pipeline.time.default_timezone",
