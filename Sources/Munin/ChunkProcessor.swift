@@ -144,6 +144,8 @@ public struct ChunkProcessor: Sendable {
         var analysis: Picture?
         var imagePath: String?
         var utc: Double?
+        /// The `errors` entries the time rule added (DST notes), replaced if the zone is.
+        var timeNotes: [String] = []
         /// Clockwise degrees that make the still upright (EXIF orientation).
         var rotation = 0
         init(record: Stage1Record) { self.record = record }
@@ -241,7 +243,8 @@ public struct ChunkProcessor: Sendable {
             // Unknown zone: no UTC instant; bursts and Hugin's visits use the local time (one camera's clock).
             still.utc = time.utc ?? Double(local.naiveSeconds)
             still.record.timestamp = time.utc.map(iso8601UTC)
-            still.record.errors += time.notes.map { "time: " + $0 }
+            still.timeNotes = time.notes.map { "time: " + $0 }
+            still.record.errors += still.timeNotes
         } catch {
             still.record.errors.append(error.description)
         }
@@ -293,7 +296,10 @@ public struct ChunkProcessor: Sendable {
                 still.record.timeZone = name
                 still.record.utcOffset = formatUTCOffset(resolution.offset)
                 still.record.timeZoneSource = ZoneSource.cameraGPS.rawValue
-                if let note = resolution.note { still.record.errors.append("time: " + note) }
+                let replaced = still.timeNotes
+                still.record.errors.removeAll { replaced.contains($0) }
+                still.timeNotes = resolution.note.map { ["time: " + $0] } ?? []
+                still.record.errors += still.timeNotes
             } catch {
                 still.record.errors.append("time: the camera's GPS zone \(name) not used: \(error.message)")
             }
