@@ -154,4 +154,39 @@ import Testing
         let unknown = deployments.split(separator: "\n").filter { $0.contains("cam-x") }
         #expect(unknown.count == 1 && unknown.allSatisfy { $0.contains(",true,") })
     }
+
+    /// With a default zone set: a still without a fix still takes its camera's GPS zone (more specific than the
+    /// default, and the default's notes go with it); a camera without any fix gets the default.
+    @Test func cameraZoneComesBeforeTheDefault() throws {
+        let root = try Fixture.directory("sdcard-default")
+        defer { Fixture.remove(root) }
+        let store = try DirectoryObjectStore(root: root + "/store")
+        let files: [(String, String, ((Double, String), (Double, String))?)] = [
+            ("raw/au/A.JPG", "au", ((34.9285, "S"), (138.6007, "E"))), ("raw/au/B.JPG", "au", nil),
+            ("raw/x/C.JPG", "x", nil),
+        ]
+        for (key, _, position) in files {
+            try FileManager.default.createDirectory(atPath: root + "/store/" + key.split(separator: "/").dropLast()
+                .joined(separator: "/"), withIntermediateDirectories: true)
+            // 2025-10-05 02:30 does not exist in Adelaide (clocks go forward) nor is it special in Stockholm.
+            try Fixture.jpeg(root + "/store/" + key, exif: TIFFBuilder.camera(
+                bigEndian: false, original: "2025:10:05 02:30:00", latitude: position?.0, longitude: position?.1))
+        }
+        let items = try files.map { Chunk.Item(key: $0.0, cameraID: $0.1, size: try store.head($0.0)?.size ?? 0) }
+        try Fixture.writeManifest([Chunk(runID: "d1", index: 0, items: items)], run: "d1", store: store)
+        let log = WorkerTests.Log()
+        let status = WorkerCommand.main(arguments: ["--store", root + "/store", "--run", "d1", "--index", "0",
+                                                    "--scratch", root, "--default-timezone", "Europe/Stockholm"],
+                                        environment: [:], log: log.sink)
+        #expect(status == 0, "\(log.text)")
+        let records = Dictionary(uniqueKeysWithValues: try Fixture.readStage1(store, run: "d1", chunk: 0)
+            .map { ($0.path, $0) })
+        let a = try #require(records["raw/au/A.JPG"]), b = try #require(records["raw/au/B.JPG"])
+        let c = try #require(records["raw/x/C.JPG"])
+        #expect(a.timeZoneSource == "gps_lookup" && b.timeZoneSource == "camera_gps")
+        #expect(c.timeZoneSource == "default_zone")
+        #expect(a.timestamp == "2025-10-04T17:00:00Z" && b.timestamp == a.timestamp)  // read with +09:30, noted
+        #expect(b.errors.count == 1 && b.errors.allSatisfy { $0.contains("Australia/Adelaide") })
+        #expect(c.timestamp == "2025-10-05T00:30:00Z" && c.timeZone == "Europe/Stockholm" && c.utcOffset == "+02:00")
+    }
 }
