@@ -161,7 +161,7 @@ public struct MuninOptions: Sendable, Equatable {
              help: "per-camera time corrections CSV") { o, v, n throws(OptionError) in
             o.timeCorrectionsPath = v.isEmpty ? nil : v },
         Spec(flag: "--default-timezone", environment: "MUNIN_DEFAULT_TIMEZONE",
-             help: "IANA zone for stills with no CSV row, EXIF offset or GPS position") { o, v, n throws(OptionError) in
+             help: "IANA zone for stills with no CSV row, EXIF offset or GPS zone") { o, v, n throws(OptionError) in
             o.defaultTimezone = v.isEmpty ? nil : v },
         Spec(flag: "--crops", environment: "MUNIN_CROPS", help: "write JPEG crops of kept detections",
              takesValue: false) { o, v, n throws(OptionError) in o.cropsEnabled = try boolean(v, n) },

@@ -81,8 +81,9 @@ public struct Profile: Sendable, Equatable {
 
     /// `pipeline.time.*` (Munin).
     public struct Time: Sendable, Equatable {
-        /// IANA zone for stills with no time-corrections row, no EXIF offset and no GPS position (the worker's
-        /// `MUNIN_DEFAULT_TIMEZONE`); nil: their local time is kept and marked unknown.
+        /// IANA zone for stills with no time-corrections row, no EXIF offset and no GPS zone (their own position or
+        /// their camera's other stills'); the worker's `MUNIN_DEFAULT_TIMEZONE`. Nil: their local time is kept and
+        /// marked unknown.
         public var defaultTimezone: String? = nil
     }
 
