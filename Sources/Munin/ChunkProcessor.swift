@@ -77,7 +77,7 @@ public struct ChunkProcessor: Sendable {
         } else {
             defaultZone = nil
         }
-        zones = GPSZones(lookup: .embedded, zoneDirectory: options.zoneDirectory)
+        zones = GPSZones(zoneDirectory: options.zoneDirectory)
     }
 
     static let stillExtensions: Set<String> = ["jpg", "jpeg", "png"]

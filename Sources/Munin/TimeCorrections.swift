@@ -260,12 +260,15 @@ public struct CaptureTime: Sendable, Equatable {
 /// GPS position → zone rules: the offline zone table plus the compiled zones of `zoneDirectory`, loaded once per
 /// zone. Shared by the worker's threads.
 public final class GPSZones: Sendable {
-    public let lookup: ZoneLookup
+    private let table: ZoneLookup?
+    /// The zone table: the one given, else the linked one (parsed on first use, so workers whose files all carry
+    /// offsets never parse it).
+    public var lookup: ZoneLookup { table ?? .embedded }
     public let zoneDirectory: String
     private let loaded = Mutex<[String: ZoneRules]>([:])
 
-    public init(lookup: ZoneLookup = .embedded, zoneDirectory: String = "/usr/share/zoneinfo") {
-        self.lookup = lookup
+    public init(lookup: ZoneLookup? = nil, zoneDirectory: String = "/usr/share/zoneinfo") {
+        self.table = lookup
         self.zoneDirectory = zoneDirectory
     }
 
