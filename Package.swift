@@ -38,6 +38,8 @@ let package = Package(
         .target(name: "Crypto", dependencies: ["COpenSSL"]),
         .target(name: "Compression", dependencies: ["CZlib"]),
         .target(name: "Media", dependencies: ["CFFmpeg"]),
+        // CTimeZoneTable: the offline GPS → time-zone table (generated data, ODbL; see its README), linked as bytes.
+        .target(name: "CTimeZoneTable", exclude: ["ZoneTable.c.bin", "README.md"]),
 
         // MARK: - Lambda runtime and its local emulator
         // JSONEscaping: JSON string literals for hand-written JSON (Foundation-free).
@@ -55,7 +57,7 @@ let package = Package(
         // MARK: - Odin (control plane), Munin (worker), Hugin (condensation)
         // OdinKit: ports and shared formats (object store, clock, Stage 1 records, chunks, key layout).
         .target(name: "OdinKit", dependencies: ["Compression", "JSONEscaping"]),
-        .target(name: "Munin", dependencies: ["Media", "Compression", "OdinKit"]),
+        .target(name: "Munin", dependencies: ["Media", "Compression", "OdinKit", "CTimeZoneTable"]),
         .target(name: "Hugin", dependencies: ["Compression", "JSONEscaping", "OdinKit"]),
         // Odin: control logic over the ports, the AWS and local bindings, profiles.
         .target(name: "Odin", dependencies: ["OdinKit", "Events", "Compression", "JSONEscaping"]),

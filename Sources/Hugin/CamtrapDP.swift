@@ -76,6 +76,8 @@ public enum CamtrapDP {
         row[6] = Timestamp.format(d.start.rounded(.down))
         row[7] = Timestamp.format(d.end.rounded(.up))
         row[9] = d.camera
+        row[17] = d.timestampIssues ? "true" : "false"
+        if d.timestampIssues { row[23] = TimeZoneUse.unknownZoneComment }
         return row
     }
 

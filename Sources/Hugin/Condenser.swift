@@ -267,6 +267,7 @@ struct CondensationJob {
                 deployments[id] = .init(id: id, site: site, camera: cameras.names[Int(camera)], start: range.0,
                                         end: range.1)
             }
+            if floatingDeployments.contains(key) { deployments[id]!.timestampIssues = true }
         }
         let report = writer.makeReport(
             chunksRead: chunksRead, problems: problems, recordsRead: recordsRead, mediaFiles: mediaFiles,
@@ -277,7 +278,8 @@ struct CondensationJob {
             camtrapDP: .init(deployments: deployments.values.filter { $0.site != nil }.count, media: camtrapMedia,
                              eventObservations: writer.visitCount - writer.visitsWithoutPosition,
                              mediaObservations: writer.mediaObservationCount, mediaWithoutPosition: mediaWithoutPosition,
-                             visitsWithoutPosition: writer.visitsWithoutPosition))
+                             visitsWithoutPosition: writer.visitsWithoutPosition),
+            timeZones: TimeZoneUse.list(zoneUses))
         try writer.finish(report: report, deployments: deployments.values.sorted { $0.id < $1.id },
                           mediaRows: work + "/media.rows", deploymentOfKey: deploymentOfKey,
                           megadetector: megadetector, megadetectorImages: work + "/megadetector.images",
@@ -329,7 +331,11 @@ struct CondensationJob {
                          media: FileSink) throws {
         recordsRead += 1
         let camera = cameras.id(record.cameraID)
+        // Unknown zone: the camera's local time stands in (visits only need one camera's times relative to each
+        // other); such times are written as if UTC and flagged (report, Camtrap DP timestampIssues, media comments).
+        let floating = record.timestamp == nil && record.timeZoneSource == TimeZoneUse.unknownSource
         let time = record.timestamp.flatMap(Timestamp.parse)
+            ?? (floating ? record.localTime.flatMap { Timestamp.parse($0 + "Z") } : nil)
         if !record.errors.isEmpty {
             filesWithErrors += 1
             if errorSamples.count < 20 {
@@ -357,16 +363,20 @@ struct CondensationJob {
         if newMedia {
             lastMediaPath = record.path
             mediaFiles += 1
+            zoneUses[TimeZoneUse.Key(camera: record.cameraID, zone: record.timeZone,
+                                      source: record.timeZoneSource), default: 0] += 1
             if let time {
                 let start = time - (record.frameTime ?? 0)
                 let key = Self.deploymentKey(location, camera)
+                if floating { floatingDeployments.insert(key) }
                 if let r = deploymentRange[key] {
                     deploymentRange[key] = (min(r.0, start), max(r.1, time))
                 } else {
                     deploymentRange[key] = (start, time)
                 }
                 try Stage3Writer.writeMediaRow(location: location, camera: camera, path: record.path,
-                                               mediaRoot: store.rootURI, timestamp: start, isVideo: isVideo, to: media)
+                                               mediaRoot: store.rootURI, timestamp: start, isVideo: isVideo,
+                                               comment: TimeZoneUse.mediaComment(record), to: media)
                 if location >= 0 { camtrapMedia += 1 } else { mediaWithoutPosition += 1 }
             } else {
                 mediaWithoutTime += 1
@@ -417,4 +427,8 @@ struct CondensationJob {
     }
 
     var lastMediaPath: String? = nil
+    /// Media files per (camera, zone, how the zone was found).
+    var zoneUses: [TimeZoneUse.Key: Int] = [:]
+    /// Deployment keys with media whose zone is unknown (Camtrap DP `timestampIssues`).
+    var floatingDeployments: Set<Int64> = []
 }

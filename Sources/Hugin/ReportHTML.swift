@@ -69,6 +69,13 @@ enum ReportHTML {
                    cameras.map { [$0.key, "\($0.value.count)", $0.value.species.joined(separator: ", ")] },
                    numeric: [1])
 
+        if !r.timeZones.isEmpty {
+            h += "<h2>Time zones</h2>\n"
+            h += table(id: "time-zones-table", ["Camera", "Zone", "How it was found", "Media files"],
+                       r.timeZones.map { [$0.cameraID, $0.zone ?? "unknown", $0.explanation, "\($0.mediaFiles)"] },
+                       numeric: [3])
+        }
+
         h += "<h2>Visits</h2>\n"
         if r.totalObservations > visits.count {
             h += "<p>The first \(visits.count) of \(r.totalObservations) visits; all are in visits.csv and "

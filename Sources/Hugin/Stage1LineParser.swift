@@ -54,6 +54,7 @@ private struct Scanner {
     mutating func record() -> Stage1Record? {
         var path: String?, camera: String?, detector: String?
         var timestamp: String?, frameTime: Double?, frameNumber: Int?, frameRate: Double?
+        var localTime: String?, timeZone: String?, utcOffset: String?, timeZoneSource: String?
         var latitude: Double?, longitude: Double?, width: Int?, height: Int?
         var detections: [Detection]?, errors: [String]?
         guard consume(UInt8(ascii: "{")) else { return nil }
@@ -66,6 +67,12 @@ private struct Scanner {
                 case "camera_id": guard let v = string() else { return nil }; camera = v
                 case "detector": guard let v = string() else { return nil }; detector = v
                 case "timestamp": guard let v = optional({ $0.string() }) else { return nil }; timestamp = v
+                case "local_time": guard let v = optional({ $0.string() }) else { return nil }; localTime = v
+                case "time_zone": guard let v = optional({ $0.string() }) else { return nil }; timeZone = v
+                case "utc_offset": guard let v = optional({ $0.string() }) else { return nil }; utcOffset = v
+                case "time_zone_source":
+                    guard let v = optional({ $0.string() }) else { return nil }
+                    timeZoneSource = v
                 case "frame_time": guard let v = optional({ $0.number() }) else { return nil }; frameTime = v
                 case "frame_number": guard let v = optional({ $0.integer() }) else { return nil }; frameNumber = v
                 case "frame_rate": guard let v = optional({ $0.number() }) else { return nil }; frameRate = v
@@ -89,7 +96,9 @@ private struct Scanner {
         guard i == bytes.count, let path, let camera, let detector, let detections, let errors else { return nil }
         return Stage1Record(path: path, cameraID: camera, timestamp: timestamp, frameTime: frameTime,
                             frameNumber: frameNumber, frameRate: frameRate, latitude: latitude, longitude: longitude,
-                            width: width, height: height, detections: detections, detector: detector, errors: errors)
+                            width: width, height: height, detections: detections, detector: detector, errors: errors,
+                            localTime: localTime, timeZone: timeZone, utcOffset: utcOffset,
+                            timeZoneSource: timeZoneSource)
     }
 
     mutating func detection() -> Detection? {

@@ -337,6 +337,8 @@ public struct Stage3Report: Codable, Sendable, Equatable {
             case visitsWithoutPosition = "visits_without_position"
         }
     }
+    /// Per camera: the zone its media times were made with and how it was found (inferred ones say so).
+    public var timeZones: [TimeZoneUse] = []
 
     enum CodingKeys: String, CodingKey {
         case totalObservations = "total_observations"
@@ -361,6 +363,7 @@ public struct Stage3Report: Codable, Sendable, Equatable {
         case detectionsUsed = "detections_used"
         case excluded
         case camtrapDP = "camtrap_dp"
+        case timeZones = "time_zones"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -387,6 +390,7 @@ public struct Stage3Report: Codable, Sendable, Equatable {
         try c.encode(detectionsUsed, forKey: .detectionsUsed)
         try c.encode(excluded, forKey: .excluded)
         try c.encodeIfPresent(camtrapDP, forKey: .camtrapDP)
+        try c.encode(timeZones, forKey: .timeZones)
     }
 }
 

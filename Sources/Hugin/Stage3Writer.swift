@@ -17,6 +17,8 @@ final class Stage3Writer {
         var camera: String
         var start: Double
         var end: Double
+        /// Some media's zone is unknown: their local times are written as if UTC.
+        var timestampIssues = false
     }
 
     struct SpeciesTotals {
@@ -117,9 +119,10 @@ final class Stage3Writer {
     }
 
     /// Writes `<location>\t<camera>\t<mediaID>\t<the CSV fields after deploymentID>\n` (deploymentID is only known
-    /// once sites are settled; `appendRows` fills it in). `mediaRoot` is the URI of the store that holds `raw/`.
+    /// once sites are settled; `appendRows` fills it in). `mediaRoot` is the URI of the store that holds `raw/`;
+    /// `comment` goes to `mediaComments` (e.g. how the time zone was inferred).
     static func writeMediaRow(location: Int32, camera: Int32, path: String, mediaRoot: String, timestamp: Double,
-                              isVideo: Bool, to sink: FileSink) throws {
+                              isVideo: Bool, comment: String? = nil, to sink: FileSink) throws {
         let fileName = path.utf8.lastIndex(of: 0x2F).map { String(path[path.index(after: $0)...]) } ?? path
         sink.append(int: Int(location))
         sink.append(byte: 0x09)
@@ -136,7 +139,9 @@ final class Stage3Writer {
         sink.append(csvField: fileName)
         sink.append(byte: 0x2C)
         sink.append(raw: mediaType(fileName: fileName, isVideo: isVideo))
-        sink.append(",,,\n")
+        sink.append(",,,")
+        if let comment { sink.append(csvField: comment) }
+        sink.append(byte: 0x0A)
         try sink.flushIfNeeded()
     }
 
@@ -288,7 +293,7 @@ final class Stage3Writer {
     func makeReport(chunksRead: [Int], problems: [Stage3Report.ChunkProblem], recordsRead: Int, mediaFiles: Int,
                     filesWithErrors: Int, errorSamples: [String], excluded: Stage3Report.Excluded,
                     newSites: Set<String>, mergeCandidates: [[String]],
-                    camtrapDP: Stage3Report.CamtrapDPCounts) -> Stage3Report {
+                    camtrapDP: Stage3Report.CamtrapDPCounts, timeZones: [TimeZoneUse] = []) -> Stage3Report {
         var speciesSummary: [String: Stage3Report.SpeciesSummary] = [:]
         for (name, t) in speciesTotals {
             speciesSummary[name] = .init(count: t.visits, totalDuration: t.duration, maxConfidence: t.maxConfidence,
@@ -318,7 +323,7 @@ final class Stage3Writer {
             runID: run, generatedAt: now, needsReviewCount: needsReviewCount, sites: siteEntries,
             unlocatedObservations: unlocated, mergeCandidates: mergeCandidates, failedChunks: problems,
             chunksRead: chunksRead, recordsRead: recordsRead, mediaFiles: mediaFiles, filesWithErrors: filesWithErrors,
-            errorSamples: errorSamples, detectionsUsed: detectionsUsed, excluded: excluded)
+            errorSamples: errorSamples, detectionsUsed: detectionsUsed, excluded: excluded, timeZones: timeZones)
         report.camtrapDP = camtrapDP
         return report
     }

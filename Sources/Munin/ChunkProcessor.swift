@@ -16,6 +16,8 @@ public struct ChunkSummary: Sendable, Equatable, Codable {
     /// Detections removed by the Stage 1 filter, by reason (`confidence`, `area`, `aspect`, `bbox`).
     public var detectionsDropped: [String: Int] = [:]
     public var filesWithErrors = 0
+    /// Stills by how their time zone was found (`time_zone_source`: `gps_lookup`, `unknown`, …).
+    public var stillZones: [String: Int] = [:]
     public var cropsWritten = 0
     public var records = 0
 
@@ -40,6 +42,8 @@ public struct ChunkProcessor: Sendable {
     public let detector: any Detector
     public let corrections: TimeCorrections
     public let defaultZone: ZoneRules?
+    /// GPS position → zone, for files with neither a time-corrections row nor an EXIF offset.
+    public let zones: GPSZones
     public let locator: MediaLocator
     /// Where crops are written (the run's store).
     public let store: any ObjectStore
@@ -73,6 +77,7 @@ public struct ChunkProcessor: Sendable {
         } else {
             defaultZone = nil
         }
+        zones = GPSZones(zoneDirectory: options.zoneDirectory)
     }
 
     static let stillExtensions: Set<String> = ["jpg", "jpeg", "png"]
@@ -97,6 +102,7 @@ public struct ChunkProcessor: Sendable {
             self.prepareStill(items[stillIndices[n]])
         }
         defer { for still in prepared { still.located?.cleanup() } }
+        shareCameraZones(prepared)
         // Phase 2 (parallel per burst): detection in time order within each camera's bursts.
         let bursts = Self.bursts(prepared, gap: options.burstGapSeconds)
         let burstResults = BlockingPool.map(bursts.count, concurrency: options.concurrency) { b in
@@ -117,6 +123,9 @@ public struct ChunkProcessor: Sendable {
             recordsByItem[videoIndices[n]] = result.0
         }
         var records: [Stage1Record] = []
+        for still in prepared {
+            if let source = still.record.timeZoneSource { summary.stillZones[source, default: 0] += 1 }
+        }
         for i in items.indices {
             let itemRecords = recordsByItem[i] ?? []
             if itemRecords.contains(where: { !$0.errors.isEmpty }) { summary.filesWithErrors += 1 }
@@ -135,6 +144,8 @@ public struct ChunkProcessor: Sendable {
         var analysis: Picture?
         var imagePath: String?
         var utc: Double?
+        /// The `errors` entries the time rule added (DST notes), replaced if the zone is.
+        var timeNotes: [String] = []
         /// Clockwise degrees that make the still upright (EXIF orientation).
         var rotation = 0
         init(record: Stage1Record) { self.record = record }
@@ -175,12 +186,15 @@ public struct ChunkProcessor: Sendable {
 
     private func readExif(_ located: LocatedMedia, into still: PreparedStill) {
         let exif: ExifData?
+        var tail: [UInt8]? = nil
         do {
             if let path = located.localPath {
                 exif = try ExifReader.read(path: path)
+                tail = Self.lastBytes(path: path, count: 512)
             } else if case .reader(let reader) = located.source {
                 let head = try reader.read(0, Int(min(reader.size, 256 * 1024)))
                 exif = try ExifReader.parse(fileHead: head[...])
+                if Int64(head.count) == reader.size { tail = Array(head.suffix(512)) }
             } else {
                 still.record.errors.append("EXIF not read: the source is a URL without a local copy")
                 return
@@ -188,6 +202,12 @@ public struct ChunkProcessor: Sendable {
         } catch {
             still.record.errors.append(Self.describe(error))
             return
+        }
+        // A JPEG ends with the EOI marker (some cameras pad after it with zero bytes); a card pulled mid-write
+        // leaves the file cut short, and FFmpeg still decodes the part that is there, so say so.
+        if let tail, !Self.isPNG(still.record.path), !Self.endsWithEOI(tail) {
+            still.record.errors.append("JPEG has no end-of-image marker: the file is truncated (the part that is "
+                + "there is used)")
         }
         guard let exif else {
             still.record.errors.append("no EXIF block: capture time and GPS unknown")
@@ -211,14 +231,78 @@ public struct ChunkProcessor: Sendable {
             still.record.errors.append("EXIF \(capture.tag) '\(capture.value)' is not a date-time")
             return
         }
+        still.record.localTime = local.description
+        let position = exif.latitude.flatMap { lat in exif.longitude.map { (latitude: lat, longitude: $0) } }
         do {
-            let (utc, notes) = try corrections.utc(local: local, cameraID: still.record.cameraID,
-                                                  exifOffset: capture.offset, defaultZone: defaultZone)
-            still.utc = utc
-            still.record.timestamp = iso8601UTC(utc)
-            still.record.errors += notes.map { "time: " + $0 }
+            let time = try corrections.resolve(local: local, cameraID: still.record.cameraID,
+                                               exifOffset: capture.offset, position: position, zones: zones,
+                                               defaultZone: defaultZone)
+            still.record.timeZoneSource = time.source.rawValue
+            still.record.timeZone = time.zone
+            still.record.utcOffset = time.offset.map(formatUTCOffset)
+            // Unknown zone: no UTC instant; bursts and Hugin's visits use the local time (one camera's clock).
+            still.utc = time.utc ?? Double(local.naiveSeconds)
+            still.record.timestamp = time.utc.map(iso8601UTC)
+            still.timeNotes = time.notes.map { "time: " + $0 }
+            still.record.errors += still.timeNotes
         } catch {
             still.record.errors.append(error.description)
+        }
+    }
+
+    static func isPNG(_ key: String) -> Bool { key.lowercased().hasSuffix(".png") }
+
+    /// True when `tail` (a JPEG's last bytes) ends with FF D9, ignoring zero padding after it.
+    static func endsWithEOI(_ tail: [UInt8]) -> Bool {
+        var end = tail.count
+        while end > 0 && tail[end - 1] == 0 { end -= 1 }
+        return end >= 2 && tail[end - 2] == 0xFF && tail[end - 1] == 0xD9
+    }
+
+    /// The last (up to) `count` bytes of a file; nil when it cannot be read.
+    static func lastBytes(path: String, count: Int) -> [UInt8]? {
+        guard let file = fopen(path, "rb") else { return nil }
+        defer { fclose(file) }
+        guard fseek(file, 0, SEEK_END) == 0 else { return nil }
+        let size = ftell(file)
+        guard size >= 0, fseek(file, -min(count, size), SEEK_END) == 0 else { return nil }
+        var bytes = [UInt8](repeating: 0, count: min(count, size))
+        let n = bytes.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
+        return n == bytes.count ? bytes : nil
+    }
+
+    /// A still without a GPS position (a fix lost at night or under canopy) whose zone would otherwise be the
+    /// default or unknown takes the zone of its camera's other stills in this chunk, when their positions all give
+    /// one zone (`camera_gps`).
+    func shareCameraZones(_ prepared: [PreparedStill]) {
+        var zoneOfCamera: [String: String?] = [:]  // .some(nil): the camera's positions give several zones
+        for still in prepared where still.record.timeZoneSource == ZoneSource.gpsLookup.rawValue {
+            guard let name = still.record.timeZone else { continue }
+            let camera = still.record.cameraID
+            if let seen = zoneOfCamera[camera] {
+                if seen != name { zoneOfCamera[camera] = .some(nil) }
+            } else {
+                zoneOfCamera[camera] = name
+            }
+        }
+        let replaceable: Set<String?> = [ZoneSource.unknown.rawValue, ZoneSource.defaultZone.rawValue]
+        for still in prepared where replaceable.contains(still.record.timeZoneSource) {
+            guard let name = zoneOfCamera[still.record.cameraID] ?? nil,
+                  let local = still.record.localTime.flatMap(LocalDateTime.init(parsing:)) else { continue }
+            do {
+                let resolution = try zones.rules(named: name).resolve(local: local.naiveSeconds)
+                still.utc = Double(resolution.utc)
+                still.record.timestamp = iso8601UTC(Double(resolution.utc))
+                still.record.timeZone = name
+                still.record.utcOffset = formatUTCOffset(resolution.offset)
+                still.record.timeZoneSource = ZoneSource.cameraGPS.rawValue
+                let replaced = still.timeNotes
+                still.record.errors.removeAll { replaced.contains($0) }
+                still.timeNotes = resolution.note.map { ["time: " + $0] } ?? []
+                still.record.errors += still.timeNotes
+            } catch {
+                still.record.errors.append("time: the camera's GPS zone \(name) not used: \(error.message)")
+            }
         }
     }
 
@@ -306,6 +390,7 @@ public struct ChunkProcessor: Sendable {
             if let text = info.creationTime {
                 if let parsed = parseISO8601(text) {
                     start = corrections.correctUTC(parsed, cameraID: item.cameraID)
+                    base.timeZoneSource = ZoneSource.containerUTC.rawValue
                 } else {
                     base.errors.append("container creation_time '\(text)' is not ISO 8601: frame times unknown")
                 }

@@ -19,7 +19,8 @@ public struct MuninOptions: Sendable, Equatable {
     public var filter = Stage1Filter()
     /// The per-camera time-corrections CSV.
     public var timeCorrectionsPath: String?
-    /// IANA zone for cameras with no CSV row and no EXIF offset; unset means such times stay unconverted (null).
+    /// IANA zone for stills with no CSV row, no EXIF offset and no GPS position; unset means such times keep their
+    /// local time with the zone marked unknown (timestamp null).
     public var defaultTimezone: String?
     /// Write a JPEG crop per kept detection under `runs/<run>/stage1/crops/`.
     public var cropsEnabled = false
@@ -160,7 +161,7 @@ public struct MuninOptions: Sendable, Equatable {
              help: "per-camera time corrections CSV") { o, v, n throws(OptionError) in
             o.timeCorrectionsPath = v.isEmpty ? nil : v },
         Spec(flag: "--default-timezone", environment: "MUNIN_DEFAULT_TIMEZONE",
-             help: "IANA zone for cameras without a CSV row or EXIF offset") { o, v, n throws(OptionError) in
+             help: "IANA zone for stills with no CSV row, EXIF offset or GPS zone") { o, v, n throws(OptionError) in
             o.defaultTimezone = v.isEmpty ? nil : v },
         Spec(flag: "--crops", environment: "MUNIN_CROPS", help: "write JPEG crops of kept detections",
              takesValue: false) { o, v, n throws(OptionError) in o.cropsEnabled = try boolean(v, n) },

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
 /// One camera's clock correction (a row of the time-corrections CSV).
 ///
@@ -152,32 +153,51 @@ public struct TimeCorrections: Sendable {
         return result
     }
 
-    /// The corrected UTC instant of a camera-local reading.
+    /// The corrected UTC instant of a camera-local reading, and where its zone came from. The zone is taken, in
+    /// this order, from: the camera's time-corrections row; the file's EXIF offset; the zone at the file's GPS
+    /// position (`zones`, offline table, DST of the capture date applied); `defaultZone`; else the zone is unknown
+    /// and the result keeps the local time with no UTC instant (naive local time is never passed off as UTC).
     /// - Parameters:
     ///   - local: the camera's wall-clock reading (EXIF `DateTimeOriginal`…).
-    ///   - exifOffset: the EXIF `OffsetTime*` value, used when the camera has no CSV row.
-    ///   - defaultZone: used when the camera has neither a CSV row nor an EXIF offset.
-    /// - Returns: UTC seconds since 1970 and notes (DST gap/overlap, which rule was used). Throws when nothing says
-    ///   which zone the reading is in: naive local time is never passed off as UTC.
-    public func utc(local: LocalDateTime, cameraID: String, exifOffset: String?, defaultZone: ZoneRules?)
-        throws(TimeError) -> (seconds: Double, notes: [String])
+    ///   - exifOffset: the EXIF `OffsetTime*` value.
+    ///   - position: the file's GPS position (latitude, longitude), when it has one.
+    ///   - zones: the GPS → zone rules (nil: no GPS lookup).
+    ///   - defaultZone: used when none of the above gives a zone.
+    public func resolve(local: LocalDateTime, cameraID: String, exifOffset: String?,
+                        position: (latitude: Double, longitude: Double)? = nil, zones: GPSZones? = nil,
+                        defaultZone: ZoneRules?) throws(TimeError) -> CaptureTime
     {
         let camera = Double(local.naiveSeconds)
         if let correction = cameras[cameraID] {
             let trueLocal = correction.trueLocalSeconds(cameraSeconds: camera)
             let whole = Int64(trueLocal.rounded(.down))
             let resolution = try correction.zone.resolve(local: whole)
-            return (Double(resolution.utc) + (trueLocal - Double(whole)), resolution.note.map { [$0] } ?? [])
+            return CaptureTime(local: local, utc: Double(resolution.utc) + (trueLocal - Double(whole)),
+                               zone: correction.zone.identifier, offset: resolution.offset, source: .timeCorrections,
+                               notes: resolution.note.map { [$0] } ?? [])
         }
         if let exifOffset, let offset = parseUTCOffset(exifOffset) {
-            return (camera - Double(offset), [])
+            return CaptureTime(local: local, utc: camera - Double(offset), zone: formatUTCOffset(offset),
+                               offset: offset, source: .exifOffset, notes: [])
+        }
+        var notes: [String] = []
+        if let position, let zones {
+            do {
+                if let zone = try zones.zone(latitude: position.latitude, longitude: position.longitude) {
+                    let resolution = try zone.resolve(local: local.naiveSeconds)
+                    return CaptureTime(local: local, utc: Double(resolution.utc), zone: zone.identifier,
+                                       offset: resolution.offset, source: .gpsLookup,
+                                       notes: resolution.note.map { [$0] } ?? [])
+                }
+            } catch { notes.append("GPS time zone not used: \(error.message)") }
         }
         if let defaultZone {
             let resolution = try defaultZone.resolve(local: local.naiveSeconds)
-            return (Double(resolution.utc), resolution.note.map { [$0] } ?? [])
+            return CaptureTime(local: local, utc: Double(resolution.utc), zone: defaultZone.identifier,
+                               offset: resolution.offset, source: .defaultZone,
+                               notes: notes + (resolution.note.map { [$0] } ?? []))
         }
-        throw TimeError("camera '\(cameraID)' has no time-corrections row, the file no EXIF offset, and no default "
-            + "zone is set; local time \(local) left unconverted (add a CSV row or --default-timezone)")
+        return CaptureTime(local: local, utc: nil, zone: nil, offset: nil, source: .unknown, notes: notes)
     }
 
     /// Corrects an instant that is already UTC (MP4 `creation_time`) for the camera's clock error. The zone is not
@@ -201,4 +221,74 @@ extension String {
         while s.last == set { s.removeLast() }
         return String(s)
     }
+}
+
+/// Where the zone of a capture time came from: Stage 1's `time_zone_source`.
+public enum ZoneSource: String, Sendable, Codable, CaseIterable {
+    /// The camera's row in the time-corrections CSV.
+    case timeCorrections = "time_corrections"
+    /// The file's EXIF `OffsetTime*` tag.
+    case exifOffset = "exif_offset"
+    /// Inferred: the zone at the file's GPS position (offline table), DST of the capture date applied.
+    case gpsLookup = "gps_lookup"
+    /// Inferred: the file has no GPS position; the camera's other stills in the chunk have, all in this zone.
+    case cameraGPS = "camera_gps"
+    /// Inferred: the worker's `--default-timezone`.
+    case defaultZone = "default_zone"
+    /// A video container's `creation_time`, UTC by specification.
+    case containerUTC = "container_utc"
+    /// Nothing said which zone: the local time is kept, with no UTC instant.
+    case unknown
+}
+
+/// A capture time read from a camera: the wall-clock reading, its UTC instant when the zone is known, and how the
+/// zone was found.
+public struct CaptureTime: Sendable, Equatable {
+    /// The camera's wall-clock reading as written in the file.
+    public var local: LocalDateTime
+    /// Seconds since 1970 (UTC); nil when the zone is unknown.
+    public var utc: Double?
+    /// IANA name (`Europe/Oslo`) or, for an EXIF offset, the offset (`+02:00`); nil when unknown.
+    public var zone: String?
+    /// Seconds east of UTC in force at the capture.
+    public var offset: Int?
+    public var source: ZoneSource
+    /// DST gap/overlap notes and why a zone rule was skipped.
+    public var notes: [String]
+}
+
+/// GPS position → zone rules: the offline zone table plus the compiled zones of `zoneDirectory`, loaded once per
+/// zone. Shared by the worker's threads.
+public final class GPSZones: Sendable {
+    private let table: ZoneLookup?
+    /// The zone table: the one given, else the linked one (parsed on first use, so workers whose files all carry
+    /// offsets never parse it).
+    public var lookup: ZoneLookup { table ?? .embedded }
+    public let zoneDirectory: String
+    private let loaded = Mutex<[String: ZoneRules]>([:])
+
+    public init(lookup: ZoneLookup? = nil, zoneDirectory: String = "/usr/share/zoneinfo") {
+        self.table = lookup
+        self.zoneDirectory = zoneDirectory
+    }
+
+    /// The zone at a position; nil for an invalid position. Throws when the zone's rules cannot be loaded.
+    public func zone(latitude: Double, longitude: Double) throws(TimeError) -> ZoneRules? {
+        guard let name = lookup.zone(latitude: latitude, longitude: longitude) else { return nil }
+        return try rules(named: name)
+    }
+
+    /// The rules of zone `name`, loaded once.
+    public func rules(named name: String) throws(TimeError) -> ZoneRules {
+        if let rules = loaded.withLock({ $0[name] }) { return rules }
+        let rules = try ZoneRules.load(identifier: name, directory: zoneDirectory)
+        loaded.withLock { $0[name] = rules }
+        return rules
+    }
+}
+
+/// Seconds east of UTC as `+HH:MM`.
+public func formatUTCOffset(_ seconds: Int) -> String {
+    let a = abs(seconds)
+    return (seconds < 0 ? "-" : "+") + pad(a / 3600) + ":" + pad(a / 60 % 60)
 }

@@ -32,8 +32,19 @@ public struct Stage1Record: Codable, Sendable, Equatable {
     /// Object key (or path) of the source media, e.g. `raw/cam01/DCIM/IMG_0001.JPG`.
     public var path: String
     public var cameraID: String
-    /// Corrected UTC capture time of this frame (ISO 8601 with `Z`), nil when unknown.
+    /// Corrected UTC capture time of this frame (ISO 8601 with `Z`), nil when unknown (also when the zone is).
     public var timestamp: String?
+    /// The camera's wall-clock reading as written in the file (`YYYY-MM-DDTHH:MM:SS`, no zone); stills only.
+    public var localTime: String?
+    /// The zone `timestamp` was made with: an IANA name, or the EXIF offset (`+02:00`); nil when unknown.
+    public var timeZone: String?
+    /// The UTC offset in force at the capture (`+02:00`), when the zone is known.
+    public var utcOffset: String?
+    /// How the zone was found: `time_corrections`, `exif_offset`, `gps_lookup` (inferred from the GPS position),
+    /// `camera_gps` (inferred: no position in this file, the camera's other stills in the chunk agree on one zone),
+    /// `default_zone` (inferred: the worker's default), `container_utc` (video `creation_time`) or `unknown` (no
+    /// `timestamp`; `local_time` only, which still orders one camera's captures).
+    public var timeZoneSource: String?
     /// Frame position inside a video (seconds from start); nil for stills.
     public var frameTime: Double?
     /// Index of the sampled frame inside a video; nil for stills.
@@ -55,6 +66,10 @@ public struct Stage1Record: Codable, Sendable, Equatable {
         case path
         case cameraID = "camera_id"
         case timestamp
+        case localTime = "local_time"
+        case timeZone = "time_zone"
+        case utcOffset = "utc_offset"
+        case timeZoneSource = "time_zone_source"
         case frameTime = "frame_time"
         case frameNumber = "frame_number"
         case frameRate = "frame_rate"
@@ -63,8 +78,14 @@ public struct Stage1Record: Codable, Sendable, Equatable {
 
     public init(path: String, cameraID: String, timestamp: String? = nil, frameTime: Double? = nil,
                 frameNumber: Int? = nil, frameRate: Double? = nil, latitude: Double? = nil, longitude: Double? = nil,
-                width: Int? = nil, height: Int? = nil, detections: [Detection] = [], detector: String, errors: [String] = []) {
+                width: Int? = nil, height: Int? = nil, detections: [Detection] = [], detector: String, errors: [String] = [],
+                localTime: String? = nil, timeZone: String? = nil, utcOffset: String? = nil,
+                timeZoneSource: String? = nil) {
         self.path = path
+        self.localTime = localTime
+        self.timeZone = timeZone
+        self.utcOffset = utcOffset
+        self.timeZoneSource = timeZoneSource
         self.cameraID = cameraID
         self.timestamp = timestamp
         self.frameTime = frameTime

@@ -16,6 +16,9 @@ import Testing
         #" { "path" : "a\"b\\c\/d\u00e5\ud83e\udd8c" , "camera_id":"c", "timestamp":null, "frame_time":1.5e0, "frame_number":3, "width":1920, "height":1080, "extra":{"x":[1,true,null,"s"]}, "detections":[], "detector":"d", "errors":["bad\nthing"] } "#,
         #"{"path":"p","camera_id":"c","detections":[{"category":"2","label":"person","conf":1,"bbox":[],"doubtful":true,"other":-0.5E-3}],"detector":"d","errors":[]}"#,
         #"{"path":"p","camera_id":"c","latitude":null,"detections":[],"detector":"d","errors":[]}"#,
+        // Zone provenance (Munin's time rule): a GPS-inferred zone, and an unknown one with only the local time.
+        #"{"path":"p","camera_id":"c","timestamp":"2025-01-09T22:45:00Z","local_time":"2025-01-10T09:15:00","time_zone":"Australia/Adelaide","utc_offset":"+10:30","time_zone_source":"gps_lookup","detections":[],"detector":"d","errors":[]}"#,
+        #"{"path":"p","camera_id":"c","timestamp":null,"local_time":"2025-05-01T08:00:00","time_zone":null,"time_zone_source":"unknown","detections":[],"detector":"d","errors":[]}"#,
         // JSONDecoder tolerates a trailing comma; the fast path hands such lines to it.
         #"{"path":"p","camera_id":"c","detections":[],"detector":"d","errors":[],}"#,
     ])

@@ -7,9 +7,10 @@ import Testing
 
     func utc(_ csv: String, _ camera: String, _ local: String) throws -> (String, [String]) {
         let corrections = try TimeCorrections(csv: Self.header + csv)
-        let (seconds, notes) = try corrections.utc(local: LocalDateTime(parsing: local)!, cameraID: camera,
-                                                   exifOffset: nil, defaultZone: nil)
-        return (iso8601UTC(seconds), notes)
+        let time = try corrections.resolve(local: LocalDateTime(parsing: local)!, cameraID: camera, exifOffset: nil,
+                                           defaultZone: nil)
+        #expect(time.source == .timeCorrections)
+        return (iso8601UTC(try #require(time.utc)), time.notes)
     }
 
     @Test func stockholmAcrossTheSpringDSTChange() throws {
@@ -46,7 +47,8 @@ import Testing
         let row = "cam04,Ridge,UTC,0,10,gains 10 ppm,2024-01-01T00:00:00\n"
         let corrections = try TimeCorrections(csv: Self.header + row)
         let camera = LocalDateTime(parsing: "2024-04-10 00:00:00")!  // 100 days after the reference
-        let (seconds, _) = try corrections.utc(local: camera, cameraID: "cam04", exifOffset: nil, defaultZone: nil)
+        let seconds = try #require(try corrections.resolve(local: camera, cameraID: "cam04", exifOffset: nil,
+                                                           defaultZone: nil).utc)
         let expected = Double(camera.naiveSeconds) - 100 * 86_400 * 10e-6 / (1 + 10e-6)
         #expect(abs(seconds - expected) < 0.01)
         #expect(abs((Double(camera.naiveSeconds) - seconds) - 86.4) < 0.01)
@@ -73,11 +75,12 @@ import Testing
         #expect(corrections.cameras["cam01"]?.location == "Lake, north")
         #expect(corrections.cameras["cam01"]?.notes == "set \"by hand\"")
         let local = LocalDateTime(parsing: "2024:05:05 10:00:00")!
-        let (seconds, _) = try corrections.utc(local: local, cameraID: "other", exifOffset: "+02:00", defaultZone: nil)
-        #expect(iso8601UTC(seconds) == "2024-05-05T08:00:00Z")
-        #expect(throws: TimeError.self) {
-            try corrections.utc(local: local, cameraID: "other", exifOffset: nil, defaultZone: nil)
-        }
+        let exif = try corrections.resolve(local: local, cameraID: "other", exifOffset: "+02:00", defaultZone: nil)
+        #expect(exif.utc.map(iso8601UTC) == "2024-05-05T08:00:00Z")
+        #expect(exif.source == .exifOffset && exif.zone == "+02:00" && exif.offset == 7200)
+        // Nothing says the zone: the local time is kept, no UTC instant is made up.
+        let unknown = try corrections.resolve(local: local, cameraID: "other", exifOffset: nil, defaultZone: nil)
+        #expect(unknown.utc == nil && unknown.source == .unknown && unknown.zone == nil && unknown.local == local)
     }
 
     @Test func isoParsingAndFormatting() {

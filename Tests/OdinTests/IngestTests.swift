@@ -144,6 +144,20 @@ import Testing
         #expect(harness.compute.submissions.allSatisfy { $0.queue == "odin-spot" && $0.retryOnStatusReason == ["Host EC2*"] })
     }
 
+    /// The profile's default zone reaches the worker as MUNIN_DEFAULT_TIMEZONE; without one the variable is absent.
+    @Test func workerGetsTheProfileDefaultZone() throws {
+        var profile = Profile()
+        profile.time.defaultTimezone = "Pacific/Auckland"
+        for (profile, expected) in [(profile, "Pacific/Auckland"), (Profile(), nil)] as [(Profile, String?)] {
+            let harness = try Harness(profile: profile, label: "ingest-zone")
+            _ = try harness.ingest(["raw/cam01/a.jpg"])
+            harness.clock.advance(seconds: 61)
+            _ = try harness.sweep()
+            #expect(harness.compute.submissions.count == 1)
+            #expect(harness.compute.submissions.first?.environment["MUNIN_DEFAULT_TIMEZONE"] == expected)
+        }
+    }
+
     @Test func budgetStopHoldsUploadsUntilResume() throws {
         let harness = try Harness(label: "ingest-stop")
         try harness.state.put(StateItem(key: Schema.budgetStop, attributes: ["active": .bool(true)]), condition: .always)

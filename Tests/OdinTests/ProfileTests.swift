@@ -64,6 +64,22 @@ func defaultYAML() throws -> String {
         do { _ = try Profile(list) } catch { #expect(error.keyPath == "cloud.aws.compute.instance_types[0]") }
     }
 
+    /// `pipeline.time.default_timezone`: null by default; a zone name is kept; anything else names the key.
+    @Test func defaultTimezoneKey() throws {
+        #expect(Profile().time.defaultTimezone == nil)
+        func tree(_ value: ConfigValue) -> ConfigValue {
+            .map(["pipeline": .map(["time": .map(["default_timezone": value])])])
+        }
+        #expect(try Profile(tree(.string("Australia/Adelaide"))).time.defaultTimezone == "Australia/Adelaide")
+        #expect(try Profile(tree(.null)).time.defaultTimezone == nil)
+        for bad: ConfigValue in [.string(""), .string("../etc/passwd"), .string("Europe/Stock holm"), .number(1)] {
+            do {
+                _ = try Profile(tree(bad))
+                Issue.record("expected an error for \(bad)")
+            } catch { #expect(error.keyPath == "pipeline.time.default_timezone") }
+        }
+    }
+
     @Test func jsonFromEnvironmentWithoutYams() throws {
         let json = #"{"budget":{"amount":250,"currency":"DKK","exchange_rate":6.9},"pipeline":{"ingest":{"settle_seconds":5}}}"#
         let profile = try Profile.fromEnvironment(["ODIN_PROFILE_JSON": json])

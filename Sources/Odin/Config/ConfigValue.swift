@@ -154,6 +154,12 @@ struct ConfigReader {
         return text
     }
 
+    /// A string that may be absent or null (nil); an empty string is refused.
+    mutating func optionalString(_ key: String) throws(ProfileError) -> String? {
+        guard take(key) != nil else { return nil }
+        return try string(key, "")
+    }
+
     mutating func strings(_ key: String, _ fallback: [String], allowEmpty: Bool = true) throws(ProfileError) -> [String] {
         guard let value = take(key) else { return fallback }
         guard case .list(let items) = value else {

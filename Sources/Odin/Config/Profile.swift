@@ -79,6 +79,14 @@ public struct Profile: Sendable, Equatable {
         public var inProcessMaxChunks = 20
     }
 
+    /// `pipeline.time.*` (Munin).
+    public struct Time: Sendable, Equatable {
+        /// IANA zone for stills with no time-corrections row, no EXIF offset and no GPS zone (their own position or
+        /// their camera's other stills'); the worker's `MUNIN_DEFAULT_TIMEZONE`. Nil: their local time is kept and
+        /// marked unknown.
+        public var defaultTimezone: String? = nil
+    }
+
     /// `storage.lifecycle.*` (seed keys; days; used by the deploy template).
     public struct Lifecycle: Sendable, Equatable {
         public var transitionToIA = 30
@@ -140,6 +148,7 @@ public struct Profile: Sendable, Equatable {
     public var chunking = Chunking()
     public var ingest = Ingest()
     public var clustering = Clustering()
+    public var time = Time()
     public var lifecycle = Lifecycle()
     public var budget = Budget()
     public var prices = Prices()
@@ -217,6 +226,19 @@ public struct Profile: Sendable, Equatable {
         clustering.visitGapMinutes = try clus.double("visit_gap_minutes", clustering.visitGapMinutes, 0.1...10_080)
         clustering.inProcessMaxChunks = try clus.int("in_process_max_chunks", clustering.inProcessMaxChunks, 0...10_000)
         try clus.finish()
+        var tm = try pipeline.section("time")
+        if let zone = try tm.optionalString("default_timezone") {
+            let allowed = zone.unicodeScalars.allSatisfy {
+                ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0)
+                    || "/_-+".unicodeScalars.contains($0)
+            }
+            guard allowed, !zone.hasPrefix("/"), !zone.split(separator: "/").contains("..") else {
+                throw ProfileError(keyPath: "pipeline.time.default_timezone",
+                                   "\"\(zone)\" is not an IANA zone name; write one such as Europe/Stockholm, or null")
+            }
+            time.defaultTimezone = zone
+        }
+        try tm.finish()
         try pipeline.finish()
 
         var storage = try root.section("storage")

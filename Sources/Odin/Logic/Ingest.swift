@@ -276,10 +276,10 @@ public struct RunSubmitter: Sendable {
                     JobTags.chunks: String(chunkCount), JobTags.project: "odins-ravne"]
         if let generation { tags[JobTags.generation] = String(generation) }
         let onSpot = queue == profile.compute.spotQueue
+        var environment = ["ODIN_RUN_ID": runID, "ODIN_MANIFEST": manifest, "ODIN_INDEX_OFFSET": String(offset)]
+        if let zone = profile.time.defaultTimezone { environment["MUNIN_DEFAULT_TIMEZONE"] = zone }
         return JobSubmission(name: name, queue: queue, jobDefinition: profile.compute.workerJobDefinition,
-                             arraySize: size,
-                             environment: ["ODIN_RUN_ID": runID, "ODIN_MANIFEST": manifest,
-                                           "ODIN_INDEX_OFFSET": String(offset)],
+                             arraySize: size, environment: environment,
                              tags: tags, attempts: onSpot ? profile.compute.reclaimRetries + 1 : 1,
                              retryOnStatusReason: onSpot ? ["Host EC2*"] : [],
                              timeoutSeconds: profile.compute.jobTimeoutSeconds, vcpus: profile.compute.vcpusPerJob,
