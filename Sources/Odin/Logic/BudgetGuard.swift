@@ -174,7 +174,10 @@ public struct BudgetGuardService: Sendable {
     }
 }
 
-/// `odin resume RUN` (CLI): clears the budget stop and resubmits the run's chunks that are not terminal as one job.
+/// `odin resume RUN` (CLI): clears the budget stop and finishes whatever the run left unfinished — a seal that was
+/// interrupted (`sealing`), a submission (`submitting`/`waiting_for_budget`), chunks without a terminal marker
+/// (resubmitted as one job), counters behind the markers (repaired from the markers), a failed condensation (started
+/// again) — so it is safe to run at any point, any number of times.
 public struct ResumeService: Sendable {
     let services: OdinServices
 
@@ -186,27 +189,48 @@ public struct ResumeService: Sendable {
             try services.state.update(Schema.budgetStop, set: ["active": .bool(false),
                                                                "clearedAt": .string(UTC.iso(services.clock.now()))])
         }
-        guard let record = try RunRecord.load(runID, state: services.state) else {
+        guard var record = try RunRecord.load(runID, state: services.state) else {
             throw OdinError("run \(runID)", "no such run")
         }
-        if record.status == .submitting || record.status == .waitingForBudget ||
-            (record.status == .stoppedByBudget && record.jobs.isEmpty) {
-            try RunRecord.modify(runID, state: services.state) { $0.status = .submitting }
-            try RunSubmitter(services: services).submit(runID, recovering: true)
+        switch record.status {
+        case .done:
             return nil
+        case .sealing:
+            // The seal was interrupted: claim the camera's pending objects, write the manifest and submit.
+            _ = try RunSealer(services: services).finishSeal(runID: runID, camera: record.cameraID)
+            return nil
+        case .submitting, .waitingForBudget:
+            try RunSubmitter(services: services).submit(runID)
+            return nil
+        case .stoppedByBudget where record.jobs.isEmpty:
+            try RunRecord.modify(runID, state: services.state) { $0.status = .submitting }
+            try RunSubmitter(services: services).submit(runID)
+            return nil
+        case .failed:
+            // Condensation failed: release its marker so it starts again.
+            try services.state.delete(Schema.condensationMarker(runID), condition: .always)
+            record = try RunRecord.modify(runID, state: services.state) { $0.status = .running }
+            try services.state.put(StateItem(key: Schema.activeRun(runID), attributes: ["since": .int(services.nowSeconds)]),
+                                   condition: .always)
+        case .running, .condensing, .stoppedByBudget:
+            break
         }
+        let progress = RunProgress(services: services, runID: runID, chunkCount: record.chunkCount)
+        try progress.recount()
         let done = Set(try services.state.query(partition: Schema.runPartition(runID), sortPrefix: Schema.chunkDonePrefix)
             .compactMap { Schema.index(fromSortKey: $0.key.sort) })
         let waiting = Set(try services.state.query(partition: Schema.runPartition(runID),
                                                    sortPrefix: Schema.fallbackPendingPrefix)
             .compactMap { Schema.index(fromSortKey: $0.key.sort) })
         let left = (0..<record.chunkCount).filter { !done.contains($0) && !waiting.contains($0) }
-        let progress = RunProgress(services: services, runID: runID, chunkCount: record.chunkCount)
         guard !left.isEmpty else {
-            try RunRecord.modify(runID, state: services.state) { $0.status = .running }
+            if record.status == .stoppedByBudget {
+                try RunRecord.modify(runID, state: services.state) { $0.status = .running }
+            }
             _ = try progress.advance(forceFlush: true)
             return nil
         }
+        if record.status == .condensing { return nil }
         let generation = try services.state.add(Schema.runCounters(runID), counters: ["fallbackGen": 1], set: [:])["fallbackGen"] ?? 1
         return try progress.submitSubset(indices: left, generation: generation, kind: "resume",
                                          queue: services.profile.primaryQueue, claimed: [])

@@ -40,8 +40,21 @@ public struct IngestService: Sendable {
         result.otherRecords = other
         let now = services.nowSeconds
         let ttl = now + Int64(services.profile.ingest.dedupTTLDays) * 86_400
-        var perCamera: [String: Int64] = [:]
+        // Cameras keyed by their bytes: `String` keys would merge NFC and NFD spellings of one name, which are two
+        // cameras (two pending partitions) in the table.
+        var perCamera: [Bytes: Int64] = [:]
+        var duplicateCameras = Set<Bytes>()
+        let configuredBucket = services.objects.rootURI.hasPrefix("s3://") ? String(services.objects.rootURI.dropFirst(5)) : nil
         for object in objects {
+            if let configuredBucket, !Bytes.equal(object.bucket, configuredBucket) {
+                result.skippedCount += 1
+                let skip = IngestPlanner.SkipReason(key: object.key, reason: .otherBucket)
+                if result.skipped.count < 100 { result.skipped.append(skip) }
+                services.log.warning("object rejected: not in the configured bucket",
+                                     ["bucket": object.bucket, "key": object.key, "configured": configuredBucket,
+                                      "fix": "upload to s3://\(configuredBucket)/ (the manifest carries keys of that bucket only)"])
+                continue
+            }
             let media: MediaObject
             switch planner.classify(bucket: object.bucket, key: object.key, size: object.size) {
             case .failure(let skip):
@@ -52,27 +65,38 @@ public struct IngestService: Sendable {
             case .success(let value): media = value
             }
             let version = object.versionID ?? object.eTag.map { "etag:" + $0 } ?? "size:\(object.size)"
-            let dedup = StateItem(key: Schema.objectVersion(bucket: object.bucket, key: object.key, version: version),
+            // The dedup item and the pending item commit together (one transaction): the dedup item means
+            // "recorded", never "about to be recorded".
+            let dedup = StateItem(key: try Schema.objectVersion(bucket: object.bucket, key: object.key, version: version),
                                   attributes: ["seenAt": .int(now)], expiresAt: ttl)
-            guard try services.state.create(dedup) else {
+            let pending = StateItem(key: try Schema.pending(camera: media.cameraID, bucket: object.bucket,
+                                                            key: object.key, version: version),
+                                    attributes: ["bucket": .string(media.bucket), "key": .string(media.key),
+                                                 "size": .int(media.size), "kind": .string(media.kind.rawValue)])
+            do {
+                try services.state.transact([.put(dedup, .itemAbsent), .put(pending, .always)])
+            } catch let error as StateStoreError where error.isConditionFailure {
                 result.duplicates += 1
+                duplicateCameras.insert(Bytes(media.cameraID))
                 continue
             }
-            try services.state.put(StateItem(key: StateKey(Schema.pendingPartition(camera: media.cameraID),
-                                                           "\(object.bucket)/\(object.key)#\(version)"),
-                                             attributes: ["bucket": .string(media.bucket), "key": .string(media.key),
-                                                          "size": .int(media.size),
-                                                          "kind": .string(media.kind.rawValue)]),
-                                   condition: .always)
-            perCamera[media.cameraID, default: 0] += 1
+            perCamera[Bytes(media.cameraID), default: 0] += 1
             result.accepted += 1
         }
+        // A redelivery after a failure between the recording and the window ADD finds its objects recorded but no
+        // window: open one, so the sweeper seals them.
+        for camera in duplicateCameras.subtracting(perCamera.keys).sorted()
+        where try services.state.get(Schema.window(camera: camera.text)) == nil &&
+            (try services.state.query(partition: Schema.pendingPartition(camera: camera.text), sortPrefix: ""))
+                .contains(where: { $0["claimedBy"] == nil }) {
+            perCamera[camera] = 1
+        }
         for (camera, count) in perCamera.sorted(by: { $0.key < $1.key }) {
-            let counters = try services.state.add(Schema.window(camera: camera), counters: ["count": count, "version": 1],
-                                                  set: ["lastSeen": .int(now)])
+            let counters = try services.state.add(Schema.window(camera: camera.text),
+                                                  counters: ["count": count, "version": 1], set: ["lastSeen": .int(now)])
             if counters["count"] == count {
                 // This invocation opened the window. If it was sealed meanwhile the condition fails: fine.
-                _ = try? services.state.update(Schema.window(camera: camera), set: ["openedAt": .int(now)],
+                _ = try? services.state.update(Schema.window(camera: camera.text), set: ["openedAt": .int(now)],
                                                condition: .attributeAbsent("openedAt"))
             }
         }
@@ -113,15 +137,12 @@ public struct RunSealer: Sendable {
         return started
     }
 
-    /// Seals one window (exclusive through a conditional delete on its `version`), claims its pending objects,
-    /// writes the manifest, records the run and submits it.
+    /// Seals one window: records the run (`sealing`, in the active index) first, then takes the window (exclusive
+    /// through a conditional delete on its `version`), then claims its pending objects, writes the manifest and
+    /// submits. A crash after the window is gone leaves a `sealing` run that the sweeper / `odin resume` finish;
+    /// losing the window race removes the run again.
     func seal(camera: String, window: StateItem) throws -> String? {
         let version = window["version"] ?? .int(0)
-        do {
-            try services.state.delete(window.key, condition: .equals("version", version))
-        } catch let error as StateStoreError where error.isConditionFailure {
-            return nil  // another invocation added to it or sealed it
-        }
         let now = services.clock.now()
         let base = "\(Self.sanitize(camera))-\(UTC.compact(now))"
         var runID = base
@@ -144,7 +165,21 @@ public struct RunSealer: Sendable {
         }
         try services.state.put(StateItem(key: Schema.activeRun(runID), attributes: ["since": .int(services.nowSeconds)]),
                                condition: .always)
+        do {
+            try services.state.delete(window.key, condition: .equals("version", version))
+        } catch let error as StateStoreError where error.isConditionFailure {
+            // Another invocation added to the window or sealed it: this run never claimed anything.
+            try discard(runID)
+            return nil
+        }
         return try finishSeal(runID: runID, camera: camera)
+    }
+
+    /// Removes a run that claimed no object.
+    func discard(_ runID: String) throws {
+        try services.state.delete(Schema.runMeta(runID), condition: .always)
+        try services.state.delete(Schema.activeRun(runID), condition: .always)
+        try services.state.delete(Schema.runIndex(runID), condition: .always)
     }
 
     /// Claims the camera's pending objects for `runID` (a concurrent sealer of a later window may hold some), writes
@@ -153,7 +188,13 @@ public struct RunSealer: Sendable {
     func finishSeal(runID: String, camera: String) throws -> String? {
         guard var record = try RunRecord.load(runID, state: services.state) else { return nil }
         var claimed: [(StateKey, MediaObject)] = []
+        let sealing = record.status == .sealing
         for pending in try services.state.query(partition: Schema.pendingPartition(camera: camera), sortPrefix: "") {
+            guard sealing else {
+                // Sealed already (a crash after the manifest): drop what this run had claimed.
+                if pending["claimedBy"] == .string(runID) { try services.state.delete(pending.key, condition: .always) }
+                continue
+            }
             do {
                 try services.state.update(pending.key, set: ["claimedBy": .string(runID)],
                                           condition: .absentOrEquals("claimedBy", .string(runID)))
@@ -165,25 +206,32 @@ public struct RunSealer: Sendable {
             claimed.append((pending.key, MediaObject(bucket: bucket, key: key, cameraID: camera,
                                                      size: pending["size"]?.intValue ?? 0, kind: kind)))
         }
+        guard sealing else {
+            // Sealed already (a redelivery or a second recovery): continue with the submission only.
+            try RunSubmitter(services: services).submit(runID)
+            return runID
+        }
         guard !claimed.isEmpty else {
-            try services.state.delete(Schema.runMeta(runID), condition: .always)
-            try services.state.delete(Schema.activeRun(runID), condition: .always)
-            try services.state.delete(Schema.runIndex(runID), condition: .always)
+            try discard(runID)
             return nil
         }
-        let chunks = IngestPlanner(chunking: services.profile.chunking).plan(runID: runID, objects: claimed.map(\.1))
+        // One manifest entry per object key (compared as bytes): several versions of one key in a window are one
+        // object to process (its latest bytes are read when the chunk runs); every version's pending item is claimed.
+        var seen = Set<Bytes>()
+        let objects = claimed.map(\.1).filter { seen.insert(Bytes($0.bucket + "/" + $0.key)).inserted }
+        let chunks = IngestPlanner(chunking: services.profile.chunking).plan(runID: runID, objects: objects)
         try services.objects.put(record.manifestKey, bytes: try IngestPlanner.manifest(chunks))
-        record.objectCount = claimed.count
+        record.objectCount = objects.count
         record.chunkCount = chunks.count
         let planner = IngestPlanner(chunking: services.profile.chunking)
-        record.estimatedWorkSeconds = claimed.reduce(0) { $0 + planner.workSeconds($1.1) }
+        record.estimatedWorkSeconds = objects.reduce(0) { $0 + planner.workSeconds($1) }
         record.status = .submitting
         record = try record.save(state: services.state)
         for (key, _) in claimed { try services.state.delete(key, condition: .always) }
-        services.log.info("run sealed", ["run.id": runID, "camera": camera, "objects": String(claimed.count),
+        services.log.info("run sealed", ["run.id": runID, "camera": camera, "objects": String(objects.count),
                                          "chunks": String(chunks.count),
                                          "priority": record.priority?.rawValue ?? "default"])
-        try RunSubmitter(services: services).submit(runID, recovering: false)
+        try RunSubmitter(services: services).submit(runID)
         return runID
     }
 
@@ -203,8 +251,8 @@ public struct RunSubmitter: Sendable {
 
     public init(services: OdinServices) { self.services = services }
 
-    /// - Parameter recovering: look for jobs a crashed earlier attempt already submitted (by job name) first.
-    public func submit(_ runID: String, recovering: Bool) throws {
+    /// Idempotent: parts already recorded are skipped, and a part's job is looked up by name before it is submitted.
+    public func submit(_ runID: String) throws {
         guard var record = try RunRecord.load(runID, state: services.state) else {
             throw OdinError("run \(runID)", "no run record")
         }
@@ -242,11 +290,10 @@ public struct RunSubmitter: Sendable {
         for (part, range) in IngestPlanner.parts(chunkCount: record.chunkCount).enumerated() {
             let name = "munin-\(runID)-p\(part)"
             if record.jobs.contains(where: { $0.kind == "chunks" && $0.offset == range.lowerBound }) { continue }
-            var jobID: String?
-            if recovering {
-                jobID = try services.compute.listJobs(.namePrefix(queue: queue, prefix: name))
-                    .first { $0.jobName == name }?.jobID
-            }
+            // Always look for the job by name first: a SubmitJob whose answer was lost (timeout, reset) may have
+            // created it, and a second SubmitJob would run the chunks twice.
+            var jobID = try services.compute.listJobs(.namePrefix(queue: queue, prefix: name))
+                .first { $0.jobName == name }?.jobID
             if jobID == nil {
                 jobID = try services.compute.submitJob(workerSubmission(
                     name: name, queue: queue, runID: runID, manifest: record.manifestKey, offset: range.lowerBound,

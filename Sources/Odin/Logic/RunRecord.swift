@@ -14,6 +14,8 @@ public struct RunRecord: Sendable, Equatable {
         /// Every chunk terminal; Hugin condensation started.
         case condensing
         case done
+        /// Condensation (the Hugin job) failed; Stage 1 results are kept and `odin resume RUN` condenses again.
+        case failed
         /// The budget guard stopped it; `odin resume RUN` continues it.
         case stoppedByBudget = "stopped_by_budget"
     }

@@ -66,17 +66,17 @@ public enum CostLedger {
         return total
     }
 
-    /// Records a finished job's usage on the run and the month (two atomic ADDs).
-    static func record(_ detail: BatchJobDetail, runID: String, spot: Bool, services: OdinServices) throws -> Double {
+    /// The writes that charge a finished job's usage to the run and the month (two ADDs), to commit in the same
+    /// transaction as the marker that makes the charge happen once; empty when the job used nothing measurable.
+    static func charge(_ detail: BatchJobDetail, runID: String, spot: Bool, services: OdinServices) -> [StateWrite] {
         let millis = vcpuMillis(detail, defaultVcpus: services.profile.compute.vcpusPerJob)
-        guard millis > 0 else { return 0 }
+        guard millis > 0 else { return [] }
         let cost = Double(millis) / 3_600_000 * services.profile.pricePerVcpuHour(spot: spot)
         let micros = Int64((cost * 1_000_000).rounded())
         let field = spot ? "vcpuMsSpot" : "vcpuMsOnDemand"
-        try services.state.add(Schema.runCounters(runID), counters: [field: millis, "costMicros": micros], set: [:])
-        try services.state.add(Schema.ledger(month: UTC.month(services.clock.now())),
-                               counters: [field: millis, "costMicros": micros], set: [:])
-        return cost
+        return [.add(Schema.runCounters(runID), counters: [field: millis, "costMicros": micros], set: [:]),
+                .add(Schema.ledger(month: UTC.month(services.clock.now())),
+                     counters: [field: millis, "costMicros": micros], set: [:])]
     }
 }
 

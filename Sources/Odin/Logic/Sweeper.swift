@@ -35,7 +35,7 @@ public struct SweeperService: Sendable {
             switch record.status {
             case .submitting, .waitingForBudget:
                 if !stopped {
-                    try RunSubmitter(services: services).submit(runID, recovering: true)
+                    try RunSubmitter(services: services).submit(runID)
                     result.runsResubmitted.append(runID)
                 }
                 continue
@@ -47,13 +47,16 @@ public struct SweeperService: Sendable {
                     }
                 }
                 continue
-            case .done, .stoppedByBudget:
+            case .done, .stoppedByBudget, .failed:
                 continue
             case .running, .condensing:
                 break
             }
             result.eventsReconciled += try reconcile(record, events: events)
             let progress = RunProgress(services: services, runID: runID, chunkCount: record.chunkCount)
+            // The markers are the truth: counters that fell behind them (a run recorded before markers and counters
+            // committed together) are repaired, so the run can condense.
+            try progress.recount()
             let stale = try services.state.query(partition: Schema.runPartition(runID),
                                                  sortPrefix: Schema.fallbackPendingPrefix)
                 .contains { services.nowSeconds - ($0["since"]?.intValue ?? 0) >=
