@@ -231,8 +231,22 @@ public struct ResumeService: Sendable {
             return nil
         }
         if record.status == .condensing { return nil }
-        let generation = try services.state.add(Schema.runCounters(runID), counters: ["fallbackGen": 1], set: [:])["fallbackGen"] ?? 1
-        return try progress.submitSubset(indices: left, generation: generation, kind: "resume",
-                                         queue: services.profile.primaryQueue, claimed: [])
+        // Resume generations are negative (fallback generations count queued chunks); a resume recorded but not
+        // submitted (interrupted) is finished under its own generation, so its job is found by name, not doubled.
+        let unfinished = try services.state.query(partition: Schema.runPartition(runID), sortPrefix: "fallback#")
+            .first { $0["kind"]?.stringValue == "resume" && $0["jobID"] == nil }
+        let generation: Int64
+        if let unfinished, let number = Int64(unfinished.key.sort.dropFirst("fallback#".count)) {
+            generation = number
+        } else {
+            generation = -(try services.state.add(Schema.runCounters(runID), counters: ["resumeGen": 1], set: [:])["resumeGen"] ?? 1)
+            try services.state.put(StateItem(key: Schema.fallbackJob(runID, generation),
+                                             attributes: ["indices": .list(left.map { .int(Int64($0)) }),
+                                                          "kind": .string("resume")]),
+                                   condition: .itemAbsent)
+        }
+        let indices = unfinished?["indices"]?.listValue?.compactMap { $0.intValue.map(Int.init) } ?? left
+        return try progress.submitSubset(indices: indices, generation: generation, kind: "resume",
+                                         queue: services.profile.primaryQueue)
     }
 }

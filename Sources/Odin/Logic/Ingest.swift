@@ -137,42 +137,34 @@ public struct RunSealer: Sendable {
         return started
     }
 
-    /// Seals one window: records the run (`sealing`, in the active index) first, then takes the window (exclusive
-    /// through a conditional delete on its `version`), then claims its pending objects, writes the manifest and
-    /// submits. A crash after the window is gone leaves a `sealing` run that the sweeper / `odin resume` finish;
-    /// losing the window race removes the run again.
+    /// Seals one window: the run record (`sealing`), its index entries and the removal of the window (conditional on
+    /// the window's `version`, so exactly one sealer wins) commit in one transaction — a run exists exactly when its
+    /// window was taken. Then its pending objects are claimed, the manifest written and the run submitted; a failure
+    /// after the transaction leaves a `sealing` run that the sweeper / `odin resume` finish.
     func seal(camera: String, window: StateItem) throws -> String? {
         let version = window["version"] ?? .int(0)
         let now = services.clock.now()
         let base = "\(Self.sanitize(camera))-\(UTC.compact(now))"
-        var runID = base
-        var record = RunRecord(runID: runID, cameraID: camera, status: .sealing, createdAt: UTC.iso(now),
-                               manifestKey: StoreLayout.manifestKey(run: runID))
+        var record = RunRecord(runID: base, cameraID: camera, status: .sealing, createdAt: UTC.iso(now),
+                               manifestKey: StoreLayout.manifestKey(run: base))
         record.priority = PriorityRequest.current(camera: camera, now: services.nowSeconds, store: services.objects) {
             services.log.warning("priority request ignored", ["camera": camera, "reason": $0])
         }
-        var attempt = 1
-        while true {
+        for attempt in 1...100 {
+            let runID = attempt == 1 ? base : "\(base)-\(attempt)"
+            record.runID = runID
+            record.manifestKey = StoreLayout.manifestKey(run: runID)
             do {
-                record = try record.save(state: services.state)
-                break
-            } catch let error as StateStoreError where error.isConditionFailure && attempt < 100 {
-                attempt += 1
-                runID = "\(base)-\(attempt)"
-                record.runID = runID
-                record.manifestKey = StoreLayout.manifestKey(run: runID)
+                _ = try record.save(state: services.state, with: [
+                    .put(StateItem(key: Schema.activeRun(runID), attributes: ["since": .int(services.nowSeconds)]), .always),
+                    .delete(window.key, .equals("version", version))])
+                return try finishSeal(runID: runID, camera: camera)
+            } catch let error as StateStoreError where error.isConditionFailure {
+                // Either the window changed (another invocation added to it or sealed it) or the run id is taken.
+                guard try services.state.get(window.key)?["version"] == version else { return nil }
             }
         }
-        try services.state.put(StateItem(key: Schema.activeRun(runID), attributes: ["since": .int(services.nowSeconds)]),
-                               condition: .always)
-        do {
-            try services.state.delete(window.key, condition: .equals("version", version))
-        } catch let error as StateStoreError where error.isConditionFailure {
-            // Another invocation added to the window or sealed it: this run never claimed anything.
-            try discard(runID)
-            return nil
-        }
-        return try finishSeal(runID: runID, camera: camera)
+        throw OdinError("camera \(camera)", "no free run id after \(base)-100")
     }
 
     /// Removes a run that claimed no object.

@@ -305,18 +305,18 @@ struct RunProgress {
         let succeeded = Int(counters["succeeded"]?.intValue ?? 0)
         let failed = Int(counters["failed"]?.intValue ?? 0)
         let waiting = Int((counters["fallbackPending"]?.intValue ?? 0) - (counters["fallbackClaimed"]?.intValue ?? 0))
-        if waiting > 0 && (forceFlush || succeeded + failed + waiting >= chunkCount) {
-            // One flush per set of waiting chunks, even when concurrent invocations see the condition together:
-            // the lock is keyed by the number of chunks ever queued for fallback.
-            let queued = counters["fallbackPending"]?.intValue ?? 0
-            let lock = StateItem(key: StateKey(Schema.runPartition(runID), "flush#\(queued)"),
-                                 attributes: ["at": .int(services.nowSeconds)])
-            // While the budget guard holds, waiting chunks stay waiting (`odin resume` flushes them); the sweeper's
-            // forced flush (stale waiting chunks) bypasses the lock.
-            if try !Capacity.budgetStopped(services), try forceFlush || services.state.create(lock),
-               let job = try flushFallbacks() {
-                step.fallbackJobs.append(job)
-            }
+        // One flush per set of waiting chunks: its generation is the number of chunks ever queued, so a redelivery, a
+        // concurrent invocation and the sweeper all address the same flush (claims, manifest, job name); a flush
+        // that was recorded but not submitted (its holder failed) is finished here too.
+        let queued = counters["fallbackPending"]?.intValue ?? 0
+        let due = waiting > 0 && (forceFlush || succeeded + failed + waiting >= chunkCount)
+        var unfinished = false
+        if !due && queued > 0 && waiting <= 0 {
+            unfinished = try services.state.get(Schema.fallbackJob(runID, queued))?["jobID"] == nil
+        }
+        // While the budget guard holds, waiting chunks stay waiting (`odin resume` flushes them).
+        if due || unfinished, try !Capacity.budgetStopped(services), let job = try flushFallbacks(generation: queued) {
+            step.fallbackJobs.append(job)
         }
         if chunkCount > 0 && succeeded + failed >= chunkCount {
             step.condensationStarted = try condenseOnce(succeeded: succeeded)
@@ -328,31 +328,66 @@ struct RunProgress {
     }
 
     /// Claims every waiting chunk and submits ONE On-Demand array job over them, with a fallback manifest whose
-    /// line i is the original chunk (keeping its index, so Stage 1 lands at `chunk-<index>`).
-    func flushFallbacks() throws -> String? {
-        let generation = try services.state.add(Schema.runCounters(runID), counters: ["fallbackGen": 1], set: [:])["fallbackGen"] ?? 1
-        var claimed: [(StateKey, Int)] = []
-        for pending in try services.state.query(partition: Schema.runPartition(runID),
-                                                sortPrefix: Schema.fallbackPendingPrefix) {
-            guard let index = Schema.index(fromSortKey: pending.key.sort) else { continue }
+    /// line i is the original chunk (keeping its index, so Stage 1 lands at `chunk-<index>`). The flush is recorded
+    /// (`fallback#<generation>` with its indices, and the claimed count) in one transaction, under a lease that a
+    /// failure releases and that expires if its holder dies; the job is looked up by name before it is submitted.
+    func flushFallbacks(generation: Int64) throws -> String? {
+        let key = Schema.fallbackJob(runID, generation)
+        let now = services.nowSeconds
+        let lease = now + Self.condensationLeaseSeconds
+        var indices: [Int]
+        if let item = try services.state.get(key) {
+            guard item["jobID"] == nil, let until = item["leaseUntil"]?.intValue, until <= now else { return nil }
             do {
-                try services.state.update(pending.key, set: ["claimedBy": .int(generation)],
-                                          condition: .attributeAbsent("claimedBy"))
+                try services.state.update(key, set: ["leaseUntil": .int(lease)], condition: .equals("leaseUntil", .int(until)))
             } catch let error as StateStoreError where error.isConditionFailure {
-                continue
+                return nil
             }
-            claimed.append((pending.key, index))
+            indices = (item["indices"]?.listValue ?? []).compactMap { $0.intValue.map(Int.init) }
+        } else {
+            var claimed: [Int] = []
+            for pending in try services.state.query(partition: Schema.runPartition(runID),
+                                                    sortPrefix: Schema.fallbackPendingPrefix) {
+                guard let index = Schema.index(fromSortKey: pending.key.sort) else { continue }
+                do {
+                    try services.state.update(pending.key, set: ["claimedBy": .int(generation)],
+                                              condition: .absentOrEquals("claimedBy", .int(generation)))
+                } catch let error as StateStoreError where error.isConditionFailure {
+                    continue
+                }
+                claimed.append(index)
+            }
+            guard !claimed.isEmpty else { return nil }
+            indices = claimed.sorted()
+            let record = StateItem(key: key, attributes: [
+                "indices": .list(indices.map { .int(Int64($0)) }), "kind": .string("fallback"),
+                "manifest": .string(Self.subsetManifestKey(runID, kind: "fallback", generation: generation)),
+                "leaseUntil": .int(lease)])
+            do {
+                try services.state.transact([.put(record, .itemAbsent),
+                                             .add(Schema.runCounters(runID), counters: ["fallbackClaimed": Int64(indices.count)],
+                                                  set: [:])])
+            } catch let error as StateStoreError where error.isConditionFailure {
+                return nil  // another invocation recorded this flush and holds it
+            }
         }
-        guard !claimed.isEmpty else { return nil }
-        let indices = claimed.map(\.1).sorted()
-        try services.state.add(Schema.runCounters(runID), counters: ["fallbackClaimed": Int64(claimed.count)], set: [:])
-        return try submitSubset(indices: indices, generation: generation, kind: "fallback",
-                                queue: services.profile.compute.onDemandQueue, claimed: claimed.map(\.0))
+        do {
+            return try submitSubset(indices: indices, generation: generation, kind: "fallback",
+                                    queue: services.profile.compute.onDemandQueue)
+        } catch {
+            _ = try? services.state.update(key, set: ["leaseUntil": .int(0)], condition: .equals("leaseUntil", .int(lease)))
+            throw error
+        }
     }
 
-    /// Writes a subset manifest and submits one job over `indices` to `queue`.
-    func submitSubset(indices: [Int], generation: Int64, kind: String, queue: String,
-                      claimed: [StateKey]) throws -> String {
+    static func subsetManifestKey(_ runID: String, kind: String, generation: Int64) -> String {
+        "runs/\(runID)/\(kind)-\(generation).jsonl.gz"
+    }
+
+    /// Writes a subset manifest and submits one job over `indices` to `queue` (every step idempotent: the manifest
+    /// and the `fallback#<generation>` record are rewritten with the same content, the job is found by name when a
+    /// lost answer already created it); then records the job and drops the claimed `fbpending#` markers.
+    func submitSubset(indices: [Int], generation: Int64, kind: String, queue: String) throws -> String {
         guard let record = try RunRecord.load(runID, state: services.state) else {
             throw OdinError("run \(runID)", "no run record")
         }
@@ -364,32 +399,41 @@ struct RunProgress {
             }
             return chunk
         }
-        let key = "runs/\(runID)/\(kind)-\(generation).jsonl.gz"
+        let key = Self.subsetManifestKey(runID, kind: kind, generation: generation)
         try services.objects.put(key, bytes: try IngestPlanner.manifest(subset))
-        try services.state.put(StateItem(key: Schema.fallbackJob(runID, generation),
-                                         attributes: ["indices": .list(indices.map { .int(Int64($0)) }),
-                                                      "manifest": .string(key), "kind": .string(kind)]),
-                               condition: .always)
+        try services.state.update(Schema.fallbackJob(runID, generation),
+                                  set: ["indices": .list(indices.map { .int(Int64($0)) }), "manifest": .string(key),
+                                        "kind": .string(kind)])
         if !(try Capacity.budgetStopped(services)) {
             try Capacity.open(cap: max(try Pacer.currentCap(services: services), services.profile.smallestInstanceVcpus),
                               warm: false, services: services)
         }
         let submitter = RunSubmitter(services: services)
-        let jobID = try services.compute.submitJob(submitter.workerSubmission(
-            name: "munin-\(runID)-\(kind == "fallback" ? "fb" : "rs")\(generation)", queue: queue, runID: runID,
-            manifest: key, offset: 0, size: indices.count, chunkCount: record.chunkCount, kind: kind,
-            generation: generation, priority: record.priority))
+        let name = "munin-\(runID)-\(kind == "fallback" ? "fb" : "rs")\(abs(generation))"
+        let jobID = try services.compute.listJobs(.namePrefix(queue: queue, prefix: name)).first { $0.jobName == name }?.jobID
+            ?? services.compute.submitJob(submitter.workerSubmission(
+                name: name, queue: queue, runID: runID, manifest: key, offset: 0, size: indices.count,
+                chunkCount: record.chunkCount, kind: kind, generation: generation, priority: record.priority))
         try services.state.put(StateItem(key: Schema.job(jobID),
                                          attributes: ["runID": .string(runID), "kind": .string(kind), "offset": .int(0),
                                                       "generation": .int(generation)]),
                                condition: .always)
-        try services.state.update(Schema.fallbackJob(runID, generation), set: ["jobID": .string(jobID)])
         try RunRecord.modify(runID, state: services.state) { record in
-            record.jobs.append(RunRecord.JobRef(jobID: jobID, kind: kind, queue: queue, offset: 0,
-                                                size: indices.count, generation: generation))
+            if !record.jobs.contains(where: { $0.jobID == jobID }) {
+                record.jobs.append(RunRecord.JobRef(jobID: jobID, kind: kind, queue: queue, offset: 0,
+                                                    size: indices.count, generation: generation))
+            }
             if record.status == .stoppedByBudget { record.status = .running }
         }
-        for key in claimed { try services.state.delete(key, condition: .always) }
+        if kind == "fallback" {
+            for pending in try services.state.query(partition: Schema.runPartition(runID),
+                                                    sortPrefix: Schema.fallbackPendingPrefix)
+            where pending["claimedBy"] == .int(generation) {
+                try services.state.delete(pending.key, condition: .always)
+            }
+        }
+        // Last: the job id on the flush record marks the flush done.
+        try services.state.update(Schema.fallbackJob(runID, generation), set: ["jobID": .string(jobID)])
         services.metrics.emit([Metric(kind == "fallback" ? "FallbackChunks" : "ResumedChunks", Double(indices.count))],
                               dimensions: ["Service": "odin"], properties: ["run_id": runID, "job_id": jobID])
         services.log.info("\(kind) submitted", ["run.id": runID, "job.id": jobID, "queue": queue,
@@ -422,6 +466,7 @@ struct RunProgress {
             }
             services.log.warning("condensation lease taken over", ["run.id": runID])
         }
+        var started = false
         do {
             if let record = try RunRecord.load(runID, state: services.state), record.status == .condensing ||
                 record.status == .done {
@@ -454,15 +499,18 @@ struct RunProgress {
                                                         queue: services.profile.compute.onDemandQueue, offset: 0, size: 1))
                 }
             }
-            if jobID == nil { try services.state.delete(Schema.activeRun(runID), condition: .always) }
             try services.state.update(key, set: ["startedAt": .int(now)])
+            started = true
+            // Last: a run still in the active index is revisited by the sweeper, which finishes this bookkeeping.
+            if jobID == nil { try services.state.delete(Schema.activeRun(runID), condition: .always) }
             services.metrics.emit([Metric("RunsCompleted", 1), Metric("RunChunksFailed", Double(failed.count))],
                                   dimensions: ["Service": "odin"], properties: ["run_id": runID])
             services.log.info("condensation started", ["run.id": runID, "failed": String(failed.count),
                                                        "job.id": jobID ?? "in-process"])
             return true
         } catch {
-            _ = try? services.state.delete(Schema.condensationMarker(runID), condition: .always)
+            // Released at once for the redelivery, unless the start is already recorded.
+            if !started { _ = try? services.state.delete(key, condition: .attributeAbsent("startedAt")) }
             throw error
         }
     }

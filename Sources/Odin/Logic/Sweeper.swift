@@ -35,7 +35,8 @@ public struct SweeperService: Sendable {
             switch record.status {
             case .submitting, .waitingForBudget:
                 if !stopped {
-                    try RunSubmitter(services: services).submit(runID)
+                    // Drops pending items the seal claimed but did not remove, then submits.
+                    _ = try RunSealer(services: services).finishSeal(runID: runID, camera: record.cameraID)
                     result.runsResubmitted.append(runID)
                 }
                 continue
@@ -47,7 +48,15 @@ public struct SweeperService: Sendable {
                     }
                 }
                 continue
-            case .done, .stoppedByBudget, .failed:
+            case .done, .failed:
+                // Finished, but its invocation failed before it left the active index: finish the bookkeeping.
+                if record.status == .done, try services.state.get(Schema.condensationMarker(runID))?["startedAt"] == nil {
+                    try services.state.update(Schema.condensationMarker(runID), set: ["startedAt": .int(services.nowSeconds),
+                                                                                   "leaseUntil": .int(services.nowSeconds)])
+                }
+                try services.state.delete(Schema.activeRun(runID), condition: .always)
+                continue
+            case .stoppedByBudget:
                 continue
             case .running, .condensing:
                 break
