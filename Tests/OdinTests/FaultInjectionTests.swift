@@ -26,11 +26,20 @@ final class FaultPlan: Sendable {
 
     let target: Int?
     let kind: Kind
+    /// When set, the first call whose description contains it fails (instead of the `target`-th).
+    let matching: String?
     private let state = Mutex<(calls: Int, fired: String?)>((0, nil))
 
     init(target: Int?, kind: Kind) {
         self.target = target
         self.kind = kind
+        matching = nil
+    }
+
+    init(failing matching: String, kind: Kind = .lost) {
+        target = nil
+        self.kind = kind
+        self.matching = matching
     }
 
     var calls: Int { state.withLock { $0.calls } }
@@ -39,7 +48,8 @@ final class FaultPlan: Sendable {
     func call<T>(_ operation: String, _ body: () throws -> T) throws -> T {
         let number = state.withLock { state -> Int? in
             state.calls += 1
-            guard state.calls == target, state.fired == nil else { return nil }
+            let chosen = matching.map { operation.contains($0) } ?? (state.calls == target)
+            guard chosen, state.fired == nil else { return nil }
             state.fired = operation
             return state.calls
         }
@@ -72,7 +82,7 @@ struct FaultyStateStore: StateStore {
         try plan.call("state.query \(partition)") { try base.query(partition: partition, sortPrefix: sortPrefix) }
     }
     func transact(_ writes: [StateWrite]) throws {
-        try plan.call("state.transact \(writes.first?.key.description ?? "")") { try base.transact(writes) }
+        try plan.call("state.transact \(writes.map(\.key.description).joined(separator: " "))") { try base.transact(writes) }
     }
 }
 
@@ -130,6 +140,17 @@ struct FaultyObjects: ObjectStore {
         try plan.call("objects.list \(prefix)") { try base.list(prefix: prefix) }
     }
     func delete(_ key: String) throws { try plan.call("objects.delete \(key)") { try base.delete(key) } }
+}
+
+extension OdinServices {
+    /// The same services with every port call going through `plan`.
+    func faulty(_ plan: FaultPlan) -> OdinServices {
+        var services = self
+        services.state = FaultyStateStore(base: state, plan: plan)
+        services.compute = FaultyCompute(base: compute, plan: plan)
+        services.objects = FaultyObjects(base: objects, plan: plan)
+        return services
+    }
 }
 
 /// Everything a scenario leaves behind, for comparison.
@@ -222,10 +243,7 @@ struct FaultScenario: Sendable {
     /// runs) and returns the end state and the number of port calls the steps made.
     func run(_ plan: FaultPlan) throws -> (WorldState, Int) {
         let (harness, steps) = try setup()
-        var services = harness.services
-        services.state = FaultyStateStore(base: services.state, plan: plan)
-        services.compute = FaultyCompute(base: services.compute, plan: plan)
-        services.objects = FaultyObjects(base: services.objects, plan: plan)
+        let services = harness.services.faulty(plan)
         for step in steps { try FaultScenarios.redeliver { try step(services) } }
         let calls = plan.calls
         for _ in 0..<3 {

@@ -9,13 +9,24 @@ import Glibc
 /// The transitions every state-store binding applies, given the current item (shared by the local bindings so the
 /// condition semantics are identical to the DynamoDB expressions documented on `StateStore`).
 enum StateTransitions {
+    /// DynamoDB rejects a partition key over 2,048 bytes or a sort key over 1,024 bytes (ValidationException); the
+    /// local stores do too, so a key the table would refuse fails here as well.
+    static func checkLimits(_ key: StateKey) throws {
+        if key.partition.utf8.count > Schema.partitionKeyLimit || key.sort.utf8.count > Schema.sortKeyLimit {
+            throw StateStoreError(.io, key: String(key.description.prefix(80)) + "…",
+                                  "key exceeds DynamoDB's limits (partition key \(key.partition.utf8.count) of \(Schema.partitionKeyLimit) bytes, sort key \(key.sort.utf8.count) of \(Schema.sortKeyLimit))")
+        }
+    }
+
     static func put(_ current: StateItem?, _ item: StateItem, _ condition: WriteCondition) throws -> StateItem {
+        try checkLimits(item.key)
         guard condition.holds(for: current) else { throw failed(item.key, condition) }
         return item
     }
 
     static func update(_ current: StateItem?, key: StateKey, set: [String: StateValue], remove: [String],
                        expiresAt: Int64?, condition: WriteCondition) throws -> StateItem {
+        try checkLimits(key)
         guard condition.holds(for: current) else { throw failed(key, condition) }
         var item = current ?? StateItem(key: key)
         for (name, value) in set { item.attributes[name] = value }
@@ -26,6 +37,7 @@ enum StateTransitions {
 
     static func add(_ current: StateItem?, key: StateKey, counters: [String: Int64],
                     set: [String: StateValue]) throws -> (StateItem, [String: Int64]) {
+        try checkLimits(key)
         var item = current ?? StateItem(key: key)
         var result: [String: Int64] = [:]
         for (name, delta) in counters {

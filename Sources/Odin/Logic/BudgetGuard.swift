@@ -231,6 +231,21 @@ public struct ResumeService: Sendable {
             return nil
         }
         if record.status == .condensing { return nil }
+        if record.status == .running {
+            // Chunks of a job that is still queued or running are not lost: resubmitting them would run them twice.
+            let ids = record.jobs.filter { $0.kind != "condense" }.map(\.jobID)
+            var active = false
+            for start in stride(from: 0, to: ids.count, by: 100) {
+                let batch = Array(ids[start..<min(start + 100, ids.count)])
+                if try services.compute.describeJobs(batch).contains(where: { BatchJobStatus.active.contains($0.status) }) {
+                    active = true
+                }
+            }
+            if active {
+                _ = try progress.advance()
+                return nil
+            }
+        }
         // Resume generations are negative (fallback generations count queued chunks); a resume recorded but not
         // submitted (interrupted) is finished under its own generation, so its job is found by name, not doubled.
         let unfinished = try services.state.query(partition: Schema.runPartition(runID), sortPrefix: "fallback#")
