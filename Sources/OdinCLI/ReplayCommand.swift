@@ -99,6 +99,10 @@ struct ReplayCommand: ParsableCommand {
             case .responseTooLarge(let size):
                 failed = true
                 FileHandle.standardError.write(Data("response of \(size) bytes exceeds 6291556 bytes for \(path)\n".utf8))
+            case .requestTooLarge(let size):
+                failed = true
+                print(RuntimeAPIEmulator.requestTooLargeBody)
+                FileHandle.standardError.write(Data("413 RequestEntityTooLargeException: the event of \(size) bytes exceeds Lambda's 6291456-byte invoke limit (\(path)); it never reached \(name)\n".utf8))
             case .timedOut:
                 failed = true
                 if let initError = session.emulator.initError {

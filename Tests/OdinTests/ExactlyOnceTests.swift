@@ -242,4 +242,30 @@ import Testing
         #expect(try EndState(harness, run.runID).succeeded == 3)
         #expect(try RunRecord.load(run.runID, state: harness.state)?.status == .done)
     }
+
+    // MARK: - Lambda deadline
+
+    @Test func nearItsDeadlineIngestStopsAndTheRedeliveryRecordsTheRest() throws {
+        let harness = try Harness(label: "once-deadline")
+        var services = harness.services
+        // 5 s left, 10 s reserve: not even the first object is started.
+        services.deadline = harness.clock.now().addingTimeInterval(5)
+        #expect(throws: OdinError.self) { try IngestFunction.handleDecoded(Harness.s3Event(["raw/cam01/A.JPG", "raw/cam01/B.JPG"]),
+                                                                           services: services) }
+        #expect(try harness.state.query(partition: Schema.pendingPartition(camera: "cam01"), sortPrefix: "").isEmpty)
+        // The redelivery, with time left, records both.
+        services.deadline = harness.clock.now().addingTimeInterval(60)
+        #expect(try IngestFunction.handleDecoded(Harness.s3Event(["raw/cam01/A.JPG", "raw/cam01/B.JPG"]),
+                                                 services: services).accepted == 2)
+    }
+
+    @Test func nearItsDeadlineTheSweeperStopsBeforeTheNextRun() throws {
+        let (harness, run) = try harnessWithRun(chunks: 2, label: "once-deadline-sweep")
+        var services = harness.services.until(deadlineMs: Int64(harness.clock.now().timeIntervalSince1970 * 1000) + 3_000)
+        let result = try SweeperService(services: services).sweep()
+        #expect(result.stoppedNearDeadline && result.eventsReconciled == 0)
+        services.deadline = nil
+        #expect(try !SweeperService(services: services).sweep().stoppedNearDeadline)
+        _ = run
+    }
 }

@@ -183,8 +183,17 @@ public struct ResumeService: Sendable {
 
     public init(services: OdinServices) { self.services = services }
 
+    /// Runs in the active index that are not finished (e.g. a local run interrupted by SIGINT), oldest first.
+    public func unfinishedRuns() throws -> [RunRecord] {
+        try services.state.query(partition: Schema.activeRunsPartition, sortPrefix: "").compactMap {
+            try RunRecord.load($0.key.sort, state: services.state)
+        }.filter { $0.status != .done }
+    }
+
     /// Returns the job id submitted, or nil when nothing was left to run (condensation is then started).
-    public func resume(_ runID: String, clearBudgetStop: Bool = true) throws -> String? {
+    /// - Parameter takeOverLeases: take over the run's condensation/flush leases at once instead of waiting for them
+    ///   to expire (local mode: the process that held them is gone).
+    public func resume(_ runID: String, clearBudgetStop: Bool = true, takeOverLeases: Bool = false) throws -> String? {
         if clearBudgetStop {
             try services.state.update(Schema.budgetStop, set: ["active": .bool(false),
                                                                "clearedAt": .string(UTC.iso(services.clock.now()))])
@@ -215,7 +224,8 @@ public struct ResumeService: Sendable {
         case .running, .condensing, .stoppedByBudget:
             break
         }
-        let progress = RunProgress(services: services, runID: runID, chunkCount: record.chunkCount)
+        var progress = RunProgress(services: services, runID: runID, chunkCount: record.chunkCount)
+        progress.takeOverLeases = takeOverLeases
         try progress.recount()
         let done = Set(try services.state.query(partition: Schema.runPartition(runID), sortPrefix: Schema.chunkDonePrefix)
             .compactMap { Schema.index(fromSortKey: $0.key.sort) })
@@ -261,7 +271,9 @@ public struct ResumeService: Sendable {
                                    condition: .itemAbsent)
         }
         let indices = unfinished?["indices"]?.listValue?.compactMap { $0.intValue.map(Int.init) } ?? left
-        return try progress.submitSubset(indices: indices, generation: generation, kind: "resume",
-                                         queue: services.profile.primaryQueue)
+        let jobID = try progress.submitSubset(indices: indices, generation: generation, kind: "resume",
+                                              queue: services.profile.primaryQueue)
+        if !waiting.isEmpty { _ = try progress.advance(forceFlush: true) }
+        return jobID
     }
 }

@@ -45,7 +45,12 @@ public struct IngestService: Sendable {
         var perCamera: [Bytes: Int64] = [:]
         var duplicateCameras = Set<Bytes>()
         let configuredBucket = services.objects.rootURI.hasPrefix("s3://") ? String(services.objects.rootURI.dropFirst(5)) : nil
-        for object in objects {
+        for (position, object) in objects.enumerated() {
+            if services.nearDeadline {
+                // Recorded objects are committed; the event fails so it is redelivered, and the redelivery finds
+                // them recorded (duplicates) and records the rest.
+                throw OdinError("ingest", "the invocation's deadline is near after \(position) of \(objects.count) objects; the event is redelivered for the rest")
+            }
             if let configuredBucket, !Bytes.equal(object.bucket, configuredBucket) {
                 result.skippedCount += 1
                 let skip = IngestPlanner.SkipReason(key: object.key, reason: .otherBucket)
@@ -85,11 +90,19 @@ public struct IngestService: Sendable {
         }
         // A redelivery after a failure between the recording and the window ADD finds its objects recorded but no
         // window: open one, so the sweeper seals them.
+        // (Not while a run of the camera is `sealing`: its seal took the window and claims those objects; the sweeper
+        // or `odin resume` finishes it.)
+        var sealing: Set<Bytes>?
         for camera in duplicateCameras.subtracting(perCamera.keys).sorted()
         where try services.state.get(Schema.window(camera: camera.text)) == nil &&
             (try services.state.query(partition: Schema.pendingPartition(camera: camera.text), sortPrefix: ""))
                 .contains(where: { $0["claimedBy"] == nil }) {
-            perCamera[camera] = 1
+            if sealing == nil {
+                sealing = Set(try services.state.query(partition: Schema.activeRunsPartition, sortPrefix: "")
+                    .compactMap { try RunRecord.load($0.key.sort, state: services.state) }
+                    .filter { $0.status == .sealing }.map { Bytes($0.cameraID) })
+            }
+            if sealing?.contains(camera) == false { perCamera[camera] = 1 }
         }
         for (camera, count) in perCamera.sorted(by: { $0.key < $1.key }) {
             let counters = try services.state.add(Schema.window(camera: camera.text),
@@ -100,7 +113,8 @@ public struct IngestService: Sendable {
                                                condition: .attributeAbsent("openedAt"))
             }
         }
-        result.runsStarted = try RunSealer(services: services).sealDueWindows()
+        // Near the deadline, settled windows are left to the sweeper.
+        result.runsStarted = services.nearDeadline ? [] : try RunSealer(services: services).sealDueWindows()
         if result.accepted > 0 || result.duplicates > 0 {
             services.metrics.emit([Metric("ObjectsAccepted", Double(result.accepted)),
                                    Metric("ObjectsDuplicate", Double(result.duplicates))],
@@ -122,6 +136,10 @@ public struct RunSealer: Sendable {
         let now = services.nowSeconds
         var started: [String] = []
         for window in try services.state.query(partition: Schema.windowsPartition, sortPrefix: "") {
+            if services.nearDeadline {
+                services.log.info("sealing stopped: the invocation's deadline is near", ["sealed": String(started.count)])
+                break
+            }
             let lastSeen = window["lastSeen"]?.intValue ?? 0
             let openedAt = window["openedAt"]?.intValue ?? lastSeen
             let count = window["count"]?.intValue ?? 0

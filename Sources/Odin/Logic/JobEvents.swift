@@ -224,6 +224,8 @@ struct RunProgress {
     let services: OdinServices
     let runID: String
     let chunkCount: Int
+    /// Treat live leases as expired (`odin resume`: the user says the process that held them is gone).
+    var takeOverLeases = false
 
     struct Step {
         var condensationStarted = false
@@ -337,7 +339,9 @@ struct RunProgress {
         let lease = now + Self.condensationLeaseSeconds
         var indices: [Int]
         if let item = try services.state.get(key) {
-            guard item["jobID"] == nil, let until = item["leaseUntil"]?.intValue, until <= now else { return nil }
+            guard item["jobID"] == nil, let until = item["leaseUntil"]?.intValue, until <= now || takeOverLeases else {
+                return nil
+            }
             do {
                 try services.state.update(key, set: ["leaseUntil": .int(lease)], condition: .equals("leaseUntil", .int(until)))
             } catch let error as StateStoreError where error.isConditionFailure {
@@ -455,7 +459,7 @@ struct RunProgress {
         let lease = StateItem(key: key, attributes: ["leaseUntil": .int(now + Self.condensationLeaseSeconds)])
         if !(try services.state.create(lease)) {
             guard let current = try services.state.get(key) else { return false }
-            guard current["startedAt"] == nil, let until = current["leaseUntil"]?.intValue, until <= now else {
+            guard current["startedAt"] == nil, let until = current["leaseUntil"]?.intValue, until <= now || takeOverLeases else {
                 return false  // started, or another invocation holds a live lease
             }
             do {

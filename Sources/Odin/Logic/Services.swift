@@ -29,6 +29,25 @@ public struct OdinServices: Sendable {
         self.log = log
     }
 
+    /// When the current invocation must have answered (the Lambda context's deadline); nil outside Lambda.
+    public var deadline: Date?
+    /// No new work is started with less than this left before `deadline`; the rest is left for the redelivery (or
+    /// the sweeper's next run).
+    public var deadlineReserveSeconds: Double = 10
+
+    /// These services for one invocation that must answer by `deadlineMs` (epoch milliseconds; 0: no deadline).
+    public func until(deadlineMs: Int64) -> OdinServices {
+        var services = self
+        services.deadline = deadlineMs > 0 ? Date(timeIntervalSince1970: Double(deadlineMs) / 1000) : nil
+        return services
+    }
+
+    /// True when the invocation is too close to its deadline to start another step.
+    var nearDeadline: Bool {
+        guard let deadline else { return false }
+        return deadline.timeIntervalSince(clock.now()) < deadlineReserveSeconds
+    }
+
     var nowSeconds: Int64 { Int64(clock.now().timeIntervalSince1970.rounded(.down)) }
     var nowMillis: Int64 { Int64((clock.now().timeIntervalSince1970 * 1000).rounded(.down)) }
 }

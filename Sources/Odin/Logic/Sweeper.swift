@@ -13,6 +13,8 @@ public struct SweepResult: Sendable, Equatable, Codable {
     public var teardown = false
     public var maxvCpusCap: Int?
     public var estimatedSpend: Double = 0
+    /// True when the sweep stopped early because the invocation's deadline was near (the next sweep continues).
+    public var stoppedNearDeadline = false
     /// Set when the kill-switch was re-applied because its last receipt was not verified (value: verified now).
     public var killSwitchReapplied: Bool?
 }
@@ -30,6 +32,12 @@ public struct SweeperService: Sendable {
         let events = JobEventsService(services: services)
         let stopped = try Capacity.budgetStopped(services)
         for active in try services.state.query(partition: Schema.activeRunsPartition, sortPrefix: "") {
+            if services.nearDeadline {
+                // The next scheduled sweep continues; nothing started here is left half-done.
+                services.log.info("sweep stopped: the invocation's deadline is near", ["run.next": active.key.sort])
+                result.stoppedNearDeadline = true
+                return result
+            }
             let runID = active.key.sort
             guard let record = try RunRecord.load(runID, state: services.state) else { continue }
             switch record.status {
