@@ -26,14 +26,11 @@ import Glibc
             return nil
         }
         let dir = try TestEnvironment.makeTemporaryDirectory("cli-sigint")
-        let media = dir + "/dcim"
-        try FileManager.default.createDirectory(atPath: media, withIntermediateDirectories: true)
-        let ffmpeg = Process()
-        ffmpeg.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
-        ffmpeg.arguments = ["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
-                            "testsrc=s=160x120:r=1:d=6", "-frames:v", "6", media + "/IMG_%04d.JPG"]
-        try ffmpeg.run()
-        ffmpeg.waitUntilExit()
+        // The demo's sample set (two cameras, EXIF capture times and GPS, bursts and empty scenes), generated once.
+        let demo = try OdinProcess.run(["demo", "--dir", dir + "/demo", "--cameras", "2", "--stills-per-burst", "3",
+                                        "--videos", "0", "--files-per-chunk", "2", "--json"] + OdinProcess.binDirArguments)
+        guard demo.status == 0 else { throw CLITestError("odin demo failed: \(demo.stderr.suffix(1000))") }
+        let media = dir + "/demo/samples"
         // Two images per chunk: three chunks, so an interruption can fall between chunks.
         let profile = dir + "/profile.yaml"
         try "pipeline:\n  chunking:\n    target_minutes: 1\n    seconds_per_image: 30\n"
@@ -42,7 +39,7 @@ import Glibc
     }
 
     static func arguments(_ setup: Setup, root: String) -> [String] {
-        ["run", "--local", "--local-root", root, "--camera", "cam05", setup.media, "--profile", setup.profile,
+        ["run", "--local", "--local-root", root, setup.media, "--profile", setup.profile,
          "--local-output", root + "-out", "--json", "--timeout", "120"] + OdinProcess.binDirArguments
     }
 
@@ -56,7 +53,7 @@ import Glibc
             for name in ["media.csv", "observations.csv", "visits.csv", "compressed_observations.json"] {
                 guard let data = FileManager.default.contents(atPath: folder + "/" + name) else { continue }
                 let text = String(decoding: data, as: UTF8.self).replacingOccurrences(of: run, with: "<run>")
-                files[name, default: []] += text.split(separator: "\n").map(String.init)
+                files[name, default: []] += text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }).map(String.init)
             }
         }
         return files.mapValues { $0.sorted() }
@@ -72,8 +69,9 @@ import Glibc
         #expect(baseline.status == 0, "\(baseline.stderr.suffix(2000))")
         let expected = try Self.stage3(baselineRoot)
         let media = try #require(expected["media.csv"])
-        // Every file once (plus the header).
+        // Every image with a capture time, once (two cameras × one burst of three).
         #expect(media.filter { $0.contains("IMG_") }.count == 6, "\(media)")
+        #expect(!(expected["observations.csv"] ?? []).isEmpty && !(expected["visits.csv"] ?? []).isEmpty)
 
         var generator = SeededGenerator(state: Self.seed)
         var failures: [String] = []

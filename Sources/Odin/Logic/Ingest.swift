@@ -316,7 +316,10 @@ public struct RunSubmitter: Sendable {
                                              attributes: ["runID": .string(runID), "kind": .string("chunks"),
                                                           "offset": .int(Int64(range.lowerBound))]),
                                    condition: .always)
-            record = try RunRecord.modify(runID, state: services.state) { $0.jobs.append(ref) }
+            record = try RunRecord.modify(runID, state: services.state) { record in
+                // A resent write (its answer lost) may already have recorded it.
+                if !record.jobs.contains(where: { $0.jobID == ref.jobID }) { record.jobs.append(ref) }
+            }
         }
         try RunRecord.modify(runID, state: services.state) { $0.status = .running }
         services.metrics.emit([Metric("RunsStarted", 1), Metric("ChunksSubmitted", Double(record.chunkCount))],

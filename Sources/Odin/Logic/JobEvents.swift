@@ -498,7 +498,7 @@ struct RunProgress {
                 record.failedChunks = failed
                 record.status = jobID == nil ? .done : .condensing
                 if jobID == nil { record.completedAt = UTC.iso(services.clock.now()) }
-                if let jobID {
+                if let jobID, !record.jobs.contains(where: { $0.jobID == jobID }) {
                     record.jobs.append(RunRecord.JobRef(jobID: jobID, kind: "condense",
                                                         queue: services.profile.compute.onDemandQueue, offset: 0, size: 1))
                 }
