@@ -180,7 +180,13 @@ enum LocalSeed {
         if let queue = batchEvent?.detail.queueName, !queue.isEmpty {
             if queue.contains("on-demand") || queue.hasSuffix("-od") { onDemandQueue = queue } else { spotQueue = queue }
         }
-        let bucket = "\(prefix)-data-123456789012-\(region)"
+        // An S3 event's bucket becomes the data bucket, so ingest sees the deployment's own bucket (it refuses
+        // objects of other buckets).
+        var bucket = "\(prefix)-data-123456789012-\(region)"
+        if case .objects(let objects, _, _)? = try? IngestEvent.decode(event), let named = objects.first?.bucket,
+           !named.isEmpty {
+            bucket = named
+        }
         let table = "\(prefix)-state"
         let worker = "\(prefix)-worker"
         let hugin = "\(prefix)-hugin"
