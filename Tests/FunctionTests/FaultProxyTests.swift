@@ -349,3 +349,23 @@ enum ProxyScenarios {
         #expect(divergent.isEmpty, "\(divergent.count) divergent:\n\(divergent.prefix(8).joined(separator: "\n"))")
     }
 }
+
+@Suite(.serialized) struct LongKeyTests {
+    /// An S3 key near its 1,024-byte limit makes `<bucket>/<key>#<version>` longer than DynamoDB's sort-key limit;
+    /// the pending item is stored under `h#<sha256>` with the full key as an attribute, and the run's manifest has it.
+    @Test func aKeyNearOneKilobyteIsIngestedAndSealedThroughDynamoDB() throws {
+        guard let moto = FunctionMoto.require() else { return }
+        let stack = try TestStack(moto, profileJSON: smallChunksProfile)
+        let services = try OdinAWS.makeServices(environment: stack.environment, clock: ManualClock())
+        let key = "raw/cam07/" + String(repeating: "a", count: 1000) + ".JPG"
+        #expect(key.utf8.count <= 1024)
+        let result = try IngestFunction.handleDecoded(ProxyScenarios.ingestEvent(stack, [key]), services: services)
+        #expect(result.accepted == 1, "\(result)")
+        let run = try #require(result.runsStarted.first)
+        let record = try #require(try RunRecord.load(run, state: stack.state))
+        let chunks = try readManifest(try stack.objects.get(record.manifestKey))
+        #expect(chunks.flatMap(\.items).map(\.key) == [key])
+        // A redelivery is a duplicate, not a second object.
+        #expect(try IngestFunction.handleDecoded(ProxyScenarios.ingestEvent(stack, [key]), services: services).duplicates == 1)
+    }
+}
