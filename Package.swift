@@ -60,7 +60,7 @@ let package = Package(
         .target(name: "Munin", dependencies: ["Media", "Compression", "OdinKit", "CTimeZoneTable"]),
         .target(name: "Hugin", dependencies: ["Compression", "JSONEscaping", "OdinKit"]),
         // Odin: control logic over the ports, the AWS and local bindings, profiles.
-        .target(name: "Odin", dependencies: ["OdinKit", "Events", "Compression", "JSONEscaping"]),
+        .target(name: "Odin", dependencies: ["OdinKit", "Events", "Compression", "JSONEscaping", "Crypto"]),
         // OdinAWS: the AWS binding of Odin's ports.
         .target(name: "OdinAWS", dependencies: ["Odin", "OdinKit", "AWS", "Events", "Crypto", "HTTP"]),
         // OdinCost: prices, advice, quotes and the policy simulator over the real control logic.

@@ -189,9 +189,10 @@ public final class AWSClient: Sendable {
             let credentials = try currentCredentials(operation)
             let signer = SigV4Signer(credentials: credentials, region: configuration.region,
                                      service: service.signingName)
-            let signed: HTTPRequest
+            var signed: HTTPRequest
             do throws(SigV4Error) {
                 signed = try signer.signed(request, payload: payload, date: configuration.now())
+                signed.freshConnection = !operation.isIdempotent
             } catch {
                 throw AWSError(kind: .invalidRequest, service: service.id, operation: operation.name,
                                code: "SigningFailed", message: error.message)

@@ -152,6 +152,9 @@ public final class HTTPClient {
     private func configure(_ request: HTTPRequest, uploadLength: Int64) throws(HTTPError) {
         let url = request.url
         try check(CCurl_easy_setopt_ptr(handle, CURLOPT_URL, url), "URL", url: url)
+        // Set on every request: the handle keeps options between requests.
+        try check(CCurl_easy_setopt_long(handle, CURLOPT_FRESH_CONNECT, request.freshConnection ? 1 : 0), "FRESH_CONNECT")
+        try check(CCurl_easy_setopt_long(handle, CURLOPT_FORBID_REUSE, request.freshConnection ? 1 : 0), "FORBID_REUSE")
 
         let method = request.method.uppercased()
         let hasBody = request.body != .empty

@@ -95,6 +95,10 @@ public struct HTTPRequest: Sendable {
     public var url: String
     public var headers: HTTPHeaders
     public var body: HTTPBody
+    /// Send on a new connection, closed afterwards. For requests that must not be sent twice: libcurl resends a
+    /// request whose reused connection dies before any answer byte ("Connection died, retrying a fresh connect"),
+    /// which repeats a non-idempotent call the server already applied (e.g. a Batch SubmitJob).
+    public var freshConnection = false
 
     public init(method: String = "GET", url: String, headers: HTTPHeaders = HTTPHeaders(), body: HTTPBody = .empty) {
         self.method = method

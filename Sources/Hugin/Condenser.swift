@@ -70,16 +70,21 @@ struct TemporaryFolder {
     }
 }
 
-/// Interned strings (cameras, species, detectors).
+/// Interned strings (cameras, species, detectors), told apart by their bytes: Swift's `String ==` merges NFC and NFD
+/// spellings (`café` twice), which are two cameras (two folders, two object keys).
 struct Interner {
     private(set) var names: [String] = []
+    /// ASCII names (nearly all): a String key is exact for them.
     private var index: [String: Int32] = [:]
+    private var other: [[UInt8]: Int32] = [:]
 
     mutating func id(_ name: String) -> Int32 {
-        if let i = index[name] { return i }
+        let ascii = name.utf8.allSatisfy { $0 < 0x80 }
+        if ascii, let i = index[name] { return i }
+        if !ascii, let i = other[Array(name.utf8)] { return i }
         let i = Int32(names.count)
         names.append(name)
-        index[name] = i
+        if ascii { index[name] = i } else { other[Array(name.utf8)] = i }
         return i
     }
 }

@@ -10,6 +10,42 @@
 //   SweeperFunction     EventBridge "Scheduled Event" (e.g. rate(5 minutes))
 // `ResumeService` is `odin resume RUN`; `LocalBinding.make` wires the local mode.
 //
+// Exactly once under faults (the idempotency design). Every AWS call may fail (before or after it took effect), every
+// event may arrive twice, every invocation may die between two writes; a redelivery or the sweeper then runs the step
+// again. Rules, applied to ingest, job events, the sweeper and `odin resume`:
+//   1. A marker means "done", never "started". A marker and the effects it stands for commit in ONE
+//      `StateStore.transact` (DynamoDB TransactWriteItems; the local store journals a multi-partition write):
+//        ingest        obj#<version> dedup item + its pending item
+//        seal          run record (sealing) + run index + active-runs entry + removal of the collecting window
+//                      (conditional on its version: exactly one sealer wins; a run exists iff its window was taken)
+//        chunk event   done#/fbpending# marker + its counter ADD + the event item + the ledger charge (run and month)
+//        Hugin event   event item + ledger charge
+//        any record    run#|meta (optimistic version) + runs|<id> index
+//      A redelivery that finds the marker skips the recording and re-runs only the idempotent follow-up (advance,
+//      flush, condense, teardown), which a failure may have cut short; so the ledger charges only attempts that did
+//      work, once.
+//   2. Steps that cannot be in a transaction (SubmitJob, an in-process condensation) run under a LEASE: an item with
+//      `leaseUntil` (960 s, longer than any invocation), released at once when the step fails, taken over by whoever
+//      finds it expired (redelivery, sweeper, resume), and marked done (`startedAt` / `jobID`) only after the effect
+//      is recorded. Every job has a deterministic name (munin-<run>-p<part>, -fb<generation>, -rs<n>, hugin-<run>)
+//      and is looked up by name (ListJobs) before SubmitJob, so a SubmitJob whose answer was lost is never repeated.
+//      A fallback flush's generation is the number of chunks ever queued, so every invocation addresses the same flush.
+//   3. Truth is in the markers: counters lag them only for runs recorded before rule 1; the sweeper and resume add the
+//      difference (markers read before counters, so never over-counted). A `sealing` run is finished (claim, manifest,
+//      submit) by the sweeper after 10 minutes or at once by `odin resume`; a run left `done`/`failed` in the active
+//      index is cleaned up by the sweeper.
+//   4. Tags are not trusted: an event for a tagged run without a record fails before writing anything; a condense
+//      event counts only if its job is the run's latest recorded Hugin job; a FAILED Hugin job makes the run `failed`
+//      (Stage 1 kept, `odin resume` condenses again), never `done`.
+//   5. Keys are bytes: `StateKey` compares, hashes and orders by UTF-8 (as DynamoDB does; Swift's String == merges NFC
+//      and NFD spellings); camera names and object keys are never normalised. A key over DynamoDB's limits (sort key
+//      1,024 bytes, partition key 2,048) is replaced by `h#<sha256>`, the full key kept as an attribute. An object
+//      of a bucket other than the deployment's is rejected (logged with the fix); several versions of one key in a
+//      window are one manifest entry.
+// The fault sweep (Tests/OdinTests/FaultInjectionTests.swift at the ports, Tests/FunctionTests/FaultProxyTests.swift
+// through the AWS binding and moto) fails the k-th call of each scenario once, for every k, and requires the
+// fault-free end state.
+//
 // Burst design (ingest): each invocation records its objects (dedup create-if-absent, a pending item, one window ADD
 // per camera) and seals only *settled* collecting windows (no upload for settle_seconds, or open for
 // max_wait_seconds, or max_objects_per_run reached). A sealed window becomes one run: its pending objects are claimed
@@ -22,14 +58,14 @@
 // the run is submitted with it (schedulingPriorityOverride on AWS, start order locally).
 //
 // State layout (one DynamoDB table, pk/sk, TTL attribute `expiresAt` as in infra/stack.yaml): see `Schema`.
-//   obj#<bucket>/<key> | v#<version>         dedup of object versions (TTL dedup_ttl_days)
+//   obj#<bucket>/<key> | v#<version>         dedup of object versions (TTL dedup_ttl_days); h#<sha256> when too long
 //   collect | <camera>                       open collecting window (ADD count, version; lastSeen, openedAt)
-//   pending#<camera> | <bucket>/<key>#<ver>  objects waiting for a run (claimedBy)
+//   pending#<camera> | <bucket>/<key>#<ver>  objects waiting for a run (claimedBy); h#<sha256> over 1,024 bytes
 //   run#<id> | meta, counters                run record (optimistic `version`), atomic counters and run ledger
 //   run#<id> | done#<i>, fbpending#<i>       terminal / waiting-for-fallback markers per chunk (create-if-absent)
-//   run#<id> | fallback#<g>, flush#<n>       fallback/resume index lists; one-flush locks
-//   run#<id> | condense                      exactly-once condensation marker
-//   event#<jobId> | <attempts>#<status>      job-event dedup (TTL 14 days)
+//   run#<id> | fallback#<g>                  fallback (g = chunks queued) / resume (g < 0) index lists, lease, jobID
+//   run#<id> | condense                      condensation lease (leaseUntil) and done marker (startedAt)
+//   event#<jobId> | <attempts>#<status>      job event recorded (with its effects; TTL 14 days)
 //   active-runs | <id>, runs | <id>          run indexes;  job#<jobId> | meta   job → run (events without tags)
 //   control | teardown, budget-stop          last teardown; kill-switch state and receipt key
 //   ledger | <yyyy-MM>                       vCPU-ms on Spot / On-Demand and estimated cost (micro-units)
@@ -43,6 +79,8 @@
 //   StateStore.add      UpdateItem "ADD #c :n … SET #s = :s", ReturnValues ALL_NEW (return the N attributes)
 //   StateStore.delete   DeleteItem + condition, ReturnValues ALL_OLD
 //   StateStore.query    Query "pk = :p AND begins_with(sk, :s)" (no begins_with for ""), ConsistentRead
+//   StateStore.transact TransactWriteItems (Put + condition, Update "ADD … SET …", Delete + condition);
+//                       a ConditionalCheckFailed cancellation reason → .conditionFailed
 //   StateValue          string→S, int/double→N, bool→BOOL, list→L, map→M, null→NULL; expiresAt→expiresAt (N)
 //   Compute.describeQueues              DescribeJobQueues(jobQueues) → state == ENABLED
 //   Compute.setQueueEnabled             UpdateJobQueue(jobQueue, state ENABLED|DISABLED)

@@ -91,11 +91,8 @@ public struct DynamoStateStore: StateStore {
     public func put(_ item: StateItem, condition: WriteCondition) throws {
         var expressions = Expressions()
         let conditionText = expressions.condition(condition)
-        var encoded = Self.key(item.key)
-        for (name, value) in item.attributes where !Self.reserved.contains(name) { encoded[name] = Self.encode(value) }
-        if let expiresAt = item.expiresAt { encoded[Self.ttlAttribute] = .number(String(expiresAt)) }
         _ = try call("PutItem", item.key,
-                     Request(TableName: table, Item: encoded, ConditionExpression: conditionText,
+                     Request(TableName: table, Item: Self.encodeItem(item), ConditionExpression: conditionText,
                              ExpressionAttributeNames: expressions.namesOrNil,
                              ExpressionAttributeValues: expressions.valuesOrNil),
                      idempotent: condition == .always)
@@ -132,17 +129,10 @@ public struct DynamoStateStore: StateStore {
     @discardableResult
     public func add(_ key: StateKey, counters: [String: Int64], set: [String: StateValue]) throws -> [String: Int64] {
         var expressions = Expressions()
-        let additions = counters.sorted(by: { $0.key < $1.key }).filter { !Self.reserved.contains($0.key) }
-            .map { "\(expressions.name($0.key)) \(expressions.value(.number(String($0.value))))" }
-        let assignments = set.sorted(by: { $0.key < $1.key })
-            .filter { !Self.reserved.contains($0.key) && counters[$0.key] == nil }
-            .map { "\(expressions.name($0.key)) = \(expressions.value(Self.encode($0.value)))" }
-        var clauses: [String] = []
-        if !additions.isEmpty { clauses.append("ADD " + additions.joined(separator: ", ")) }
-        if !assignments.isEmpty { clauses.append("SET " + assignments.joined(separator: ", ")) }
+        let update = Self.addExpression(counters: counters, set: set, &expressions)
         let response = try call("UpdateItem", key,
                                 Request(TableName: table, Key: Self.key(key),
-                                        UpdateExpression: clauses.isEmpty ? nil : clauses.joined(separator: " "),
+                                        UpdateExpression: update.isEmpty ? nil : update,
                                         ExpressionAttributeNames: expressions.namesOrNil,
                                         ExpressionAttributeValues: expressions.valuesOrNil, ReturnValues: "ALL_NEW"),
                                 idempotent: counters.isEmpty)
@@ -192,7 +182,62 @@ public struct DynamoStateStore: StateStore {
             }
             start = page.LastEvaluatedKey
         } while start != nil
-        return items.sorted { $0.key.sort < $1.key.sort }
+        return items.sorted { Bytes.less($0.key.sort, $1.key.sort) }
+    }
+
+    /// TransactWriteItems: a put/delete carries its ConditionExpression, an add is an UpdateItem `ADD … SET …`. A
+    /// cancellation with a ConditionalCheckFailed reason → `.conditionFailed` (nothing was written).
+    public func transact(_ writes: [StateWrite]) throws {
+        guard !writes.isEmpty else { return }
+        let elements = writes.map { write -> DynamoDB.TransactWrite in
+            var expressions = Expressions()
+            switch write {
+            case .put(let item, let condition):
+                let conditionText = expressions.condition(condition)
+                return .put(table: table, item: Self.encodeItem(item),
+                            expression: DynamoExpression(condition: conditionText, names: expressions.names,
+                                                         values: expressions.values))
+            case .add(let key, let counters, let set):
+                let update = Self.addExpression(counters: counters, set: set, &expressions)
+                return .update(table: table, key: Self.key(key), updateExpression: update,
+                               expression: DynamoExpression(names: expressions.names, values: expressions.values))
+            case .delete(let key, let condition):
+                let conditionText = expressions.condition(condition)
+                return .delete(table: table, key: Self.key(key),
+                               expression: DynamoExpression(condition: conditionText, names: expressions.names,
+                                                            values: expressions.values))
+            }
+        }
+        let context = writes[0].key
+        do throws(AWSError) {
+            try client.transactWriteItems(elements)
+        } catch {
+            if error.code == "TransactionCanceledException" && error.cancellationReasons.contains("ConditionalCheckFailed") {
+                throw StateStoreError(.conditionFailed, key: context.description,
+                                      "condition does not hold (TransactWriteItems: \(error.cancellationReasons.joined(separator: ", ")))")
+            }
+            throw StateStoreError(.io, key: context.description, "table \(table): \(error.description)")
+        }
+    }
+
+    static func encodeItem(_ item: StateItem) -> DynamoItem {
+        var encoded = key(item.key)
+        for (name, value) in item.attributes where !reserved.contains(name) { encoded[name] = encode(value) }
+        if let expiresAt = item.expiresAt { encoded[ttlAttribute] = .number(String(expiresAt)) }
+        return encoded
+    }
+
+    static func addExpression(counters: [String: Int64], set: [String: StateValue],
+                              _ expressions: inout Expressions) -> String {
+        let additions = counters.sorted(by: { $0.key < $1.key }).filter { !reserved.contains($0.key) }
+            .map { "\(expressions.name($0.key)) \(expressions.value(.number(String($0.value))))" }
+        let assignments = set.sorted(by: { $0.key < $1.key })
+            .filter { !reserved.contains($0.key) && counters[$0.key] == nil }
+            .map { "\(expressions.name($0.key)) = \(expressions.value(encode($0.value)))" }
+        var clauses: [String] = []
+        if !additions.isEmpty { clauses.append("ADD " + additions.joined(separator: ", ")) }
+        if !assignments.isEmpty { clauses.append("SET " + assignments.joined(separator: ", ")) }
+        return clauses.joined(separator: " ")
     }
 
     // MARK: Helpers

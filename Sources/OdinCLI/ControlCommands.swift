@@ -151,9 +151,11 @@ struct ResumeCommand: ParsableCommand {
         commandName: "resume",
         abstract: "Clear the budget stop and resubmit the chunks a run has left (then condense it).",
         discussion: """
-            Uses the same ResumeService the control plane has: chunks without a terminal marker are submitted \
-            as one array job (original chunk indices kept); with nothing left, condensation starts. With --local \
-            the resumed chunks run here and the command waits for them.
+            Uses the same ResumeService the control plane has, and finishes whatever the run left: an interrupted \
+            seal (claims the camera's pending files, writes the manifest, submits), chunks without a terminal marker \
+            whose jobs are no longer queued or running (one array job, original chunk indices kept), counters behind \
+            the chunk markers, a failed condensation (started again); with nothing left, condensation starts. Safe \
+            to run any number of times. With --local the resumed chunks run here and the command waits for them.
 
             Example: odin resume 20260601-053000-cam01-1a2b --local
             """)
@@ -198,7 +200,8 @@ struct ResumeCommand: ParsableCommand {
             return
         }
         let started = Date()
-        let jobID = try ResumeService(services: pipeline.binding.services).resume(runID)
+        // The local process that held the run's leases (condensation, fallback flush) is gone: take them over.
+        let jobID = try ResumeService(services: pipeline.binding.services).resume(runID, takeOverLeases: true)
         let completed = try pipeline.wait(runs: [runID], timeoutSeconds: timeout, progress: !global.json)
         var summary = try pipeline.summary(runs: [runID], startedAt: started, finishedAt: Date())
         summary["resume_job_id"] = jobID ?? NSNull()

@@ -99,6 +99,10 @@ struct ReplayCommand: ParsableCommand {
             case .responseTooLarge(let size):
                 failed = true
                 FileHandle.standardError.write(Data("response of \(size) bytes exceeds 6291556 bytes for \(path)\n".utf8))
+            case .requestTooLarge(let size):
+                failed = true
+                print(RuntimeAPIEmulator.requestTooLargeBody)
+                FileHandle.standardError.write(Data("413 RequestEntityTooLargeException: the event of \(size) bytes exceeds Lambda's 6291456-byte invoke limit (\(path)); it never reached \(name)\n".utf8))
             case .timedOut:
                 failed = true
                 if let initError = session.emulator.initError {
@@ -176,7 +180,13 @@ enum LocalSeed {
         if let queue = batchEvent?.detail.queueName, !queue.isEmpty {
             if queue.contains("on-demand") || queue.hasSuffix("-od") { onDemandQueue = queue } else { spotQueue = queue }
         }
-        let bucket = "\(prefix)-data-123456789012-\(region)"
+        // An S3 event's bucket becomes the data bucket, so ingest sees the deployment's own bucket (it refuses
+        // objects of other buckets).
+        var bucket = "\(prefix)-data-123456789012-\(region)"
+        if case .objects(let objects, _, _)? = try? IngestEvent.decode(event), let named = objects.first?.bucket,
+           !named.isEmpty {
+            bucket = named
+        }
         let table = "\(prefix)-state"
         let worker = "\(prefix)-worker"
         let hugin = "\(prefix)-hugin"

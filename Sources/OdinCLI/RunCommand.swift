@@ -246,8 +246,8 @@ enum LocalRun {
     ///   (`odin run --priority`, `odin batch process`).
     static func execute(_ pipeline: LocalPipeline, inputs: [String], camera: String?, timeout: Double,
                         progress: Bool, priority: (_ camera: String) -> RunPriority? = { _ in nil }) throws -> Outcome {
-        InterruptHandler.install(hint: "`odin status --local --local-root \(pipeline.options.root)` shows the runs; "
-                                 + "`odin resume RUN --local --local-root \(pipeline.options.root)` finishes one.") {
+        InterruptHandler.install(hint: "Run the same command again to continue (every file is processed exactly once); "
+                                 + "`odin status --local --local-root \(pipeline.options.root)` lists unfinished runs.") {
             [compute = pipeline.binding.compute, queues = pipeline.options.profile.queues] in
             // Events of the killed workers must not reach the control logic (they would mark the chunks failed for
             // good), and disabled queues start nothing more: the state store stays as it was, for resume.
@@ -268,8 +268,24 @@ enum LocalRun {
                            + "\(result.skippedCount) skipped; run(s) started: \(result.runsStarted.joined(separator: ", "))")
             for skip in result.skipped.prefix(5) { Terminal.error("  skipped \(skip)") }
         }
-        let completed = try pipeline.wait(runs: result.runsStarted, timeoutSeconds: timeout, progress: progress)
-        var summary = try pipeline.summary(runs: result.runsStarted, startedAt: started, finishedAt: Date())
+        // Runs an earlier, interrupted `odin run --local` left unfinished are continued here (a budget stop is only
+        // lifted by `odin resume RUN`): every file ends processed exactly once.
+        let resume = ResumeService(services: pipeline.binding.services)
+        var continued: [String] = []
+        for record in try resume.unfinishedRuns() where !result.runsStarted.contains(record.runID) {
+            if record.status == .stoppedByBudget {
+                Terminal.error("run \(record.runID) was stopped by the budget guard; continue it with "
+                               + "`odin resume \(record.runID) --local --local-root \(pipeline.options.root)`")
+                continue
+            }
+            Terminal.error("continuing unfinished run \(record.runID) (\(record.status.rawValue))")
+            _ = try resume.resume(record.runID, clearBudgetStop: false, takeOverLeases: true)
+            continued.append(record.runID)
+        }
+        let runs = result.runsStarted + continued
+        let completed = try pipeline.wait(runs: runs, timeoutSeconds: timeout, progress: progress)
+        var summary = try pipeline.summary(runs: runs, startedAt: started, finishedAt: Date())
+        summary["continued_runs"] = continued
         summary["ingest"] = ["accepted": result.accepted, "duplicates": result.duplicates,
                              "skipped": result.skippedCount, "runs_started": result.runsStarted]
         summary["completed"] = completed

@@ -89,6 +89,9 @@ struct StatusCommand: ParsableCommand {
                          + "\(run["chunks_done"] ?? 0)/\(run["chunks"] ?? 0) chunks, priority \(run["priority"] ?? "default")"
                          + ((run["failed_chunks"] as? [Int]).map { $0.isEmpty ? "" : ", failed \($0)" } ?? ""))
         }
+        for entry in output["unfinished"] as? [[String: Any]] ?? [] {
+            lines.append("unfinished: run \(entry["run_id"] ?? "") (\(entry["status"] ?? "")) — continue with: \(entry["continue_with"] ?? "")")
+        }
         if let teardown = output["last_teardown"] as? [String: Any] {
             lines.append("last teardown: \(teardown["at"] ?? "?") (\(teardown["reason"] ?? ""))")
         } else if output["runs"] != nil {
@@ -117,6 +120,14 @@ enum LocalStatus {
         }
         var output = try read(state: try LocalStateStore(root: root + "/state"), run: run, location: root + "/state")
         output["root"] = root
+        output["unfinished"] = (output["unfinished"] as? [[String: Any]] ?? []).map { entry in
+            var entry = entry
+            let id = entry["run_id"] as? String ?? ""
+            entry["continue_with"] = entry["status"] as? String == RunRecord.Status.stoppedByBudget.rawValue
+                ? "odin resume \(id) --local --local-root \(root)"
+                : "odin run --local --local-root \(root) <the same inputs> (or: odin resume \(id) --local --local-root \(root))"
+            return entry
+        }
         return output
     }
 
@@ -148,6 +159,12 @@ enum LocalStatus {
                                        "count": teardown["count"]?.intValue ?? 0]
         }
         output["budget_stop"] = ["active": try state.get(Schema.budgetStop)?["active"]?.boolValue ?? false]
+        // Runs left unfinished (an interrupted `odin run --local`, a crash) and the command that continues each.
+        output["unfinished"] = try state.query(partition: Schema.activeRunsPartition, sortPrefix: "").compactMap { item -> [String: Any]? in
+            guard let record = try RunRecord.load(item.key.sort, state: state), record.status != .done else { return nil }
+            return ["run_id": record.runID, "status": record.status.rawValue,
+                    "continue_with": "odin resume \(record.runID)"]
+        }
         output["ledger"] = try state.query(partition: "ledger", sortPrefix: "").map { item -> [String: Any] in
             ["month": item.key.sort,
              "vcpu_hours_spot": Double(item["vcpuMsSpot"]?.intValue ?? 0) / 3_600_000,

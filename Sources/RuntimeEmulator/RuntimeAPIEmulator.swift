@@ -9,6 +9,11 @@ import Glibc
 public final class RuntimeAPIEmulator: @unchecked Sendable {
     /// The response limit the real service enforces (RIE `interop.MaxPayloadSize`).
     public static let maxResponseBytes = 6_291_556
+    /// Lambda's synchronous invoke request limit (6 MB); above it Invoke answers HTTP 413 with `requestTooLargeBody`.
+    public static let maxRequestBytes = 6_291_456
+    /// The service's 413 answer to an oversized invoke (error type `RequestEntityTooLargeException`).
+    public static let requestTooLargeBody =
+        #"{"Type":"User","message":"Request must be smaller than 6291456 bytes for the InvokeFunction operation"}"#
 
     public struct Configuration: Sendable {
         public var functionName = "function"
@@ -29,6 +34,9 @@ public final class RuntimeAPIEmulator: @unchecked Sendable {
         case error(type: String?, body: [UInt8])
         /// The runtime's response exceeded the payload limit (413 sent to it).
         case responseTooLarge(size: Int)
+        /// The invoke's payload exceeded Lambda's 6 MB request limit: the service answers HTTP 413
+        /// `RequestEntityTooLargeException` and the function never sees the event.
+        case requestTooLarge(size: Int)
         case timedOut
     }
 
@@ -120,6 +128,8 @@ public final class RuntimeAPIEmulator: @unchecked Sendable {
     ///   ends the wait with `.timedOut`.
     public func invoke(_ payload: [UInt8], options: InvocationOptions = InvocationOptions(),
                        pickupGraceSeconds: Double = 10, abandonIf: (() -> Bool)? = nil) -> Outcome {
+        // Lambda refuses a synchronous invoke over 6 MB before any runtime sees it.
+        if payload.count > Self.maxRequestBytes { return .requestTooLarge(size: payload.count) }
         let pending: Pending = monitor.locked {
             counter += 1
             let id = options.requestID ?? Self.makeRequestID(counter)

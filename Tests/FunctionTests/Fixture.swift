@@ -364,6 +364,7 @@ func describe(_ outcome: RuntimeAPIEmulator.Outcome) -> String {
     case .response(let body): "response \(String(decoding: body, as: UTF8.self))"
     case .error(let type, let body): "error \(type ?? "-"): \(String(decoding: body, as: UTF8.self))"
     case .responseTooLarge(let size): "response too large (\(size))"
+    case .requestTooLarge(let size): "413 RequestEntityTooLargeException (request of \(size) bytes)"
     case .timedOut: "timed out"
     }
 }

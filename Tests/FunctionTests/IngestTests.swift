@@ -188,7 +188,11 @@ let smallChunksProfile = #"{"pipeline":{"ingest":{"settle_seconds":0},"chunking"
         guard let moto = FunctionMoto.require() else { return }
         let stack = try TestStack(moto, profileJSON: smallChunksProfile)
         let session = try stack.start("ingest")
-        let event = try String(contentsOfFile: TestEnvironment.packageRoot + "/events/" + fixture, encoding: .utf8)
+        // The samples name the production bucket; an object of another bucket than the deployment's is refused.
+        let sample = try String(contentsOfFile: TestEnvironment.packageRoot + "/events/" + fixture, encoding: .utf8)
+        let refused = invokeJSON(session, sample)
+        #expect(refused["accepted"] as? Int == 0 && (refused["skippedCount"] as? Int ?? 0) >= 1, "\(refused)")
+        let event = sample.replacingOccurrences(of: "odin-prod-data-123456789012", with: stack.bucket)
         let result = invokeJSON(session, event)
         #expect((result["accepted"] as? Int ?? 0) >= 1, "\(result)")
         let runs = result["runsStarted"] as? [String] ?? []

@@ -28,7 +28,8 @@ import TestSupport
         #expect(result.stdout.contains(#""outcome":"chunk_succeeded""#), "\(result.stdout)")
         #expect(result.stdout.contains(#""runID":"run-20260614-0532-cam01""#))
         let calls = result.stderr.split(separator: "\n").filter { $0.hasPrefix("aws: ") }
-        #expect(calls.contains { $0.hasPrefix("aws: dynamodb PutItem 200 ") }, "\(result.stderr)")
+        // The chunk's marker, counters, ledger charge and event item commit in one transaction.
+        #expect(calls.contains { $0.hasPrefix("aws: dynamodb TransactWriteItems 200 ") }, "\(result.stderr)")
         #expect(calls.allSatisfy { $0.hasSuffix(" ms") })
         #expect(!result.stderr.contains(moto.credentials.secretAccessKey))
 

@@ -41,7 +41,7 @@ public final class PortCallCounter: Sendable {
     public func count(_ name: String) -> Int { counts.withLock { $0[name] ?? 0 } }
     /// Writes (put, update, add, delete) to the state store.
     public var stateWrites: Int {
-        counts.withLock { c in ["state.put", "state.update", "state.add", "state.delete"].reduce(0) { $0 + (c[$1] ?? 0) } }
+        counts.withLock { c in ["state.put", "state.update", "state.add", "state.delete", "state.transact"].reduce(0) { $0 + (c[$1] ?? 0) } }
     }
 }
 
@@ -77,6 +77,10 @@ public struct CountingStateStore: StateStore {
     public func query(partition: String, sortPrefix: String) throws -> [StateItem] {
         counter.record("state.query", "\(partition) \(sortPrefix)")
         return try base.query(partition: partition, sortPrefix: sortPrefix)
+    }
+    public func transact(_ writes: [StateWrite]) throws {
+        counter.record("state.transact", writes.map(\.key.description).joined(separator: " "))
+        try base.transact(writes)
     }
 }
 

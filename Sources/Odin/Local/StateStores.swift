@@ -9,13 +9,24 @@ import Glibc
 /// The transitions every state-store binding applies, given the current item (shared by the local bindings so the
 /// condition semantics are identical to the DynamoDB expressions documented on `StateStore`).
 enum StateTransitions {
+    /// DynamoDB rejects a partition key over 2,048 bytes or a sort key over 1,024 bytes (ValidationException); the
+    /// local stores do too, so a key the table would refuse fails here as well.
+    static func checkLimits(_ key: StateKey) throws {
+        if key.partition.utf8.count > Schema.partitionKeyLimit || key.sort.utf8.count > Schema.sortKeyLimit {
+            throw StateStoreError(.io, key: String(key.description.prefix(80)) + "…",
+                                  "key exceeds DynamoDB's limits (partition key \(key.partition.utf8.count) of \(Schema.partitionKeyLimit) bytes, sort key \(key.sort.utf8.count) of \(Schema.sortKeyLimit))")
+        }
+    }
+
     static func put(_ current: StateItem?, _ item: StateItem, _ condition: WriteCondition) throws -> StateItem {
+        try checkLimits(item.key)
         guard condition.holds(for: current) else { throw failed(item.key, condition) }
         return item
     }
 
     static func update(_ current: StateItem?, key: StateKey, set: [String: StateValue], remove: [String],
                        expiresAt: Int64?, condition: WriteCondition) throws -> StateItem {
+        try checkLimits(key)
         guard condition.holds(for: current) else { throw failed(key, condition) }
         var item = current ?? StateItem(key: key)
         for (name, value) in set { item.attributes[name] = value }
@@ -26,6 +37,7 @@ enum StateTransitions {
 
     static func add(_ current: StateItem?, key: StateKey, counters: [String: Int64],
                     set: [String: StateValue]) throws -> (StateItem, [String: Int64]) {
+        try checkLimits(key)
         var item = current ?? StateItem(key: key)
         var result: [String: Int64] = [:]
         for (name, delta) in counters {
@@ -38,6 +50,25 @@ enum StateTransitions {
             if case .int(let number) = value { result[name] = number }
         }
         return (item, result)
+    }
+
+    /// The items a transaction leaves (nil: deleted), in `writes` order, given the current ones; throws
+    /// `.conditionFailed` (nothing applied) when a condition does not hold.
+    static func transact(_ writes: [StateWrite], current: (StateKey) throws -> StateItem?) throws -> [(StateKey, StateItem?)] {
+        var seen = Set<StateKey>()
+        for write in writes where !seen.insert(write.key).inserted {
+            throw StateStoreError(.io, key: write.key.description, "a transaction writes the item twice")
+        }
+        return try writes.map { write -> (StateKey, StateItem?) in
+            let item = try current(write.key)
+            switch write {
+            case .put(let next, let condition): return (next.key, try put(item, next, condition))
+            case .add(let key, let counters, let set): return (key, try add(item, key: key, counters: counters, set: set).0)
+            case .delete(let key, let condition):
+                guard condition.holds(for: item) else { throw failed(key, condition) }
+                return (key, nil)
+            }
+        }
     }
 
     static func failed(_ key: StateKey, _ condition: WriteCondition) -> StateStoreError {
@@ -53,7 +84,7 @@ enum StateTransitions {
 
 /// An in-memory state store (tests, the simulator, benchmarks). Thread-safe; same semantics as the others.
 public final class InMemoryStateStore: StateStore {
-    private let partitions = Mutex<[String: [String: StateItem]]>([:])
+    private let partitions = Mutex<[Bytes: [Bytes: StateItem]]>([:])
     private let clock: any WallClock
 
     public init(clock: any WallClock = SystemClock()) { self.clock = clock }
@@ -62,14 +93,14 @@ public final class InMemoryStateStore: StateStore {
 
     public func get(_ key: StateKey) throws -> StateItem? {
         let now = now
-        return partitions.withLock { StateTransitions.live($0[key.partition]?[key.sort], now: now) }
+        return partitions.withLock { StateTransitions.live($0[Bytes(key.partition)]?[Bytes(key.sort)], now: now) }
     }
 
     public func put(_ item: StateItem, condition: WriteCondition) throws {
         let now = now
         try partitions.withLock { parts in
-            let current = StateTransitions.live(parts[item.key.partition]?[item.key.sort], now: now)
-            parts[item.key.partition, default: [:]][item.key.sort] = try StateTransitions.put(current, item, condition)
+            let current = StateTransitions.live(parts[Bytes(item.key.partition)]?[Bytes(item.key.sort)], now: now)
+            parts[Bytes(item.key.partition), default: [:]][Bytes(item.key.sort)] = try StateTransitions.put(current, item, condition)
         }
     }
 
@@ -77,10 +108,10 @@ public final class InMemoryStateStore: StateStore {
                        condition: WriteCondition) throws -> StateItem {
         let now = now
         return try partitions.withLock { parts in
-            let current = StateTransitions.live(parts[key.partition]?[key.sort], now: now)
+            let current = StateTransitions.live(parts[Bytes(key.partition)]?[Bytes(key.sort)], now: now)
             let item = try StateTransitions.update(current, key: key, set: set, remove: remove, expiresAt: expiresAt,
                                                    condition: condition)
-            parts[key.partition, default: [:]][key.sort] = item
+            parts[Bytes(key.partition), default: [:]][Bytes(key.sort)] = item
             return item
         }
     }
@@ -89,9 +120,9 @@ public final class InMemoryStateStore: StateStore {
     public func add(_ key: StateKey, counters: [String: Int64], set: [String: StateValue]) throws -> [String: Int64] {
         let now = now
         return try partitions.withLock { parts in
-            let current = StateTransitions.live(parts[key.partition]?[key.sort], now: now)
+            let current = StateTransitions.live(parts[Bytes(key.partition)]?[Bytes(key.sort)], now: now)
             let (item, values) = try StateTransitions.add(current, key: key, counters: counters, set: set)
-            parts[key.partition, default: [:]][key.sort] = item
+            parts[Bytes(key.partition), default: [:]][Bytes(key.sort)] = item
             return values
         }
     }
@@ -99,9 +130,9 @@ public final class InMemoryStateStore: StateStore {
     public func delete(_ key: StateKey, condition: WriteCondition) throws -> StateItem? {
         let now = now
         return try partitions.withLock { parts in
-            let current = StateTransitions.live(parts[key.partition]?[key.sort], now: now)
+            let current = StateTransitions.live(parts[Bytes(key.partition)]?[Bytes(key.sort)], now: now)
             guard condition.holds(for: current) else { throw StateTransitions.failed(key, condition) }
-            parts[key.partition]?[key.sort] = nil
+            parts[Bytes(key.partition)]?[Bytes(key.sort)] = nil
             return current
         }
     }
@@ -109,15 +140,25 @@ public final class InMemoryStateStore: StateStore {
     public func query(partition: String, sortPrefix: String) throws -> [StateItem] {
         let now = now
         return partitions.withLock { parts in
-            (parts[partition] ?? [:]).values
-                .filter { $0.key.sort.hasPrefix(sortPrefix) && StateTransitions.live($0, now: now) != nil }
-                .sorted { $0.key.sort < $1.key.sort }
+            (parts[Bytes(partition)] ?? [:]).values
+                .filter { Bytes.hasPrefix($0.key.sort, sortPrefix) && StateTransitions.live($0, now: now) != nil }
+                .sorted { Bytes.less($0.key.sort, $1.key.sort) }
+        }
+    }
+
+    public func transact(_ writes: [StateWrite]) throws {
+        let now = now
+        try partitions.withLock { parts in
+            let results = try StateTransitions.transact(writes) {
+                StateTransitions.live(parts[Bytes($0.partition)]?[Bytes($0.sort)], now: now)
+            }
+            for (key, item) in results { parts[Bytes(key.partition), default: [:]][Bytes(key.sort)] = item }
         }
     }
 
     /// Every item (for inspection in tests and the CLI's status).
     public func snapshot() -> [StateItem] {
-        partitions.withLock { $0.values.flatMap(\.values).sorted { $0.key.description < $1.key.description } }
+        partitions.withLock { $0.values.flatMap(\.values).sorted { Bytes.less($0.key.description, $1.key.description) } }
     }
 }
 
@@ -136,6 +177,7 @@ public final class LocalStateStore: StateStore {
         } catch {
             throw StateStoreError(.io, key: root, "cannot create the state folder: \(error)")
         }
+        try recoverJournals()
     }
 
     private var now: Int64 { Int64(clock.now().timeIntervalSince1970) }
@@ -184,22 +226,29 @@ public final class LocalStateStore: StateStore {
     }
 
     private func write(_ item: StateItem) throws {
-        let path = itemPath(item.key)
+        let folder = partitionPath(item.key.partition)
+        if mkdir(folder, 0o755) != 0 && errno != EEXIST {
+            throw StateStoreError(.io, key: item.key.description, "cannot create \(folder): errno \(errno)")
+        }
+        try writeFile(itemPath(item.key), Array(try JSONEncoder().encode(item)), key: item.key.description)
+    }
+
+    /// Writes `bytes` to a temporary file and renames it to `path` (readers see the old or the new file).
+    private func writeFile(_ path: String, _ bytes: [UInt8], key: String) throws {
         let temp = path + ".tmp-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
-        let bytes = Array(try JSONEncoder().encode(item))
         let descriptor = open(temp, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
-            throw StateStoreError(.io, key: item.key.description, "cannot create \(temp): errno \(errno)")
+            throw StateStoreError(.io, key: key, "cannot create \(temp): errno \(errno)")
         }
         let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
         close(descriptor)
         guard written == bytes.count else {
             unlink(temp)
-            throw StateStoreError(.io, key: item.key.description, "short write to \(temp)")
+            throw StateStoreError(.io, key: key, "short write to \(temp)")
         }
         guard rename(temp, path) == 0 else {
             unlink(temp)
-            throw StateStoreError(.io, key: item.key.description, "cannot rename into \(path): errno \(errno)")
+            throw StateStoreError(.io, key: key, "cannot rename into \(path): errno \(errno)")
         }
     }
 
@@ -275,8 +324,70 @@ public final class LocalStateStore: StateStore {
         var items: [StateItem] = []
         for name in names where name.hasSuffix(".json") {
             guard let item = StateTransitions.live(try read(folder + "/" + name, key: nil), now: now) else { continue }
-            if item.key.partition == partition && item.key.sort.hasPrefix(sortPrefix) { items.append(item) }
+            if Bytes.equal(item.key.partition, partition) && Bytes.hasPrefix(item.key.sort, sortPrefix) {
+                items.append(item)
+            }
         }
-        return items.sorted { $0.key.sort < $1.key.sort }
+        return items.sorted { Bytes.less($0.key.sort, $1.key.sort) }
+    }
+
+    /// Holds every partition's lock (in byte order, so two transactions never deadlock), writes the resulting items
+    /// to a journal file, renames each into place and removes the journal. A process killed between the renames
+    /// leaves the journal; the next transaction or `recoverJournals()` (run at open) re-applies it under the same locks.
+    public func transact(_ writes: [StateWrite]) throws {
+        let partitions = Set(writes.map { Bytes($0.key.partition) }).sorted()
+        let now = now
+        try lockedAll(partitions[...]) {
+            let results = try StateTransitions.transact(writes) {
+                StateTransitions.live(try read(itemPath($0), key: $0), now: now)
+            }
+            let journal = Journal(partitions: partitions.map(\.text),
+                                  writes: results.map { Journal.Entry(key: $0.0, item: $0.1) })
+            let path = "\(root)/.journal-\(getpid())-\(UInt64.random(in: 0...UInt64.max)).json"
+            try writeFile(path, Array(try JSONEncoder().encode(journal)), key: writes.first?.key.description ?? "")
+            try apply(journal)
+            unlink(path)
+        }
+    }
+
+    struct Journal: Codable {
+        struct Entry: Codable {
+            var key: StateKey
+            var item: StateItem?
+        }
+        var partitions: [String]
+        var writes: [Entry]
+    }
+
+    private func apply(_ journal: Journal) throws {
+        for entry in journal.writes {
+            if let item = entry.item { try write(item) } else if unlink(itemPath(entry.key)) != 0 && errno != ENOENT {
+                throw StateStoreError(.io, key: entry.key.description, "cannot delete: errno \(errno)")
+            }
+        }
+    }
+
+    /// Re-applies transactions a killed process left half-done (their journal files).
+    public func recoverJournals() throws {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: root) else { return }
+        for name in names where name.hasPrefix(".journal-") && name.hasSuffix(".json") {
+            let path = root + "/" + name
+            guard let data = FileManager.default.contents(atPath: path),
+                  let journal = try? JSONDecoder().decode(Journal.self, from: data) else {
+                continue  // being written (its writer holds the locks), or torn by a kill before it was complete
+            }
+            try lockedAll(journal.partitions.map(Bytes.init).sorted()[...]) {
+                // Still there once the locks are held: its writer is gone.
+                if FileManager.default.fileExists(atPath: path) {
+                    try apply(journal)
+                    unlink(path)
+                }
+            }
+        }
+    }
+
+    private func lockedAll(_ partitions: ArraySlice<Bytes>, _ body: () throws -> Void) throws {
+        guard let first = partitions.first else { return try body() }
+        try locked(first.text) { try lockedAll(partitions.dropFirst(), body) }
     }
 }

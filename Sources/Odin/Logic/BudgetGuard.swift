@@ -314,41 +314,106 @@ public struct BudgetGuardService: Sendable {
     }
 }
 
-/// `odin resume RUN` (CLI): clears the budget stop and resubmits the run's chunks that are not terminal as one job.
+/// `odin resume RUN` (CLI): clears the budget stop and finishes whatever the run left unfinished — a seal that was
+/// interrupted (`sealing`), a submission (`submitting`/`waiting_for_budget`), chunks without a terminal marker
+/// (resubmitted as one job), counters behind the markers (repaired from the markers), a failed condensation (started
+/// again) — so it is safe to run at any point, any number of times.
 public struct ResumeService: Sendable {
     let services: OdinServices
 
     public init(services: OdinServices) { self.services = services }
 
+    /// Runs in the active index that are not finished (e.g. a local run interrupted by SIGINT), oldest first.
+    public func unfinishedRuns() throws -> [RunRecord] {
+        try services.state.query(partition: Schema.activeRunsPartition, sortPrefix: "").compactMap {
+            try RunRecord.load($0.key.sort, state: services.state)
+        }.filter { $0.status != .done }
+    }
+
     /// Returns the job id submitted, or nil when nothing was left to run (condensation is then started).
-    public func resume(_ runID: String, clearBudgetStop: Bool = true) throws -> String? {
+    /// - Parameter takeOverLeases: take over the run's condensation/flush leases at once instead of waiting for them
+    ///   to expire (local mode: the process that held them is gone).
+    public func resume(_ runID: String, clearBudgetStop: Bool = true, takeOverLeases: Bool = false) throws -> String? {
         if clearBudgetStop {
             try services.state.update(Schema.budgetStop, set: ["active": .bool(false),
                                                                "clearedAt": .string(UTC.iso(services.clock.now()))])
         }
-        guard let record = try RunRecord.load(runID, state: services.state) else {
+        guard var record = try RunRecord.load(runID, state: services.state) else {
             throw OdinError("run \(runID)", "no such run")
         }
-        if record.status == .submitting || record.status == .waitingForBudget ||
-            (record.status == .stoppedByBudget && record.jobs.isEmpty) {
-            try RunRecord.modify(runID, state: services.state) { $0.status = .submitting }
-            try RunSubmitter(services: services).submit(runID, recovering: true)
+        switch record.status {
+        case .done:
             return nil
+        case .sealing:
+            // The seal was interrupted: claim the camera's pending objects, write the manifest and submit.
+            _ = try RunSealer(services: services).finishSeal(runID: runID, camera: record.cameraID)
+            return nil
+        case .submitting, .waitingForBudget:
+            try RunSubmitter(services: services).submit(runID)
+            return nil
+        case .stoppedByBudget where record.jobs.isEmpty:
+            try RunRecord.modify(runID, state: services.state) { $0.status = .submitting }
+            try RunSubmitter(services: services).submit(runID)
+            return nil
+        case .failed:
+            // Condensation failed: release its marker so it starts again.
+            try services.state.delete(Schema.condensationMarker(runID), condition: .always)
+            record = try RunRecord.modify(runID, state: services.state) { $0.status = .running }
+            try services.state.put(StateItem(key: Schema.activeRun(runID), attributes: ["since": .int(services.nowSeconds)]),
+                                   condition: .always)
+        case .running, .condensing, .stoppedByBudget:
+            break
         }
+        var progress = RunProgress(services: services, runID: runID, chunkCount: record.chunkCount)
+        progress.takeOverLeases = takeOverLeases
+        try progress.recount()
         let done = Set(try services.state.query(partition: Schema.runPartition(runID), sortPrefix: Schema.chunkDonePrefix)
             .compactMap { Schema.index(fromSortKey: $0.key.sort) })
         let waiting = Set(try services.state.query(partition: Schema.runPartition(runID),
                                                    sortPrefix: Schema.fallbackPendingPrefix)
             .compactMap { Schema.index(fromSortKey: $0.key.sort) })
         let left = (0..<record.chunkCount).filter { !done.contains($0) && !waiting.contains($0) }
-        let progress = RunProgress(services: services, runID: runID, chunkCount: record.chunkCount)
         guard !left.isEmpty else {
-            try RunRecord.modify(runID, state: services.state) { $0.status = .running }
+            if record.status == .stoppedByBudget {
+                try RunRecord.modify(runID, state: services.state) { $0.status = .running }
+            }
             _ = try progress.advance(forceFlush: true)
             return nil
         }
-        let generation = try services.state.add(Schema.runCounters(runID), counters: ["fallbackGen": 1], set: [:])["fallbackGen"] ?? 1
-        return try progress.submitSubset(indices: left, generation: generation, kind: "resume",
-                                         queue: services.profile.primaryQueue, claimed: [])
+        if record.status == .condensing { return nil }
+        if record.status == .running {
+            // Chunks of a job that is still queued or running are not lost: resubmitting them would run them twice.
+            let ids = record.jobs.filter { $0.kind != "condense" }.map(\.jobID)
+            var active = false
+            for start in stride(from: 0, to: ids.count, by: 100) {
+                let batch = Array(ids[start..<min(start + 100, ids.count)])
+                if try services.compute.describeJobs(batch).contains(where: { BatchJobStatus.active.contains($0.status) }) {
+                    active = true
+                }
+            }
+            if active {
+                _ = try progress.advance()
+                return nil
+            }
+        }
+        // Resume generations are negative (fallback generations count queued chunks); a resume recorded but not
+        // submitted (interrupted) is finished under its own generation, so its job is found by name, not doubled.
+        let unfinished = try services.state.query(partition: Schema.runPartition(runID), sortPrefix: "fallback#")
+            .first { $0["kind"]?.stringValue == "resume" && $0["jobID"] == nil }
+        let generation: Int64
+        if let unfinished, let number = Int64(unfinished.key.sort.dropFirst("fallback#".count)) {
+            generation = number
+        } else {
+            generation = -(try services.state.add(Schema.runCounters(runID), counters: ["resumeGen": 1], set: [:])["resumeGen"] ?? 1)
+            try services.state.put(StateItem(key: Schema.fallbackJob(runID, generation),
+                                             attributes: ["indices": .list(left.map { .int(Int64($0)) }),
+                                                          "kind": .string("resume")]),
+                                   condition: .itemAbsent)
+        }
+        let indices = unfinished?["indices"]?.listValue?.compactMap { $0.intValue.map(Int.init) } ?? left
+        let jobID = try progress.submitSubset(indices: indices, generation: generation, kind: "resume",
+                                              queue: services.profile.primaryQueue)
+        if !waiting.isEmpty { _ = try progress.advance(forceFlush: true) }
+        return jobID
     }
 }

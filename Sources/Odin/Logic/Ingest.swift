@@ -40,8 +40,26 @@ public struct IngestService: Sendable {
         result.otherRecords = other
         let now = services.nowSeconds
         let ttl = now + Int64(services.profile.ingest.dedupTTLDays) * 86_400
-        var perCamera: [String: Int64] = [:]
-        for object in objects {
+        // Cameras keyed by their bytes: `String` keys would merge NFC and NFD spellings of one name, which are two
+        // cameras (two pending partitions) in the table.
+        var perCamera: [Bytes: Int64] = [:]
+        var duplicateCameras = Set<Bytes>()
+        let configuredBucket = services.objects.rootURI.hasPrefix("s3://") ? String(services.objects.rootURI.dropFirst(5)) : nil
+        for (position, object) in objects.enumerated() {
+            if services.nearDeadline {
+                // Recorded objects are committed; the event fails so it is redelivered, and the redelivery finds
+                // them recorded (duplicates) and records the rest.
+                throw OdinError("ingest", "the invocation's deadline is near after \(position) of \(objects.count) objects; the event is redelivered for the rest")
+            }
+            if let configuredBucket, !Bytes.equal(object.bucket, configuredBucket) {
+                result.skippedCount += 1
+                let skip = IngestPlanner.SkipReason(key: object.key, reason: .otherBucket)
+                if result.skipped.count < 100 { result.skipped.append(skip) }
+                services.log.warning("object rejected: not in the configured bucket",
+                                     ["bucket": object.bucket, "key": object.key, "configured": configuredBucket,
+                                      "fix": "upload to s3://\(configuredBucket)/ (the manifest carries keys of that bucket only)"])
+                continue
+            }
             let media: MediaObject
             switch planner.classify(bucket: object.bucket, key: object.key, size: object.size) {
             case .failure(let skip):
@@ -52,31 +70,51 @@ public struct IngestService: Sendable {
             case .success(let value): media = value
             }
             let version = object.versionID ?? object.eTag.map { "etag:" + $0 } ?? "size:\(object.size)"
-            let dedup = StateItem(key: Schema.objectVersion(bucket: object.bucket, key: object.key, version: version),
+            // The dedup item and the pending item commit together (one transaction): the dedup item means
+            // "recorded", never "about to be recorded".
+            let dedup = StateItem(key: try Schema.objectVersion(bucket: object.bucket, key: object.key, version: version),
                                   attributes: ["seenAt": .int(now)], expiresAt: ttl)
-            guard try services.state.create(dedup) else {
+            let pending = StateItem(key: try Schema.pending(camera: media.cameraID, bucket: object.bucket,
+                                                            key: object.key, version: version),
+                                    attributes: ["bucket": .string(media.bucket), "key": .string(media.key),
+                                                 "size": .int(media.size), "kind": .string(media.kind.rawValue)])
+            do {
+                try services.state.transact([.put(dedup, .itemAbsent), .put(pending, .always)])
+            } catch let error as StateStoreError where error.isConditionFailure {
                 result.duplicates += 1
+                duplicateCameras.insert(Bytes(media.cameraID))
                 continue
             }
-            try services.state.put(StateItem(key: StateKey(Schema.pendingPartition(camera: media.cameraID),
-                                                           "\(object.bucket)/\(object.key)#\(version)"),
-                                             attributes: ["bucket": .string(media.bucket), "key": .string(media.key),
-                                                          "size": .int(media.size),
-                                                          "kind": .string(media.kind.rawValue)]),
-                                   condition: .always)
-            perCamera[media.cameraID, default: 0] += 1
+            perCamera[Bytes(media.cameraID), default: 0] += 1
             result.accepted += 1
         }
+        // A redelivery after a failure between the recording and the window ADD finds its objects recorded but no
+        // window: open one, so the sweeper seals them.
+        // (Not while a run of the camera is `sealing`: its seal took the window and claims those objects; the sweeper
+        // or `odin resume` finishes it.)
+        var sealing: Set<Bytes>?
+        for camera in duplicateCameras.subtracting(perCamera.keys).sorted()
+        where try services.state.get(Schema.window(camera: camera.text)) == nil &&
+            (try services.state.query(partition: Schema.pendingPartition(camera: camera.text), sortPrefix: ""))
+                .contains(where: { $0["claimedBy"] == nil }) {
+            if sealing == nil {
+                sealing = Set(try services.state.query(partition: Schema.activeRunsPartition, sortPrefix: "")
+                    .compactMap { try RunRecord.load($0.key.sort, state: services.state) }
+                    .filter { $0.status == .sealing }.map { Bytes($0.cameraID) })
+            }
+            if sealing?.contains(camera) == false { perCamera[camera] = 1 }
+        }
         for (camera, count) in perCamera.sorted(by: { $0.key < $1.key }) {
-            let counters = try services.state.add(Schema.window(camera: camera), counters: ["count": count, "version": 1],
-                                                  set: ["lastSeen": .int(now)])
+            let counters = try services.state.add(Schema.window(camera: camera.text),
+                                                  counters: ["count": count, "version": 1], set: ["lastSeen": .int(now)])
             if counters["count"] == count {
                 // This invocation opened the window. If it was sealed meanwhile the condition fails: fine.
-                _ = try? services.state.update(Schema.window(camera: camera), set: ["openedAt": .int(now)],
+                _ = try? services.state.update(Schema.window(camera: camera.text), set: ["openedAt": .int(now)],
                                                condition: .attributeAbsent("openedAt"))
             }
         }
-        result.runsStarted = try RunSealer(services: services).sealDueWindows()
+        // Near the deadline, settled windows are left to the sweeper.
+        result.runsStarted = services.nearDeadline ? [] : try RunSealer(services: services).sealDueWindows()
         if result.accepted > 0 || result.duplicates > 0 {
             services.metrics.emit([Metric("ObjectsAccepted", Double(result.accepted)),
                                    Metric("ObjectsDuplicate", Double(result.duplicates))],
@@ -98,6 +136,10 @@ public struct RunSealer: Sendable {
         let now = services.nowSeconds
         var started: [String] = []
         for window in try services.state.query(partition: Schema.windowsPartition, sortPrefix: "") {
+            if services.nearDeadline {
+                services.log.info("sealing stopped: the invocation's deadline is near", ["sealed": String(started.count)])
+                break
+            }
             let lastSeen = window["lastSeen"]?.intValue ?? 0
             let openedAt = window["openedAt"]?.intValue ?? lastSeen
             let count = window["count"]?.intValue ?? 0
@@ -113,38 +155,41 @@ public struct RunSealer: Sendable {
         return started
     }
 
-    /// Seals one window (exclusive through a conditional delete on its `version`), claims its pending objects,
-    /// writes the manifest, records the run and submits it.
+    /// Seals one window: the run record (`sealing`), its index entries and the removal of the window (conditional on
+    /// the window's `version`, so exactly one sealer wins) commit in one transaction — a run exists exactly when its
+    /// window was taken. Then its pending objects are claimed, the manifest written and the run submitted; a failure
+    /// after the transaction leaves a `sealing` run that the sweeper / `odin resume` finish.
     func seal(camera: String, window: StateItem) throws -> String? {
         let version = window["version"] ?? .int(0)
-        do {
-            try services.state.delete(window.key, condition: .equals("version", version))
-        } catch let error as StateStoreError where error.isConditionFailure {
-            return nil  // another invocation added to it or sealed it
-        }
         let now = services.clock.now()
         let base = "\(Self.sanitize(camera))-\(UTC.compact(now))"
-        var runID = base
-        var record = RunRecord(runID: runID, cameraID: camera, status: .sealing, createdAt: UTC.iso(now),
-                               manifestKey: StoreLayout.manifestKey(run: runID))
+        var record = RunRecord(runID: base, cameraID: camera, status: .sealing, createdAt: UTC.iso(now),
+                               manifestKey: StoreLayout.manifestKey(run: base))
         record.priority = PriorityRequest.current(camera: camera, now: services.nowSeconds, store: services.objects) {
             services.log.warning("priority request ignored", ["camera": camera, "reason": $0])
         }
-        var attempt = 1
-        while true {
+        for attempt in 1...100 {
+            let runID = attempt == 1 ? base : "\(base)-\(attempt)"
+            record.runID = runID
+            record.manifestKey = StoreLayout.manifestKey(run: runID)
             do {
-                record = try record.save(state: services.state)
-                break
-            } catch let error as StateStoreError where error.isConditionFailure && attempt < 100 {
-                attempt += 1
-                runID = "\(base)-\(attempt)"
-                record.runID = runID
-                record.manifestKey = StoreLayout.manifestKey(run: runID)
+                _ = try record.save(state: services.state, with: [
+                    .put(StateItem(key: Schema.activeRun(runID), attributes: ["since": .int(services.nowSeconds)]), .always),
+                    .delete(window.key, .equals("version", version))])
+                return try finishSeal(runID: runID, camera: camera)
+            } catch let error as StateStoreError where error.isConditionFailure {
+                // Either the window changed (another invocation added to it or sealed it) or the run id is taken.
+                guard try services.state.get(window.key)?["version"] == version else { return nil }
             }
         }
-        try services.state.put(StateItem(key: Schema.activeRun(runID), attributes: ["since": .int(services.nowSeconds)]),
-                               condition: .always)
-        return try finishSeal(runID: runID, camera: camera)
+        throw OdinError("camera \(camera)", "no free run id after \(base)-100")
+    }
+
+    /// Removes a run that claimed no object.
+    func discard(_ runID: String) throws {
+        try services.state.delete(Schema.runMeta(runID), condition: .always)
+        try services.state.delete(Schema.activeRun(runID), condition: .always)
+        try services.state.delete(Schema.runIndex(runID), condition: .always)
     }
 
     /// Claims the camera's pending objects for `runID` (a concurrent sealer of a later window may hold some), writes
@@ -153,7 +198,13 @@ public struct RunSealer: Sendable {
     func finishSeal(runID: String, camera: String) throws -> String? {
         guard var record = try RunRecord.load(runID, state: services.state) else { return nil }
         var claimed: [(StateKey, MediaObject)] = []
+        let sealing = record.status == .sealing
         for pending in try services.state.query(partition: Schema.pendingPartition(camera: camera), sortPrefix: "") {
+            guard sealing else {
+                // Sealed already (a crash after the manifest): drop what this run had claimed.
+                if pending["claimedBy"] == .string(runID) { try services.state.delete(pending.key, condition: .always) }
+                continue
+            }
             do {
                 try services.state.update(pending.key, set: ["claimedBy": .string(runID)],
                                           condition: .absentOrEquals("claimedBy", .string(runID)))
@@ -165,25 +216,32 @@ public struct RunSealer: Sendable {
             claimed.append((pending.key, MediaObject(bucket: bucket, key: key, cameraID: camera,
                                                      size: pending["size"]?.intValue ?? 0, kind: kind)))
         }
+        guard sealing else {
+            // Sealed already (a redelivery or a second recovery): continue with the submission only.
+            try RunSubmitter(services: services).submit(runID)
+            return runID
+        }
         guard !claimed.isEmpty else {
-            try services.state.delete(Schema.runMeta(runID), condition: .always)
-            try services.state.delete(Schema.activeRun(runID), condition: .always)
-            try services.state.delete(Schema.runIndex(runID), condition: .always)
+            try discard(runID)
             return nil
         }
-        let chunks = IngestPlanner(chunking: services.profile.chunking).plan(runID: runID, objects: claimed.map(\.1))
+        // One manifest entry per object key (compared as bytes): several versions of one key in a window are one
+        // object to process (its latest bytes are read when the chunk runs); every version's pending item is claimed.
+        var seen = Set<Bytes>()
+        let objects = claimed.map(\.1).filter { seen.insert(Bytes($0.bucket + "/" + $0.key)).inserted }
+        let chunks = IngestPlanner(chunking: services.profile.chunking).plan(runID: runID, objects: objects)
         try services.objects.put(record.manifestKey, bytes: try IngestPlanner.manifest(chunks))
-        record.objectCount = claimed.count
+        record.objectCount = objects.count
         record.chunkCount = chunks.count
         let planner = IngestPlanner(chunking: services.profile.chunking)
-        record.estimatedWorkSeconds = claimed.reduce(0) { $0 + planner.workSeconds($1.1) }
+        record.estimatedWorkSeconds = objects.reduce(0) { $0 + planner.workSeconds($1) }
         record.status = .submitting
         record = try record.save(state: services.state)
         for (key, _) in claimed { try services.state.delete(key, condition: .always) }
-        services.log.info("run sealed", ["run.id": runID, "camera": camera, "objects": String(claimed.count),
+        services.log.info("run sealed", ["run.id": runID, "camera": camera, "objects": String(objects.count),
                                          "chunks": String(chunks.count),
                                          "priority": record.priority?.rawValue ?? "default"])
-        try RunSubmitter(services: services).submit(runID, recovering: false)
+        try RunSubmitter(services: services).submit(runID)
         return runID
     }
 
@@ -203,8 +261,8 @@ public struct RunSubmitter: Sendable {
 
     public init(services: OdinServices) { self.services = services }
 
-    /// - Parameter recovering: look for jobs a crashed earlier attempt already submitted (by job name) first.
-    public func submit(_ runID: String, recovering: Bool) throws {
+    /// Idempotent: parts already recorded are skipped, and a part's job is looked up by name before it is submitted.
+    public func submit(_ runID: String) throws {
         guard var record = try RunRecord.load(runID, state: services.state) else {
             throw OdinError("run \(runID)", "no run record")
         }
@@ -242,11 +300,10 @@ public struct RunSubmitter: Sendable {
         for (part, range) in IngestPlanner.parts(chunkCount: record.chunkCount).enumerated() {
             let name = "munin-\(runID)-p\(part)"
             if record.jobs.contains(where: { $0.kind == "chunks" && $0.offset == range.lowerBound }) { continue }
-            var jobID: String?
-            if recovering {
-                jobID = try services.compute.listJobs(.namePrefix(queue: queue, prefix: name))
-                    .first { $0.jobName == name }?.jobID
-            }
+            // Always look for the job by name first: a SubmitJob whose answer was lost (timeout, reset) may have
+            // created it, and a second SubmitJob would run the chunks twice.
+            var jobID = try services.compute.listJobs(.namePrefix(queue: queue, prefix: name))
+                .first { $0.jobName == name }?.jobID
             if jobID == nil {
                 jobID = try services.compute.submitJob(workerSubmission(
                     name: name, queue: queue, runID: runID, manifest: record.manifestKey, offset: range.lowerBound,
@@ -259,7 +316,10 @@ public struct RunSubmitter: Sendable {
                                              attributes: ["runID": .string(runID), "kind": .string("chunks"),
                                                           "offset": .int(Int64(range.lowerBound))]),
                                    condition: .always)
-            record = try RunRecord.modify(runID, state: services.state) { $0.jobs.append(ref) }
+            record = try RunRecord.modify(runID, state: services.state) { record in
+                // A resent write (its answer lost) may already have recorded it.
+                if !record.jobs.contains(where: { $0.jobID == ref.jobID }) { record.jobs.append(ref) }
+            }
         }
         try RunRecord.modify(runID, state: services.state) { $0.status = .running }
         services.metrics.emit([Metric("RunsStarted", 1), Metric("ChunksSubmitted", Double(record.chunkCount))],

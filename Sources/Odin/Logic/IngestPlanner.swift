@@ -41,6 +41,8 @@ public struct IngestPlanner: Sendable {
         case noCameraFolder = "no camera folder under raw/"
         case notMedia = "not a media extension"
         case folderMarker = "folder marker"
+        /// The event names a bucket other than the deployment's (the manifest carries keys of one bucket only).
+        case otherBucket = "not in the configured bucket"
     }
 
     /// Classifies one decoded key.

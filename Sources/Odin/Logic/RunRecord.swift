@@ -14,6 +14,8 @@ public struct RunRecord: Sendable, Equatable {
         /// Every chunk terminal; Hugin condensation started.
         case condensing
         case done
+        /// Condensation (the Hugin job) failed; Stage 1 results are kept and `odin resume RUN` condenses again.
+        case failed
         /// The budget guard stopped it; `odin resume RUN` continues it.
         case stoppedByBudget = "stopped_by_budget"
     }
@@ -130,14 +132,16 @@ public struct RunRecord: Sendable, Equatable {
     }
 
     /// Writes `self` if nobody changed the record since it was read (optimistic concurrency on `version`), and
-    /// mirrors the status into the run index.
-    func save(state: any StateStore) throws -> RunRecord {
+    /// mirrors the status into the run index, in one transaction (the index never disagrees with the record).
+    /// - Parameter extra: more writes that must commit with this version of the record.
+    func save(state: any StateStore, with extra: [StateWrite] = []) throws -> RunRecord {
         var next = self
         next.version = version + 1
-        try state.put(next.item, condition: version == 0 ? .itemAbsent : .equals("version", .int(version)))
-        try state.update(Schema.runIndex(runID), set: ["status": .string(next.status.rawValue),
-                                                       "camera": .string(cameraID), "createdAt": .string(createdAt),
-                                                       "chunks": .int(Int64(chunkCount))])
+        let index = StateItem(key: Schema.runIndex(runID),
+                              attributes: ["status": .string(next.status.rawValue), "camera": .string(cameraID),
+                                           "createdAt": .string(createdAt), "chunks": .int(Int64(chunkCount))])
+        try state.transact([.put(next.item, version == 0 ? .itemAbsent : .equals("version", .int(version))),
+                            .put(index, .always)] + extra)
         return next
     }
 
@@ -149,7 +153,9 @@ public struct RunRecord: Sendable, Equatable {
             guard var record = try load(runID, state: state) else {
                 throw OdinError("run \(runID)", "no run record")
             }
+            let before = record
             try change(&record)
+            if record == before { return record }
             do {
                 return try record.save(state: state)
             } catch let error as StateStoreError where error.isConditionFailure {

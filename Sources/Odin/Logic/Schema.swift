@@ -1,3 +1,4 @@
+import Crypto
 import FoundationEssentials
 
 /// The state-store layout: one table, `pk`/`sk`, every key built here. Item counts per operation are listed in the
@@ -5,14 +6,33 @@ import FoundationEssentials
 public enum Schema {
     // MARK: - Ingest
     /// De-duplication of one object version (create-if-absent, TTL).
-    public static func objectVersion(bucket: String, key: String, version: String) -> StateKey {
-        StateKey("obj#\(bucket)/\(key)", "v#\(version)")
+    public static func objectVersion(bucket: String, key: String, version: String) throws -> StateKey {
+        StateKey(try bounded("obj#\(bucket)/\(key)", limit: partitionKeyLimit),
+                 try bounded("v#\(version)", limit: sortKeyLimit))
     }
     /// The open collecting window of a camera (counters `count`, `version`; `lastSeen`, `openedAt`).
     public static let windowsPartition = "collect"
     public static func window(camera: String) -> StateKey { StateKey(windowsPartition, camera) }
     /// An object waiting in a camera's collecting window.
     public static func pendingPartition(camera: String) -> String { "pending#\(camera)" }
+    /// The pending item of one object version: sort key `<bucket>/<key>#<version>`, or `h#<sha256 hex>` of it when
+    /// that would exceed DynamoDB's 1,024-byte sort-key limit (the full key stays in the item's `key` attribute).
+    public static func pending(camera: String, bucket: String, key: String, version: String) throws -> StateKey {
+        StateKey(pendingPartition(camera: camera), try bounded("\(bucket)/\(key)#\(version)", limit: sortKeyLimit))
+    }
+    /// DynamoDB's limits on key attributes, in UTF-8 bytes.
+    public static let sortKeyLimit = 1024
+    public static let partitionKeyLimit = 2048
+
+    /// `text` itself when it fits in `limit` bytes, else `h#` + the SHA-256 of its bytes in hex (66 bytes).
+    static func bounded(_ text: String, limit: Int) throws -> String {
+        guard text.utf8.count > limit else { return text }
+        do {
+            return "h#" + Hex.encode(try SHA256.hash(Array(text.utf8)))
+        } catch {
+            throw OdinError("state key \(text.prefix(64))…", "cannot hash a key over \(limit) bytes: \(error)")
+        }
+    }
 
     // MARK: - Runs
     public static func runPartition(_ runID: String) -> String { "run#\(runID)" }

@@ -29,6 +29,25 @@ public struct OdinServices: Sendable {
         self.log = log
     }
 
+    /// When the current invocation must have answered (the Lambda context's deadline); nil outside Lambda.
+    public var deadline: Date?
+    /// No new work is started with less than this left before `deadline`; the rest is left for the redelivery (or
+    /// the sweeper's next run).
+    public var deadlineReserveSeconds: Double = 10
+
+    /// These services for one invocation that must answer by `deadlineMs` (epoch milliseconds; 0: no deadline).
+    public func until(deadlineMs: Int64) -> OdinServices {
+        var services = self
+        services.deadline = deadlineMs > 0 ? Date(timeIntervalSince1970: Double(deadlineMs) / 1000) : nil
+        return services
+    }
+
+    /// True when the invocation is too close to its deadline to start another step.
+    var nearDeadline: Bool {
+        guard let deadline else { return false }
+        return deadline.timeIntervalSince(clock.now()) < deadlineReserveSeconds
+    }
+
     var nowSeconds: Int64 { Int64(clock.now().timeIntervalSince1970.rounded(.down)) }
     var nowMillis: Int64 { Int64((clock.now().timeIntervalSince1970 * 1000).rounded(.down)) }
 }
@@ -66,17 +85,17 @@ public enum CostLedger {
         return total
     }
 
-    /// Records a finished job's usage on the run and the month (two atomic ADDs).
-    static func record(_ detail: BatchJobDetail, runID: String, spot: Bool, services: OdinServices) throws -> Double {
+    /// The writes that charge a finished job's usage to the run and the month (two ADDs), to commit in the same
+    /// transaction as the marker that makes the charge happen once; empty when the job used nothing measurable.
+    static func charge(_ detail: BatchJobDetail, runID: String, spot: Bool, services: OdinServices) -> [StateWrite] {
         let millis = vcpuMillis(detail, defaultVcpus: services.profile.compute.vcpusPerJob)
-        guard millis > 0 else { return 0 }
+        guard millis > 0 else { return [] }
         let cost = Double(millis) / 3_600_000 * services.profile.pricePerVcpuHour(spot: spot)
         let micros = Int64((cost * 1_000_000).rounded())
         let field = spot ? "vcpuMsSpot" : "vcpuMsOnDemand"
-        try services.state.add(Schema.runCounters(runID), counters: [field: millis, "costMicros": micros], set: [:])
-        try services.state.add(Schema.ledger(month: UTC.month(services.clock.now())),
-                               counters: [field: millis, "costMicros": micros], set: [:])
-        return cost
+        return [.add(Schema.runCounters(runID), counters: [field: millis, "costMicros": micros], set: [:]),
+                .add(Schema.ledger(month: UTC.month(services.clock.now())),
+                     counters: [field: millis, "costMicros": micros], set: [:])]
     }
 }
 

@@ -13,6 +13,8 @@ public struct SweepResult: Sendable, Equatable, Codable {
     public var teardown = false
     public var maxvCpusCap: Int?
     public var estimatedSpend: Double = 0
+    /// True when the sweep stopped early because the invocation's deadline was near (the next sweep continues).
+    public var stoppedNearDeadline = false
     /// Set when an active kill-switch was checked because its last check was not verified (value: verified now).
     public var killSwitchReapplied: Bool?
 }
@@ -30,12 +32,19 @@ public struct SweeperService: Sendable {
         let events = JobEventsService(services: services)
         let stopped = try Capacity.budgetStopped(services)
         for active in try services.state.query(partition: Schema.activeRunsPartition, sortPrefix: "") {
+            if services.nearDeadline {
+                // The next scheduled sweep continues; nothing started here is left half-done.
+                services.log.info("sweep stopped: the invocation's deadline is near", ["run.next": active.key.sort])
+                result.stoppedNearDeadline = true
+                return result
+            }
             let runID = active.key.sort
             guard let record = try RunRecord.load(runID, state: services.state) else { continue }
             switch record.status {
             case .submitting, .waitingForBudget:
                 if !stopped {
-                    try RunSubmitter(services: services).submit(runID, recovering: true)
+                    // Drops pending items the seal claimed but did not remove, then submits.
+                    _ = try RunSealer(services: services).finishSeal(runID: runID, camera: record.cameraID)
                     result.runsResubmitted.append(runID)
                 }
                 continue
@@ -47,13 +56,24 @@ public struct SweeperService: Sendable {
                     }
                 }
                 continue
-            case .done, .stoppedByBudget:
+            case .done, .failed:
+                // Finished, but its invocation failed before it left the active index: finish the bookkeeping.
+                if record.status == .done, try services.state.get(Schema.condensationMarker(runID))?["startedAt"] == nil {
+                    try services.state.update(Schema.condensationMarker(runID), set: ["startedAt": .int(services.nowSeconds),
+                                                                                   "leaseUntil": .int(services.nowSeconds)])
+                }
+                try services.state.delete(Schema.activeRun(runID), condition: .always)
+                continue
+            case .stoppedByBudget:
                 continue
             case .running, .condensing:
                 break
             }
             result.eventsReconciled += try reconcile(record, events: events)
             let progress = RunProgress(services: services, runID: runID, chunkCount: record.chunkCount)
+            // The markers are the truth: counters that fell behind them (a run recorded before markers and counters
+            // committed together) are repaired, so the run can condense.
+            try progress.recount()
             let stale = try services.state.query(partition: Schema.runPartition(runID),
                                                  sortPrefix: Schema.fallbackPendingPrefix)
                 .contains { services.nowSeconds - ($0["since"]?.intValue ?? 0) >=

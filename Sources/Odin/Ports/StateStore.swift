@@ -29,7 +29,9 @@ public indirect enum StateValue: Sendable, Equatable, Codable {
     public var listValue: [StateValue]? { if case .list(let l) = self { l } else { nil } }
 }
 
-/// The primary key: DynamoDB partition key `pk` and sort key `sk`.
+/// The primary key: DynamoDB partition key `pk` and sort key `sk`. Keys are compared, hashed and ordered as UTF-8
+/// bytes, as DynamoDB does: Swift's `String ==` would merge canonically equivalent spellings (NFC `é` and NFD
+/// `e\u{301}`), which are different items in the table.
 public struct StateKey: Hashable, Sendable, Codable, CustomStringConvertible {
     public var partition: String
     public var sort: String
@@ -38,6 +40,34 @@ public struct StateKey: Hashable, Sendable, Codable, CustomStringConvertible {
         self.sort = sort
     }
     public var description: String { "\(partition)|\(sort)" }
+
+    public static func == (a: StateKey, b: StateKey) -> Bool {
+        Bytes.equal(a.partition, b.partition) && Bytes.equal(a.sort, b.sort)
+    }
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(Bytes(partition))
+        hasher.combine(Bytes(sort))
+    }
+}
+
+/// A string compared, hashed and ordered by its UTF-8 bytes (never by canonical equivalence). Dictionary key for
+/// state keys, camera names and object keys.
+public struct Bytes: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public let text: String
+    public init(_ text: String) { self.text = text }
+    public var description: String { text }
+
+    public static func == (a: Bytes, b: Bytes) -> Bool { equal(a.text, b.text) }
+    public static func < (a: Bytes, b: Bytes) -> Bool { less(a.text, b.text) }
+    public func hash(into hasher: inout Hasher) {
+        for byte in text.utf8 { hasher.combine(byte) }
+        hasher.combine(0xFF as UInt8)  // never a UTF-8 byte: separates concatenations
+    }
+
+    public static func equal(_ a: String, _ b: String) -> Bool { a.utf8.elementsEqual(b.utf8) }
+    /// DynamoDB's sort-key order: unsigned UTF-8 bytes.
+    public static func less(_ a: String, _ b: String) -> Bool { a.utf8.lexicographicallyPrecedes(b.utf8) }
+    public static func hasPrefix(_ text: String, _ prefix: String) -> Bool { text.utf8.starts(with: prefix.utf8) }
 }
 
 /// One item. `expiresAt` (epoch seconds) is the DynamoDB TTL attribute `expiresAt` (infra/stack.yaml).
@@ -80,6 +110,23 @@ public enum WriteCondition: Sendable, Equatable {
         case .equals(let name, let value): item?.attributes[name] == value
         case .absentOrEquals(let name, let value):
             item?.attributes[name] == nil || item?.attributes[name] == value
+        }
+    }
+}
+
+/// One write of a `StateStore.transact` call (each on a different item).
+public enum StateWrite: Sendable, Equatable {
+    /// Writes the whole item when `condition` holds.
+    case put(StateItem, WriteCondition)
+    /// Adds `counters` (created at 0 when missing) and sets `set`.
+    case add(StateKey, counters: [String: Int64], set: [String: StateValue])
+    /// Deletes the item when `condition` holds.
+    case delete(StateKey, WriteCondition)
+
+    public var key: StateKey {
+        switch self {
+        case .put(let item, _): item.key
+        case .add(let key, _, _), .delete(let key, _): key
         }
     }
 }
@@ -129,8 +176,11 @@ public protocol StateStore: Sendable {
     /// Deletes the item when `condition` holds; returns the old item (nil when there was none).
     @discardableResult
     func delete(_ key: StateKey, condition: WriteCondition) throws -> StateItem?
-    /// Items of `partition` whose sort key starts with `sortPrefix`, in sort-key order.
+    /// Items of `partition` whose sort key starts with `sortPrefix` (bytes), in sort-key (byte) order.
     func query(partition: String, sortPrefix: String) throws -> [StateItem]
+    /// All of `writes` or none (DynamoDB TransactWriteItems, ≤ 100 distinct items): throws `.conditionFailed` when
+    /// any condition does not hold, and then nothing is written. How a marker and its effects commit together.
+    func transact(_ writes: [StateWrite]) throws
 }
 
 extension StateStore {

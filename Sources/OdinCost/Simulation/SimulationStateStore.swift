@@ -112,6 +112,30 @@ public final class SimulationStateStore: StateStore {
         throw StateStoreError(.io, key: partition, "the simulator's state store does not enumerate dedup partitions")
     }
 
+    /// Compact dedup puts are checked first, the rest is one transaction of the general store, then the compact items
+    /// are recorded (the simulator drives the logic from one thread, so nothing interleaves between the steps).
+    public func transact(_ writes: [StateWrite]) throws {
+        var compacted: [(Hash, Int64, Int64?)] = []
+        var rest: [StateWrite] = []
+        let materialized = anyMaterialized.withLock { $0 }
+        for write in writes {
+            if case .put(let item, let condition) = write, Self.isDedup(item.key), !materialized,
+               item.attributes.count == 1, let seen = item.attributes["seenAt"]?.intValue {
+                let hash = Self.hash(item.key)
+                guard condition.holds(for: compact(item.key, hash: hash)) else {
+                    throw StateStoreError(.conditionFailed, key: item.key.description,
+                                          "condition \(condition) does not hold")
+                }
+                compacted.append((hash, seen, item.expiresAt))
+            } else {
+                try materialize(write.key)
+                rest.append(write)
+            }
+        }
+        if !rest.isEmpty { try base.transact(rest) }
+        dedup.withLock { table in for (hash, seen, expires) in compacted { table[hash] = (seen, expires) } }
+    }
+
     /// Number of compact dedup items (for tests).
     public var dedupCount: Int { dedup.withLock { $0.count } }
 

@@ -6,5 +6,7 @@ import OdinAWS
 
 Lambda.run(name: "sweeper") { environment, _ in
     let services = try OdinAWS.makeServices(environment: environment)
-    return ClosureByteHandler { event, _ in try SweeperFunction.handle(event, services: services) }
+    return ClosureByteHandler { event, context in
+        try SweeperFunction.handle(event, services: services.until(deadlineMs: context.deadlineMs))
+    }
 }

@@ -1,0 +1,123 @@
+import Foundation
+import Testing
+import TestSupport
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `odin run --local` interrupted by SIGINT at seeded random points, then the documented recovery command (the same
+/// `odin run --local …` again): every file is processed exactly once and Stage 3 — detections, media, visits — is
+/// what an uninterrupted run gives.
+@Suite(.serialized) struct InterruptRecoveryTests {
+    static let points = 50
+    static let seed: UInt64 = 20_261_203
+
+    struct Setup {
+        let dir: String
+        let media: String
+        let profile: String
+    }
+
+    static func makeMedia() throws -> Setup? {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/ffmpeg") else {
+            if TestEnvironment.isCI { throw CLITestError("ffmpeg is missing (CI=true): run scripts/deps.sh") }
+            print("skipping: no /usr/bin/ffmpeg")
+            return nil
+        }
+        let dir = try TestEnvironment.makeTemporaryDirectory("cli-sigint")
+        // The demo's sample set (two cameras, EXIF capture times and GPS, bursts and empty scenes), generated once.
+        let demo = try OdinProcess.run(["demo", "--dir", dir + "/demo", "--cameras", "2", "--stills-per-burst", "3",
+                                        "--videos", "0", "--files-per-chunk", "2", "--json"] + OdinProcess.binDirArguments)
+        guard demo.status == 0 else { throw CLITestError("odin demo failed: \(demo.stderr.suffix(1000))") }
+        let media = dir + "/demo/samples"
+        // Two images per chunk: three chunks, so an interruption can fall between chunks.
+        let profile = dir + "/profile.yaml"
+        try "pipeline:\n  chunking:\n    target_minutes: 1\n    seconds_per_image: 30\n"
+            .write(toFile: profile, atomically: true, encoding: .utf8)
+        return Setup(dir: dir, media: media, profile: profile)
+    }
+
+    static func arguments(_ setup: Setup, root: String) -> [String] {
+        ["run", "--local", "--local-root", root, setup.media, "--profile", setup.profile,
+         "--local-output", root + "-out", "--json", "--timeout", "120"] + OdinProcess.binDirArguments
+    }
+
+    /// Stage 3 of every run under `root`, run ids replaced, as file name → lines (sorted where order is free).
+    static func stage3(_ root: String) throws -> [String: [String]] {
+        let runs = root + "/store/runs"
+        var files: [String: [String]] = [:]
+        for run in try FileManager.default.contentsOfDirectory(atPath: runs).sorted() {
+            let folder = runs + "/" + run + "/stage3"
+            guard FileManager.default.fileExists(atPath: folder) else { continue }
+            for name in ["media.csv", "observations.csv", "visits.csv", "compressed_observations.json"] {
+                guard let data = FileManager.default.contents(atPath: folder + "/" + name) else { continue }
+                let text = String(decoding: data, as: UTF8.self).replacingOccurrences(of: run, with: "<run>")
+                files[name, default: []] += text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }).map(String.init)
+            }
+        }
+        return files.mapValues { $0.sorted() }
+    }
+
+    @Test func sigintAtRandomPointsThenTheRecoveryCommandGivesTheUninterruptedStage3() throws {
+        guard let setup = try Self.makeMedia() else { return }
+        defer { try? FileManager.default.removeItem(atPath: setup.dir) }
+        let baselineRoot = setup.dir + "/baseline"
+        let started = Date()
+        let baseline = try OdinProcess.run(Self.arguments(setup, root: baselineRoot))
+        let duration = Date().timeIntervalSince(started)
+        #expect(baseline.status == 0, "\(baseline.stderr.suffix(2000))")
+        let expected = try Self.stage3(baselineRoot)
+        let media = try #require(expected["media.csv"])
+        // Every image with a capture time, once (two cameras × one burst of three).
+        #expect(media.filter { $0.contains("IMG_") }.count == 6, "\(media)")
+        #expect(!(expected["observations.csv"] ?? []).isEmpty && !(expected["visits.csv"] ?? []).isEmpty)
+
+        var generator = SeededGenerator(state: Self.seed)
+        var failures: [String] = []
+        var interruptedBeforeTheEnd = 0
+        for point in 0..<Self.points {
+            let root = setup.dir + "/p\(point)"
+            let delay = Double.random(in: 0.05...max(0.1, duration), using: &generator)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: OdinProcess.binary)
+            process.arguments = Self.arguments(setup, root: root)
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            usleep(useconds_t(delay * 1_000_000))
+            if process.isRunning {
+                kill(process.processIdentifier, SIGINT)
+                interruptedBeforeTheEnd += 1
+            }
+            process.waitUntilExit()
+            // The recovery command (README, docs/cli.md): the same command again.
+            let recovery = try OdinProcess.run(Self.arguments(setup, root: root))
+            if recovery.status != 0 {
+                failures.append("point \(point) (SIGINT after \(String(format: "%.2f", delay)) s): recovery exited \(recovery.status): \(recovery.stderr.suffix(400))")
+                continue
+            }
+            let state = try Self.stage3(root)
+            if state != expected {
+                let diff = expected.keys.sorted().filter { state[$0] != expected[$0] }
+                failures.append("point \(point) (SIGINT after \(String(format: "%.2f", delay)) s): Stage 3 differs in \(diff); media \(state["media.csv"] ?? [])")
+            }
+            try? FileManager.default.removeItem(atPath: root)
+            try? FileManager.default.removeItem(atPath: root + "-out")
+        }
+        print("SIGINT recovery: \(Self.points) points (seed \(Self.seed)), \(interruptedBeforeTheEnd) interrupted before the run ended, \(failures.count) divergent")
+        #expect(failures.isEmpty, "\(failures.count) of \(Self.points):\n\(failures.prefix(5).joined(separator: "\n"))")
+    }
+}
+
+/// A seeded generator (SplitMix64): the interruption points are reproducible from the printed seed.
+private struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
