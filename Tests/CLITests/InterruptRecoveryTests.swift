@@ -52,7 +52,9 @@ import Glibc
             guard FileManager.default.fileExists(atPath: folder) else { continue }
             for name in ["media.csv", "observations.csv", "visits.csv", "compressed_observations.json"] {
                 guard let data = FileManager.default.contents(atPath: folder + "/" + name) else { continue }
+                // media.csv's filePath names the store (file:///…/<root>/store/raw/…): the same media in another root.
                 let text = String(decoding: data, as: UTF8.self).replacingOccurrences(of: run, with: "<run>")
+                    .replacingOccurrences(of: root + "/store/", with: "<store>/")
                 files[name, default: []] += text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }).map(String.init)
             }
         }

@@ -31,8 +31,11 @@ struct ContractCheckerTests {
         }
         let probes: [Probe] = [
             Probe(function: "ingest", service: "dynamodb", headers: dynamo("GetItem"),
-                  body: #"{"TableName":"\#(stack.table)","Key":{"pk":{"S":"a"},"sk":{"S":"b"}},"ConsistentRead":true}"#,
+                  body: #"{"TableName":"\#(stack.table)","Key":{"pk":{"S":"collect"},"sk":{"S":"cam01"}},"ConsistentRead":true}"#,
                   expect: .allow, why: "control: ingest reads its own table"),
+            Probe(function: "ingest", service: "dynamodb", headers: dynamo("GetItem"),
+                  body: #"{"TableName":"\#(stack.table)","Key":{"pk":{"S":"sites"},"sk":{"S":"registry"}}}"#,
+                  expect: .deny, why: "a partition outside ingest's dynamodb:LeadingKeys"),
             Probe(function: "budget-guard", service: "s3", method: "GET", target: "/\(bucket)/raw/cam01/IMG_0001.JPG",
                   expect: .deny, why: "budget-guard holds no s3:GetObject"),
             Probe(function: "ingest", service: "dynamodb", headers: dynamo("GetItem"),

@@ -17,6 +17,8 @@ struct EventFilesTests {
         "s3-test-event.json": "ingest (IngestFunctionTests.s3TestEventIsAcknowledgedWithoutCalls)",
         "sns-budget.json": "budget-guard (BudgetGuardFunctionTests)",
         "sns-alarm.json": "budget-guard (BudgetGuardFunctionTests)",
+        "sns-budget-stop.json": "budget-guard (BudgetGuardFunctionTests)",
+        "sns-budget-forecast.json": "budget-guard (BudgetGuardFunctionTests)",
         "scheduled.json": "sweeper (BudgetGuardFunctionTests.sweeperReconcilesAndPacesThroughTheBinding)",
         "job-done.json": "job-events (this suite)",
         "job-failed-host-ec2.json": "job-events (this suite)",

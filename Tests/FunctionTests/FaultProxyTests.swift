@@ -104,6 +104,8 @@ final class FaultProxy: Sendable {
 /// One scenario over a fresh stack: fault-free setup, the steps under the fault, then a fault-free settle.
 struct ProxyScenario: Sendable, CustomTestStringConvertible {
     let name: String
+    /// The function whose role the steps run on.
+    let role: String
     let profileJSON: String
     /// Run without faults before the steps (e.g. a run to send events for).
     let setup: @Sendable (TestStack, OdinServices, ManualClock) throws -> Void
@@ -122,10 +124,14 @@ struct ProxyScenario: Sendable, CustomTestStringConvertible {
     func run(_ moto: FunctionMoto, target: Int?, fault: FaultProxy.Fault) throws -> Outcome {
         let stack = try TestStack(moto, profileJSON: profileJSON)
         let clock = ManualClock()
-        var environment = stack.environment
+        // Each step runs on its function's role from infra/stack.yaml (the contract checker behind stack.proxy
+        // enforces it); the fault-free setup ingests on the ingest role, the settle sweeps on the sweeper's.
+        var environment = try stack.environment(as: role)
         environment["AWS_MAX_ATTEMPTS"] = "1"
-        let direct = try OdinAWS.makeServices(environment: environment, clock: clock)
-        try setup(stack, direct, clock)
+        var setupEnvironment = try stack.environment(as: "ingest")
+        setupEnvironment["AWS_MAX_ATTEMPTS"] = "1"
+        try setup(stack, try OdinAWS.makeServices(environment: setupEnvironment, clock: clock), clock)
+        let direct = try OdinAWS.makeServices(environment: try stack.environment(as: "sweeper"), clock: clock)
         let proxy = try FaultProxy(upstream: stack.proxy.endpoint, target: target, fault: fault)
         environment["AWS_ENDPOINT_URL"] = proxy.endpoint
         let faulty = try OdinAWS.makeServices(environment: environment, clock: clock)
@@ -240,7 +246,7 @@ enum ProxyScenarios {
     }
 
     /// Burst ingest: two invocations, a camera spelled in NFC and NFD; every invocation seals at once.
-    static let burstIngest = ProxyScenario(name: "ingest: burst", profileJSON: smallChunksProfile,
+    static let burstIngest = ProxyScenario(name: "ingest: burst", role: "ingest", profileJSON: smallChunksProfile,
                                            setup: { _, _, _ in }) { stack in
         [{ services, _ in
             _ = try IngestFunction.handleDecoded(ingestEvent(stack, ["raw/cam01/A.JPG", "raw/cam01/B.JPG", "raw/cam\u{E9}ra/C.JPG"]),
@@ -252,7 +258,7 @@ enum ProxyScenarios {
     }
 
     /// The sweeper seals a settled window (lost and redelivered scheduled events included) and paces capacity.
-    static let sweeper = everyK(ProxyScenario(name: "sweeper: seal and pace", profileJSON: settleProfile, setup: { stack, services, clock in
+    static let sweeper = everyK(ProxyScenario(name: "sweeper: seal and pace", role: "sweeper", profileJSON: settleProfile, setup: { stack, services, clock in
         _ = try IngestFunction.handleDecoded(ingestEvent(stack, ["raw/cam02/A.JPG", "raw/cam02/B.JPG", "raw/cam02/C.JPG"]),
                                              services: services)
         clock.advance(seconds: 61)
@@ -273,7 +279,7 @@ enum ProxyScenarios {
 
     /// A run of three chunks on Spot: one succeeds, one is cancelled by the RUNNABLE time limit, one is reclaimed;
     /// the On-Demand fallback succeeds; Hugin condenses.
-    static let reclaims = ProxyScenario(name: "job events: reclaims and RUNNABLE cancels", profileJSON: smallChunksProfile,
+    static let reclaims = ProxyScenario(name: "job events: reclaims and RUNNABLE cancels", role: "job-events", profileJSON: smallChunksProfile,
                                         setup: { stack, services, _ in
         _ = try IngestFunction.handleDecoded(ingestEvent(stack, (1...5).map { "raw/cam03/IMG_\($0).JPG" }), services: services)
     }) { stack in
@@ -356,7 +362,7 @@ enum ProxyScenarios {
     @Test func aKeyNearOneKilobyteIsIngestedAndSealedThroughDynamoDB() throws {
         guard let moto = FunctionMoto.require() else { return }
         let stack = try TestStack(moto, profileJSON: smallChunksProfile)
-        let services = try OdinAWS.makeServices(environment: stack.environment, clock: ManualClock())
+        let services = try OdinAWS.makeServices(environment: try stack.environment(as: "ingest"), clock: ManualClock())
         let key = "raw/cam07/" + String(repeating: "a", count: 1000) + ".JPG"
         #expect(key.utf8.count <= 1024)
         let result = try IngestFunction.handleDecoded(ProxyScenarios.ingestEvent(stack, [key]), services: services)

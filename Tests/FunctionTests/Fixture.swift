@@ -325,16 +325,21 @@ final class TestStack: @unchecked Sendable {
         ]
     }
 
+    /// The functions' environment with `function`'s role credentials, for running its logic in this process.
+    func environment(as function: String) throws -> [String: String] {
+        guard let role = functionCredentials[function] else {
+            throw TestServerError("infra/stack.yaml has no function \(function): \(functionCredentials.keys.sorted())")
+        }
+        return environment.merging(Self.variables(role)) { $1 }
+    }
+
     /// Starts a function's real bootstrap under the Runtime API emulator.
     func start(_ function: String, environment override: [String: String] = [:]) throws -> ReplaySession {
         var configuration = RuntimeAPIEmulator.Configuration()
         configuration.functionName = function
         configuration.region = "us-east-1"
         configuration.timeoutSeconds = 60
-        guard let role = functionCredentials[function] else {
-            throw TestServerError("infra/stack.yaml has no function \(function): \(functionCredentials.keys.sorted())")
-        }
-        var environment = self.environment.merging(Self.variables(role)) { $1 }
+        var environment = try self.environment(as: function)
         for (key, value) in override { environment[key] = value }
         environment = environment.filter { !$0.value.isEmpty || $0.key == "ODIN_PROFILE_JSON" }
         return try ReplaySession(bootstrap: TestEnvironment.binary(function), configuration: configuration,

@@ -196,7 +196,8 @@ class Checker:
 
 def _moto_projection(document):
     """The document as moto can enforce it: moto evaluates non-S3 calls against resource "*" only, spells Batch REST
-    actions in lower case and CloudWatch's with the signing name (`monitoring:`), and knows few condition operators.
+    actions in lower case, CloudWatch's with the signing name (`monitoring:`) and DynamoDB transactions with the
+    operation's name (no IAM action: AWS checks each item's), and knows few condition operators.
     So moto gets each Allow statement's actions (in those spellings too) on "*" without conditions: it enforces the
     action level, and this checker (iam.evaluate over the unmodified document) enforces resources and conditions."""
     statements = []
@@ -209,6 +210,12 @@ def _moto_projection(document):
             actions += [action, f"{prefix}:{name.lower()}"]
             if prefix == "cloudwatch":
                 actions += [f"monitoring:{name}", f"monitoring:{name.lower()}"]
+            # AWS authorises a transaction per contained item action (iam.requirements evaluates each item);
+            # moto checks the operation's own name, which no IAM action spells.
+            if prefix == "dynamodb" and name in ("PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"):
+                actions.append("dynamodb:TransactWriteItems")
+            if prefix == "dynamodb" and name == "GetItem":
+                actions.append("dynamodb:TransactGetItems")
         statements.append({"Effect": "Allow", "Action": sorted(set(actions)), "Resource": "*"})
     return {"Version": "2012-10-17", "Statement": statements}
 
