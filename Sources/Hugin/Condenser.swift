@@ -111,8 +111,13 @@ struct CondensationJob {
     var detectors = Interner()
     var locations: [GeoPoint] { get { tables.locations } nonmutating set { tables.locations = newValue } }
     var locationIndex: [GeoPoint: Int32] = [:]
-    /// (location, camera) → first and last capture time of any media (deployment start/end).
-    var deploymentRange: [Int64: (Double, Double)] = [:]
+    /// (location, camera) → first and last capture time of any media (deployment start/end) and the UTC offsets
+    /// of the camera's local time then (`LocalTime`).
+    var deploymentRange: [Int64: (Double, Double, Int32, Int32)] = [:]
+    /// Stage 1 folders the chunks are read from (thumbnail keys are `StoreLayout.thumbnailKey` in them), and the one
+    /// being read.
+    var stage1Folders = Interner()
+    var currentStage1Folder: Int32 = -1
 
     var recordsRead = 0
     var mediaFiles = 0
@@ -146,7 +151,8 @@ struct CondensationJob {
         // 1. Which chunks exist, which failed, which are missing.
         let prefix = StoreLayout.stage1Prefix(run: run)
         var chunkKeys: [(Int, String)] = []
-        for info in try store.list(prefix: prefix) {
+        // Only the chunk files: the folder also holds the worker's thumbnails (and crops), thousands of objects.
+        for info in try store.list(prefix: prefix + "chunk-") {
             let name = String(info.key.dropFirst(prefix.count))
             guard name.hasPrefix("chunk-"), name.hasSuffix(".jsonl.gz"),
                   let index = Int(name.dropFirst(6).dropLast(9)) else { continue }
@@ -176,6 +182,7 @@ struct CondensationJob {
         let mediaTemp = try FileSink(path: work + "/media.rows")
         var entries: [DetectionEntry] = []
         let parser = Stage1LineParser()
+        currentStage1Folder = stage1Folders.id(prefix)
         for (index, key) in chunkKeys {
             let local: String
             var downloaded: String? = nil
@@ -244,6 +251,7 @@ struct CondensationJob {
         // 4. Visits, in time order, streamed to the per-visit outputs.
         let writer = try Stage3Writer(work: work, options: options, run: run, now: now, sites: sites,
                                       cameras: cameras.names, species: species.names, detectors: detectors.names)
+        writer.stage1Folders = stage1Folders.names
         let builder = VisitBuilder(gapSeconds: options.visitGapSeconds, reviewThreshold: options.reviewThreshold) {
             try writer.add($0)
         }
@@ -265,12 +273,12 @@ struct CondensationJob {
             let id = Stage3Writer.deploymentID(site: site?.id, camera: cameras.names[Int(camera)])
             deploymentOfKey[key] = id
             if var d = deployments[id] {
-                d.start = min(d.start, range.0)
-                d.end = max(d.end, range.1)
+                if range.0 < d.start { (d.start, d.startOffset) = (range.0, range.2) }
+                if range.1 > d.end { (d.end, d.endOffset) = (range.1, range.3) }
                 deployments[id] = d
             } else {
                 deployments[id] = .init(id: id, site: site, camera: cameras.names[Int(camera)], start: range.0,
-                                        end: range.1)
+                                        end: range.1, startOffset: range.2, endOffset: range.3)
             }
             if floatingDeployments.contains(key) { deployments[id]!.timestampIssues = true }
         }
@@ -284,11 +292,11 @@ struct CondensationJob {
                              eventObservations: writer.visitCount - writer.visitsWithoutPosition,
                              mediaObservations: writer.mediaObservationCount, mediaWithoutPosition: mediaWithoutPosition,
                              visitsWithoutPosition: writer.visitsWithoutPosition),
-            timeZones: TimeZoneUse.list(zoneUses))
+            timeZones: TimeZoneUse.list(zoneUses), deployments: deployments.values.sorted { $0.id < $1.id })
         try writer.finish(report: report, deployments: deployments.values.sorted { $0.id < $1.id },
                           mediaRows: work + "/media.rows", deploymentOfKey: deploymentOfKey,
                           megadetector: megadetector, megadetectorImages: work + "/megadetector.images",
-                          detectors: detectors.names)
+                          detectors: detectors.names, thumbnail: { [store] in try store.get($0) })
 
         // 6. Upload.
         let outputPrefix = StoreLayout.stage3Prefix(run: run)
@@ -364,6 +372,7 @@ struct CondensationJob {
         }
         // Media: one row per file (a video's frame records follow each other in its chunk).
         let isVideo = record.frameNumber != nil || record.frameTime != nil
+        let offset = LocalTime.offset(of: record, floating: floating)
         let newMedia = lastMediaPath != record.path
         if newMedia {
             lastMediaPath = record.path
@@ -374,11 +383,7 @@ struct CondensationJob {
                 let start = time - (record.frameTime ?? 0)
                 let key = Self.deploymentKey(location, camera)
                 if floating { floatingDeployments.insert(key) }
-                if let r = deploymentRange[key] {
-                    deploymentRange[key] = (min(r.0, start), max(r.1, time))
-                } else {
-                    deploymentRange[key] = (start, time)
-                }
+                extendDeployment(key, start: start, end: time, offset: offset)
                 try Stage3Writer.writeMediaRow(location: location, camera: camera, path: record.path,
                                                mediaRoot: store.rootURI, timestamp: start, isVideo: isVideo,
                                                comment: TimeZoneUse.mediaComment(record), to: media)
@@ -388,20 +393,24 @@ struct CondensationJob {
             }
         } else if let time {
             let key = Self.deploymentKey(location, camera)
-            if let r = deploymentRange[key] { deploymentRange[key] = (min(r.0, time), max(r.1, time)) }
+            if deploymentRange[key] != nil { extendDeployment(key, start: time, end: time, offset: offset) }
         }
         // MegaDetector batch entry: every detection as the detector reported it (Timelapse applies its own threshold).
         try megadetector.add(record)
 
         // Detections: one entry per species per frame (best confidence, box count).
-        var perSpecies: [(Int32, Double, Int32, SIMD4<Float>)] = []
+        var perSpecies: [(Int32, Double, Int32, SIMD4<Float>, Bool)] = []
         for d in record.detections {
             guard d.conf >= options.minConfidence else {
                 belowMin += 1
                 continue
             }
-            let name = d.label.isEmpty ? d.category : d.label
+            let name = d.speciesName
             let s = species.id(name)
+            // The worker names the thumbnail of a species' best detection in a frame; only that name is used.
+            let thumbnail = d.thumbnail != nil && currentStage1Folder >= 0 && d.thumbnail == StoreLayout.thumbnailKey(
+                stage1Prefix: stage1Folders.names[Int(currentStage1Folder)], media: record.path,
+                frame: record.frameNumber, species: name)
             // The box around all of the species' boxes (corners), for Camtrap DP's media-level observation.
             let corners = d.bbox.count == 4 && d.bbox.allSatisfy(\.isFinite)
                 ? SIMD4<Float>(Float(d.bbox[0]), Float(d.bbox[1]), Float(d.bbox[0] + d.bbox[2]),
@@ -413,8 +422,9 @@ struct CondensationJob {
                 let u = perSpecies[k].3
                 perSpecies[k].3 = u[0].isNaN ? corners : corners[0].isNaN ? u
                     : SIMD4(min(u[0], corners[0]), min(u[1], corners[1]), max(u[2], corners[2]), max(u[3], corners[3]))
+                perSpecies[k].4 = perSpecies[k].4 || thumbnail
             } else {
-                perSpecies.append((s, d.conf, 1, corners))
+                perSpecies.append((s, d.conf, 1, corners, thumbnail))
             }
         }
         guard !perSpecies.isEmpty else { return }
@@ -423,12 +433,24 @@ struct CondensationJob {
             return
         }
         let detector = detectors.id(record.detector)
-        for (s, conf, boxes, c) in perSpecies {
+        for (s, conf, boxes, c, thumbnail) in perSpecies {
             entries.append(DetectionEntry(
                 time: time, confidence: conf, frameTime: record.frameTime ?? .nan, location: location,
                 camera: camera, species: s, detector: detector, frameNumber: Int32(clamping: record.frameNumber ?? -1),
-                boxes: boxes, path: record.path, bbox: SIMD4(c[0], c[1], c[2] - c[0], c[3] - c[1])))
+                boxes: boxes, path: record.path, bbox: SIMD4(c[0], c[1], c[2] - c[0], c[3] - c[1]),
+                thumbnailFolder: thumbnail ? currentStage1Folder : -1, utcOffsetMinutes: offset))
         }
+    }
+
+    /// Widens a deployment's time span, keeping the local-time offsets at its ends.
+    mutating func extendDeployment(_ key: Int64, start: Double, end: Double, offset: Int32) {
+        guard var r = deploymentRange[key] else {
+            deploymentRange[key] = (start, end, offset, offset)
+            return
+        }
+        if start < r.0 { (r.0, r.2) = (start, offset) }
+        if end > r.1 { (r.1, r.3) = (end, offset) }
+        deploymentRange[key] = r
     }
 
     var lastMediaPath: String? = nil

@@ -19,6 +19,9 @@ final class Stage3Writer {
         var end: Double
         /// Some media's zone is unknown: their local times are written as if UTC.
         var timestampIssues = false
+        /// UTC offsets (minutes) of the camera's local time at the first and last media (`LocalTime` markers).
+        var startOffset = LocalTime.unknown
+        var endOffset = LocalTime.unknown
     }
 
     struct SpeciesTotals {
@@ -27,6 +30,7 @@ final class Stage3Writer {
         var maxConfidence = 0.0
         var sumConfidence = 0.0
         var frames = 0
+        var boxes = 0
     }
 
     let work: String
@@ -65,6 +69,15 @@ final class Stage3Writer {
     private var earliest = Double.infinity
     private var latest = -Double.infinity
     private(set) var firstVisits: [Visit] = []
+    /// Stage 1 folders (`DetectionEntry.thumbnailFolder` indexes them), for the visits' thumbnail keys.
+    var stage1Folders: [String] = []
+    /// Visits per species per site id ("" for visits without a site).
+    private var speciesBySite: [String: [String: Int]] = [:]
+    private var deploymentVisits: [String: Int] = [:]
+    /// Visits per species by the local hour of their start; visits whose local time is unknown are counted apart.
+    private var activity: [String: [Int]] = [:]
+    private var activityUnknown = 0
+    private var boxesUsed = 0
 
     var speciesSeen: Int { speciesTotals.count }
     var camerasSeen: Int { cameraVisits.count }
@@ -157,7 +170,13 @@ final class Stage3Writer {
             siteID: site?.id, cameraID: camera, species: speciesName, detector: detectors[Int(open.detector)],
             start: open.start, end: open.end, frameCount: count, maxConfidence: open.maxConfidence,
             meanConfidence: open.sum / Double(count), maxBoxes: Int(open.maxBoxes), timeline: open.timeline,
-            media: open.media, needsReview: open.maxConfidence < options.reviewThreshold, hasVideo: open.hasVideo)
+            media: open.media, needsReview: open.maxConfidence < options.reviewThreshold, hasVideo: open.hasVideo,
+            thumbnail: open.thumbnailFolder >= 0 && Int(open.thumbnailFolder) < stage1Folders.count
+                ? StoreLayout.thumbnailKey(stage1Prefix: stage1Folders[Int(open.thumbnailFolder)],
+                                           media: open.thumbnailPath,
+                                           frame: open.thumbnailFrame >= 0 ? Int(open.thumbnailFrame) : nil,
+                                           species: speciesName) : nil,
+            startOffset: open.startOffset, endOffset: open.endOffset, boxes: open.boxes)
         try write(visit, site: site)
     }
 
@@ -196,7 +215,16 @@ final class Stage3Writer {
         totals.maxConfidence = max(totals.maxConfidence, visit.maxConfidence)
         totals.sumConfidence += visit.meanConfidence * Double(visit.frameCount)
         totals.frames += visit.frameCount
+        totals.boxes += visit.boxes
         speciesTotals[visit.species] = totals
+        boxesUsed += visit.boxes
+        speciesBySite[visit.species, default: [:]][visit.siteID ?? "", default: 0] += 1
+        deploymentVisits[Self.deploymentID(site: visit.siteID, camera: visit.cameraID), default: 0] += 1
+        if let hour = LocalTime.hour(visit.start, offset: visit.startOffset) {
+            activity[visit.species, default: Array(repeating: 0, count: 24)][hour] += 1
+        } else {
+            activityUnknown += 1
+        }
         var cam = cameraVisits[visit.cameraID] ?? (0, [])
         cam.0 += 1
         cam.1.insert(visit.species)
@@ -293,12 +321,13 @@ final class Stage3Writer {
     func makeReport(chunksRead: [Int], problems: [Stage3Report.ChunkProblem], recordsRead: Int, mediaFiles: Int,
                     filesWithErrors: Int, errorSamples: [String], excluded: Stage3Report.Excluded,
                     newSites: Set<String>, mergeCandidates: [[String]],
-                    camtrapDP: Stage3Report.CamtrapDPCounts, timeZones: [TimeZoneUse] = []) -> Stage3Report {
+                    camtrapDP: Stage3Report.CamtrapDPCounts, timeZones: [TimeZoneUse] = [],
+                    deployments: [Deployment] = []) -> Stage3Report {
         var speciesSummary: [String: Stage3Report.SpeciesSummary] = [:]
         for (name, t) in speciesTotals {
             speciesSummary[name] = .init(count: t.visits, totalDuration: t.duration, maxConfidence: t.maxConfidence,
                                          avgConfidence: t.frames > 0 ? t.sumConfidence / Double(t.frames) : 0,
-                                         frameCount: t.frames)
+                                         frameCount: t.frames, boxes: t.boxes)
         }
         var cameraSummary: [String: Stage3Report.CameraSummary] = [:]
         for (name, c) in cameraVisits { cameraSummary[name] = .init(count: c.0, species: c.1.sorted()) }
@@ -325,12 +354,22 @@ final class Stage3Writer {
             chunksRead: chunksRead, recordsRead: recordsRead, mediaFiles: mediaFiles, filesWithErrors: filesWithErrors,
             errorSamples: errorSamples, detectionsUsed: detectionsUsed, excluded: excluded, timeZones: timeZones)
         report.camtrapDP = camtrapDP
+        report.boxesUsed = boxesUsed
+        report.speciesBySite = speciesBySite
+        report.effort = deployments.map { d in
+            Stage3Report.Effort(deployment: d, visits: deploymentVisits[d.id] ?? 0)
+        }
+        var total = Array(repeating: 0, count: 24)
+        for hours in activity.values { for h in 0..<24 { total[h] += hours[h] } }
+        report.activityByLocalHour = .init(visits: total, bySpecies: activity, unknownLocalTime: activityUnknown)
         return report
     }
 
     /// `mediaRows` is the file `writeMediaRow` wrote.
+    /// `thumbnail` reads a thumbnail's bytes by object key (those of the visits report.html lists are embedded).
     func finish(report: Stage3Report, deployments: [Deployment], mediaRows: String, deploymentOfKey: [Int64: String],
-                megadetector: MegadetectorBatch, megadetectorImages: String, detectors: [String]) throws {
+                megadetector: MegadetectorBatch, megadetectorImages: String, detectors: [String],
+                thumbnail: ((String) throws -> [UInt8])? = nil) throws {
         try observationsJSON.write(firstObservation ? "]\n" : "\n]\n")
         try observationsJSON.close()
         try visitsCSV.close()
@@ -339,12 +378,31 @@ final class Stage3Writer {
         try observationsCSV.close()
         writtenFiles = Stage3Files.expected(report)
 
+        // Thumbnails of the listed visits: a missing or unreadable one is counted, never fatal.
+        var report = report
+        var thumbnails: [String: [UInt8]] = [:]
+        var thumbnailCounts = Stage3Report.ThumbnailCounts(listedVisits: firstVisits.count, embedded: 0, notWritten: 0,
+                                                  unreadable: 0, bytes: 0)
+        for visit in firstVisits {
+            guard let key = visit.thumbnail, let thumbnail else {
+                thumbnailCounts.notWritten += 1
+                continue
+            }
+            if let bytes = try? thumbnail(key), bytes.starts(with: [0xFF, 0xD8]) {
+                thumbnails[visit.id] = bytes
+                thumbnailCounts.embedded += 1
+                thumbnailCounts.bytes += bytes.count
+            } else {
+                thumbnailCounts.unreadable += 1
+            }
+        }
+        report.thumbnails = thumbnailCounts
         let pretty = JSONEncoder()
         pretty.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         try write(Stage3Files.report, Array(try pretty.encode(report)) + [0x0A])
         try write(Stage3Files.sitesGeoJSON, Array(GeoJSON.sites(report.sites).utf8))
         try write(Stage3Files.reportHTML, Array(ReportHTML.render(report, visits: firstVisits,
-                                                                  limit: options.htmlVisitLimit).utf8))
+                                                                  thumbnails: thumbnails).utf8))
 
         // Camtrap DP, unless it would have no deployment (see Stage3Files.camtrapDP).
         guard writtenFiles.contains(Stage3Files.datapackage) else {

@@ -14,16 +14,23 @@ public struct Detection: Codable, Sendable, Equatable {
     public var doubtful: Bool?
     /// Object key of this detection's JPEG crop (`runs/<run>/stage1/crops/…`), when crops were written.
     public var crop: String?
+    /// Object key of the small JPEG thumbnail of this detection (`StoreLayout.thumbnailKey`): written for the
+    /// best-confidence detection of each species label in a frame, when thumbnails are on (the default).
+    public var thumbnail: String?
 
     public init(category: String, label: String, conf: Double, bbox: [Double], doubtful: Bool? = nil,
-                crop: String? = nil) {
+                crop: String? = nil, thumbnail: String? = nil) {
         self.category = category
         self.label = label
         self.conf = conf
         self.bbox = bbox
         self.doubtful = doubtful
         self.crop = crop
+        self.thumbnail = thumbnail
     }
+
+    /// The species name Hugin groups by: the label, or the category id when the label is empty.
+    public var speciesName: String { label.isEmpty ? category : label }
 }
 
 /// One media file's Stage 1 result: one JSON line in `runs/<run>/stage1/chunk-<index>.jsonl.gz`.
@@ -184,4 +191,18 @@ public enum StoreLayout {
     public static func stage3Prefix(run: String) -> String { "runs/\(run)/stage3/" }
     public static func runRecordKey(run: String) -> String { "runs/\(run)/run.json" }
     public static let siteRegistryKey = "state/sites.json"
+
+    /// The thumbnail of the best detection of `species` in one frame of `media` (`frame` nil for stills), in the
+    /// Stage 1 folder whose prefix is `stage1Prefix`: `<stage1Prefix>thumbnails/<16 hex digits>.jpg`. The name is a
+    /// 64-bit FNV-1a hash of media key, frame and species, so the worker and Hugin derive the same key, and no
+    /// media key (`..`, `/`, any byte) can make it leave the `thumbnails/` folder.
+    public static func thumbnailKey(stage1Prefix: String, media: String, frame: Int?, species: String) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in (media + "#" + (frame.map(String.init) ?? "") + "#" + species).utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
+        let hex = String(hash, radix: 16)
+        return stage1Prefix + "thumbnails/" + String(repeating: "0", count: 16 - hex.count) + hex + ".jpg"
+    }
 }
