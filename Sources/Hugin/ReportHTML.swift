@@ -14,7 +14,7 @@ import Darwin
 enum ReportHTML {
     static func render(_ r: Stage3Report, visits: [Visit], thumbnails: [String: [UInt8]] = [:]) -> String {
         let frames = r.detectionsUsed
-        let boxes = r.boxesUsed.map { ", " + Plural.count($0, "box", "boxes") } ?? ""
+        let boxes = r.boxesUsed.map { " (" + Plural.count($0, "box", "boxes") + ")" } ?? ""
         var h = """
         <!DOCTYPE html>
         <html lang="en"><head><meta charset="utf-8">
@@ -29,8 +29,8 @@ enum ReportHTML {
         </style></head><body>
         <h1>Hugin report: run \(HTML.escape(r.runID))</h1>
         <p id="summary">\(Plural.count(r.totalObservations, "visit")) (\(r.needsReviewCount) \
-        \(r.needsReviewCount == 1 ? "needs" : "need") review) from \(Plural.count(frames, "frame"))\(boxes) with \
-        detections, in \(Plural.count(r.mediaFiles, "media file")); \(Plural.count(r.sites.count, "site")), \
+        \(r.needsReviewCount == 1 ? "needs" : "need") review) from \(Plural.count(frames, "frame")) with \
+        detections\(boxes) in \(Plural.count(r.mediaFiles, "media file")); \(Plural.count(r.sites.count, "site")), \
         \(Plural.count(r.speciesSummary.count, "species", "species")), \
         \(Plural.count(r.cameraSummary.count, "camera")). Time range (UTC): \
         \(r.timeRange.map { HTML.escape(LocalTime.wallClock(Timestamp.parse($0.start) ?? 0) + " – "

@@ -377,7 +377,10 @@ public struct ChunkProcessor: Sendable {
                                     still.record.detections, of: picture, run: run, key: still.record.path,
                                     frame: nil, summary: &summary)
                             }
-                        } catch { still.record.errors.append("crops: " + Self.describe(error)) }
+                        } catch {
+                            still.record.errors.append((options.cropsEnabled ? "crops: " : "thumbnails: ")
+                                                       + Self.describe(error))
+                        }
                     }
                 }
             } catch {
