@@ -32,7 +32,7 @@ enum ReportHTML {
         \(r.needsReviewCount == 1 ? "needs" : "need") review) from \(Plural.count(frames, "frame")) with \
         detections\(boxes) in \(Plural.count(r.mediaFiles, "media file")); \(Plural.count(r.sites.count, "site")), \
         \(Plural.count(r.speciesSummary.count, "species", "species")), \
-        \(Plural.count(r.cameraSummary.count, "camera")). Time range (UTC): \
+        \(Plural.count(r.cameraSummary.count, "camera")) with visits. Time range of the visits (UTC): \
         \(r.timeRange.map { HTML.escape(LocalTime.wallClock(Timestamp.parse($0.start) ?? 0) + " – "
             + LocalTime.wallClock(Timestamp.parse($0.end) ?? 0)) } ?? "none"); local times per camera are in the \
         Effort and Visits tables. Generated \(HTML.escape(r.generatedAt)) (UTC).</p>

@@ -357,7 +357,8 @@ public struct Stage3Report: Codable, Sendable, Equatable {
 
     /// Effort of one deployment. Trap-nights = (time of its last media file − time of its first media file) / 24 h,
     /// over every media file with a capture time, with or without detections (the camera was deployed and working
-    /// in between); one media file gives 0 trap-nights and no rate. Rate = visits / trap-nights × 100.
+    /// in between). Rate = visits / trap-nights × 100, given only from one trap-night up (a shorter span, such as
+    /// a single video, would give a meaningless rate).
     public struct Effort: Codable, Sendable, Equatable {
         public var deploymentID: String
         public var cameraID: String
@@ -399,15 +400,15 @@ public struct Stage3Report: Codable, Sendable, Equatable {
             cameraClockOnly = d.startOffset == LocalTime.floating || d.endOffset == LocalTime.floating
             trapNights = Self.trapNights(start: d.start, end: d.end)
             self.visits = visits
-            visitsPer100TrapNights = trapNights > 0 ? Double(visits) / trapNights * 100 : nil
+            visitsPer100TrapNights = trapNights >= 1 ? Double(visits) / trapNights * 100 : nil
         }
 
         static func trapNights(start: Double, end: Double) -> Double { max(0, end - start) / 86_400 }
 
         static let definition = "Trap-nights of a deployment (one camera at one site) = (time of its last media file "
             + "− time of its first media file) / 24 h, over every media file with a capture time, with or without "
-            + "detections; a deployment with one media file has 0 trap-nights and no rate. Visits per 100 "
-            + "trap-nights = visits / trap-nights × 100."
+            + "detections. Visits per 100 trap-nights = visits / trap-nights × 100, given only for deployments of at "
+            + "least one trap-night (a shorter span, such as a single video, would give a meaningless rate)."
     }
 
     public struct Activity: Codable, Sendable, Equatable {

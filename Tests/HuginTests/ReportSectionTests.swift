@@ -43,8 +43,10 @@ import Testing
     /// - cam01 at site A (59.0, 18.0), zone +02:00: media at t0 (fox, 2 boxes), t0 + 1 day (fox, 1 box) and
     ///   t0 + 2 days (nothing detected): 2 visits (a day apart), trap-nights 2.0, 100 visits per 100 trap-nights;
     ///   both visits start at local hour 6.
-    /// - cam02 at site B (60.0, 15.0), zone +02:00: media at t0 + 1 h (roe_deer) and t0 + 13 h (nothing): 1 visit,
-    ///   trap-nights 0.5, 200 per 100 trap-nights; local hour 7.
+    /// - cam02 at site B (60.0, 15.0), zone +02:00: media at t0 + 1 h (roe_deer), t0 + 13 h and t0 + 1 h + 4 days
+    ///   (nothing): 1 visit, trap-nights 4.0, 25 per 100 trap-nights; local hour 7.
+    /// - cam04 at site B, zone +02:00: media at t0 + 2 h and t0 + 14 h (nothing detected): trap-nights 0.5, 0 visits,
+    ///   no rate (under one trap-night).
     /// - cam03, a video without a zone and without GPS: 1 visit (fox), one media file, 0 trap-nights, no rate;
     ///   local hour unknown.
     static func makeSeason() throws -> DirectoryObjectStore {
@@ -66,6 +68,9 @@ import Testing
             still("raw/cam01/A3.JPG", "cam01", t0 + 2 * 86_400, lat: 59.0, lon: 18.0, []),
             still("raw/cam02/B1.JPG", "cam02", t0 + 3600, lat: 60.0, lon: 15.0, [("roe_deer", 0.85)]),
             still("raw/cam02/B2.JPG", "cam02", t0 + 13 * 3600, lat: 60.0, lon: 15.0, []),
+            still("raw/cam02/B3.JPG", "cam02", t0 + 3600 + 4 * 86_400, lat: 60.0, lon: 15.0, []),
+            still("raw/cam04/D1.JPG", "cam04", t0 + 2 * 3600, lat: 60.0, lon: 15.0, []),
+            still("raw/cam04/D2.JPG", "cam04", t0 + 14 * 3600, lat: 60.0, lon: 15.0, []),
             video,
         ]])
         _ = try Condenser(store: store, clock: FixedClock()).condense(run: "season")
@@ -94,9 +99,11 @@ import Testing
         #expect(a.start == "2026-05-01T04:00:00Z" && a.end == "2026-05-03T04:00:00Z")
         #expect(a.startUTCOffset == "+02:00" && a.endUTCOffset == "+02:00")
         let b = try #require(effort.first { $0.cameraID == "cam02" })
-        #expect(b.trapNights == 0.5)
+        #expect(b.trapNights == 4.0)
         #expect(b.visits == 1)
-        #expect(b.visitsPer100TrapNights == 200)
+        #expect(b.visitsPer100TrapNights == 25)
+        let d = try #require(effort.first { $0.cameraID == "cam04" })
+        #expect(d.siteID == siteB && d.trapNights == 0.5 && d.visits == 0 && d.visitsPer100TrapNights == nil)
         let c = try #require(effort.first { $0.cameraID == "cam03" })
         #expect(c.siteID == nil && c.trapNights == 0 && c.visitsPer100TrapNights == nil && c.visits == 1)
         #expect(c.startUTCOffset == nil)
@@ -114,8 +121,8 @@ import Testing
         let store = try Self.makeSeason()
         let html = try readText(store, "runs/season/stage3/report.html")
         // Summary: units named, singular and plural right.
-        #expect(html.contains("4 visits (0 need review) from 4 frames with detections (5 boxes) in 6 media files;"))
-        #expect(html.contains("2 sites, 2 species, 3 cameras."))
+        #expect(html.contains("4 visits (0 need review) from 4 frames with detections (5 boxes) in 9 media files;"))
+        #expect(html.contains("2 sites, 2 species, 3 cameras with visits."))
         #expect(!html.contains("1 visits") && !html.contains("1 visit come "))
         #expect(html.contains("1 visit comes from media without a GPS position"))
         #expect(html.contains("id=\"count-definitions\""))
@@ -128,7 +135,8 @@ import Testing
             #expect(html.contains("id=\"\(id)\""), "no #\(id)")
         }
         #expect(html.contains("<td class=\"n\">2.00</td><td class=\"n\">2</td><td class=\"n\">100.0</td>"))
-        #expect(html.contains("<td class=\"n\">0.50</td><td class=\"n\">1</td><td class=\"n\">200.0</td>"))
+        #expect(html.contains("<td class=\"n\">4.00</td><td class=\"n\">1</td><td class=\"n\">25.0</td>"))
+        #expect(html.contains("<td class=\"n\">0.50</td><td class=\"n\">0</td><td class=\"n\">–</td>"))
         #expect(html.contains("3 visits charted, 1 visit left out (local time unknown)"))
         #expect(html.components(separatedBy: "<rect class=\"bar\" data-hour=").count - 1 == 24)
         // No thumbnails in these records: said, not hidden.
