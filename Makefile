@@ -60,6 +60,13 @@ demo: deps ## Generate sample media with FFmpeg and run the whole pipeline on th
 	$(SWIFT) build -c $(CONFIG) --product odin
 	$(SWIFT) build -c $(CONFIG) --product munin-worker
 	$(BIN)/odin demo --dir $(or $(DEMO_DIR),.odin/demo) $(DEMO_ARGS)
+	@if [ -x .venv/bin/python ]; then \
+		echo "Validating the season's Stage 3 (MegaDetector, frictionless + official Camtrap DP schemas, GeoJSON):"; \
+		.venv/bin/python scripts/validate-stage3.py $(or $(DEMO_DIR),.odin/demo)/season \
+			--media-root $(or $(DEMO_DIR),.odin/demo)/store > $(or $(DEMO_DIR),.odin/demo)/season-validation.json \
+			&& echo "  valid: $(or $(DEMO_DIR),.odin/demo)/season-validation.json" \
+			|| { cat $(or $(DEMO_DIR),.odin/demo)/season-validation.json; exit 1; }; \
+	else echo "Season Stage 3 not validated: no .venv (make venv installs the validators)"; fi
 
 package: deps ## Build the Lambda zips functions/<name>/bootstrap.zip (FUNCTIONS="ingest sweeper" for some); prints sizes
 	FUNCTIONS="$(FUNCTIONS)" scripts/package.sh
