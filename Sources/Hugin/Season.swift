@@ -165,6 +165,8 @@ public enum SeasonInputs {
 /// - No processing time is written: `generated_at`, Camtrap DP `created` and MegaDetector's `completion_time` are
 ///   the newest capture time among the media. A rerun over the same runs writes byte-identical files.
 /// - The folder is written whole or not at all: files go to a temporary sibling, which is then renamed.
+/// - Memory: as a run's condensation (see `Condenser`), plus one entry per distinct media path (the check that a
+///   file two runs hold counts once) and one deployment span per (location, camera, run).
 public struct SeasonCondenser: Sendable {
     public let options: CondensationOptions
     public let registryStore: any SiteRegistryStore
