@@ -129,14 +129,7 @@ struct DownloadCommand: ParsableCommand {
             if let analysis { print(analysis) }
             if let runner = output["runner"] { print("Runner: \(runner)") }
         }
-        if !report.refused.isEmpty {
-            throw CLIError("refused \(report.refused.count) key(s) that would leave \(localPath): "
-                           + report.refused.prefix(5).joined(separator: ", "))
-        }
-        if !report.errors.isEmpty {
-            throw CLIError("\(report.errors.count) download(s) failed (re-run to resume):\n  "
-                           + report.errors.prefix(10).joined(separator: "\n  "))
-        }
+        try report.throwIfIncomplete(localPath: localPath)
     }
 }
 
@@ -155,14 +148,7 @@ extension DownloadCommand {
         }
         let report = try downloader.download(try S3Location("s3://\(location.bucket)/runs/", argument: "source"),
                                              to: localPath, progress: !global.json)
-        if !report.refused.isEmpty {
-            throw CLIError("refused \(report.refused.count) key(s) that would leave \(localPath): "
-                           + report.refused.prefix(5).joined(separator: ", "))
-        }
-        if !report.errors.isEmpty {
-            throw CLIError("\(report.errors.count) download(s) failed (re-run to resume):\n  "
-                           + report.errors.prefix(10).joined(separator: "\n  "))
-        }
+        try report.throwIfIncomplete(localPath: localPath)
         if !global.json {
             Terminal.error("downloaded \(report.downloaded) file(s) (\(report.skipped) already complete) of the runs "
                            + "under \(source) → \(localPath)")
@@ -202,6 +188,18 @@ struct S3Downloader {
         var errors: [String] = []
         /// Keys (relative to the prefix) of the objects downloaded or already complete.
         var keys: [String] = []
+
+        /// Refused keys and failed downloads are errors (after everything else was downloaded).
+        func throwIfIncomplete(localPath: String) throws {
+            if !refused.isEmpty {
+                throw CLIError("refused \(refused.count) key(s) that would leave \(localPath): "
+                               + refused.prefix(5).joined(separator: ", "))
+            }
+            if !errors.isEmpty {
+                throw CLIError("\(errors.count) download(s) failed (re-run to resume):\n  "
+                               + errors.prefix(10).joined(separator: "\n  "))
+            }
+        }
     }
 
     struct Item: Sendable {
