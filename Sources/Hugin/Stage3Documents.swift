@@ -366,7 +366,9 @@ public struct Stage3Report: Codable, Sendable, Equatable {
     }
 
     /// A season's inputs. `run_id` is the season's name; `generated_at` is the newest capture time among its media
-    /// (never the processing time), so a rerun over the same runs writes the same bytes.
+    /// (never the processing time), so a rerun over the same runs writes the same bytes. The top-level
+    /// `chunks_read` and `failed_chunks` concatenate the runs' (failed chunks' reasons name their run); `runs` says
+    /// which run each belongs to.
     public struct Season: Codable, Sendable, Equatable {
         public struct Run: Codable, Sendable, Equatable {
             public var runID: String
