@@ -13,7 +13,7 @@ import Darwin
 /// (site, camera, species), and writes every Stage 3 output under `runs/<run>/stage3/`.
 ///
 /// The control plane calls `condense(run:failedChunks:)` in process for small runs; the `hugin condense` Batch job
-/// command calls the same method for large ones.
+/// command calls the same method for large ones. `SeasonCondenser` runs the same job over many runs' Stage 1.
 ///
 /// Memory: chunk files are streamed line by line; detections go through `DetectionSorter` (bounded buffer, sorted
 /// runs spilled to disk, then merged), visits are built by `VisitBuilder`, which holds only open visits, and every
