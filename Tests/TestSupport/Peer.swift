@@ -120,7 +120,10 @@ extension Trait where Self == ConditionTrait {
     /// peers' names and fixes as the reason, or fails it when peers are required (`ODIN_REQUIRE_PEERS=1`,
     /// `make test`, or `CI=true`).
     public static func requires(_ peers: Peer..., sourceLocation: SourceLocation = #_sourceLocation) -> Self {
-        let comment = Comment(rawValue: "needs " + peers.map { "\($0.name) (\($0.fix))" }.joined(separator: ", "))
+        // The reason shown for a skip: the missing peers (availability does not change while the tests run).
+        let missing = peers.compactMap { peer in peer.missingReason.map { "\(peer.name) missing (\($0)): \(peer.fix)" } }
+        let comment = Comment(rawValue: missing.isEmpty
+            ? "needs " + peers.map(\.name).joined(separator: ", ") : missing.joined(separator: "; "))
         return .enabled(comment, sourceLocation: sourceLocation) {
             try Peer.shouldRun(peers, declaredAt: sourceLocation)
         }
