@@ -31,8 +31,11 @@ venv: ## Create .venv with the Python test peers (moto, botocore, cfn-lint; chec
 build: deps ## Build every binary (CONFIG=debug|release)
 	$(SWIFT) build -c $(CONFIG)
 
+# ODIN_REQUIRE_PEERS=1: a test whose peer (moto_server, the venv, FFmpeg, Chromium, …) is missing FAILS here instead
+# of being skipped as it is under a plain `swift test` (Tests/TestSupport/Peer.swift); with-moto.sh fails first when
+# moto_server or the contract checker cannot start.
 test: deps venv ## Run the whole test suite against real peers (moto_server, FFmpeg, Runtime API emulator)
-	ODIN_CONTRACT_REQUIRED=1 scripts/with-moto.sh $(SWIFT) test
+	ODIN_REQUIRE_PEERS=1 ODIN_CONTRACT_REQUIRED=1 scripts/with-moto.sh $(SWIFT) test
 
 # replay: FUNCTION=echo runs without AWS. Otherwise the function runs against a local moto_server that
 # scripts/with-moto.sh starts and `odin replay --seed-local` seeds with the stack's resources (and a run matching a

@@ -4,13 +4,8 @@ import TestSupport
 
 /// The whole local pipeline through the real binaries: FFmpeg samples → odin (ingest, LocalCompute, job events)
 /// → munin-worker per chunk → On-Demand fallback → hugin condensation → teardown.
-@Suite struct DemoPipelineTests {
-    @Test func tinyDemoRunsEndToEndWithFallbackAndTeardown() throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/ffmpeg") else {
-            if TestEnvironment.isCI { throw CLITestError("ffmpeg is missing (CI=true): run scripts/deps.sh") }
-            print("skipping: no /usr/bin/ffmpeg")
-            return
-        }
+@Suite(.requires(.ffmpeg)) struct DemoPipelineTests {
+    @Test(.requires(.venv)) func tinyDemoRunsEndToEndWithFallbackAndTeardown() throws {
         let dir = try TestEnvironment.makeTemporaryDirectory("cli-demo")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let result = try OdinProcess.run(["demo", "--dir", dir, "--cameras", "2", "--stills-per-burst", "3",
@@ -126,7 +121,6 @@ import TestSupport
     }
 
     @Test func runLocalOnAFolderAndRerunIsDeduplicated() throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/ffmpeg") else { return }
         let dir = try TestEnvironment.makeTemporaryDirectory("cli-runlocal")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let media = dir + "/dcim"
@@ -172,7 +166,6 @@ import TestSupport
 
     /// `odin batch create-config` then `process --local`: each job's priority reaches the run of its camera.
     @Test func batchProcessHonoursEachJobsPriority() throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/ffmpeg") else { return }
         let dir = try TestEnvironment.makeTemporaryDirectory("cli-batch")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         for camera in ["camA", "camB"] {
@@ -207,7 +200,6 @@ import TestSupport
     }
 
     @Test func interruptedLocalRunLeavesNothingRunningAndResumes() throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/ffmpeg") else { return }
         let dir = try TestEnvironment.makeTemporaryDirectory("cli-interrupt")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let process = Process()

@@ -7,7 +7,7 @@ import Testing
 import TestSupport
 
 /// `odin download` and `odin run` (upload) against a private moto_server.
-@Suite struct S3CommandTests {
+@Suite(.requires(.venv)) struct S3CommandTests {
     static func client(_ moto: MotoServer) -> AWSClient {
         AWSClient(configuration: AWSClient.Configuration(
             region: "us-east-1",
@@ -38,7 +38,7 @@ import TestSupport
     }
 
     @Test func downloadVerifiesResumesAndRefusesEscapingKeys() throws {
-        guard let moto = try makeMoto() else { return }
+        let moto = try makeMoto()
         defer { moto.stop() }
         let s3 = Self.client(moto)
         let bucket = "dl-\(UUID().uuidString.prefix(8).lowercased())"
@@ -85,7 +85,7 @@ import TestSupport
     }
 
     @Test func downloadCreatesRunnerAndSummary() throws {
-        guard let moto = try makeMoto() else { return }
+        let moto = try makeMoto()
         defer { moto.stop() }
         let s3 = Self.client(moto)
         let bucket = "dr-\(UUID().uuidString.prefix(8).lowercased())"
@@ -189,7 +189,7 @@ import TestSupport
     }
 
     @Test func runUploadsToRawCameraKeysAndResumes() throws {
-        guard let moto = try makeMoto() else { return }
+        let moto = try makeMoto()
         defer { moto.stop() }
         let s3 = Self.client(moto)
         let bucket = "up-\(UUID().uuidString.prefix(8).lowercased())"
@@ -245,7 +245,7 @@ import TestSupport
     }
 
     @Test func runWaitFollowsTheRunAndDownloadsStage3() throws {
-        guard let moto = try makeMoto() else { return }
+        let moto = try makeMoto()
         defer { moto.stop() }
         let s3 = Self.client(moto)
         let bucket = "wt-\(UUID().uuidString.prefix(8).lowercased())"
@@ -271,7 +271,7 @@ import TestSupport
     }
 
     @Test func statusOnAWSListsQueuesAndEnvironmentsAsJSON() throws {
-        guard let moto = try makeMoto() else { return }
+        let moto = try makeMoto()
         defer { moto.stop() }
         let result = try OdinProcess.run(["status", "--json"], environment: awsEnvironment(moto))
         #expect(result.status == 0, "\(result.stderr)")
@@ -287,7 +287,7 @@ import TestSupport
     }
 
     @Test func stackOutputsNameTheDeployedResources() throws {
-        guard let moto = try makeMoto() else { return }
+        let moto = try makeMoto()
         defer { moto.stop() }
         let s3 = Self.client(moto)
         let template = """
@@ -323,7 +323,7 @@ import TestSupport
     }
 
     @Test func statusReadsRunsTeardownAndBudgetFromTheTable() throws {
-        guard let moto = try makeMoto() else { return }
+        let moto = try makeMoto()
         defer { moto.stop() }
         let client = Self.client(moto)
         let table = "odin-test-state"
