@@ -121,7 +121,7 @@ let package = Package(
                                                       "TestSupport"]),
         .testTarget(name: "DeployTests", dependencies: ["OdinDeploy", "AWS", "Odin", "HTTP", "Compression", "Crypto",
                                                         "TestSupport"]),
-        .testTarget(name: "InfraTests", dependencies: ["Compression"], exclude: ["Fixtures"]),
+        .testTarget(name: "InfraTests", dependencies: ["Compression", "TestSupport"], exclude: ["Fixtures"]),
     ]
 )
 

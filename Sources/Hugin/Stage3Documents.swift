@@ -441,6 +441,63 @@ public struct Stage3Report: Codable, Sendable, Equatable {
         }
     }
 
+    /// Every deployment (camera × site × time span, the Camtrap DP deployments plus the unlocated ones): what
+    /// per-camera effort (deployment days, trap-nights) is computed from. Absent in reports written before it.
+    public var deployments: [DeploymentSpan]? = nil
+    /// Set for a season (many runs condensed together): which runs, and what was read from each.
+    public var season: Season? = nil
+
+    /// One deployment: a camera at one site for one time span (first to last capture time of its media).
+    public struct DeploymentSpan: Codable, Sendable, Equatable {
+        public var deploymentID: String
+        /// Nil for media without a GPS position (not in the Camtrap DP package).
+        public var siteID: String?
+        public var cameraID: String
+        public var start: String
+        public var end: String
+        /// `(end - start)` in days (3 decimals): the deployment's effort.
+        public var days: Double
+        /// The runs whose media the deployment holds.
+        public var runs: [String]
+        enum CodingKeys: String, CodingKey {
+            case deploymentID = "deployment_id"
+            case siteID = "site_id"
+            case cameraID = "camera_id"
+            case start, end, days, runs
+        }
+    }
+
+    /// A season's inputs. `run_id` is the season's name; `generated_at` is the newest capture time among its media
+    /// (never the processing time), so a rerun over the same runs writes the same bytes. The top-level
+    /// `chunks_read` and `failed_chunks` concatenate the runs' (failed chunks' reasons name their run); `runs` says
+    /// which run each belongs to.
+    public struct Season: Codable, Sendable, Equatable {
+        public struct Run: Codable, Sendable, Equatable {
+            public var runID: String
+            public var chunksRead: [Int]
+            public var failedChunks: [ChunkProblem]
+            public var recordsRead: Int
+            public var mediaFiles: Int
+            /// Stage 1 records of media an earlier run (by run id) already held: not counted twice.
+            public var duplicateRecordsSkipped: Int
+            enum CodingKeys: String, CodingKey {
+                case runID = "run_id"
+                case chunksRead = "chunks_read"
+                case failedChunks = "failed_chunks"
+                case recordsRead = "records_read"
+                case mediaFiles = "media_files"
+                case duplicateRecordsSkipped = "duplicate_records_skipped"
+            }
+        }
+        public var name: String
+        public var runs: [Run]
+        public var generatedAtSource: String
+        enum CodingKeys: String, CodingKey {
+            case name, runs
+            case generatedAtSource = "generated_at_source"
+        }
+    }
+
     enum CodingKeys: String, CodingKey {
         case totalObservations = "total_observations"
         case speciesSummary = "species_summary"
@@ -470,6 +527,7 @@ public struct Stage3Report: Codable, Sendable, Equatable {
         case effort
         case activityByLocalHour = "activity_by_local_hour"
         case thumbnails
+        case deployments, season
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -502,6 +560,8 @@ public struct Stage3Report: Codable, Sendable, Equatable {
         try c.encodeIfPresent(effort, forKey: .effort)
         try c.encodeIfPresent(activityByLocalHour, forKey: .activityByLocalHour)
         try c.encodeIfPresent(thumbnails, forKey: .thumbnails)
+        try c.encodeIfPresent(deployments, forKey: .deployments)
+        try c.encodeIfPresent(season, forKey: .season)
     }
 }
 

@@ -35,6 +35,8 @@ public struct Visit: Sendable, Equatable {
     /// Object key of the thumbnail of the visit's best-confidence detection that has one (the worker's
     /// `StoreLayout.thumbnailKey`), nil when none has.
     public var thumbnail: String? = nil
+    /// The condensation input (run) whose store holds `thumbnail`.
+    var thumbnailInput = -1
     /// UTC offsets (minutes) of the camera's local time at the start and the end (`LocalTime` markers otherwise).
     var startOffset: Int32 = LocalTime.unknown
     var endOffset: Int32 = LocalTime.unknown

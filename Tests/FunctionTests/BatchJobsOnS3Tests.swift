@@ -9,7 +9,7 @@ import Testing
 /// The two Batch job commands as AWS runs them: `munin-worker` and `hugin` with only the job environment the control
 /// plane and the job definitions give them (ODIN_BUCKET, ODIN_RUN_ID, AWS_BATCH_JOB_ARRAY_INDEX, …), reading and
 /// writing the run in S3 (moto with signature checks) through the AWS binding, each on its job role's credentials.
-@Suite("Batch jobs on S3")
+@Suite("Batch jobs on S3", .requires(.venv, .contractChecker), .requires(.ffmpeg))
 struct BatchJobsOnS3Tests {
     @Test("munin-worker writes Stage 1 to S3 and hugin condenses it into Stage 3 in S3")
     func workerAndHuginOnS3() throws {

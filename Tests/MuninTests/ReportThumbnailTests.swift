@@ -96,22 +96,18 @@ import TestSupport
         #expect(html.contains("no thumbnail") && !html.contains("data:image/jpeg"))
     }
 
-    static let chromium = "/usr/bin/chromium"
-    static var chromiumPresent: Bool { FileManager.default.isExecutableFile(atPath: chromium) }
-
     /// report.html opened from disk in headless Chromium with the network cut off: no console error, no failed or
-    /// non-local request, every image (the thumbnails) loads. Under CI=true a missing Chromium fails the test.
-    @Test(.enabled(if: chromiumPresent || TestEnvironment.isCI,
-                   "Chromium is not installed at /usr/bin/chromium (Debian package chromium)"))
-    func reportRendersOfflineInHeadlessChromium() throws {
-        try #require(Self.chromiumPresent, "Chromium is not installed at \(Self.chromium): install Debian's chromium")
+    /// non-local request, every image (the thumbnails) loads. Without Chromium: skipped with the reason, or a failure
+    /// where peers are required (CI=true).
+    @Test(.requires(.chromium)) func reportRendersOfflineInHeadlessChromium() throws {
+        let chromium = try #require(Peer.chromiumPath)
         let root = try Fixture.directory("munin-report")
         defer { Fixture.remove(root) }
         let (store, _) = try Self.makeRun(root)
         let html = try store.path(for: "runs/rt/stage3/report.html")
         let python = Peers.python ?? "/usr/bin/python3"
         let result = try Peers.run(python, [Peers.packageRoot + "/scripts/check-report-offline.py", "--chromium",
-                                            Self.chromium, "--timeout", "120", html])
+                                            chromium, "--timeout", "120", html])
         #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
         #expect(result.stdout.contains("\"problems\": []"), "\(result.stdout)")
         let images = result.stdout.split(separator: "\n").first { $0.contains("\"images\":") }
@@ -120,10 +116,8 @@ import TestSupport
 
     /// The checker itself fails on a page that reaches for the network or has a broken image, so a pass means
     /// something.
-    @Test(.enabled(if: chromiumPresent || TestEnvironment.isCI,
-                   "Chromium is not installed at /usr/bin/chromium (Debian package chromium)"))
-    func offlineCheckerCatchesNetworkAndBrokenImages() throws {
-        try #require(Self.chromiumPresent, "Chromium is not installed at \(Self.chromium): install Debian's chromium")
+    @Test(.requires(.chromium)) func offlineCheckerCatchesNetworkAndBrokenImages() throws {
+        let chromium = try #require(Peer.chromiumPath)
         let root = try Fixture.directory("munin-report")
         defer { Fixture.remove(root) }
         let page = root + "/bad.html"
@@ -134,7 +128,7 @@ import TestSupport
             """.write(toFile: page, atomically: true, encoding: .utf8)
         let python = Peers.python ?? "/usr/bin/python3"
         let result = try Peers.run(python, [Peers.packageRoot + "/scripts/check-report-offline.py", "--chromium",
-                                            Self.chromium, page])
+                                            chromium, page])
         #expect(result.status == 1, "\(result.stdout)\n\(result.stderr)")
         #expect(result.stdout.contains("network request: https://tile.openstreetmap.org/0/0/0.png"))
         #expect(result.stdout.contains("image did not load: file://"))
