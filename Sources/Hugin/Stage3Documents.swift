@@ -355,7 +355,8 @@ public struct Stage3Report: Codable, Sendable, Equatable {
     /// The thumbnails of the visits report.html lists.
     public var thumbnails: ThumbnailCounts? = nil
 
-    /// Effort of one deployment. Trap-nights = (time of its last media file − time of its first media file) / 24 h,
+    /// Effort of one deployment (`DeploymentPlan`: a camera at a site for one time span). Trap-nights = (time of its
+    /// last media file − time of its first media file) / 24 h,
     /// over every media file with a capture time, with or without detections (the camera was deployed and working
     /// in between). Rate = visits / trap-nights × 100, given only from one trap-night up (a shorter span, such as
     /// a single video, would give a meaningless rate).
@@ -405,7 +406,8 @@ public struct Stage3Report: Codable, Sendable, Equatable {
 
         static func trapNights(start: Double, end: Double) -> Double { max(0, end - start) / 86_400 }
 
-        static let definition = "Trap-nights of a deployment (one camera at one site) = (time of its last media file "
+        static let definition = "Trap-nights of a deployment (one camera at one site for one time span) = (time of "
+            + "its last media file "
             + "− time of its first media file) / 24 h, over every media file with a capture time, with or without "
             + "detections. Visits per 100 trap-nights = visits / trap-nights × 100, given only for deployments of at "
             + "least one trap-night (a shorter span, such as a single video, would give a meaningless rate)."
