@@ -135,7 +135,7 @@ import TestSupport
     /// `odin analyze --season s3://…` and `odin download --season`: three runs of a bucket (two cameras, two sites)
     /// become one Stage 3 that passes the validators, the same bytes both ways; bad sources are refused clearly.
     @Test func seasonFromABucketAndThroughDownload() throws {
-        guard let moto = try makeMoto() else { return }
+        let moto = try makeMoto()
         defer { moto.stop() }
         let s3 = Self.client(moto)
         let bucket = "season-\(UUID().uuidString.prefix(8).lowercased())"
