@@ -169,7 +169,7 @@ final class LocalPipeline {
                                               "eTag": "\(file.size)-\(Self.fnv(file.source))"]]])
         }
         let event = try JSONSerialization.data(withJSONObject: ["Records": records])
-        return try IngestFunction.handleDecoded(Array(event), services: binding.services)
+        return try IngestHandler.handleDecoded(Array(event), services: binding.services)
     }
 
     static let keyCharacters: CharacterSet = {
