@@ -7,6 +7,7 @@ import OdinKit
 
 #if canImport(Glibc)
 import Glibc
+import OdinLocal
 #endif
 
 func seconds(_ body: () throws -> Void) rethrows -> Double {

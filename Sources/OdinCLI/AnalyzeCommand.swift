@@ -3,6 +3,7 @@ import Foundation
 import Hugin
 import HuginState
 import Odin
+import OdinAWS
 import OdinKit
 
 /// `odin analyze DIR`: the Stage 3 summary (Hugin's `Stage3Analysis`).
@@ -56,7 +57,9 @@ struct SitesCommand: ParsableCommand {
             let path = store ?? global.localRoot + "/store"
             let environment = ProcessInfo.processInfo.environment
             if path.hasPrefix("s3://") || environment["ODIN_TABLE"].map({ !$0.isEmpty }) == true {
-                return SiteRegistryService(store: try SiteRegistries.open(storeURI: path, environment: environment))
+                return SiteRegistryService(store: try SiteRegistries.open(
+                    state: try DynamoStateStore.fromEnvironment(environment),
+                    store: { try ObjectStores.open(uri: path, environment: environment) }))
             }
             guard FileManager.default.fileExists(atPath: path) else {
                 throw CLIError("store \(path) does not exist: run `odin run --local` first, or pass --store DIR")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Odin
+import OdinLocal
 
 /// `odin demo` (what `make demo` runs): generate a sample set with FFmpeg and run the whole pipeline locally.
 struct DemoCommand: ParsableCommand {

@@ -6,6 +6,7 @@ import Foundation
 import Hugin
 import Odin
 import OdinKit
+import OdinLocal
 
 /// The whole pipeline on this machine: Odin's local binding (a folder as the bucket, a state folder, LocalCompute
 /// running `munin-worker` per array child with the job contract ODIN_STORE, ODIN_RUN_ID, ODIN_MANIFEST,

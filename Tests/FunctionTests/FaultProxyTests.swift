@@ -5,6 +5,7 @@ import HTTP
 import Odin
 import OdinAWS
 import OdinKit
+import OdinLocal
 import RuntimeEmulator
 import Synchronization
 import Testing

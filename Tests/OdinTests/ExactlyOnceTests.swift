@@ -2,6 +2,7 @@ import Events
 import FoundationEssentials
 @testable import Odin
 import OdinKit
+import OdinLocal
 import Testing
 
 /// One regression test per fault of issue 14 (each failed before markers meant "done").

@@ -3,6 +3,7 @@ import Events
 import FoundationEssentials
 @testable import Odin
 import OdinKit
+import OdinLocal
 import Testing
 
 /// A harness with one sealed, submitted run of `chunks` chunks (one image each).
