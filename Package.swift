@@ -56,42 +56,45 @@ let package = Package(
 
         // MARK: - Odin (control plane), Munin (worker), Hugin (condensation)
         // OdinKit: ports and shared formats (object store, clock, Stage 1 records, chunks, key layout).
-        .target(name: "OdinKit", dependencies: ["Compression", "JSONEscaping"]),
+        .target(name: "OdinKit", dependencies: ["JSONEscaping"]),
         .target(name: "Munin", dependencies: ["Media", "Compression", "OdinKit", "CTimeZoneTable"]),
         .target(name: "Hugin", dependencies: ["Compression", "JSONEscaping", "OdinKit"]),
-        // Odin: control logic over the ports, the AWS and local bindings, profiles.
+        // Odin: control logic over the ports, the function handlers, profiles (what the Lambda functions link).
         .target(name: "Odin", dependencies: ["OdinKit", "Events", "Compression", "JSONEscaping", "Crypto"]),
+        // OdinLocal: the local binding of Odin's ports (LocalCompute and its worker processes, file and in-memory
+        // state stores, stdout notifier, manual clock); for the CLI, the simulator and tests, never the functions.
+        .target(name: "OdinLocal", dependencies: ["Odin", "OdinKit", "Events"]),
         // OdinAWS: the AWS binding of Odin's ports.
-        .target(name: "OdinAWS", dependencies: ["Odin", "OdinKit", "AWS", "Events", "Crypto", "HTTP"]),
+        .target(name: "OdinAWS", dependencies: ["Odin", "OdinKit", "AWS", "Events", "HTTP"]),
         // OdinCost: prices, advice, quotes and the policy simulator over the real control logic.
-        .target(name: "OdinCost", dependencies: ["Odin", "OdinKit", "Events", "Compression"]),
+        .target(name: "OdinCost", dependencies: ["Odin", "OdinKit", "OdinLocal", "Events", "Compression"]),
         // HuginState: the site registry in the state store (DynamoDB on AWS), for the hugin and odin executables.
-        .target(name: "HuginState", dependencies: ["Hugin", "Odin", "OdinAWS"]),
+        .target(name: "HuginState", dependencies: ["Hugin", "Odin", "OdinKit"]),
         // OdinDeploy: `odin deploy` / `odin destroy` (change sets, events, artefact upload, emptying buckets).
         .target(name: "OdinDeploy", dependencies: ["AWS", "Odin", "Crypto", "HTTP", "JSONEscaping"]),
 
         // MARK: - Executables
         .executableTarget(name: "OdinCLI", dependencies: [
-            "Odin", "OdinAWS", "OdinCost", "OdinKit", "Munin", "Hugin", "HuginState", "AWS", "RuntimeEmulator", "Compression",
-            "Events", "Crypto", "OdinDeploy", "ProfileYAML",
+            "Odin", "OdinAWS", "OdinCost", "OdinKit", "OdinLocal", "Hugin", "HuginState", "AWS", "HTTP", "RuntimeEmulator",
+            "Compression", "Events", "Crypto", "OdinDeploy", "ProfileYAML",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Yams", package: "Yams"),
         ]),
         // ProfileYAML: profile files (YAML) to Profile, for the CLI and the tests (Yams stays out of the functions).
         .target(name: "ProfileYAML", dependencies: ["Odin", .product(name: "Yams", package: "Yams")]),
-        .executableTarget(name: "OdinBench", dependencies: ["Odin", "OdinKit", "Events"]),
-        .executableTarget(name: "MuninWorker", dependencies: ["Munin", "Odin", "OdinAWS", "OdinKit"]),
-        .executableTarget(name: "HuginCLI", dependencies: ["Hugin", "HuginState", "Odin", "OdinAWS", "OdinKit"]),
+        .executableTarget(name: "OdinBench", dependencies: ["Odin", "OdinKit", "OdinLocal", "Events"]),
+        .executableTarget(name: "MuninWorker", dependencies: ["Munin", "OdinAWS", "OdinKit"]),
+        .executableTarget(name: "HuginCLI", dependencies: ["Hugin", "HuginState", "OdinAWS", "OdinKit", "Compression"]),
         // odin-package: deterministic Lambda zips (scripts/package.sh); a host tool, never deployed.
         .executableTarget(name: "OdinPackage", dependencies: ["Compression"]),
         .executableTarget(name: "EchoFunction", dependencies: ["LambdaRuntime"], path: "functions/echo/src"),
-        .executableTarget(name: "IngestFunction", dependencies: ["LambdaRuntime", "LambdaJSON", "Odin", "OdinAWS", "Events"],
+        .executableTarget(name: "IngestFunction", dependencies: ["LambdaRuntime", "Odin", "OdinAWS"],
                           path: "functions/ingest/src"),
-        .executableTarget(name: "JobEventsFunction", dependencies: ["LambdaRuntime", "LambdaJSON", "Odin", "OdinAWS", "Events"],
+        .executableTarget(name: "JobEventsFunction", dependencies: ["LambdaRuntime", "Odin", "OdinAWS"],
                           path: "functions/job-events/src"),
-        .executableTarget(name: "BudgetGuardFunction", dependencies: ["LambdaRuntime", "LambdaJSON", "Odin", "OdinAWS", "Events"],
+        .executableTarget(name: "BudgetGuardFunction", dependencies: ["LambdaRuntime", "Odin", "OdinAWS"],
                           path: "functions/budget-guard/src"),
-        .executableTarget(name: "SweeperFunction", dependencies: ["LambdaRuntime", "LambdaJSON", "Odin", "OdinAWS", "Events"],
+        .executableTarget(name: "SweeperFunction", dependencies: ["LambdaRuntime", "Odin", "OdinAWS"],
                           path: "functions/sweeper/src"),
 
         // MARK: - Benchmark drivers (never shipped)
@@ -101,23 +104,24 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["RuntimeEmulator", "HTTP", "AWS"], path: "Tests/TestSupport"),
         .executableTarget(name: "RuntimeProbe", dependencies: ["LambdaRuntime", "LambdaJSON"],
                           path: "Tests/Fixtures/RuntimeProbe"),
-        .testTarget(name: "BridgeTests", dependencies: ["HTTP", "Crypto", "Compression", "Media", "TestSupport"]),
-        .testTarget(name: "LambdaRuntimeTests",
-                    dependencies: ["LambdaRuntime", "RuntimeEmulator", "HTTP", "TestSupport", "RuntimeProbe"]),
+        .testTarget(name: "BridgeTests", dependencies: ["HTTP", "Crypto", "Compression", "Media", "RuntimeEmulator",
+                                                 "TestSupport"]),
+        .testTarget(name: "LambdaRuntimeTests", dependencies: ["RuntimeEmulator", "TestSupport", "RuntimeProbe"]),
         .testTarget(name: "AWSTests", dependencies: ["AWS", "Events", "HTTP", "Crypto", "RuntimeEmulator", "TestSupport"]),
-        .testTarget(name: "EventsTests", dependencies: ["Events", "TestSupport"]),
-        .testTarget(name: "OdinTests", dependencies: ["Odin", "OdinKit", "Events", "AWS", "Compression", "TestSupport", "ProfileYAML"]),
+        .testTarget(name: "EventsTests", dependencies: ["Events"]),
+        .testTarget(name: "OdinTests", dependencies: ["Odin", "OdinKit", "OdinLocal", "Events", "ProfileYAML"]),
         .testTarget(name: "MuninTests", dependencies: ["Munin", "Media", "OdinKit", "Compression", "TestSupport",
                                                        "Hugin"]),
         .testTarget(name: "HuginTests", dependencies: ["Hugin", "OdinKit", "Compression", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport", "AWS", "HTTP", "Odin", "OdinAWS", "RuntimeEmulator"]),
-        .testTarget(name: "FunctionTests", dependencies: ["Odin", "OdinAWS", "OdinKit", "Events", "AWS", "RuntimeEmulator",
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "AWS", "HTTP", "Odin", "OdinAWS", "OdinLocal",
+                                                  "RuntimeEmulator"]),
+        .testTarget(name: "FunctionTests", dependencies: ["Odin", "OdinAWS", "OdinKit", "OdinLocal", "Events", "AWS", "RuntimeEmulator",
                                                          "TestSupport", "HTTP", "Compression",
                                                          // built by `swift test`: the tests run the real bootstraps
                                                          "IngestFunction", "JobEventsFunction", "BudgetGuardFunction",
                                                          "SweeperFunction", "MuninWorker", "HuginCLI", "Hugin",
                                                          "HuginState"]),
-        .testTarget(name: "CostTests", dependencies: ["OdinCost", "Odin", "OdinAWS", "OdinKit", "Events", "AWS",
+        .testTarget(name: "CostTests", dependencies: ["OdinCost", "Odin", "OdinAWS", "OdinKit", "OdinLocal", "Events", "AWS",
                                                       "TestSupport"]),
         .testTarget(name: "DeployTests", dependencies: ["OdinDeploy", "AWS", "Odin", "HTTP", "Compression", "Crypto",
                                                         "TestSupport"]),

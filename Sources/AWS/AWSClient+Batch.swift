@@ -304,6 +304,10 @@ public enum Batch {
         public var jobName: String
         public var jobQueue: String
         public var jobDefinition: String
+        /// The fair-share identifier; required by queues with a scheduling policy, rejected by the others.
+        public var shareIdentifier: String?
+        /// Overrides the job definition's scheduling priority on fair-share queues (0 to 9999, higher first).
+        public var schedulingPriorityOverride: Int?
         public var arrayProperties: ArrayProperties?
         public var dependsOn: [JobDependency]?
         public var parameters: [String: String]?
@@ -311,14 +315,19 @@ public enum Batch {
         public var retryStrategy: RetryStrategy?
         public var timeout: JobTimeout?
         public var tags: [String: String]?
+        /// Copies the job's tags to the ECS tasks it runs.
+        public var propagateTags: Bool?
 
-        public init(jobName: String, jobQueue: String, jobDefinition: String, arraySize: Int? = nil,
+        public init(jobName: String, jobQueue: String, jobDefinition: String, shareIdentifier: String? = nil,
+                    schedulingPriorityOverride: Int? = nil, arraySize: Int? = nil,
                     dependsOn: [JobDependency]? = nil, parameters: [String: String]? = nil,
                     containerOverrides: ContainerOverrides? = nil, retryStrategy: RetryStrategy? = nil,
-                    timeout: JobTimeout? = nil, tags: [String: String]? = nil) {
+                    timeout: JobTimeout? = nil, tags: [String: String]? = nil, propagateTags: Bool? = nil) {
             self.jobName = jobName
             self.jobQueue = jobQueue
             self.jobDefinition = jobDefinition
+            self.shareIdentifier = shareIdentifier
+            self.schedulingPriorityOverride = schedulingPriorityOverride
             self.arrayProperties = arraySize.map { ArrayProperties(size: $0) }
             self.dependsOn = dependsOn
             self.parameters = parameters
@@ -326,6 +335,7 @@ public enum Batch {
             self.retryStrategy = retryStrategy
             self.timeout = timeout
             self.tags = tags
+            self.propagateTags = propagateTags
         }
     }
 
@@ -354,18 +364,31 @@ public enum Batch {
         public var container: ContainerSummary?
     }
 
-    /// ListJobs selection: by queue (and optionally status), or by array parent.
+    /// A ListJobs filter (`JOB_NAME`, `JOB_DEFINITION`, `BEFORE_CREATED_AT`, `AFTER_CREATED_AT`). Batch ignores
+    /// `jobStatus` when a filter is given and then returns jobs in every status.
+    public struct KeyValuesPair: Codable, Sendable, Equatable {
+        public var name: String
+        public var values: [String]
+        public init(name: String, values: [String]) {
+            self.name = name
+            self.values = values
+        }
+    }
+
+    /// ListJobs selection: by queue (and optionally status or filters), or by array parent.
     public struct ListJobsRequest: Codable, Sendable {
         public var jobQueue: String?
         public var arrayJobId: String?
         public var jobStatus: String?
+        public var filters: [KeyValuesPair]?
         public var maxResults: Int?
         public var nextToken: String?
         public init(jobQueue: String? = nil, arrayJobId: String? = nil, jobStatus: String? = nil,
-                    maxResults: Int? = nil, nextToken: String? = nil) {
+                    filters: [KeyValuesPair]? = nil, maxResults: Int? = nil, nextToken: String? = nil) {
             self.jobQueue = jobQueue
             self.arrayJobId = arrayJobId
             self.jobStatus = jobStatus
+            self.filters = filters
             self.maxResults = maxResults
             self.nextToken = nextToken
         }

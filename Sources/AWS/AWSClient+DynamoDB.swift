@@ -179,11 +179,12 @@ extension AWSClient {
     }
 
     /// UpdateItem; returns the attributes selected by `returnValues` (`ALL_NEW`, `UPDATED_NEW`, …, or `NONE`).
+    /// Without an update expression the call only creates the item when it is absent (key attributes alone).
     /// Counter updates (`ADD n :one`) are not idempotent: pass `isIdempotent: false` (the default) and they are
     /// retried only after failures that prove nothing was written.
     @discardableResult
     public func updateItem(
-        table: String, key: DynamoItem, updateExpression: String, expression: DynamoExpression = DynamoExpression(),
+        table: String, key: DynamoItem, updateExpression: String?, expression: DynamoExpression = DynamoExpression(),
         returnValues: String = "ALL_NEW", isIdempotent: Bool = false
     ) throws(AWSError) -> DynamoItem {
         try jsonCall(.dynamoDB, target: "UpdateItem",
@@ -192,13 +193,19 @@ extension AWSClient {
                      isIdempotent: isIdempotent, as: DynamoDB.ItemOutput.self).Attributes ?? [:]
     }
 
-    /// DeleteItem, optionally conditional.
-    public func deleteItem(table: String, key: DynamoItem, expression: DynamoExpression = DynamoExpression())
-        throws(AWSError)
+    /// DeleteItem, optionally conditional. With `returnOldItem` the deleted item's attributes come back (nil when
+    /// there was no such item); otherwise nil.
+    @discardableResult
+    public func deleteItem(table: String, key: DynamoItem, expression: DynamoExpression = DynamoExpression(),
+                           returnOldItem: Bool = false) throws(AWSError) -> DynamoItem?
     {
-        _ = try jsonCall(.dynamoDB, target: "DeleteItem",
-                         input: DynamoDB.ItemBody(table: table, key: key, expression: expression),
-                         isIdempotent: expression.condition == nil, as: EmptyJSON.self)
+        let attributes = try jsonCall(
+            .dynamoDB, target: "DeleteItem",
+            input: DynamoDB.ItemBody(table: table, key: key, expression: expression,
+                                     returnValues: returnOldItem ? "ALL_OLD" : nil),
+            isIdempotent: expression.condition == nil, as: DynamoDB.ItemOutput.self).Attributes
+        guard let attributes, !attributes.isEmpty else { return nil }
+        return attributes
     }
 
     /// One Query page.

@@ -214,7 +214,6 @@ public final class AWSClient: Sendable {
             var retryAfter: Double?
             switch result {
             case .success(var response):
-                response.headers = Self.trimmedHeaders(response.headers)
                 if (200..<300).contains(response.status) || acceptedStatuses.contains(response.status) {
                     retryQuota.release(lastRetryCost ?? retry.noRetryIncrement)
                     logger?.log(.trace, "aws.response", [
@@ -284,19 +283,6 @@ public final class AWSClient: Sendable {
             error.operation = operation.name
             throw error
         }
-    }
-
-    /// Header values with any trailing CR/LF removed. The HTTP layer's trimming loop compares `Character`s, and
-    /// Swift reads "\r\n" as ONE character, so values arrive with their line ending attached (reported to the
-    /// HTTP owner; harmless to keep once fixed).
-    static func trimmedHeaders(_ headers: HTTPHeaders) -> HTTPHeaders {
-        var cleaned = HTTPHeaders()
-        for (name, value) in headers {
-            var scalars = Substring(value).unicodeScalars
-            while let last = scalars.last, last == "\r" || last == "\n" || last == " " { scalars.removeLast() }
-            cleaned.add(name: name, value: String(scalars))
-        }
-        return cleaned
     }
 
     /// The URL without its query string (it may carry a signature or a session token).

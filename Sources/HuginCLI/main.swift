@@ -73,7 +73,10 @@ struct Arguments {
     /// The site registry: the state table when ODIN_TABLE is set (AWS), else `state/sites.json` in the store.
     func registry() throws -> any SiteRegistryStore {
         guard let uri = flags["store"] else { throw UsageError(description: "--store DIR|s3://BUCKET is required") }
-        return try SiteRegistries.open(storeURI: uri, environment: ProcessInfo.processInfo.environment)
+        let environment = ProcessInfo.processInfo.environment
+        return try SiteRegistries.open(state: try DynamoStateStore.fromEnvironment(environment)) {
+            try ObjectStores.open(uri: uri, environment: environment)
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 import FoundationEssentials
 public import Hugin
 public import Odin
-import OdinAWS
+public import OdinKit
 
 /// The site registry as one item of the state store (DynamoDB on AWS: item `sites|registry` of the state table),
 /// written with a conditional put on its version, so two condensations racing can never lose an update: the loser
@@ -45,15 +45,14 @@ public struct StateSiteRegistryStore: SiteRegistryStore {
     }
 }
 
-/// Where a command finds the site registry: the deployed state table when `ODIN_TABLE` is set (the Hugin job
-/// definition and the functions get it; set it for `odin sites` against a stack), else `state/sites.json` in the
-/// object store at `storeURI` (a folder, `file://` or `s3://`).
+/// Where a command finds the site registry: the deployed state table when there is one (`state`: the state store of
+/// `ODIN_TABLE`, which the Hugin job definition and the functions get; set it for `odin sites` against a stack), else
+/// `state/sites.json` in the object store (a folder, `file://` or `s3://`; only opened when there is no table).
 public enum SiteRegistries {
-    public static func open(storeURI: String, environment: [String: String]) throws -> any SiteRegistryStore {
-        if let table = environment["ODIN_TABLE"], !table.isEmpty {
-            let client = try OdinAWS.makeClient(environment: environment)
-            return StateSiteRegistryStore(state: DynamoStateStore(client: client, table: table))
-        }
-        return ObjectStoreSiteRegistryStore(store: try ObjectStores.open(uri: storeURI, environment: environment))
+    public static func open(state: (any StateStore)?, store: () throws -> any ObjectStore) throws
+        -> any SiteRegistryStore
+    {
+        if let state { return StateSiteRegistryStore(state: state) }
+        return ObjectStoreSiteRegistryStore(store: try store())
     }
 }

@@ -20,7 +20,7 @@ public struct CodableHandler<Event: Decodable, Output: Encodable>: ByteHandler {
         do {
             decoded = try decoder.decode(Event.self, from: Data(event))
         } catch let error as DecodingError {
-            throw EventDecodingError(Self.describe(error))
+            throw PayloadDecodingError(Self.describe(error))
         }
         return [UInt8](try encoder.encode(try body(decoded, context)))
     }

@@ -33,10 +33,11 @@ public protocol LambdaReportableError: Error {
     var errorMessage: String { get }
 }
 
-/// The event could not be decoded into the handler's input type. The message names the field and the problem.
-public struct EventDecodingError: LambdaReportableError, CustomStringConvertible {
+/// The invocation payload could not be decoded into a Codable handler's input type (LambdaJSON). The message names
+/// the field and the problem. (Event models decoding their own fields throw `Events.EventDecodingError`.)
+public struct PayloadDecodingError: LambdaReportableError, CustomStringConvertible {
     public let errorMessage: String
-    public var errorType: String { "EventDecodingError" }
+    public var errorType: String { "PayloadDecodingError" }
     public var description: String { errorMessage }
 
     public init(_ message: String) { self.errorMessage = message }

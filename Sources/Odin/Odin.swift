@@ -1,14 +1,14 @@
-// Odin: the control plane as pure logic over ports, with a local binding.
+// Odin: the control plane as pure logic over ports (the bindings: OdinAWS, and OdinLocal for the local mode).
 //
 // Entry points (one per Lambda function; the thin `functions/<name>/src/main.swift` builds `OdinServices` once at cold
 // start and calls `handle(eventBytes, services:)` per invocation, returning the JSON bytes or throwing):
-//   IngestFunction      S3 ObjectCreated (direct, SQS-wrapped, EventBridge "Object Created"), s3:TestEvent
-//   JobEventsFunction   EventBridge "Batch Job State Change" (rule: SUCCEEDED/FAILED of our queues; the warm
+//   IngestHandler       S3 ObjectCreated (direct, SQS-wrapped, EventBridge "Object Created"), s3:TestEvent
+//   JobEventsHandler    EventBridge "Batch Job State Change" (rule: SUCCEEDED/FAILED of our queues; the warm
 //                       minvCpus floor is reset on a run's first RUNNING event if one arrives, else its first
 //                       terminal chunk event)
-//   BudgetGuardFunction SNS: AWS Budgets plain text or CloudWatch alarm JSON
-//   SweeperFunction     EventBridge "Scheduled Event" (e.g. rate(5 minutes))
-// `ResumeService` is `odin resume RUN`; `LocalBinding.make` wires the local mode.
+//   BudgetGuardHandler  SNS: AWS Budgets plain text or CloudWatch alarm JSON
+//   SweeperHandler      EventBridge "Scheduled Event" (e.g. rate(5 minutes))
+// `ResumeService` is `odin resume RUN`; `LocalBinding.make` (OdinLocal) wires the local mode.
 //
 // Exactly once under faults (the idempotency design). Every AWS call may fail (before or after it took effect), every
 // event may arrive twice, every invocation may die between two writes; a redelivery or the sweeper then runs the step

@@ -25,36 +25,6 @@ public struct BatchCompute: Compute {
         self.extraTags = extraTags
     }
 
-    // MARK: Wire shapes not covered by the client's request types
-
-    struct SubmitJobInput: Encodable {
-        var jobName: String
-        var jobQueue: String
-        var jobDefinition: String
-        var shareIdentifier: String
-        var schedulingPriorityOverride: Int
-        var arrayProperties: Batch.ArrayProperties?
-        var containerOverrides: Batch.ContainerOverrides?
-        var retryStrategy: Batch.RetryStrategy?
-        var timeout: Batch.JobTimeout?
-        var tags: [String: String]?
-        var propagateTags: Bool
-    }
-
-    struct KeyValuesPair: Encodable {
-        var name: String
-        var values: [String]
-    }
-
-    struct ListJobsInput: Encodable {
-        var jobQueue: String?
-        var arrayJobId: String?
-        var jobStatus: String?
-        var filters: [KeyValuesPair]?
-        var nextToken: String?
-    }
-
-
     // MARK: Port
 
     public func describeQueues(_ names: [String]) throws -> [QueueInfo] {
@@ -108,46 +78,40 @@ public struct BatchCompute: Compute {
         for (key, value) in extraTags where tags[key] == nil { tags[key] = value }
         let environment = submission.environment.sorted { $0.key < $1.key }
             .map { Batch.KeyValuePair(name: $0.key, value: $0.value) }
-        let input = SubmitJobInput(
+        let request = Batch.SubmitJobRequest(
             jobName: Self.jobName(submission.name), jobQueue: submission.queue, jobDefinition: submission.jobDefinition,
             shareIdentifier: shareIdentifier,
             schedulingPriorityOverride: submission.priority?.schedulingPriority ?? schedulingPriority,
-            arrayProperties: submission.arraySize >= 2 ? Batch.ArrayProperties(size: submission.arraySize) : nil,
+            arraySize: submission.arraySize >= 2 ? submission.arraySize : nil,
             containerOverrides: Batch.ContainerOverrides(
                 environment: environment.isEmpty ? nil : environment,
                 resourceRequirements: submission.vcpus.map { [Batch.ResourceRequirement(type: "VCPU", value: String($0))] }),
             retryStrategy: Batch.RetryStrategy(attempts: min(10, max(1, submission.attempts)), evaluateOnExit: rules),
             timeout: submission.timeoutSeconds.map { Batch.JobTimeout(attemptDurationSeconds: max(60, $0)) },
             tags: tags.isEmpty ? nil : tags, propagateTags: true)
-        return try batch { () throws(AWSError) in
-            try Wire.batch(client, "SubmitJob", input, idempotent: false, as: Batch.SubmittedJob.self)
-        }.jobId
+        return try batch { () throws(AWSError) in try client.submitJob(request) }.jobId
     }
 
     public func listJobs(_ filter: JobFilter) throws -> [JobSummary] {
-        var input: ListJobsInput
+        let request: Batch.ListJobsRequest
         switch filter {
-        case .queue(let queue, let status): input = ListJobsInput(jobQueue: queue, jobStatus: status.rawValue)
-        case .arrayChildren(let parent, let status): input = ListJobsInput(arrayJobId: parent, jobStatus: status.rawValue)
+        case .queue(let queue, let status): request = Batch.ListJobsRequest(jobQueue: queue, jobStatus: status.rawValue)
+        case .arrayChildren(let parent, let status):
+            request = Batch.ListJobsRequest(arrayJobId: parent, jobStatus: status.rawValue)
         case .namePrefix(let queue, let prefix):
-            input = ListJobsInput(jobQueue: queue, filters: [KeyValuesPair(name: "JOB_NAME", values: [prefix + "*"])])
+            request = Batch.ListJobsRequest(jobQueue: queue,
+                                            filters: [Batch.KeyValuesPair(name: "JOB_NAME", values: [prefix + "*"])])
         }
         var result: [JobSummary] = []
-        repeat {
-            let page = try batch { () throws(AWSError) in
-                try Wire.batch(client, "ListJobs", input, as: Batch.ListJobsPage.self)
+        for job in try batch({ () throws(AWSError) in try client.listAllJobs(request) }) {
+            guard let raw = job.status, let status = BatchJobStatus(rawValue: raw) else {
+                throw OdinError("Batch ListJobs", "job \(job.jobId) has unknown status '\(job.status ?? "")'")
             }
-            for job in page.jobSummaryList {
-                guard let raw = job.status, let status = BatchJobStatus(rawValue: raw) else {
-                    throw OdinError("Batch ListJobs", "job \(job.jobId) has unknown status '\(job.status ?? "")'")
-                }
-                result.append(JobSummary(jobID: job.jobId, jobName: job.jobName ?? "", status: status,
-                                         statusReason: job.statusReason, arrayIndex: job.arrayProperties?.index,
-                                         arraySize: job.arrayProperties?.size, createdAt: job.createdAt,
-                                         startedAt: job.startedAt, stoppedAt: job.stoppedAt))
-            }
-            input.nextToken = page.nextToken
-        } while input.nextToken != nil
+            result.append(JobSummary(jobID: job.jobId, jobName: job.jobName ?? "", status: status,
+                                     statusReason: job.statusReason, arrayIndex: job.arrayProperties?.index,
+                                     arraySize: job.arrayProperties?.size, createdAt: job.createdAt,
+                                     startedAt: job.startedAt, stoppedAt: job.stoppedAt))
+        }
         if case .namePrefix(_, let prefix) = filter {
             // Batch matches the filter server-side; keep the port's meaning exact whatever the server did.
             result = result.filter { $0.jobName.hasPrefix(prefix) }

@@ -18,28 +18,13 @@ public struct DynamoStateStore: StateStore {
         self.table = table
     }
 
-    // MARK: Wire shapes
-
-    struct Request: Encodable {
-        var TableName: String
-        var Key: DynamoItem?
-        var Item: DynamoItem?
-        var UpdateExpression: String?
-        var ConditionExpression: String?
-        var KeyConditionExpression: String?
-        var ExpressionAttributeNames: [String: String]?
-        var ExpressionAttributeValues: DynamoItem?
-        var ReturnValues: String?
-        var ConsistentRead: Bool?
-        var ExclusiveStartKey: DynamoItem?
+    /// The deployed state table named by `ODIN_TABLE`, or nil when it is unset or empty (local mode).
+    public static func fromEnvironment(_ environment: [String: String]) throws -> DynamoStateStore? {
+        guard let table = environment["ODIN_TABLE"], !table.isEmpty else { return nil }
+        return DynamoStateStore(client: try OdinAWS.makeClient(environment: environment), table: table)
     }
 
-    struct Response: Decodable {
-        var Item: DynamoItem?
-        var Attributes: DynamoItem?
-        var Items: [DynamoItem]?
-        var LastEvaluatedKey: DynamoItem?
-    }
+    // MARK: Expressions
 
     /// Placeholders collected while building one request's expressions.
     struct Expressions {
@@ -76,26 +61,28 @@ public struct DynamoStateStore: StateStore {
             }
         }
 
-        var namesOrNil: [String: String]? { names.isEmpty ? nil : names }
-        var valuesOrNil: DynamoItem? { values.isEmpty ? nil : values }
+        /// The placeholders collected so far, with `condition` as the ConditionExpression.
+        func expression(condition: String? = nil) -> DynamoExpression {
+            DynamoExpression(condition: condition, names: names, values: values)
+        }
     }
 
     // MARK: Port
 
     public func get(_ key: StateKey) throws -> StateItem? {
-        let response = try call("GetItem", key, Request(TableName: table, Key: Self.key(key), ConsistentRead: true),
-                                idempotent: true)
-        return try response.Item.map { try Self.decode($0, key: key) }
+        let item = try call("GetItem", key) { () throws(AWSError) in
+            try client.getItem(table: table, key: Self.key(key), consistentRead: true)
+        }
+        return try item.map { try Self.decode($0, key: key) }
     }
 
     public func put(_ item: StateItem, condition: WriteCondition) throws {
         var expressions = Expressions()
         let conditionText = expressions.condition(condition)
-        _ = try call("PutItem", item.key,
-                     Request(TableName: table, Item: Self.encodeItem(item), ConditionExpression: conditionText,
-                             ExpressionAttributeNames: expressions.namesOrNil,
-                             ExpressionAttributeValues: expressions.valuesOrNil),
-                     idempotent: condition == .always)
+        try call("PutItem", item.key) { () throws(AWSError) in
+            try client.putItem(table: table, item: Self.encodeItem(item),
+                               expression: expressions.expression(condition: conditionText))
+        }
     }
 
     @discardableResult
@@ -114,14 +101,12 @@ public struct DynamoStateStore: StateStore {
         if !assignments.isEmpty { clauses.append("SET " + assignments.joined(separator: ", ")) }
         if !removals.isEmpty { clauses.append("REMOVE " + removals.joined(separator: ", ")) }
         let conditionText = expressions.condition(condition)
-        let response = try call("UpdateItem", key,
-                                Request(TableName: table, Key: Self.key(key),
-                                        UpdateExpression: clauses.isEmpty ? nil : clauses.joined(separator: " "),
-                                        ConditionExpression: conditionText,
-                                        ExpressionAttributeNames: expressions.namesOrNil,
-                                        ExpressionAttributeValues: expressions.valuesOrNil, ReturnValues: "ALL_NEW"),
-                                idempotent: condition == .always)
-        var attributes = response.Attributes ?? [:]
+        var attributes = try call("UpdateItem", key) { () throws(AWSError) in
+            try client.updateItem(table: table, key: Self.key(key),
+                                  updateExpression: clauses.isEmpty ? nil : clauses.joined(separator: " "),
+                                  expression: expressions.expression(condition: conditionText), returnValues: "ALL_NEW",
+                                  isIdempotent: condition == .always)
+        }
         if attributes.isEmpty { attributes = Self.key(key) }
         return try Self.decode(attributes, key: key)
     }
@@ -130,13 +115,12 @@ public struct DynamoStateStore: StateStore {
     public func add(_ key: StateKey, counters: [String: Int64], set: [String: StateValue]) throws -> [String: Int64] {
         var expressions = Expressions()
         let update = Self.addExpression(counters: counters, set: set, &expressions)
-        let response = try call("UpdateItem", key,
-                                Request(TableName: table, Key: Self.key(key),
-                                        UpdateExpression: update.isEmpty ? nil : update,
-                                        ExpressionAttributeNames: expressions.namesOrNil,
-                                        ExpressionAttributeValues: expressions.valuesOrNil, ReturnValues: "ALL_NEW"),
-                                idempotent: counters.isEmpty)
-        let item = try Self.decode(response.Attributes ?? Self.key(key), key: key)
+        let attributes = try call("UpdateItem", key) { () throws(AWSError) in
+            try client.updateItem(table: table, key: Self.key(key), updateExpression: update.isEmpty ? nil : update,
+                                  expression: expressions.expression(), returnValues: "ALL_NEW",
+                                  isIdempotent: counters.isEmpty)
+        }
+        let item = try Self.decode(attributes, key: key)
         var result: [String: Int64] = [:]
         for (name, value) in item.attributes {
             if case .int(let number) = value { result[name] = number }
@@ -149,13 +133,11 @@ public struct DynamoStateStore: StateStore {
     public func delete(_ key: StateKey, condition: WriteCondition) throws -> StateItem? {
         var expressions = Expressions()
         let conditionText = expressions.condition(condition)
-        let response = try call("DeleteItem", key,
-                                Request(TableName: table, Key: Self.key(key), ConditionExpression: conditionText,
-                                        ExpressionAttributeNames: expressions.namesOrNil,
-                                        ExpressionAttributeValues: expressions.valuesOrNil, ReturnValues: "ALL_OLD"),
-                                idempotent: condition == .always)
-        guard let old = response.Attributes, !old.isEmpty else { return nil }
-        return try Self.decode(old, key: key)
+        let old = try call("DeleteItem", key) { () throws(AWSError) in
+            try client.deleteItem(table: table, key: Self.key(key),
+                                  expression: expressions.expression(condition: conditionText), returnOldItem: true)
+        }
+        return try old.map { try Self.decode($0, key: key) }
     }
 
     public func query(partition: String, sortPrefix: String) throws -> [StateItem] {
@@ -168,19 +150,17 @@ public struct DynamoStateStore: StateStore {
         var start: DynamoItem?
         let context = StateKey(partition, sortPrefix + "*")
         repeat {
-            let page = try call("Query", context,
-                                Request(TableName: table, KeyConditionExpression: keyCondition,
-                                        ExpressionAttributeNames: expressions.namesOrNil,
-                                        ExpressionAttributeValues: expressions.valuesOrNil, ConsistentRead: true,
-                                        ExclusiveStartKey: start),
-                                idempotent: true)
-            for raw in page.Items ?? [] {
+            let page = try call("Query", context) { () throws(AWSError) in
+                try client.query(table: table, keyCondition: keyCondition, names: expressions.names,
+                                 values: expressions.values, exclusiveStartKey: start, consistentRead: true)
+            }
+            for raw in page.items {
                 guard let sort = raw["sk"]?.stringValue else {
                     throw StateStoreError(.corrupt, key: context.description, "query returned an item without sk")
                 }
                 items.append(try Self.decode(raw, key: StateKey(partition, sort)))
             }
-            start = page.LastEvaluatedKey
+            start = page.lastEvaluatedKey
         } while start != nil
         return items.sorted { Bytes.less($0.key.sort, $1.key.sort) }
     }
@@ -242,9 +222,11 @@ public struct DynamoStateStore: StateStore {
 
     // MARK: Helpers
 
-    func call(_ target: String, _ key: StateKey, _ request: Request, idempotent: Bool) throws -> Response {
+    /// One item call; ConditionalCheckFailed → `.conditionFailed`, any other failure → `.io` naming the table.
+    @discardableResult
+    func call<Result>(_ target: String, _ key: StateKey, _ body: () throws(AWSError) -> Result) throws -> Result {
         do throws(AWSError) {
-            return try Wire.dynamo(client, target, request, idempotent: idempotent, as: Response.self)
+            return try body()
         } catch {
             if error.code == "ConditionalCheckFailedException" {
                 throw StateStoreError(.conditionFailed, key: key.description, "condition does not hold (\(target))")

@@ -7,6 +7,7 @@ import OdinKit
 
 #if canImport(Glibc)
 import Glibc
+import OdinLocal
 #endif
 
 func seconds(_ body: () throws -> Void) rethrows -> Double {
@@ -91,7 +92,7 @@ for (local, count) in [(false, keyCount), (true, localKeys)] {
     let burst = Array(keys.prefix(count))
     let time = try seconds {
         for start in stride(from: 0, to: burst.count, by: 10) {
-            _ = try IngestFunction.handleDecoded(s3Event(burst[start..<min(start + 10, burst.count)]), services: setup.services)
+            _ = try IngestHandler.handleDecoded(s3Event(burst[start..<min(start + 10, burst.count)]), services: setup.services)
         }
         setup.clock.advance(seconds: 120)
         _ = try SweeperService(services: setup.services).sweep()
@@ -108,7 +109,7 @@ do {
     let setup = try Setup(profile: big, local: false, label: "parts")
     let partKeys = (0..<25_000).map { "raw/camP/IMG_\($0).JPG" }
     for start in stride(from: 0, to: 25_000, by: 1_000) {
-        _ = try IngestFunction.handleDecoded(s3Event(partKeys[start..<start + 1_000]), services: setup.services)
+        _ = try IngestHandler.handleDecoded(s3Event(partKeys[start..<start + 1_000]), services: setup.services)
     }
     setup.clock.advance(seconds: 120)
     setup.counter.reset()
@@ -122,7 +123,7 @@ for (local, count) in [(false, 10_000), (true, 2_000)] {
     eventsProfile.chunking.secondsPerImage = 300
     let setup = try Setup(profile: eventsProfile, local: local, label: "events-\(local)")
     let eventKeys = (0..<count).map { "raw/camE/IMG_\($0).JPG" }
-    _ = try IngestFunction.handleDecoded(s3Event(eventKeys[0..<count]), services: setup.services)
+    _ = try IngestHandler.handleDecoded(s3Event(eventKeys[0..<count]), services: setup.services)
     setup.clock.advance(seconds: 120)
     _ = try SweeperService(services: setup.services).sweep()
     let parent = try setup.compute.listJobs(.namePrefix(queue: eventsProfile.compute.spotQueue, prefix: "munin-"))[0].jobID
@@ -131,12 +132,12 @@ for (local, count) in [(false, 10_000), (true, 2_000)] {
     let steady = events.dropLast(2)  // the last child's event triggers condensation + teardown; the parent's too
     setup.counter.reset()
     let time = try seconds {
-        for event in steady { _ = try JobEventsFunction.handle(event, services: setup.services) }
+        for event in steady { _ = try JobEventsHandler.handle(event, services: setup.services) }
     }
     let writes = Double(setup.counter.stateWrites) / Double(steady.count)
     let reads = Double(setup.counter.count("state.get")) / Double(steady.count)
     setup.counter.reset()
-    let tail = try seconds { for event in events.suffix(2) { _ = try JobEventsFunction.handle(event, services: setup.services) } }
+    let tail = try seconds { for event in events.suffix(2) { _ = try JobEventsHandler.handle(event, services: setup.services) } }
     let name = local ? "LocalStateStore" : "InMemoryStateStore"
     rows.append("| Job events, steady state (\(steady.count) SUCCEEDED children), \(name) | \(fmt(time / Double(steady.count) * 1e6, 1)) µs/event | O(1) writes/event | \(fmt(writes, 2)) writes, \(fmt(reads, 2)) reads per event |")
     rows.append("| Job events, run completion (last child + parent: condensation, teardown), \(name) | \(fmt(tail * 1e3, 1)) ms for 2 events | — | \(setup.counter.stateWrites) writes, \(setup.counter.count("compute.listJobs")) ListJobs, \(setup.counter.count("compute.updateComputeEnvironment")) CE updates |")

@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import Odin
 import OdinAWS
+import OdinLocal
 
 /// `s3://bucket/prefix` parsed.
 struct S3Location: Equatable {

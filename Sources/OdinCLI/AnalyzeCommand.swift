@@ -206,7 +206,9 @@ struct SitesCommand: ParsableCommand {
             let path = store ?? global.localRoot + "/store"
             let environment = ProcessInfo.processInfo.environment
             if path.hasPrefix("s3://") || environment["ODIN_TABLE"].map({ !$0.isEmpty }) == true {
-                return SiteRegistryService(store: try SiteRegistries.open(storeURI: path, environment: environment))
+                return SiteRegistryService(store: try SiteRegistries.open(
+                    state: try DynamoStateStore.fromEnvironment(environment),
+                    store: { try ObjectStores.open(uri: path, environment: environment) }))
             }
             guard FileManager.default.fileExists(atPath: path) else {
                 throw CLIError("store \(path) does not exist: run `odin run --local` first, or pass --store DIR")

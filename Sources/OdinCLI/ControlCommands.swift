@@ -5,6 +5,7 @@ import Foundation
 import Odin
 import OdinAWS
 import OdinKit
+import OdinLocal
 
 /// Output helper: JSON object or its text line.
 func emit(_ global: GlobalOptions, _ object: [String: Any], text: String) throws {

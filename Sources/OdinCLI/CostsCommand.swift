@@ -5,6 +5,7 @@ import Odin
 import OdinAWS
 import OdinCost
 import OdinKit
+import OdinLocal
 import ProfileYAML
 
 /// `odin costs`: the cost ledger (per month or per run), and price-aware instance advice.

@@ -3,6 +3,7 @@ import Foundation
 import Hugin
 import Odin
 import OdinKit
+import OdinLocal
 
 /// `odin demo` (what `make demo` runs): generate a sample set with FFmpeg and run the whole pipeline locally.
 struct DemoCommand: ParsableCommand {

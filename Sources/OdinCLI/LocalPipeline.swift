@@ -6,6 +6,7 @@ import Foundation
 import Hugin
 import Odin
 import OdinKit
+import OdinLocal
 
 /// The whole pipeline on this machine: Odin's local binding (a folder as the bucket, a state folder, LocalCompute
 /// running `munin-worker` per array child with the job contract ODIN_STORE, ODIN_RUN_ID, ODIN_MANIFEST,
@@ -175,7 +176,7 @@ final class LocalPipeline {
                                               "eTag": "\(file.size)-\(Self.fnv(file.source))"]]])
         }
         let event = try JSONSerialization.data(withJSONObject: ["Records": records])
-        return try IngestFunction.handleDecoded(Array(event), services: binding.services)
+        return try IngestHandler.handleDecoded(Array(event), services: binding.services)
     }
 
     static let keyCharacters: CharacterSet = {

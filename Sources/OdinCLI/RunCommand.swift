@@ -6,6 +6,7 @@ import OdinAWS
 import OdinCost
 import Odin
 import OdinKit
+import OdinLocal
 
 /// `odin run FILES|DIRS…`: upload to `raw/<camera_id>/…`, which starts the pipeline; `--local` runs it here.
 struct RunCommand: ParsableCommand {

@@ -4,6 +4,7 @@ import Foundation
 import Odin
 import OdinAWS
 import OdinKit
+import OdinLocal
 
 /// `odin status [RUN]`: queues, compute environments, jobs by state, runs in flight, last teardown, budget state.
 struct StatusCommand: ParsableCommand {

@@ -68,6 +68,20 @@ import TestSupport
         #expect(details.count == 121)
         let parentDetail = try #require(details.first { $0.jobId == parent.jobId })
         #expect(parentDetail.arrayProperties?.statusSummary?["SUCCEEDED"] == 120)
+        // The fields the Batch binding sends (fair share, priority, tag propagation, ListJobs filters), through the
+        // contract checker when it runs: each request is validated against botocore's model on its way to moto.
+        let checked = moto.makeClient(endpoint: ContractProxy.endpoint(for: moto.endpoint))
+        let shared = try checked.submitJob(.init(
+            jobName: "share-\(suffix)", jobQueue: "q-\(suffix)", jobDefinition: "munin-\(suffix)",
+            shareIdentifier: "odin", schedulingPriorityOverride: 300, arraySize: 2,
+            containerOverrides: .init(environment: [.init(name: "RUN", value: "r1")],
+                                      resourceRequirements: [.init(type: "VCPU", value: "2")]),
+            retryStrategy: .init(attempts: 2, evaluateOnExit: [.init(onReason: "*", action: "EXIT")]),
+            timeout: .init(attemptDurationSeconds: 600), tags: ["odin:stage": "test"], propagateTags: true))
+        let named = try checked.listAllJobs(.init(
+            jobQueue: "q-\(suffix)", filters: [.init(name: "JOB_NAME", values: ["share-\(suffix)*"])]))
+        #expect(named.map(\.jobId).contains(shared.jobId))
+        #expect(named.allSatisfy { $0.jobName?.hasPrefix("share-") == true })
         try client.cancelJob(id: follower.jobId, reason: "test cancel")
         try client.terminateJob(id: parent.jobId, reason: "test terminate")
         let missingQueue = #expect(throws: AWSError.self) {
@@ -120,7 +134,23 @@ import TestSupport
         }
         #expect(cancelled?.code == "TransactionCanceledException")
         #expect(cancelled?.cancellationReasons == ["ConditionalCheckFailed"])
-        try client.deleteItem(table: table, key: key, expression: DynamoExpression(condition: "attribute_exists(pk)"))
+        // The state store binding's shapes, through the contract checker when it runs: a conditional UpdateItem
+        // with placeholders only, DeleteItem returning the old item. (UpdateItem without any update expression is
+        // valid per the model, but moto 5 answers it with HTTP 500 (AttributeError in its handler), so it is not
+        // sent here.)
+        let checked = moto.makeClient(endpoint: ContractProxy.endpoint(for: moto.endpoint))
+        let bare: DynamoItem = ["pk": .string("run#2"), "sk": .string("meta")]
+        let created = try checked.updateItem(table: table, key: bare, updateExpression: "SET #s = :s",
+                                             expression: DynamoExpression(condition: "attribute_not_exists(#p)",
+                                                                          names: ["#p": "pk", "#s": "state"],
+                                                                          values: [":s": .string("open")]))
+        let stored = bare.merging(["state": .string("open")]) { $1 }
+        #expect(created == stored)
+        #expect(try checked.deleteItem(table: table, key: bare, returnOldItem: true) == stored)
+        #expect(try checked.deleteItem(table: table, key: bare, returnOldItem: true) == nil)
+        let old = try client.deleteItem(table: table, key: key,
+                                        expression: DynamoExpression(condition: "attribute_exists(pk)"))
+        #expect(old == nil, "without returnOldItem nothing comes back")
         #expect(try client.getItem(table: table, key: key) == nil)
     }
 

@@ -167,6 +167,18 @@ import Testing
                                             dependsOn: [.init(jobId: "p", type: "N_TO_N")])
         let submitJSON = try JSONSerialization.jsonObject(with: JSONEncoder().encode(submit)) as! [String: Any]
         #expect((submitJSON["arrayProperties"] as? [String: Any])?["size"] as? Int == 10)
+        #expect(submitJSON["shareIdentifier"] == nil && submitJSON["propagateTags"] == nil)
+        let fair = Batch.SubmitJobRequest(jobName: "r", jobQueue: "q", jobDefinition: "d", shareIdentifier: "odin",
+                                          schedulingPriorityOverride: 300, propagateTags: true)
+        let fairJSON = try JSONSerialization.jsonObject(with: JSONEncoder().encode(fair)) as! [String: Any]
+        #expect(fairJSON["shareIdentifier"] as? String == "odin")
+        #expect(fairJSON["schedulingPriorityOverride"] as? Int == 300)
+        #expect(fairJSON["propagateTags"] as? Bool == true)
+        let list = Batch.ListJobsRequest(jobQueue: "q", filters: [.init(name: "JOB_NAME", values: ["run-*"])])
+        let listJSON = try JSONSerialization.jsonObject(with: JSONEncoder().encode(list)) as! [String: Any]
+        let filter = try #require((listJSON["filters"] as? [[String: Any]])?.first)
+        #expect(filter["name"] as? String == "JOB_NAME" && filter["values"] as? [String] == ["run-*"])
+        #expect(listJSON["jobStatus"] == nil)
     }
 
     @Test func dynamoValueRoundTrip() throws {

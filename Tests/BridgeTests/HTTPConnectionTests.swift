@@ -195,3 +195,36 @@ struct HTTPConnectionTests {
         #expect(throws: HTTPError.self) { try HTTPConnection(origin: "https://example.com", userAgent: "x") }
     }
 }
+
+/// Both HTTP paths hand callers header values without the surrounding whitespace or the line's CR/LF (RFC 9110
+/// §5.5: optional whitespace around a field value is not part of it). The AWS client relies on this: it reads
+/// `x-amzn-requestid`, `ETag`, `Retry-After`, `x-amz-version-id` as they come.
+extension HTTPConnectionTests {
+    static let paddedHead = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Padded: \t padded value \t \r\nX-Empty:   \r\n"
+        + "X-Tight:tight\r\nETag:  \"abc\"\r\n\r\nok"
+
+    @Test("libcurl client: header values arrive without surrounding whitespace or CR/LF")
+    func curlClientTrimsHeaderValues() throws {
+        let server = try RawServer { _, _ in (Self.bytes(Self.paddedHead), false, true) }
+        let response = try HTTPClient().send(HTTPRequest(url: server.origin + "/"))
+        #expect(response.status == 200)
+        #expect(response.headers["x-padded"] == "padded value")
+        #expect(response.headers["x-empty"] == "")
+        #expect(response.headers["x-tight"] == "tight")
+        #expect(response.headers["etag"] == "\"abc\"")
+        for (name, value) in response.headers {
+            #expect(!value.unicodeScalars.contains { $0 == "\r" || $0 == "\n" }, "\(name): \(value.debugDescription)")
+        }
+    }
+
+    @Test("CONNECT_ONLY connection: header values arrive without surrounding whitespace or CR/LF")
+    func connectionTrimsHeaderValues() throws {
+        let server = try RawServer { _, _ in (Self.bytes(Self.paddedHead), true, true) }
+        let response = try HTTPConnection(origin: server.origin, userAgent: "test/1")
+            .send(HTTPRequest(url: server.origin + "/"))
+        #expect(response.headers["x-padded"] == "padded value")
+        #expect(response.headers["x-empty"] == "")
+        #expect(response.headers["x-tight"] == "tight")
+        #expect(response.headers["etag"] == "\"abc\"")
+    }
+}

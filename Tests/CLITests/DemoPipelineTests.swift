@@ -1,4 +1,5 @@
 import Foundation
+import OdinLocal
 import Testing
 import TestSupport
 

@@ -1,6 +1,7 @@
 import Odin
 import OdinKit
 @testable import OdinCost
+import OdinLocal
 import Testing
 
 /// The ingest side of `budget.quote_before_run`, driven through the production ingest/sweeper code by the simulator.

@@ -2,6 +2,7 @@ import FoundationEssentials
 import Odin
 import OdinKit
 @testable import OdinCost
+import OdinLocal
 import Testing
 
 private struct FixedSpotSource: SpotPriceSource {

@@ -2,6 +2,7 @@ import Events
 import Odin
 import OdinKit
 @testable import OdinCost
+import OdinLocal
 import Testing
 
 /// A small season with Spot interruptions and a capacity gap while work is queued.

@@ -4,6 +4,7 @@ import Odin
 import OdinAWS
 import OdinKit
 @testable import OdinCost
+import OdinLocal
 import Testing
 import TestSupport
 

@@ -5,6 +5,7 @@ import HTTP
 import Odin
 import OdinAWS
 import OdinKit
+import OdinLocal
 import RuntimeEmulator
 import Synchronization
 import Testing
@@ -249,17 +250,17 @@ enum ProxyScenarios {
     static let burstIngest = ProxyScenario(name: "ingest: burst", role: "ingest", profileJSON: smallChunksProfile,
                                            setup: { _, _, _ in }) { stack in
         [{ services, _ in
-            _ = try IngestFunction.handleDecoded(ingestEvent(stack, ["raw/cam01/A.JPG", "raw/cam01/B.JPG", "raw/cam\u{E9}ra/C.JPG"]),
+            _ = try IngestHandler.handleDecoded(ingestEvent(stack, ["raw/cam01/A.JPG", "raw/cam01/B.JPG", "raw/cam\u{E9}ra/C.JPG"]),
                                                  services: services)
         }, { services, _ in
-            _ = try IngestFunction.handleDecoded(ingestEvent(stack, ["raw/cam01/D.JPG", "raw/came\u{301}ra/E.JPG"]),
+            _ = try IngestHandler.handleDecoded(ingestEvent(stack, ["raw/cam01/D.JPG", "raw/came\u{301}ra/E.JPG"]),
                                                  services: services)
         }]
     }
 
     /// The sweeper seals a settled window (lost and redelivered scheduled events included) and paces capacity.
     static let sweeper = everyK(ProxyScenario(name: "sweeper: seal and pace", role: "sweeper", profileJSON: settleProfile, setup: { stack, services, clock in
-        _ = try IngestFunction.handleDecoded(ingestEvent(stack, ["raw/cam02/A.JPG", "raw/cam02/B.JPG", "raw/cam02/C.JPG"]),
+        _ = try IngestHandler.handleDecoded(ingestEvent(stack, ["raw/cam02/A.JPG", "raw/cam02/B.JPG", "raw/cam02/C.JPG"]),
                                              services: services)
         clock.advance(seconds: 61)
     }) { _ in
@@ -281,7 +282,7 @@ enum ProxyScenarios {
     /// the On-Demand fallback succeeds; Hugin condenses.
     static let reclaims = ProxyScenario(name: "job events: reclaims and RUNNABLE cancels", role: "job-events", profileJSON: smallChunksProfile,
                                         setup: { stack, services, _ in
-        _ = try IngestFunction.handleDecoded(ingestEvent(stack, (1...5).map { "raw/cam03/IMG_\($0).JPG" }), services: services)
+        _ = try IngestHandler.handleDecoded(ingestEvent(stack, (1...5).map { "raw/cam03/IMG_\($0).JPG" }), services: services)
     }) { stack in
         @Sendable func submitted(_ kind: String) -> (id: String, name: String, tags: [String: String])? {
             for call in stack.proxy.calls("submitjob").reversed() where call.status == 200 {
@@ -293,7 +294,7 @@ enum ProxyScenarios {
             return nil
         }
         @Sendable func deliver(_ event: String, _ services: OdinServices) throws {
-            _ = try JobEventsFunction.handle(Array(event.utf8), services: services)
+            _ = try JobEventsHandler.handle(Array(event.utf8), services: services)
         }
         var steps: [@Sendable (OdinServices, ManualClock) throws -> Void] = []
         let outcomes: [(String, String?)] = [("SUCCEEDED", nil), ("FAILED", timeoutReason),
@@ -365,13 +366,13 @@ enum ProxyScenarios {
         let services = try OdinAWS.makeServices(environment: try stack.environment(as: "ingest"), clock: ManualClock())
         let key = "raw/cam07/" + String(repeating: "a", count: 1000) + ".JPG"
         #expect(key.utf8.count <= 1024)
-        let result = try IngestFunction.handleDecoded(ProxyScenarios.ingestEvent(stack, [key]), services: services)
+        let result = try IngestHandler.handleDecoded(ProxyScenarios.ingestEvent(stack, [key]), services: services)
         #expect(result.accepted == 1, "\(result)")
         let run = try #require(result.runsStarted.first)
         let record = try #require(try RunRecord.load(run, state: stack.state))
         let chunks = try readManifest(try stack.objects.get(record.manifestKey))
         #expect(chunks.flatMap(\.items).map(\.key) == [key])
         // A redelivery is a duplicate, not a second object.
-        #expect(try IngestFunction.handleDecoded(ProxyScenarios.ingestEvent(stack, [key]), services: services).duplicates == 1)
+        #expect(try IngestHandler.handleDecoded(ProxyScenarios.ingestEvent(stack, [key]), services: services).duplicates == 1)
     }
 }

@@ -36,8 +36,10 @@ struct SiteRegistryTableTests {
             #expect(error.kind == .registry)
         }
         // Through the entry point the executables use.
-        let opened = try SiteRegistries.open(storeURI: "s3://\(stack.bucket)",
-                                             environment: try stack.jobEnvironment("hugin"))
+        let environment = try stack.jobEnvironment("hugin")
+        let opened = try SiteRegistries.open(state: try DynamoStateStore.fromEnvironment(environment)) {
+            try ObjectStores.open(uri: "s3://\(stack.bucket)", environment: environment)
+        }
         #expect(try opened.load().token == "2")
     }
 }

@@ -68,7 +68,7 @@ struct RuntimeLoopTests {
             Issue.record("expected an error, got \(bad)")
             return
         }
-        #expect(type == "Function.EventDecodingError")
+        #expect(type == "Function.PayloadDecodingError")
         let message = String(decoding: body, as: UTF8.self)
         #expect(message.contains("'action'"), "\(message)")
         let truncated = replay.invoke(Array(#"{"action": "ec"#.utf8)).outcome

@@ -2,6 +2,7 @@ import Events
 import Foundation
 @testable import Odin
 import OdinKit
+import OdinLocal
 import Synchronization
 import Testing
 
@@ -12,7 +13,7 @@ import Testing
         let (harness, run) = try harnessWithRun(chunks: 5, label: "budget-\(sample)", profile: profile)
         // Two children running, the rest RUNNABLE (manual compute: mark RUNNING by hand through events is not
         // needed; LocalCompute reports children RUNNABLE and the parent RUNNABLE).
-        let result = try BudgetGuardFunction.handleDecoded(try sampleBytes(sample), services: harness.services)
+        let result = try BudgetGuardHandler.handleDecoded(try sampleBytes(sample), services: harness.services)
         return (harness, run, result)
     }
 
@@ -58,12 +59,12 @@ import Testing
         let harness = try Harness(label: "budget-ignore")
         let other = String(decoding: try sampleBytes("sns-budget.json"), as: UTF8.self)
             .replacingAll("odin-monthly", with: "someone-else")
-        let ignored = try BudgetGuardFunction.handleDecoded(Array(other.utf8), services: harness.services)
+        let ignored = try BudgetGuardHandler.handleDecoded(Array(other.utf8), services: harness.services)
         #expect(!ignored.acted)
         #expect(ignored.ignored == ["budget someone-else is not in budget.act_on_budgets"])
         let ok = String(decoding: try sampleBytes("sns-alarm.json"), as: UTF8.self)
             .replacingAll(#"\"NewStateValue\": \"ALARM\""#, with: #"\"NewStateValue\": \"OK\""#)
-        let okResult = try BudgetGuardFunction.handleDecoded(Array(ok.utf8), services: harness.services)
+        let okResult = try BudgetGuardHandler.handleDecoded(Array(ok.utf8), services: harness.services)
         #expect(!okResult.acted)
         #expect(okResult.ignored == ["alarm odin-spend is OK, not ALARM"])
         #expect(harness.counter.stateWrites == 0)
@@ -123,7 +124,7 @@ import Testing
 
     @Test func warningBelowTheStopAmountOnlyNotifies() throws {
         let harness = try Self.harness("budget-warning")
-        let result = try BudgetGuardFunction.handleDecoded(try sampleBytes("sns-budget.json"), services: harness.services)
+        let result = try BudgetGuardHandler.handleDecoded(try sampleBytes("sns-budget.json"), services: harness.services)
         #expect(!result.acted)
         #expect(result.receipt == nil)
         #expect(result.notified.count == 1 && result.notified[0].contains("below the stop amount 100"), "\(result)")
@@ -136,7 +137,7 @@ import Testing
 
     @Test func stopNotificationAtTheStopAmountTearsDown() throws {
         let harness = try Self.harness("budget-stop")
-        let result = try BudgetGuardFunction.handleDecoded(try sampleBytes("sns-budget-stop.json"),
+        let result = try BudgetGuardHandler.handleDecoded(try sampleBytes("sns-budget-stop.json"),
                                                            services: harness.services)
         #expect(result.acted)
         #expect(try harness.state.get(Schema.budgetStop)?["active"] == .bool(true))
@@ -144,23 +145,23 @@ import Testing
         // A warning whose reported spend already passed the stop amount stops too.
         let late = try Self.text("sns-budget.json").replacingAll("$83.41", with: "$112.00")
         let other = try Self.harness("budget-late")
-        #expect(try BudgetGuardFunction.handleDecoded(Array(late.utf8), services: other.services).acted)
+        #expect(try BudgetGuardHandler.handleDecoded(Array(late.utf8), services: other.services).acted)
     }
 
     @Test func forecastFollowsTheProfile() throws {
         let notify = try Self.harness("budget-forecast-notify")
-        let quiet = try BudgetGuardFunction.handleDecoded(try sampleBytes("sns-budget-forecast.json"),
+        let quiet = try BudgetGuardHandler.handleDecoded(try sampleBytes("sns-budget-forecast.json"),
                                                           services: notify.services)
         #expect(!quiet.acted)
         #expect(quiet.notified.first?.contains("budget.on_forecast is notify") == true, "\(quiet)")
         #expect(notify.notifier.messages.count == 1)
         let stop = try Self.harness("budget-forecast-stop", onForecast: .stop)
-        let acted = try BudgetGuardFunction.handleDecoded(try sampleBytes("sns-budget-forecast.json"),
+        let acted = try BudgetGuardHandler.handleDecoded(try sampleBytes("sns-budget-forecast.json"),
                                                           services: stop.services)
         #expect(acted.acted)
         // Without a stop amount (no stack) a forecast still only notifies by default.
         let local = try Self.harness("budget-forecast-local", stopAmount: nil)
-        #expect(!(try BudgetGuardFunction.handleDecoded(try sampleBytes("sns-budget-forecast.json"),
+        #expect(!(try BudgetGuardHandler.handleDecoded(try sampleBytes("sns-budget-forecast.json"),
                                                          services: local.services).acted))
     }
 
@@ -169,7 +170,7 @@ import Testing
         let alarm = try Self.text("sns-alarm.json")
             .replacingAll("Estimated Batch spend above the monthly cap",
                           with: "Backs up the AWS Budget Notification of odin-monthly")
-        let result = try BudgetGuardFunction.handleDecoded(Array(alarm.utf8), services: harness.services)
+        let result = try BudgetGuardHandler.handleDecoded(Array(alarm.utf8), services: harness.services)
         #expect(result.acted, "\(result)")
         #expect(result.receipt?.trigger.hasPrefix("CloudWatch alarm odin-spend") == true)
     }
@@ -178,12 +179,12 @@ import Testing
         let harness = try Self.harness("budget-mixed")
         let garbage = #"{"Records":[{"EventSource":"aws:sns","Sns":{"MessageId":"m-bad","Message":"not a signal"}}]}"#
         let event = try Self.batch([garbage, try Self.text("sns-alarm.json")])
-        let result = try BudgetGuardFunction.handleDecoded(event, services: harness.services)
+        let result = try BudgetGuardHandler.handleDecoded(event, services: harness.services)
         #expect(result.acted)
         #expect(result.unreadable == ["Records[0].Sns.Message: neither an AWS Budgets notification nor CloudWatch alarm JSON"])
         // Alone, the unreadable record is reported (response and notify topic) and stops nothing.
         let alone = try Self.harness("budget-garbage")
-        let reported = try BudgetGuardFunction.handleDecoded(Array(garbage.utf8), services: alone.services)
+        let reported = try BudgetGuardHandler.handleDecoded(Array(garbage.utf8), services: alone.services)
         #expect(!reported.acted && reported.unreadable.count == 1)
         #expect(alone.notifier.messages.count == 1)
         #expect(alone.notifier.messages[0].message.contains("Records[0].Sns.Message"))
@@ -194,7 +195,7 @@ import Testing
         let harness = try Self.harness("budget-each")
         let ok = try Self.text("sns-alarm.json").replacingAll(#"\"NewStateValue\": \"ALARM\""#, with: #"\"NewStateValue\": \"OK\""#)
         let event = try Self.batch([ok, try Self.text("sns-budget.json"), try Self.text("sns-budget-stop.json")])
-        let result = try BudgetGuardFunction.handleDecoded(event, services: harness.services)
+        let result = try BudgetGuardHandler.handleDecoded(event, services: harness.services)
         #expect(result.acted)
         #expect(result.ignored == ["alarm odin-spend is OK, not ALARM"])
         #expect(result.receipt?.trigger.contains("$101.27") == true, "\(String(describing: result.receipt))")

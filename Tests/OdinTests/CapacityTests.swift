@@ -2,6 +2,7 @@ import Events
 import FoundationEssentials
 @testable import Odin
 import OdinKit
+import OdinLocal
 import Synchronization
 import Testing
 

@@ -2,12 +2,13 @@ import Events
 import FoundationEssentials
 @testable import Odin
 import OdinKit
+import OdinLocal
 import Testing
 
 /// One regression test per fault of issue 14 (each failed before markers meant "done").
 @Suite struct ExactlyOnceTests {
     static func deliver(_ event: BatchJobStateChange, _ services: OdinServices) throws -> JobEventResult {
-        let bytes = try JobEventsFunction.handle(event.encoded(), services: services)
+        let bytes = try JobEventsHandler.handle(event.encoded(), services: services)
         return try JSONDecoder().decode(JobEventResult.self, from: Data(bytes))
     }
 
@@ -61,7 +62,7 @@ import Testing
     @Test func ingestFailingAfterTheDedupItemKeepsTheObject() throws {
         let harness = try Harness(label: "once-ingest")
         let plan = FaultPlan(failing: "pending#cam01")
-        #expect(throws: (any Error).self) { try IngestFunction.handleDecoded(Harness.s3Event(["raw/cam01/A.JPG"]),
+        #expect(throws: (any Error).self) { try IngestHandler.handleDecoded(Harness.s3Event(["raw/cam01/A.JPG"]),
                                                                              services: harness.services.faulty(plan)) }
         let again = try harness.ingest(["raw/cam01/A.JPG"])
         #expect(again.accepted == 1 && again.duplicates == 0)
@@ -106,7 +107,7 @@ import Testing
     @Test func twoVersionsOfOneKeyInOneWindowAreOneManifestEntry() throws {
         let harness = try Harness(label: "once-versions")
         let event = #"{"Records":[{"eventSource":"aws:s3","eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"data"},"object":{"key":"raw/cam01/A.JPG","size":10,"versionId":"v1"}}},{"eventSource":"aws:s3","eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"data"},"object":{"key":"raw/cam01/A.JPG","size":12,"versionId":"v2"}}}]}"#
-        #expect(try IngestFunction.handleDecoded(Array(event.utf8), services: harness.services).accepted == 2)
+        #expect(try IngestHandler.handleDecoded(Array(event.utf8), services: harness.services).accepted == 2)
         harness.clock.advance(seconds: 61)
         let run = try #require(try harness.sweep().runsSealed.first)
         let chunks = try IngestPlanner.readManifest(harness.objects.get(StoreLayout.manifestKey(run: run)))
@@ -134,11 +135,11 @@ import Testing
         let harness = try Harness(label: "once-bucket")
         var services = harness.services
         services.objects = BucketStore(base: harness.objects)
-        let result = try IngestFunction.handleDecoded(Harness.s3Event(["raw/cam01/A.JPG"], bucket: "elsewhere"),
+        let result = try IngestHandler.handleDecoded(Harness.s3Event(["raw/cam01/A.JPG"], bucket: "elsewhere"),
                                                       services: services)
         #expect(result.accepted == 0 && result.skippedCount == 1)
         #expect(result.skipped.first?.reason == .otherBucket)
-        #expect(try IngestFunction.handleDecoded(Harness.s3Event(["raw/cam01/A.JPG"], bucket: "data"),
+        #expect(try IngestHandler.handleDecoded(Harness.s3Event(["raw/cam01/A.JPG"], bucket: "data"),
                                                  services: services).accepted == 1)
     }
 
@@ -250,12 +251,12 @@ import Testing
         var services = harness.services
         // 5 s left, 10 s reserve: not even the first object is started.
         services.deadline = harness.clock.now().addingTimeInterval(5)
-        #expect(throws: OdinError.self) { try IngestFunction.handleDecoded(Harness.s3Event(["raw/cam01/A.JPG", "raw/cam01/B.JPG"]),
+        #expect(throws: OdinError.self) { try IngestHandler.handleDecoded(Harness.s3Event(["raw/cam01/A.JPG", "raw/cam01/B.JPG"]),
                                                                            services: services) }
         #expect(try harness.state.query(partition: Schema.pendingPartition(camera: "cam01"), sortPrefix: "").isEmpty)
         // The redelivery, with time left, records both.
         services.deadline = harness.clock.now().addingTimeInterval(60)
-        #expect(try IngestFunction.handleDecoded(Harness.s3Event(["raw/cam01/A.JPG", "raw/cam01/B.JPG"]),
+        #expect(try IngestHandler.handleDecoded(Harness.s3Event(["raw/cam01/A.JPG", "raw/cam01/B.JPG"]),
                                                  services: services).accepted == 2)
     }
 

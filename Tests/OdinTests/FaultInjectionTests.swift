@@ -2,6 +2,7 @@ import Events
 import FoundationEssentials
 @testable import Odin
 import OdinKit
+import OdinLocal
 import Synchronization
 import Testing
 
@@ -282,7 +283,7 @@ enum FaultScenarios {
     }
 
     static func deliver(_ event: BatchJobStateChange) -> @Sendable (OdinServices) throws -> Void {
-        { services in _ = try JobEventsFunction.handle(event.encoded(), services: services) }
+        { services in _ = try JobEventsHandler.handle(event.encoded(), services: services) }
     }
 
     /// Burst ingest over two cameras (one spelled in NFC and NFD), sealing by the sweeper, and the run's events.
@@ -296,7 +297,7 @@ enum FaultScenarios {
             let keys = (0..<4).map { "raw/cam01/IMG_\(batch * 10 + $0).JPG" } +
                 ["raw/\(batch == 1 ? nfd : nfc)/IMG_\(batch).JPG"]
             steps.append { services in
-                _ = try IngestFunction.handleDecoded(Harness.s3Event(keys), services: services)
+                _ = try IngestHandler.handleDecoded(Harness.s3Event(keys), services: services)
             }
         }
         steps.append { _ in harness.clock.advance(seconds: 61) }

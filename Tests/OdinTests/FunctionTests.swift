@@ -2,6 +2,7 @@ import Events
 import FoundationEssentials
 @testable import Odin
 import OdinKit
+import OdinLocal
 import Synchronization
 import Testing
 
@@ -9,7 +10,7 @@ import Testing
     @Test(arguments: ["s3-put.json", "sqs-s3.json", "eventbridge-s3.json", "s3-test-event.json"])
     func ingestAcceptsEveryEnvelope(sample: String) throws {
         let harness = try Harness(label: "fn-\(sample)")
-        let response = try IngestFunction.handle(try sampleBytes(sample), services: harness.services)
+        let response = try IngestHandler.handle(try sampleBytes(sample), services: harness.services)
         let result = try JSONDecoder().decode(IngestResult.self, from: Data(response))
         switch sample {
         case "s3-put.json", "eventbridge-s3.json": #expect(result.accepted == 1)
@@ -21,7 +22,7 @@ import Testing
     @Test func jobEventForAnUnrecordedRunIsRetriedWithAClearError() throws {
         let harness = try Harness(label: "fn-unrecorded")
         do {
-            _ = try JobEventsFunction.handle(try sampleBytes("job-done.json"), services: harness.services)
+            _ = try JobEventsHandler.handle(try sampleBytes("job-done.json"), services: harness.services)
             Issue.record("expected an error")
         } catch let error as OdinError {
             #expect(error.message.contains("has no record in the state store yet"))
@@ -31,11 +32,11 @@ import Testing
 
     @Test func sweeperNeedsAScheduledEvent() throws {
         let harness = try Harness(label: "fn-sweep")
-        let response = try SweeperFunction.handle(try sampleBytes("scheduled.json"), services: harness.services)
+        let response = try SweeperHandler.handle(try sampleBytes("scheduled.json"), services: harness.services)
         let result = try JSONDecoder().decode(SweepResult.self, from: Data(response))
         #expect(result.teardown)  // idle queues: teardown is (re-)applied
         #expect(throws: EventDecodingError.self) {
-            try SweeperFunction.handle(try sampleBytes("job-done.json"), services: harness.services)
+            try SweeperHandler.handle(try sampleBytes("job-done.json"), services: harness.services)
         }
     }
 
@@ -124,7 +125,7 @@ import Testing
             })
         let keys = ["raw/cam1/a.jpg", "raw/cam1/b.jpg", "raw/cam1/c.mp4"]
         for key in keys { try binding.objects.put(key, bytes: [1, 2, 3]) }
-        let result = try IngestFunction.handleDecoded(Harness.s3Event(keys), services: binding.services)
+        let result = try IngestHandler.handleDecoded(Harness.s3Event(keys), services: binding.services)
         #expect(result.runsStarted.count == 1)
         #expect(binding.compute.waitUntilQuiescent(timeoutSeconds: 60))
         #expect(errors.withLock { $0 }.isEmpty)

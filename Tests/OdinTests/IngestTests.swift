@@ -2,6 +2,7 @@ import Events
 import FoundationEssentials
 @testable import Odin
 import OdinKit
+import OdinLocal
 import Testing
 
 @Suite struct PlannerTests {
@@ -78,7 +79,7 @@ import Testing
         #expect(first.skipped.map(\.reason) == [.notMedia, .notUnderRaw])
         let again = try harness.ingest(["raw/cam01/IMG 1.JPG"])
         #expect(again.duplicates == 1 && again.accepted == 0)
-        let test = try IngestFunction.handleDecoded(Array(#"{"Service":"Amazon S3","Event":"s3:TestEvent"}"#.utf8),
+        let test = try IngestHandler.handleDecoded(Array(#"{"Service":"Amazon S3","Event":"s3:TestEvent"}"#.utf8),
                                                     services: harness.services)
         #expect(test.testEvents == 1)
         #expect(harness.compute.submissions.isEmpty)
@@ -88,7 +89,7 @@ import Testing
         let harness = try Harness(label: "ingest-bad")
         let bad = #"{"Records":[{"eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"b"},"object":{"size":1}}}]}"#
         #expect(throws: EventDecodingError.self) {
-            try IngestFunction.handleDecoded(Array(bad.utf8), services: harness.services)
+            try IngestHandler.handleDecoded(Array(bad.utf8), services: harness.services)
         }
         #expect(harness.counter.stateWrites == 0)
     }

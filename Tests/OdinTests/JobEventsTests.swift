@@ -3,6 +3,7 @@ import Events
 import FoundationEssentials
 @testable import Odin
 import OdinKit
+import OdinLocal
 import Testing
 
 /// A harness with one sealed, submitted run of `chunks` chunks (one image each).
@@ -73,7 +74,7 @@ struct EndState: Equatable {
         }
         for event in order {
             // Through the function entry point: bytes in, bytes out.
-            _ = try JobEventsFunction.handle(event.encoded(), services: harness.services)
+            _ = try JobEventsHandler.handle(event.encoded(), services: harness.services)
         }
     }
 
@@ -213,7 +214,7 @@ func sampleBytes(_ name: String) throws -> [UInt8] {
             let payloads = order.map { $0.encoded() }
             DispatchQueue.concurrentPerform(iterations: 4) { worker in
                 for (position, payload) in payloads.enumerated() where position % 4 == worker {
-                    _ = try? JobEventsFunction.handle(payload, services: harness.services)
+                    _ = try? JobEventsHandler.handle(payload, services: harness.services)
                 }
             }
         }

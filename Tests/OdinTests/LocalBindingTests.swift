@@ -3,6 +3,7 @@ import Events
 import FoundationEssentials
 @testable import Odin
 import OdinKit
+import OdinLocal
 import Synchronization
 import Testing
 
@@ -99,7 +100,7 @@ import Glibc
         }
         let keys = (0..<16).map { "raw/cam\($0 % 2)/IMG \($0).JPG" }
         for key in keys { _ = try objects.put(key, bytes: Array("jpeg".utf8)) }
-        let result = try IngestFunction.handleDecoded(Harness.s3Event(keys), services: services)
+        let result = try IngestHandler.handleDecoded(Harness.s3Event(keys), services: services)
         #expect(result.runsStarted.count == 2)
         #expect(compute.waitUntilQuiescent(timeoutSeconds: 120))
         #expect(errors.withLock { $0 }.isEmpty)

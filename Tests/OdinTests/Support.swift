@@ -2,6 +2,7 @@ import Events
 import FoundationEssentials
 @testable import Odin
 import OdinKit
+import OdinLocal
 import Synchronization
 import Testing
 
@@ -91,7 +92,7 @@ final class Harness: Sendable {
     }
 
     func ingest(_ keys: [String], size: Int64 = 1000) throws -> IngestResult {
-        try IngestFunction.handleDecoded(Self.s3Event(keys, size: size), services: services)
+        try IngestHandler.handleDecoded(Self.s3Event(keys, size: size), services: services)
     }
 
     func sweep() throws -> SweepResult {

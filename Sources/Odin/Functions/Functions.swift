@@ -5,7 +5,7 @@ import OdinKit
 /// Entry points for the four Lambda functions. Each takes the raw event bytes and the injected services and returns
 /// the JSON response bytes; a malformed event throws `EventDecodingError` naming the field before anything changes.
 /// The thin `functions/<name>/src/main.swift` builds `OdinServices` once at cold start and calls `handle` per invocation.
-public enum IngestFunction {
+public enum IngestHandler {
     public static func handle(_ event: [UInt8], services: OdinServices) throws -> [UInt8] {
         try FunctionJSON.encode(try handleDecoded(event, services: services))
     }
@@ -14,7 +14,7 @@ public enum IngestFunction {
     }
 }
 
-public enum JobEventsFunction {
+public enum JobEventsHandler {
     public static func handle(_ event: [UInt8], services: OdinServices) throws -> [UInt8] {
         try FunctionJSON.encode(try handleDecoded(event, services: services))
     }
@@ -23,7 +23,7 @@ public enum JobEventsFunction {
     }
 }
 
-public enum BudgetGuardFunction {
+public enum BudgetGuardHandler {
     public static func handle(_ event: [UInt8], services: OdinServices) throws -> [UInt8] {
         try FunctionJSON.encode(try handleDecoded(event, services: services))
     }
@@ -32,7 +32,7 @@ public enum BudgetGuardFunction {
     }
 }
 
-public enum SweeperFunction {
+public enum SweeperHandler {
     public static func handle(_ event: [UInt8], services: OdinServices) throws -> [UInt8] {
         try FunctionJSON.encode(try handleDecoded(event, services: services))
     }

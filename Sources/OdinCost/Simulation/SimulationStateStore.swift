@@ -1,6 +1,7 @@
 import FoundationEssentials
 import Odin
 import OdinKit
+import OdinLocal
 import Synchronization
 
 /// The simulator's state-store binding: `InMemoryStateStore` for everything, except that object-version dedup items

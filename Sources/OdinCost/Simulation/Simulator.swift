@@ -2,6 +2,7 @@ import Events
 import FoundationEssentials
 import Odin
 import OdinKit
+import OdinLocal
 
 /// The control policy a simulation runs.
 public enum SimulationPolicy: String, CaseIterable, Sendable, Codable {

@@ -52,7 +52,7 @@ Lambda.run(name: "probe") { environment, _ in
         case "exit":
             exit(3)
         default:
-            throw EventDecodingError("event field 'action': unknown action '\(probe.action)'")
+            throw PayloadDecodingError("event field 'action': unknown action '\(probe.action)'")
         }
     }
     return ClosureByteHandler { event, context in

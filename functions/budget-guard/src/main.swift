@@ -6,5 +6,5 @@ import OdinAWS
 
 Lambda.run(name: "budget-guard") { environment, _ in
     let services = try OdinAWS.makeServices(environment: environment)
-    return ClosureByteHandler { event, _ in try BudgetGuardFunction.handle(event, services: services) }
+    return ClosureByteHandler { event, _ in try BudgetGuardHandler.handle(event, services: services) }
 }

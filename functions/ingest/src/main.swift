@@ -7,6 +7,6 @@ import OdinAWS
 Lambda.run(name: "ingest") { environment, _ in
     let services = try OdinAWS.makeServices(environment: environment)
     return ClosureByteHandler { event, context in
-        try IngestFunction.handle(event, services: services.until(deadlineMs: context.deadlineMs))
+        try IngestHandler.handle(event, services: services.until(deadlineMs: context.deadlineMs))
     }
 }

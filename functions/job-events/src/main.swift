@@ -7,6 +7,6 @@ import OdinAWS
 Lambda.run(name: "job-events") { environment, _ in
     let services = try OdinAWS.makeServices(environment: environment)
     return ClosureByteHandler { event, context in
-        try JobEventsFunction.handle(event, services: services.until(deadlineMs: context.deadlineMs))
+        try JobEventsHandler.handle(event, services: services.until(deadlineMs: context.deadlineMs))
     }
 }

@@ -7,6 +7,6 @@ import OdinAWS
 Lambda.run(name: "sweeper") { environment, _ in
     let services = try OdinAWS.makeServices(environment: environment)
     return ClosureByteHandler { event, context in
-        try SweeperFunction.handle(event, services: services.until(deadlineMs: context.deadlineMs))
+        try SweeperHandler.handle(event, services: services.until(deadlineMs: context.deadlineMs))
     }
 }

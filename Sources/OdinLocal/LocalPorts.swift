@@ -1,5 +1,6 @@
 import Events
 import FoundationEssentials
+import Odin
 import OdinKit
 import Synchronization
 

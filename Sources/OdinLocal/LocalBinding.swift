@@ -1,5 +1,6 @@
 import Events
 import FoundationEssentials
+import Odin
 import OdinKit
 
 /// The whole local binding wired together (what `odin run --local` and `make demo` use): a directory object store,

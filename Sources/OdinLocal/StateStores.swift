@@ -1,4 +1,5 @@
 import FoundationEssentials
+import Odin
 import OdinKit
 import Synchronization
 

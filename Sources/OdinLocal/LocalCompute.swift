@@ -1,6 +1,7 @@
 import Dispatch
 import Events
 import FoundationEssentials
+import Odin
 import OdinKit
 import Synchronization
 
