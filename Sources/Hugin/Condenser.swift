@@ -449,10 +449,13 @@ struct CondensationJob {
             }
             let name = d.speciesName
             let s = species.id(name)
-            // The worker names the thumbnail of a species' best detection in a frame; only that name is used.
-            let thumbnail = d.thumbnail != nil && d.thumbnail == StoreLayout.thumbnailKey(
-                stage1Prefix: inputs[Int(currentInput)].prefix + "stage1/", media: record.path,
-                frame: record.frameNumber, species: name)
+            // The worker names the thumbnail of a species' best detection in a frame; only that name is used. The
+            // worker wrote it under its store's `runs/<run>/stage1/`; a downloaded run holds it under its own folder
+            // (`<run>/stage1/`), so the name is matched from `/stage1/thumbnails/` on and read from this input.
+            let thumbnail = d.thumbnail.map { named in
+                named.hasSuffix("/" + StoreLayout.thumbnailKey(stage1Prefix: "stage1/", media: record.path,
+                                                               frame: record.frameNumber, species: name))
+            } ?? false
             // The box around all of the species' boxes (corners), for Camtrap DP's media-level observation.
             let corners = d.bbox.count == 4 && d.bbox.allSatisfy(\.isFinite)
                 ? SIMD4<Float>(Float(d.bbox[0]), Float(d.bbox[1]), Float(d.bbox[0] + d.bbox[2]),
