@@ -428,7 +428,8 @@ struct CondensationJob {
                 extendDeployment(key, start: start, end: time, offset: offset, floating: floating)
                 try Stage3Writer.writeMediaRow(location: location, camera: camera, path: record.path,
                                                mediaRoot: mediaRoot, timestamp: start, isVideo: isVideo,
-                                               comment: TimeZoneUse.mediaComment(record), to: media)
+                                               comment: TimeZoneUse.mediaComment(record, isVideo: isVideo),
+                                               to: media)
                 if location >= 0 { camtrapMedia += 1 } else { mediaWithoutPosition += 1 }
             } else {
                 mediaWithoutTime += 1
