@@ -113,8 +113,8 @@ let package = Package(
         .testTarget(name: "MuninTests", dependencies: ["Munin", "Media", "OdinKit", "Compression", "TestSupport",
                                                        "Hugin"]),
         .testTarget(name: "HuginTests", dependencies: ["Hugin", "OdinKit", "Compression", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport", "AWS", "HTTP", "Odin", "OdinAWS", "OdinLocal",
-                                                  "RuntimeEmulator"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "AWS", "HTTP", "Odin", "OdinAWS", "OdinKit",
+                                                     "OdinLocal", "RuntimeEmulator"]),
         .testTarget(name: "FunctionTests", dependencies: ["Odin", "OdinAWS", "OdinKit", "OdinLocal", "Events", "AWS", "RuntimeEmulator",
                                                          "TestSupport", "HTTP", "Compression",
                                                          // built by `swift test`: the tests run the real bootstraps

@@ -428,7 +428,8 @@ struct CondensationJob {
                 extendDeployment(key, start: start, end: time, offset: offset, floating: floating)
                 try Stage3Writer.writeMediaRow(location: location, camera: camera, path: record.path,
                                                mediaRoot: mediaRoot, timestamp: start, isVideo: isVideo,
-                                               comment: TimeZoneUse.mediaComment(record), to: media)
+                                               comment: TimeZoneUse.mediaComment(record, isVideo: isVideo),
+                                               to: media)
                 if location >= 0 { camtrapMedia += 1 } else { mediaWithoutPosition += 1 }
             } else {
                 mediaWithoutTime += 1
@@ -449,10 +450,13 @@ struct CondensationJob {
             }
             let name = d.speciesName
             let s = species.id(name)
-            // The worker names the thumbnail of a species' best detection in a frame; only that name is used.
-            let thumbnail = d.thumbnail != nil && d.thumbnail == StoreLayout.thumbnailKey(
-                stage1Prefix: inputs[Int(currentInput)].prefix + "stage1/", media: record.path,
-                frame: record.frameNumber, species: name)
+            // The worker names the thumbnail of a species' best detection in a frame; only that name is used. The
+            // worker wrote it under its store's `runs/<run>/stage1/`; a downloaded run holds it under its own folder
+            // (`<run>/stage1/`), so the name is matched from `/stage1/thumbnails/` on and read from this input.
+            let thumbnail = d.thumbnail.map { named in
+                named.hasSuffix("/" + StoreLayout.thumbnailKey(stage1Prefix: "stage1/", media: record.path,
+                                                               frame: record.frameNumber, species: name))
+            } ?? false
             // The box around all of the species' boxes (corners), for Camtrap DP's media-level observation.
             let corners = d.bbox.count == 4 && d.bbox.allSatisfy(\.isFinite)
                 ? SIMD4<Float>(Float(d.bbox[0]), Float(d.bbox[1]), Float(d.bbox[0] + d.bbox[2]),

@@ -28,7 +28,7 @@ struct DetectionEntry {
     /// (`StoreLayout.thumbnailKey`), -1 without one.
     var thumbnailFolder: Int32 = -1
     /// The UTC offset of the camera's local time at this detection, in minutes; `LocalTime.unknown` when the zone
-    /// is not known (videos: `creation_time` is UTC), `LocalTime.floating` when only the local time is (the time
+    /// is not known (a video whose camera's zone Munin did not find), `LocalTime.floating` when only the local time is (the time
     /// field then holds the local time written as if UTC).
     var utcOffsetMinutes: Int32 = LocalTime.unknown
 }

@@ -140,46 +140,57 @@ public enum Stage3Analysis {
         return render(report, missingFiles: missing)
     }
 
+    /// The text summary, in report.html's vocabulary: media files, frames (with detections, once per species),
+    /// boxes (at or above min_confidence) and visits, each count with its plural.
     public static func render(_ r: Stage3Report, missingFiles: [String] = []) -> String {
         var lines: [String] = []
         if let season = r.season {
-            lines.append("Season \(r.runID): \(season.runs.count) runs (generated_at \(r.generatedAt) is its newest "
-                         + "capture time)")
+            lines.append("Season \(r.runID): \(Plural.count(season.runs.count, "run")) (generated_at \(r.generatedAt) "
+                         + "is its newest capture time)")
             for run in season.runs {
-                lines.append("  \(run.runID): \(run.chunksRead.count) chunks read, \(run.mediaFiles) media files"
-                             + (run.failedChunks.isEmpty ? "" : ", \(run.failedChunks.count) chunk(s) failed or missing")
+                lines.append("  \(run.runID): \(Plural.count(run.chunksRead.count, "chunk")) read, "
+                             + Plural.count(run.mediaFiles, "media file")
+                             + (run.failedChunks.isEmpty ? ""
+                                : ", \(Plural.count(run.failedChunks.count, "chunk")) failed or missing")
                              + (run.duplicateRecordsSkipped > 0
-                                ? ", \(run.duplicateRecordsSkipped) records of media an earlier run held skipped" : ""))
+                                ? ", \(Plural.count(run.duplicateRecordsSkipped, "record")) of media an earlier run "
+                                    + "held skipped" : ""))
             }
         } else {
             lines.append("Run \(r.runID) (generated \(r.generatedAt))")
         }
-        lines.append("Visits: \(r.totalObservations) (\(r.needsReviewCount) need review; \(r.imageObservations) from "
-                     + "stills only, \(r.videoObservations) with video) from \(r.detectionsUsed) detections in "
-                     + "\(r.mediaFiles) media files")
+        lines.append("Visits: \(r.totalObservations) (\(r.needsReviewCount) \(r.needsReviewCount == 1 ? "needs" : "need") "
+                     + "review; \(r.imageObservations) from stills only, \(r.videoObservations) with video) from "
+                     + "\(Plural.count(r.detectionsUsed, "frame")) with detections"
+                     + (r.boxesUsed.map { " (" + Plural.count($0, "box", "boxes") + ")" } ?? "")
+                     + " in \(Plural.count(r.mediaFiles, "media file"))")
         if let t = r.timeRange {
-            lines.append("Time range: \(t.start) – \(t.end) (\(Fixed.trimmed(t.durationHours, 2)) h)")
+            lines.append("Time range (UTC): \(t.start) – \(t.end) (\(Fixed.trimmed(t.durationHours, 2)) h)")
         } else {
             lines.append("Time range: none (no visits)")
         }
         lines.append("Sites: \(r.sites.count)" + (r.unlocatedObservations > 0
-            ? " (+\(r.unlocatedObservations) visits without GPS)" : ""))
+            ? " (+\(Plural.count(r.unlocatedObservations, "visit")) without GPS)" : ""))
         for s in r.sites {
             lines.append("  \(s.siteID)  \(s.displayName)  \(Fixed.format(s.latitude, 6)),\(Fixed.format(s.longitude, 6))"
-                         + "  \(s.visits) visits  \(s.species.joined(separator: ", "))" + (s.isNew ? "  [new]" : ""))
+                         + "  \(Plural.count(s.visits, "visit"))  \(s.species.joined(separator: ", "))"
+                         + (s.isNew ? "  [new]" : ""))
         }
         lines.append("Species:")
         for (name, s) in r.speciesSummary.sorted(by: { $0.key < $1.key }) {
-            lines.append("  \(name): \(s.count) visits, \(Fixed.trimmed(s.totalDuration, 1)) s, max "
+            lines.append("  \(name): \(Plural.count(s.count, "visit")), \(Fixed.trimmed(s.totalDuration, 1)) s, max "
                          + "\(Fixed.format(s.maxConfidence, 3)), mean \(Fixed.format(s.avgConfidence, 3))")
         }
         lines.append("Cameras:")
         for (name, c) in r.cameraSummary.sorted(by: { $0.key < $1.key }) {
-            lines.append("  \(name): \(c.count) visits (\(c.species.joined(separator: ", ")))")
+            lines.append("  \(name): \(Plural.count(c.count, "visit")) (\(c.species.joined(separator: ", ")))")
         }
         let x = r.excluded
-        lines.append("Excluded: \(x.belowMinConfidence) below min_confidence \(Fixed.trimmed(r.compressionStats.minConfidence, 3)), "
-                     + "\(x.withoutTimestamp) without capture time, \(x.malformedLines) malformed lines")
+        lines.append("Excluded: \(Plural.count(x.belowMinConfidence, "box", "boxes")) below min_confidence "
+                     + "\(Fixed.trimmed(r.compressionStats.minConfidence, 3)), "
+                     + "\(Plural.count(x.withoutTimestamp, "frame")) with detections but no capture time, "
+                     + "\(Plural.count(x.mediaWithoutTimestamp, "media file")) without a capture time, "
+                     + "\(Plural.count(x.malformedLines, "malformed line"))")
         if r.failedChunks.isEmpty {
             lines.append("Chunks: \(r.chunksRead.count) read, none failed")
         } else {
@@ -193,14 +204,14 @@ public enum Stage3Analysis {
         if let c = r.camtrapDP {
             lines.append(c.deployments == 0
                 ? "Camtrap DP: not written (no media file had both a GPS position and a capture time)"
-                : "Camtrap DP: \(c.deployments) deployments, \(c.media) media, \(c.eventObservations) event and "
-                    + "\(c.mediaObservations) media observations"
+                : "Camtrap DP: \(Plural.count(c.deployments, "deployment")), \(c.media) media, "
+                    + "\(c.eventObservations) event and \(Plural.count(c.mediaObservations, "media observation"))"
                     + (c.mediaWithoutPosition > 0 ? "; \(c.mediaWithoutPosition) media without GPS left out" : ""))
         }
         if let deployments = r.deployments, !deployments.isEmpty {
             lines.append("Deployments (camera at a site for a time span):")
             for d in deployments {
-                lines.append("  \(d.deploymentID)  \(d.start) – \(d.end)  \(Fixed.trimmed(d.days, 3)) days")
+                lines.append("  \(d.deploymentID)  \(d.start) – \(d.end)  \(Fixed.trimmed(d.days, 3)) \(d.days == 1 ? "day" : "days")")
             }
         }
         if !missingFiles.isEmpty { lines.append("Missing files in the folder: " + missingFiles.joined(separator: ", ")) }

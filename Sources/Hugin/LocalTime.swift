@@ -2,7 +2,7 @@ import OdinKit
 
 /// The camera's local time beside UTC, for the report. Detections carry the UTC offset in force at their capture
 /// (Stage 1 `utc_offset`, DST included) or one of two markers: `unknown` (no zone: videos, whose `creation_time` is
-/// UTC, and media without one) and `floating` (the zone is unknown but the camera's local time is: the detection's
+/// UTC, when Munin found no zone for their camera) and `floating` (the zone is unknown but the camera's local time is: the detection's
 /// time is that local time written as if UTC, so UTC is what is unknown).
 enum LocalTime {
     static let unknown = Int32.min

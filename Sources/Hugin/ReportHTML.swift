@@ -45,7 +45,8 @@ enum ReportHTML {
         \(Fixed.trimmed(r.compressionStats.compressionWindowMinutes, 3)) min).</dd>
         <dt>Local time</dt><dd>The camera's wall-clock time: UTC plus the offset of the camera's time zone in force at \
         the capture (see Time zones). Where the zone is unknown, stills keep the camera clock and UTC is unknown; \
-        videos (whose creation_time is UTC) have no local time.</dd>
+        videos (whose creation_time is UTC) take their camera's zone the same way (no EXIF offset) and have no local \
+        time where none is found.</dd>
         </dl>
 
         """

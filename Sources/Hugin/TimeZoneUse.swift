@@ -4,7 +4,8 @@ import OdinKit
 /// `time_zone_source`): `report.json` `time_zones`, the report's "Time zones" table, Camtrap DP media comments.
 public struct TimeZoneUse: Codable, Sendable, Equatable {
     public var cameraID: String
-    /// IANA name or EXIF offset; nil when unknown (and for videos, whose `creation_time` is UTC).
+    /// IANA name or EXIF offset; nil when unknown (for a video: no zone found for its camera; its `creation_time`
+    /// is UTC either way).
     public var zone: String?
     /// Stage 1 `time_zone_source` (`time_corrections`, `exif_offset`, `gps_lookup`, `camera_gps`, `default_zone`,
     /// `container_utc`, `unknown`); nil for records written before Munin recorded it.
@@ -46,7 +47,7 @@ public struct TimeZoneUse: Codable, Sendable, Equatable {
         case "gps_lookup": return "inferred from the GPS position (offline zone table, DST of the date)"
         case "camera_gps": return "inferred from the GPS positions of the camera's other files (this file has none)"
         case "default_zone": return "inferred: worker default zone (--default-timezone)"
-        case "container_utc": return "video creation_time (UTC)"
+        case "container_utc": return "video creation_time (UTC); no zone found for the camera, local time unknown"
         case "unknown": return "unknown: local camera time, written as if UTC (add a time-corrections row, or set "
             + "pipeline.time.default_timezone)"
         case let other?: return other
@@ -54,13 +55,18 @@ public struct TimeZoneUse: Codable, Sendable, Equatable {
         }
     }
 
-    /// Camtrap DP `mediaComments` for a media file whose zone was inferred or is unknown; nil otherwise.
-    static func mediaComment(_ record: Stage1Record) -> String? {
+    /// Camtrap DP `mediaComments` for a media file whose zone was inferred or is unknown; nil otherwise. A video's
+    /// timestamp is its container's UTC `creation_time`: an inferred zone gave only its local time.
+    static func mediaComment(_ record: Stage1Record, isVideo: Bool = false) -> String? {
         switch record.timeZoneSource {
         case "gps_lookup"?, "camera_gps"?, "default_zone"?:
             let how = record.timeZoneSource == "gps_lookup" ? "from the GPS position"
                 : record.timeZoneSource == "camera_gps" ? "from the camera's other files' GPS positions"
                 : "from the default zone"
+            if isVideo {
+                return "local time zone inferred \(how): \(record.timeZone ?? "?") (UTC\(record.utcOffset ?? "?")), "
+                    + "local time \(record.localTime ?? "?"); the timestamp is the video's UTC creation_time"
+            }
             return "timestamp offset inferred \(how): \(record.timeZone ?? "?") (UTC\(record.utcOffset ?? "?")) "
                 + "applied to local time \(record.localTime ?? "?")"
         case unknownSource?: return unknownZoneComment

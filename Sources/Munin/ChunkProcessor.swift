@@ -104,7 +104,8 @@ public struct ChunkProcessor: Sendable {
             self.prepareStill(items[stillIndices[n]])
         }
         defer { for still in prepared { still.located?.cleanup() } }
-        shareCameraZones(prepared)
+        let cameraZones = Self.cameraGPSZones(prepared)
+        shareCameraZones(prepared, cameraZones)
         // Phase 2 (parallel per burst): detection in time order within each camera's bursts.
         let bursts = Self.bursts(prepared, gap: options.burstGapSeconds)
         let burstResults = BlockingPool.map(bursts.count, concurrency: options.concurrency) { b in
@@ -118,7 +119,8 @@ public struct ChunkProcessor: Sendable {
         }
         // Videos (parallel per file).
         let videoResults = BlockingPool.map(videoIndices.count, concurrency: options.concurrency) { n in
-            self.processVideo(items[videoIndices[n]], run: run)
+            let item = items[videoIndices[n]]
+            return self.processVideo(item, run: run, cameraZone: cameraZones[item.cameraID])
         }
         for (n, result) in videoResults.enumerated() {
             summary.merge(result.1)
@@ -273,10 +275,9 @@ public struct ChunkProcessor: Sendable {
         return n == bytes.count ? bytes : nil
     }
 
-    /// A still without a GPS position (a fix lost at night or under canopy) whose zone would otherwise be the
-    /// default or unknown takes the zone of its camera's other stills in this chunk, when their positions all give
-    /// one zone (`camera_gps`).
-    func shareCameraZones(_ prepared: [PreparedStill]) {
+    /// The zone each camera's stills in this chunk got from their GPS positions, for cameras whose positions all
+    /// give one zone.
+    static func cameraGPSZones(_ prepared: [PreparedStill]) -> [String: String] {
         var zoneOfCamera: [String: String?] = [:]  // .some(nil): the camera's positions give several zones
         for still in prepared where still.record.timeZoneSource == ZoneSource.gpsLookup.rawValue {
             guard let name = still.record.timeZone else { continue }
@@ -287,9 +288,16 @@ public struct ChunkProcessor: Sendable {
                 zoneOfCamera[camera] = name
             }
         }
+        return zoneOfCamera.compactMapValues { $0 }
+    }
+
+    /// A still without a GPS position (a fix lost at night or under canopy) whose zone would otherwise be the
+    /// default or unknown takes the zone of its camera's other stills in this chunk (`cameraZones`, from
+    /// `cameraGPSZones`), when their positions all give one zone (`camera_gps`).
+    func shareCameraZones(_ prepared: [PreparedStill], _ cameraZones: [String: String]) {
         let replaceable: Set<String?> = [ZoneSource.unknown.rawValue, ZoneSource.defaultZone.rawValue]
         for still in prepared where replaceable.contains(still.record.timeZoneSource) {
-            guard let name = zoneOfCamera[still.record.cameraID] ?? nil,
+            guard let name = cameraZones[still.record.cameraID],
                   let local = still.record.localTime.flatMap(LocalDateTime.init(parsing:)) else { continue }
             do {
                 let resolution = try zones.rules(named: name).resolve(local: local.naiveSeconds)
@@ -392,7 +400,10 @@ public struct ChunkProcessor: Sendable {
 
     // MARK: - Videos
 
-    func processVideo(_ item: Chunk.Item, run: String) -> ([Stage1Record], ChunkSummary) {
+    /// A video's records. Times are the container's `creation_time` (UTC) plus the frame's position; the camera's
+    /// zone (`TimeCorrections.videoZone`; `cameraZone`: the zone of the camera's stills in the chunk, see
+    /// `cameraGPSZones`) only adds the local time, offset and zone of each record.
+    func processVideo(_ item: Chunk.Item, run: String, cameraZone: String? = nil) -> ([Stage1Record], ChunkSummary) {
         var summary = ChunkSummary()
         var base = Stage1Record(path: item.key, cameraID: item.cameraID, detector: detector.id)
         var records: [Stage1Record] = []
@@ -409,7 +420,6 @@ public struct ChunkProcessor: Sendable {
             if let text = info.creationTime {
                 if let parsed = parseISO8601(text) {
                     start = corrections.correctUTC(parsed, cameraID: item.cameraID)
-                    base.timeZoneSource = ZoneSource.containerUTC.rawValue
                 } else {
                     base.errors.append("container creation_time '\(text)' is not ISO 8601: frame times unknown")
                 }
@@ -424,12 +434,37 @@ public struct ChunkProcessor: Sendable {
                     base.errors.append("container location '\(text)' is not ISO 6709")
                 }
             }
+            let position = base.latitude.flatMap { lat in base.longitude.map { (latitude: lat, longitude: $0) } }
+            let found = start == nil ? nil
+                : corrections.videoZone(cameraID: item.cameraID, position: position, zones: zones,
+                                        cameraZone: cameraZone, defaultZone: defaultZone)
+            let zone = found?.rules
+            if let found {
+                base.timeZoneSource = found.source.rawValue
+                base.timeZone = found.rules?.identifier
+                base.errors += found.notes.map { "time: " + $0 }
+            }
+            /// The record's local time and offset at its UTC instant (`timestamp`), in the camera's zone.
+            func localize(_ record: inout Stage1Record, utc: Double) {
+                guard let zone else { return }
+                let whole = Int64(utc.rounded(.down))
+                do {
+                    let offset = try zone.offset(atUTC: whole)
+                    record.utcOffset = formatUTCOffset(offset)
+                    record.localTime = LocalDateTime(naiveSeconds: whole + Int64(offset)).description
+                } catch {
+                    record.errors.append("time: zone \(zone.identifier) not applied: \(error.message)")
+                }
+            }
             base.frameRate = info.videoStream?.frameRate.flatMap { $0.isFinite && $0 > 0 ? $0 : nil }
             if let size = info.videoStream?.displaySize {
                 base.width = size.width
                 base.height = size.height
             }
-            if let start { base.timestamp = iso8601UTC(start + (range?.lowerBound ?? 0)) }
+            if let start {
+                base.timestamp = iso8601UTC(start + (range?.lowerBound ?? 0))
+                localize(&base, utc: start + (range?.lowerBound ?? 0))
+            }
             // Full-size RGB for external detectors and crops; thumbnails alone make do with a bounded picture.
             let fullRGB = detector.needsImageFiles || options.cropsEnabled
             let needsRGB = fullRGB || options.thumbnailsEnabled
@@ -477,6 +512,7 @@ public struct ChunkProcessor: Sendable {
                     record.width = frames[k].width
                     record.height = frames[k].height
                     record.timestamp = start.map { iso8601UTC($0 + frame.time) }
+                    if let start { localize(&record, utc: start + frame.time) }
                     record.detections = kept
                     if options.cropsEnabled && !kept.isEmpty {
                         do {

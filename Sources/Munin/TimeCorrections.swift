@@ -200,6 +200,33 @@ public struct TimeCorrections: Sendable {
         return CaptureTime(local: local, utc: nil, zone: nil, offset: nil, source: .unknown, notes: notes)
     }
 
+    /// The zone of a video's camera, whose capture instant is already UTC (MP4/MOV `creation_time`): only the local
+    /// time is derived from it; the instant never changes. The zone is taken, in the stills' order less the EXIF
+    /// offset (a container has none), from: the camera's time-corrections row; the zone at the container's GPS
+    /// position (`zones`); `cameraZone`, the zone the camera's stills in the chunk got from their GPS positions;
+    /// `defaultZone`; else none (`rules` nil, source `container_utc`: the UTC instant is known, the local time not).
+    public func videoZone(cameraID: String, position: (latitude: Double, longitude: Double)? = nil,
+                          zones: GPSZones? = nil, cameraZone: String? = nil, defaultZone: ZoneRules?)
+        -> (rules: ZoneRules?, source: ZoneSource, notes: [String])
+    {
+        if let correction = cameras[cameraID] { return (correction.zone, .timeCorrections, []) }
+        var notes: [String] = []
+        if let position, let zones {
+            do {
+                if let zone = try zones.zone(latitude: position.latitude, longitude: position.longitude) {
+                    return (zone, .gpsLookup, [])
+                }
+            } catch { notes.append("GPS time zone not used: \(error.message)") }
+        }
+        if let cameraZone, let zones {
+            do { return (try zones.rules(named: cameraZone), .cameraGPS, notes) } catch {
+                notes.append("the camera's GPS zone \(cameraZone) not used: \(error.message)")
+            }
+        }
+        if let defaultZone { return (defaultZone, .defaultZone, notes) }
+        return (nil, .containerUTC, notes)
+    }
+
     /// Corrects an instant that is already UTC (MP4 `creation_time`) for the camera's clock error. The zone is not
     /// applied: MP4/MOV store creation time in UTC by specification.
     public func correctUTC(_ seconds: Double, cameraID: String) -> Double {
@@ -235,7 +262,8 @@ public enum ZoneSource: String, Sendable, Codable, CaseIterable {
     case cameraGPS = "camera_gps"
     /// Inferred: the worker's `--default-timezone`.
     case defaultZone = "default_zone"
-    /// A video container's `creation_time`, UTC by specification.
+    /// A video container's `creation_time`, UTC by specification, with no zone found for its camera (the local time
+    /// is unknown). A video whose camera's zone is found records that zone's source instead.
     case containerUTC = "container_utc"
     /// Nothing said which zone: the local time is kept, with no UTC instant.
     case unknown

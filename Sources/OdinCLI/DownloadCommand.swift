@@ -23,9 +23,9 @@ struct DownloadCommand: ParsableCommand {
             re-runs that analysis locally.
 
             --season s3://BUCKET[/runs/RUN-ID-PREFIX] downloads what a season needs of every run under the prefix \
-            (DIR/<run>/manifest.jsonl.gz, stage1/ and stage3/report.json) and then condenses them into ONE Stage 3 \
-            in --output (default DIR/season), exactly as `odin analyze --season DIR --media-root s3://BUCKET` does \
-            (see `odin analyze --help`); the bucket's site registry names the sites.
+            (DIR/<run>/manifest.jsonl.gz, stage1/ with the worker's thumbnails, and stage3/report.json) and then \
+            condenses them into ONE Stage 3 in --output (default DIR/season), exactly as `odin analyze --season DIR \
+            --media-root s3://BUCKET` does (see `odin analyze --help`); the bucket's site registry names the sites.
 
             Examples:
               odin download s3://my-odin-data/runs/20260601-053000-cam01-1a2b/stage3 --local-path ./stage3_output --summary
@@ -134,7 +134,8 @@ struct DownloadCommand: ParsableCommand {
 }
 
 extension DownloadCommand {
-    /// `--season`: each run's manifest, Stage 1 and report.json into DIR/<run>/, then one season Stage 3.
+    /// `--season`: each run's manifest, Stage 1 (chunks and the worker's thumbnails, which report.html embeds) and
+    /// report.json into DIR/<run>/, then one season Stage 3.
     func downloadSeason() throws {
         let location = try S3Location(source, argument: "source")
         let runPrefix = try AnalyzeCommand.runPrefix(location)
@@ -144,6 +145,7 @@ extension DownloadCommand {
             let parts = relative.split(separator: "/", omittingEmptySubsequences: false)
             guard parts.count >= 2, parts[0].hasPrefix(runPrefix) else { return false }
             return (parts.count == 2 && parts[1] == "manifest.jsonl.gz") || (parts.count == 3 && parts[1] == "stage1")
+                || (parts.count == 4 && parts[1] == "stage1" && parts[2] == "thumbnails")
                 || (parts.count == 3 && parts[1] == "stage3" && parts[2] == Stage3Files.report)
         }
         let report = try downloader.download(try S3Location("s3://\(location.bucket)/runs/", argument: "source"),

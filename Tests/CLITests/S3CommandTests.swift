@@ -2,6 +2,7 @@ import AWS
 import HTTP
 import Odin
 import OdinAWS
+import OdinKit
 import Foundation
 import Testing
 import TestSupport
@@ -111,9 +112,15 @@ import TestSupport
     }
 
     /// A Stage 1 chunk (JSON lines, gzip) of stills: (path, camera, ISO time, lat, lon, label, confidence).
-    static func stage1Chunk(_ records: [(String, String, String, Double, Double, String, Double)]) throws -> [UInt8] {
+    /// A gzipped Stage 1 chunk; with `thumbnailsOf`, each detection names the worker's thumbnail key in that run.
+    static func stage1Chunk(_ records: [(String, String, String, Double, Double, String, Double)],
+                            thumbnailsOf run: String? = nil) throws -> [UInt8] {
         let lines = records.map { r in
-            #"{"camera_id":"\#(r.1)","detections":[{"bbox":[0.1,0.2,0.3,0.4],"category":"1","conf":\#(r.6),"label":"\#(r.5)"}],"#
+            let thumbnail = run.map {
+                #","thumbnail":""# + StoreLayout.thumbnailKey(stage1Prefix: StoreLayout.stage1Prefix(run: $0),
+                                                             media: r.0, frame: nil, species: r.5) + #"""#
+            } ?? ""
+            return #"{"camera_id":"\#(r.1)","detections":[{"bbox":[0.1,0.2,0.3,0.4],"category":"1","conf":\#(r.6),"label":"\#(r.5)"\#(thumbnail)}],"#
                 + #""detector":"motion-v1","errors":[],"latitude":\#(r.3),"longitude":\#(r.4),"path":"\#(r.0)","#
                 + #""timestamp":"\#(r.2)"}"#
         }
@@ -146,8 +153,16 @@ import TestSupport
             ("runs/r2/stage1/chunk-0.jsonl.gz", [("raw/c1/3.JPG", "c1", "2026-05-02T01:00:00Z", 59.0, 18.0, "badger", 0.9)]),
             ("runs/r3/stage1/chunk-0.jsonl.gz", [("raw/c2/1.JPG", "c2", "2026-05-01T02:00:00Z", 59.2, 18.3, "hare", 0.9)]),
         ]
+        // Each detection has the worker's thumbnail (a JPEG per run and species, so every one is distinct).
         for (key, records) in chunks {
-            try s3.putObject(bucket: bucket, key: key, body: .bytes(try Self.stage1Chunk(records)))
+            let run = String(key.split(separator: "/")[1])
+            try s3.putObject(bucket: bucket, key: key, body: .bytes(try Self.stage1Chunk(records, thumbnailsOf: run)))
+            for r in records {
+                let thumbnail = StoreLayout.thumbnailKey(stage1Prefix: StoreLayout.stage1Prefix(run: run), media: r.0,
+                                                         frame: nil, species: r.5)
+                try s3.putObject(bucket: bucket, key: thumbnail,
+                                 body: .bytes([0xFF, 0xD8, 0xFF, 0xE0] + Array((run + r.0 + r.5).utf8) + [0xFF, 0xD9]))
+            }
         }
         try s3.putObject(bucket: bucket, key: "runs/r3/stage3/visits.csv", body: .bytes(Array("x".utf8)))
         let root = try TestEnvironment.makeTemporaryDirectory("cli-season")
@@ -163,12 +178,19 @@ import TestSupport
         let counts = try #require((verdict["camtrap_dp"] as? [String: Any])?["counts"] as? [String: Any])
         #expect(counts["deployments"] as? Int == 2)  // c1 stayed at one site over r1 and r2
         #expect(counts["media"] as? Int == 4)
+        // Every visit's thumbnail is embedded in report.html (three visits: fox and badger at c1, hare at c2).
+        let directReport = try #require(FileManager.default.contents(atPath: root + "/direct/report.json"))
+        let thumbnails = try #require(
+            (try JSONSerialization.jsonObject(with: directReport) as? [String: Any])?["thumbnails"] as? [String: Any])
+        #expect(thumbnails["embedded"] as? Int == 3 && thumbnails["unreadable"] as? Int == 0
+                && thumbnails["not_written"] as? Int == 0, "\(thumbnails)")
 
         let downloaded = try OdinProcess.run(["download", "--season", "s3://\(bucket)/runs/", "--local-path",
                                               root + "/runs", "--output", root + "/via-download"],
                                              environment: environment)
         #expect(downloaded.status == 0, "\(downloaded.stderr)")
         #expect(!FileManager.default.fileExists(atPath: root + "/runs/r3/stage3/visits.csv"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/runs/r1/stage1/thumbnails").count == 2)
         let names = try FileManager.default.contentsOfDirectory(atPath: root + "/direct").sorted()
         #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/via-download").sorted() == names)
         for name in names {

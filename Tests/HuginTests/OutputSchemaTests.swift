@@ -375,5 +375,49 @@ import TestSupport
         #expect(text.contains("FAILED or missing: 4"))
         #expect(!text.contains("Missing files"))
         #expect(throws: HuginError.self) { try Stage3Analysis.summarize(directory: folder + "/nope") }
+        // The report's vocabulary: frames (with detections), boxes, visits, media files; never "detections" for
+        // frames.
+        #expect(text.contains(" frames with detections (") && text.contains(" boxes) in ")
+                && text.contains(" media files\n"), "\(text)")
+        #expect(!text.contains(" detections in"), "\(text)")
+        #expect(text.contains("Excluded: 1 box below min_confidence 0.5"), "\(text)")
+    }
+
+    /// Counts of one are singular, every other count plural, in every line of the summary.
+    @Test func summaryCountsSayWhatTheyCountWithPlurals() throws {
+        let store = try OutputSchemaTests.makeRun()
+        let folder = try store.path(for: "runs/s1/stage3")
+        var report = try JSONDecoder().decode(Stage3Report.self, from: try #require(
+            FileManager.default.contents(atPath: folder + "/" + Stage3Files.report)))
+        report.totalObservations = 1
+        report.needsReviewCount = 1
+        report.detectionsUsed = 1
+        report.boxesUsed = 1
+        report.mediaFiles = 1
+        report.unlocatedObservations = 1
+        report.excluded = .init(belowMinConfidence: 1, withoutTimestamp: 1, invalidGPSRecords: 0, malformedLines: 1,
+                                mediaWithoutTimestamp: 1)
+        let one = Stage3Analysis.render(report)
+        #expect(one.contains("Visits: 1 (1 needs review; ") && one.contains(" from 1 frame with detections (1 box) in "
+                                                                             + "1 media file\n"), "\(one)")
+        #expect(one.contains("(+1 visit without GPS)"), "\(one)")
+        #expect(one.contains("Excluded: 1 box below min_confidence") && one.contains("1 frame with detections but no "
+            + "capture time, 1 media file without a capture time, 1 malformed line\n"), "\(one)")
+        report.totalObservations = 2
+        report.needsReviewCount = 0
+        report.detectionsUsed = 0
+        report.boxesUsed = 2
+        report.mediaFiles = 2
+        report.excluded = .init(belowMinConfidence: 0, withoutTimestamp: 2, invalidGPSRecords: 0, malformedLines: 0,
+                                mediaWithoutTimestamp: 0)
+        let many = Stage3Analysis.render(report)
+        #expect(many.contains("Visits: 2 (0 need review; ") && many.contains(" from 0 frames with detections "
+                                                                              + "(2 boxes) in 2 media files\n"), "\(many)")
+        #expect(many.contains("Excluded: 0 boxes below") && many.contains("2 frames with detections but no capture "
+            + "time, 0 media files without a capture time, 0 malformed lines\n"), "\(many)")
+        for line in (one + many).split(separator: "\n") {
+            #expect(line.firstRange(of: /(^|[^0-9.])1 (visits|frames|boxes|media files|runs|chunks|deployments|days)\b/)
+                    == nil, "\(line)")
+        }
     }
 }

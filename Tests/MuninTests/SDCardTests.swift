@@ -110,9 +110,18 @@ import Testing
         let lost = try #require(records.first { $0.path == noFix })
         #expect(lost.timestamp == "2025-07-15T04:40:00Z" && lost.timeZone == "Europe/Oslo")
         #expect(lost.timeZoneSource == "camera_gps" && lost.latitude == nil)
+        // The video's instant stays its UTC creation_time; its container position gives the local time (MDT).
         let frames = records.filter { $0.path == video && $0.frameTime != nil }
-        #expect(!frames.isEmpty && frames.allSatisfy { $0.timeZoneSource == "container_utc" })
+        #expect(!frames.isEmpty && frames.allSatisfy {
+            $0.timeZoneSource == "gps_lookup" && $0.timeZone == "America/Denver" && $0.utcOffset == "-06:00"
+        })
         #expect(frames.first?.latitude == 39.7392)
+        for frame in frames {
+            let utc = try #require(frame.timestamp.flatMap(parseISO8601))
+            #expect(abs(utc - parseISO8601("2025-07-05T01:30:00Z")! - (frame.frameTime ?? -1)) < 0.002)
+            #expect(frame.localTime?.hasPrefix("2025-07-04T19:30:0") == true, "\(frame.localTime ?? "nil")")
+        }
+        #expect(frames.first?.localTime == "2025-07-04T19:30:00")
 
         // Hugin: one visit per still camera, one for the video, each at its camera's site; cam-x has no site.
         let summary = try Condenser(options: CondensationOptions(minConfidence: 0), store: store).condense(run: "sd1")
@@ -149,6 +158,11 @@ import Testing
         let media = String(decoding: try store.get(StoreLayout.stage3Prefix(run: "sd1") + Stage3Files.media),
                            as: UTF8.self)
         #expect(media.contains("timestamp offset inferred from the GPS position: Pacific/Auckland (UTC+13:00)"))
+        #expect(media.contains("local time zone inferred from the GPS position: America/Denver (UTC-06:00), local "
+                               + "time 2025-07-04T19:30:00; the timestamp is the video's UTC creation_time"))
+        // The video's visit has its local time in report.html (so the activity chart counts it).
+        #expect(html.contains("<td>2025-07-05 01:30:00</td><td>2025-07-04 19:30:00 UTC−06:00</td>"))
+        #expect(report.activityByLocalHour?.unknownLocalTime == 0)
         let deployments = String(decoding: try store.get(StoreLayout.stage3Prefix(run: "sd1")
                                      + Stage3Files.deployments), as: UTF8.self)
         // cam-x has neither a position nor a zone: Camtrap DP requires a deployment's latitude/longitude, so it is
@@ -193,5 +207,82 @@ import Testing
         #expect(a.timestamp == "2025-10-04T17:00:00Z" && b.timestamp == a.timestamp)  // read with +09:30, noted
         #expect(b.errors.count == 1 && b.errors.allSatisfy { $0.contains("Australia/Adelaide") })
         #expect(c.timestamp == "2025-10-05T00:30:00Z" && c.timeZone == "Europe/Stockholm" && c.utcOffset == "+02:00")
+    }
+
+    /// Videos (real MP4s from FFmpeg, `creation_time` in UTC, no container position) take their camera's zone in the
+    /// stills' order: the time-corrections row, the zone of the camera's stills' GPS positions in the chunk, the
+    /// default zone; with none, the local time stays unknown. The UTC instant never changes with the zone (only the
+    /// time-corrections row's clock offset corrects it, as before).
+    @Test func videosTakeTheirCameraZone() throws {
+        let root = try Fixture.directory("sdcard-video-zones")
+        defer { Fixture.remove(root) }
+        let store = try DirectoryObjectStore(root: root + "/store")
+        for camera in ["au", "tc", "x"] {
+            try FileManager.default.createDirectory(atPath: root + "/store/raw/" + camera,
+                                                    withIntermediateDirectories: true)
+        }
+        // au: a still with a fix in Adelaide (ACDT +10:30 in January), and a video without a position.
+        try Fixture.jpeg(root + "/store/raw/au/A.JPG", exif: TIFFBuilder.camera(
+            bigEndian: false, original: "2025:01:10 09:15:00", latitude: (34.9285, "S"), longitude: (138.6007, "E")))
+        for camera in ["au", "tc", "x"] {
+            try Fixture.movingSquareVideo(root + "/store/raw/\(camera)/V.MP4", seconds: 2,
+                                          extra: ["-metadata", "creation_time=2025-01-10T00:00:00Z"])
+        }
+        // tc: a time-corrections row (Asia/Tokyo, +09:00; the camera 60 s fast).
+        try """
+            camera_id,location,timezone,offset_seconds,clock_drift_ppm,notes
+            tc,ridge,Asia/Tokyo,60,0,
+            """.write(toFile: root + "/corrections.csv", atomically: true, encoding: .utf8)
+        let items = try [("raw/au/A.JPG", "au"), ("raw/au/V.MP4", "au"), ("raw/tc/V.MP4", "tc"), ("raw/x/V.MP4", "x")]
+            .map { Chunk.Item(key: $0.0, cameraID: $0.1, size: try store.head($0.0)?.size ?? 0) }
+        try Fixture.writeManifest([Chunk(runID: "v1", index: 0, items: items)], run: "v1", store: store)
+        func run(_ extra: [String]) throws -> [String: [Stage1Record]] {
+            let log = WorkerTests.Log()
+            let status = WorkerCommand.main(arguments: ["--store", root + "/store", "--run", "v1", "--index", "0",
+                                                        "--scratch", root, "--time-corrections",
+                                                        root + "/corrections.csv"] + extra,
+                                            environment: [:], log: log.sink)
+            #expect(status == 0, "\(log.text)")
+            return Dictionary(grouping: try Fixture.readStage1(store, run: "v1", chunk: 0), by: \.path)
+        }
+        func check(_ records: [Stage1Record]?, source: String, zone: String?, offset: String?, utc: String,
+                   local: String?) {
+            let frames = (records ?? []).filter { $0.frameTime != nil }
+            #expect(!frames.isEmpty, "\(records ?? [])")
+            for frame in frames {
+                let seconds = frame.timestamp.flatMap(parseISO8601)
+                #expect(abs((seconds ?? 0) - parseISO8601(utc)! - frame.frameTime!) < 0.002, "\(frame.path)")
+                #expect(frame.timeZoneSource == source && frame.timeZone == zone && frame.utcOffset == offset,
+                        "\(frame.path): \(String(describing: frame.timeZoneSource)) \(String(describing: frame.timeZone))")
+                #expect(frame.errors.isEmpty, "\(frame.path): \(frame.errors)")
+            }
+            #expect(frames.first { $0.frameTime == 0 }?.localTime == local, "\(frames.first?.path ?? "")")
+        }
+
+        let withDefault = try run(["--default-timezone", "Europe/Stockholm"])
+        #expect(withDefault["raw/au/A.JPG"]?.first?.timeZoneSource == "gps_lookup")
+        check(withDefault["raw/au/V.MP4"], source: "camera_gps", zone: "Australia/Adelaide", offset: "+10:30",
+              utc: "2025-01-10T00:00:00Z", local: "2025-01-10T10:30:00")
+        check(withDefault["raw/tc/V.MP4"], source: "time_corrections", zone: "Asia/Tokyo", offset: "+09:00",
+              utc: "2025-01-09T23:59:00Z", local: "2025-01-10T08:59:00")
+        check(withDefault["raw/x/V.MP4"], source: "default_zone", zone: "Europe/Stockholm", offset: "+01:00",
+              utc: "2025-01-10T00:00:00Z", local: "2025-01-10T01:00:00")
+
+        let without = try run([])
+        check(without["raw/x/V.MP4"], source: "container_utc", zone: nil, offset: nil, utc: "2025-01-10T00:00:00Z",
+              local: nil)
+        check(without["raw/au/V.MP4"], source: "camera_gps", zone: "Australia/Adelaide", offset: "+10:30",
+              utc: "2025-01-10T00:00:00Z", local: "2025-01-10T10:30:00")
+
+        // Hugin: the video visits get their local time; the one without a zone is left out of the activity chart.
+        _ = try Condenser(options: CondensationOptions(minConfidence: 0), store: store).condense(run: "v1")
+        let report = try JSONDecoder().decode(Stage3Report.self, from: Data(
+            try store.get(StoreLayout.stage3Prefix(run: "v1") + Stage3Files.report)))
+        #expect(report.timeZones.contains { $0.cameraID == "au" && $0.source == "camera_gps" && $0.mediaFiles == 1 })
+        #expect(report.timeZones.contains { $0.cameraID == "x" && $0.source == "container_utc" && $0.zone == nil })
+        let videoVisits = try JSONDecoder().decode([CompressedObservation].self, from: Data(
+            try store.get(StoreLayout.stage3Prefix(run: "v1") + Stage3Files.compressedObservations)))
+            .filter { $0.sourceVideo != nil }
+        #expect(report.activityByLocalHour?.unknownLocalTime == videoVisits.filter { $0.cameraID == "x" }.count)
     }
 }
