@@ -44,12 +44,15 @@ let package = Package(
         // MARK: - Lambda runtime and its local emulator
         // JSONEscaping: JSON string literals for hand-written JSON (Foundation-free).
         .target(name: "JSONEscaping"),
-        .target(name: "LambdaRuntime", dependencies: ["HTTP", "JSONEscaping", "Crypto"]),
+        // OdinBasics: the shared utilities (civil time, blocking threads, process spawning, FNV-1a, SplitMix64, the
+        // environment snapshot, the logger); depends on nothing but JSONEscaping.
+        .target(name: "OdinBasics", dependencies: ["JSONEscaping"]),
+        .target(name: "LambdaRuntime", dependencies: ["HTTP", "JSONEscaping", "Crypto", "OdinBasics"]),
         .target(name: "LambdaJSON", dependencies: ["LambdaRuntime"]),
-        .target(name: "RuntimeEmulator"),
+        .target(name: "RuntimeEmulator", dependencies: ["OdinBasics"]),
 
         // MARK: - AWS client, event models (DescribeJobs decodes into the event model's BatchJobDetail)
-        .target(name: "AWS", dependencies: ["HTTP", "Crypto", "Events"]),
+        .target(name: "AWS", dependencies: ["HTTP", "Crypto", "Events", "OdinBasics"]),
         .target(name: "Events"),
         // Benchmark driver for scripts/bench/30-aws.sh (not deployed).
         .executableTarget(name: "AWSBench", dependencies: ["AWS", "HTTP"]),
@@ -57,30 +60,30 @@ let package = Package(
         // MARK: - Odin (control plane), Munin (worker), Hugin (condensation)
         // OdinKit: ports and shared formats (object store, clock, Stage 1 records, chunks, key layout).
         .target(name: "OdinKit", dependencies: ["Compression", "JSONEscaping"]),
-        .target(name: "Munin", dependencies: ["Media", "Compression", "OdinKit", "CTimeZoneTable"]),
-        .target(name: "Hugin", dependencies: ["Compression", "JSONEscaping", "OdinKit"]),
+        .target(name: "Munin", dependencies: ["Media", "Compression", "OdinKit", "CTimeZoneTable", "OdinBasics"]),
+        .target(name: "Hugin", dependencies: ["Compression", "JSONEscaping", "OdinKit", "OdinBasics"]),
         // Odin: control logic over the ports, the AWS and local bindings, profiles.
-        .target(name: "Odin", dependencies: ["OdinKit", "Events", "Compression", "JSONEscaping", "Crypto"]),
+        .target(name: "Odin", dependencies: ["OdinKit", "Events", "Compression", "JSONEscaping", "Crypto", "OdinBasics"]),
         // OdinAWS: the AWS binding of Odin's ports.
-        .target(name: "OdinAWS", dependencies: ["Odin", "OdinKit", "AWS", "Events", "Crypto", "HTTP"]),
+        .target(name: "OdinAWS", dependencies: ["Odin", "OdinKit", "AWS", "Events", "Crypto", "HTTP", "OdinBasics"]),
         // OdinCost: prices, advice, quotes and the policy simulator over the real control logic.
-        .target(name: "OdinCost", dependencies: ["Odin", "OdinKit", "Events", "Compression"]),
+        .target(name: "OdinCost", dependencies: ["Odin", "OdinKit", "Events", "Compression", "OdinBasics"]),
         // HuginState: the site registry in the state store (DynamoDB on AWS), for the hugin and odin executables.
         .target(name: "HuginState", dependencies: ["Hugin", "Odin", "OdinAWS"]),
         // OdinDeploy: `odin deploy` / `odin destroy` (change sets, events, artefact upload, emptying buckets).
-        .target(name: "OdinDeploy", dependencies: ["AWS", "Odin", "Crypto", "HTTP", "JSONEscaping"]),
+        .target(name: "OdinDeploy", dependencies: ["AWS", "Odin", "Crypto", "HTTP", "JSONEscaping", "OdinBasics"]),
 
         // MARK: - Executables
         .executableTarget(name: "OdinCLI", dependencies: [
             "Odin", "OdinAWS", "OdinCost", "OdinKit", "Munin", "Hugin", "HuginState", "AWS", "RuntimeEmulator", "Compression",
-            "Events", "Crypto", "OdinDeploy", "ProfileYAML",
+            "Events", "Crypto", "OdinDeploy", "ProfileYAML", "OdinBasics",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Yams", package: "Yams"),
         ]),
         // ProfileYAML: profile files (YAML) to Profile, for the CLI and the tests (Yams stays out of the functions).
         .target(name: "ProfileYAML", dependencies: ["Odin", .product(name: "Yams", package: "Yams")]),
         .executableTarget(name: "OdinBench", dependencies: ["Odin", "OdinKit", "Events"]),
-        .executableTarget(name: "MuninWorker", dependencies: ["Munin", "Odin", "OdinAWS", "OdinKit"]),
+        .executableTarget(name: "MuninWorker", dependencies: ["Munin", "Odin", "OdinAWS", "OdinKit", "OdinBasics"]),
         .executableTarget(name: "HuginCLI", dependencies: ["Hugin", "HuginState", "Odin", "OdinAWS", "OdinKit"]),
         // odin-package: deterministic Lambda zips (scripts/package.sh); a host tool, never deployed.
         .executableTarget(name: "OdinPackage", dependencies: ["Compression"]),
@@ -104,19 +107,23 @@ let package = Package(
         .testTarget(name: "BridgeTests", dependencies: ["HTTP", "Crypto", "Compression", "Media", "TestSupport"]),
         .testTarget(name: "LambdaRuntimeTests",
                     dependencies: ["LambdaRuntime", "RuntimeEmulator", "HTTP", "TestSupport", "RuntimeProbe"]),
-        .testTarget(name: "AWSTests", dependencies: ["AWS", "Events", "HTTP", "Crypto", "RuntimeEmulator", "TestSupport"]),
+        .testTarget(name: "AWSTests", dependencies: ["AWS", "Events", "HTTP", "Crypto", "RuntimeEmulator", "TestSupport",
+                                                      "OdinBasics"]),
         .testTarget(name: "EventsTests", dependencies: ["Events", "TestSupport"]),
-        .testTarget(name: "OdinTests", dependencies: ["Odin", "OdinKit", "Events", "AWS", "Compression", "TestSupport", "ProfileYAML"]),
+        .testTarget(name: "OdinBasicsTests", dependencies: ["OdinBasics"]),
+        .testTarget(name: "OdinTests", dependencies: ["Odin", "OdinKit", "Events", "AWS", "Compression", "TestSupport", "ProfileYAML",
+                                                       "OdinBasics"]),
         .testTarget(name: "MuninTests", dependencies: ["Munin", "Media", "OdinKit", "Compression", "TestSupport",
-                                                       "Hugin"]),
-        .testTarget(name: "HuginTests", dependencies: ["Hugin", "OdinKit", "Compression", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport", "AWS", "HTTP", "Odin", "OdinAWS", "RuntimeEmulator"]),
+                                                       "Hugin", "OdinBasics"]),
+        .testTarget(name: "HuginTests", dependencies: ["Hugin", "OdinKit", "Compression", "TestSupport", "OdinBasics"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "AWS", "HTTP", "Odin", "OdinAWS", "RuntimeEmulator",
+                                                     "OdinBasics"]),
         .testTarget(name: "FunctionTests", dependencies: ["Odin", "OdinAWS", "OdinKit", "Events", "AWS", "RuntimeEmulator",
                                                          "TestSupport", "HTTP", "Compression",
                                                          // built by `swift test`: the tests run the real bootstraps
                                                          "IngestFunction", "JobEventsFunction", "BudgetGuardFunction",
                                                          "SweeperFunction", "MuninWorker", "HuginCLI", "Hugin",
-                                                         "HuginState"]),
+                                                         "HuginState", "OdinBasics"]),
         .testTarget(name: "CostTests", dependencies: ["OdinCost", "Odin", "OdinAWS", "OdinKit", "Events", "AWS",
                                                       "TestSupport"]),
         .testTarget(name: "DeployTests", dependencies: ["OdinDeploy", "AWS", "Odin", "HTTP", "Compression", "Crypto",

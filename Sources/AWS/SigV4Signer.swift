@@ -1,6 +1,7 @@
 import Crypto
 import FoundationEssentials
 import HTTP
+import OdinBasics
 import Synchronization
 
 /// A SigV4 signing failure (a malformed URL, or libcrypto failing underneath).
@@ -733,47 +734,5 @@ public struct AWSTimestamp: Sendable, Equatable {
             put(civil.day, at: 6, width: 2, into: bytes)
             return 8
         }
-    }
-}
-
-/// Proleptic Gregorian calendar fields of a UTC instant (days-from-civil algorithm, no Foundation calendar).
-struct CivilTime: Equatable {
-    var year, month, day, hour, minute, second: Int
-
-    init(year: Int, month: Int, day: Int, hour: Int = 0, minute: Int = 0, second: Int = 0) {
-        (self.year, self.month, self.day, self.hour, self.minute, self.second) = (year, month, day, hour, minute, second)
-    }
-
-    init(secondsSince1970 seconds: Int64) {
-        var days = seconds / 86_400
-        var remainder = seconds % 86_400
-        if remainder < 0 {
-            remainder += 86_400
-            days -= 1
-        }
-        hour = Int(remainder / 3600)
-        minute = Int(remainder % 3600 / 60)
-        second = Int(remainder % 60)
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let mp = (5 * dayOfYear + 2) / 153
-        day = Int(dayOfYear - (153 * mp + 2) / 5 + 1)
-        month = Int(mp < 10 ? mp + 3 : mp - 9)
-        year = Int(yearOfEra + era * 400 + (month <= 2 ? 1 : 0))
-    }
-
-    /// Seconds since 1970-01-01T00:00:00Z.
-    var secondsSince1970: Int64 {
-        let y = Int64(month <= 2 ? year - 1 : year)
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let m = Int64(month)
-        let dayOfYear = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + Int64(day) - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        let days = era * 146_097 + dayOfEra - 719_468
-        return days * 86_400 + Int64(hour) * 3600 + Int64(minute) * 60 + Int64(second)
     }
 }
