@@ -102,7 +102,7 @@ let package = Package(
 
         // MARK: - Tests (Swift Testing; real peers: see Tests/README.md)
         .target(name: "TestSupport", dependencies: ["RuntimeEmulator", "HTTP", "AWS"], path: "Tests/TestSupport"),
-        .executableTarget(name: "RuntimeProbe", dependencies: ["LambdaRuntime", "LambdaJSON"],
+        .executableTarget(name: "RuntimeProbe", dependencies: ["LambdaRuntime", "LambdaJSON", "OdinBasics"],
                           path: "Tests/Fixtures/RuntimeProbe"),
         .testTarget(name: "BridgeTests", dependencies: ["HTTP", "Crypto", "Compression", "Media", "TestSupport"]),
         .testTarget(name: "LambdaRuntimeTests",
