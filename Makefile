@@ -31,8 +31,11 @@ venv: ## Create .venv with the Python test peers (moto, botocore, cfn-lint; chec
 build: deps ## Build every binary (CONFIG=debug|release)
 	$(SWIFT) build -c $(CONFIG)
 
+# ODIN_REQUIRE_PEERS=1: a test whose peer (moto_server, the venv, FFmpeg, Chromium, …) is missing FAILS here instead
+# of being skipped as it is under a plain `swift test` (Tests/TestSupport/Peer.swift); with-moto.sh fails first when
+# moto_server or the contract checker cannot start.
 test: deps venv ## Run the whole test suite against real peers (moto_server, FFmpeg, Runtime API emulator)
-	ODIN_CONTRACT_REQUIRED=1 scripts/with-moto.sh $(SWIFT) test
+	ODIN_REQUIRE_PEERS=1 ODIN_CONTRACT_REQUIRED=1 scripts/with-moto.sh $(SWIFT) test
 
 # replay: FUNCTION=echo runs without AWS. Otherwise the function runs against a local moto_server that
 # scripts/with-moto.sh starts and `odin replay --seed-local` seeds with the stack's resources (and a run matching a
@@ -60,6 +63,13 @@ demo: deps ## Generate sample media with FFmpeg and run the whole pipeline on th
 	$(SWIFT) build -c $(CONFIG) --product odin
 	$(SWIFT) build -c $(CONFIG) --product munin-worker
 	$(BIN)/odin demo --dir $(or $(DEMO_DIR),.odin/demo) $(DEMO_ARGS)
+	@if [ -x .venv/bin/python ]; then \
+		echo "Validating the season's Stage 3 (MegaDetector, frictionless + official Camtrap DP schemas, GeoJSON):"; \
+		.venv/bin/python scripts/validate-stage3.py $(or $(DEMO_DIR),.odin/demo)/season \
+			--media-root $(or $(DEMO_DIR),.odin/demo)/store > $(or $(DEMO_DIR),.odin/demo)/season-validation.json \
+			&& echo "  valid: $(or $(DEMO_DIR),.odin/demo)/season-validation.json" \
+			|| { cat $(or $(DEMO_DIR),.odin/demo)/season-validation.json; exit 1; }; \
+	else echo "Season Stage 3 not validated: no .venv (make venv installs the validators)"; fi
 
 package: deps ## Build the Lambda zips functions/<name>/bootstrap.zip (FUNCTIONS="ingest sweeper" for some); prints sizes
 	FUNCTIONS="$(FUNCTIONS)" scripts/package.sh

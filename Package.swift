@@ -59,7 +59,7 @@ let package = Package(
 
         // MARK: - Odin (control plane), Munin (worker), Hugin (condensation)
         // OdinKit: ports and shared formats (object store, clock, Stage 1 records, chunks, key layout).
-        .target(name: "OdinKit", dependencies: ["Compression", "JSONEscaping"]),
+        .target(name: "OdinKit", dependencies: ["Compression", "JSONEscaping", "OdinBasics"]),
         .target(name: "Munin", dependencies: ["Media", "Compression", "OdinKit", "CTimeZoneTable", "OdinBasics"]),
         .target(name: "Hugin", dependencies: ["Compression", "JSONEscaping", "OdinKit", "OdinBasics"]),
         // Odin: control logic over the ports, the AWS and local bindings, profiles.
@@ -84,7 +84,7 @@ let package = Package(
         .target(name: "ProfileYAML", dependencies: ["Odin", .product(name: "Yams", package: "Yams")]),
         .executableTarget(name: "OdinBench", dependencies: ["Odin", "OdinKit", "Events"]),
         .executableTarget(name: "MuninWorker", dependencies: ["Munin", "Odin", "OdinAWS", "OdinKit", "OdinBasics"]),
-        .executableTarget(name: "HuginCLI", dependencies: ["Hugin", "HuginState", "Odin", "OdinAWS", "OdinKit"]),
+        .executableTarget(name: "HuginCLI", dependencies: ["Hugin", "HuginState", "Odin", "OdinAWS", "OdinKit", "OdinBasics"]),
         // odin-package: deterministic Lambda zips (scripts/package.sh); a host tool, never deployed.
         .executableTarget(name: "OdinPackage", dependencies: ["Compression"]),
         .executableTarget(name: "EchoFunction", dependencies: ["LambdaRuntime"], path: "functions/echo/src"),
@@ -104,7 +104,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["RuntimeEmulator", "HTTP", "AWS"], path: "Tests/TestSupport"),
         .executableTarget(name: "RuntimeProbe", dependencies: ["LambdaRuntime", "LambdaJSON", "OdinBasics"],
                           path: "Tests/Fixtures/RuntimeProbe"),
-        .testTarget(name: "BridgeTests", dependencies: ["HTTP", "Crypto", "Compression", "Media", "TestSupport"]),
+        .testTarget(name: "BridgeTests", dependencies: ["HTTP", "Crypto", "Compression", "Media", "TestSupport", "OdinBasics"]),
         .testTarget(name: "LambdaRuntimeTests",
                     dependencies: ["LambdaRuntime", "RuntimeEmulator", "HTTP", "TestSupport", "RuntimeProbe"]),
         .testTarget(name: "AWSTests", dependencies: ["AWS", "Events", "HTTP", "Crypto", "RuntimeEmulator", "TestSupport",
@@ -128,7 +128,7 @@ let package = Package(
                                                       "TestSupport"]),
         .testTarget(name: "DeployTests", dependencies: ["OdinDeploy", "AWS", "Odin", "HTTP", "Compression", "Crypto",
                                                         "TestSupport"]),
-        .testTarget(name: "InfraTests", dependencies: ["Compression"], exclude: ["Fixtures"]),
+        .testTarget(name: "InfraTests", dependencies: ["Compression", "TestSupport"], exclude: ["Fixtures"]),
     ]
 )
 

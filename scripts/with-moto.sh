@@ -6,9 +6,16 @@
 # validation and IAM evaluation of infra/stack.yaml's roles for every request the function tests send) runs as
 # ODIN_CONTRACT_ENDPOINT; its totals are printed at the end, and any AccessDenied, model violation or checker error
 # fails the run (as does ODIN_CONTRACT_REQUIRED=1 with no validated call, which `make test` sets).
+# A peer that is missing or does not start (moto_server, the contract checker) ends the script with status 1 and a
+# message naming it, before the command runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/venv.sh
+die() { echo "scripts/with-moto.sh: $*" >&2; exit 1; }
+for tool in python moto_server; do
+  [ -x ".venv/bin/$tool" ] || die "$PWD/.venv/bin/$tool is missing: moto[server] comes from scripts/requirements-test.txt; \
+run scripts/venv.sh (or remove .venv and run make venv). The tests cannot run without moto_server."
+done
 free_port() { .venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 mkdir -p .build
 pids=()
@@ -28,7 +35,10 @@ start() {
   env "$@" .venv/bin/moto_server -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
   pids+=($!)
   for _ in $(seq 200); do curl -sf -o /dev/null "http://127.0.0.1:$port/moto-api/" && break; sleep 0.1; done
-  curl -sf -o /dev/null "http://127.0.0.1:$port/moto-api/" || { cat "$log" >&2; exit 1; }
+  curl -sf -o /dev/null "http://127.0.0.1:$port/moto-api/" || {
+    cat "$log" >&2
+    die "moto_server did not answer on 127.0.0.1:$port within 20 s (its log is above, in $log)"
+  }
   curl -sf -X POST -H 'Content-Type: application/json' \
     -d '{"batch":{"use_docker":false},"lambda":{"use_docker":false}}' "http://127.0.0.1:$port/moto-api/config" >/dev/null
   printf -v "$var" '%s' "http://127.0.0.1:$port"
@@ -43,7 +53,10 @@ contract_port=$(free_port)
   >.build/contract/checker.log 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$contract_port/totals" && break; sleep 0.1; done
-curl -sf -o /dev/null "http://127.0.0.1:$contract_port/totals" || { cat .build/contract/checker.log >&2; exit 1; }
+curl -sf -o /dev/null "http://127.0.0.1:$contract_port/totals" || {
+  cat .build/contract/checker.log >&2
+  die "the AWS contract checker (scripts/contract/server.py) did not answer (its log is above)"
+}
 export ODIN_CONTRACT_ENDPOINT="http://127.0.0.1:$contract_port"
 [ "${ODIN_KEEP_ENDPOINT:-0}" = 1 ] || export AWS_ENDPOINT_URL="$MOTO_ENDPOINT"
 export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-testing} AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-testing}

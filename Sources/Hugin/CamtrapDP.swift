@@ -172,8 +172,10 @@ public enum CamtrapDP {
             + [(w, s), (e, s), (e, n), (w, n), (w, s)].map { point($0.0, $0.1) }.joined(separator: ",") + "]]}"
     }
 
+    /// `seasonRuns`: the runs of a season (empty for one run); the title and project name say which.
     static func datapackage(run: String, created: String, report: Stage3Report,
-                            deployments: [Stage3Writer.Deployment], counts: Stage3Report.CamtrapDPCounts) -> String {
+                            deployments: [Stage3Writer.Deployment], counts: Stage3Report.CamtrapDPCounts,
+                            seasonRuns: [String] = []) -> String {
         let name = "odins-ravne-" + String(run.lowercased().map { c in
             c.isLetter && c.isASCII || c.isNumber && c.isASCII || c == "-" || c == "_" || c == "." ? c : "-"
         })
@@ -202,16 +204,18 @@ public enum CamtrapDP {
             description += " Left out for lacking a GPS position (Camtrap DP deployments need one): "
                 + "\(counts.mediaWithoutPosition) media file(s) and \(counts.visitsWithoutPosition) visit(s)."
         }
+        let title = seasonRuns.isEmpty ? "Odins Ravne run \(run)"
+            : "Odins Ravne season \(run) (\(seasonRuns.count) runs: \(seasonRuns.joined(separator: ", ")))"
         return """
         {
           "name": \(JSONString.quoted(name)),
           "id": \(JSONString.quoted(run)),
           "profile": \(JSONString.quoted(profile)),
           "created": \(JSONString.quoted(created)),
-          "title": \(JSONString.quoted("Odins Ravne run \(run): visits condensed by Hugin")),
+          "title": \(JSONString.quoted(title + ": visits condensed by Hugin")),
           "description": \(JSONString.quoted(description)),
           "contributors": [{"title": "Odins Ravne pipeline (Hugin)", "role": "contributor"}],
-          "project": {"title": \(JSONString.quoted("Odins Ravne run \(run)")), "samplingDesign": "opportunistic", "captureMethod": ["activityDetection"], "individualAnimals": false, "observationLevel": ["media", "event"]},\(optional)
+          "project": {"title": \(JSONString.quoted(title)), "samplingDesign": "opportunistic", "captureMethod": ["activityDetection"], "individualAnimals": false, "observationLevel": ["media", "event"]},\(optional)
           "taxonomic": [\(taxa.map { "{\"scientificName\":" + JSONString.quoted($0) + "}" }.joined(separator: ","))],
           "resources": [\(resource("deployments")), \(resource("media")), \(resource("observations"))]
         }

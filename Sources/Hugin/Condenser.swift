@@ -13,7 +13,7 @@ import Darwin
 /// (site, camera, species), and writes every Stage 3 output under `runs/<run>/stage3/`.
 ///
 /// The control plane calls `condense(run:failedChunks:)` in process for small runs; the `hugin condense` Batch job
-/// command calls the same method for large ones.
+/// command calls the same method for large ones. `SeasonCondenser` runs the same job over many runs' Stage 1.
 ///
 /// Memory: chunk files are streamed line by line; detections go through `DetectionSorter` (bounded buffer, sorted
 /// runs spilled to disk, then merged), visits are built by `VisitBuilder`, which holds only open visits, and every
@@ -47,8 +47,19 @@ public struct Condenser: Sendable {
         }
         let work = try TemporaryFolder(parent: options.temporaryDirectory)
         defer { work.remove() }
-        var job = CondensationJob(options: options, store: store, clock: clock, run: run, work: work.path)
-        return try job.execute(registryStore: registryStore, failedChunks: failedChunks)
+        let input = SeasonRun(id: run, store: store, prefix: "runs/\(run)/", failedChunks: failedChunks)
+        var job = CondensationJob(options: options, inputs: [input], name: run, season: false,
+                                  mediaRoot: store.rootURI, work: work.path)
+        let now = Timestamp.format(clock.now().timeIntervalSince1970)
+        var summary = try job.execute(registryStore: registryStore, now: now)
+
+        // Upload.
+        let outputPrefix = StoreLayout.stage3Prefix(run: run)
+        for name in summary.files {
+            try store.upload(file: work.path + "/out/" + name, to: outputPrefix + name)
+        }
+        summary.outputPrefix = store.rootURI + "/" + outputPrefix
+        return summary
     }
 }
 
@@ -56,9 +67,9 @@ public struct Condenser: Sendable {
 struct TemporaryFolder {
     let path: String
 
-    init(parent: String?) throws {
+    init(parent: String?, prefix: String = "hugin-") throws {
         let base = parent ?? ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
-        var template = Array((base + "/hugin-XXXXXX").utf8CString)
+        var template = Array((base + "/" + prefix + "XXXXXX").utf8CString)
         guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
             throw HuginError.io("cannot create a temporary folder in \(base): errno \(errno)")
         }
@@ -100,9 +111,14 @@ final class NameTables {
 
 struct CondensationJob {
     let options: CondensationOptions
-    let store: any ObjectStore
-    let clock: any WallClock
+    /// The runs read, in this order (a season sorts them by run id).
+    let inputs: [SeasonRun]
+    /// The run id, or the season's name: report.json's `run_id`, the Camtrap DP package id.
     let run: String
+    /// Many runs: the registry is read, never written; `generated_at` comes from the data.
+    let season: Bool
+    /// URI of the store holding `raw/` (Camtrap DP filePath).
+    let mediaRoot: String
     let work: String
 
     let tables = NameTables()
@@ -111,8 +127,13 @@ struct CondensationJob {
     var detectors = Interner()
     var locations: [GeoPoint] { get { tables.locations } nonmutating set { tables.locations = newValue } }
     var locationIndex: [GeoPoint: Int32] = [:]
-    /// (location, camera) → first and last capture time of any media (deployment start/end).
-    var deploymentRange: [Int64: (Double, Double)] = [:]
+    /// (location, camera, input) → first and last capture time of any media (deployment start/end).
+    var deploymentRange: [DeploymentPlan.RangeKey: DeploymentPlan.Range] = [:]
+    /// The input being read.
+    var currentInput: Int32 = 0
+    /// Seasons only: media path → the input that first held it (a later run's copy is skipped).
+    var mediaInput: [String: Int32] = [:]
+    var duplicateRecords = 0
 
     var recordsRead = 0
     var mediaFiles = 0
@@ -129,46 +150,61 @@ struct CondensationJob {
     var mediaWithoutPosition = 0
     var problems: [Stage3Report.ChunkProblem] = []
 
-    init(options: CondensationOptions, store: any ObjectStore, clock: any WallClock, run: String, work: String) {
+    init(options: CondensationOptions, inputs: [SeasonRun], name: String, season: Bool, mediaRoot: String,
+         work: String) {
         self.options = options
-        self.store = store
-        self.clock = clock
-        self.run = run
+        self.inputs = inputs
+        self.run = name
+        self.season = season
+        self.mediaRoot = mediaRoot
         self.work = work
     }
 
-    static func deploymentKey(_ location: Int32, _ camera: Int32) -> Int64 {
-        Int64(location) << 32 | Int64(UInt32(bitPattern: camera))
-    }
-
-    mutating func execute(registryStore: any SiteRegistryStore, failedChunks: [Int]) throws -> CondensationSummary {
-        let now = Timestamp.format(clock.now().timeIntervalSince1970)
-        // 1. Which chunks exist, which failed, which are missing.
-        let prefix = StoreLayout.stage1Prefix(run: run)
+    /// The chunk files of one input, and its failed or missing chunks (`problems`, reasons naming the run in a
+    /// season). Throws when the run has neither.
+    func chunks(of input: SeasonRun) throws -> (keys: [(Int, String)], problems: [Stage3Report.ChunkProblem]) {
+        let store = input.store
+        let prefix = input.prefix + "stage1/"
         var chunkKeys: [(Int, String)] = []
-        for info in try store.list(prefix: prefix) {
+        var problems: [Stage3Report.ChunkProblem] = []
+        // Only the chunk files: the folder also holds the worker's thumbnails (and crops), thousands of objects.
+        for info in try store.list(prefix: prefix + "chunk-") {
             let name = String(info.key.dropFirst(prefix.count))
             guard name.hasPrefix("chunk-"), name.hasSuffix(".jsonl.gz"),
                   let index = Int(name.dropFirst(6).dropLast(9)) else { continue }
             chunkKeys.append((index, info.key))
         }
         chunkKeys.sort { $0.0 < $1.0 }
-        let failedSet = Set(failedChunks)
+        let label = season ? "run \(input.id): " : ""
+        let failedSet = Set(input.failedChunks)
         for index in failedSet.sorted() {
-            problems.append(.init(chunk: index, reason: "failed (reported by the run record); not condensed"))
+            problems.append(.init(chunk: index, reason: label + "failed (reported by the run record); not condensed"))
         }
         let present = Set(chunkKeys.map(\.0))
         // A failed chunk is never half-used: any output it left is ignored, as the report says.
         chunkKeys.removeAll { failedSet.contains($0.0) }
-        if let manifestCount = try manifestChunkCount() {
+        if let manifestCount = try manifestChunkCount(input) {
             for index in 0..<manifestCount where !present.contains(index) && !failedSet.contains(index) {
-                problems.append(.init(chunk: index, reason: "missing: no Stage 1 output"))
+                problems.append(.init(chunk: index, reason: label + "missing: no Stage 1 output"))
             }
         }
         guard !chunkKeys.isEmpty || !problems.isEmpty else {
-            throw HuginError.invalidInput("run \(run) has no Stage 1 output under \(store.rootURI)/\(prefix) "
-                                          + "and no failed chunks; check the run id and the --store")
+            throw HuginError.invalidInput(season
+                ? "run \(input.id) has no Stage 1 output (\(store.rootURI)/\(prefix)chunk-*.jsonl.gz): download the "
+                    + "whole run (odin download s3://BUCKET/runs/\(input.id) --local-path DIR/\(input.id)), not only "
+                    + "its stage3/, or leave the run out"
+                : "run \(run) has no Stage 1 output under \(store.rootURI)/\(prefix) "
+                    + "and no failed chunks; check the run id and the --store")
         }
+        return (chunkKeys, problems.sorted { $0.chunk < $1.chunk })
+    }
+
+    /// Condenses the inputs into `work/out`; the summary's `outputPrefix` is left empty for the caller.
+    /// `now` is report.json's `generated_at` for one run; a season derives its own from the data.
+    mutating func execute(registryStore: any SiteRegistryStore, now runNow: String) throws -> CondensationSummary {
+        // 1. Which chunks exist, which failed, which are missing (every input checked before anything is read).
+        var plans: [(keys: [(Int, String)], problems: [Stage3Report.ChunkProblem])] = []
+        for input in inputs { plans.append(try chunks(of: input)) }
 
         // 2. Pass over the chunks: detections into the sorter, media and MegaDetector entries into temp files.
         let sorter = makeSorter()
@@ -176,53 +212,80 @@ struct CondensationJob {
         let mediaTemp = try FileSink(path: work + "/media.rows")
         var entries: [DetectionEntry] = []
         let parser = Stage1LineParser()
-        for (index, key) in chunkKeys {
-            let local: String
-            var downloaded: String? = nil
-            if let directory = store as? DirectoryObjectStore {
-                local = try directory.path(for: key)
-            } else {
-                local = work + "/chunk-\(index).jsonl.gz"
-                try store.download(key, to: local)
-                downloaded = local
-            }
-            defer { if let downloaded { unlink(downloaded) } }
-            var line = 0
-            do {
-                let reader = try GzipLineReader(path: local)
-                while let bytes = try reader.nextLine() {
-                    line += 1
-                    if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
-                    let record: Stage1Record
-                    do {
-                        record = try parser.decode(bytes)
-                    } catch {
-                        malformedLines += 1
-                        if errorSamples.count < 20 {
-                            errorSamples.append("chunk \(index) line \(line): not a Stage 1 record (\(error))")
-                        }
-                        continue
-                    }
-                    try ingest(record, into: &entries, megadetector: megadetector, media: mediaTemp)
-                    if entries.count >= 4096 {
-                        for e in entries { try sorter.append(e) }
-                        entries.removeAll(keepingCapacity: true)
-                    }
+        var seasonRuns: [Stage3Report.Season.Run] = []
+        for (inputIndex, input) in inputs.enumerated() {
+            currentInput = Int32(inputIndex)
+            lastMediaPath = nil
+            let store = input.store
+            let (recordsBefore, mediaBefore, duplicatesBefore) = (recordsRead, mediaFiles, duplicateRecords)
+            var runChunksRead: [Int] = []
+            var runProblems = plans[inputIndex].problems
+            for (index, key) in plans[inputIndex].keys {
+                let local: String
+                var downloaded: String? = nil
+                if let directory = store as? DirectoryObjectStore {
+                    local = try directory.path(for: key)
+                } else {
+                    local = work + "/chunk-\(index).jsonl.gz"
+                    try store.download(key, to: local)
+                    downloaded = local
                 }
-                chunksRead.append(index)
-            } catch let error as HuginError {
-                throw error
-            } catch {
-                problems.append(.init(chunk: index, reason: "unreadable after line \(line) (records before it were "
-                                      + "used): \(error)"))
-                if line > 0 { chunksRead.append(index) }
+                defer { if let downloaded { unlink(downloaded) } }
+                var line = 0
+                do {
+                    let reader = try GzipLineReader(path: local)
+                    while let bytes = try reader.nextLine() {
+                        line += 1
+                        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
+                        let record: Stage1Record
+                        do {
+                            record = try parser.decode(bytes)
+                        } catch {
+                            malformedLines += 1
+                            if errorSamples.count < 20 {
+                                errorSamples.append((season ? "run \(input.id) " : "")
+                                                    + "chunk \(index) line \(line): not a Stage 1 record (\(error))")
+                            }
+                            continue
+                        }
+                        if season {
+                            // One media file counts once: a later run (by id) holding it again is skipped.
+                            if let first = mediaInput[record.path] {
+                                if first != currentInput { duplicateRecords += 1; continue }
+                            } else {
+                                mediaInput[record.path] = currentInput
+                            }
+                        }
+                        try ingest(record, into: &entries, megadetector: megadetector, media: mediaTemp)
+                        if entries.count >= 4096 {
+                            for e in entries { try sorter.append(e) }
+                            entries.removeAll(keepingCapacity: true)
+                        }
+                    }
+                    runChunksRead.append(index)
+                } catch let error as HuginError {
+                    throw error
+                } catch {
+                    runProblems.append(.init(chunk: index, reason: (season ? "run \(input.id): " : "")
+                                             + "unreadable after line \(line) (records before it were used): \(error)"))
+                    if line > 0 { runChunksRead.append(index) }
+                }
             }
+            runProblems.sort { $0.chunk < $1.chunk }
+            chunksRead += runChunksRead
+            problems += runProblems
+            seasonRuns.append(.init(runID: input.id, chunksRead: runChunksRead, failedChunks: runProblems,
+                                    recordsRead: recordsRead - recordsBefore, mediaFiles: mediaFiles - mediaBefore,
+                                    duplicateRecordsSkipped: duplicateRecords - duplicatesBefore))
         }
         for e in entries { try sorter.append(e) }
         entries = []
         try megadetector.close()
         try mediaTemp.close()
-        problems.sort { $0.chunk < $1.chunk }
+        if !season { problems.sort { $0.chunk < $1.chunk } }
+        // A season's generated_at is its newest capture time (the inputs', never the clock's).
+        let now = !season ? runNow
+            : Timestamp.format((deploymentRange.values.map(\.end).max() ?? 0).rounded(.up))
 
         // 3. Sites: cluster this run's locations together with the registry's anchors.
         let (loaded, token) = try registryStore.load()
@@ -234,16 +297,22 @@ struct CondensationJob {
                 + "radius, or a separate registry, so that existing sites keep their meaning")
         }
         let assignment = SiteAssigner.assign(locations, registry: &registry, run: run, now: now)
-        if !locations.isEmpty || loaded == nil { try registryStore.save(registry, replacing: token) }
+        // A season reads the registry and never writes it (its runs registered their points already; a rerun must
+        // see the same registry).
+        if !season && (!locations.isEmpty || loaded == nil) { try registryStore.save(registry, replacing: token) }
         let usedSiteIDs = Array(Set(assignment.siteIDs)).sorted()
         var siteNumber: [String: Int32] = [:]
         for (i, id) in usedSiteIDs.enumerated() { siteNumber[id] = Int32(i) }
         let siteOfLocation = assignment.siteIDs.map { siteNumber[$0]! }
         let sites = usedSiteIDs.map { id in registry.sites.first { $0.id == id }! }
 
-        // 4. Visits, in time order, streamed to the per-visit outputs.
+        // 4. Deployments (camera × site × time span), then visits in time order, streamed to the per-visit outputs.
+        let plan = DeploymentPlan(ranges: deploymentRange, siteOfLocation: siteOfLocation, sites: sites,
+                                  cameras: cameras.names)
         let writer = try Stage3Writer(work: work, options: options, run: run, now: now, sites: sites,
-                                      cameras: cameras.names, species: species.names, detectors: detectors.names)
+                                      cameras: cameras.names, species: species.names, detectors: detectors.names,
+                                      plan: plan, seasonRuns: season ? inputs.map(\.id) : [])
+        writer.stage1Folders = inputs.map { $0.prefix + "stage1/" }
         let builder = VisitBuilder(gapSeconds: options.visitGapSeconds, reviewThreshold: options.reviewThreshold) {
             try writer.add($0)
         }
@@ -251,53 +320,35 @@ struct CondensationJob {
         try sorted.drain { e in
             let site = e.location >= 0 ? siteOfLocation[Int(e.location)] : -1
             let visit = try builder.add(e, site: site)
-            if site >= 0 { try writer.addMediaObservation(e, site: sites[Int(site)], visit: visit) }
+            if site >= 0 { try writer.addMediaObservation(e, siteIndex: site, visit: visit) }
         }
         try builder.finish()
 
-        // 5. Deployments (site × camera), media rows, and the whole-run documents.
-        var deployments: [String: Stage3Writer.Deployment] = [:]
-        var deploymentOfKey: [Int64: String] = [:]
-        for (key, range) in deploymentRange {
-            let location = Int32(truncatingIfNeeded: key >> 32)
-            let camera = Int32(truncatingIfNeeded: key & 0xFFFF_FFFF)
-            let site: RegisteredSite? = location >= 0 ? sites[Int(siteOfLocation[Int(location)])] : nil
-            let id = Stage3Writer.deploymentID(site: site?.id, camera: cameras.names[Int(camera)])
-            deploymentOfKey[key] = id
-            if var d = deployments[id] {
-                d.start = min(d.start, range.0)
-                d.end = max(d.end, range.1)
-                deployments[id] = d
-            } else {
-                deployments[id] = .init(id: id, site: site, camera: cameras.names[Int(camera)], start: range.0,
-                                        end: range.1)
-            }
-            if floatingDeployments.contains(key) { deployments[id]!.timestampIssues = true }
-        }
-        let report = writer.makeReport(
+        // 5. Media rows and the whole-run documents.
+        var report = writer.makeReport(
             chunksRead: chunksRead, problems: problems, recordsRead: recordsRead, mediaFiles: mediaFiles,
             filesWithErrors: filesWithErrors, errorSamples: errorSamples,
             excluded: .init(belowMinConfidence: belowMin, withoutTimestamp: withoutTime, invalidGPSRecords: invalidGPS,
                             malformedLines: malformedLines, mediaWithoutTimestamp: mediaWithoutTime),
             newSites: Set(assignment.newSiteIDs), mergeCandidates: assignment.mergeCandidates,
-            camtrapDP: .init(deployments: deployments.values.filter { $0.site != nil }.count, media: camtrapMedia,
+            camtrapDP: .init(deployments: plan.deployments.filter { $0.site != nil }.count, media: camtrapMedia,
                              eventObservations: writer.visitCount - writer.visitsWithoutPosition,
                              mediaObservations: writer.mediaObservationCount, mediaWithoutPosition: mediaWithoutPosition,
                              visitsWithoutPosition: writer.visitsWithoutPosition),
             timeZones: TimeZoneUse.list(zoneUses))
-        try writer.finish(report: report, deployments: deployments.values.sorted { $0.id < $1.id },
-                          mediaRows: work + "/media.rows", deploymentOfKey: deploymentOfKey,
-                          megadetector: megadetector, megadetectorImages: work + "/megadetector.images",
-                          detectors: detectors.names)
-
-        // 6. Upload.
-        let outputPrefix = StoreLayout.stage3Prefix(run: run)
-        for name in writer.writtenFiles {
-            try store.upload(file: writer.outputPath(name), to: outputPrefix + name)
+        report.deployments = plan.spans(runIDs: inputs.map(\.id))
+        if season {
+            report.season = .init(name: run, runs: seasonRuns,
+                                  generatedAtSource: "the newest capture time among the season's media (not the "
+                                      + "processing time), so a rerun over the same runs writes the same bytes")
         }
+        try writer.finish(report: report, mediaRows: work + "/media.rows", siteOfLocation: siteOfLocation,
+                          megadetector: megadetector, megadetectorImages: work + "/megadetector.images",
+                          detectors: detectors.names, thumbnail: { [inputs] in try inputs[$0].store.get($1) })
+
         let failedOrMissing = problems.map(\.chunk)
         return CondensationSummary(
-            runID: run, outputPrefix: store.rootURI + "/" + outputPrefix, files: writer.writtenFiles,
+            runID: run, outputPrefix: "", files: writer.writtenFiles,
             chunksRead: chunksRead.count, failedChunks: Array(Set(failedOrMissing)).sorted(), recordsRead: recordsRead,
             mediaFiles: mediaFiles, detectionsUsed: writer.detectionsUsed, excludedBelowMinConfidence: belowMin,
             excludedWithoutTimestamp: withoutTime, malformedLines: malformedLines, visits: writer.visitCount,
@@ -325,10 +376,10 @@ struct CondensationJob {
     }
 
     /// The number of chunks in the run's manifest, when the manifest exists.
-    func manifestChunkCount() throws -> Int? {
-        let key = StoreLayout.manifestKey(run: run)
-        guard try store.head(key) != nil else { return nil }
-        let bytes = try Gzip.decompress(try store.get(key))
+    func manifestChunkCount(_ input: SeasonRun) throws -> Int? {
+        let key = input.prefix + "manifest.jsonl.gz"
+        guard try input.store.head(key) != nil else { return nil }
+        let bytes = try Gzip.decompress(try input.store.get(key))
         return bytes.split(separator: 0x0A).filter { !$0.allSatisfy { $0 == 0x20 || $0 == 0x0D } }.count
     }
 
@@ -364,6 +415,7 @@ struct CondensationJob {
         }
         // Media: one row per file (a video's frame records follow each other in its chunk).
         let isVideo = record.frameNumber != nil || record.frameTime != nil
+        let offset = LocalTime.offset(of: record, floating: floating)
         let newMedia = lastMediaPath != record.path
         if newMedia {
             lastMediaPath = record.path
@@ -372,36 +424,35 @@ struct CondensationJob {
                                       source: record.timeZoneSource), default: 0] += 1
             if let time {
                 let start = time - (record.frameTime ?? 0)
-                let key = Self.deploymentKey(location, camera)
-                if floating { floatingDeployments.insert(key) }
-                if let r = deploymentRange[key] {
-                    deploymentRange[key] = (min(r.0, start), max(r.1, time))
-                } else {
-                    deploymentRange[key] = (start, time)
-                }
+                let key = DeploymentPlan.RangeKey(location: location, camera: camera, run: currentInput)
+                extendDeployment(key, start: start, end: time, offset: offset, floating: floating)
                 try Stage3Writer.writeMediaRow(location: location, camera: camera, path: record.path,
-                                               mediaRoot: store.rootURI, timestamp: start, isVideo: isVideo,
+                                               mediaRoot: mediaRoot, timestamp: start, isVideo: isVideo,
                                                comment: TimeZoneUse.mediaComment(record), to: media)
                 if location >= 0 { camtrapMedia += 1 } else { mediaWithoutPosition += 1 }
             } else {
                 mediaWithoutTime += 1
             }
         } else if let time {
-            let key = Self.deploymentKey(location, camera)
-            if let r = deploymentRange[key] { deploymentRange[key] = (min(r.0, time), max(r.1, time)) }
+            let key = DeploymentPlan.RangeKey(location: location, camera: camera, run: currentInput)
+            if deploymentRange[key] != nil { extendDeployment(key, start: time, end: time, offset: offset) }
         }
         // MegaDetector batch entry: every detection as the detector reported it (Timelapse applies its own threshold).
         try megadetector.add(record)
 
         // Detections: one entry per species per frame (best confidence, box count).
-        var perSpecies: [(Int32, Double, Int32, SIMD4<Float>)] = []
+        var perSpecies: [(Int32, Double, Int32, SIMD4<Float>, Bool)] = []
         for d in record.detections {
             guard d.conf >= options.minConfidence else {
                 belowMin += 1
                 continue
             }
-            let name = d.label.isEmpty ? d.category : d.label
+            let name = d.speciesName
             let s = species.id(name)
+            // The worker names the thumbnail of a species' best detection in a frame; only that name is used.
+            let thumbnail = d.thumbnail != nil && d.thumbnail == StoreLayout.thumbnailKey(
+                stage1Prefix: inputs[Int(currentInput)].prefix + "stage1/", media: record.path,
+                frame: record.frameNumber, species: name)
             // The box around all of the species' boxes (corners), for Camtrap DP's media-level observation.
             let corners = d.bbox.count == 4 && d.bbox.allSatisfy(\.isFinite)
                 ? SIMD4<Float>(Float(d.bbox[0]), Float(d.bbox[1]), Float(d.bbox[0] + d.bbox[2]),
@@ -413,8 +464,9 @@ struct CondensationJob {
                 let u = perSpecies[k].3
                 perSpecies[k].3 = u[0].isNaN ? corners : corners[0].isNaN ? u
                     : SIMD4(min(u[0], corners[0]), min(u[1], corners[1]), max(u[2], corners[2]), max(u[3], corners[3]))
+                perSpecies[k].4 = perSpecies[k].4 || thumbnail
             } else {
-                perSpecies.append((s, d.conf, 1, corners))
+                perSpecies.append((s, d.conf, 1, corners, thumbnail))
             }
         }
         guard !perSpecies.isEmpty else { return }
@@ -423,17 +475,30 @@ struct CondensationJob {
             return
         }
         let detector = detectors.id(record.detector)
-        for (s, conf, boxes, c) in perSpecies {
+        for (s, conf, boxes, c, thumbnail) in perSpecies {
             entries.append(DetectionEntry(
                 time: time, confidence: conf, frameTime: record.frameTime ?? .nan, location: location,
                 camera: camera, species: s, detector: detector, frameNumber: Int32(clamping: record.frameNumber ?? -1),
-                boxes: boxes, path: record.path, bbox: SIMD4(c[0], c[1], c[2] - c[0], c[3] - c[1])))
+                boxes: boxes, path: record.path, bbox: SIMD4(c[0], c[1], c[2] - c[0], c[3] - c[1]),
+                thumbnailFolder: thumbnail ? currentInput : -1, utcOffsetMinutes: offset))
         }
+    }
+
+    /// Widens a deployment's time span, keeping the local-time offsets at its ends.
+    mutating func extendDeployment(_ key: DeploymentPlan.RangeKey, start: Double, end: Double, offset: Int32,
+                                   floating: Bool = false) {
+        guard var r = deploymentRange[key] else {
+            deploymentRange[key] = .init(start: start, end: end, floating: floating, startOffset: offset,
+                                         endOffset: offset)
+            return
+        }
+        if start < r.start { (r.start, r.startOffset) = (start, offset) }
+        if end > r.end { (r.end, r.endOffset) = (end, offset) }
+        r.floating = r.floating || floating
+        deploymentRange[key] = r
     }
 
     var lastMediaPath: String? = nil
     /// Media files per (camera, zone, how the zone was found).
     var zoneUses: [TimeZoneUse.Key: Int] = [:]
-    /// Deployment keys with media whose zone is unknown (Camtrap DP `timestampIssues`).
-    var floatingDeployments: Set<Int64> = []
 }

@@ -24,6 +24,13 @@ struct DetectionEntry {
     /// The box around all of this species' boxes in the frame, `[x, y, width, height]` relative to the frame
     /// (MegaDetector's convention); NaN when the detector gave none.
     var bbox = SIMD4<Float>(repeating: .nan)
+    /// Index into the condenser's table of Stage 1 folders when this detection has a thumbnail there
+    /// (`StoreLayout.thumbnailKey`), -1 without one.
+    var thumbnailFolder: Int32 = -1
+    /// The UTC offset of the camera's local time at this detection, in minutes; `LocalTime.unknown` when the zone
+    /// is not known (videos: `creation_time` is UTC), `LocalTime.floating` when only the local time is (the time
+    /// field then holds the local time written as if UTC).
+    var utcOffsetMinutes: Int32 = LocalTime.unknown
 }
 
 /// Sorts detections by time with memory bounded by `capacity` entries: an external merge sort.
@@ -152,9 +159,9 @@ final class ArraySource: EntrySource {
     }
 }
 
-/// Fixed-size header (3 doubles, 6 int32) + path length (UInt32) + path bytes, native byte order (the file never
-/// leaves this process).
-private let headerSize = 3 * 8 + 6 * 4 + 4 * 4 + 4
+/// Fixed-size header (3 doubles, 6 int32, 4 floats, 2 int32) + path length (UInt32) + path bytes, native byte order
+/// (the file never leaves this process).
+private let headerSize = 3 * 8 + 6 * 4 + 4 * 4 + 2 * 4 + 4
 
 final class RunFileWriter {
     private let file: UnsafeMutablePointer<FILE>
@@ -184,7 +191,9 @@ final class RunFileWriter {
             raw.storeBytes(of: e.frameNumber, toByteOffset: 40, as: Int32.self)
             raw.storeBytes(of: e.boxes, toByteOffset: 44, as: Int32.self)
             for k in 0..<4 { raw.storeBytes(of: e.bbox[k], toByteOffset: 48 + 4 * k, as: Float.self) }
-            raw.storeBytes(of: UInt32(length), toByteOffset: 64, as: UInt32.self)
+            raw.storeBytes(of: e.thumbnailFolder, toByteOffset: 64, as: Int32.self)
+            raw.storeBytes(of: e.utcOffsetMinutes, toByteOffset: 68, as: Int32.self)
+            raw.storeBytes(of: UInt32(length), toByteOffset: 72, as: UInt32.self)
         }
         var ok = scratch.withUnsafeBytes { fwrite($0.baseAddress, 1, headerSize, file) == headerSize }
         ok = ok && path.withUTF8 { fwrite($0.baseAddress, 1, length, file) == length }
@@ -251,7 +260,9 @@ final class RunFileReader: EntrySource {
             e.frameNumber = base.loadUnaligned(fromByteOffset: 40, as: Int32.self)
             e.boxes = base.loadUnaligned(fromByteOffset: 44, as: Int32.self)
             for k in 0..<4 { e.bbox[k] = base.loadUnaligned(fromByteOffset: 48 + 4 * k, as: Float.self) }
-            length = Int(base.loadUnaligned(fromByteOffset: 64, as: UInt32.self))
+            e.thumbnailFolder = base.loadUnaligned(fromByteOffset: 64, as: Int32.self)
+            e.utcOffsetMinutes = base.loadUnaligned(fromByteOffset: 68, as: Int32.self)
+            length = Int(base.loadUnaligned(fromByteOffset: 72, as: UInt32.self))
         }
         start += headerSize
         guard try fill(length) || length == 0 else {

@@ -119,7 +119,7 @@ public enum PointClustering {
     }
 }
 
-/// `odin analyze DIR` / `hugin analyze DIR`: a text summary of a downloaded Stage 3 folder.
+/// `odin analyze DIR` / `hugin analyze DIR`: a text summary of a downloaded Stage 3 folder (a run's or a season's).
 public enum Stage3Analysis {
     /// Reads `DIR/report.json` (and checks the other Stage 3 files are there) and renders a summary.
     public static func summarize(directory: String) throws(HuginError) -> String {
@@ -142,7 +142,18 @@ public enum Stage3Analysis {
 
     public static func render(_ r: Stage3Report, missingFiles: [String] = []) -> String {
         var lines: [String] = []
-        lines.append("Run \(r.runID) (generated \(r.generatedAt))")
+        if let season = r.season {
+            lines.append("Season \(r.runID): \(season.runs.count) runs (generated_at \(r.generatedAt) is its newest "
+                         + "capture time)")
+            for run in season.runs {
+                lines.append("  \(run.runID): \(run.chunksRead.count) chunks read, \(run.mediaFiles) media files"
+                             + (run.failedChunks.isEmpty ? "" : ", \(run.failedChunks.count) chunk(s) failed or missing")
+                             + (run.duplicateRecordsSkipped > 0
+                                ? ", \(run.duplicateRecordsSkipped) records of media an earlier run held skipped" : ""))
+            }
+        } else {
+            lines.append("Run \(r.runID) (generated \(r.generatedAt))")
+        }
         lines.append("Visits: \(r.totalObservations) (\(r.needsReviewCount) need review; \(r.imageObservations) from "
                      + "stills only, \(r.videoObservations) with video) from \(r.detectionsUsed) detections in "
                      + "\(r.mediaFiles) media files")
@@ -185,6 +196,12 @@ public enum Stage3Analysis {
                 : "Camtrap DP: \(c.deployments) deployments, \(c.media) media, \(c.eventObservations) event and "
                     + "\(c.mediaObservations) media observations"
                     + (c.mediaWithoutPosition > 0 ? "; \(c.mediaWithoutPosition) media without GPS left out" : ""))
+        }
+        if let deployments = r.deployments, !deployments.isEmpty {
+            lines.append("Deployments (camera at a site for a time span):")
+            for d in deployments {
+                lines.append("  \(d.deploymentID)  \(d.start) – \(d.end)  \(Fixed.trimmed(d.days, 3)) days")
+            }
         }
         if !missingFiles.isEmpty { lines.append("Missing files in the folder: " + missingFiles.joined(separator: ", ")) }
         return lines.joined(separator: "\n") + "\n"

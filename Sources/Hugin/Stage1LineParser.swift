@@ -103,6 +103,7 @@ private struct Scanner {
 
     mutating func detection() -> Detection? {
         var category: String?, label: String?, conf: Double?, bbox: [Double]?, doubtful: Bool??
+        var crop: String??, thumbnail: String??
         guard consume(UInt8(ascii: "{")) else { return nil }
         if !consume(UInt8(ascii: "}")) {
             repeat {
@@ -113,13 +114,16 @@ private struct Scanner {
                 case "conf": guard let v = number() else { return nil }; conf = v
                 case "bbox": guard let v = array({ $0.number() }) else { return nil }; bbox = v
                 case "doubtful": guard let v = optional({ $0.boolean() }) else { return nil }; doubtful = .some(v)
+                case "crop": guard let v = optional({ $0.string() }) else { return nil }; crop = .some(v)
+                case "thumbnail": guard let v = optional({ $0.string() }) else { return nil }; thumbnail = .some(v)
                 default: guard skipValue() else { return nil }
                 }
             } while consume(UInt8(ascii: ","))
             guard consume(UInt8(ascii: "}")) else { return nil }
         }
         guard let category, let label, let conf, let bbox else { return nil }
-        return Detection(category: category, label: label, conf: conf, bbox: bbox, doubtful: doubtful ?? nil)
+        return Detection(category: category, label: label, conf: conf, bbox: bbox, doubtful: doubtful ?? nil,
+                         crop: crop ?? nil, thumbnail: thumbnail ?? nil)
     }
 
     /// `null` → .some(nil); a value → .some(value); malformed → nil.

@@ -213,13 +213,18 @@ public struct Stage3Report: Codable, Sendable, Equatable {
         public var totalDuration: Double
         public var maxConfidence: Double
         public var avgConfidence: Double
+        /// Frames (stills and sampled video frames) with the species, summed over its visits.
         public var frameCount: Int
+        /// Bounding boxes of the species at or above min_confidence, summed over its visits (absent in reports
+        /// written before it was added).
+        public var boxes: Int? = nil
         enum CodingKeys: String, CodingKey {
             case count
             case totalDuration = "total_duration"
             case maxConfidence = "max_confidence"
             case avgConfidence = "avg_confidence"
             case frameCount = "frame_count"
+            case boxes
         }
     }
 
@@ -339,6 +344,161 @@ public struct Stage3Report: Codable, Sendable, Equatable {
     }
     /// Per camera: the zone its media times were made with and how it was found (inferred ones say so).
     public var timeZones: [TimeZoneUse] = []
+    /// Bounding boxes behind the visits (at or above min_confidence); `detections_used` counts frames per species.
+    public var boxesUsed: Int? = nil
+    /// Visits per species per site id ("" for visits without a GPS position).
+    public var speciesBySite: [String: [String: Int]]? = nil
+    /// Sampling effort per deployment (one camera at one site); see `Effort`.
+    public var effort: [Effort]? = nil
+    /// Visits by the local hour of day of their start.
+    public var activityByLocalHour: Activity? = nil
+    /// The thumbnails of the visits report.html lists.
+    public var thumbnails: ThumbnailCounts? = nil
+
+    /// Effort of one deployment (`DeploymentPlan`: a camera at a site for one time span). Trap-nights = (time of its
+    /// last media file − time of its first media file) / 24 h,
+    /// over every media file with a capture time, with or without detections (the camera was deployed and working
+    /// in between). Rate = visits / trap-nights × 100, given only from one trap-night up (a shorter span, such as
+    /// a single video, would give a meaningless rate).
+    public struct Effort: Codable, Sendable, Equatable {
+        public var deploymentID: String
+        public var cameraID: String
+        public var siteID: String?
+        public var start: String
+        public var end: String
+        /// UTC offsets of the camera's local time at the start and end (`+02:00`), nil when the zone is unknown.
+        public var startUTCOffset: String?
+        public var endUTCOffset: String?
+        /// True when the zone is unknown and start/end are the camera's local clock written as if UTC.
+        public var cameraClockOnly: Bool
+        public var trapNights: Double
+        public var visits: Int
+        public var visitsPer100TrapNights: Double?
+        enum CodingKeys: String, CodingKey {
+            case deploymentID = "deployment_id"
+            case cameraID = "camera_id"
+            case siteID = "site_id"
+            case start, end
+            case startUTCOffset = "start_utc_offset"
+            case endUTCOffset = "end_utc_offset"
+            case cameraClockOnly = "camera_clock_only"
+            case trapNights = "trap_nights"
+            case visits
+            case visitsPer100TrapNights = "visits_per_100_trap_nights"
+        }
+
+        init(deployment d: Stage3Writer.Deployment, visits: Int) {
+            deploymentID = d.id
+            cameraID = d.camera
+            siteID = d.site?.id
+            start = Timestamp.format(d.start)
+            end = Timestamp.format(d.end)
+            func offset(_ m: Int32) -> String? {
+                m == LocalTime.unknown || m == LocalTime.floating ? nil : LocalTime.isoOffset(m)
+            }
+            startUTCOffset = offset(d.startOffset)
+            endUTCOffset = offset(d.endOffset)
+            cameraClockOnly = d.startOffset == LocalTime.floating || d.endOffset == LocalTime.floating
+            trapNights = Self.trapNights(start: d.start, end: d.end)
+            self.visits = visits
+            visitsPer100TrapNights = trapNights >= 1 ? Double(visits) / trapNights * 100 : nil
+        }
+
+        static func trapNights(start: Double, end: Double) -> Double { max(0, end - start) / 86_400 }
+
+        static let definition = "Trap-nights of a deployment (one camera at one site for one time span) = (time of "
+            + "its last media file "
+            + "− time of its first media file) / 24 h, over every media file with a capture time, with or without "
+            + "detections. Visits per 100 trap-nights = visits / trap-nights × 100, given only for deployments of at "
+            + "least one trap-night (a shorter span, such as a single video, would give a meaningless rate)."
+    }
+
+    public struct Activity: Codable, Sendable, Equatable {
+        /// 24 counts: visits whose start falls in local hour 0, 1, … 23 (the camera's local time: its zone's UTC
+        /// offset at the capture, or the camera clock when the zone is unknown).
+        public var visits: [Int]
+        public var bySpecies: [String: [Int]]
+        /// Visits whose local time is unknown (videos without a known zone); not in `visits`.
+        public var unknownLocalTime: Int
+        enum CodingKeys: String, CodingKey {
+            case visits
+            case bySpecies = "by_species"
+            case unknownLocalTime = "unknown_local_time"
+        }
+    }
+
+    public struct ThumbnailCounts: Codable, Sendable, Equatable {
+        public var listedVisits: Int
+        public var embedded: Int
+        /// Listed visits none of whose detections has a thumbnail (worker run with --no-thumbnails, or older).
+        public var notWritten: Int
+        /// Thumbnails Stage 1 names that could not be read.
+        public var unreadable: Int
+        public var bytes: Int
+        enum CodingKeys: String, CodingKey {
+            case listedVisits = "listed_visits"
+            case embedded
+            case notWritten = "not_written"
+            case unreadable, bytes
+        }
+    }
+
+    /// Every deployment (camera × site × time span, the Camtrap DP deployments plus the unlocated ones): what
+    /// per-camera effort (deployment days, trap-nights) is computed from. Absent in reports written before it.
+    public var deployments: [DeploymentSpan]? = nil
+    /// Set for a season (many runs condensed together): which runs, and what was read from each.
+    public var season: Season? = nil
+
+    /// One deployment: a camera at one site for one time span (first to last capture time of its media).
+    public struct DeploymentSpan: Codable, Sendable, Equatable {
+        public var deploymentID: String
+        /// Nil for media without a GPS position (not in the Camtrap DP package).
+        public var siteID: String?
+        public var cameraID: String
+        public var start: String
+        public var end: String
+        /// `(end - start)` in days (3 decimals): the deployment's effort.
+        public var days: Double
+        /// The runs whose media the deployment holds.
+        public var runs: [String]
+        enum CodingKeys: String, CodingKey {
+            case deploymentID = "deployment_id"
+            case siteID = "site_id"
+            case cameraID = "camera_id"
+            case start, end, days, runs
+        }
+    }
+
+    /// A season's inputs. `run_id` is the season's name; `generated_at` is the newest capture time among its media
+    /// (never the processing time), so a rerun over the same runs writes the same bytes. The top-level
+    /// `chunks_read` and `failed_chunks` concatenate the runs' (failed chunks' reasons name their run); `runs` says
+    /// which run each belongs to.
+    public struct Season: Codable, Sendable, Equatable {
+        public struct Run: Codable, Sendable, Equatable {
+            public var runID: String
+            public var chunksRead: [Int]
+            public var failedChunks: [ChunkProblem]
+            public var recordsRead: Int
+            public var mediaFiles: Int
+            /// Stage 1 records of media an earlier run (by run id) already held: not counted twice.
+            public var duplicateRecordsSkipped: Int
+            enum CodingKeys: String, CodingKey {
+                case runID = "run_id"
+                case chunksRead = "chunks_read"
+                case failedChunks = "failed_chunks"
+                case recordsRead = "records_read"
+                case mediaFiles = "media_files"
+                case duplicateRecordsSkipped = "duplicate_records_skipped"
+            }
+        }
+        public var name: String
+        public var runs: [Run]
+        public var generatedAtSource: String
+        enum CodingKeys: String, CodingKey {
+            case name, runs
+            case generatedAtSource = "generated_at_source"
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
         case totalObservations = "total_observations"
@@ -364,6 +524,12 @@ public struct Stage3Report: Codable, Sendable, Equatable {
         case excluded
         case camtrapDP = "camtrap_dp"
         case timeZones = "time_zones"
+        case boxesUsed = "boxes_used"
+        case speciesBySite = "species_by_site"
+        case effort
+        case activityByLocalHour = "activity_by_local_hour"
+        case thumbnails
+        case deployments, season
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -391,6 +557,13 @@ public struct Stage3Report: Codable, Sendable, Equatable {
         try c.encode(excluded, forKey: .excluded)
         try c.encodeIfPresent(camtrapDP, forKey: .camtrapDP)
         try c.encode(timeZones, forKey: .timeZones)
+        try c.encodeIfPresent(boxesUsed, forKey: .boxesUsed)
+        try c.encodeIfPresent(speciesBySite, forKey: .speciesBySite)
+        try c.encodeIfPresent(effort, forKey: .effort)
+        try c.encodeIfPresent(activityByLocalHour, forKey: .activityByLocalHour)
+        try c.encodeIfPresent(thumbnails, forKey: .thumbnails)
+        try c.encodeIfPresent(deployments, forKey: .deployments)
+        try c.encodeIfPresent(season, forKey: .season)
     }
 }
 

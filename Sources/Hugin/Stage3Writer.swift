@@ -20,6 +20,9 @@ final class Stage3Writer {
         var end: Double
         /// Some media's zone is unknown: their local times are written as if UTC.
         var timestampIssues = false
+        /// UTC offsets (minutes) of the camera's local time at the first and last media (`LocalTime` markers).
+        var startOffset = LocalTime.unknown
+        var endOffset = LocalTime.unknown
     }
 
     struct SpeciesTotals {
@@ -28,6 +31,7 @@ final class Stage3Writer {
         var maxConfidence = 0.0
         var sumConfidence = 0.0
         var frames = 0
+        var boxes = 0
     }
 
     let work: String
@@ -38,6 +42,10 @@ final class Stage3Writer {
     let cameras: [String]
     let species: [String]
     let detectors: [String]
+    /// Which deployment each capture belongs to (settled before the first visit is written).
+    let plan: DeploymentPlan
+    /// The runs of a season (empty for one run): named in datapackage.json's title.
+    let seasonRuns: [String]
 
     private let observationsJSON: FileSink
     private let visitsCSV: FileSink
@@ -66,13 +74,25 @@ final class Stage3Writer {
     private var earliest = Double.infinity
     private var latest = -Double.infinity
     private(set) var firstVisits: [Visit] = []
+    /// Stage 1 folders (`DetectionEntry.thumbnailFolder` indexes them), for the visits' thumbnail keys.
+    var stage1Folders: [String] = []
+    /// Visits per species per site id ("" for visits without a site).
+    private var speciesBySite: [String: [String: Int]] = [:]
+    private var deploymentVisits: [String: Int] = [:]
+    /// Visits per species by the local hour of their start; visits whose local time is unknown are counted apart.
+    private var activity: [String: [Int]] = [:]
+    private var activityUnknown = 0
+    private var boxesUsed = 0
 
     var speciesSeen: Int { speciesTotals.count }
     var camerasSeen: Int { cameraVisits.count }
 
     init(work: String, options: CondensationOptions, run: String, now: String, sites: [RegisteredSite],
-         cameras: [String], species: [String], detectors: [String]) throws {
+         cameras: [String], species: [String], detectors: [String], plan: DeploymentPlan,
+         seasonRuns: [String] = []) throws {
         self.work = work
+        self.plan = plan
+        self.seasonRuns = seasonRuns
         self.options = options
         self.run = run
         self.now = now
@@ -119,8 +139,8 @@ final class Stage3Writer {
         }
     }
 
-    /// Writes `<location>\t<camera>\t<mediaID>\t<the CSV fields after deploymentID>\n` (deploymentID is only known
-    /// once sites are settled; `appendRows` fills it in). `mediaRoot` is the URI of the store that holds `raw/`;
+    /// Writes `<location>\t<camera>\t<time>\t<mediaID>\t<the CSV fields after deploymentID>\n` (deploymentID is
+    /// only known once sites and deployments are settled; `appendRows` fills it in). `mediaRoot` is the URI of the store that holds `raw/`;
     /// `comment` goes to `mediaComments` (e.g. how the time zone was inferred).
     static func writeMediaRow(location: Int32, camera: Int32, path: String, mediaRoot: String, timestamp: Double,
                               isVideo: Bool, comment: String? = nil, to sink: FileSink) throws {
@@ -128,6 +148,8 @@ final class Stage3Writer {
         sink.append(int: Int(location))
         sink.append(byte: 0x09)
         sink.append(int: Int(camera))
+        sink.append(byte: 0x09)
+        sink.append(raw: "\(timestamp)")
         sink.append("\tm-")
         sink.append(raw: FNV1a.hex(path, digits: 16))
         // mediaID, [deploymentID], captureMethod, timestamp, filePath, filePublic, fileName, fileMediatype,
@@ -148,6 +170,10 @@ final class Stage3Writer {
 
     // MARK: - Per visit
 
+    func deploymentID(site: Int32, camera: Int32, time: Double) -> String {
+        plan.deploymentID(site: site, camera: camera, time: time, cameras: cameras, sites: sites)
+    }
+
     func add(_ open: VisitBuilder.Open) throws {
         let site = open.key.site >= 0 ? sites[Int(open.key.site)] : nil
         let camera = cameras[Int(open.key.camera)]
@@ -158,16 +184,25 @@ final class Stage3Writer {
             siteID: site?.id, cameraID: camera, species: speciesName, detector: detectors[Int(open.detector)],
             start: open.start, end: open.end, frameCount: count, maxConfidence: open.maxConfidence,
             meanConfidence: open.sum / Double(count), maxBoxes: Int(open.maxBoxes), timeline: open.timeline,
-            media: open.media, needsReview: open.maxConfidence < options.reviewThreshold, hasVideo: open.hasVideo)
-        try write(visit, site: site)
+            media: open.media, needsReview: open.maxConfidence < options.reviewThreshold, hasVideo: open.hasVideo,
+            thumbnail: open.thumbnailFolder >= 0 && Int(open.thumbnailFolder) < stage1Folders.count
+                ? StoreLayout.thumbnailKey(stage1Prefix: stage1Folders[Int(open.thumbnailFolder)],
+                                           media: open.thumbnailPath,
+                                           frame: open.thumbnailFrame >= 0 ? Int(open.thumbnailFrame) : nil,
+                                           species: speciesName) : nil,
+            thumbnailInput: Int(open.thumbnailFolder), startOffset: open.startOffset, endOffset: open.endOffset,
+            boxes: open.boxes)
+        try write(visit, site: site,
+                  deployment: deploymentID(site: open.key.site, camera: open.key.camera, time: open.start))
     }
 
     static func visitID(site: String?, camera: String, species: String, start: Double) -> String {
         "v-" + FNV1a.hex((site ?? "-") + "|" + camera + "|" + species + "|" + Timestamp.format(start), digits: 16)
     }
 
-    /// A Camtrap DP media-level observation: one species in one frame (`e`), part of `visit` at `site`.
-    func addMediaObservation(_ e: DetectionEntry, site: RegisteredSite, visit: VisitBuilder.Open) throws {
+    /// A Camtrap DP media-level observation: one species in one frame (`e`), part of `visit` at site `siteIndex`.
+    func addMediaObservation(_ e: DetectionEntry, siteIndex: Int32, visit: VisitBuilder.Open) throws {
+        let site = sites[Int(siteIndex)]
         let camera = cameras[Int(e.camera)], s = Int(e.species)
         if visit.id == nil {
             visit.id = Self.visitID(site: site.id, camera: camera, species: species[s], start: visit.start)
@@ -176,7 +211,7 @@ final class Stage3Writer {
             to: mediaObservations,
             id: "o-" + FNV1a.hex(e.path + "#" + (e.frameNumber >= 0 ? String(e.frameNumber) : "") + "#" + species[s],
                                  digits: 16),
-            deploymentID: Self.deploymentID(site: site.id, camera: camera), mediaID: Self.mediaID(e.path),
+            deploymentID: deploymentID(site: siteIndex, camera: e.camera, time: e.time), mediaID: Self.mediaID(e.path),
             eventID: visit.id!, time: e.time, type: speciesTypes[s], scientificName: scientificNames[s],
             label: species[s], detector: detectors[Int(e.detector)], confidence: e.confidence, count: Int(e.boxes),
             bbox: e.bbox, frameTime: e.frameTime.isNaN ? nil : e.frameTime)
@@ -184,7 +219,7 @@ final class Stage3Writer {
         mediaObservationCount += 1
     }
 
-    func write(_ visit: Visit, site: RegisteredSite?) throws {
+    func write(_ visit: Visit, site: RegisteredSite?, deployment: String) throws {
         visitCount += 1
         detectionsUsed += visit.frameCount
         if visit.needsReview { needsReviewCount += 1 }
@@ -197,7 +232,16 @@ final class Stage3Writer {
         totals.maxConfidence = max(totals.maxConfidence, visit.maxConfidence)
         totals.sumConfidence += visit.meanConfidence * Double(visit.frameCount)
         totals.frames += visit.frameCount
+        totals.boxes += visit.boxes
         speciesTotals[visit.species] = totals
+        boxesUsed += visit.boxes
+        speciesBySite[visit.species, default: [:]][visit.siteID ?? "", default: 0] += 1
+        deploymentVisits[deployment, default: 0] += 1
+        if let hour = LocalTime.hour(visit.start, offset: visit.startOffset) {
+            activity[visit.species, default: Array(repeating: 0, count: 24)][hour] += 1
+        } else {
+            activityUnknown += 1
+        }
         var cam = cameraVisits[visit.cameraID] ?? (0, [])
         cam.0 += 1
         cam.1.insert(visit.species)
@@ -217,7 +261,6 @@ final class Stage3Writer {
         firstObservation = false
         Self.writeObservationJSON(visit, siteName: site?.name, to: observationsJSON)
 
-        let deployment = Self.deploymentID(site: visit.siteID, camera: visit.cameraID)
         try visitsCSV.write(CSV.row([
             visit.id, visit.siteID ?? "", site?.name ?? "", visit.cameraID, visit.species,
             Timestamp.format(visit.start), Timestamp.format(visit.end), Fixed.trimmed(visit.durationSeconds, 3),
@@ -299,7 +342,7 @@ final class Stage3Writer {
         for (name, t) in speciesTotals {
             speciesSummary[name] = .init(count: t.visits, totalDuration: t.duration, maxConfidence: t.maxConfidence,
                                          avgConfidence: t.frames > 0 ? t.sumConfidence / Double(t.frames) : 0,
-                                         frameCount: t.frames)
+                                         frameCount: t.frames, boxes: t.boxes)
         }
         var cameraSummary: [String: Stage3Report.CameraSummary] = [:]
         for (name, c) in cameraVisits { cameraSummary[name] = .init(count: c.0, species: c.1.sorted()) }
@@ -326,12 +369,22 @@ final class Stage3Writer {
             chunksRead: chunksRead, recordsRead: recordsRead, mediaFiles: mediaFiles, filesWithErrors: filesWithErrors,
             errorSamples: errorSamples, detectionsUsed: detectionsUsed, excluded: excluded, timeZones: timeZones)
         report.camtrapDP = camtrapDP
+        report.boxesUsed = boxesUsed
+        report.speciesBySite = speciesBySite
+        report.effort = plan.deployments.map { d in
+            Stage3Report.Effort(deployment: d, visits: deploymentVisits[d.id] ?? 0)
+        }
+        var total = Array(repeating: 0, count: 24)
+        for hours in activity.values { for h in 0..<24 { total[h] += hours[h] } }
+        report.activityByLocalHour = .init(visits: total, bySpecies: activity, unknownLocalTime: activityUnknown)
         return report
     }
 
-    /// `mediaRows` is the file `writeMediaRow` wrote.
-    func finish(report: Stage3Report, deployments: [Deployment], mediaRows: String, deploymentOfKey: [Int64: String],
-                megadetector: MegadetectorBatch, megadetectorImages: String, detectors: [String]) throws {
+    /// `mediaRows` is the file `writeMediaRow` wrote; `siteOfLocation` the site index of each location in it.
+    /// `thumbnail` reads a thumbnail's bytes: (input index, object key); those of the listed visits are embedded.
+    func finish(report: Stage3Report, mediaRows: String, siteOfLocation: [Int32], megadetector: MegadetectorBatch,
+                megadetectorImages: String, detectors: [String],
+                thumbnail: ((Int, String) throws -> [UInt8])? = nil) throws {
         try observationsJSON.write(firstObservation ? "]\n" : "\n]\n")
         try observationsJSON.close()
         try visitsCSV.close()
@@ -340,12 +393,31 @@ final class Stage3Writer {
         try observationsCSV.close()
         writtenFiles = Stage3Files.expected(report)
 
+        // Thumbnails of the listed visits: a missing or unreadable one is counted, never fatal.
+        var report = report
+        var thumbnails: [String: [UInt8]] = [:]
+        var thumbnailCounts = Stage3Report.ThumbnailCounts(listedVisits: firstVisits.count, embedded: 0, notWritten: 0,
+                                                  unreadable: 0, bytes: 0)
+        for visit in firstVisits {
+            guard let key = visit.thumbnail, let thumbnail else {
+                thumbnailCounts.notWritten += 1
+                continue
+            }
+            if let bytes = try? thumbnail(visit.thumbnailInput, key), bytes.starts(with: [0xFF, 0xD8]) {
+                thumbnails[visit.id] = bytes
+                thumbnailCounts.embedded += 1
+                thumbnailCounts.bytes += bytes.count
+            } else {
+                thumbnailCounts.unreadable += 1
+            }
+        }
+        report.thumbnails = thumbnailCounts
         let pretty = JSONEncoder()
         pretty.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         try write(Stage3Files.report, Array(try pretty.encode(report)) + [0x0A])
         try write(Stage3Files.sitesGeoJSON, Array(GeoJSON.sites(report.sites).utf8))
         try write(Stage3Files.reportHTML, Array(ReportHTML.render(report, visits: firstVisits,
-                                                                  limit: options.htmlVisitLimit).utf8))
+                                                                  thumbnails: thumbnails).utf8))
 
         // Camtrap DP, unless it would have no deployment (see Stage3Files.camtrapDP).
         guard writtenFiles.contains(Stage3Files.datapackage) else {
@@ -354,19 +426,20 @@ final class Stage3Writer {
         }
         let deploymentsSink = try FileSink(path: outputPath(Stage3Files.deployments))
         try deploymentsSink.write(CSV.row(CamtrapDP.deploymentsColumns))
-        for d in deployments {
+        for d in plan.deployments {
             guard let site = d.site else { continue }  // Camtrap DP needs a position (see CamtrapDP)
             try deploymentsSink.write(CSV.row(CamtrapDP.deploymentRow(d, site: site)))
         }
         try deploymentsSink.close()
         let mediaSink = try FileSink(path: outputPath(Stage3Files.media))
         try mediaSink.write(CSV.row(CamtrapDP.mediaColumns))
-        try appendRows(from: mediaRows, to: mediaSink, deploymentOfKey: deploymentOfKey)
+        try appendRows(from: mediaRows, to: mediaSink, siteOfLocation: siteOfLocation)
         try mediaSink.close()
         let counts = report.camtrapDP ?? .init(deployments: 0, media: 0, eventObservations: 0, mediaObservations: 0,
                                                mediaWithoutPosition: 0, visitsWithoutPosition: 0)
         try write(Stage3Files.datapackage, Array(CamtrapDP.datapackage(
-            run: run, created: now, report: report, deployments: deployments, counts: counts).utf8))
+            run: run, created: now, report: report, deployments: plan.deployments, counts: counts,
+            seasonRuns: seasonRuns).utf8))
 
         try writeMegadetector(megadetector, images: megadetectorImages, detectors: detectors)
     }
@@ -398,9 +471,9 @@ final class Stage3Writer {
         }
     }
 
-    /// Appends `location\tcamera\tid\t<tail>` rows to `sink` as CSV rows `id,deploymentID,<tail>`; rows without
-    /// a location are left out (Camtrap DP deployments need a position).
-    private func appendRows(from path: String, to sink: FileSink, deploymentOfKey: [Int64: String]) throws {
+    /// Appends `location\tcamera\ttime\tid\t<tail>` rows to `sink` as CSV rows `id,deploymentID,<tail>`; rows
+    /// without a location are left out (Camtrap DP deployments need a position).
+    private func appendRows(from path: String, to sink: FileSink, siteOfLocation: [Int32]) throws {
         guard let file = fopen(path, "rb") else { throw HuginError.io("cannot open \(path): errno \(errno)") }
         defer { fclose(file) }
         var line: UnsafeMutablePointer<CChar>? = nil
@@ -410,10 +483,10 @@ final class Stage3Writer {
             let length = getline(&line, &capacity, file)
             guard length > 0, let line else { break }
             try line.withMemoryRebound(to: UInt8.self, capacity: length) { bytes in
-                // location \t camera \t mediaID \t tail \n
+                // location \t camera \t time \t mediaID \t tail \n
                 var tabs: [Int] = []
-                for k in 0..<length where bytes[k] == 0x09 && tabs.count < 3 { tabs.append(k) }
-                guard tabs.count == 3 else { return }
+                for k in 0..<length where bytes[k] == 0x09 && tabs.count < 4 { tabs.append(k) }
+                guard tabs.count == 4 else { return }
                 func integer(_ from: Int, _ to: Int) -> Int32? {
                     var v: Int32 = 0, negative = false, k = from
                     if k < to && bytes[k] == 0x2D { negative = true; k += 1 }
@@ -426,16 +499,18 @@ final class Stage3Writer {
                     return negative ? -v : v
                 }
                 guard let location = integer(0, tabs[0]), let camera = integer(tabs[0] + 1, tabs[1]),
-                      location >= 0 else { return }
-                let deployment = deploymentOfKey[CondensationJob.deploymentKey(location, camera)]
-                    ?? Self.deploymentID(site: nil, camera: cameras[Int(camera)])
+                      location >= 0,
+                      let time = Double(String(decoding: UnsafeBufferPointer(start: bytes + tabs[1] + 1,
+                                                                             count: tabs[2] - tabs[1] - 1),
+                                               as: UTF8.self)) else { return }
+                let deployment = deploymentID(site: siteOfLocation[Int(location)], camera: camera, time: time)
                 var end = length
-                while end > tabs[2] + 1 && (bytes[end - 1] == 0x0A || bytes[end - 1] == 0x0D) { end -= 1 }
-                try sink.write(bytes: UnsafeBufferPointer(start: bytes + tabs[1] + 1, count: tabs[2] - tabs[1] - 1))
+                while end > tabs[3] + 1 && (bytes[end - 1] == 0x0A || bytes[end - 1] == 0x0D) { end -= 1 }
+                try sink.write(bytes: UnsafeBufferPointer(start: bytes + tabs[2] + 1, count: tabs[3] - tabs[2] - 1))
                 sink.append(byte: 0x2C)
                 sink.append(csvField: deployment)
                 sink.append(byte: 0x2C)
-                try sink.write(bytes: UnsafeBufferPointer(start: bytes + tabs[2] + 1, count: end - tabs[2] - 1))
+                try sink.write(bytes: UnsafeBufferPointer(start: bytes + tabs[3] + 1, count: end - tabs[3] - 1))
                 sink.append("\r\n")
                 try sink.flushIfNeeded()
             }

@@ -32,6 +32,16 @@ public struct Visit: Sendable, Equatable {
     public var needsReview: Bool
     /// True when at least one detection comes from a video frame.
     public var hasVideo: Bool
+    /// Object key of the thumbnail of the visit's best-confidence detection that has one (the worker's
+    /// `StoreLayout.thumbnailKey`), nil when none has.
+    public var thumbnail: String? = nil
+    /// The condensation input (run) whose store holds `thumbnail`.
+    var thumbnailInput = -1
+    /// UTC offsets (minutes) of the camera's local time at the start and the end (`LocalTime` markers otherwise).
+    var startOffset: Int32 = LocalTime.unknown
+    var endOffset: Int32 = LocalTime.unknown
+    /// Bounding boxes of the species over all the visit's frames (at or above min_confidence).
+    public var boxes: Int = 0
     public var durationSeconds: Double { end - start }
     /// The first video the visit was seen in (the original `source_video`), nil for stills only.
     public var sourceVideo: String? { timeline.first { $0.frameNumber != nil || $0.frameTime != nil }?.path }
@@ -64,6 +74,14 @@ final class VisitBuilder {
         var hasVideo = false
         /// The visit's id, once the writer has computed it (media-level observations name their visit).
         var id: String?
+        var startOffset = LocalTime.unknown
+        var endOffset = LocalTime.unknown
+        var boxes = 0
+        /// The best-confidence detection with a thumbnail: its confidence, Stage 1 folder, media and frame.
+        var thumbnailConfidence = -1.0
+        var thumbnailFolder: Int32 = -1
+        var thumbnailPath = ""
+        var thumbnailFrame: Int32 = -1
         init(key: Key, detector: Int32, start: Double) {
             self.key = key
             self.detector = detector
@@ -98,11 +116,20 @@ final class VisitBuilder {
         } else {
             if let current = open[key] { current.closed = true }
             visit = Open(key: key, detector: e.detector, start: e.time)
+            visit.startOffset = e.utcOffsetMinutes
             open[key] = visit
             queue.append(visit)
             if open.count > maxOpen { maxOpen = open.count }
         }
+        if e.time >= visit.end { visit.endOffset = e.utcOffsetMinutes }
         visit.end = max(visit.end, e.time)
+        visit.boxes += Int(e.boxes)
+        if e.thumbnailFolder >= 0 && e.confidence > visit.thumbnailConfidence {
+            visit.thumbnailConfidence = e.confidence
+            visit.thumbnailFolder = e.thumbnailFolder
+            visit.thumbnailPath = e.path
+            visit.thumbnailFrame = e.frameNumber
+        }
         visit.sum += e.confidence
         visit.maxConfidence = max(visit.maxConfidence, e.confidence)
         visit.maxBoxes = max(visit.maxBoxes, e.boxes)

@@ -20,6 +20,7 @@ public struct ChunkSummary: Sendable, Equatable, Codable {
     /// Stills by how their time zone was found (`time_zone_source`: `gps_lookup`, `unknown`, …).
     public var stillZones: [String: Int] = [:]
     public var cropsWritten = 0
+    public var thumbnailsWritten = 0
     public var records = 0
 
     mutating func merge(_ other: ChunkSummary) {
@@ -27,6 +28,7 @@ public struct ChunkSummary: Sendable, Equatable, Codable {
         detectionsKept += other.detectionsKept
         for (k, v) in other.detectionsDropped { detectionsDropped[k, default: 0] += v }
         cropsWritten += other.cropsWritten
+        thumbnailsWritten += other.thumbnailsWritten
     }
 }
 
@@ -356,13 +358,30 @@ public struct ChunkProcessor: Sendable {
                     for (_, reason) in dropped { summary.detectionsDropped[reason.rawValue, default: 0] += 1 }
                     summary.detectionsKept += kept.count
                     still.record.detections = kept
-                    if options.cropsEnabled && !kept.isEmpty, let located = still.located {
+                    if (options.cropsEnabled || options.thumbnailsEnabled) && !kept.isEmpty,
+                       let located = still.located
+                    {
                         do {
-                            let full = try MediaFile(source: located.source).decodePicture(
-                                outputs: [PictureSpec(format: .rgb24)])[0].rotated(clockwiseDegrees: still.rotation)
-                            still.record.detections = try writeCrops(kept, of: full, run: run, key: still.record.path,
-                                                                     frame: nil, summary: &summary)
-                        } catch { still.record.errors.append("crops: " + Self.describe(error)) }
+                            // Crops need the full picture; thumbnails only enough pixels for their boxes.
+                            let limit = options.cropsEnabled ? nil : thumbnailDecodeSize(
+                                kept, width: frame.width, height: frame.height)
+                            let picture = try MediaFile(source: located.source).decodePicture(
+                                outputs: [PictureSpec(format: .rgb24, maxDimension: limit)])[0]
+                                .rotated(clockwiseDegrees: still.rotation)
+                            if options.cropsEnabled {
+                                still.record.detections = try writeCrops(
+                                    still.record.detections, of: picture, run: run, key: still.record.path,
+                                    frame: nil, summary: &summary)
+                            }
+                            if options.thumbnailsEnabled {
+                                still.record.detections = try writeThumbnails(
+                                    still.record.detections, of: picture, run: run, key: still.record.path,
+                                    frame: nil, summary: &summary)
+                            }
+                        } catch {
+                            still.record.errors.append((options.cropsEnabled ? "crops: " : "thumbnails: ")
+                                                       + Self.describe(error))
+                        }
                     }
                 }
             } catch {
@@ -412,9 +431,13 @@ public struct ChunkProcessor: Sendable {
                 base.height = size.height
             }
             if let start { base.timestamp = iso8601UTC(start + (range?.lowerBound ?? 0)) }
-            let needsRGB = detector.needsImageFiles || options.cropsEnabled
+            // Full-size RGB for external detectors and crops; thumbnails alone make do with a bounded picture.
+            let fullRGB = detector.needsImageFiles || options.cropsEnabled
+            let needsRGB = fullRGB || options.thumbnailsEnabled
             var outputs = [PictureSpec(format: .gray8, maxDimension: options.analysisSize)]
-            if needsRGB { outputs.append(PictureSpec(format: .rgb24)) }
+            if needsRGB {
+                outputs.append(PictureSpec(format: .rgb24, maxDimension: fullRGB ? nil : Self.thumbnailSourceSize))
+            }
             let sequence = detector.makeSequence()
             var batch: [SampledFrame] = []
             let template = base
@@ -426,8 +449,8 @@ public struct ChunkProcessor: Sendable {
                 defer { for path in paths { if let path { unlink(path) } } }
                 var frames: [DetectorFrame] = []
                 for (k, frame) in batch.enumerated() {
-                    let w = needsRGB ? frame.pictures[1].width : (template.width ?? frame.pictures[0].width)
-                    let h = needsRGB ? frame.pictures[1].height : (template.height ?? frame.pictures[0].height)
+                    let w = fullRGB ? frame.pictures[1].width : (template.width ?? frame.pictures[0].width)
+                    let h = fullRGB ? frame.pictures[1].height : (template.height ?? frame.pictures[0].height)
                     if detector.needsImageFiles {
                         let path = options.scratchDirectory + "/frame-\(UInt64.random(in: 0...UInt64.max)).jpg"
                         try writeFile(path, try JPEG.encode(frame.pictures[1]))
@@ -461,6 +484,13 @@ public struct ChunkProcessor: Sendable {
                             record.detections = try writeCrops(kept, of: frame.pictures[1], run: run, key: item.key,
                                                                frame: frame.index, summary: &summary)
                         } catch { record.errors.append("crops: " + Self.describe(error)) }
+                    }
+                    if options.thumbnailsEnabled && !kept.isEmpty {
+                        do {
+                            record.detections = try writeThumbnails(record.detections, of: frame.pictures[1],
+                                                                    run: run, key: item.key, frame: frame.index,
+                                                                    summary: &summary)
+                        } catch { record.errors.append("thumbnails: " + Self.describe(error)) }
                     }
                     records.append(record)
                 }
@@ -501,19 +531,66 @@ public struct ChunkProcessor: Sendable {
     {
         var result = detections
         for (i, detection) in detections.enumerated() {
-            let (x, y, w, h) = (detection.bbox[0], detection.bbox[1], detection.bbox[2], detection.bbox[3])
-            let pad = options.cropPadding
-            let px = Int(((x - w * pad) * Double(picture.width)).rounded(.down))
-            let py = Int(((y - h * pad) * Double(picture.height)).rounded(.down))
-            let pw = Int((w * (1 + 2 * pad) * Double(picture.width)).rounded(.up))
-            let ph = Int((h * (1 + 2 * pad) * Double(picture.height)).rounded(.up))
-            let crop = picture.cropped(x: px, y: py, width: pw, height: ph)
-            guard crop.width >= 2 && crop.height >= 2 else { continue }
+            guard let crop = paddedBox(detection, of: picture) else { continue }
             let cropKey = StoreLayout.stage1Prefix(run: run) + "crops/" + key + "/"
                 + (frame.map { "f\($0)" } ?? "still") + "-\(i).jpg"
             try store.put(cropKey, bytes: try JPEG.encode(crop))
             result[i].crop = cropKey
             summary.cropsWritten += 1
+        }
+        return result
+    }
+
+    /// The detection's box padded by `cropPadding` per side, clamped to the picture; nil when it is under 2 pixels.
+    func paddedBox(_ detection: Detection, of picture: Picture) -> Picture? {
+        guard detection.bbox.count == 4, detection.bbox.allSatisfy(\.isFinite) else { return nil }
+        let (x, y, w, h) = (detection.bbox[0], detection.bbox[1], detection.bbox[2], detection.bbox[3])
+        let pad = options.cropPadding
+        let px = Int(((x - w * pad) * Double(picture.width)).rounded(.down))
+        let py = Int(((y - h * pad) * Double(picture.height)).rounded(.down))
+        let pw = Int((w * (1 + 2 * pad) * Double(picture.width)).rounded(.up))
+        let ph = Int((h * (1 + 2 * pad) * Double(picture.height)).rounded(.up))
+        let crop = picture.cropped(x: px, y: py, width: pw, height: ph)
+        return crop.width >= 2 && crop.height >= 2 ? crop : nil
+    }
+
+    /// Longer side of the RGB picture sampled from videos when only thumbnails need it: a box a sixth of the frame
+    /// wide still gives a full-size thumbnail.
+    static let thumbnailSourceSize = 960
+
+    /// The longer side to decode a `width × height` still at so that the smallest padded box of `detections` is still
+    /// about `thumbnailSize` pixels long (nil: full size). JPEG decoders scale by 1/2, 1/4, 1/8 almost for free.
+    func thumbnailDecodeSize(_ detections: [Detection], width: Int, height: Int) -> Int? {
+        let longer = Double(max(width, height))
+        guard longer > 0 else { return nil }
+        var needed = Double(options.thumbnailSize)
+        for d in detections where d.bbox.count == 4 && d.bbox.allSatisfy(\.isFinite) {
+            let pad = 1 + 2 * options.cropPadding
+            let box = max(d.bbox[2] * pad * Double(width), d.bbox[3] * pad * Double(height))
+            if box > 0 { needed = max(needed, Double(options.thumbnailSize) * longer / box) }
+        }
+        return needed >= longer ? nil : Int(needed.rounded(.up))
+    }
+
+    /// Writes one thumbnail per species label (its best-confidence detection's padded box, scaled so the longer side
+    /// is at most `thumbnailSize`) to `StoreLayout.thumbnailKey`, and returns the detections with that detection's
+    /// `thumbnail` set. A rerun writes the same keys and bytes.
+    func writeThumbnails(_ detections: [Detection], of picture: Picture, run: String, key: String, frame: Int?,
+                         summary: inout ChunkSummary) throws -> [Detection]
+    {
+        var best: [String: Int] = [:]
+        for (i, d) in detections.enumerated() where best[d.speciesName].map({ d.conf > detections[$0].conf }) ?? true {
+            best[d.speciesName] = i
+        }
+        var result = detections
+        for (species, i) in best.sorted(by: { $0.value < $1.value }) {
+            guard let box = paddedBox(detections[i], of: picture) else { continue }
+            let thumbnailKey = StoreLayout.thumbnailKey(stage1Prefix: StoreLayout.stage1Prefix(run: run), media: key,
+                                                        frame: frame, species: species)
+            try store.put(thumbnailKey, bytes: try JPEG.encode(box, quality: options.thumbnailQuality,
+                                                                maxDimension: options.thumbnailSize))
+            result[i].thumbnail = thumbnailKey
+            summary.thumbnailsWritten += 1
         }
         return result
     }

@@ -57,7 +57,10 @@ public enum Diagnostics {
             case "stills":
                 let concurrency = Int(value(arguments, "--concurrency") ?? "1") ?? 1
                 let store = try DirectoryObjectStore(root: target)
-                let keys = try store.list(prefix: "").filter { ChunkProcessor.isStill($0.key) }
+                // Not the thumbnails an earlier pass wrote under runs/.
+                let keys = try store.list(prefix: "").filter {
+                    ChunkProcessor.isStill($0.key) && !$0.key.hasPrefix("runs/")
+                }
                 let chunk = Chunk(runID: "bench", index: 0, items: keys.map {
                     Chunk.Item(key: $0.key, cameraID: String($0.key.split(separator: "/").first ?? "cam"), size: $0.size)
                 })

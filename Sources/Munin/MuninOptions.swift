@@ -24,8 +24,15 @@ public struct MuninOptions: Sendable, Equatable {
     public var defaultTimezone: String?
     /// Write a JPEG crop per kept detection under `runs/<run>/stage1/crops/`.
     public var cropsEnabled = false
-    /// Crop padding as a fraction of the box size on each side.
+    /// Crop padding as a fraction of the box size on each side (crops and thumbnails).
     public var cropPadding = 0.15
+    /// Write a small JPEG thumbnail of the best detection of each species in each frame with detections
+    /// (`StoreLayout.thumbnailKey`, next to Stage 1): what report.html shows per visit.
+    public var thumbnailsEnabled = true
+    /// Longer side of a thumbnail in pixels.
+    public var thumbnailSize = 160
+    /// Thumbnail JPEG quality, FFmpeg qscale 2 (best) … 31 (worst).
+    public var thumbnailQuality = 6
     /// Files processed at once (threads).
     public var concurrency = 2
     /// Longer side of the grayscale picture the motion detector analyses.
@@ -64,6 +71,12 @@ public struct MuninOptions: Sendable, Equatable {
         try filter.validate()
         guard (0...1).contains(cropPadding) else {
             throw OptionError(option: "--crop-padding", "must be in 0…1 (got \(cropPadding))")
+        }
+        guard (16...1024).contains(thumbnailSize) else {
+            throw OptionError(option: "--thumbnail-size", "must be 16…1024 pixels (got \(thumbnailSize))")
+        }
+        guard (2...31).contains(thumbnailQuality) else {
+            throw OptionError(option: "--thumbnail-quality", "must be 2 (best) … 31 (got \(thumbnailQuality))")
         }
         guard (1...256).contains(concurrency) else {
             throw OptionError(option: "--concurrency", "must be 1…256 (got \(concurrency))")
@@ -168,6 +181,15 @@ public struct MuninOptions: Sendable, Equatable {
         Spec(flag: "--crop-padding", environment: "MUNIN_CROP_PADDING",
              help: "crop padding per side, fraction of the box (default 0.15)") { o, v, n throws(OptionError) in
             o.cropPadding = try number(v, n) },
+        Spec(flag: "--thumbnails", environment: "MUNIN_THUMBNAILS",
+             help: "write a small JPEG of each frame's best detection per species (default on; --no-thumbnails)",
+             takesValue: false) { o, v, n throws(OptionError) in o.thumbnailsEnabled = try boolean(v, n) },
+        Spec(flag: "--thumbnail-size", environment: "MUNIN_THUMBNAIL_SIZE",
+             help: "longer side of a thumbnail in pixels (default 160)") { o, v, n throws(OptionError) in
+            o.thumbnailSize = try integer(v, n) },
+        Spec(flag: "--thumbnail-quality", environment: "MUNIN_THUMBNAIL_QUALITY",
+             help: "thumbnail JPEG qscale, 2 best … 31 (default 6)") { o, v, n throws(OptionError) in
+            o.thumbnailQuality = try integer(v, n) },
         Spec(flag: "--concurrency", environment: "MUNIN_CONCURRENCY",
              help: "files processed at once (default 2)") { o, v, n throws(OptionError) in
             o.concurrency = try integer(v, n) },

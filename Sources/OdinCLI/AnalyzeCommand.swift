@@ -3,28 +3,96 @@ import Foundation
 import Hugin
 import HuginState
 import Odin
+import OdinAWS
 import OdinKit
 
-/// `odin analyze DIR`: the Stage 3 summary (Hugin's `Stage3Analysis`).
+/// `odin analyze DIR`: the Stage 3 summary (Hugin's `Stage3Analysis`); `odin analyze --season SOURCE --output OUT`:
+/// many runs condensed into one Stage 3 (Hugin's `SeasonCondenser`).
 struct AnalyzeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "analyze",
-        abstract: "Summarize a downloaded Stage 3 folder: visits per species and camera, sites, time range.",
-        discussion: "Example: odin analyze ./stage3_output/<run>")
+        abstract: "Summarize a Stage 3 folder, or condense many runs into one season Stage 3 (--season).",
+        discussion: """
+            odin analyze DIR prints the summary of a downloaded Stage 3 folder (report.json and the files beside it).
+
+            odin analyze --season SOURCE --output OUT condenses every run of one store into ONE Stage 3 in OUT: one \
+            Camtrap DP package with a deployment per camera per site and time span, one megadetector.json, one \
+            sites.geojson, one report.json and one report.html. SOURCE is one store: a folder of downloaded runs \
+            (DIR/<run>/stage1/…), a store folder (DIR/runs/<run>/stage1/…), --local (the local binding's store), or \
+            s3://BUCKET[/runs/RUN-ID-PREFIX]. The union of the runs' Stage 1 goes through one Hugin condensation \
+            (not a concatenation of their Stage 3): runs are read in run-id order, a media file two runs hold counts \
+            once, visits may continue across an upload window (run) boundary but never across a camera or site, a \
+            camera staying at a site over many runs is one deployment, and chunks a run's own report lists as failed \
+            stay out. Sites come from the persistent site registry (read, never written). No processing time is \
+            written (generated_at is the newest capture time), so rerunning over the same runs gives byte-identical \
+            files. OUT is written whole or not at all (a temporary folder, then a rename); an earlier season in OUT \
+            is replaced, any other non-empty OUT is refused.
+
+            Examples:
+              odin analyze ./stage3_output/<run>
+              odin analyze --season --local --output ./season
+              odin analyze --season ./runs --media-root s3://my-odin-data --output ./season
+              odin analyze --season s3://my-odin-data/runs/202606 --output ./season-june
+            """)
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "A folder holding a run's Stage 3 files (report.json, …).")
-    var dir: String
+    @Argument(help: ArgumentHelp("DIR: a folder holding a run's Stage 3 files (report.json, …). With --season: the "
+                                 + "one store to read (a folder or s3://BUCKET[/runs/PREFIX]); omit it with --local.",
+                                 valueName: "DIR|SOURCE"))
+    var sources: [String] = []
+
+    @Flag(name: .long, help: "Condense every run of SOURCE (or of --local) into one Stage 3 in --output.")
+    var season = false
+
+    @Option(name: .long, help: ArgumentHelp("With --season: the folder to write the season's Stage 3 to.",
+                                            valueName: "OUT"))
+    var output: String?
+
+    @Option(name: .long, help: ArgumentHelp("With --season: the season's name (report.json run_id, Camtrap DP id; "
+                                            + "default: season-<hash of the run ids>)."))
+    var name: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "With --season: where the runs' raw/ media are (s3://BUCKET or a folder holding raw/), for Camtrap DP "
+        + "filePath. Needed for a folder of downloaded runs; a store's own root otherwise.", valueName: "URI"))
+    var mediaRoot: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "With --season: the store whose site registry names the sites (a folder or s3://BUCKET; with ODIN_TABLE "
+        + "set, that table). Default: SOURCE's own (for a folder of downloaded runs, DIR/state/sites.json if "
+        + "present, else sites are numbered from their coordinates).", valueName: "STORE"))
+    var registry: String?
 
     func validate() throws {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw ValidationError("DIR '\(dir)' is not a folder")
+        if !season {
+            for (flag, value) in [("--output", output), ("--name", name), ("--media-root", mediaRoot),
+                                  ("--registry", registry)] where value != nil {
+                throw ValidationError("\(flag) only applies with --season")
+            }
+            guard sources.count == 1, let dir = sources.first else {
+                throw ValidationError(sources.isEmpty ? "pass DIR, a folder holding a run's Stage 3 files"
+                    : "pass one DIR (got \(sources.count)); to condense many runs use --season SOURCE --output OUT")
+            }
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw ValidationError("DIR '\(dir)' is not a folder")
+            }
+            return
+        }
+        guard output != nil else { throw ValidationError("--season needs --output OUT, the folder to write to") }
+        let given = sources + (global.local ? ["--local"] : [])
+        guard given.count == 1 else {
+            throw ValidationError(given.isEmpty
+                ? "--season needs one store: a folder of runs, s3://BUCKET[/runs/PREFIX], or --local"
+                : "a season reads one store, got \(given.count): \(given.joined(separator: ", ")); pass one (put "
+                    + "downloaded runs in one folder)")
         }
     }
 
     func run() throws {
+        if season { return try condenseSeason() }
+        let dir = sources[0]
         if global.json {
             guard let data = FileManager.default.contents(atPath: dir + "/report.json") else {
                 throw CLIError("no report.json in \(dir): pass the folder a run's stage3/ was downloaded to")
@@ -34,6 +102,88 @@ struct AnalyzeCommand: ParsableCommand {
         }
         do { print(try Stage3Analysis.summarize(directory: dir), terminator: "") } catch {
             throw CLIError("analyze \(dir): \(error)")
+        }
+    }
+
+    func condenseSeason() throws {
+        guard let output else { return }
+        let environment = ProcessInfo.processInfo.environment
+        let found: SeasonInputs.Found
+        var defaultMediaRoot: String?
+        var defaultRegistry: (any SiteRegistryStore)?
+        do {
+            if global.local {
+                let root = global.localRoot + "/store"
+                guard FileManager.default.fileExists(atPath: root + "/runs") else {
+                    throw CLIError("no runs in the local store \(root): run `odin run --local FILES…` first, or "
+                                   + "pass --local-root DIR")
+                }
+                found = try SeasonInputs.inStore(try DirectoryObjectStore(root: root))
+            } else if sources[0].hasPrefix("s3://") {
+                let location = try S3Location(sources[0], argument: "SOURCE")
+                let client = try AWSAccess.client(global: global)
+                found = try SeasonInputs.inStore(S3ObjectStore(client: client, bucket: location.bucket),
+                                                 runPrefix: try Self.runPrefix(location))
+                defaultRegistry = try SiteRegistries.open(storeURI: "s3://" + location.bucket, environment: environment)
+            } else {
+                found = try SeasonInputs.inFolder(sources[0])
+            }
+            if found.isStore { defaultMediaRoot = found.store.rootURI }
+            guard let media = mediaRoot.map(Self.mediaRootURI) ?? defaultMediaRoot else {
+                throw CLIError("\(sources[0]) is a folder of downloaded runs: their media stayed in the bucket. Pass "
+                               + "--media-root s3://BUCKET (the bucket the runs came from) or --media-root DIR (a "
+                               + "folder holding raw/), so Camtrap DP filePath points at the media")
+            }
+            let registryStore = try registry.map { try SiteRegistries.open(storeURI: $0, environment: environment) }
+                ?? defaultRegistry ?? ObjectStoreSiteRegistryStore(store: found.store)
+            try Self.condense(found.runs, name: name, mediaRoot: media, registry: registryStore, output: output,
+                              global: global)
+        } catch let error as CLIError { throw error } catch let error as ValidationError { throw error } catch {
+            throw CLIError("analyze --season \(sources.first ?? "--local"): \(error)")
+        }
+    }
+
+    /// `s3://BUCKET`, `s3://BUCKET/runs[/]` → all runs; `s3://BUCKET/runs/PREFIX` → runs whose id starts so.
+    static func runPrefix(_ location: S3Location) throws -> String {
+        let prefix = location.prefix
+        if prefix.isEmpty || prefix == "runs" || prefix == "runs/" { return "" }
+        guard prefix.hasPrefix("runs/"), !prefix.dropFirst(5).contains("/") else {
+            throw ValidationError("SOURCE s3://\(location.bucket)/\(prefix): a season reads runs, so pass "
+                                  + "s3://\(location.bucket), s3://\(location.bucket)/runs/ or "
+                                  + "s3://\(location.bucket)/runs/<start of the run ids>")
+        }
+        return String(prefix.dropFirst(5))
+    }
+
+    /// A folder path becomes a file:// URI (absolute); URIs are kept.
+    static func mediaRootURI(_ value: String) -> String {
+        if value.contains("://") { return value }
+        let path = (value as NSString).standardizingPath
+        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        return "file://" + absolute
+    }
+
+    /// Condenses `runs` into `output` with the profile's settings and prints the result.
+    static func condense(_ runs: [SeasonRun], name: String?, mediaRoot: String, registry: any SiteRegistryStore,
+                         output: String, global: GlobalOptions) throws {
+        let summary = try SeasonCondenser(options: LocalPipeline.condensationOptions(try global.loadProfile()),
+                                          registryStore: registry)
+            .condense(runs: runs, name: name, mediaRoot: mediaRoot, output: output)
+        try printSeason(summary, runs: runs.map(\.id), global: global)
+    }
+
+    static func printSeason(_ summary: CondensationSummary, runs: [String], global: GlobalOptions) throws {
+        if global.json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(summary), as: UTF8.self))
+            return
+        }
+        print(try Stage3Analysis.summarize(directory: summary.outputPrefix), terminator: "")
+        print("Season Stage 3 (\(runs.count) runs): \(summary.outputPrefix)/")
+        print("  report:      \(summary.outputPrefix)/\(Stage3Files.reportHTML)")
+        if summary.files.contains(Stage3Files.datapackage) {
+            print("  Camtrap DP:  \(summary.outputPrefix)/\(Stage3Files.datapackage)")
         }
     }
 }

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import Hugin
 import Odin
+import OdinKit
 
 /// `odin demo` (what `make demo` runs): generate a sample set with FFmpeg and run the whole pipeline locally.
 struct DemoCommand: ParsableCommand {
@@ -13,8 +15,11 @@ struct DemoCommand: ParsableCommand {
             to raw/<camera>/…, ingest, one array job per run on the "Spot" queue, munin-worker per chunk, the \
             On-Demand fallback, Hugin condensation and teardown, all driven by the same control logic as the \
             Lambda functions. The fault mode is on: some Spot attempts are reclaimed and Spot capacity runs out \
-            after a few starts, so the fallback path runs. Prints where report.html and the Stage 3 files are and \
-            a summary; every number is measured, or computed from the profile's prices and labelled as an estimate.
+            after a few starts, so the fallback path runs. Each camera's upload is its own run; the demo ends by \
+            condensing all of them into one season Stage 3 in <dir>/season (odin analyze --season --local: one \
+            Camtrap DP package, one report.html across the runs). Prints where each run's and the season's \
+            report.html are and a summary; every number is measured, or computed from the profile's prices and \
+            labelled as an estimate.
 
             Example: odin demo --dir .odin/demo
             """)
@@ -70,7 +75,7 @@ struct DemoCommand: ParsableCommand {
             guard try manager.fileExists(atPath: marker) || manager.contentsOfDirectory(atPath: dir).isEmpty else {
                 throw ValidationError("--dir \(dir) exists and is not a demo folder (no .odin-demo); choose another")
             }
-            for name in ["samples", "store", "state", "logs", "stage3_output"] {
+            for name in ["samples", "store", "state", "logs", "stage3_output", "season"] {
                 try? manager.removeItem(atPath: dir + "/" + name)
             }
         }
@@ -105,6 +110,17 @@ struct DemoCommand: ParsableCommand {
                                            progress: !global.json)
         try LocalRun.copyStage3(outcome.summary, to: dir + "/stage3_output")
         var summary = outcome.summary
+        // The season: every run of this demo condensed into one Stage 3 (the runs registered their sites already).
+        if outcome.completed {
+            let store = pipeline.binding.objects
+            let found = try SeasonInputs.inStore(store)
+            let season = try SeasonCondenser(options: LocalPipeline.condensationOptions(profile),
+                                             registryStore: ObjectStoreSiteRegistryStore(store: store))
+                .condense(runs: found.runs, mediaRoot: store.rootURI, output: dir + "/season")
+            summary["season"] = ["dir": season.outputPrefix, "report_html": season.outputPrefix + "/report.html",
+                                 "runs": found.runs.map(\.id), "visits": season.visits, "sites": season.sites,
+                                 "files": season.files]
+        }
         summary["samples"] = ["files": samples.files.count, "stills": samples.stills, "videos": samples.videos,
                               "empty_scene_stills": samples.emptyStills, "cameras": cameras,
                               "generate_seconds": (generated.timeIntervalSince(started) * 10).rounded() / 10]
@@ -121,6 +137,12 @@ struct DemoCommand: ParsableCommand {
                   + "\(exhaustSpotAfter) start(s); chunks of ≤ \(filesPerChunk) files.")
             print(LocalPipeline.render(summary))
             print("Stage 3 copies: \(dir)/stage3_output/<run>/   total time \(summary["total_wall_seconds"] ?? 0) s")
+            if let season = summary["season"] as? [String: Any] {
+                let runs = season["runs"] as? [String] ?? []
+                print("Season across the \(runs.count) runs: \(season["visits"] ?? 0) visit(s) at \(season["sites"] ?? 0) "
+                      + "site(s), one Camtrap DP package: \(season["dir"] ?? "")/")
+                print("Season report: \(season["report_html"] ?? "")")
+            }
         }
         if !outcome.completed { throw CLIError("the demo did not finish within \(Int(timeout)) s (--timeout)") }
     }

@@ -3,13 +3,15 @@ import ArgumentParser
 import Crypto
 import Foundation
 import Hugin
+import HuginState
+import OdinAWS
 import OdinKit
 
 /// `odin download s3://BUCKET/runs/RUN[/stage3] --local-path DIR`: parallel, resumable, verified downloads.
 struct DownloadCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "download",
-        abstract: "Download a run's results (Stage 3, or everything under runs/RUN) from S3: parallel, resumable, verified.",
+        abstract: "Download a run's results (Stage 3, or everything under runs/RUN), or a season's runs, from S3: parallel, resumable, verified.",
         discussion: """
             Every object under the prefix is written to DIR/<key relative to the prefix>. Downloads go to \
             <file>.odin-part first; an interrupted download continues from the bytes already there (a ranged GET) \
@@ -20,7 +22,14 @@ struct DownloadCommand: ParsableCommand {
             --summary prints the Stage 3 analysis (odin analyze); --create-runner writes DIR/run_analysis.sh, which \
             re-runs that analysis locally.
 
-            Example: odin download s3://my-odin-data/runs/20260601-053000-cam01-1a2b/stage3 --local-path ./stage3_output --summary
+            --season s3://BUCKET[/runs/RUN-ID-PREFIX] downloads what a season needs of every run under the prefix \
+            (DIR/<run>/manifest.jsonl.gz, stage1/ and stage3/report.json) and then condenses them into ONE Stage 3 \
+            in --output (default DIR/season), exactly as `odin analyze --season DIR --media-root s3://BUCKET` does \
+            (see `odin analyze --help`); the bucket's site registry names the sites.
+
+            Examples:
+              odin download s3://my-odin-data/runs/20260601-053000-cam01-1a2b/stage3 --local-path ./stage3_output --summary
+              odin download --season s3://my-odin-data/runs/202606 --local-path ./runs-june --output ./season-june
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -46,15 +55,35 @@ struct DownloadCommand: ParsableCommand {
     @Option(name: .long, help: "Parallel downloads (1…64).")
     var concurrency = 16
 
+    @Flag(name: .long, help: "Download every run under s3://BUCKET[/runs/PREFIX] and condense them into one Stage 3.")
+    var season = false
+
+    @Option(name: .long, help: ArgumentHelp("With --season: the folder for the season's Stage 3 (default: DIR/season).",
+                                            valueName: "OUT"))
+    var output: String?
+
+    @Option(name: .long, help: "With --season: the season's name (default: season-<hash of the run ids>).")
+    var name: String?
+
     func validate() throws {
         _ = try S3Location(source, argument: "source")
         guard (1...64).contains(concurrency) else { throw ValidationError("--concurrency must be within 1…64") }
         if observationsOnly && reportOnly {
             throw ValidationError("--observations-only and --report-only exclude each other; pass one")
         }
+        if season {
+            for (flag, set) in [("--observations-only", observationsOnly), ("--report-only", reportOnly),
+                                ("--create-runner", createRunner)] where set {
+                throw ValidationError("\(flag) does not apply with --season")
+            }
+            _ = try AnalyzeCommand.runPrefix(try S3Location(source, argument: "source"))
+        } else if output != nil || name != nil {
+            throw ValidationError("--output and --name only apply with --season")
+        }
     }
 
     func run() throws {
+        if season { return try downloadSeason() }
         let location = try S3Location(source, argument: "source")
         let client = try AWSAccess.client(global: global, concurrency: concurrency)
         let started = Date()
@@ -100,13 +129,45 @@ struct DownloadCommand: ParsableCommand {
             if let analysis { print(analysis) }
             if let runner = output["runner"] { print("Runner: \(runner)") }
         }
-        if !report.refused.isEmpty {
-            throw CLIError("refused \(report.refused.count) key(s) that would leave \(localPath): "
-                           + report.refused.prefix(5).joined(separator: ", "))
+        try report.throwIfIncomplete(localPath: localPath)
+    }
+}
+
+extension DownloadCommand {
+    /// `--season`: each run's manifest, Stage 1 and report.json into DIR/<run>/, then one season Stage 3.
+    func downloadSeason() throws {
+        let location = try S3Location(source, argument: "source")
+        let runPrefix = try AnalyzeCommand.runPrefix(location)
+        let client = try AWSAccess.client(global: global, concurrency: concurrency)
+        var downloader = S3Downloader(client: client, concurrency: concurrency)
+        downloader.keyFilter = { relative in
+            let parts = relative.split(separator: "/", omittingEmptySubsequences: false)
+            guard parts.count >= 2, parts[0].hasPrefix(runPrefix) else { return false }
+            return (parts.count == 2 && parts[1] == "manifest.jsonl.gz") || (parts.count == 3 && parts[1] == "stage1")
+                || (parts.count == 3 && parts[1] == "stage3" && parts[2] == Stage3Files.report)
         }
-        if !report.errors.isEmpty {
-            throw CLIError("\(report.errors.count) download(s) failed (re-run to resume):\n  "
-                           + report.errors.prefix(10).joined(separator: "\n  "))
+        let report = try downloader.download(try S3Location("s3://\(location.bucket)/runs/", argument: "source"),
+                                             to: localPath, progress: !global.json)
+        try report.throwIfIncomplete(localPath: localPath)
+        if !global.json {
+            Terminal.error("downloaded \(report.downloaded) file(s) (\(report.skipped) already complete) of the runs "
+                           + "under \(source) → \(localPath)")
+        }
+        // Only the runs the bucket holds now (the folder may keep older downloads).
+        let listed = Set(report.keys.compactMap { $0.split(separator: "/").first.map(String.init) })
+        guard !listed.isEmpty else {
+            throw CLIError("no runs under s3://\(location.bucket)/runs/\(runPrefix): check the bucket and the run "
+                           + "prefix (odin status lists runs)")
+        }
+        do {
+            let found = try SeasonInputs.inFolder(localPath)
+            let runs = found.runs.filter { listed.contains($0.id) }
+            let registry = try SiteRegistries.open(storeURI: "s3://" + location.bucket,
+                                                   environment: ProcessInfo.processInfo.environment)
+            try AnalyzeCommand.condense(runs, name: name, mediaRoot: "s3://" + location.bucket, registry: registry,
+                                        output: output ?? localPath + "/season", global: global)
+        } catch let error as CLIError { throw error } catch {
+            throw CLIError("download --season \(source): \(error)")
         }
     }
 }
@@ -117,12 +178,28 @@ struct S3Downloader {
     let concurrency: Int
     /// Only objects with these file names (nil: all).
     var names: Set<String>? = nil
+    /// Only objects whose key relative to the prefix passes (nil: all).
+    var keyFilter: (@Sendable (String) -> Bool)? = nil
 
     struct Report {
         var files = 0, downloaded = 0, resumed = 0, skipped = 0
         var bytes: Int64 = 0
         var refused: [String] = []
         var errors: [String] = []
+        /// Keys (relative to the prefix) of the objects downloaded or already complete.
+        var keys: [String] = []
+
+        /// Refused keys and failed downloads are errors (after everything else was downloaded).
+        func throwIfIncomplete(localPath: String) throws {
+            if !refused.isEmpty {
+                throw CLIError("refused \(refused.count) key(s) that would leave \(localPath): "
+                               + refused.prefix(5).joined(separator: ", "))
+            }
+            if !errors.isEmpty {
+                throw CLIError("\(errors.count) download(s) failed (re-run to resume):\n  "
+                               + errors.prefix(10).joined(separator: "\n  "))
+            }
+        }
     }
 
     struct Item: Sendable {
@@ -145,10 +222,12 @@ struct S3Downloader {
             let relative = String(object.key.dropFirst(prefix.count))
             if relative.isEmpty || relative.hasSuffix("/") { continue }  // folder markers
             if let names, !names.contains(String(relative.split(separator: "/").last ?? "")) { continue }
+            if let keyFilter, !keyFilter(relative) { continue }
             guard let path = try? ObjectKey.localPath(root: directory, key: relative) else {
                 report.refused.append(object.key)
                 continue
             }
+            report.keys.append(relative)
             items.append(Item(key: object.key, path: path, size: object.size,
                               eTag: (object.eTag ?? "").trimmingCharacters(in: CharacterSet(charactersIn: "\""))))
         }

@@ -48,9 +48,7 @@ final class LocalPipeline {
         let verbose = options.verbose
         // Hugin in-process (the runs here are small; on AWS large runs go to a Batch job).
         let condensation = InProcessCondensation { request in
-            var hugin = CondensationOptions()
-            hugin.radiusMeters = profile.clustering.radiusMeters
-            hugin.visitGapMinutes = profile.clustering.visitGapMinutes
+            let hugin = Self.condensationOptions(profile)
             do {
                 let summary = try Condenser(options: hugin, store: objects)
                     .condense(run: request.runID, failedChunks: request.failedChunks)
@@ -75,6 +73,14 @@ final class LocalPipeline {
     }
 
     var storeRoot: String { binding.objects.root }
+
+    /// Hugin's settings from the profile (the local runs and `odin analyze --season` condense alike).
+    static func condensationOptions(_ profile: Profile) -> CondensationOptions {
+        var hugin = CondensationOptions()
+        hugin.radiusMeters = profile.clustering.radiusMeters
+        hugin.visitGapMinutes = profile.clustering.visitGapMinutes
+        return hugin
+    }
 
     // MARK: - Upload (copy into raw/<camera>/…)
 

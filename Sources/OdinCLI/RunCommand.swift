@@ -431,7 +431,7 @@ struct RunFollower {
                 finished = []
                 var chunkInfo: [String] = []
                 for run in runs {
-                    let stage1 = try client.listAllObjects(bucket: bucket, prefix: "runs/\(run)/stage1/").count
+                    let stage1 = try client.listAllObjects(bucket: bucket, prefix: "runs/\(run)/stage1/chunk-").count
                     let done = (try? client.headObject(bucket: bucket, key: "runs/\(run)/stage3/report.json")) != nil
                     if done { finished.append(run) }
                     chunkInfo.append("\(run): \(stage1) Stage 1 chunk(s)\(done ? ", condensed" : "")")

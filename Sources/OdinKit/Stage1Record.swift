@@ -1,5 +1,6 @@
 import FoundationEssentials
 import JSONEscaping
+import OdinBasics
 
 /// One detection in a Stage 1 record, in the MegaDetector batch-output convention: `bbox` is `[x, y, width, height]`
 /// relative to the image (0…1, origin top-left).
@@ -14,16 +15,23 @@ public struct Detection: Codable, Sendable, Equatable {
     public var doubtful: Bool?
     /// Object key of this detection's JPEG crop (`runs/<run>/stage1/crops/…`), when crops were written.
     public var crop: String?
+    /// Object key of the small JPEG thumbnail of this detection (`StoreLayout.thumbnailKey`): written for the
+    /// best-confidence detection of each species label in a frame, when thumbnails are on (the default).
+    public var thumbnail: String?
 
     public init(category: String, label: String, conf: Double, bbox: [Double], doubtful: Bool? = nil,
-                crop: String? = nil) {
+                crop: String? = nil, thumbnail: String? = nil) {
         self.category = category
         self.label = label
         self.conf = conf
         self.bbox = bbox
         self.doubtful = doubtful
         self.crop = crop
+        self.thumbnail = thumbnail
     }
+
+    /// The species name Hugin groups by: the label, or the category id when the label is empty.
+    public var speciesName: String { label.isEmpty ? category : label }
 }
 
 /// One media file's Stage 1 result: one JSON line in `runs/<run>/stage1/chunk-<index>.jsonl.gz`.
@@ -184,4 +192,12 @@ public enum StoreLayout {
     public static func stage3Prefix(run: String) -> String { "runs/\(run)/stage3/" }
     public static func runRecordKey(run: String) -> String { "runs/\(run)/run.json" }
     public static let siteRegistryKey = "state/sites.json"
+
+    /// The thumbnail of the best detection of `species` in one frame of `media` (`frame` nil for stills), in the
+    /// Stage 1 folder whose prefix is `stage1Prefix`: `<stage1Prefix>thumbnails/<16 hex digits>.jpg`. The name is a
+    /// 64-bit FNV-1a hash of media key, frame and species, so the worker and Hugin derive the same key, and no
+    /// media key (`..`, `/`, any byte) can make it leave the `thumbnails/` folder.
+    public static func thumbnailKey(stage1Prefix: String, media: String, frame: Int?, species: String) -> String {
+        stage1Prefix + "thumbnails/" + FNV1a.hex(media + "#" + (frame.map(String.init) ?? "") + "#" + species) + ".jpg"
+    }
 }

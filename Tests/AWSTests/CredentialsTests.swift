@@ -67,7 +67,7 @@ import TestSupport
         #expect(noRegion?.message.contains("AWS_REGION") == true)
     }
 
-    @Test func roleProfileAssumesRoleThroughSTS() throws {
+    @Test(.requires(.venv)) func roleProfileAssumesRoleThroughSTS() throws {
         guard let moto = SignedMoto.require() else { return }
         let roleARN = try moto.role(uniqueName("ops"))
         let home = try Self.temporaryHome(

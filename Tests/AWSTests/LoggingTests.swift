@@ -7,7 +7,7 @@ import Testing
 import TestSupport
 
 /// Nothing secret reaches the logs, even at trace level.
-@Suite struct LoggingTests {
+@Suite(.requires(.venv)) struct LoggingTests {
     final class Capture: Sendable {
         let lines = Mutex<[String]>([])
         var all: [String] { lines.withLock { $0 } }

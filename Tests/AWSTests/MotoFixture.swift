@@ -78,17 +78,14 @@ final class SignedMoto: Sendable {
             retryQuota: retryQuota)
     }
 
-    /// The shared signed server, or nil after recording why (a failure in CI, a skip note otherwise).
+    /// The shared signed server, or nil after recording a failure saying why it did not start. Suites using it
+    /// declare `.requires(.venv)`, which skips them (or fails them under `make test`) when the venv is missing.
     static func require() -> SignedMoto? {
         switch shared {
         case .success(let moto):
             return moto
         case .failure(let error):
-            if Peers.isCI {
-                Issue.record("moto_server needed: \(error)")
-            } else {
-                print("skipping: moto_server unavailable (\(error)); run scripts/venv.sh, or make test")
-            }
+            Issue.record("moto_server did not start: \(error)")
             return nil
         }
     }

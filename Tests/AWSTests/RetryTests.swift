@@ -126,7 +126,7 @@ import TestSupport
             random: { 0 }, sleep: { delays.record($0) }), retryQuota: quota)
     }
 
-    @Test func slowDownThenSuccessWithinBudgetHonouringRetryAfter() throws {
+    @Test(.requires(.venv)) func slowDownThenSuccessWithinBudgetHonouringRetryAfter() throws {
         guard let moto = SignedMoto.require() else { return }
         let bucket = uniqueName("retry")
         try moto.makeClient().createBucket(bucket)
@@ -139,7 +139,7 @@ import TestSupport
         #expect(try moto.makeClient().getObject(bucket: bucket, key: "k").body == [7])
     }
 
-    @Test func throttlingAndConnectionResetsAreRetried() throws {
+    @Test(.requires(.venv)) func throttlingAndConnectionResetsAreRetried() throws {
         guard let moto = SignedMoto.require() else { return }
         let throttled = try FaultProxy(upstream: moto.endpoint, failures: 2, reply: Self.tooMany)
         _ = try client(moto, throttled).describeJobQueues()
@@ -152,7 +152,7 @@ import TestSupport
         #expect(resets.failed.value == 2)
     }
 
-    @Test func givesUpWithATypedErrorBeyondTheBudget() throws {
+    @Test(.requires(.venv)) func givesUpWithATypedErrorBeyondTheBudget() throws {
         guard let moto = SignedMoto.require() else { return }
         let proxy = try FaultProxy(upstream: moto.endpoint, failures: 100, reply: Self.slowDown)
         let error = #expect(throws: AWSError.self) {
@@ -162,7 +162,7 @@ import TestSupport
         #expect(proxy.failed.value == 3)
     }
 
-    @Test func nonIdempotentSubmitJobIsNotRetriedAfterAServerError() throws {
+    @Test(.requires(.venv)) func nonIdempotentSubmitJobIsNotRetriedAfterAServerError() throws {
         guard let moto = SignedMoto.require() else { return }
         let proxy = try FaultProxy(upstream: moto.endpoint, failures: 1, reply: Self.internalError)
         let request = Batch.SubmitJobRequest(jobName: "j", jobQueue: "missing", jobDefinition: "d")
@@ -174,7 +174,7 @@ import TestSupport
         #expect(reached?.code == "ClientException" && reached?.attempts == 2)
     }
 
-    @Test func expiredTemporaryCredentialsAreRefreshedAndTheCallRetried() throws {
+    @Test(.requires(.venv)) func expiredTemporaryCredentialsAreRefreshedAndTheCallRetried() throws {
         guard let moto = SignedMoto.require() else { return }
         let expired = LoopbackReply.expiredToken
         let proxy = try FaultProxy(upstream: moto.endpoint, failures: 1, reply: expired)
@@ -202,7 +202,7 @@ import TestSupport
                 + "token included in the request is expired</Message></Error></ErrorResponse>").utf8))
     }
 
-    @Test func retryQuotaLimitsAStorm() throws {
+    @Test(.requires(.venv)) func retryQuotaLimitsAStorm() throws {
         guard let moto = SignedMoto.require() else { return }
         let proxy = try FaultProxy(upstream: moto.endpoint, failures: 1000, reply: Self.slowDown)
         let quota = RetryQuota(capacity: 12)

@@ -13,7 +13,7 @@ import TestSupport
         "paren(1)!$,;:@.txt", "percent%20literal.txt", "deep//double/slash.txt",
     ]
 
-    @Test func putGetHeadDeleteWithAwkwardKeys() throws {
+    @Test(.requires(.venv)) func putGetHeadDeleteWithAwkwardKeys() throws {
         guard let moto = SignedMoto.require() else { return }
         let client = moto.makeClient()
         let bucket = uniqueName("keys")
@@ -47,7 +47,7 @@ import TestSupport
         }
     }
 
-    @Test func rangedGetAndMissingKey() throws {
+    @Test(.requires(.venv)) func rangedGetAndMissingKey() throws {
         guard let moto = SignedMoto.require() else { return }
         let client = moto.makeClient()
         let bucket = uniqueName("range")
@@ -64,7 +64,7 @@ import TestSupport
         #expect(missing?.requestID != nil)
     }
 
-    @Test func conditionalPutConflictIsTyped() throws {
+    @Test(.requires(.venv)) func conditionalPutConflictIsTyped() throws {
         guard let moto = SignedMoto.require() else { return }
         let client = moto.makeClient()
         let bucket = uniqueName("cond")
@@ -79,7 +79,7 @@ import TestSupport
         #expect(try client.getObject(bucket: bucket, key: "once").body == [1])
     }
 
-    @Test func paginationAcrossPages() throws {
+    @Test(.requires(.venv)) func paginationAcrossPages() throws {
         guard let moto = SignedMoto.require() else { return }
         let client = moto.makeClient()
         let bucket = uniqueName("pages")
@@ -101,7 +101,7 @@ import TestSupport
         #expect(grouped.commonPrefixes == ["p/"])
     }
 
-    @Test func multipartUploadAndStreamedDownloadOfALargeFile() throws {
+    @Test(.requires(.venv)) func multipartUploadAndStreamedDownloadOfALargeFile() throws {
         guard let moto = SignedMoto.require() else { return }
         let client = moto.makeClient()
         let bucket = uniqueName("multi")
@@ -129,7 +129,7 @@ import TestSupport
 
     /// An interrupted multipart upload continues: parts S3 holds whose bytes match the file are kept, a part whose
     /// bytes differ is sent again, the rest are sent; the object's ETag is what `multipartETag` computes locally.
-    @Test func interruptedMultipartUploadResumesFromTheMatchingParts() throws {
+    @Test(.requires(.venv)) func interruptedMultipartUploadResumesFromTheMatchingParts() throws {
         guard let moto = SignedMoto.require() else { return }
         let calls = Mutex<[String]>([])
         let logger = Logger(level: .trace) { record in
@@ -172,7 +172,7 @@ import TestSupport
         #expect(try client.listMultipartUploads(bucket: bucket, prefix: key).isEmpty)
     }
 
-    @Test func unsignedPayloadUpload() throws {
+    @Test(.requires(.venv)) func unsignedPayloadUpload() throws {
         guard let moto = SignedMoto.require() else { return }
         let client = moto.makeClient()
         let bucket = uniqueName("unsigned")
@@ -181,7 +181,7 @@ import TestSupport
         #expect(try client.getObject(bucket: bucket, key: "u").body == Array("abc".utf8))
     }
 
-    @Test func notificationAndLifecycleConfiguration() throws {
+    @Test(.requires(.venv)) func notificationAndLifecycleConfiguration() throws {
         guard let moto = SignedMoto.require() else { return }
         let client = moto.makeClient()
         let bucket = uniqueName("config")
@@ -204,7 +204,7 @@ import TestSupport
         #expect(stored.first?.noncurrentVersionExpirationDays == 30)
     }
 
-    @Test func wrongSecretIsRejected() throws {
+    @Test(.requires(.venv)) func wrongSecretIsRejected() throws {
         guard let moto = SignedMoto.require() else { return }
         var wrong = moto.credentials
         wrong.secretAccessKey += "x"
@@ -214,13 +214,10 @@ import TestSupport
         #expect(error?.status == 403)
     }
 
-    @Test func presignedGetAndPut() throws {
+    @Test(.requires(.moto)) func presignedGetAndPut() throws {
         // moto answers presigned URLs with 500 while signature checking is on, so this uses the suite-wide server
         // (URL signatures themselves are checked against botocore in SigV4SignerTests).
-        guard let endpoint = Peers.motoEndpoint else {
-            if Peers.isCI { Issue.record("MOTO_ENDPOINT not set: run under scripts/with-moto.sh") }
-            return
-        }
+        let endpoint = try #require(Peers.motoEndpoint)
         let client = AWSClient(configuration: AWSClient.Configuration(
             region: "us-east-1",
             credentials: StaticCredentialsProvider(AWSCredentials(accessKeyID: "testing", secretAccessKey: "testing")),

@@ -5,7 +5,7 @@ import Testing
 import TestSupport
 
 /// Batch, DynamoDB, SNS, CloudWatch, EC2, STS and CloudFormation calls against moto_server with signature checking.
-@Suite struct ServiceCallTests {
+@Suite(.requires(.venv)) struct ServiceCallTests {
     @Test func batchComputeQueuesDefinitionsAndJobs() throws {
         guard let moto = SignedMoto.require() else { return }
         let client = moto.makeClient()

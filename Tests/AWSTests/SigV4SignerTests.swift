@@ -176,15 +176,13 @@ print(json.dumps(out))
              headers: [], body: "", token: "tok", presignExpires: 900),
     ]
 
-    @Test func matchesBotocore() throws {
-        guard let python = Peers.python else {
-            if Peers.isCI { Issue.record("no project venv (.venv or ODIN_VENV): run scripts/venv.sh") }
-            return
-        }
+    @Test(.requires(.venv)) func matchesBotocore() throws {
+        let python = try #require(Peers.python)
         let input = try JSONEncoder().encode(Self.differentialCases)
         let result = try Peers.run(python, ["-c", Self.botocoreScript], input: Array(input))
         try #require(result.status == 0, "botocore helper failed: \(result.stderr)")
         let expected = try JSONDecoder().decode([String].self, from: Data(result.stdout.utf8))
+        try #require(expected.count == Self.differentialCases.count, "botocore signed \(expected.count) cases")
         let date = Self.date(2026, 3, 14, 15, 9, 26)
         for (index, testCase) in Self.differentialCases.enumerated() {
             var credentials = Self.exampleCredentials

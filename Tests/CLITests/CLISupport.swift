@@ -60,14 +60,10 @@ struct CLITestError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// A private moto_server, or nil (skip) outside CI when the venv is missing; in CI a missing venv fails.
-func makeMoto() throws -> MotoServer? {
-    guard Peers.python != nil else {
-        if TestEnvironment.isCI { throw CLITestError("no .venv with moto_server: run scripts/venv.sh (CI=true)") }
-        print("skipping: no .venv with moto_server (run scripts/venv.sh)")
-        return nil
-    }
-    return try MotoServer()
+/// A private moto_server; throws (the test fails) when it cannot start. Tests using it declare `.requires(.venv)`,
+/// which skips them (or fails them under `make test`) when the venv is missing.
+func makeMoto() throws -> MotoServer {
+    try MotoServer()
 }
 
 /// The CLI's AWS environment: through the contract checker's model validation (ContractProxy) under make test.

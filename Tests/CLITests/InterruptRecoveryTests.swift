@@ -10,7 +10,7 @@ import Glibc
 /// `odin run --local` interrupted by SIGINT at seeded random points, then the documented recovery command (the same
 /// `odin run --local …` again): every file is processed exactly once and Stage 3 — detections, media, visits — is
 /// what an uninterrupted run gives.
-@Suite(.serialized) struct InterruptRecoveryTests {
+@Suite(.serialized, .requires(.ffmpeg)) struct InterruptRecoveryTests {
     static let points = 50
     static let seed: UInt64 = 20_261_203
 
@@ -20,12 +20,7 @@ import Glibc
         let profile: String
     }
 
-    static func makeMedia() throws -> Setup? {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/ffmpeg") else {
-            if TestEnvironment.isCI { throw CLITestError("ffmpeg is missing (CI=true): run scripts/deps.sh") }
-            print("skipping: no /usr/bin/ffmpeg")
-            return nil
-        }
+    static func makeMedia() throws -> Setup {
         let dir = try TestEnvironment.makeTemporaryDirectory("cli-sigint")
         // The demo's sample set (two cameras, EXIF capture times and GPS, bursts and empty scenes), generated once.
         let demo = try OdinProcess.run(["demo", "--dir", dir + "/demo", "--cameras", "2", "--stills-per-burst", "3",
@@ -63,7 +58,7 @@ import Glibc
     }
 
     @Test func sigintAtRandomPointsThenTheRecoveryCommandGivesTheUninterruptedStage3() throws {
-        guard let setup = try Self.makeMedia() else { return }
+        let setup = try Self.makeMedia()
         defer { try? FileManager.default.removeItem(atPath: setup.dir) }
         let baselineRoot = setup.dir + "/baseline"
         let started = Date()

@@ -7,7 +7,7 @@ import Testing
 import TestSupport
 
 /// `odin download` and `odin run` (upload) against a private moto_server.
-@Suite struct S3CommandTests {
+@Suite(.requires(.venv)) struct S3CommandTests {
     static func client(_ moto: MotoServer) -> AWSClient {
         AWSClient(configuration: AWSClient.Configuration(
             region: "us-east-1",
@@ -38,7 +38,7 @@ import TestSupport
     }
 
     @Test func downloadVerifiesResumesAndRefusesEscapingKeys() throws {
-        guard let moto = try makeMoto() else { return }
+        let moto = try makeMoto()
         defer { moto.stop() }
         let s3 = Self.client(moto)
         let bucket = "dl-\(UUID().uuidString.prefix(8).lowercased())"
@@ -85,7 +85,7 @@ import TestSupport
     }
 
     @Test func downloadCreatesRunnerAndSummary() throws {
-        guard let moto = try makeMoto() else { return }
+        let moto = try makeMoto()
         defer { moto.stop() }
         let s3 = Self.client(moto)
         let bucket = "dr-\(UUID().uuidString.prefix(8).lowercased())"
@@ -110,8 +110,86 @@ import TestSupport
         #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/only") == ["report.json"])
     }
 
+    /// A Stage 1 chunk (JSON lines, gzip) of stills: (path, camera, ISO time, lat, lon, label, confidence).
+    static func stage1Chunk(_ records: [(String, String, String, Double, Double, String, Double)]) throws -> [UInt8] {
+        let lines = records.map { r in
+            #"{"camera_id":"\#(r.1)","detections":[{"bbox":[0.1,0.2,0.3,0.4],"category":"1","conf":\#(r.6),"label":"\#(r.5)"}],"#
+                + #""detector":"motion-v1","errors":[],"latitude":\#(r.3),"longitude":\#(r.4),"path":"\#(r.0)","#
+                + #""timestamp":"\#(r.2)"}"#
+        }
+        let gzip = Process()
+        gzip.executableURL = URL(fileURLWithPath: "/bin/gzip")
+        gzip.arguments = ["-n", "-c"]
+        let input = Pipe(), output = Pipe()
+        gzip.standardInput = input
+        gzip.standardOutput = output
+        try gzip.run()
+        input.fileHandleForWriting.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+        try input.fileHandleForWriting.close()
+        let bytes = output.fileHandleForReading.readDataToEndOfFile()
+        gzip.waitUntilExit()
+        #expect(gzip.terminationStatus == 0)
+        return Array(bytes)
+    }
+
+    /// `odin analyze --season s3://…` and `odin download --season`: three runs of a bucket (two cameras, two sites)
+    /// become one Stage 3 that passes the validators, the same bytes both ways; bad sources are refused clearly.
+    @Test func seasonFromABucketAndThroughDownload() throws {
+        let moto = try makeMoto()
+        defer { moto.stop() }
+        let s3 = Self.client(moto)
+        let bucket = "season-\(UUID().uuidString.prefix(8).lowercased())"
+        try s3.createBucket(bucket)
+        let chunks: [(String, [(String, String, String, Double, Double, String, Double)])] = [
+            ("runs/r1/stage1/chunk-0.jsonl.gz", [("raw/c1/1.JPG", "c1", "2026-05-01T01:00:00Z", 59.0, 18.0, "fox", 0.9),
+                                                 ("raw/c1/2.JPG", "c1", "2026-05-01T01:01:00Z", 59.0, 18.0, "fox", 0.8)]),
+            ("runs/r2/stage1/chunk-0.jsonl.gz", [("raw/c1/3.JPG", "c1", "2026-05-02T01:00:00Z", 59.0, 18.0, "badger", 0.9)]),
+            ("runs/r3/stage1/chunk-0.jsonl.gz", [("raw/c2/1.JPG", "c2", "2026-05-01T02:00:00Z", 59.2, 18.3, "hare", 0.9)]),
+        ]
+        for (key, records) in chunks {
+            try s3.putObject(bucket: bucket, key: key, body: .bytes(try Self.stage1Chunk(records)))
+        }
+        try s3.putObject(bucket: bucket, key: "runs/r3/stage3/visits.csv", body: .bytes(Array("x".utf8)))
+        let root = try TestEnvironment.makeTemporaryDirectory("cli-season")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let environment = awsEnvironment(moto)
+
+        let direct = try OdinProcess.run(["analyze", "--season", "s3://\(bucket)", "--output", root + "/direct"],
+                                         environment: environment)
+        #expect(direct.status == 0, "\(direct.stderr)")
+        #expect(direct.stdout.contains("Season season-") && direct.stdout.contains("3 runs"), "\(direct.stdout)")
+        let verdict = try Stage3Validators.validate(stage3: root + "/direct")
+        #expect(Stage3Validators.errors(verdict) == [])
+        let counts = try #require((verdict["camtrap_dp"] as? [String: Any])?["counts"] as? [String: Any])
+        #expect(counts["deployments"] as? Int == 2)  // c1 stayed at one site over r1 and r2
+        #expect(counts["media"] as? Int == 4)
+
+        let downloaded = try OdinProcess.run(["download", "--season", "s3://\(bucket)/runs/", "--local-path",
+                                              root + "/runs", "--output", root + "/via-download"],
+                                             environment: environment)
+        #expect(downloaded.status == 0, "\(downloaded.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: root + "/runs/r3/stage3/visits.csv"))
+        let names = try FileManager.default.contentsOfDirectory(atPath: root + "/direct").sorted()
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/via-download").sorted() == names)
+        for name in names {
+            #expect(FileManager.default.contents(atPath: root + "/direct/" + name)
+                    == FileManager.default.contents(atPath: root + "/via-download/" + name), "\(name) differs")
+        }
+
+        let noMediaRoot = try OdinProcess.run(["analyze", "--season", root + "/runs", "--output", root + "/x"])
+        #expect(noMediaRoot.status != 0 && noMediaRoot.stderr.contains("--media-root s3://BUCKET"),
+                "\(noMediaRoot.stderr)")
+        let notRuns = try OdinProcess.run(["analyze", "--season", "s3://\(bucket)/raw", "--output", root + "/x"],
+                                          environment: environment)
+        #expect(notRuns.status != 0 && notRuns.stderr.contains("s3://\(bucket)/runs/"), "\(notRuns.stderr)")
+        let empty = try OdinProcess.run(["analyze", "--season", "s3://\(bucket)/runs/zz", "--output", root + "/x"],
+                                        environment: environment)
+        #expect(empty.status != 0 && empty.stderr.contains("no runs under"), "\(empty.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: root + "/x"))
+    }
+
     @Test func runUploadsToRawCameraKeysAndResumes() throws {
-        guard let moto = try makeMoto() else { return }
+        let moto = try makeMoto()
         defer { moto.stop() }
         let s3 = Self.client(moto)
         let bucket = "up-\(UUID().uuidString.prefix(8).lowercased())"
@@ -167,7 +245,7 @@ import TestSupport
     }
 
     @Test func runWaitFollowsTheRunAndDownloadsStage3() throws {
-        guard let moto = try makeMoto() else { return }
+        let moto = try makeMoto()
         defer { moto.stop() }
         let s3 = Self.client(moto)
         let bucket = "wt-\(UUID().uuidString.prefix(8).lowercased())"
@@ -193,7 +271,7 @@ import TestSupport
     }
 
     @Test func statusOnAWSListsQueuesAndEnvironmentsAsJSON() throws {
-        guard let moto = try makeMoto() else { return }
+        let moto = try makeMoto()
         defer { moto.stop() }
         let result = try OdinProcess.run(["status", "--json"], environment: awsEnvironment(moto))
         #expect(result.status == 0, "\(result.stderr)")
@@ -209,7 +287,7 @@ import TestSupport
     }
 
     @Test func stackOutputsNameTheDeployedResources() throws {
-        guard let moto = try makeMoto() else { return }
+        let moto = try makeMoto()
         defer { moto.stop() }
         let s3 = Self.client(moto)
         let template = """
@@ -245,7 +323,7 @@ import TestSupport
     }
 
     @Test func statusReadsRunsTeardownAndBudgetFromTheTable() throws {
-        guard let moto = try makeMoto() else { return }
+        let moto = try makeMoto()
         defer { moto.stop() }
         let client = Self.client(moto)
         let table = "odin-test-state"

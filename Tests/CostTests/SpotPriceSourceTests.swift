@@ -9,12 +9,8 @@ import TestSupport
 
 /// The AWS binding of the price-source port against moto_server (`scripts/with-moto.sh` exports MOTO_ENDPOINT).
 @Suite struct SpotPriceSourceTests {
-    @Test func describeSpotPriceHistoryThroughTheCache() throws {
-        guard let endpoint = Peers.motoEndpoint else {
-            if Peers.isCI { Issue.record("MOTO_ENDPOINT is not set: run the tests through scripts/with-moto.sh") }
-            else { print("skipped: no MOTO_ENDPOINT (run through scripts/with-moto.sh)") }
-            return
-        }
+    @Test(.requires(.moto)) func describeSpotPriceHistoryThroughTheCache() throws {
+        let endpoint = try #require(Peers.motoEndpoint)
         let client = AWSClient(configuration: AWSClient.Configuration(
             region: "eu-north-1",
             credentials: StaticCredentialsProvider(AWSCredentials(accessKeyID: "test", secretAccessKey: "test")),

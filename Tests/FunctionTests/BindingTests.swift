@@ -9,7 +9,7 @@ import TestSupport
 
 /// The AWS binding's ports against moto directly: the same semantics the local binding has.
 @Suite struct BindingTests {
-    @Test func dynamoStateStoreConditionsCountersDeletesAndQueries() throws {
+    @Test(.requires(.venv, .contractChecker)) func dynamoStateStoreConditionsCountersDeletesAndQueries() throws {
         guard let moto = FunctionMoto.require() else { return }
         let stack = try TestStack(moto)
         let state = stack.state
@@ -49,7 +49,7 @@ import TestSupport
         #expect(throws: StateStoreError.self) { try state.delete(key, condition: .itemExists) }
     }
 
-    @Test func s3ObjectStoreRangesCreateIfAbsentStreamingAndListing() throws {
+    @Test(.requires(.venv, .contractChecker)) func s3ObjectStoreRangesCreateIfAbsentStreamingAndListing() throws {
         guard let moto = FunctionMoto.require() else { return }
         let stack = try TestStack(moto)
         let store = S3ObjectStore(client: stack.client, bucket: stack.bucket, prefix: "tenant/a")
@@ -147,7 +147,7 @@ import TestSupport
 }
 
 /// The AWS client's opt-in call log: one line per call, status and duration, no secrets.
-@Suite struct CallLogTests {
+@Suite(.requires(.venv, .contractChecker)) struct CallLogTests {
     final class Lines: @unchecked Sendable {
         var lines: [String] = []
         let lock = NSLock()

@@ -8,7 +8,7 @@ import RuntimeEmulator
 import Testing
 import TestSupport
 
-@Suite(.serialized) struct BudgetGuardFunctionTests {
+@Suite(.serialized, .requires(.venv, .contractChecker)) struct BudgetGuardFunctionTests {
     static func fixture(_ name: String) throws -> String {
         try String(contentsOfFile: TestEnvironment.packageRoot + "/events/" + name, encoding: .utf8)
     }
@@ -120,7 +120,7 @@ import TestSupport
     }
 }
 
-@Suite(.serialized) struct SweeperFunctionTests {
+@Suite(.serialized, .requires(.venv, .contractChecker)) struct SweeperFunctionTests {
     @Test func sweeperReconcilesAndPacesThroughTheBinding() throws {
         guard let moto = FunctionMoto.require() else { return }
         let stack = try TestStack(moto, profileJSON: smallChunksProfile)

@@ -7,7 +7,7 @@ import TestSupport
 /// conditions (from infra/stack.yaml), and requests that break botocore's model (lengths, enums, required and unknown
 /// members). Each request here is marked as a self-test, so it is counted apart from the product's calls; one that is
 /// not rejected the stated way fails this test and the run's contract totals.
-@Suite("AWS contract checker")
+@Suite("AWS contract checker", .requires(.venv, .contractChecker))
 struct ContractCheckerTests {
     enum Outcome: String { case deny, violation, allow }
 

@@ -31,7 +31,7 @@ struct EventFilesTests {
         #expect(Set(files) == Set(Self.functions.keys), "map each events/ file to the function that handles it")
     }
 
-    @Test(arguments: ["job-done.json", "job-failed-host-ec2.json", "job-runnable-timeout.json"])
+    @Test(.requires(.venv, .contractChecker), arguments: ["job-done.json", "job-failed-host-ec2.json", "job-runnable-timeout.json"])
     func batchJobEventThroughJobEvents(file: String) throws {
         guard let moto = FunctionMoto.require() else { return }
         let stack = try TestStack(moto, profileJSON: smallChunksProfile)
@@ -66,7 +66,7 @@ struct EventFilesTests {
 
     /// The sweeper's sealing path (a window ingest left pending), on the sweeper's role: it claims the window's
     /// objects, writes the manifest, deletes the pending items and submits the run.
-    @Test func scheduledSweeperSealsASettledWindow() throws {
+    @Test(.requires(.venv, .contractChecker)) func scheduledSweeperSealsASettledWindow() throws {
         guard let moto = FunctionMoto.require() else { return }
         let settling = #"{"pipeline":{"ingest":{"settle_seconds":3600},"chunking":{"target_minutes":2,"seconds_per_image":60}}}"#
         let stack = try TestStack(moto, profileJSON: settling)

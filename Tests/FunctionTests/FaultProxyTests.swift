@@ -321,7 +321,7 @@ enum ProxyScenarios {
     }
 }
 
-@Suite(.serialized) struct FaultProxyTests {
+@Suite(.serialized, .requires(.venv, .contractChecker)) struct FaultProxyTests {
     /// Every k for the first kind of fault, and every `stride`-th k for the others (each case builds a stack in moto).
     @Test(arguments: [ProxyScenarios.burstIngest, ProxyScenarios.sweeper, ProxyScenarios.reclaims])
     func everyFailedAWSCallGivesTheFaultFreeEndState(scenario: ProxyScenario) throws {
@@ -356,7 +356,7 @@ enum ProxyScenarios {
     }
 }
 
-@Suite(.serialized) struct LongKeyTests {
+@Suite(.serialized, .requires(.venv, .contractChecker)) struct LongKeyTests {
     /// An S3 key near its 1,024-byte limit makes `<bucket>/<key>#<version>` longer than DynamoDB's sort-key limit;
     /// the pending item is stored under `h#<sha256>` with the full key as an attribute, and the run's manifest has it.
     @Test func aKeyNearOneKilobyteIsIngestedAndSealedThroughDynamoDB() throws {

@@ -32,17 +32,13 @@ final class FunctionMoto: Sendable {
         }
     }()
 
-    /// The shared server, or nil after recording why: a failure in CI and under scripts/with-moto.sh (`make test`,
-    /// which starts the contract checker), a skip note otherwise.
+    /// The shared server, or nil after recording a failure saying why it did not start. Suites using it declare
+    /// `.requires(.venv, .contractChecker)`, which skips them (or fails them under `make test`) when a peer is missing.
     static func require() -> FunctionMoto? {
         switch shared {
         case .success(let moto): return moto
         case .failure(let error):
-            if TestEnvironment.isCI || Peers.motoEndpoint != nil {
-                Issue.record("moto_server and the AWS contract checker needed: \(error)")
-            } else {
-                print("skipping: moto_server unavailable (\(error)); run scripts/venv.sh, or make test")
-            }
+            Issue.record("moto_server and the AWS contract checker needed: \(error)")
             return nil
         }
     }

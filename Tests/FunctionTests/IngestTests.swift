@@ -23,7 +23,7 @@ func s3Event(bucket: String, keys: [(key: String, size: Int, eTag: String)]) -> 
 /// Settle at once and cut runs into chunks of two images, so small bursts give several chunks.
 let smallChunksProfile = #"{"pipeline":{"ingest":{"settle_seconds":0},"chunking":{"target_minutes":2,"seconds_per_image":60}}}"#
 
-@Suite(.serialized) struct IngestFunctionTests {
+@Suite(.serialized, .requires(.venv, .contractChecker)) struct IngestFunctionTests {
     @Test func uploadBurstWithDuplicatesGivesExactlyTheExpectedJobsAndManifests() throws {
         guard let moto = FunctionMoto.require() else { return }
         let stack = try TestStack(moto, profileJSON: smallChunksProfile)

@@ -62,7 +62,7 @@ extension TestStack {
     }
 }
 
-@Suite(.serialized) struct JobEventsFunctionTests {
+@Suite(.serialized, .requires(.venv, .contractChecker)) struct JobEventsFunctionTests {
     @Test(arguments: [UInt64(7), 20_261_129])
     func shuffledAndDuplicatedEventsCondenseOnceCountAndTearDown(seed: UInt64) throws {
         guard let moto = FunctionMoto.require() else { return }

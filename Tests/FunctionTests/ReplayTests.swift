@@ -6,14 +6,10 @@ import TestSupport
 /// `odin replay --seed-local` (what `make replay EVENT=events/job-done.json` runs inside scripts/with-moto.sh): seeds
 /// the stack's resources and a run matching the event, runs the real job-events bootstrap, prints the response and
 /// one line per AWS call.
-@Suite struct ReplayTests {
+@Suite(.requires(.venv, .contractChecker), .requires(.odin)) struct ReplayTests {
     @Test func jobDoneReplaysAgainstSeededMotoWithACallLog() throws {
         guard let moto = FunctionMoto.require() else { return }
         let odin = TestEnvironment.binary("odin")
-        guard FileManager.default.isExecutableFile(atPath: odin) else {
-            if TestEnvironment.isCI { Issue.record("\(odin) is not built") } else { print("skipping: build odin first") }
-            return
-        }
         let stage = "r" + String(UInt32.random(in: 0...UInt32.max), radix: 36)
         let environment = [
             // Through the contract checker (model validation; the replay runs on the setup user, not a template role).

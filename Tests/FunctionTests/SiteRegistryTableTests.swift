@@ -3,9 +3,10 @@ import HuginState
 import Odin
 import OdinAWS
 import Testing
+import TestSupport
 
 /// The site registry as one conditionally written item of the state table (DynamoDB in moto, signatures checked).
-@Suite("Site registry in the state table")
+@Suite("Site registry in the state table", .requires(.venv, .contractChecker))
 struct SiteRegistryTableTests {
     @Test("create, update with the current version, and a stale writer is refused")
     func conditionalWrites() throws {

@@ -122,7 +122,7 @@ import TestSupport
 
     /// A file that failed is `failure` + `"detections": null`; motion-v1's category is the documented id 4; a
     /// video without its frame rate in Stage 1 is a failure rather than invented frame numbers.
-    @Test func megadetectorFailuresAndMotionCategory() throws {
+    @Test(.requires(.venv)) func megadetectorFailuresAndMotionCategory() throws {
         let store = try makeStore()
         try writeChunks(store, run: "f", [[
             Stage1Record(path: "raw/c/BAD.JPG", cameraID: "c", detector: "motion-v1", errors: ["truncated JPEG"]),
@@ -153,7 +153,7 @@ import TestSupport
     }
 
     /// Two sites on one parallel: the bounding box would have no height, so it is padded (never a zero-area polygon).
-    @Test func spatialIsNeverAZeroAreaPolygon() throws {
+    @Test(.requires(.venv)) func spatialIsNeverAZeroAreaPolygon() throws {
         let store = try makeStore()
         try writeChunks(store, run: "p", [[
             record("raw/a/1.JPG", camera: "a", time: iso(Self.t0), lat: 59, lon: 18, [("fox", 0.9)]),
@@ -190,7 +190,7 @@ import TestSupport
 
     /// Every Stage 3 file passes the validator of the tool that reads it, and a second reader (frictionless'
     /// Package API) counts the same Camtrap DP rows as report.json says the writer wrote.
-    @Test func stage3PassesTheFormatValidators() throws {
+    @Test(.requires(.venv)) func stage3PassesTheFormatValidators() throws {
         let store = try Self.makeRun()
         let result = try Stage3Validators.validate(stage3: try store.path(for: "runs/s1/stage3"))
         #expect(Stage3Validators.errors(result) == [])
@@ -341,16 +341,8 @@ import TestSupport
     }
 
     /// Opens report.html in headless Chromium and checks that the DOM holds the rendered map and tables.
-    @Test func reportOpensInHeadlessChromium() throws {
-        let candidates = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
-        guard let browser = candidates.first(where: { access($0, X_OK) == 0 }) else {
-            if ProcessInfo.processInfo.environment["CI"] == "true" {
-                Issue.record("Chromium is not installed: run scripts/deps.sh (Debian package `chromium`)")
-            } else {
-                print("skipping reportOpensInHeadlessChromium: no Chromium (scripts/deps.sh installs it)")
-            }
-            return
-        }
+    @Test(.requires(.chromium)) func reportOpensInHeadlessChromium() throws {
+        let browser = try #require(Peer.chromiumPath)
         let store = try Self.makeRun()
         let html = try store.path(for: key("report.html"))
         let profile = html + ".profile"

@@ -1,5 +1,5 @@
 import Foundation
-import Testing
+import TestSupport
 
 /// Helpers for the infra tests: the repository root, temporary directories, running tools.
 enum Repo {
@@ -9,10 +9,9 @@ enum Repo {
 
     static func path(_ relative: String) -> String { root.appendingPathComponent(relative).path }
 
-    /// The project venv's Python (scripts/venv.sh creates it; make test runs that first).
-    static var python: String { path(".venv/bin/python") }
-
-    static var hasVenv: Bool { FileManager.default.isExecutableFile(atPath: python) }
+    /// The project venv's Python (scripts/venv.sh creates it; make test runs that first). Suites that run it
+    /// declare `.requires(.venv)`.
+    static var python: String { Peers.python ?? path(".venv/bin/python") }
 }
 
 struct ToolResult {
@@ -43,11 +42,4 @@ func withTemporaryDirectory<T>(_ body: (URL) throws -> T) throws -> T {
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: url) }
     return try body(url)
-}
-
-/// Fails the current test with a message naming the fix when the venv is missing.
-func requireVenv() -> Bool {
-    if Repo.hasVenv { return true }
-    Issue.record("the project venv is missing (\(Repo.python)): run scripts/venv.sh (or make venv)")
-    return false
 }

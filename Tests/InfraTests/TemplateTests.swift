@@ -1,25 +1,23 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// infra/*.yaml: cfn-lint, the policy and structure checks, and a deploy against moto_server (see infra/README.md).
-@Suite("CloudFormation templates")
+@Suite("CloudFormation templates", .requires(.venv))
 struct TemplateTests {
     static let templates = ["infra/artefacts.yaml", "infra/stack.yaml"]
 
     @Test func cfnLintIsClean() throws {
-        guard requireVenv() else { return }
         let result = try runTool(Repo.path(".venv/bin/cfn-lint"), Self.templates)
         #expect(result.status == 0, "cfn-lint findings:\n\(result.output)")
     }
 
     @Test func policyAndStructureChecksPass() throws {
-        guard requireVenv() else { return }
         let result = try runTool(Repo.python, ["scripts/infra/check_template.py"] + Self.templates)
         #expect(result.status == 0, "check_template.py findings:\n\(result.output)")
     }
 
     @Test func policyCheckRejectsWildcardActionsAndUncommentedStarResources() throws {
-        guard requireVenv() else { return }
         let fixture = "Tests/InfraTests/Fixtures/bad-policy.yaml"
         let result = try runTool(Repo.python, ["scripts/infra/check_template.py", "--policy-only", fixture])
         #expect(result.status == 1, "\(result.output)")
@@ -33,7 +31,6 @@ struct TemplateTests {
     /// checkov over infra/ (CloudFormation and Dockerfiles): zero failed checks, zero parsing errors, and every
     /// skipped check suppressed inline with a reason (`# checkov:skip=CKV_…: reason`). Fails when checkov is missing.
     @Test func checkovHasNoFailedChecksAndEverySkipHasAReason() throws {
-        guard requireVenv() else { return }
         let checkov = Repo.path(".venv/bin/checkov")
         guard FileManager.default.isExecutableFile(atPath: checkov) else {
             Issue.record("checkov is missing (\(checkov)): run scripts/venv.sh (scripts/requirements-checkov.txt)")
@@ -74,14 +71,7 @@ struct TemplateTests {
         #expect(totals.passed > 100, "checkov passed only \(totals.passed) checks: did it read the templates?")
     }
 
-    static var motoAvailable: Bool {
-        let env = ProcessInfo.processInfo.environment
-        return env["MOTO_ENDPOINT"] != nil || env["CI"] == "true"
-    }
-
-    @Test(.enabled(if: motoAvailable, "needs MOTO_ENDPOINT: run through scripts/with-moto.sh (make test)"))
-    func deploysUpdatesAndDeletesOnMoto() throws {
-        guard requireVenv() else { return }
+    @Test(.requires(.moto)) func deploysUpdatesAndDeletesOnMoto() throws {
         let result = try runTool(Repo.python, ["scripts/infra/moto_deploy_test.py"])
         #expect(result.status == 0, "moto deploy test:\n\(result.output)")
         #expect(result.output.contains("0 failure(s)"), "\(result.output)")

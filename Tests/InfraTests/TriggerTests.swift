@@ -1,11 +1,11 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Issue 13 item 3: the stack's triggers proven against events/, from the template (scripts/infra/check_triggers.py:
 /// EventBridge patterns through moto's pattern matcher, S3 key filters, Lambda permissions' source ARNs).
-@Suite struct TriggerTests {
+@Suite(.requires(.venv)) struct TriggerTests {
     @Test func rulesFiltersAndPermissionsMatchTheSamples() throws {
-        guard requireVenv() else { return }
         let result = try runTool(Repo.python, ["scripts/infra/check_triggers.py", "infra/stack.yaml"])
         print(result.output.split(separator: "\n").suffix(4).joined(separator: "\n"))
         #expect(result.status == 0, "check_triggers.py:\n\(result.output)")
@@ -20,7 +20,6 @@ import Testing
         ("Value: raw/}, {Name: suffix, Value: .JPG}", "Value: r}, {Name: suffix, Value: .JPG}", "'rawx/IMG_0001.JPG' triggers ingest"),
     ])
     func brokenTriggerIsFound(original: String, replacement: String, finding: String) throws {
-        guard requireVenv() else { return }
         let template = try String(contentsOfFile: Repo.path("infra/stack.yaml"), encoding: .utf8)
         #expect(template.contains(original), "infra/stack.yaml no longer contains \(original.debugDescription)")
         try withTemporaryDirectory { directory in

@@ -27,10 +27,8 @@ import TestSupport
         write_results_to_file(results, sys.argv[2], detector_file="md_v5a.0.0.pt")
         """
 
-    @Test func workerReadsMegaDetectorsOwnOutputAndStage3Validates() throws {
-        guard let python = Peers.python else {
-            throw Stage3Validators.Failure(description: "no .venv: run scripts/venv.sh (megadetector-utils)")
-        }
+    @Test(.requires(.venv)) func workerReadsMegaDetectorsOwnOutputAndStage3Validates() throws {
+        let python = try #require(Peers.python)
         let root = try Fixture.directory("munin-md")
         defer { Fixture.remove(root) }
         let store = try WorkerTests().makeRun(root, run: "md")

@@ -78,10 +78,12 @@ enum Fixture {
     }
 
     /// A JPEG still (gray scene, white square at `squareX`), with `exif` (a TIFF block) inserted as APP1.
-    static func jpeg(_ path: String, squareX: Int = 100, exif: [UInt8]?) throws {
+    /// `background` is a lavfi source of size `size` (a textured one gives camera-like JPEG sizes).
+    static func jpeg(_ path: String, squareX: Int = 100, squareY: Int = 90, square: Int = 40, exif: [UInt8]?,
+                     background: String = "color=c=gray:s=320x240:d=1") throws {
         let plain = path + ".plain.jpg"
-        try ffmpeg(["-f", "lavfi", "-i", "color=c=gray:s=320x240:d=1",
-                    "-vf", "drawbox=x=\(squareX):y=90:w=40:h=40:color=white:t=fill",
+        try ffmpeg(["-f", "lavfi", "-i", background,
+                    "-vf", "drawbox=x=\(squareX):y=\(squareY):w=\(square):h=\(square):color=white:t=fill",
                     "-frames:v", "1", "-q:v", "3", plain])
         var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: plain)))
         try FileManager.default.removeItem(atPath: plain)

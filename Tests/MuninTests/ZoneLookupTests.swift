@@ -71,8 +71,8 @@ import TestSupport
     /// Differential test against the reference (timezonefinder on the full polygons, from .venv) on seeded random
     /// points spread evenly over the sphere. Away from boundaries (the reference answers the same 0.2° around the
     /// point, beyond the table's half pixel and its 0.125° shore fill) the answers must agree exactly.
-    @Test func agreesWithTheReferenceOnRandomPoints() throws {
-        let python = try #require(Peers.python, "no .venv: run scripts/venv.sh (make test does) for timezonefinder")
+    @Test(.requires(.venv)) func agreesWithTheReferenceOnRandomPoints() throws {
+        let python = try #require(Peers.python)
         var generator = SplitMix64(seed: 20_251_203)
         var points: [(Double, Double)] = []
         for _ in 0..<3000 {
@@ -129,8 +129,8 @@ import TestSupport
 
     /// Every zone the table can answer loads from the system tz database, and its offsets agree with Python's
     /// zoneinfo (an independent TZif reader that also evaluates the footer rules) at instants from 1990 to 2037.
-    @Test func everyTableZoneLoadsAndAgreesWithPythonZoneinfo() throws {
-        let python = try #require(Peers.python, "no .venv: run scripts/venv.sh (make test does)")
+    @Test(.requires(.venv)) func everyTableZoneLoadsAndAgreesWithPythonZoneinfo() throws {
+        let python = try #require(Peers.python)
         let instants: [Int64] = [631_152_000, 1_262_304_000, 1_736_942_400, 1_752_580_800, 1_774_746_000,
                                  1_792_000_000, 2_114_380_800]  // 1990 … 2037, both seasons
         let script = """

@@ -15,8 +15,9 @@ public enum Peers {
     /// `<venv>/bin/python`, or nil when there is no venv.
     public static var python: String? { venv.map { $0 + "/bin/python" } }
 
-    /// True when the environment says this is CI (`CI=true`): missing peers must fail, not skip.
-    public static var isCI: Bool { TestEnvironment.isCI }
+    /// True when a missing peer must fail rather than skip (`ODIN_REQUIRE_PEERS=1` or `CI=true`).
+    @available(*, deprecated, message: "declare the peer with the .requires(_:) trait (Tests/TestSupport/Peer.swift)")
+    public static var isCI: Bool { Peer.areRequired }
 
     /// The shared moto_server endpoint exported by `scripts/with-moto.sh`.
     public static var motoEndpoint: String? {

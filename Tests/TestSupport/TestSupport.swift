@@ -20,8 +20,9 @@ public enum TestEnvironment {
         return url.path
     }
 
-    /// True under CI (`CI=true`), where a missing peer is a failure, not a skip.
-    public static var isCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
+    /// True when a missing peer must fail rather than skip (`ODIN_REQUIRE_PEERS=1` or `CI=true`).
+    @available(*, deprecated, message: "declare the peer with the .requires(_:) trait (Tests/TestSupport/Peer.swift)")
+    public static var isCI: Bool { Peer.areRequired }
 
     /// A fresh temporary folder, unique to the caller.
     public static func makeTemporaryDirectory(_ label: String = "test") throws -> String {

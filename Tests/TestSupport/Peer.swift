@@ -1,0 +1,163 @@
+import Foundation
+import Synchronization
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A program or service a test needs beside the code under test (moto_server, the project venv, FFmpeg, …).
+///
+/// Tests declare their peers with the `.requires(_:)` trait, the one way a test depends on a peer:
+///
+///     @Suite(.requires(.venv, .contractChecker)) struct IngestTests { … }
+///
+/// When a peer is missing the test is reported as SKIPPED with the reason and the fix, and the run ends with a
+/// summary of what was skipped and why. When peers are required (`ODIN_REQUIRE_PEERS=1`, which `make test` sets,
+/// or `CI=true`) a missing peer is a FAILURE naming it instead. A test never returns early as passed.
+public struct Peer: Sendable, CustomStringConvertible {
+    /// What the peer is, e.g. "moto_server (MOTO_ENDPOINT)".
+    public let name: String
+    /// How to provide it, e.g. "run the tests through scripts/with-moto.sh (make test)".
+    public let fix: String
+    /// Why it is unavailable, or nil when it is available.
+    private let probe: @Sendable () -> String?
+
+    public init(name: String, fix: String, probe: @escaping @Sendable () -> String?) {
+        self.name = name
+        self.fix = fix
+        self.probe = probe
+    }
+
+    /// Why the peer is unavailable, or nil when it is there.
+    public var missingReason: String? { probe() }
+    public var isAvailable: Bool { missingReason == nil }
+    public var description: String { name }
+}
+
+// MARK: - The peers
+
+extension Peer {
+    /// The suite-wide moto_server that scripts/with-moto.sh starts and exports as MOTO_ENDPOINT.
+    public static let moto = Peer(name: "moto_server (MOTO_ENDPOINT)",
+                                  fix: "run the tests through scripts/with-moto.sh (make test)") {
+        Peers.motoEndpoint == nil ? "MOTO_ENDPOINT is not set" : nil
+    }
+
+    /// The project venv (scripts/venv.sh, scripts/requirements-test.txt): moto_server for the suites' private
+    /// servers, botocore, cfn-lint and the Stage 3 validators.
+    public static let venv = Peer(name: "the project venv (.venv or ODIN_VENV)", fix: "run scripts/venv.sh") {
+        guard let venv = Peers.venv else { return "no \(Peers.packageRoot)/.venv/bin/python and ODIN_VENV unset" }
+        for tool in ["python", "moto_server"] where access(venv + "/bin/" + tool, X_OK) != 0 {
+            return "\(venv)/bin/\(tool) is missing"
+        }
+        return nil
+    }
+
+    /// The AWS contract checker (scripts/contract/server.py) that scripts/with-moto.sh exports as
+    /// ODIN_CONTRACT_ENDPOINT.
+    public static let contractChecker = Peer(
+        name: "the AWS contract checker (ODIN_CONTRACT_ENDPOINT)",
+        fix: "run the tests through scripts/with-moto.sh (make test), which starts scripts/contract/server.py"
+    ) {
+        ContractVerdict.endpoint == nil ? "ODIN_CONTRACT_ENDPOINT is not set" : nil
+    }
+
+    /// FFmpeg's command-line tool (the tests generate media with it).
+    public static let ffmpeg = Peer(name: "ffmpeg (/usr/bin/ffmpeg)", fix: "run scripts/deps.sh (Debian package ffmpeg)") {
+        access("/usr/bin/ffmpeg", X_OK) == 0 ? nil : "/usr/bin/ffmpeg is not installed"
+    }
+
+    /// The built `odin` executable next to the test bundle.
+    public static let odin = Peer(name: "the odin executable", fix: "swift build --product odin (swift test builds it)") {
+        let path = TestEnvironment.binary("odin")
+        return access(path, X_OK) == 0 ? nil : "\(path) is not built"
+    }
+
+    /// Headless Chromium, for report.html.
+    public static let chromium = Peer(name: "Chromium", fix: "run scripts/deps.sh (Debian package chromium)") {
+        Peer.chromiumPath == nil ? "none of \(Peer.chromiumCandidates.joined(separator: ", ")) is installed" : nil
+    }
+
+    static let chromiumCandidates = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
+
+    /// The first installed Chromium, if any.
+    public static var chromiumPath: String? { chromiumCandidates.first { access($0, X_OK) == 0 } }
+}
+
+// MARK: - Required or skipped
+
+extension Peer {
+    /// True when a missing peer must fail the test instead of skipping it: `ODIN_REQUIRE_PEERS=1` (set by
+    /// `make test`, hence `.ci/run`) or `CI=true`.
+    public static var areRequired: Bool {
+        let environment = ProcessInfo.processInfo.environment
+        return environment["ODIN_REQUIRE_PEERS"] == "1" || environment["CI"] == "true"
+    }
+
+    /// The failure a test reports when a required peer is missing.
+    public struct Missing: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Whether a test needing `peers` runs: true when all are there; false (skip, recorded for the summary) when
+    /// one is missing; throws `Missing` (the test fails) when one is missing and peers are required.
+    static func shouldRun(_ peers: [Peer], declaredAt sourceLocation: SourceLocation) throws -> Bool {
+        let missing = peers.compactMap { peer in peer.missingReason.map { (peer, $0) } }
+        guard !missing.isEmpty else { return true }
+        let reasons = missing.map { "\($0.0.name) missing (\($0.1)): \($0.0.fix)" }
+        if areRequired {
+            throw Missing(description: reasons.joined(separator: "; ")
+                          + " [peers are required: ODIN_REQUIRE_PEERS=1 or CI=true]")
+        }
+        SkipSummary.record(missing.map { "\($0.0.name) missing: \($0.0.fix)" }, declaredAt: sourceLocation)
+        return false
+    }
+}
+
+extension Trait where Self == ConditionTrait {
+    /// Runs the test or suite only when every one of `peers` is available. A missing peer skips it with the
+    /// peers' names and fixes as the reason, or fails it when peers are required (`ODIN_REQUIRE_PEERS=1`,
+    /// `make test`, or `CI=true`).
+    public static func requires(_ peers: Peer..., sourceLocation: SourceLocation = #_sourceLocation) -> Self {
+        // The reason shown for a skip: the missing peers (availability does not change while the tests run).
+        let missing = peers.compactMap { peer in peer.missingReason.map { "\(peer.name) missing (\($0)): \(peer.fix)" } }
+        let comment = Comment(rawValue: missing.isEmpty
+            ? "needs " + peers.map(\.name).joined(separator: ", ") : missing.joined(separator: "; "))
+        return .enabled(comment, sourceLocation: sourceLocation) {
+            try Peer.shouldRun(peers, declaredAt: sourceLocation)
+        }
+    }
+}
+
+// MARK: - Skip summary
+
+/// Collects the tests and suites skipped for a missing peer and prints them by reason when the test process exits,
+/// after Swift Testing's own summary line (which does not count skips). A `.requires` on a suite is evaluated for the
+/// suite and again for each of its tests, so skips are counted per declaration (its source location).
+enum SkipSummary {
+    private static let declarations = Mutex<[String: Set<String>]>([:])
+    private static let installed = Mutex(false)
+
+    static func record(_ missing: [String], declaredAt sourceLocation: SourceLocation) {
+        let place = "\(sourceLocation.fileID):\(sourceLocation.line)"
+        declarations.withLock { byReason in for reason in missing { byReason[reason, default: []].insert(place) } }
+        let first = installed.withLock { done in defer { done = true }; return !done }
+        if first { atexit { SkipSummary.printSummary() } }
+    }
+
+    static func printSummary() {
+        let byReason = declarations.withLock { $0 }
+        guard !byReason.isEmpty else { return }
+        let places = byReason.values.reduce(into: Set<String>()) { $0.formUnion($1) }
+        var text = "\nSKIPPED for a missing peer: \(places.count) test or suite declaration(s) "
+            + "(ODIN_REQUIRE_PEERS=1, which make test sets, makes each a failure):\n"
+        for (reason, places) in byReason.sorted(by: { $0.key < $1.key }) {
+            text += "  \(places.count)× \(reason)\n      at \(places.sorted().joined(separator: ", "))\n"
+        }
+        // `print` writes through C stdio's stdout buffer, as Swift Testing's console output does, so this comes after
+        // its last line.
+        print(text, terminator: "")
+        fflush(nil)
+    }
+}
