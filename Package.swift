@@ -44,47 +44,50 @@ let package = Package(
         // MARK: - Lambda runtime and its local emulator
         // JSONEscaping: JSON string literals for hand-written JSON (Foundation-free).
         .target(name: "JSONEscaping"),
-        .target(name: "LambdaRuntime", dependencies: ["HTTP", "JSONEscaping", "Crypto"]),
+        // OdinBasics: the shared utilities (civil time, blocking threads, process spawning, FNV-1a, SplitMix64, the
+        // environment snapshot, the logger); depends on nothing but JSONEscaping.
+        .target(name: "OdinBasics", dependencies: ["JSONEscaping"]),
+        .target(name: "LambdaRuntime", dependencies: ["HTTP", "JSONEscaping", "Crypto", "OdinBasics"]),
         .target(name: "LambdaJSON", dependencies: ["LambdaRuntime"]),
-        .target(name: "RuntimeEmulator"),
+        .target(name: "RuntimeEmulator", dependencies: ["OdinBasics"]),
 
         // MARK: - AWS client, event models (DescribeJobs decodes into the event model's BatchJobDetail)
-        .target(name: "AWS", dependencies: ["HTTP", "Crypto", "Events"]),
+        .target(name: "AWS", dependencies: ["HTTP", "Crypto", "Events", "OdinBasics"]),
         .target(name: "Events"),
         // Benchmark driver for scripts/bench/30-aws.sh (not deployed).
         .executableTarget(name: "AWSBench", dependencies: ["AWS", "HTTP"]),
 
         // MARK: - Odin (control plane), Munin (worker), Hugin (condensation)
         // OdinKit: ports and shared formats (object store, clock, Stage 1 records, chunks, key layout).
-        .target(name: "OdinKit", dependencies: ["JSONEscaping"]),
-        .target(name: "Munin", dependencies: ["Media", "Compression", "OdinKit", "CTimeZoneTable"]),
-        .target(name: "Hugin", dependencies: ["Compression", "JSONEscaping", "OdinKit"]),
+        .target(name: "OdinKit", dependencies: ["JSONEscaping", "OdinBasics"]),
+        .target(name: "Munin", dependencies: ["Media", "Compression", "OdinKit", "CTimeZoneTable", "OdinBasics"]),
+        .target(name: "Hugin", dependencies: ["Compression", "JSONEscaping", "OdinKit", "OdinBasics"]),
         // Odin: control logic over the ports, the function handlers, profiles (what the Lambda functions link).
-        .target(name: "Odin", dependencies: ["OdinKit", "Events", "Compression", "JSONEscaping", "Crypto"]),
+        .target(name: "Odin", dependencies: ["OdinKit", "Events", "Compression", "JSONEscaping", "Crypto", "OdinBasics"]),
         // OdinLocal: the local binding of Odin's ports (LocalCompute and its worker processes, file and in-memory
         // state stores, stdout notifier, manual clock); for the CLI, the simulator and tests, never the functions.
-        .target(name: "OdinLocal", dependencies: ["Odin", "OdinKit", "Events"]),
+        .target(name: "OdinLocal", dependencies: ["Odin", "OdinKit", "Events", "OdinBasics"]),
         // OdinAWS: the AWS binding of Odin's ports.
-        .target(name: "OdinAWS", dependencies: ["Odin", "OdinKit", "AWS", "Events", "HTTP"]),
+        .target(name: "OdinAWS", dependencies: ["Odin", "OdinKit", "AWS", "Events", "HTTP", "OdinBasics"]),
         // OdinCost: prices, advice, quotes and the policy simulator over the real control logic.
-        .target(name: "OdinCost", dependencies: ["Odin", "OdinKit", "OdinLocal", "Events", "Compression"]),
+        .target(name: "OdinCost", dependencies: ["Odin", "OdinKit", "OdinLocal", "Events", "Compression", "OdinBasics"]),
         // HuginState: the site registry in the state store (DynamoDB on AWS), for the hugin and odin executables.
         .target(name: "HuginState", dependencies: ["Hugin", "Odin", "OdinKit"]),
         // OdinDeploy: `odin deploy` / `odin destroy` (change sets, events, artefact upload, emptying buckets).
-        .target(name: "OdinDeploy", dependencies: ["AWS", "Odin", "Crypto", "HTTP", "JSONEscaping"]),
+        .target(name: "OdinDeploy", dependencies: ["AWS", "Odin", "Crypto", "HTTP", "JSONEscaping", "OdinBasics"]),
 
         // MARK: - Executables
         .executableTarget(name: "OdinCLI", dependencies: [
             "Odin", "OdinAWS", "OdinCost", "OdinKit", "OdinLocal", "Hugin", "HuginState", "AWS", "HTTP", "RuntimeEmulator",
-            "Compression", "Events", "Crypto", "OdinDeploy", "ProfileYAML",
+            "Compression", "Events", "Crypto", "OdinDeploy", "ProfileYAML", "OdinBasics",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Yams", package: "Yams"),
         ]),
         // ProfileYAML: profile files (YAML) to Profile, for the CLI and the tests (Yams stays out of the functions).
         .target(name: "ProfileYAML", dependencies: ["Odin", .product(name: "Yams", package: "Yams")]),
         .executableTarget(name: "OdinBench", dependencies: ["Odin", "OdinKit", "OdinLocal", "Events"]),
-        .executableTarget(name: "MuninWorker", dependencies: ["Munin", "OdinAWS", "OdinKit"]),
-        .executableTarget(name: "HuginCLI", dependencies: ["Hugin", "HuginState", "OdinAWS", "OdinKit", "Compression"]),
+        .executableTarget(name: "MuninWorker", dependencies: ["Munin", "OdinAWS", "OdinKit", "OdinBasics"]),
+        .executableTarget(name: "HuginCLI", dependencies: ["Hugin", "HuginState", "OdinAWS", "OdinKit", "Compression", "OdinBasics"]),
         // odin-package: deterministic Lambda zips (scripts/package.sh); a host tool, never deployed.
         .executableTarget(name: "OdinPackage", dependencies: ["Compression"]),
         .executableTarget(name: "EchoFunction", dependencies: ["LambdaRuntime"], path: "functions/echo/src"),
@@ -102,25 +105,26 @@ let package = Package(
 
         // MARK: - Tests (Swift Testing; real peers: see Tests/README.md)
         .target(name: "TestSupport", dependencies: ["RuntimeEmulator", "HTTP", "AWS"], path: "Tests/TestSupport"),
-        .executableTarget(name: "RuntimeProbe", dependencies: ["LambdaRuntime", "LambdaJSON"],
+        .executableTarget(name: "RuntimeProbe", dependencies: ["LambdaRuntime", "LambdaJSON", "OdinBasics"],
                           path: "Tests/Fixtures/RuntimeProbe"),
         .testTarget(name: "BridgeTests", dependencies: ["HTTP", "Crypto", "Compression", "Media", "RuntimeEmulator",
-                                                 "TestSupport"]),
+                                                 "TestSupport", "OdinBasics"]),
         .testTarget(name: "LambdaRuntimeTests", dependencies: ["RuntimeEmulator", "TestSupport", "RuntimeProbe"]),
-        .testTarget(name: "AWSTests", dependencies: ["AWS", "Events", "HTTP", "Crypto", "RuntimeEmulator", "TestSupport"]),
+        .testTarget(name: "AWSTests", dependencies: ["AWS", "Events", "HTTP", "Crypto", "RuntimeEmulator", "TestSupport", "OdinBasics"]),
+        .testTarget(name: "OdinBasicsTests", dependencies: ["OdinBasics"]),
         .testTarget(name: "EventsTests", dependencies: ["Events"]),
-        .testTarget(name: "OdinTests", dependencies: ["Odin", "OdinKit", "OdinLocal", "Events", "ProfileYAML"]),
+        .testTarget(name: "OdinTests", dependencies: ["Odin", "OdinKit", "OdinLocal", "Events", "ProfileYAML", "OdinBasics"]),
         .testTarget(name: "MuninTests", dependencies: ["Munin", "Media", "OdinKit", "Compression", "TestSupport",
-                                                       "Hugin"]),
-        .testTarget(name: "HuginTests", dependencies: ["Hugin", "OdinKit", "Compression", "TestSupport"]),
+                                                       "Hugin", "OdinBasics"]),
+        .testTarget(name: "HuginTests", dependencies: ["Hugin", "OdinKit", "Compression", "TestSupport", "OdinBasics"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "AWS", "HTTP", "Odin", "OdinAWS", "OdinKit",
-                                                     "OdinLocal", "RuntimeEmulator"]),
+                                                     "OdinLocal", "RuntimeEmulator", "OdinBasics"]),
         .testTarget(name: "FunctionTests", dependencies: ["Odin", "OdinAWS", "OdinKit", "OdinLocal", "Events", "AWS", "RuntimeEmulator",
                                                          "TestSupport", "HTTP", "Compression",
                                                          // built by `swift test`: the tests run the real bootstraps
                                                          "IngestFunction", "JobEventsFunction", "BudgetGuardFunction",
                                                          "SweeperFunction", "MuninWorker", "HuginCLI", "Hugin",
-                                                         "HuginState"]),
+                                                         "HuginState", "OdinBasics"]),
         .testTarget(name: "CostTests", dependencies: ["OdinCost", "Odin", "OdinAWS", "OdinKit", "OdinLocal", "Events", "AWS",
                                                       "TestSupport"]),
         .testTarget(name: "DeployTests", dependencies: ["OdinDeploy", "AWS", "Odin", "HTTP", "Compression", "Crypto",

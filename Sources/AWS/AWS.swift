@@ -28,4 +28,4 @@
 // S3 `If-None-Match: *` puts) are retried only after throttling or a failed connect, never after a 5xx or a lost
 // response. Expired temporary credentials are refreshed and the call retried.
 //
-// Logging: pass an `AWSLogger`; nothing secret is ever logged (see `AWSLogger`).
+// Logging: pass the shared `Logger` (OdinBasics); nothing secret is ever logged (see `AWSClient.Configuration.logger`).

@@ -1,6 +1,7 @@
 import FoundationEssentials
 import Crypto
 import HTTP
+import OdinBasics
 import Synchronization
 
 #if canImport(Glibc)

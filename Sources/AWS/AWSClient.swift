@@ -1,5 +1,6 @@
 import FoundationEssentials
 import HTTP
+import OdinBasics
 import Synchronization
 
 #if canImport(Glibc)
@@ -36,7 +37,11 @@ public final class AWSClient: Sendable {
         public var http: HTTPClient.Options
         /// Idle HTTP clients kept for reuse.
         public var maxPooledConnections: Int
-        public var logger: AWSLogger?
+        /// Logs at `.debug` (retries) and `.trace` (each attempt: method, URL without its query, status, request ID,
+        /// byte counts). Never credentials, session tokens, signatures, the `Authorization` header, query strings
+        /// (presigned URLs carry signatures there) or response bodies (STS and credential endpoints return secrets);
+        /// error responses are logged by code and message only.
+        public var logger: Logger?
         /// The clock (signing dates, credential expiry, `Retry-After` dates).
         public var now: @Sendable () -> Date
         /// Jitter source in [0, 1).
@@ -51,7 +56,7 @@ public final class AWSClient: Sendable {
             region: String, credentials: any AWSCredentialsProvider,
             endpoints: AWSEndpointResolver = AWSEndpointResolver(), retry: RetryStrategy = RetryStrategy(),
             http: HTTPClient.Options = AWSClient.defaultHTTPOptions, maxPooledConnections: Int = 4,
-            logger: AWSLogger? = nil,
+            logger: Logger? = nil,
             now: @escaping @Sendable () -> Date = { Date() },
             random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
             sleep: @escaping @Sendable (Double) -> Void = { seconds in

@@ -1,5 +1,6 @@
 import FoundationEssentials
 import HTTP
+import OdinBasics
 import Synchronization
 
 /// The AWS SDKs' "standard" retry mode.

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import OdinBasics
 
 /// The condensation core alone (external sort by time + gap-based visit building, no parsing and no output), for
 /// `scripts/bench/60-hugin.sh`. Package-internal: a measurement hook, not an API.
@@ -19,14 +20,8 @@ package enum CondensationBenchmark {
     /// species), appended camera by camera so the sort has real work, then condensed with the default options.
     package static func run(detections: Int, cameras: Int, maxBuffered: Int = 1_000_000,
                             directory: String = "/tmp") throws -> Result {
-        var state: UInt64 = 42
-        func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        var generator = SplitMix64(seed: 42)
+        func next() -> UInt64 { generator.next() }
         let folder = try TemporaryFolder(parent: directory)
         defer { folder.remove() }
         let sorter = DetectionSorter(capacity: maxBuffered, directory: folder.path) { a, b in

@@ -1,3 +1,5 @@
+import OdinBasics
+
 /// The outcome of placing one run's GPS locations into the registry's sites.
 public struct SiteAssignment: Sendable, Equatable {
     /// Site id for each input location, in input order.
@@ -106,23 +108,6 @@ public enum SiteAssigner {
             if !taken.contains(id) { return id }
             seed += "#"
         }
-    }
-}
-
-/// FNV-1a, 64 bit: a small stable hash for ids (not for security).
-enum FNV1a {
-    static func hash(_ text: String) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 {
-            h ^= UInt64(byte)
-            h = h &* 0x100_0000_01b3
-        }
-        return h
-    }
-
-    static func hex(_ text: String, digits: Int = 12) -> String {
-        let s = String(hash(text), radix: 16)
-        return String((String(repeating: "0", count: max(0, 16 - s.count)) + s).prefix(digits))
     }
 }
 

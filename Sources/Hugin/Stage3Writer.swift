@@ -1,6 +1,7 @@
 import FoundationEssentials
 import JSONEscaping
 import OdinKit
+import OdinBasics
 
 #if canImport(Glibc)
 import Glibc

@@ -2,6 +2,7 @@
 // Deterministic: the same arguments give the same bytes.
 import Compression
 import Hugin
+import OdinBasics
 import OdinKit
 
 struct SyntheticRun {
@@ -10,24 +11,18 @@ struct SyntheticRun {
     var chunks: Int
     var seed: UInt64 = 42
 
-    private var state: UInt64 = 0
+    private var generator = SplitMix64(seed: 0)
 
     init(detections: Int, cameras: Int, chunks: Int) {
         self.detections = detections
         self.cameras = cameras
         self.chunks = chunks
-        self.state = seed
+        generator = SplitMix64(seed: seed)
     }
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    mutating func next() -> UInt64 { generator.next() }
 
-    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
+    mutating func unit() -> Double { generator.unit() }
 
     /// Cameras at their own places; each camera sees bursts (1–30 frames, 1–20 s apart) about an hour apart, one
     /// detection per frame, species from a fixed list, confidence uniform in [0.3, 1). Chunks hold consecutive

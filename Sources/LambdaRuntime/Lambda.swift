@@ -1,4 +1,5 @@
 import Crypto
+import OdinBasics
 
 #if canImport(Glibc)
 import Glibc
@@ -11,18 +12,21 @@ public enum Lambda {
     /// - Parameters:
     ///   - name: the function's handler name. `_HANDLER` may be unset, empty, `bootstrap` or this name; anything
     ///     else is an init error (reported to `/runtime/init/error`, then exit 1).
-    ///   - environment: the process environment, read once here.
-    ///   - makeHandler: builds the handler at cold start from the environment; a thrown error is an init error.
-    public static func run(name: String, environment: [String: String] = Lambda.processEnvironment(),
-                           makeHandler: ([String: String], LambdaLogger) throws -> any ByteHandler) -> Never {
+    ///   - environment: the environment (nil: this process's, read once here).
+    ///   - makeHandler: builds the handler at cold start from the environment and the runtime's logger (pass it on
+    ///     to everything that logs: while an invocation is handled, every copy's lines carry its request id); a
+    ///     thrown error is an init error.
+    public static func run(name: String, environment: [String: String]? = nil,
+                           makeHandler: ([String: String], Logger) throws -> any ByteHandler) -> Never {
+        let environment = environment ?? ProcessEnvironment.snapshot()
         CryptoLibrary.initializeWithoutConfigFile()  // before libcurl initialises OpenSSL (see its documentation)
-        let logger = LambdaLogger(level: LambdaLogger.level(from: environment))
+        let logger = Logger(level: Logger.level(from: environment))
             .with("lambda.function", environment["AWS_LAMBDA_FUNCTION_NAME"] ?? name)
         let client: RuntimeAPIClient
         do {
             client = try RuntimeAPIClient(runtimeAPI: environment["AWS_LAMBDA_RUNTIME_API"] ?? "", logger: logger)
         } catch {
-            logger.fatal("cannot start: \(error.message)", [("lambda.step", error.step)])
+            logger.fatal("cannot start: \(error.message)", ["lambda.step": error.step])
             exit(1)
         }
         let handler: any ByteHandler
@@ -36,7 +40,7 @@ public enum Lambda {
             handler = try makeHandler(environment, logger)
         } catch {
             let (type, message) = describe(error)
-            logger.fatal("init failed: \(message)", [("error.type", type)])
+            logger.fatal("init failed: \(message)", ["error.type": type])
             do {
                 try client.reportInitError(type: type, message: message)
             } catch let runtimeError {
@@ -48,23 +52,9 @@ public enum Lambda {
         do {
             try loop.run()
         } catch {
-            logger.fatal("stopping: \(error.description)", [("lambda.step", error.step)])
+            logger.fatal("stopping: \(error.description)", ["lambda.step": error.step])
         }
         exit(1)
-    }
-
-    /// The process environment as a dictionary, read from `environ` (no Foundation needed).
-    public static func processEnvironment() -> [String: String] {
-        var result: [String: String] = [:]
-        var cursor = environ
-        while let entry = cursor.pointee {
-            let text = String(cString: entry)
-            if let equals = text.firstIndex(of: "=") {
-                result[String(text[..<equals])] = String(text[text.index(after: equals)...])
-            }
-            cursor += 1
-        }
-        return result
     }
 
     /// (errorType, errorMessage) for a thrown error: reportable errors name themselves, others use the Swift type.
@@ -81,10 +71,10 @@ public enum Lambda {
 package struct RuntimeLoop {
     let client: RuntimeAPIClient
     let handler: any ByteHandler
-    let logger: LambdaLogger
+    let logger: Logger
     var maxInvocations: Int? = nil
 
-    package init(client: RuntimeAPIClient, handler: any ByteHandler, logger: LambdaLogger,
+    package init(client: RuntimeAPIClient, handler: any ByteHandler, logger: Logger,
                  maxInvocations: Int? = nil) {
         self.client = client
         self.handler = handler
@@ -101,8 +91,12 @@ package struct RuntimeLoop {
         }
     }
 
+    /// Handles one invocation with its request id in every line logged meanwhile (through any copy of `logger`).
     private func serve(_ invocation: Invocation) throws(RuntimeError) {
-        let logger = logger.with(requestID: invocation.requestID)
+        try logger.handling(requestID: invocation.requestID) { () throws(RuntimeError) in try handle(invocation) }
+    }
+
+    private func handle(_ invocation: Invocation) throws(RuntimeError) {
         if let trace = invocation.traceID {
             setenv("_X_AMZN_TRACE_ID", trace, 1)
         } else {
@@ -120,14 +114,14 @@ package struct RuntimeLoop {
             clientContext: invocation.clientContext, cognitoIdentity: invocation.cognitoIdentity,
             tenantID: invocation.tenantID, logger: logger)
         if logger.isEnabled(.trace) {
-            logger.trace("event", [("payload", String(decoding: invocation.payload.prefix(1024), as: UTF8.self))])
+            logger.trace("event", ["payload": String(decoding: invocation.payload.prefix(1024), as: UTF8.self)])
         }
         let output: [UInt8]
         do {
             output = try handler.handle(invocation.payload, context: context)
         } catch {
             let (type, message) = Lambda.describe(error)
-            logger.error("handler failed: \(message)", [("error.type", type)])
+            logger.error("handler failed: \(message)", ["error.type": type])
             try client.reportError(requestID: invocation.requestID, type: type, message: message)
             return
         }

@@ -1,3 +1,5 @@
+import OdinBasics
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -17,11 +19,11 @@ public struct LambdaContext: Sendable {
     public let cognitoIdentity: String?
     public let tenantID: String?
     /// The logger for this invocation; its lines carry `requestId`.
-    public let logger: LambdaLogger
+    public let logger: Logger
     private let clock: @Sendable () -> Int64
 
     package init(requestID: String, deadlineMs: Int64, invokedFunctionARN: String, traceID: String?,
-                 clientContext: String?, cognitoIdentity: String?, tenantID: String?, logger: LambdaLogger,
+                 clientContext: String?, cognitoIdentity: String?, tenantID: String?, logger: Logger,
                  clock: @escaping @Sendable () -> Int64 = LambdaContext.epochMilliseconds) {
         self.requestID = requestID
         self.deadlineMs = deadlineMs

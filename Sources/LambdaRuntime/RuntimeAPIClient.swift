@@ -1,5 +1,6 @@
 import HTTP
 import JSONEscaping
+import OdinBasics
 
 #if canImport(Glibc)
 import Glibc
@@ -28,13 +29,13 @@ public final class RuntimeAPIClient {
     /// `http://host:port/2018-06-01/runtime` (accepts `host:port`, `[v6]:port`, `host:port/prefix`, or an http URL).
     public let baseURL: String
     private let http: HTTPConnection
-    private let logger: LambdaLogger
+    private let logger: Logger
     private let maxAttempts: Int
     private let backoffMs: Int
     private var responseHeaders = HTTPHeaders()
     private var errorHeaders = HTTPHeaders()
 
-    public init(runtimeAPI: String, logger: LambdaLogger, maxAttempts: Int = 9, backoffMs: Int = 20)
+    public init(runtimeAPI: String, logger: Logger, maxAttempts: Int = 9, backoffMs: Int = 20)
         throws(RuntimeError)
     {
         let trimmed = runtimeAPI.trimmingCharacters(in: " \t\n")
@@ -137,7 +138,7 @@ public final class RuntimeAPIClient {
             // The invocation is already settled on the service side (unknown id, answered twice, too large):
             // log it and carry on with the next invocation.
             logger.error("Runtime API rejected the \(step) post with \(response.status): \(Self.snippet(response.body))",
-                         [("lambda.step", step)])
+                         ["lambda.step": step])
         default:
             throw RuntimeError(.fatalStatus(response.status), step: step,
                                "status \(response.status): \(Self.snippet(response.body))")
@@ -151,7 +152,7 @@ public final class RuntimeAPIClient {
             do {
                 let response = try http.send(request)
                 if [429, 502, 503, 504].contains(response.status) && attempt < maxAttempts {
-                    logger.warn("Runtime API \(step) answered \(response.status); retrying", [("lambda.step", step)])
+                    logger.warning("Runtime API \(step) answered \(response.status); retrying", ["lambda.step": step])
                 } else {
                     return response
                 }
@@ -160,7 +161,7 @@ public final class RuntimeAPIClient {
                     throw RuntimeError(.unreachable, step: step,
                                        "Runtime API at \(baseURL) unreachable after \(attempt) attempts: \(error.message)")
                 }
-                logger.warn("Runtime API \(step) failed (\(error.message)); retrying", [("lambda.step", step)])
+                logger.warning("Runtime API \(step) failed (\(error.message)); retrying", ["lambda.step": step])
             }
             // Exponential backoff capped at 500 ms: 20, 40, 80, 160, 320, 500, 500, 500 ms by default (about 2.1 s
             // in all), long enough to ride out a restart of the API, short enough not to hide a dead sandbox.

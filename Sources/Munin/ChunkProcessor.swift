@@ -1,6 +1,7 @@
 import FoundationEssentials
 import Media
 import OdinKit
+import OdinBasics
 
 #if canImport(Glibc)
 import Glibc
@@ -100,7 +101,7 @@ public struct ChunkProcessor: Sendable {
         summary.videos = videoIndices.count
 
         // Stills, phase 1 (parallel): locate, EXIF, time, decode the analysis picture.
-        let prepared = BlockingPool.map(stillIndices.count, concurrency: options.concurrency) { n in
+        let prepared = BlockingThreads.map(stillIndices.count, concurrency: options.concurrency) { n in
             self.prepareStill(items[stillIndices[n]])
         }
         defer { for still in prepared { still.located?.cleanup() } }
@@ -108,7 +109,7 @@ public struct ChunkProcessor: Sendable {
         shareCameraZones(prepared, cameraZones)
         // Phase 2 (parallel per burst): detection in time order within each camera's bursts.
         let bursts = Self.bursts(prepared, gap: options.burstGapSeconds)
-        let burstResults = BlockingPool.map(bursts.count, concurrency: options.concurrency) { b in
+        let burstResults = BlockingThreads.map(bursts.count, concurrency: options.concurrency) { b in
             self.detectBurst(bursts[b].map { prepared[$0] }, run: run)
         }
         var recordsByItem: [Int: [Stage1Record]] = [:]
@@ -118,7 +119,7 @@ public struct ChunkProcessor: Sendable {
             for (k, p) in burst.enumerated() { recordsByItem[stillIndices[p]] = [records[k]] }
         }
         // Videos (parallel per file).
-        let videoResults = BlockingPool.map(videoIndices.count, concurrency: options.concurrency) { n in
+        let videoResults = BlockingThreads.map(videoIndices.count, concurrency: options.concurrency) { n in
             let item = items[videoIndices[n]]
             return self.processVideo(item, run: run, cameraZone: cameraZones[item.cameraID])
         }

@@ -1,3 +1,5 @@
+import OdinBasics
+
 /// A wall-clock date and time with no zone (what a camera writes into EXIF).
 public struct LocalDateTime: Sendable, Equatable, Hashable, CustomStringConvertible {
     public var year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int
@@ -46,27 +48,9 @@ public struct LocalDateTime: Sendable, Equatable, Hashable, CustomStringConverti
         }
     }
 
-    // Howard Hinnant's days-from-civil algorithm (proleptic Gregorian).
-    static func daysFromCivil(_ y0: Int, _ m: Int, _ d: Int) -> Int {
-        let y = m <= 2 ? y0 - 1 : y0
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
-    }
+    static func daysFromCivil(_ y: Int, _ m: Int, _ d: Int) -> Int { CivilCalendar.days(year: y, month: m, day: d) }
 
-    static func civilFromDays(_ z0: Int) -> (Int, Int, Int) {
-        let z = z0 + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
-    }
+    static func civilFromDays(_ days: Int) -> (Int, Int, Int) { CivilCalendar.date(days: days) }
 }
 
 /// ISO 8601 UTC text for seconds since 1970: `2024-05-01T10:00:00Z`, with milliseconds only when not whole.

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import OdinBasics
 import OdinKit
 
 #if canImport(Glibc)
@@ -109,24 +110,17 @@ final class ExternalSequence: DetectionSequence {
 
 /// Runs `/bin/sh -c line` with stdout and stderr appended to `log`; returns the exit status (128+signal if killed).
 func spawnShell(_ line: String, log: String) throws -> Int32 {
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o600)
-    posix_spawn_file_actions_adddup2(&actions, 1, 2)
-    let arguments = ["/bin/sh", "-c", line]
-    var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-    defer { for pointer in argv { free(pointer) } }
-    var pid: pid_t = 0
-    let code = posix_spawn(&pid, "/bin/sh", &actions, nil, &argv, environ)
-    guard code == 0 else { throw DetectorError(detector: "external", "cannot start /bin/sh: errno \(code)") }
-    var status: Int32 = 0
-    while waitpid(pid, &status, 0) < 0 {
-        if errno != EINTR { throw DetectorError(detector: "external", "waitpid failed: errno \(errno)") }
+    let pid: pid_t
+    do {
+        pid = try ProcessSpawner.spawn(["/bin/sh", "-c", line], environment: nil,
+                                       output: .init(path: log, appending: true, mode: 0o600))
+    } catch {
+        throw DetectorError(detector: "external", "cannot start /bin/sh: errno \(error.code)")
     }
-    let signal = status & 0x7F
-    return signal == 0 ? (status >> 8) & 0xFF : 128 + signal
+    guard let status = ProcessSpawner.wait(pid) else {
+        throw DetectorError(detector: "external", "waitpid failed: errno \(errno)")
+    }
+    return status
 }
 
 func shellQuote(_ text: String) -> String {

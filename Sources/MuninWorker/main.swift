@@ -3,6 +3,7 @@
 // bounded ranged GETs (no full download for probing).
 import Munin
 import OdinAWS
+import OdinBasics
 import OdinKit
 
 #if canImport(Glibc)

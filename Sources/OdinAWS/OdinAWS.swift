@@ -1,9 +1,10 @@
 // The AWS binding of Odin's ports (S3 object store, DynamoDB state store, Batch compute, SNS notifier, Batch Hugin
 // condensation), on the project's own AWS client. Kept apart from Odin so the control logic and the local binding
-// never link AWS code. The Lambda mains call `OdinAWS.makeServices(environment:)` once at cold start.
+// never link AWS code. The Lambda mains call `OdinAWS.makeServices(environment:logger:)` once at cold start.
 import AWS
 import FoundationEssentials
 import Odin
+import OdinBasics
 import OdinKit
 
 #if canImport(Glibc)
@@ -137,30 +138,30 @@ public enum OdinAWS {
     }
 
     /// The AWS client for the functions, configured from the environment (region, credentials chain, endpoint
-    /// overrides such as AWS_ENDPOINT_URL). `ODIN_LOG_AWS_CALLS=1` logs one line per call on stderr.
-    public static func makeClient(environment: [String: String]) throws -> AWSClient {
+    /// overrides such as AWS_ENDPOINT_URL). `ODIN_LOG_AWS_CALLS=1` logs one line per call on stderr; `logger`
+    /// gets the client's retries (debug) and attempts (trace).
+    public static func makeClient(environment: [String: String], logger: Logger? = nil) throws -> AWSClient {
         do throws(AWSError) {
-            return AWSClient(configuration: try AWSClient.Configuration.fromEnvironment(environment))
+            var configuration = try AWSClient.Configuration.fromEnvironment(environment)
+            configuration.logger = logger
+            return AWSClient(configuration: configuration)
         } catch {
             throw OdinAWSError(variable: "AWS_REGION", error.message)
         }
     }
 
     /// Builds the services of a Lambda function from its environment (read once at cold start).
-    public static func makeServices(environment: [String: String], clock: any WallClock = SystemClock()) throws
-        -> OdinServices
+    /// - Parameter logger: the runtime's logger (its lines carry the request id of the invocation being handled);
+    ///   nil: JSON lines on stderr at the level `AWS_LAMBDA_LOG_LEVEL` / `LOG_LEVEL` name.
+    public static func makeServices(environment: [String: String], logger: Logger? = nil,
+                                    clock: any WallClock = SystemClock()) throws -> OdinServices
     {
+        let logger = logger ?? Logger(level: Logger.level(from: environment))
         let settings = try settings(environment: environment)
-        let client = try makeClient(environment: environment)
+        let client = try makeClient(environment: environment, logger: logger)
         let compute = BatchCompute(client: client, shareIdentifier: settings.shareIdentifier,
                                    schedulingPriority: settings.schedulingPriority,
                                    extraTags: ["odin:stage": settings.stage])
-        let level: OdinLogger.Level = switch (environment["LOG_LEVEL"] ?? environment["AWS_LAMBDA_LOG_LEVEL"] ?? "").lowercased() {
-        case "debug", "trace": .debug
-        case "warn", "warning": .warning
-        case "error": .error
-        default: .info
-        }
         let metrics = StageMetrics(stage: settings.stage, inner: EMFMetrics(namespace: settings.metricsNamespace,
                                                                            clock: clock, write: Output.stdout))
         return OdinServices(
@@ -168,7 +169,7 @@ public enum OdinAWS {
             state: DynamoStateStore(client: client, table: settings.table), compute: compute,
             notifier: SNSNotifier(client: client, topicARN: settings.topicARN), metrics: metrics,
             condensation: BatchCondensation(compute: compute, profile: settings.profile), clock: clock,
-            log: OdinLogger(minimum: level, write: Output.stderr))
+            log: logger)
     }
 }
 
@@ -188,10 +189,9 @@ public struct StageMetrics: MetricsSink {
     }
 }
 
-/// Line writers for logs (stderr) and EMF (stdout); one write per line so lines never interleave.
+/// The line writer for EMF (stdout); one write per line so lines never interleave.
 enum Output {
     static let stdout: @Sendable (String) -> Void = { line in write(1, line) }
-    static let stderr: @Sendable (String) -> Void = { line in write(2, line) }
     static func write(_ fd: Int32, _ line: String) {
         var bytes = Array(line.utf8)
         bytes.append(10)

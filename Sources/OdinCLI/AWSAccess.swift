@@ -3,7 +3,9 @@ import ArgumentParser
 import Foundation
 import Odin
 import OdinAWS
+import OdinBasics
 import OdinLocal
+import Synchronization
 
 /// `s3://bucket/prefix` parsed.
 struct S3Location: Equatable {
@@ -46,30 +48,18 @@ enum AWSAccess {
 enum Parallel {
     static func forEach<T: Sendable>(_ items: [T], concurrency: Int, _ body: @escaping @Sendable (T) throws -> Void)
         -> [String] {
-        let lock = NSLock()
-        nonisolated(unsafe) var next = 0
-        nonisolated(unsafe) var errors: [String] = []
-        let group = DispatchGroup()
-        for _ in 0..<max(1, min(concurrency, items.count)) {
-            group.enter()
-            Thread.detachNewThread {
-                while true {
-                    lock.lock()
-                    let index = next
-                    next += 1
-                    lock.unlock()
-                    guard index < items.count else { break }
-                    do { try body(items[index]) } catch {
-                        lock.lock()
-                        errors.append("\(error)")
-                        lock.unlock()
-                    }
+        let next = Atomic<Int>(0)
+        let errors = Mutex<[String]>([])
+        BlockingThreads.run(count: max(1, min(concurrency, items.count))) {
+            while true {
+                let index = next.add(1, ordering: .relaxed).oldValue
+                guard index < items.count else { break }
+                do { try body(items[index]) } catch {
+                    errors.withLock { $0.append("\(error)") }
                 }
-                group.leave()
             }
         }
-        group.wait()
-        return errors
+        return errors.withLock { $0 }
     }
 }
 
@@ -146,7 +136,7 @@ extension DeployedNames {
             throw CLIError("the AWS binding needs the deployed names: \(error) (pass --stack NAME or set ODIN_STACK)")
         }
         services.metrics = NoMetrics()
-        services.log = global.verbose ? OdinLogger(minimum: .info) { Terminal.error($0) } : .silent
+        services.log = global.verbose ? Logger(level: .info) { Terminal.error($0.jsonLine) } : .silent
         return services
     }
 }

@@ -6,6 +6,7 @@ import Foundation
 import Hugin
 import Odin
 import OdinKit
+import OdinBasics
 import OdinLocal
 
 /// The whole pipeline on this machine: Odin's local binding (a folder as the bucket, a state folder, LocalCompute
@@ -62,7 +63,7 @@ final class LocalPipeline {
         for (key, value) in ProcessInfo.processInfo.environment where key.hasPrefix("MUNIN_") || key == "HOME" {
             environment[key] = value
         }
-        let log = verbose ? OdinLogger(minimum: .info) { Terminal.error($0) } : .silent
+        let log = verbose ? Logger(level: .info) { Terminal.error($0.jsonLine) } : .silent
         binding = try LocalBinding.make(
             root: absoluteRoot, profile: profile, worker: [munin],
             workerEnvironment: environment, faults: options.faults, condensation: condensation, log: log,
@@ -173,7 +174,7 @@ final class LocalPipeline {
             records.append(["eventSource": "aws:s3", "eventName": "ObjectCreated:Put", "awsRegion": "local",
                             "s3": ["bucket": ["name": "local"],
                                    "object": ["key": encoded, "size": file.size,
-                                              "eTag": "\(file.size)-\(Self.fnv(file.source))"]]])
+                                              "eTag": "\(file.size)-\(String(FNV1a.hash(file.source), radix: 16))"]]])
         }
         let event = try JSONSerialization.data(withJSONObject: ["Records": records])
         return try IngestHandler.handleDecoded(Array(event), services: binding.services)
@@ -184,12 +185,6 @@ final class LocalPipeline {
         set.insert(charactersIn: "-_.~/")
         return set
     }()
-
-    static func fnv(_ text: String) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        return String(hash, radix: 16)
-    }
 
     /// Waits until every job finished and every event was handled, showing chunk progress. Returns false on timeout.
     func wait(runs: [String], timeoutSeconds: Double, progress: Bool) throws -> Bool {

@@ -1,5 +1,6 @@
 import FoundationEssentials
 import JSONEscaping
+import OdinBasics
 
 /// One detection in a Stage 1 record, in the MegaDetector batch-output convention: `bbox` is `[x, y, width, height]`
 /// relative to the image (0…1, origin top-left).
@@ -197,12 +198,6 @@ public enum StoreLayout {
     /// 64-bit FNV-1a hash of media key, frame and species, so the worker and Hugin derive the same key, and no
     /// media key (`..`, `/`, any byte) can make it leave the `thumbnails/` folder.
     public static func thumbnailKey(stage1Prefix: String, media: String, frame: Int?, species: String) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in (media + "#" + (frame.map(String.init) ?? "") + "#" + species).utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x100_0000_01b3
-        }
-        let hex = String(hash, radix: 16)
-        return stage1Prefix + "thumbnails/" + String(repeating: "0", count: 16 - hex.count) + hex + ".jpg"
+        stage1Prefix + "thumbnails/" + FNV1a.hex(media + "#" + (frame.map(String.init) ?? "") + "#" + species) + ".jpg"
     }
 }

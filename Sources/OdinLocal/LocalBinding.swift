@@ -1,6 +1,7 @@
 import Events
 import FoundationEssentials
 import Odin
+import OdinBasics
 import OdinKit
 
 /// The whole local binding wired together (what `odin run --local` and `make demo` use): a directory object store,
@@ -20,7 +21,7 @@ public struct LocalBinding: Sendable {
     ///     Lambda retry and the sweeper recover it).
     public static func make(root: String, profile: Profile, worker: [String], workerEnvironment: [String: String] = [:],
                             faults: LocalCompute.Faults = .init(), condensation: any Condensation,
-                            clock: any WallClock = SystemClock(), log: OdinLogger = .silent,
+                            clock: any WallClock = SystemClock(), log: Logger = .silent,
                             notifier: (any Notifier)? = nil,
                             metricsWriter: @escaping @Sendable (String) -> Void = { _ in },
                             onEventError: @escaping @Sendable (BatchJobStateChange, any Error) -> Void = { _, _ in })

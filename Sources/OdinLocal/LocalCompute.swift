@@ -3,6 +3,7 @@ import Events
 import FoundationEssentials
 import Odin
 import OdinKit
+import OdinBasics
 import Synchronization
 
 #if canImport(Glibc)
@@ -390,10 +391,7 @@ public final class LocalCompute: Compute, Sendable {
         guard fraction > 0 else { return false }
         // FNV-1a alone leaves the high bits nearly equal for ids that differ only at the end ("local-1:0|1",
         // "local-1:1|1"), so every child got the same verdict; a splitmix64 finalizer spreads them.
-        var mixed = UInt64(LocalStateStore.fnv("\(configuration.faults.seed)|\(jobID)|\(attempt)"), radix: 16)!
-        mixed = (mixed ^ (mixed >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        mixed = (mixed ^ (mixed >> 27)) &* 0x94d0_49bb_1331_11eb
-        mixed ^= mixed >> 31
+        let mixed = SplitMix64.mix(FNV1a.hash("\(configuration.faults.seed)|\(jobID)|\(attempt)"))
         let value = Double(mixed >> 11) / Double(UInt64(1) << 53)
         return value < fraction
     }
@@ -471,10 +469,11 @@ public final class LocalCompute: Compute, Sendable {
         var exitCode: Int32 = 127
         var spawnError: String?
         do {
-            let pid = try ProcessSpawner.spawn(argv, environment: environment, logPath: logPath)
+            let pid = try ProcessSpawner.spawn(argv, environment: environment, searchPath: true,
+                                               output: .init(path: logPath ?? "/dev/null", appending: false))
             state.withLock { $0.jobs[id]?.pid = pid }
             if job.reclaimThisAttempt { kill(pid, SIGKILL) }
-            exitCode = ProcessSpawner.wait(pid)
+            exitCode = ProcessSpawner.wait(pid) ?? 127
         } catch {
             spawnError = "\(error)"
         }
@@ -566,46 +565,5 @@ public final class LocalCompute: Compute, Sendable {
             usleep(10_000)
         }
         return false
-    }
-}
-
-/// posix_spawn wrapper: the only place the local binding starts processes.
-enum ProcessSpawner {
-    struct SpawnError: Error, CustomStringConvertible {
-        let command: String
-        let code: Int32
-        var description: String { "cannot start \(command): \(String(cString: strerror(code)))" }
-    }
-
-    static func spawn(_ argv: [String], environment: [String: String], logPath: String?) throws -> pid_t {
-        guard let command = argv.first else { throw SpawnError(command: "(empty)", code: EINVAL) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        let output = logPath ?? "/dev/null"
-        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        let cArguments = argv.map { strdup($0) } + [nil]
-        let cEnvironment = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            cArguments.forEach { free($0) }
-            cEnvironment.forEach { free($0) }
-        }
-        var pid: pid_t = 0
-        let code = posix_spawnp(&pid, command, &actions, nil, cArguments, cEnvironment)
-        guard code == 0 else { throw SpawnError(command: command, code: code) }
-        return pid
-    }
-
-    /// Waits for the process; returns its exit code, or 128 + signal.
-    static func wait(_ pid: pid_t) -> Int32 {
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 {
-            if errno != EINTR { return 127 }
-        }
-        let low = status & 0x7f
-        if low == 0 { return (status >> 8) & 0xff }
-        return 128 + low
     }
 }

@@ -1,6 +1,7 @@
 import FoundationEssentials
 import Odin
 import OdinKit
+import OdinBasics
 import Synchronization
 
 #if canImport(Glibc)
@@ -185,15 +186,7 @@ public final class LocalStateStore: StateStore {
 
     // MARK: - Paths
 
-    static func fnv(_ text: String) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x100_0000_01b3
-        }
-        let hex = String(hash, radix: 16)
-        return String(repeating: "0", count: 16 - hex.count) + hex
-    }
+    static func fnv(_ text: String) -> String { FNV1a.hex(text) }
 
     static func safe(_ text: String) -> String {
         String(text.unicodeScalars.prefix(40).map { scalar -> Character in

@@ -1,3 +1,5 @@
+import OdinBasics
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,24 +15,14 @@ public final class ChildProcess: @unchecked Sendable {
     /// - Parameter outputPath: where stdout and stderr go (nil: inherited).
     public init(path: String, arguments: [String] = [], environment: [String: String],
                 outputPath: String? = nil) throws(ServerError) {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        if let outputPath {
-            posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-            posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        }
-        let argv = ([path] + arguments).map { strdup($0) } + [nil]
-        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
-        }
-        var child = pid_t()
         let started = Monitor.monotonicNow()
-        let result = posix_spawn(&child, path, &actions, nil, argv, envp)
-        guard result == 0 else { throw ServerError("cannot start \(path): \(String(cString: strerror(result)))") }
-        pid = child
+        do {
+            pid = try ProcessSpawner.spawn([path] + arguments, environment: environment,
+                                           output: outputPath.map { .init(path: $0, appending: true) },
+                                           nullInput: false)
+        } catch {
+            throw ServerError(error.description)
+        }
         startedAt = started
     }
 
@@ -45,7 +37,7 @@ public final class ChildProcess: @unchecked Sendable {
     public func poll() -> Int32? {
         if let status { return status }
         var raw: Int32 = 0
-        if waitpid(pid, &raw, WNOHANG) == pid { status = Self.decode(raw) }
+        if waitpid(pid, &raw, WNOHANG) == pid { status = ProcessSpawner.exitCode(raw) }
         return status
     }
 
@@ -55,7 +47,7 @@ public final class ChildProcess: @unchecked Sendable {
         if let status { return status }
         var raw: Int32 = 0
         while waitpid(pid, &raw, 0) < 0 && errno == EINTR {}
-        status = Self.decode(raw)
+        status = ProcessSpawner.exitCode(raw)
         return status!
     }
 
@@ -91,10 +83,5 @@ public final class ChildProcess: @unchecked Sendable {
             }
         }
         return nil
-    }
-
-    private static func decode(_ raw: Int32) -> Int32 {
-        let signal = raw & 0x7f
-        return signal == 0 ? (raw >> 8) & 0xff : 128 + signal
     }
 }

@@ -1,3 +1,5 @@
+import OdinBasics
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -94,7 +96,7 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         self.port = Int(UInt16(bigEndian: actual.sin_port))
         self.host = host
         self.handler = handler
-        startThread { [self] in acceptLoop() }
+        BlockingThreads.start { [self] in acceptLoop() }
     }
 
     deinit { stop() }
@@ -136,7 +138,7 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
                 close(listener)
                 return
             }
-            startThread { [self] in
+            BlockingThreads.start { [self] in
                 serve(fd)
                 monitor.locked { _ = connections.remove(fd) }
                 close(fd)

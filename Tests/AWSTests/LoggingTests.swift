@@ -1,6 +1,7 @@
 import AWS
 import Foundation
 import HTTP
+import OdinBasics
 import Synchronization
 import Testing
 import TestSupport
@@ -10,12 +11,8 @@ import TestSupport
     final class Capture: Sendable {
         let lines = Mutex<[String]>([])
         var all: [String] { lines.withLock { $0 } }
-        var logger: AWSLogger {
-            AWSLogger(level: .trace) { level, message, metadata in
-                let text = "\(level) \(message) " + metadata.sorted { $0.key < $1.key }
-                    .map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-                self.lines.withLock { $0.append(text) }
-            }
+        var logger: Logger {
+            Logger(level: .trace) { record in self.lines.withLock { $0.append(record.jsonLine) } }
         }
     }
 

@@ -1,6 +1,7 @@
 import AWS
 import Foundation
 import HTTP
+import OdinBasics
 import Testing
 import TestSupport
 
@@ -66,7 +67,7 @@ final class SignedMoto: Sendable {
     }
 
     /// A client for this server (all services go to it, S3 path-style).
-    func makeClient(region: String = "us-east-1", retry: RetryStrategy = RetryStrategy(), logger: AWSLogger? = nil,
+    func makeClient(region: String = "us-east-1", retry: RetryStrategy = RetryStrategy(), logger: Logger? = nil,
                     credentials: AWSCredentials? = nil, endpoint: String? = nil,
                     retryQuota: RetryQuota = RetryQuota()) -> AWSClient {
         AWSClient(

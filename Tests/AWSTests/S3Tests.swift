@@ -1,6 +1,7 @@
 import AWS
 import Foundation
 import HTTP
+import OdinBasics
 import Synchronization
 import Testing
 import TestSupport
@@ -131,8 +132,10 @@ import TestSupport
     @Test(.requires(.venv)) func interruptedMultipartUploadResumesFromTheMatchingParts() throws {
         guard let moto = SignedMoto.require() else { return }
         let calls = Mutex<[String]>([])
-        let logger = AWSLogger(level: .trace) { _, message, metadata in
-            if message == "aws.attempt", let operation = metadata["aws.operation"] { calls.withLock { $0.append(operation) } }
+        let logger = Logger(level: .trace) { record in
+            if record.message == "aws.attempt", let operation = record.metadata.first(where: { $0.key == "aws.operation" }) {
+                calls.withLock { $0.append(operation.value) }
+            }
         }
         let client = moto.makeClient(logger: logger)
         let bucket = uniqueName("resume")

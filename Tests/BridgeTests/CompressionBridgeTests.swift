@@ -1,5 +1,6 @@
 import Compression
 import Foundation
+import OdinBasics
 import TestSupport
 import Testing
 
@@ -9,7 +10,7 @@ struct CompressionBridgeTests {
     /// Inputs that exercise the stored, fixed and dynamic Huffman paths: empty, one byte, repetitive text,
     /// seeded incompressible bytes, and a run longer than a deflate window.
     static let samples: [(name: String, bytes: [UInt8])] = {
-        var generator = SeededGenerator(seed: 20_261_203)
+        var generator = SplitMix64(seed: 20_261_203)
         return [
             ("empty", []),
             ("one byte", [0x2a]),

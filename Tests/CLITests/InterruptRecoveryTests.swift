@@ -1,4 +1,5 @@
 import Foundation
+import OdinBasics
 import Testing
 import TestSupport
 
@@ -70,7 +71,7 @@ import Glibc
         #expect(media.filter { $0.contains("IMG_") }.count == 6, "\(media)")
         #expect(!(expected["observations.csv"] ?? []).isEmpty && !(expected["visits.csv"] ?? []).isEmpty)
 
-        var generator = SeededGenerator(state: Self.seed)
+        var generator = SplitMix64(seed: Self.seed)
         var failures: [String] = []
         var interruptedBeforeTheEnd = 0
         for point in 0..<Self.points {
@@ -104,17 +105,5 @@ import Glibc
         }
         print("SIGINT recovery: \(Self.points) points (seed \(Self.seed)), \(interruptedBeforeTheEnd) interrupted before the run ended, \(failures.count) divergent")
         #expect(failures.isEmpty, "\(failures.count) of \(Self.points):\n\(failures.prefix(5).joined(separator: "\n"))")
-    }
-}
-
-/// A seeded generator (SplitMix64): the interruption points are reproducible from the printed seed.
-private struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -376,14 +376,3 @@ func readManifest(_ bytes: [UInt8]) throws -> [Chunk] {
     return try text.split(separator: "\n").map { try JSONDecoder().decode(Chunk.self, from: Data($0.utf8)) }
 }
 
-/// A seeded generator (SplitMix64), so shuffled orders are reproducible from the printed seed.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -2,6 +2,7 @@ import AWS
 import Foundation
 import Odin
 import OdinAWS
+import OdinBasics
 import OdinKit
 import RuntimeEmulator
 import Testing
@@ -75,7 +76,7 @@ extension TestStack {
         }
         events.append(batchEvent(jobID: parent, jobName: "munin-\(run)-p0", queueARN: stack.spotQueueARN,
                                  status: "FAILED", reason: "Array Child Job failed", size: chunks, tags: tags))
-        var generator = SeededGenerator(state: seed)
+        var generator = SplitMix64(seed: seed)
         var delivery = events.flatMap { event in Array(repeating: event, count: Int.random(in: 1...3, using: &generator)) }
         delivery.shuffle(using: &generator)
         stack.proxy.reset()
@@ -143,7 +144,7 @@ extension TestStack {
                        index: index, tags: tags, attempts: index == 4 ? 3 : 1)
         }
         events += events.prefix(2)
-        var generator = SeededGenerator(state: 42)
+        var generator = SplitMix64(seed: 42)
         events.shuffle(using: &generator)
         stack.proxy.reset()
         let session = try stack.start("job-events")

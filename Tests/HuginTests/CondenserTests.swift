@@ -1,5 +1,6 @@
 import Compression
 import FoundationEssentials
+import OdinBasics
 import OdinKit
 import Testing
 
@@ -102,7 +103,7 @@ struct FixedClock: WallClock {
     /// Interleaved chunks (cameras split across chunks, out of time order) and a tiny sort buffer that forces
     /// spilled runs give the same bytes as an in-memory run.
     @Test func externalSortMatchesInMemory() throws {
-        var rng = SplitMix(seed: 5)
+        var rng = SplitMix64(seed: 5)
         var records: [Stage1Record] = []
         for i in 0..<3000 {
             let camera = "cam0\(i % 3)"

@@ -1,3 +1,4 @@
+import OdinBasics
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -15,7 +16,7 @@ import Glibc
     }
 
     func jittered(sites: Int, perSite: Int, jitterMeters: Double, seed: UInt64) -> [GeoPoint] {
-        var rng = SplitMix(seed: seed)
+        var rng = SplitMix64(seed: seed)
         var points: [GeoPoint] = []
         for s in 0..<sites {
             let center = GeoPoint(latitude: 55 + Double(s % 20) * 0.01, longitude: 12 + Double(s / 20) * 0.01)
@@ -45,7 +46,7 @@ import Glibc
         let reference = SiteClustering.labels(for: points, radius: 5)
         var byPoint: [GeoPoint: Int] = [:]
         for (p, l) in zip(points, reference) { byPoint[p] = l }
-        var rng = SplitMix(seed: 99)
+        var rng = SplitMix64(seed: 99)
         for _ in 0..<20 {
             var shuffled = points
             for i in stride(from: shuffled.count - 1, to: 0, by: -1) {
@@ -116,18 +117,4 @@ import Glibc
         let result = try PointClustering.cluster(points, radius: 5)
         #expect(PointClustering.labelsCSV(result) == "site\n0\n1\n")
     }
-}
-
-/// Deterministic random numbers for tests.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Munin
+import OdinBasics
 import Testing
 import TestSupport
 
@@ -72,7 +73,7 @@ import TestSupport
     /// point, beyond the table's half pixel and its 0.125° shore fill) the answers must agree exactly.
     @Test(.requires(.venv)) func agreesWithTheReferenceOnRandomPoints() throws {
         let python = try #require(Peers.python)
-        var generator = SeededGenerator(seed: 20_251_203)
+        var generator = SplitMix64(seed: 20_251_203)
         var points: [(Double, Double)] = []
         for _ in 0..<3000 {
             let u = Double(generator.next() >> 11) / Double(1 << 53)

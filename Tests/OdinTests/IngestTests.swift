@@ -1,6 +1,7 @@
 import Events
 import FoundationEssentials
 @testable import Odin
+import OdinBasics
 import OdinKit
 import OdinLocal
 import Testing
@@ -25,7 +26,7 @@ import Testing
     /// The byte-wise path for ASCII keys agrees with the Character path on every key shape (random keys over the
     /// characters that matter: separators, dots, case, CR LF, which is one Character).
     @Test func asciiClassificationAgreesWithTheCharacterPath() {
-        var generator = SeededGenerator(seed: 99)
+        var generator = SplitMix64(seed: 99)
         let alphabet = Array("raw/cam./_-AJPGMp4jpgxyz \r\n")
         for _ in 0..<20_000 {
             var key = Bool.random(using: &generator) ? "raw/" : ""
@@ -48,7 +49,7 @@ import Testing
         #expect(withVideo[1].items[0].segment == Chunk.Segment(index: 0, count: 2))
         #expect(withVideo[2].items[0].segment == Chunk.Segment(index: 1, count: 2))
         // Order-independent.
-        var generator = SeededGenerator(seed: 7)
+        var generator = SplitMix64(seed: 7)
         #expect(planner.plan(runID: "r", objects: images.shuffled(using: &generator)) == chunks)
     }
 
@@ -100,7 +101,7 @@ import Testing
         var profile = Profile()
         profile.ingest.maxWaitSeconds = 600
         let harness = try Harness(profile: profile, label: "ingest-burst")
-        var generator = SeededGenerator(seed: 42)
+        var generator = SplitMix64(seed: 42)
         let keys = (0..<10_000).map { "raw/cam\($0 % 3)/DCIM/IMG \($0).JPG" }
         var deliveries = keys + (0..<1_000).map { _ in keys.randomElement(using: &generator)! }
         deliveries.shuffle(using: &generator)

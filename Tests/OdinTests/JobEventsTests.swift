@@ -2,6 +2,7 @@ import Dispatch
 import Events
 import FoundationEssentials
 @testable import Odin
+import OdinBasics
 import OdinKit
 import OdinLocal
 import Testing
@@ -68,7 +69,7 @@ struct EndState: Equatable {
     static func deliver(_ events: [BatchJobStateChange], to harness: Harness, seed: UInt64?) throws {
         var order = events
         if let seed {
-            var generator = SeededGenerator(seed: seed)
+            var generator = SplitMix64(seed: seed)
             order += events.filter { _ in Bool.random(using: &generator) }
             order.shuffle(using: &generator)
         }
@@ -208,7 +209,7 @@ func sampleBytes(_ name: String) throws -> [UInt8] {
     func concurrentDeliveryGivesTheSameEndState(seed: UInt64) throws {
         let (harness, run) = try harnessWithRun(chunks: 40, label: "concurrent-\(seed)")
         func deliverConcurrently(_ events: [BatchJobStateChange], seed: UInt64) {
-            var generator = SeededGenerator(seed: seed)
+            var generator = SplitMix64(seed: seed)
             var order = events + events.filter { _ in Bool.random(using: &generator) }
             order.shuffle(using: &generator)
             let payloads = order.map { $0.encoded() }

@@ -10,19 +10,6 @@ import Testing
 import Glibc
 #endif
 
-/// A seeded generator (SplitMix64) so property tests are reproducible.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// A unique temporary folder.
 func makeTempDirectory(_ label: String) throws -> String {
     let path = "/tmp/odin-tests-\(label)-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"

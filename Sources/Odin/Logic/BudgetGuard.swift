@@ -1,5 +1,6 @@
 import Events
 import FoundationEssentials
+import OdinBasics
 import OdinKit
 
 /// The teardown receipt: what the kill-switch stopped, what remains, when. Written to the object store and the state

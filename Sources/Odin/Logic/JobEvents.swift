@@ -1,5 +1,6 @@
 import Events
 import FoundationEssentials
+import OdinBasics
 import OdinKit
 
 /// What the job-events function did with one event.

@@ -1,5 +1,6 @@
 import Crypto
 import FoundationEssentials
+import OdinBasics
 
 /// The state-store layout: one table, `pk`/`sk`, every key built here. Item counts per operation are listed in the
 /// report and checked by the benchmark.
@@ -122,21 +123,9 @@ enum UTC {
     }
     static func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
 
-    /// Civil-from-days (Howard Hinnant's algorithm).
+    /// UTC calendar fields (year, month, day, hour, minute, second) of `date`.
     static func parts(_ date: Date) -> (Int, Int, Int, Int, Int, Int) {
-        let seconds = Int(date.timeIntervalSince1970.rounded(.down))
-        var days = seconds / 86_400
-        var rest = seconds % 86_400
-        if rest < 0 { rest += 86_400; days -= 1 }
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        return (year, month, day, rest / 3600, rest % 3600 / 60, rest % 60)
+        let t = CivilTime(secondsSince1970: Int64(date.timeIntervalSince1970.rounded(.down)))
+        return (t.year, t.month, t.day, t.hour, t.minute, t.second)
     }
 }

@@ -1,5 +1,6 @@
 import Events
 import FoundationEssentials
+import OdinBasics
 import OdinKit
 
 /// Everything the control logic runs against, injected: the profile, the ports, the clock and the logger. The
@@ -13,11 +14,11 @@ public struct OdinServices: Sendable {
     public var metrics: any MetricsSink
     public var condensation: any Condensation
     public var clock: any WallClock
-    public var log: OdinLogger
+    public var log: Logger
 
     public init(profile: Profile, objects: any ObjectStore, state: any StateStore, compute: any Compute,
                 notifier: any Notifier, metrics: any MetricsSink, condensation: any Condensation,
-                clock: any WallClock, log: OdinLogger = .silent) {
+                clock: any WallClock, log: Logger = .silent) {
         self.profile = profile
         self.objects = objects
         self.state = state

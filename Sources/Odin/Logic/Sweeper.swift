@@ -1,5 +1,6 @@
 import Events
 import FoundationEssentials
+import OdinBasics
 import OdinKit
 
 /// The sweeper's result.

@@ -54,37 +54,6 @@ public struct EMFMetrics: MetricsSink {
     }
 }
 
-/// Structured JSON log lines (`{"level":…,"msg":…,"run.id":…}`) to an injected writer.
-public struct OdinLogger: Sendable {
-    public enum Level: Int, Sendable, Comparable {
-        case debug, info, warning, error
-        public static func < (a: Level, b: Level) -> Bool { a.rawValue < b.rawValue }
-        var name: String { ["debug", "info", "warning", "error"][rawValue] }
-    }
-    public let minimum: Level
-    let write: @Sendable (String) -> Void
-
-    public init(minimum: Level = .info, write: @escaping @Sendable (String) -> Void) {
-        self.minimum = minimum
-        self.write = write
-    }
-
-    /// A logger that drops everything (tests and benchmarks).
-    public static let silent = OdinLogger(minimum: .error) { _ in }
-
-    public func log(_ level: Level, _ message: String, _ metadata: [String: String] = [:]) {
-        guard level >= minimum else { return }
-        var line = "{\"level\":\"\(level.name)\",\"msg\":\(JSONString.quoted(message))"
-        for (key, value) in metadata.sorted(by: { $0.key < $1.key }) {
-            line += ",\(JSONString.quoted(key)):\(JSONString.quoted(value))"
-        }
-        write(line + "}")
-    }
-    public func info(_ message: String, _ metadata: [String: String] = [:]) { log(.info, message, metadata) }
-    public func debug(_ message: String, _ metadata: [String: String] = [:]) { log(.debug, message, metadata) }
-    public func warning(_ message: String, _ metadata: [String: String] = [:]) { log(.warning, message, metadata) }
-}
-
 /// Minimal JSON text helpers (no encoder needed for flat lines).
 enum JSONText {
 

@@ -1,6 +1,7 @@
 import Events
 import FoundationEssentials
 import Odin
+import OdinBasics
 import OdinKit
 import OdinLocal
 

@@ -3,13 +3,14 @@
 import FoundationEssentials
 import LambdaJSON
 import LambdaRuntime
+import OdinBasics
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
 struct Probe: Decodable {
-    /// echo | throw | big | trace | context | sleep | exit
+    /// echo | throw | big | trace | context | sleep | exit | log
     var action: String
     var size: Int?
     var milliseconds: Int?
@@ -29,10 +30,11 @@ struct ProbeOutput: Encodable {
     var remainingPositive: Bool?
 }
 
-Lambda.run(name: "probe") { environment, _ in
+Lambda.run(name: "probe") { environment, logger in
     if environment["PROBE_INIT_FAIL"] == "1" {
         throw ProbeFailure()
     }
+    let componentLogger = logger.with("component", "probe")  // a copy made at cold start, as the services make
     let typed = CodableHandler<Probe, ProbeOutput> { probe, context in
         switch probe.action {
         case "echo":
@@ -51,6 +53,9 @@ Lambda.run(name: "probe") { environment, _ in
             return ProbeOutput(action: "sleep")
         case "exit":
             exit(3)
+        case "log":
+            componentLogger.info("probe handled")
+            return ProbeOutput(action: "log")
         default:
             throw PayloadDecodingError("event field 'action': unknown action '\(probe.action)'")
         }

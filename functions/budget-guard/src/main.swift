@@ -4,7 +4,7 @@ import LambdaRuntime
 import Odin
 import OdinAWS
 
-Lambda.run(name: "budget-guard") { environment, _ in
-    let services = try OdinAWS.makeServices(environment: environment)
+Lambda.run(name: "budget-guard") { environment, logger in
+    let services = try OdinAWS.makeServices(environment: environment, logger: logger)
     return ClosureByteHandler { event, _ in try BudgetGuardHandler.handle(event, services: services) }
 }

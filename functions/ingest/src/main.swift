@@ -4,8 +4,8 @@ import LambdaRuntime
 import Odin
 import OdinAWS
 
-Lambda.run(name: "ingest") { environment, _ in
-    let services = try OdinAWS.makeServices(environment: environment)
+Lambda.run(name: "ingest") { environment, logger in
+    let services = try OdinAWS.makeServices(environment: environment, logger: logger)
     return ClosureByteHandler { event, context in
         try IngestHandler.handle(event, services: services.until(deadlineMs: context.deadlineMs))
     }

@@ -4,8 +4,8 @@ import LambdaRuntime
 import Odin
 import OdinAWS
 
-Lambda.run(name: "job-events") { environment, _ in
-    let services = try OdinAWS.makeServices(environment: environment)
+Lambda.run(name: "job-events") { environment, logger in
+    let services = try OdinAWS.makeServices(environment: environment, logger: logger)
     return ClosureByteHandler { event, context in
         try JobEventsHandler.handle(event, services: services.until(deadlineMs: context.deadlineMs))
     }

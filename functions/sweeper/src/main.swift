@@ -4,8 +4,8 @@ import LambdaRuntime
 import Odin
 import OdinAWS
 
-Lambda.run(name: "sweeper") { environment, _ in
-    let services = try OdinAWS.makeServices(environment: environment)
+Lambda.run(name: "sweeper") { environment, logger in
+    let services = try OdinAWS.makeServices(environment: environment, logger: logger)
     return ClosureByteHandler { event, context in
         try SweeperHandler.handle(event, services: services.until(deadlineMs: context.deadlineMs))
     }
