@@ -73,38 +73,19 @@ public final class LocalCompute: Compute, Sendable {
         }
     }
 
-    struct Job {
-        var detail: BatchJobDetail
-        var queue: String
-        var maxAttempts: Int
-        var retryGlobs: [String]
-        var environment: [String: String]
-        var vcpus: Int
-        /// The submission's scheduling priority (higher starts first).
-        var priority: Int
-        var children: [String] = []
-        var terminalChildren = 0
-        var failedChildren = 0
-        var runnableSince: Double = 0
-        var pid: pid_t?
-        var reclaimThisAttempt = false
-    }
-
     struct State {
-        var queues: [String: Bool] = [:]
-        var environments: [String: ComputeEnvironmentInfo] = [:]
-        var jobs: [String: Job] = [:]
-        /// Every job id in submission order.
-        var order: [String] = []
+        /// Jobs, queues and compute environments (queue 0 Spot → its CE 0, queue 1 On-Demand → CE 1), attempts,
+        /// retries and events: Batch's state machine, shared with the simulator.
+        var machine: BatchStateMachine
+        /// Every job index in submission order (an array's children, then the array).
+        var order: [Int] = []
         /// The order RUNNABLE jobs are considered for a start: highest priority first, then submission order (Batch
         /// within one fair-share identifier).
-        var startOrder: [String] = []
+        var startOrder: [Int] = []
         var nextID = 1
-        var running = 0
-        /// vCPUs of RUNNING jobs per compute environment.
-        var runningVcpus: [String: Int] = [:]
         var spotStarts = 0
-        var outbox: [BatchJobStateChange] = []
+        /// The process of each running job (by index).
+        var pids: [Int: pid_t] = [:]
         var delivering = false
         var timerArmed = false
         var submitted: [JobSubmission] = []
@@ -114,7 +95,7 @@ public final class LocalCompute: Compute, Sendable {
     let clock: any WallClock
     let created: Double
     let sink: Mutex<(@Sendable (BatchJobStateChange) -> Void)?>
-    let state = Mutex(State())
+    let state: Mutex<State>
     let delivery = DispatchQueue(label: "odin.local-compute.events")
 
     public init(configuration: Configuration, clock: any WallClock = SystemClock()) {
@@ -122,14 +103,13 @@ public final class LocalCompute: Compute, Sendable {
         self.clock = clock
         created = clock.now().timeIntervalSince1970
         sink = Mutex(nil)
-        state.withLock { state in
-            state.queues = [configuration.spotQueue: true, configuration.onDemandQueue: true]
-            for name in [configuration.spotComputeEnvironment, configuration.onDemandComputeEnvironment] {
-                state.environments[name] = ComputeEnvironmentInfo(name: name, isEnabled: true, minvCpus: 0,
-                                                                  maxvCpus: 0, desiredvCpus: 0)
-            }
-        }
+        state = Mutex(State(machine: BatchStateMachine(
+            queues: [configuration.spotQueue, configuration.onDemandQueue],
+            computeEnvironments: [configuration.spotComputeEnvironment, configuration.onDemandComputeEnvironment],
+            arnPartition: "local", eventFilter: .every)))
     }
+
+    static let binding = "local compute"
 
     /// Where events go (set once, before submitting).
     public func setEventSink(_ body: @escaping @Sendable (BatchJobStateChange) -> Void) {
@@ -139,39 +119,39 @@ public final class LocalCompute: Compute, Sendable {
     /// Every SubmitJob request received (for tests and the demo's summary).
     public var submissions: [JobSubmission] { state.withLock { $0.submitted } }
 
-    var nowMillis: Int64 { Int64(clock.now().timeIntervalSince1970 * 1000) }
+    var nowSeconds: Double { clock.now().timeIntervalSince1970 }
 
     func environment(for queue: String) -> String {
         queue == configuration.spotQueue ? configuration.spotComputeEnvironment : configuration.onDemandComputeEnvironment
     }
 
-    func checkQueue(_ name: String) throws {
-        guard name == configuration.spotQueue || name == configuration.onDemandQueue else {
-            throw OdinError("local compute", "no job queue named \(name)")
-        }
+    /// desiredvCpus here: vCPUs of running jobs, within [min, max].
+    static func desired(_ index: Int, _ machine: BatchStateMachine) -> Int {
+        let ce = machine.environments[index]
+        return max(ce.minvCpus, min(ce.maxvCpus, machine.runningVcpus[index]))
     }
 
     // MARK: - Compute
 
     public func describeQueues(_ names: [String]) throws -> [QueueInfo] {
-        try names.forEach(checkQueue)
-        return state.withLock { state in names.map { QueueInfo(name: $0, isEnabled: state.queues[$0] ?? false) } }
+        try state.withLock { state in
+            try names.map {
+                QueueInfo(name: $0, isEnabled: state.machine.queueEnabled[try state.machine.queueIndex($0, binding: Self.binding)])
+            }
+        }
     }
 
     public func setQueueEnabled(_ name: String, _ enabled: Bool) throws {
-        try checkQueue(name)
-        state.withLock { $0.queues[name] = enabled }
+        try state.withLock { $0.machine.queueEnabled[try $0.machine.queueIndex(name, binding: Self.binding)] = enabled }
         pump()
     }
 
     public func describeComputeEnvironments(_ names: [String]) throws -> [ComputeEnvironmentInfo] {
         try state.withLock { state in
             try names.map { name in
-                guard var ce = state.environments[name] else {
-                    throw OdinError("local compute", "no compute environment named \(name)")
-                }
-                let used = state.runningVcpus[name] ?? 0
-                ce.desiredvCpus = max(ce.minvCpus, min(ce.maxvCpus, used))
+                let index = try state.machine.environmentIndex(name, binding: Self.binding)
+                var ce = state.machine.environments[index]
+                ce.desiredvCpus = Self.desired(index, state.machine)
                 return ce
             }
         }
@@ -179,74 +159,29 @@ public final class LocalCompute: Compute, Sendable {
 
     public func updateComputeEnvironment(_ name: String, _ update: ComputeEnvironmentUpdate) throws {
         try state.withLock { state in
-            guard var ce = state.environments[name] else {
-                throw OdinError("local compute", "no compute environment named \(name)")
-            }
-            let newMin = update.minvCpus ?? ce.minvCpus
-            let newMax = update.maxvCpus ?? ce.maxvCpus
-            guard newMin >= 0, newMin <= newMax else {
-                throw OdinError("UpdateComputeEnvironment \(name)", "minvCpus \(newMin) must be in 0…maxvCpus \(newMax)")
-            }
+            let index = try state.machine.environmentIndex(name, binding: Self.binding)
             // Like Batch: desiredvCpus (here: vCPUs of running jobs) must stay within [min, max].
-            let desired = max(ce.minvCpus, min(ce.maxvCpus, state.runningVcpus[name] ?? 0))
-            guard newMax >= desired else {
-                throw OdinError("UpdateComputeEnvironment \(name)",
-                                "maxvCpus \(newMax) is below desiredvCpus \(desired); desiredvCpus cannot be lowered")
-            }
-            ce.minvCpus = newMin
-            ce.maxvCpus = newMax
-            if let enabled = update.isEnabled { ce.isEnabled = enabled }
-            state.environments[name] = ce
+            try state.machine.update(environment: index, update, desired: Self.desired(index, state.machine))
         }
         pump()
     }
 
     public func submitJob(_ submission: JobSubmission) throws -> String {
-        try checkQueue(submission.queue)
-        guard (1...10_000).contains(submission.arraySize) else {
-            throw OdinError("SubmitJob \(submission.name)", "array size \(submission.arraySize) outside 2…10,000")
-        }
-        let now = nowMillis
-        let id = state.withLock { state -> String in
-            state.submitted.append(submission)
+        let now = nowSeconds
+        let id = try state.withLock { state -> String in
+            let queue = try state.machine.queueIndex(submission.queue, binding: Self.binding)
             let id = "\(configuration.jobIDPrefix)-\(state.nextID)"
+            let priority = submission.priority?.schedulingPriority ?? RunPriority.normal.schedulingPriority
+            let index = try state.machine.submit(submission, id: id, queue: queue, priority: priority, at: now)
+            state.submitted.append(submission)
             state.nextID += 1
-            let isArray = submission.arraySize > 1
-            var parent = Job(detail: BatchJobDetail(jobArn: "arn:local:batch:job/\(id)", jobName: submission.name,
-                                                    jobId: id, jobQueue: submission.queue, status: .runnable,
-                                                    attempts: [], createdAt: now,
-                                                    container: .init(environment: submission.environment.sorted { $0.key < $1.key }.map { .init(name: $0.key, value: $0.value) },
-                                                                     resourceRequirements: [.init(type: "VCPU", value: String(submission.vcpus ?? 1))]),
-                                                    arrayProperties: isArray ? .init(size: submission.arraySize) : nil,
-                                                    tags: submission.tags),
-                             queue: submission.queue, maxAttempts: max(1, submission.attempts),
-                             retryGlobs: submission.retryOnStatusReason, environment: submission.environment,
-                             vcpus: submission.vcpus ?? 1,
-                             priority: submission.priority?.schedulingPriority ?? RunPriority.normal.schedulingPriority)
-            parent.runnableSince = Double(now) / 1000
-            var added: [String] = []
-            if isArray {
-                let template = parent
-                for index in 0..<submission.arraySize {
-                    var child = template
-                    child.detail.jobId = "\(id):\(index)"
-                    child.detail.jobArn = "arn:local:batch:job/\(id):\(index)"
-                    child.detail.arrayProperties = .init(index: index)
-                    parent.children.append(child.detail.jobId)
-                    state.jobs[child.detail.jobId] = child
-                    added.append(child.detail.jobId)
-                    state.outbox.append(BatchJobStateChange(detail: child.detail))
-                }
-            }
-            state.jobs[id] = parent
-            added.append(id)
+            let added = Array(state.machine.jobs[index].children ?? index..<index) + [index]
             state.order += added
             var position = state.startOrder.count
-            while position > 0, (state.jobs[state.startOrder[position - 1]]?.priority ?? .max) < parent.priority {
+            while position > 0, state.machine.jobs[state.startOrder[position - 1]].priority < priority {
                 position -= 1
             }
             state.startOrder.insert(contentsOf: added, at: position)
-            state.outbox.append(BatchJobStateChange(detail: parent.detail))
             return id
         }
         pump()
@@ -254,54 +189,27 @@ public final class LocalCompute: Compute, Sendable {
     }
 
     public func listJobs(_ filter: JobFilter) throws -> [JobSummary] {
-        state.withLock { state in
-            state.order.compactMap { state.jobs[$0] }.filter { job in
-                switch filter {
-                case .queue(let queue, let status):
-                    job.queue == queue && job.detail.status == status && job.detail.arrayIndex == nil
-                case .arrayChildren(let parent, let status):
-                    job.detail.arrayIndex != nil && job.detail.parentJobID == parent && job.detail.status == status
-                case .namePrefix(let queue, let prefix):
-                    job.queue == queue && job.detail.jobName.hasPrefix(prefix) && job.detail.arrayIndex == nil
-                }
-            }.map { job in
-                JobSummary(jobID: job.detail.jobId, jobName: job.detail.jobName, status: job.detail.status,
-                           statusReason: job.detail.statusReason, arrayIndex: job.detail.arrayIndex,
-                           arraySize: job.detail.arrayProperties?.size, createdAt: job.detail.createdAt,
-                           startedAt: job.detail.startedAt, stoppedAt: job.detail.stoppedAt)
-            }
-        }
+        state.withLock { $0.machine.list(filter) }
     }
 
     public func describeJobs(_ jobIDs: [String]) throws -> [BatchJobDetail] {
-        guard jobIDs.count <= 100 else { throw OdinError("DescribeJobs", "at most 100 job ids per call") }
-        return state.withLock { state in jobIDs.compactMap { state.jobs[$0]?.detail } }
+        try state.withLock { try $0.machine.describe(jobIDs) }
     }
 
     public func terminateJob(_ jobID: String, reason: String) throws { try stop(jobID, reason: reason, running: true) }
     public func cancelJob(_ jobID: String, reason: String) throws { try stop(jobID, reason: reason, running: false) }
 
     func stop(_ jobID: String, reason: String, running: Bool) throws {
-        let now = nowMillis
+        let now = nowSeconds
         state.withLock { state in
-            guard let job = state.jobs[jobID] else { return }
-            let targets = job.children.isEmpty ? [jobID] : job.children
-            for id in targets {
-                guard var child = state.jobs[id], !child.detail.status.isTerminal else { continue }
-                if child.detail.status == .running || child.detail.status == .starting {
+            for target in state.machine.stopTargets(jobID) where !state.machine.jobs[target].status.isTerminal {
+                if state.machine.jobs[target].status == .running || state.machine.jobs[target].status == .starting {
                     guard running else { continue }
-                    if let pid = child.pid { kill(pid, SIGKILL) }
-                    child.maxAttempts = 0  // no retry after termination
-                    child.detail.statusReason = reason
-                    state.jobs[id] = child
-                    continue  // the waiter records the failure
+                    if let pid = state.pids[target] { kill(pid, SIGKILL) }
+                    state.machine.markTerminating(target, reason: reason)  // the waiter records the failure
+                    continue
                 }
-                child.detail.status = .failed
-                child.detail.statusReason = reason
-                child.detail.stoppedAt = now
-                state.jobs[id] = child
-                state.outbox.append(BatchJobStateChange(detail: child.detail))
-                finishParentIfDone(of: child, state: &state, now: now)
+                state.machine.cancelRunnable(target, reason: reason, at: now)
             }
         }
         pump()
@@ -313,67 +221,37 @@ public final class LocalCompute: Compute, Sendable {
     /// emit (the child's, and the parent's when it was the last), WITHOUT delivering them.
     public func complete(_ jobID: String, status: BatchJobStatus, reason: String? = nil, attempts: Int = 1,
                          runSeconds: Double = 60) -> [BatchJobStateChange] {
-        let now = nowMillis
+        let now = nowSeconds
         return state.withLock { state in
-            guard var job = state.jobs[jobID], !job.detail.status.isTerminal else { return [] }
-            let before = state.outbox.count
-            let start = now - Int64(runSeconds * 1000)
-            job.detail.attempts = (0..<attempts).map { attempt in
-                .init(container: .init(exitCode: status == .succeeded ? 0 : 1), startedAt: start, stoppedAt: now,
+            guard let index = state.machine.lookup(jobID), !state.machine.jobs[index].status.isTerminal else { return [] }
+            let before = state.machine.outbox.count
+            let start = now - runSeconds
+            let startMs = state.machine.ms(start), nowMs = state.machine.ms(now)
+            let records: [BatchJobDetail.Attempt] = (0..<attempts).map { attempt in
+                .init(container: .init(exitCode: status == .succeeded ? 0 : 1), startedAt: startMs, stoppedAt: nowMs,
                       statusReason: attempt == attempts - 1 ? reason : "Host EC2 (instance i-local) terminated.")
             }
-            job.detail.status = status
-            job.detail.statusReason = reason
-            job.detail.startedAt = start
-            job.detail.stoppedAt = now
-            state.jobs[jobID] = job
-            state.outbox.append(BatchJobStateChange(detail: job.detail))
-            finishParentIfDone(of: job, state: &state, now: now)
-            let events = Array(state.outbox[before...])
-            state.outbox.removeSubrange(before...)
+            state.machine.complete(index, status, reason: reason, attempts: records, startedAt: start, at: now)
+            let events = Array(state.machine.outbox[before...])
+            state.machine.outbox.removeSubrange(before...)
             return events
         }
     }
 
     /// Every job and child in submission order (the demo's summary: chunks on Spot vs On-Demand, reclaims).
     public func allJobs() -> [BatchJobDetail] {
-        state.withLock { state in state.order.compactMap { state.jobs[$0]?.detail } }
+        state.withLock { state in state.order.map { state.machine.detail($0) } }
     }
 
     /// Non-terminal children of a job (or the job itself), for manual driving.
     public func activeChildren(of jobID: String) -> [String] {
         state.withLock { state in
-            guard let job = state.jobs[jobID] else { return [] }
-            let ids = job.children.isEmpty ? [jobID] : job.children
-            return ids.filter { !(state.jobs[$0]?.detail.status.isTerminal ?? true) }
+            state.machine.stopTargets(jobID).filter { !state.machine.jobs[$0].status.isTerminal }
+                .map { state.machine.jobs[$0].id }
         }
     }
 
     // MARK: - Scheduling
-
-    /// Updates the array parent after a child changed: RUNNING with its first running child, terminal (SUCCEEDED
-    /// only when every child succeeded) with its last terminal child. Called once per child transition, so the
-    /// parent keeps counts instead of rescanning its children.
-    func finishParentIfDone(of child: Job, state: inout State, now: Int64) {
-        guard child.detail.arrayIndex != nil, var parent = state.jobs[child.detail.parentJobID] else { return }
-        if child.detail.status.isTerminal {
-            parent.terminalChildren += 1
-            if child.detail.status == .failed { parent.failedChildren += 1 }
-        }
-        if parent.terminalChildren == parent.children.count && !parent.detail.status.isTerminal {
-            var summary: [String: Int] = [:]
-            for id in parent.children { summary[state.jobs[id]?.detail.status.rawValue ?? "?", default: 0] += 1 }
-            parent.detail.arrayProperties?.statusSummary = summary
-            parent.detail.status = parent.failedChildren == 0 ? .succeeded : .failed
-            parent.detail.statusReason = parent.detail.status == .succeeded ? nil : "Array Child Job failed"
-            parent.detail.stoppedAt = now
-            state.outbox.append(BatchJobStateChange(detail: parent.detail))
-        } else if parent.detail.status == .runnable && child.detail.status == .running {
-            parent.detail.status = .running
-            parent.detail.startedAt = now
-        }
-        state.jobs[parent.detail.jobId] = parent
-    }
 
     var spotExhausted: Bool {
         state.withLock { spotExhausted(state: $0) }
@@ -402,48 +280,36 @@ public final class LocalCompute: Compute, Sendable {
             deliver()
             return
         }
-        let now = clock.now().timeIntervalSince1970
-        var launches: [(String, Job, Int)] = []
+        let now = nowSeconds
+        var launches: [(index: Int, id: String, job: BatchStateMachine.Job, attempt: Int, reclaim: Bool)] = []
         var needsTimer = false
         state.withLock { state in
-            for id in state.startOrder {
-                guard var job = state.jobs[id], job.detail.status == .runnable, job.children.isEmpty else { continue }
-                let onSpot = job.queue == configuration.spotQueue
+            for index in state.startOrder {
+                let job = state.machine.jobs[index]
+                guard job.status == .runnable, job.isLeaf else { continue }
+                let onSpot = job.queue == 0
                 if onSpot && spotExhausted(state: state) {
                     if now - job.runnableSince >= configuration.faults.runnableTimeLimitSeconds {
-                        job.detail.status = .failed
-                        job.detail.statusReason = "Canceled by JobStateTimeLimit action due to reason: CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY - Service cannot fulfill the capacity requested for instance type [local]"
-                        job.detail.stoppedAt = Int64(now * 1000)
-                        state.jobs[id] = job
-                        state.outbox.append(BatchJobStateChange(detail: job.detail))
-                        finishParentIfDone(of: job, state: &state, now: Int64(now * 1000))
+                        state.machine.cancelRunnable(index, reason: "Canceled by JobStateTimeLimit action due to reason: CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY - Service cannot fulfill the capacity requested for instance type [local]", at: now)
                     } else {
                         needsTimer = true
                     }
                     continue
                 }
-                guard state.running < configuration.maxParallel, state.queues[job.queue] == true,
-                      let ce = state.environments[environment(for: job.queue)], ce.isEnabled else { continue }
-                let used = state.runningVcpus[ce.name] ?? 0
-                guard used + job.vcpus <= ce.maxvCpus else { continue }
-                let attempt = (job.detail.attempts?.count ?? 0) + 1
-                job.detail.status = .running
-                job.detail.startedAt = job.detail.startedAt ?? Int64(now * 1000)
-                job.reclaimThisAttempt = onSpot && reclaimed(id, attempt: attempt)
+                let ce = state.machine.environments[job.queue]
+                guard state.machine.runningCount < configuration.maxParallel, state.machine.queueEnabled[job.queue],
+                      ce.isEnabled, state.machine.runningVcpus[job.queue] + job.vcpus <= ce.maxvCpus else { continue }
+                let attempt = job.attempts.count + 1
                 if onSpot { state.spotStarts += 1 }
-                state.running += 1
-                state.runningVcpus[ce.name, default: 0] += job.vcpus
-                state.jobs[id] = job
-                state.outbox.append(BatchJobStateChange(detail: job.detail))
-                finishParentIfDone(of: job, state: &state, now: Int64(now * 1000))
-                launches.append((id, job, attempt))
+                state.machine.start(index, at: now)
+                launches.append((index, job.id, job, attempt, onSpot && reclaimed(job.id, attempt: attempt)))
             }
             if needsTimer && !state.timerArmed { state.timerArmed = true } else { needsTimer = false }
         }
-        for (id, job, attempt) in launches {
+        for launch in launches {
             DispatchQueue.global().async {
-                self.run(id, job: job, attempt: attempt, argv: argv, baseEnvironment: baseEnvironment,
-                         logDirectory: logDirectory)
+                self.run(launch.index, id: launch.id, job: launch.job, attempt: launch.attempt, reclaim: launch.reclaim,
+                         argv: argv, baseEnvironment: baseEnvironment, logDirectory: logDirectory)
             }
         }
         if needsTimer {
@@ -456,74 +322,51 @@ public final class LocalCompute: Compute, Sendable {
         deliver()
     }
 
-    func run(_ id: String, job: Job, attempt: Int, argv: [String], baseEnvironment: [String: String],
-             logDirectory: String?) {
+    func run(_ index: Int, id: String, job: BatchStateMachine.Job, attempt: Int, reclaim: Bool, argv: [String],
+             baseEnvironment: [String: String], logDirectory: String?) {
+        let queueName = job.queue == 0 ? configuration.spotQueue : configuration.onDemandQueue
         var environment = baseEnvironment.merging(job.environment) { $1 }
         environment["AWS_BATCH_JOB_ID"] = id
         environment["AWS_BATCH_JOB_ATTEMPT"] = String(attempt)
-        environment["AWS_BATCH_JQ_NAME"] = job.queue
-        environment["AWS_BATCH_CE_NAME"] = self.environment(for: job.queue)
-        if let index = job.detail.arrayIndex { environment["AWS_BATCH_JOB_ARRAY_INDEX"] = String(index) }
-        let started = nowMillis
+        environment["AWS_BATCH_JQ_NAME"] = queueName
+        environment["AWS_BATCH_CE_NAME"] = self.environment(for: queueName)
+        if let position = job.arrayIndex { environment["AWS_BATCH_JOB_ARRAY_INDEX"] = String(position) }
         let logPath = logDirectory.map { "\($0)/\(String(id.map { $0 == ":" ? "_" : $0 }))-\(attempt).log" }
         var exitCode: Int32 = 127
         var spawnError: String?
         do {
             let pid = try ProcessSpawner.spawn(argv, environment: environment, searchPath: true,
                                                output: .init(path: logPath ?? "/dev/null", appending: false))
-            state.withLock { $0.jobs[id]?.pid = pid }
-            if job.reclaimThisAttempt { kill(pid, SIGKILL) }
+            state.withLock { $0.pids[index] = pid }
+            if reclaim { kill(pid, SIGKILL) }
             exitCode = ProcessSpawner.wait(pid) ?? 127
         } catch {
             spawnError = "\(error)"
         }
-        let stopped = nowMillis
+        let stopped = nowSeconds
         state.withLock { state in
-            state.running -= 1
-            state.runningVcpus[self.environment(for: job.queue), default: 0] -= job.vcpus
-            guard var current = state.jobs[id] else { return }
-            current.pid = nil
-            let terminatedReason = current.maxAttempts == 0 ? current.detail.statusReason : nil
+            state.pids[index] = nil
+            let terminatedReason = state.machine.jobs[index].terminating
             let reason: String
             if let terminatedReason { reason = terminatedReason }
-            else if job.reclaimThisAttempt { reason = "Host EC2 (instance i-local) terminated." }
+            else if reclaim { reason = "Host EC2 (instance i-local) terminated." }
             else if let spawnError { reason = "CannotStartContainerError: \(spawnError)" }
             else { reason = "Essential container in task exited" }
-            current.detail.attempts = (current.detail.attempts ?? []) + [
-                .init(container: .init(exitCode: Int(exitCode), logStreamName: logPath), startedAt: started,
-                      stoppedAt: stopped, statusReason: reason),
-            ]
-            let succeeded = exitCode == 0 && !job.reclaimThisAttempt && spawnError == nil && terminatedReason == nil
+            state.machine.endAttempt(index, at: stopped, exitCode: Int(exitCode), reason: reason, logStreamName: logPath)
+            let succeeded = exitCode == 0 && !reclaim && spawnError == nil && terminatedReason == nil
             if succeeded {
-                current.detail.status = .succeeded
-                current.detail.statusReason = reason
-                current.detail.stoppedAt = stopped
-            } else if (current.detail.attempts?.count ?? 0) < current.maxAttempts,
-                      current.retryGlobs.contains(where: { Self.glob($0, matches: reason) }) {
-                current.detail.status = .runnable
-                current.detail.statusReason = nil
-                current.runnableSince = Double(stopped) / 1000
+                state.machine.finish(index, .succeeded, reason: reason, at: stopped)
             } else {
-                current.detail.status = .failed
-                current.detail.statusReason = reason
-                current.detail.stoppedAt = stopped
+                state.machine.retryOrFail(index, reason: reason, at: stopped)
             }
-            state.jobs[id] = current
-            state.outbox.append(BatchJobStateChange(detail: current.detail))
-            finishParentIfDone(of: current, state: &state, now: stopped)
         }
         pump()
-    }
-
-    /// evaluateOnExit glob: `*` only at the end (Batch's rule), otherwise exact.
-    static func glob(_ pattern: String, matches text: String) -> Bool {
-        pattern.hasSuffix("*") ? text.hasPrefix(pattern.dropLast()) : pattern == text
     }
 
     /// Delivers queued events one at a time, in order, outside the lock.
     func deliver() {
         let start = state.withLock { state -> Bool in
-            if state.delivering || state.outbox.isEmpty { return false }
+            if state.delivering || state.machine.outbox.isEmpty { return false }
             state.delivering = true
             return true
         }
@@ -531,11 +374,11 @@ public final class LocalCompute: Compute, Sendable {
         delivery.async {
             while true {
                 let next = self.state.withLock { state -> BatchJobStateChange? in
-                    if state.outbox.isEmpty {
+                    if state.machine.outbox.isEmpty {
                         state.delivering = false
                         return nil
                     }
-                    return state.outbox.removeFirst()
+                    return state.machine.outbox.removeFirst()
                 }
                 guard let event = next else { return }
                 let sink = self.sink.withLock { $0 }
@@ -547,8 +390,8 @@ public final class LocalCompute: Compute, Sendable {
     /// True when no job is active, no process runs and every event was delivered.
     public var isQuiescent: Bool {
         state.withLock { state in
-            state.running == 0 && state.outbox.isEmpty && !state.delivering &&
-                !state.jobs.values.contains { !$0.detail.status.isTerminal && $0.children.isEmpty }
+            state.machine.runningCount == 0 && state.machine.outbox.isEmpty && !state.delivering &&
+                !state.machine.jobs.contains { !$0.status.isTerminal && $0.isLeaf }
         }
     }
 

@@ -1,4 +1,9 @@
 import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A value in the state store; maps 1:1 onto DynamoDB attribute values (S, N, BOOL, L, M, NULL).
 public indirect enum StateValue: Sendable, Equatable, Codable {
@@ -60,14 +65,38 @@ public struct Bytes: Hashable, Comparable, Sendable, CustomStringConvertible {
     public static func == (a: Bytes, b: Bytes) -> Bool { equal(a.text, b.text) }
     public static func < (a: Bytes, b: Bytes) -> Bool { less(a.text, b.text) }
     public func hash(into hasher: inout Hasher) {
-        for byte in text.utf8 { hasher.combine(byte) }
+        // One block per key instead of one `combine` per byte (the state stores hash every key they touch).
+        if text.utf8.withContiguousStorageIfAvailable({ hasher.combine(bytes: UnsafeRawBufferPointer($0)) }) == nil {
+            for byte in text.utf8 { hasher.combine(byte) }
+        }
         hasher.combine(0xFF as UInt8)  // never a UTF-8 byte: separates concatenations
     }
 
-    public static func equal(_ a: String, _ b: String) -> Bool { a.utf8.elementsEqual(b.utf8) }
+    public static func equal(_ a: String, _ b: String) -> Bool {
+        guard a.utf8.count == b.utf8.count else { return false }
+        return compare(a, b) { $0.elementsEqual($1) ? 0 : 1 } == 0
+    }
     /// DynamoDB's sort-key order: unsigned UTF-8 bytes.
-    public static func less(_ a: String, _ b: String) -> Bool { a.utf8.lexicographicallyPrecedes(b.utf8) }
+    public static func less(_ a: String, _ b: String) -> Bool {
+        compare(a, b) { $0.lexicographicallyPrecedes($1) ? -1 : 0 } < 0
+    }
     public static func hasPrefix(_ text: String, _ prefix: String) -> Bool { text.utf8.starts(with: prefix.utf8) }
+
+    /// Three-way comparison of the UTF-8 bytes: memcmp over contiguous (native) strings, else `slow` over the views.
+    static func compare(_ a: String, _ b: String, slow: (String.UTF8View, String.UTF8View) -> Int) -> Int {
+        let fast = a.utf8.withContiguousStorageIfAvailable { pa in
+            b.utf8.withContiguousStorageIfAvailable { pb -> Int in
+                let common = min(pa.count, pb.count)
+                if common > 0, let x = pa.baseAddress, let y = pb.baseAddress {
+                    let order = memcmp(x, y, common)
+                    if order != 0 { return order < 0 ? -1 : 1 }
+                }
+                return pa.count == pb.count ? 0 : (pa.count < pb.count ? -1 : 1)
+            }
+        }
+        if let result = fast ?? nil { return result }
+        return slow(a.utf8, b.utf8)
+    }
 }
 
 /// One item. `expiresAt` (epoch seconds) is the DynamoDB TTL attribute `expiresAt` (infra/stack.yaml).

@@ -47,7 +47,8 @@ final class MemoryObjectStore: ObjectStore {
 /// The simulated AWS Batch behind the compute port: two queues each feeding one compute environment (Spot, On-Demand),
 /// instances with a scale-up latency, Spot interruptions, Spot capacity gaps with the queue's RUNNABLE time limit,
 /// in-queue retries by the job's retry strategy, array parents, and Batch's own idle scale-down. Jobs run for the
-/// work their manifest chunk holds (simulated seconds per image).
+/// work their manifest chunk holds (simulated seconds per image). Job states, attempts, retries, array parents and
+/// events are Odin's `BatchStateMachine` (shared with the local binding); this model adds instances and time.
 ///
 /// Batch semantics kept (aws-batch-facts.md §1.2–1.7): desiredvCpus = vCPUs of RUNNING + RUNNABLE jobs clamped to
 /// [min, max] and maxvCpus can't go below it; a DISABLED queue or CE starts nothing new; idle instances above
@@ -66,40 +67,13 @@ final class SimulatedBatch: Compute, @unchecked Sendable {
         var alive = true
     }
 
-    struct Job {
-        var id: String
-        var name: String
-        var queue: Int
-        var status: BatchJobStatus = .runnable
-        var reason: String?
-        var parent: Int?
-        var arrayIndex: Int?
-        var children: Range<Int>?
-        var terminalChildren = 0
-        var failedChildren = 0
-        var maxAttempts: Int
-        var retryGlobs: [String]
-        var vcpus: Int
-        var tags: [String: String]
-        var manifest: String
-        var offset: Int
-        var createdAt: Double
-        var runnableSince: Double
-        var startedAt: Double?
-        var stoppedAt: Double?
-        var attempts: [BatchJobDetail.Attempt] = []
-        var instance: Int?
-        var token = 0
-        var attemptStart = 0.0
-    }
-
     enum Timer { case ready(Int), done(job: Int, token: Int), interrupt(Int), wake }
+
+    static let binding = "simulated batch"
 
     let profile: Profile
     let inputs: SimulationInputs
     let objects: any ObjectStore
-    let queueNames: [String]
-    let ceNames: [String]
     let instanceVcpus: Int
     let secondsPerImage: Double
     let spotPrice: Double
@@ -113,22 +87,15 @@ final class SimulatedBatch: Compute, @unchecked Sendable {
     var killSwitchActive: () -> Bool = { false }
 
     var now = 0.0
-    var epoch = 0.0
-    var queueEnabled = [true, true]
-    var ces: [ComputeEnvironmentInfo]
+    /// Jobs, queues and compute environments (queue i feeds compute environment i: 0 Spot, 1 On-Demand).
+    var machine: BatchStateMachine
     var instances: [Instance] = []
     var liveInstances: [[Int]] = [[], []]
-    var jobs: [Job] = []
-    var topIndex: [String: Int] = [:]
-    var topByQueue: [[Int]] = [[], []]
-    var activeTop: [Set<Int>] = [[], []]
+    /// Per job index: the instance of its running attempt, and the attempt's token (stale `done` timers are ignored).
+    var jobInstance: [Int?] = []
+    var jobToken: [Int] = []
     var fifo: [[Int]] = [[], []]
     var fifoHead = [0, 0]
-    var runnableVcpus = [0, 0]
-    var runningVcpus = [0, 0]
-    var runnableCount = 0
-    var runningCount = 0
-    var outbox: [BatchJobStateChange] = []
     var workCache: [String: [Double]] = [:]
 
     // Accounting
@@ -143,236 +110,99 @@ final class SimulatedBatch: Compute, @unchecked Sendable {
     var tailIdleVcpuSeconds = 0.0
 
     init(profile: Profile, inputs: SimulationInputs, objects: any ObjectStore, seed: UInt64, spotPrice: Double,
-         onDemandPrice: Double) {
+         onDemandPrice: Double, epoch: Double) {
         self.profile = profile
         self.inputs = inputs
         self.objects = objects
-        queueNames = [profile.compute.spotQueue, profile.compute.onDemandQueue]
-        ceNames = [profile.compute.spotComputeEnvironment, profile.compute.onDemandComputeEnvironment]
         instanceVcpus = Int(profile.prices.vcpus[profile.compute.instanceTypes[0]] ?? Double(profile.compute.vcpusPerJob))
         secondsPerImage = inputs.secondsPerImage ?? profile.chunking.secondsPerImage
         self.spotPrice = spotPrice
         self.onDemandPrice = onDemandPrice
         random = SimRandom(seed: seed).derived(0x6261_7463)
-        ces = ceNames.map { ComputeEnvironmentInfo(name: $0, isEnabled: true, minvCpus: 0, maxvCpus: 0, desiredvCpus: 0) }
+        machine = BatchStateMachine(queues: [profile.compute.spotQueue, profile.compute.onDemandQueue],
+                                  computeEnvironments: [profile.compute.spotComputeEnvironment,
+                                                        profile.compute.onDemandComputeEnvironment],
+                                  arnPartition: "sim", epoch: epoch, eventFilter: .terminalAndFirstRunning)
     }
 
     var costPerHour: Double { Double(aliveInstances[0]) * spotPrice + Double(aliveInstances[1]) * onDemandPrice }
-    var isDrained: Bool { runnableCount == 0 && runningCount == 0 }
-    var fifoEmpty: Bool { runnableCount == 0 }
-    var millis: Int64 { Int64(((epoch + now) * 1000).rounded(.down)) }
-    func ms(_ t: Double) -> Int64 { Int64(((epoch + t) * 1000).rounded(.down)) }
-
-    func queueIndex(_ name: String) throws -> Int {
-        guard let index = queueNames.firstIndex(of: name) else { throw OdinError("simulated batch", "no job queue named \(name)") }
-        return index
-    }
-    func ceIndex(_ name: String) throws -> Int {
-        guard let index = ceNames.firstIndex(of: name) else {
-            throw OdinError("simulated batch", "no compute environment named \(name)")
-        }
-        return index
-    }
+    var isDrained: Bool { machine.runnableCount == 0 && machine.runningCount == 0 }
+    var runnableCount: Int { machine.runnableCount }
+    var runningCount: Int { machine.runningCount }
 
     func desired(_ ce: Int) -> Int {
-        let info = ces[ce]
-        let demand = runningVcpus[ce] + (queueEnabled[ce] && info.isEnabled ? runnableVcpus[ce] : 0)
+        let info = machine.environments[ce]
+        let demand = machine.runningVcpus[ce] + (machine.queueEnabled[ce] && info.isEnabled ? machine.runnableVcpus[ce] : 0)
         return max(info.minvCpus, min(info.maxvCpus, demand))
     }
 
     // MARK: - Compute port
 
     func describeQueues(_ names: [String]) throws -> [QueueInfo] {
-        try names.map { QueueInfo(name: $0, isEnabled: queueEnabled[try queueIndex($0)]) }
+        try names.map { QueueInfo(name: $0, isEnabled: machine.queueEnabled[try machine.queueIndex($0, binding: Self.binding)]) }
     }
 
-    func setQueueEnabled(_ name: String, _ enabled: Bool) throws { queueEnabled[try queueIndex(name)] = enabled }
+    func setQueueEnabled(_ name: String, _ enabled: Bool) throws {
+        machine.queueEnabled[try machine.queueIndex(name, binding: Self.binding)] = enabled
+    }
 
     func describeComputeEnvironments(_ names: [String]) throws -> [ComputeEnvironmentInfo] {
         try names.map { name in
-            let index = try ceIndex(name)
-            var info = ces[index]
+            let index = try machine.environmentIndex(name, binding: Self.binding)
+            var info = machine.environments[index]
             info.desiredvCpus = desired(index)
             return info
         }
     }
 
     func updateComputeEnvironment(_ name: String, _ update: ComputeEnvironmentUpdate) throws {
-        let index = try ceIndex(name)
-        var ce = ces[index]
-        let newMin = update.minvCpus ?? ce.minvCpus
-        let newMax = update.maxvCpus ?? ce.maxvCpus
-        guard newMin >= 0, newMin <= newMax else {
-            throw OdinError("UpdateComputeEnvironment \(name)", "minvCpus \(newMin) must be in 0…maxvCpus \(newMax)")
-        }
-        let current = desired(index)
-        guard newMax >= current else {
-            throw OdinError("UpdateComputeEnvironment \(name)",
-                            "maxvCpus \(newMax) is below desiredvCpus \(current); desiredvCpus cannot be lowered")
-        }
-        ce.minvCpus = newMin
-        ce.maxvCpus = newMax
-        if let enabled = update.isEnabled { ce.isEnabled = enabled }
-        ces[index] = ce
+        let index = try machine.environmentIndex(name, binding: Self.binding)
+        try machine.update(environment: index, update, desired: desired(index))
     }
 
     func submitJob(_ submission: JobSubmission) throws -> String {
-        let queue = try queueIndex(submission.queue)
-        guard (1...10_000).contains(submission.arraySize) else {
-            throw OdinError("SubmitJob \(submission.name)", "array size \(submission.arraySize) outside 1…10,000")
-        }
-        let id = "sim-\(topByQueue[0].count + topByQueue[1].count + 1)"
-        let parentIndex = jobs.count
-        let vcpus = submission.vcpus ?? 1
-        var parent = Job(id: id, name: submission.name, queue: queue, maxAttempts: max(1, submission.attempts),
-                         retryGlobs: submission.retryOnStatusReason, vcpus: vcpus, tags: submission.tags,
-                         manifest: submission.environment["ODIN_MANIFEST"] ?? "",
-                         offset: Int(submission.environment["ODIN_INDEX_OFFSET"] ?? "0") ?? 0, createdAt: now,
-                         runnableSince: now)
-        let isArray = submission.arraySize > 1
-        if isArray { parent.children = (parentIndex + 1)..<(parentIndex + 1 + submission.arraySize) }
-        jobs.append(parent)
-        topIndex[id] = parentIndex
-        topByQueue[queue].append(parentIndex)
-        activeTop[queue].insert(parentIndex)
-        if isArray {
-            for index in 0..<submission.arraySize {
-                var child = parent
-                child.id = "\(id):\(index)"
-                child.children = nil
-                child.parent = parentIndex
-                child.arrayIndex = index
-                jobs.append(child)
-                enqueue(jobs.count - 1)
-            }
-            childrenSubmitted[queue] += submission.arraySize
-        } else {
-            enqueue(parentIndex)
-            childrenSubmitted[queue] += 1
-        }
+        let queue = try machine.queueIndex(submission.queue, binding: Self.binding)
+        let id = "sim-\(machine.topCount + 1)"
+        let index = try machine.submit(submission, id: id, queue: queue, priority: 0, at: now)
+        let leaves = machine.jobs[index].children ?? index..<(index + 1)
+        jobInstance.append(contentsOf: repeatElement(Int?.none, count: machine.jobs.count - jobInstance.count))
+        jobToken.append(contentsOf: repeatElement(0, count: machine.jobs.count - jobToken.count))
+        fifo[queue].append(contentsOf: leaves)
+        childrenSubmitted[queue] += leaves.count
         return id
     }
 
-    func listJobs(_ filter: JobFilter) throws -> [JobSummary] {
-        switch filter {
-        case .queue(let name, let status):
-            let queue = try queueIndex(name)
-            let pool = status.isTerminal ? topByQueue[queue] : Array(activeTop[queue])
-            return pool.sorted().filter { jobs[$0].status == status }.map(summary)
-        case .arrayChildren(let parentID, let status):
-            guard let parent = topIndex[parentID], let range = jobs[parent].children else { return [] }
-            return range.filter { jobs[$0].status == status }.map(summary)
-        case .namePrefix(let name, let prefix):
-            let queue = try queueIndex(name)
-            return topByQueue[queue].filter { jobs[$0].name.hasPrefix(prefix) }.map(summary)
-        }
-    }
+    func listJobs(_ filter: JobFilter) throws -> [JobSummary] { machine.list(filter) }
 
-    func describeJobs(_ jobIDs: [String]) throws -> [BatchJobDetail] {
-        guard jobIDs.count <= 100 else { throw OdinError("DescribeJobs", "at most 100 job ids per call") }
-        return jobIDs.compactMap { lookup($0).map(detail) }
-    }
+    func describeJobs(_ jobIDs: [String]) throws -> [BatchJobDetail] { try machine.describe(jobIDs) }
 
     func terminateJob(_ jobID: String, reason: String) throws { stop(jobID, reason: reason, running: true) }
     func cancelJob(_ jobID: String, reason: String) throws { stop(jobID, reason: reason, running: false) }
 
     // MARK: - Jobs
 
-    func lookup(_ id: String) -> Int? {
-        if let index = topIndex[id] { return index }
-        guard let colon = id.lastIndex(of: ":"), let parent = topIndex[String(id[..<colon])],
-              let position = Int(id[id.index(after: colon)...]), let range = jobs[parent].children,
-              position >= 0, position < range.count else { return nil }
-        return range.lowerBound + position
-    }
-
-    func summary(_ index: Int) -> JobSummary {
-        let job = jobs[index]
-        return JobSummary(jobID: job.id, jobName: job.name, status: job.status, statusReason: job.reason,
-                          arrayIndex: job.arrayIndex, arraySize: job.children?.count, createdAt: ms(job.createdAt),
-                          startedAt: job.startedAt.map(ms), stoppedAt: job.stoppedAt.map(ms))
-    }
-
-    func detail(_ index: Int) -> BatchJobDetail {
-        let job = jobs[index]
-        var properties: BatchJobDetail.ArrayProperties?
-        if let range = job.children { properties = .init(size: range.count) }
-        if let position = job.arrayIndex { properties = .init(index: position) }
-        return BatchJobDetail(jobArn: "arn:sim:batch:job/\(job.id)", jobName: job.name, jobId: job.id,
-                              jobQueue: queueNames[job.queue], status: job.status, statusReason: job.reason,
-                              attempts: job.attempts, createdAt: ms(job.createdAt), startedAt: job.startedAt.map(ms),
-                              stoppedAt: job.stoppedAt.map(ms),
-                              container: .init(resourceRequirements: [.init(type: "VCPU", value: String(job.vcpus))]),
-                              arrayProperties: properties, tags: job.tags)
-    }
-
-    func emit(_ index: Int) { outbox.append(BatchJobStateChange(detail: detail(index))) }
-
-    func enqueue(_ index: Int) {
-        let queue = jobs[index].queue
-        jobs[index].status = .runnable
-        jobs[index].runnableSince = now
-        fifo[queue].append(index)
-        runnableVcpus[queue] += jobs[index].vcpus
-        runnableCount += 1
-    }
-
-    /// Leaves RUNNABLE (the FIFO entry is skipped lazily).
-    func leaveRunnable(_ index: Int) {
-        runnableVcpus[jobs[index].queue] -= jobs[index].vcpus
-        runnableCount -= 1
-    }
-
-    func finish(_ index: Int, _ status: BatchJobStatus, reason: String?) {
-        jobs[index].status = status
-        jobs[index].reason = reason
-        jobs[index].stoppedAt = now
-        emit(index)
-        if let parent = jobs[index].parent {
-            jobs[parent].terminalChildren += 1
-            if status == .failed { jobs[parent].failedChildren += 1 }
-            if let range = jobs[parent].children, jobs[parent].terminalChildren == range.count {
-                var summary: [String: Int] = [:]
-                for child in range { summary[jobs[child].status.rawValue, default: 0] += 1 }
-                jobs[parent].status = jobs[parent].failedChildren == 0 ? .succeeded : .failed
-                jobs[parent].reason = jobs[parent].failedChildren == 0 ? nil : "Array Child Job failed"
-                jobs[parent].stoppedAt = now
-                activeTop[jobs[parent].queue].remove(parent)
-                emit(parent)
-            }
-        } else {
-            activeTop[jobs[index].queue].remove(index)
-        }
-    }
-
     func stop(_ jobID: String, reason: String, running: Bool) {
-        guard let index = lookup(jobID) else { return }
-        let targets = jobs[index].children.map(Array.init) ?? [index]
-        for target in targets where !jobs[target].status.isTerminal {
-            if jobs[target].status == .running {
+        for target in machine.stopTargets(jobID) where !machine.jobs[target].status.isTerminal {
+            if machine.jobs[target].status == .running {
                 guard running else { continue }
                 endAttempt(target, reason: reason)
-                finish(target, .failed, reason: reason)
+                machine.finish(target, .failed, reason: reason, at: now)
             } else {
-                leaveRunnable(target)
-                finish(target, .failed, reason: reason)
+                machine.cancelRunnable(target, reason: reason, at: now)
             }
         }
     }
 
     /// Ends the current attempt of a RUNNING job: frees its slot and records the attempt.
     func endAttempt(_ index: Int, reason: String?) {
-        let job = jobs[index]
-        guard let instance = job.instance else { return }
-        jobs[index].attempts.append(.init(container: .init(exitCode: reason == nil ? 0 : 1), startedAt: ms(job.attemptStart),
-                                          stoppedAt: millis, statusReason: reason))
-        jobs[index].instance = nil
-        jobs[index].token += 1
+        guard let instance = jobInstance[index] else { return }
+        let job = machine.jobs[index]
+        machine.endAttempt(index, at: now, exitCode: reason == nil ? 0 : 1, reason: reason)
+        jobInstance[index] = nil
+        jobToken[index] += 1
         running[instance]?.remove(index)
         let ce = instances[instance].ce
         workVcpuSeconds[ce] += (now - job.attemptStart) * Double(job.vcpus)
-        runningVcpus[ce] -= job.vcpus
-        runningCount -= 1
         instances[instance].busy -= 1
         if instances[instance].busy == 0 && instances[instance].alive {
             instances[instance].idleSince = now
@@ -382,10 +212,12 @@ final class SimulatedBatch: Compute, @unchecked Sendable {
 
     /// Seconds of work of a job's chunk (from its manifest line, cached per manifest).
     func work(_ index: Int) -> Double {
-        let job = jobs[index]
-        if workCache[job.manifest] == nil { workCache[job.manifest] = manifestWork(job.manifest) }
-        let line = job.offset + (job.arrayIndex ?? 0)
-        let lines = workCache[job.manifest]!
+        let job = machine.jobs[index]
+        let manifest = job.environment["ODIN_MANIFEST"] ?? ""
+        let offset = Int(job.environment["ODIN_INDEX_OFFSET"] ?? "0") ?? 0
+        if workCache[manifest] == nil { workCache[manifest] = manifestWork(manifest) }
+        let line = offset + (job.arrayIndex ?? 0)
+        let lines = workCache[manifest]!
         return line < lines.count ? lines[line] : secondsPerImage
     }
 
@@ -442,21 +274,16 @@ final class SimulatedBatch: Compute, @unchecked Sendable {
         case .ready: break
         case .wake: break
         case .done(let index, let token):
-            guard jobs[index].token == token, jobs[index].status == .running else { return }
+            guard jobToken[index] == token, machine.jobs[index].status == .running else { return }
             endAttempt(index, reason: nil)
-            finish(index, .succeeded, reason: "Essential container in task exited")
+            machine.finish(index, .succeeded, reason: "Essential container in task exited", at: now)
         case .interrupt(let id):
             guard instances[id].alive else { return }
             let reason = "Host EC2 (instance i-sim\(id)) terminated."
             for index in runningJobs(on: id) {
                 endAttempt(index, reason: reason)
                 attemptsReclaimed += 1
-                let job = jobs[index]
-                if job.attempts.count < job.maxAttempts && job.retryGlobs.contains(where: { glob($0, reason) }) {
-                    enqueue(index)
-                } else {
-                    finish(index, .failed, reason: reason)
-                }
+                if machine.retryOrFail(index, reason: reason, at: now) { fifo[machine.jobs[index].queue].append(index) }
             }
             terminate(id)
         }
@@ -464,10 +291,6 @@ final class SimulatedBatch: Compute, @unchecked Sendable {
 
     var running: [Int: Set<Int>] = [:]
     func runningJobs(on instance: Int) -> [Int] { Array(running[instance] ?? []).sorted() }
-
-    func glob(_ pattern: String, _ text: String) -> Bool {
-        pattern.hasSuffix("*") ? text.hasPrefix(pattern.dropLast()) : pattern == text
-    }
 
     func terminate(_ id: Int) {
         guard instances[id].alive else { return }
@@ -494,18 +317,17 @@ final class SimulatedBatch: Compute, @unchecked Sendable {
             var earliest = Double.infinity
             for position in fifoHead[queue]..<fifo[queue].count {
                 let index = fifo[queue][position]
-                guard jobs[index].status == .runnable else { continue }
-                if now - jobs[index].runnableSince >= limit {
-                    leaveRunnable(index)
-                    finish(index, .failed, reason: "Canceled by JobStateTimeLimit action due to reason: CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY - Service cannot fulfill the capacity requested for instance type [\(profile.compute.instanceTypes[0])]")
+                guard machine.jobs[index].status == .runnable else { continue }
+                if now - machine.jobs[index].runnableSince >= limit {
+                    machine.cancelRunnable(index, reason: "Canceled by JobStateTimeLimit action due to reason: CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY - Service cannot fulfill the capacity requested for instance type [\(profile.compute.instanceTypes[0])]", at: now)
                 } else {
-                    earliest = min(earliest, jobs[index].runnableSince + limit)
+                    earliest = min(earliest, machine.jobs[index].runnableSince + limit)
                 }
             }
             if earliest.isFinite { scheduleTimer(earliest, .wake) }
         }
         for ce in 0..<2 {
-            let info = ces[ce]
+            let info = machine.environments[ce]
             let target = desired(ce)
             // Scale in: above maxvCpus (idle first), or idle past Batch's scale-down delay above the target.
             // (Batch may overshoot maxvCpus by up to one instance, so only instances wholly above it stop.)
@@ -524,7 +346,7 @@ final class SimulatedBatch: Compute, @unchecked Sendable {
                 launch(ce)
             }
             // Placement.
-            guard queueEnabled[ce] && info.isEnabled else { continue }
+            guard machine.queueEnabled[ce] && info.isEnabled else { continue }
             for id in liveInstances[ce] where instances[id].readyAt <= now {
                 while instances[id].busy < instances[id].slots, let next = nextRunnable(ce) {
                     start(next, on: id)
@@ -537,7 +359,7 @@ final class SimulatedBatch: Compute, @unchecked Sendable {
         while fifoHead[queue] < fifo[queue].count {
             let index = fifo[queue][fifoHead[queue]]
             fifoHead[queue] += 1
-            if jobs[index].status == .runnable { return index }
+            if machine.jobs[index].status == .runnable { return index }
         }
         if fifoHead[queue] > 4096 {
             fifo[queue].removeFirst(fifoHead[queue])
@@ -566,23 +388,12 @@ final class SimulatedBatch: Compute, @unchecked Sendable {
 
     func start(_ index: Int, on instance: Int) {
         if killSwitchActive() { killSwitchViolations += 1 }
-        leaveRunnable(index)
-        let ce = instances[instance].ce
-        jobs[index].status = .running
-        jobs[index].instance = instance
-        jobs[index].attemptStart = now
-        if jobs[index].startedAt == nil { jobs[index].startedAt = now }
+        machine.start(index, at: now)
+        jobInstance[index] = instance
         running[instance, default: []].insert(index)
         instances[instance].busy += 1
         instances[instance].idleSince = nil
-        runningVcpus[ce] += jobs[index].vcpus
-        runningCount += 1
         let duration = inputs.jobStartSeconds + work(index)
-        scheduleTimer(now + duration, .done(job: index, token: jobs[index].token))
-        if jobs[index].attempts.isEmpty { emit(index) }  // RUNNING (the rule passes RUNNING for the warm reset)
-        if let parent = jobs[index].parent, jobs[parent].status == .runnable {
-            jobs[parent].status = .running
-            jobs[parent].startedAt = now
-        }
+        scheduleTimer(now + duration, .done(job: index, token: jobToken[index]))
     }
 }

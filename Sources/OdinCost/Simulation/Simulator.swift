@@ -161,8 +161,7 @@ public final class Simulator {
         state = SimulationStateStore(clock: clock, expectedObjects: scenario.totalImages)
         let prices = Self.prices(profile: effective, inputs: scenario.inputs)
         batch = SimulatedBatch(profile: effective, inputs: scenario.inputs, objects: objects, seed: seed,
-                               spotPrice: prices.spotPerHour, onDemandPrice: prices.onDemandPerHour)
-        batch.epoch = Self.startEpoch
+                               spotPrice: prices.spotPerHour, onDemandPrice: prices.onDemandPerHour, epoch: Self.startEpoch)
         let threshold = (scenario.inputs.budget ?? effective.budget.amount) / effective.budget.exchangeRate
         budgetInfo = .init(threshold: threshold, killSwitch: policy == .ours || policy == .onDemand)
         burstCursor = Array(repeating: 0, count: scenario.bursts.count)
@@ -197,10 +196,10 @@ public final class Simulator {
             batch.killSwitchActive = { (try? Capacity.budgetStopped(services)) ?? false }
             heap.push(inputs.sweeperSeconds, .sweep)
         case .staticFleet:
-            batch.ces[0].minvCpus = profile.compute.maxVcpus
-            batch.ces[0].maxvCpus = profile.compute.maxVcpus
+            batch.machine.environments[0].minvCpus = profile.compute.maxVcpus
+            batch.machine.environments[0].maxvCpus = profile.compute.maxVcpus
         case .batchDefault:
-            batch.ces[0].maxvCpus = profile.compute.maxVcpus
+            batch.machine.environments[0].maxvCpus = profile.compute.maxVcpus
         }
         if let first = scenario.bursts.first { heap.push(first.at, .ingest) }
         if policy == .staticFleet || policy == .batchDefault {
@@ -266,8 +265,7 @@ public final class Simulator {
         var rounds = 0
         repeat {
             batch.step()
-            let events = batch.outbox
-            batch.outbox = []
+            let events = batch.machine.takeEvents()
             if events.isEmpty { break }
             for event in events { handleJobEvent(event) }
             rounds += 1
