@@ -4,6 +4,7 @@ import Foundation
 import OdinKit
 import Synchronization
 import Testing
+import TestSupport
 
 @Suite struct BudgetGuardTests {
     static func stoppedHarness(_ sample: String, mode: Profile.Budget.OnAlarm = .terminate) throws -> (Harness, RunRecord, BudgetGuardResult) {
