@@ -349,50 +349,6 @@ public struct BudgetGuardService: Sendable {
         }
     }
 
-    /// Disables the queues, terminates (drain: leaves RUNNING/STARTING) and cancels active jobs, scales the CEs down.
-    func stopSpend() -> StopActions {
-        let profile = services.profile
-        let drain = profile.budget.onAlarm == .drain
-        var actions = StopActions()
-        for queue in profile.queues {
-            do {
-                try services.compute.setQueueEnabled(queue, false)
-                actions.disabled.append(queue)
-            } catch { actions.errors.append("disable queue \(queue): \(error)") }
-        }
-        for queue in profile.queues {
-            for status in BatchJobStatus.active {
-                let jobs: [JobSummary]
-                do { jobs = try services.compute.listJobs(.queue(queue, status: status)) } catch {
-                    actions.errors.append("list \(status.rawValue) jobs in \(queue): \(error)")
-                    continue
-                }
-                for job in jobs {
-                    do {
-                        if status == .starting || status == .running {
-                            if drain { continue }
-                            try services.compute.terminateJob(job.jobID, reason: StatusReasons.budgetStop)
-                            actions.terminated.append(job.jobID)
-                        } else {
-                            try services.compute.cancelJob(job.jobID, reason: StatusReasons.budgetStop)
-                            actions.cancelled.append(job.jobID)
-                        }
-                    } catch { actions.errors.append("stop job \(job.jobID): \(error)") }
-                }
-            }
-        }
-        do {
-            for ce in try services.compute.describeComputeEnvironments(profile.computeEnvironments) {
-                // maxvCpus=0 where desiredvCpus allows it, else DISABLED until it drains (the sweeper finishes it).
-                guard let update = Capacity.scaleDown(ce, freeze: true) else { continue }
-                do { try services.compute.updateComputeEnvironment(ce.name, update) } catch {
-                    actions.errors.append("scale CE \(ce.name) to zero: \(error)")
-                }
-            }
-        } catch { actions.errors.append("describe CEs: \(error)") }
-        return actions
-    }
-
     /// Lists what is still active in our queues and reads the CEs' capacity.
     func verify() -> Verification {
         let profile = services.profile
