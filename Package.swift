@@ -104,7 +104,7 @@ let package = Package(
         .executableTarget(name: "RuntimeBench", dependencies: ["RuntimeEmulator"], path: "Benchmarks/RuntimeBench"),
 
         // MARK: - Tests (Swift Testing; real peers: see Tests/README.md)
-        .target(name: "TestSupport", dependencies: ["RuntimeEmulator", "HTTP", "AWS"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["RuntimeEmulator", "HTTP", "AWS", "Odin", "Events"], path: "Tests/TestSupport"),
         .executableTarget(name: "RuntimeProbe", dependencies: ["LambdaRuntime", "LambdaJSON", "OdinBasics"],
                           path: "Tests/Fixtures/RuntimeProbe"),
         .testTarget(name: "BridgeTests", dependencies: ["HTTP", "Crypto", "Compression", "Media", "RuntimeEmulator",

@@ -21,7 +21,7 @@ func fail(_ message: String) -> Never {
 }
 
 let arguments = CommandLine.arguments
-guard arguments.count >= 2 else { fail("usage: aws-bench sign N | s3 ENDPOINT DIR") }
+guard arguments.count >= 2 else { fail("usage: aws-bench sign N | s3 ENDPOINT DIR | connections ENDPOINT N") }
 
 switch arguments[1] {
 case "sign":
@@ -82,6 +82,38 @@ case "s3":
         fail("\(error)")
     }
 
+case "connections":
+    // The cost of a fresh connection per non-idempotent call (issue 14: a reused connection reset after the server
+    // applied a SubmitJob made libcurl resend it). The same counter ADD (UpdateItem) is sent N times marked
+    // idempotent (pooled keep-alive connection) and N times non-idempotent (a new connection each); milliseconds
+    // per call, median of 5 rounds.
+    guard arguments.count >= 4, let count = Int(arguments[3]) else { fail("usage: aws-bench connections ENDPOINT N") }
+    let client = AWSClient(configuration: AWSClient.Configuration(
+        region: "us-east-1",
+        credentials: StaticCredentialsProvider(AWSCredentials(accessKeyID: "testing", secretAccessKey: "testing")),
+        endpoints: AWSEndpointResolver(globalOverride: arguments[2])))
+    let table = "bench-connections-\(getpid())"
+    do {
+        try client.createTable(table, partitionKey: "pk")
+        func round(idempotent: Bool) throws -> Double {
+            let start = monotonicSeconds()
+            for _ in 0..<count {
+                try client.updateItem(table: table, key: ["pk": .string("counter")], updateExpression: "ADD c :one",
+                                      expression: DynamoExpression(values: [":one": .number("1")]),
+                                      returnValues: "NONE", isIdempotent: idempotent)
+            }
+            return (monotonicSeconds() - start) * 1000 / Double(count)
+        }
+        _ = try round(idempotent: true)  // warm-up
+        var pooled: [Double] = [], fresh: [Double] = []
+        for _ in 0..<5 {
+            pooled.append(try round(idempotent: true))
+            fresh.append(try round(idempotent: false))
+        }
+        print(#"{"calls": \#(count), "pooled_ms": \#(pooled.sorted()[2]), "fresh_ms": \#(fresh.sorted()[2])}"#)
+    } catch {
+        fail("\(error)")
+    }
 default:
     fail("unknown command \(arguments[1])")
 }

@@ -42,6 +42,12 @@
 //      1,024 bytes, partition key 2,048) is replaced by `h#<sha256>`, the full key kept as an attribute. An object
 //      of a bucket other than the deployment's is rejected (logged with the fix); several versions of one key in a
 //      window are one manifest entry.
+//   6. The kill-switch acts once per signal (the SNS message ids): the `control|budget-stop` item records the signal,
+//      the stop's start and the jobs it stops (listed before any is stopped); a redelivery of the signal continues that
+//      stop (same receipt `state/teardowns/<start>.json`, jobs merged, every action applied again), a step that failed
+//      fails the invocation after the receipt is written (so it is redelivered), and a cleared stop's signal is not
+//      acted on again. The sweeper reconciles only jobs its run recorded, attributing them itself (a job it has just
+//      submitted may carry no tags or array index yet).
 // The fault sweep (Tests/OdinTests/FaultInjectionTests.swift at the ports, Tests/FunctionTests/FaultProxyTests.swift
 // through the AWS binding and moto) fails the k-th call of each scenario once, for every k, and requires the
 // fault-free end state.

@@ -330,11 +330,13 @@ final class TestStack: @unchecked Sendable {
     }
 
     /// Starts a function's real bootstrap under the Runtime API emulator.
-    func start(_ function: String, environment override: [String: String] = [:]) throws -> ReplaySession {
+    /// `timeoutSeconds`: the function's timeout (each invocation's Lambda-Runtime-Deadline-Ms is that far ahead).
+    func start(_ function: String, environment override: [String: String] = [:],
+               timeoutSeconds: Double = 60) throws -> ReplaySession {
         var configuration = RuntimeAPIEmulator.Configuration()
         configuration.functionName = function
         configuration.region = "us-east-1"
-        configuration.timeoutSeconds = 60
+        configuration.timeoutSeconds = timeoutSeconds
         var environment = try self.environment(as: function)
         for (key, value) in override { environment[key] = value }
         environment = environment.filter { !$0.value.isEmpty || $0.key == "ODIN_PROFILE_JSON" }

@@ -5,6 +5,7 @@ import OdinKit
 import OdinLocal
 import Synchronization
 import Testing
+import TestSupport
 
 @Suite struct BudgetGuardTests {
     static func stoppedHarness(_ sample: String, mode: Profile.Budget.OnAlarm = .terminate) throws -> (Harness, RunRecord, BudgetGuardResult) {

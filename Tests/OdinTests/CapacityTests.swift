@@ -5,6 +5,7 @@ import OdinKit
 import OdinLocal
 import Synchronization
 import Testing
+import TestSupport
 
 /// A compute port that submits a job the moment teardown sets maxvCpus to 0: an upload racing the teardown.
 final class RacingCompute: ForwardingCompute, @unchecked Sendable {

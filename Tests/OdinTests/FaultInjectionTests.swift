@@ -159,13 +159,15 @@ struct WorldState: Equatable, CustomStringConvertible {
     var items: [String]
     var submissions: [String]
     var objects: [String]
+    /// Teardown receipts (`state/teardowns/…`) by content: times masked, job ids named.
+    var receipts: [String]
     var condensations: [String]
 
     /// Attributes that record *when* something happened: a fault moves work to a redelivery or the sweeper, later
     /// on the clock, so only their presence is compared. The last teardown's record (time, reason, count) is
     /// informational; a failed sweep may tear down one time fewer.
     static let times: Set<String> = ["at", "since", "seenAt", "lastSeen", "openedAt", "startedAt", "leaseUntil",
-                                     "completedAt", "atEpoch", "clearedAt"]
+                                     "completedAt", "atEpoch", "clearedAt", "checkedAt"]
 
     init(_ harness: Harness) throws {
         items = harness.state.snapshot().map { item in
@@ -176,6 +178,9 @@ struct WorldState: Equatable, CustomStringConvertible {
         }
         submissions = harness.compute.submissions.map { "\($0.name) \($0.queue) size=\($0.arraySize)" }.sorted()
         objects = try harness.objects.list(prefix: "").map { "\($0.key) \($0.size)" }.sorted()
+        receipts = try harness.objects.list(prefix: BudgetGuardService.receiptPrefix).map { object in
+            "\(object.key) " + (try Self.receipt(try harness.objects.get(object.key)))
+        }.sorted()
         // In-process condensation (no job) is repeated when a fault follows it: its output is rewritten the same.
         condensations = Array(Set(harness.condensations.all.map { "\($0.runID) \($0.succeededChunks) \($0.failedChunks)" })).sorted()
         var names: [String: String] = [:]
@@ -183,6 +188,19 @@ struct WorldState: Equatable, CustomStringConvertible {
             for job in try harness.compute.listJobs(.namePrefix(queue: queue, prefix: "")) { names[job.jobID] = job.jobName }
         }
         items = Self.namingJobs(items, names)
+        receipts = Self.namingJobs(receipts, names)
+        // A receipt's size depends on the job ids it lists; its content is compared above.
+        objects = objects.map { $0.hasPrefix(BudgetGuardService.receiptPrefix) ? String($0.prefix { $0 != " " }) : $0 }
+    }
+
+    /// A receipt with its times masked, keys sorted.
+    static func receipt(_ bytes: [UInt8]) throws -> String {
+        var receipt = try JSONDecoder().decode(TeardownReceipt.self, from: Data(bytes))
+        receipt.startedAt = "<time>"
+        receipt.finishedAt = "<time>"
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(receipt), as: UTF8.self)
     }
 
     /// Maps in key order (a dictionary's own order differs between equal dictionaries).
@@ -196,7 +214,7 @@ struct WorldState: Equatable, CustomStringConvertible {
     }
 
     var description: String {
-        (items + ["--"] + submissions + ["--"] + objects + ["--"] + condensations).joined(separator: "\n")
+        (items + ["--"] + submissions + ["--"] + objects + ["--"] + receipts + ["--"] + condensations).joined(separator: "\n")
     }
 
     /// Job ids (`local-<n>`, numbered in submission order) replaced by job names: a fault may change the order in
@@ -343,9 +361,40 @@ enum FaultScenarios {
     }
 }
 
+extension FaultScenarios {
+    /// The kill-switch during a run (two chunks done, three queued, a straggler on On-Demand): the alarm's SNS event
+    /// is handled (and redelivered after a failure), the cancelled children's events are delivered, the sweeper runs.
+    /// The receipt is part of the compared end state.
+    static let killSwitch = FaultScenario(name: "kill-switch") {
+        let (harness, run) = try harnessWithRun(chunks: 5, label: "fault-kill")
+        let parent = run.jobs[0].jobID
+        for child in ["\(parent):0", "\(parent):1"] {
+            for event in harness.compute.complete(child, status: .succeeded) {
+                _ = try JobEventsFunction.handle(event.encoded(), services: harness.services)
+            }
+        }
+        _ = try harness.compute.submitJob(JobSubmission(name: "straggler", queue: "odin-on-demand", jobDefinition: "d",
+                                                        arraySize: 1, environment: [:], tags: [:]))
+        let alarm = try sampleBytes("sns-alarm.json")
+        var steps: [@Sendable (OdinServices) throws -> Void] = [{ services in
+            _ = try BudgetGuardFunction.handleDecoded(alarm, services: services)
+        }]
+        for index in 2..<5 {
+            steps.append { services in
+                for detail in try services.compute.describeJobs(["\(parent):\(index)"]) where detail.status.isTerminal {
+                    _ = try JobEventsFunction.handle(BatchJobStateChange(detail: detail).encoded(), services: services)
+                }
+            }
+        }
+        steps.append { services in _ = try SweeperService(services: services).sweep() }
+        return (harness, steps)
+    }
+}
+
 @Suite(.serialized) struct FaultInjectionTests {
     /// Every k (every port call the fault-free scenario makes), both kinds of fault.
-    @Test(arguments: [FaultScenarios.burstIngest, FaultScenarios.reclaims, FaultScenarios.sweeper])
+    @Test(arguments: [FaultScenarios.burstIngest, FaultScenarios.reclaims, FaultScenarios.sweeper,
+                      FaultScenarios.killSwitch])
     func everyFaultPointGivesTheFaultFreeEndState(scenario: FaultScenario) throws {
         let (expected, calls) = try scenario.run(FaultPlan(target: nil, kind: .lost))
         var cases = 0

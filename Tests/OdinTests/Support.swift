@@ -17,25 +17,6 @@ func makeTempDirectory(_ label: String) throws -> String {
     return path
 }
 
-/// Forwards every Compute call to a LocalCompute; a test subclasses it to change one behaviour.
-class ForwardingCompute: Compute, @unchecked Sendable {
-    let base: LocalCompute
-    init(base: LocalCompute) { self.base = base }
-    func describeQueues(_ names: [String]) throws -> [QueueInfo] { try base.describeQueues(names) }
-    func setQueueEnabled(_ name: String, _ enabled: Bool) throws { try base.setQueueEnabled(name, enabled) }
-    func describeComputeEnvironments(_ names: [String]) throws -> [ComputeEnvironmentInfo] {
-        try base.describeComputeEnvironments(names)
-    }
-    func updateComputeEnvironment(_ name: String, _ update: ComputeEnvironmentUpdate) throws {
-        try base.updateComputeEnvironment(name, update)
-    }
-    func submitJob(_ submission: JobSubmission) throws -> String { try base.submitJob(submission) }
-    func listJobs(_ filter: JobFilter) throws -> [JobSummary] { try base.listJobs(filter) }
-    func describeJobs(_ jobIDs: [String]) throws -> [BatchJobDetail] { try base.describeJobs(jobIDs) }
-    func terminateJob(_ jobID: String, reason: String) throws { try base.terminateJob(jobID, reason: reason) }
-    func cancelJob(_ jobID: String, reason: String) throws { try base.cancelJob(jobID, reason: reason) }
-}
-
 /// Records condensation requests (in-process condensation).
 final class CondensationLog: Sendable {
     let requests = Mutex<[CondensationRequest]>([])

@@ -71,6 +71,7 @@ public struct BudgetGuardService: Sendable {
         var notified: [String] = []
         var unreadable: [String] = []
         var triggers: [String] = []
+        var signalIDs: [String] = []
         for record in records {
             switch record.signal {
             case .failure(let error):
@@ -80,7 +81,9 @@ public struct BudgetGuardService: Sendable {
                                  ["field": error.field, "error": error.message, "sns.messageId": record.messageID ?? ""])
             case .success(let signal):
                 switch judge(signal) {
-                case .stop(let trigger): triggers.append(trigger)
+                case .stop(let trigger):
+                    triggers.append(trigger)
+                    if let id = record.messageID { signalIDs.append(id) }
                 case .notify(let text): notified.append(text)
                 case .ignore(let reason): ignored.append(reason)
                 }
@@ -93,9 +96,14 @@ public struct BudgetGuardService: Sendable {
         if let trigger = triggers.first {
             // One teardown for the whole event; its receipt (published) supersedes any warning in the same event.
             let more = triggers.count > 1 ? " (+\(triggers.count - 1) more)" : ""
-            let receipt = try killSwitch(trigger: trigger + more)
-            return BudgetGuardResult(acted: true, ignored: ignored, notified: notified, unreadable: unreadable,
-                                     receipt: receipt)
+            let signal = signalIDs.isEmpty ? nil : signalIDs.sorted().joined(separator: ",")
+            if let receipt = try stop(trigger: trigger + more, signal: signal) {
+                return BudgetGuardResult(acted: true, ignored: ignored, notified: notified, unreadable: unreadable,
+                                         receipt: receipt)
+            }
+            ignored.append("signal \(signal ?? "-") was handled before and its stop has been cleared (odin resume)")
+            return BudgetGuardResult(acted: false, ignored: ignored, notified: notified, unreadable: unreadable,
+                                     receipt: nil)
         }
         if !notified.isEmpty || !unreadable.isEmpty {
             let lines = notified.map { "warning: " + $0 } + unreadable.map { "unreadable budget-topic record: " + $0 }
@@ -144,15 +152,46 @@ public struct BudgetGuardService: Sendable {
     /// cancel only not-yet-started) jobs, CEs to min 0 / max 0, verify, write the receipt, mark runs, notify.
     /// Each step's failure is recorded and the next steps still run.
     public func killSwitch(trigger: String) throws -> TeardownReceipt {
-        let started = UTC.iso(services.clock.now())
-        try services.state.put(StateItem(key: Schema.budgetStop,
-                                         attributes: ["active": .bool(true), "at": .string(started),
-                                                      "trigger": .string(trigger)]), condition: .always)
-        let stopped = stopSpend()
+        // Without a signal id every call is a stop of its own, so there is always a receipt.
+        try stop(trigger: trigger, signal: nil)!
+    }
+
+    /// The kill-switch for one budget signal (`signal`: the SNS message ids that asked for it). Exactly once per
+    /// signal: the stop item records the signal, when the stop started and the jobs it stops (listed before anything
+    /// is stopped, so a redelivery knows what an earlier delivery stopped); a redelivery of the same signal continues
+    /// that stop (same start, same receipt key, the jobs merged) instead of starting another. Every action is applied
+    /// again (each is idempotent), so the receipt of the delivery that finishes without an error is the one a
+    /// fault-free delivery writes. A step that fails is recorded in the receipt and the next steps still run; the
+    /// invocation then fails, so Lambda redelivers it. Returns nil when the signal's stop was already cleared
+    /// (`odin resume`): a late redelivery does not stop the spend again.
+    func stop(trigger: String, signal: String?) throws -> TeardownReceipt? {
+        let now = UTC.iso(services.clock.now())
+        let previous = signal == nil ? nil : try services.state.get(Schema.budgetStop)
+        let same = signal != nil && previous?["signal"]?.stringValue == signal
+        if same && previous?["active"]?.boolValue != true { return nil }
+        let started = same ? previous?["at"]?.stringValue ?? now : now
+        var plan = same ? StopPlan(previous) : StopPlan()
+        var errors: [String] = []
+        let grown = plan.merge(listActive(skipRunning: services.profile.budget.onAlarm == .drain, errors: &errors))
+        if !same {
+            var attributes: [String: StateValue] = ["active": .bool(true), "at": .string(started),
+                                                    "trigger": .string(trigger)]
+            if let signal { attributes["signal"] = .string(signal) }
+            try services.state.put(StateItem(key: Schema.budgetStop, attributes: attributes.merging(plan.attributes) { $1 }),
+                                   condition: .always)
+        } else if grown {
+            try services.state.update(Schema.budgetStop, set: plan.attributes)
+            services.log.info("kill-switch continued (signal redelivered)", ["signal": signal ?? ""])
+        }
+        let stopped = apply(plan)
         let check = verify()
-        var errors = stopped.errors + check.errors
+        errors += stopped.errors + check.errors
         var stoppedRuns: [String] = []
-        for active in (try? services.state.query(partition: Schema.activeRunsPartition, sortPrefix: "")) ?? [] {
+        var actives: [StateItem] = []
+        do { actives = try services.state.query(partition: Schema.activeRunsPartition, sortPrefix: "") } catch {
+            errors.append("list active runs: \(error)")
+        }
+        for active in actives {
             let runID = active.key.sort
             do {
                 try RunRecord.modify(runID, state: services.state) { record in
@@ -170,6 +209,10 @@ public struct BudgetGuardService: Sendable {
                               dimensions: ["Service": "odin"], properties: ["trigger": trigger])
         services.log.info("kill-switch", ["trigger": trigger, "verified": String(check.verified),
                                           "receipt": receipt.receiptKey])
+        guard errors.isEmpty else {
+            throw OdinError("kill-switch (\(trigger))",
+                            "applied with \(errors.count) error(s), recorded in \(receipt.receiptKey): \(errors.joined(separator: "; ")). The invocation fails so the signal is redelivered and the stop applied again")
+        }
         return receipt
     }
 
@@ -183,7 +226,11 @@ public struct BudgetGuardService: Sendable {
         var check = verify()
         var stopped = StopActions()
         if !check.verified {
-            stopped = stopSpend()
+            var errors: [String] = []
+            var plan = StopPlan()
+            _ = plan.merge(listActive(skipRunning: services.profile.budget.onAlarm == .drain, errors: &errors))
+            stopped = apply(plan)
+            stopped.errors = errors + stopped.errors
             check = verify()
         }
         try services.state.update(Schema.budgetStop, set: ["verified": .bool(check.verified),
@@ -211,22 +258,55 @@ public struct BudgetGuardService: Sendable {
         var errors: [String] = []
     }
 
-    /// What verification found.
-    struct Verification {
-        var remaining: [String] = []
-        var ces: [TeardownReceipt.ComputeEnvironmentState] = []
-        var errors: [String] = []
-        /// No job active and every CE at minvCpus 0 with maxvCpus 0 (or DISABLED while its desiredvCpus drains).
-        var verified: Bool {
-            remaining.isEmpty && !ces.isEmpty && errors.isEmpty &&
-                ces.allSatisfy { $0.minvCpus == 0 && ($0.maxvCpus == 0 || !$0.enabled) }
+    /// The jobs a stop terminates and cancels (kept on the stop item, so a redelivery of the signal continues with
+    /// what an earlier delivery listed: those jobs are no longer active when it lists again). Sorted by job id.
+    struct StopPlan {
+        var terminate: [String] = []
+        var cancel: [String] = []
+
+        init() {}
+        init(_ item: StateItem?) {
+            terminate = item?["terminate"]?.listValue?.compactMap(\.stringValue) ?? []
+            cancel = item?["cancel"]?.listValue?.compactMap(\.stringValue) ?? []
+        }
+
+        /// Adds jobs not planned yet (a job keeps its first classification); true when any was added.
+        mutating func merge(_ listed: [(jobID: String, running: Bool)]) -> Bool {
+            var known = Set(terminate).union(cancel)
+            var added = false
+            for job in listed where known.insert(job.jobID).inserted {
+                if job.running { terminate.append(job.jobID) } else { cancel.append(job.jobID) }
+                added = true
+            }
+            terminate.sort()
+            cancel.sort()
+            return added
+        }
+
+        var attributes: [String: StateValue] {
+            ["terminate": .list(terminate.map { .string($0) }), "cancel": .list(cancel.map { .string($0) })]
         }
     }
 
-    /// Disables the queues, terminates (drain: leaves RUNNING/STARTING) and cancels active jobs, scales the CEs down.
-    func stopSpend() -> StopActions {
+    /// The active jobs of our queues, `running` for STARTING/RUNNING ones (left out in drain mode).
+    func listActive(skipRunning: Bool, errors: inout [String]) -> [(jobID: String, running: Bool)] {
+        var jobs: [(jobID: String, running: Bool)] = []
+        for queue in services.profile.queues {
+            for status in BatchJobStatus.active {
+                let running = status == .starting || status == .running
+                if running && skipRunning { continue }
+                do {
+                    jobs += try services.compute.listJobs(.queue(queue, status: status)).map { ($0.jobID, running) }
+                } catch { errors.append("list \(status.rawValue) jobs in \(queue): \(error)") }
+            }
+        }
+        return jobs
+    }
+
+    /// Disables the queues, terminates and cancels the planned jobs (again on a redelivery: a job that already
+    /// stopped is left as it is), scales the CEs down.
+    func apply(_ plan: StopPlan) -> StopActions {
         let profile = services.profile
-        let drain = profile.budget.onAlarm == .drain
         var actions = StopActions()
         for queue in profile.queues {
             do {
@@ -234,26 +314,17 @@ public struct BudgetGuardService: Sendable {
                 actions.disabled.append(queue)
             } catch { actions.errors.append("disable queue \(queue): \(error)") }
         }
-        for queue in profile.queues {
-            for status in BatchJobStatus.active {
-                let jobs: [JobSummary]
-                do { jobs = try services.compute.listJobs(.queue(queue, status: status)) } catch {
-                    actions.errors.append("list \(status.rawValue) jobs in \(queue): \(error)")
-                    continue
-                }
-                for job in jobs {
-                    do {
-                        if status == .starting || status == .running {
-                            if drain { continue }
-                            try services.compute.terminateJob(job.jobID, reason: StatusReasons.budgetStop)
-                            actions.terminated.append(job.jobID)
-                        } else {
-                            try services.compute.cancelJob(job.jobID, reason: StatusReasons.budgetStop)
-                            actions.cancelled.append(job.jobID)
-                        }
-                    } catch { actions.errors.append("stop job \(job.jobID): \(error)") }
-                }
-            }
+        for job in plan.terminate {
+            do {
+                try services.compute.terminateJob(job, reason: StatusReasons.budgetStop)
+                actions.terminated.append(job)
+            } catch { actions.errors.append("stop job \(job): \(error)") }
+        }
+        for job in plan.cancel {
+            do {
+                try services.compute.cancelJob(job, reason: StatusReasons.budgetStop)
+                actions.cancelled.append(job)
+            } catch { actions.errors.append("stop job \(job): \(error)") }
         }
         do {
             for ce in try services.compute.describeComputeEnvironments(profile.computeEnvironments) {
@@ -265,6 +336,18 @@ public struct BudgetGuardService: Sendable {
             }
         } catch { actions.errors.append("describe CEs: \(error)") }
         return actions
+    }
+
+    /// What verification found.
+    struct Verification {
+        var remaining: [String] = []
+        var ces: [TeardownReceipt.ComputeEnvironmentState] = []
+        var errors: [String] = []
+        /// No job active and every CE at minvCpus 0 with maxvCpus 0 (or DISABLED while its desiredvCpus drains).
+        var verified: Bool {
+            remaining.isEmpty && !ces.isEmpty && errors.isEmpty &&
+                ces.allSatisfy { $0.minvCpus == 0 && ($0.maxvCpus == 0 || !$0.enabled) }
+        }
     }
 
     /// Lists what is still active in our queues and reads the CEs' capacity.
@@ -288,15 +371,22 @@ public struct BudgetGuardService: Sendable {
         return check
     }
 
-    /// Where receipts go: `state/teardowns/<yyyyMMdd-HHmmss>.json`, the prefix the functions' roles may write
-    /// (infra/stack.yaml).
+    /// Where receipts go: `state/teardowns/<yyyyMMdd-HHmmss>.json` (when the stop started, so every delivery of one
+    /// signal rewrites one receipt), the prefix the functions' roles may write (infra/stack.yaml).
     public static let receiptPrefix = "state/teardowns/"
+
+    /// `yyyyMMdd-HHmmss` of an ISO 8601 `yyyy-MM-ddTHH:mm:ssZ` time (the stop item's `at`), nil for another form.
+    static func stamp(iso: String) -> String? {
+        let digits = iso.filter(\.isNumber)
+        guard iso.count == 20, digits.count == 14 else { return nil }
+        return digits.prefix(8) + "-" + digits.suffix(6)
+    }
 
     /// Writes the receipt under `receiptPrefix`, records its key and verification on the stop item, publishes it.
     func publishReceipt(trigger: String, startedAt: String, stopped: StopActions, check: Verification,
                         runsStopped: [String], errors: [String], subject: String) throws -> TeardownReceipt {
         let finished = services.clock.now()
-        let key = Self.receiptPrefix + UTC.compact(finished) + ".json"
+        let key = Self.receiptPrefix + (Self.stamp(iso: startedAt) ?? UTC.compact(finished)) + ".json"
         let receipt = TeardownReceipt(trigger: trigger, mode: services.profile.budget.onAlarm == .drain ? "drain" : "terminate",
                                       startedAt: startedAt, finishedAt: UTC.iso(finished),
                                       queuesDisabled: stopped.disabled, jobsTerminated: stopped.terminated,
@@ -306,9 +396,8 @@ public struct BudgetGuardService: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         let bytes = Array(try encoder.encode(receipt))
-        do { try services.objects.put(key, bytes: bytes) } catch {
-            services.log.warning("receipt not stored", ["error": "\(error)", "key": key])
-        }
+        // Stored before the stop item names it; a failure fails the invocation (its redelivery writes it).
+        try services.objects.put(key, bytes: bytes)
         try services.state.update(Schema.budgetStop, set: ["receipt": .string(key), "verified": .bool(check.verified)])
         try services.notifier.publish(subject: subject, message: String(decoding: bytes, as: UTF8.self))
         return receipt

@@ -119,10 +119,13 @@ public struct SweeperService: Sendable {
             .union(try services.state.query(partition: partition, sortPrefix: Schema.fallbackPendingPrefix)
                 .compactMap { Schema.index(fromSortKey: $0.key.sort) })
         guard known.count < record.chunkCount || record.status == .condensing else { return 0 }
-        var missing: [String] = []
+        // Every job looked at here is one the run recorded, so the sweeper attributes what it lists itself (run,
+        // kind, offset, generation, array position) instead of trusting the job's own tags or a job record: a job it
+        // has just submitted (in this very pass) may show neither yet.
+        var missing: [(jobID: String, job: RunRecord.JobRef, position: Int?)] = []
         for job in record.jobs {
             if job.kind == "condense" {
-                missing.append(job.jobID)
+                missing.append((job.jobID, job, nil))
                 continue
             }
             var indices: [Int]?
@@ -132,7 +135,7 @@ public struct SweeperService: Sendable {
             }
             if job.size == 1 {
                 let chunk = indices?.first ?? job.offset
-                if !known.contains(chunk) { missing.append(job.jobID) }
+                if !known.contains(chunk) { missing.append((job.jobID, job, nil)) }
                 continue
             }
             for status in [BatchJobStatus.succeeded, .failed] {
@@ -140,19 +143,47 @@ public struct SweeperService: Sendable {
                     guard let position = child.arrayIndex ?? child.jobID.split(separator: ":").last.flatMap({ Int($0) })
                     else { continue }
                     let chunk = indices.map { position < $0.count ? $0[position] : -1 } ?? job.offset + position
-                    if !known.contains(chunk) { missing.append(child.jobID) }
+                    if !known.contains(chunk) { missing.append((child.jobID, job, position)) }
                 }
             }
         }
+        let listed = Dictionary(missing.map { ($0.jobID, $0) }, uniquingKeysWith: { first, _ in first })
         var fed = 0
         for start in stride(from: 0, to: missing.count, by: 100) {
-            let batch = Array(missing[start..<min(start + 100, missing.count)])
+            let batch = missing[start..<min(start + 100, missing.count)].map(\.jobID)
             for detail in try services.compute.describeJobs(batch) where detail.status.isTerminal {
-                let result = try events.handle(BatchJobStateChange(detail: detail))
+                // Only what this pass listed under the run's own jobs is reconciled.
+                guard let source = listed[detail.jobId] else { continue }
+                let attributed = Self.attribute(detail, to: record, job: source.job, position: source.position)
+                let result = try events.handle(BatchJobStateChange(detail: attributed))
                 if result.outcome != .duplicate { fed += 1 }
             }
         }
         if fed > 0 { services.log.info("reconciled lost events", ["run.id": record.runID, "events": String(fed)]) }
         return fed
+    }
+
+    /// `detail` of a job the run recorded (`job`; `position` for an array child), with the run's attribution filled
+    /// in where the job does not carry it: the `odin:*` tags (a child's DescribeJobs may show none) and the child's
+    /// array index. Tags the job does carry are kept.
+    static func attribute(_ detail: BatchJobDetail, to record: RunRecord, job: RunRecord.JobRef,
+                          position: Int?) -> BatchJobDetail {
+        var detail = detail
+        var tags = detail.tags ?? [:]
+        if tags[JobTags.run] == nil {
+            tags[JobTags.run] = record.runID
+            tags[JobTags.kind] = job.kind
+            tags[JobTags.offset] = String(job.offset)
+            tags[JobTags.chunks] = String(record.chunkCount)
+            if let generation = job.generation { tags[JobTags.generation] = String(generation) }
+            detail.tags = tags
+        }
+        if let position, detail.arrayProperties?.index == nil {
+            var array = detail.arrayProperties ?? BatchJobDetail.ArrayProperties()
+            array.index = position
+            array.size = nil
+            detail.arrayProperties = array
+        }
+        return detail
     }
 }
