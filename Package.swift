@@ -113,7 +113,7 @@ let package = Package(
         .testTarget(name: "AWSTests", dependencies: ["AWS", "Events", "HTTP", "Crypto", "RuntimeEmulator", "TestSupport", "OdinBasics"]),
         .testTarget(name: "OdinBasicsTests", dependencies: ["OdinBasics"]),
         .testTarget(name: "EventsTests", dependencies: ["Events"]),
-        .testTarget(name: "OdinTests", dependencies: ["Odin", "OdinKit", "OdinLocal", "Events", "ProfileYAML", "OdinBasics"]),
+        .testTarget(name: "OdinTests", dependencies: ["Odin", "OdinKit", "OdinLocal", "Events", "ProfileYAML", "OdinBasics", "TestSupport"]),
         .testTarget(name: "MuninTests", dependencies: ["Munin", "Media", "OdinKit", "Compression", "TestSupport",
                                                        "Hugin", "OdinBasics"]),
         .testTarget(name: "HuginTests", dependencies: ["Hugin", "OdinKit", "Compression", "TestSupport", "OdinBasics"]),

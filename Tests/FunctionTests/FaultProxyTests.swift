@@ -255,7 +255,7 @@ enum ProxyScenarios {
     static let ingestSmall = everyK(ProxyScenario(name: "ingest: one invocation", role: "ingest",
                                                   profileJSON: smallChunksProfile, setup: { _, _, _ in }) { stack in
         [{ services, _ in
-            _ = try IngestFunction.handleDecoded(ingestEvent(stack, ["raw/cam05/A.JPG", "raw/cam05/B.JPG"]),
+            _ = try IngestHandler.handleDecoded(ingestEvent(stack, ["raw/cam05/A.JPG", "raw/cam05/B.JPG"]),
                                                  services: services)
         }]
     })
@@ -264,15 +264,15 @@ enum ProxyScenarios {
     /// (every k).
     static let jobEventsSmall = everyK(ProxyScenario(name: "job events: one chunk, then Hugin", role: "job-events",
                                                      profileJSON: smallChunksProfile, setup: { stack, services, _ in
-        _ = try IngestFunction.handleDecoded(ingestEvent(stack, ["raw/cam06/IMG_1.JPG"]), services: services)
+        _ = try IngestHandler.handleDecoded(ingestEvent(stack, ["raw/cam06/IMG_1.JPG"]), services: services)
     }) { stack in
         [{ services, _ in
             guard let job = submitted(stack, "chunks") else { throw OdinError("test", "no chunk job") }
-            _ = try JobEventsFunction.handle(Array(batchEvent(jobID: job.id, jobName: job.name, queueARN: stack.spotQueueARN,
+            _ = try JobEventsHandler.handle(Array(batchEvent(jobID: job.id, jobName: job.name, queueARN: stack.spotQueueARN,
                                                               status: "SUCCEEDED", tags: job.tags).utf8), services: services)
         }, { services, clock in
             guard let job = try awaitSubmitted(stack, "condense", clock: clock) else { throw OdinError("test", "no Hugin job yet") }
-            _ = try JobEventsFunction.handle(Array(batchEvent(jobID: job.id, jobName: job.name, queueARN: stack.onDemandQueueARN,
+            _ = try JobEventsHandler.handle(Array(batchEvent(jobID: job.id, jobName: job.name, queueARN: stack.onDemandQueueARN,
                                                               status: "SUCCEEDED", tags: job.tags).utf8), services: services)
         }]
     })
@@ -281,12 +281,12 @@ enum ProxyScenarios {
     /// The teardown receipt is compared by content (every k).
     static let killSwitch = everyK(ProxyScenario(name: "budget guard: kill-switch", role: "budget-guard",
                                                  profileJSON: smallChunksProfile, setup: { stack, services, _ in
-        _ = try IngestFunction.handleDecoded(ingestEvent(stack, ["raw/cam07/IMG_1.JPG", "raw/cam07/IMG_2.JPG"]),
+        _ = try IngestHandler.handleDecoded(ingestEvent(stack, ["raw/cam07/IMG_1.JPG", "raw/cam07/IMG_2.JPG"]),
                                              services: services)
     }) { _ in
         [{ services, _ in
             let alarm = try Array(Data(contentsOf: URL(fileURLWithPath: TestEnvironment.packageRoot + "/events/sns-alarm.json")))
-            let result = try BudgetGuardFunction.handleDecoded(alarm, services: services)
+            let result = try BudgetGuardHandler.handleDecoded(alarm, services: services)
             guard result.acted else { throw OdinError("test", "the kill-switch did not act: \(result)") }
         }]
     })
@@ -296,7 +296,7 @@ enum ProxyScenarios {
     /// finds the Hugin job finished.
     static let sweeperReconcile = ProxyScenario(name: "sweeper: reconciliation", role: "sweeper",
                                                 profileJSON: smallChunksProfile, setup: { stack, services, _ in
-        _ = try IngestFunction.handleDecoded(ingestEvent(stack, (1...3).map { "raw/cam08/IMG_\($0).JPG" }), services: services)
+        _ = try IngestHandler.handleDecoded(ingestEvent(stack, (1...3).map { "raw/cam08/IMG_\($0).JPG" }), services: services)
     }, steps: { _ in
         [{ services, _ in _ = try SweeperService(services: pinned(services)).sweep() },
          { services, _ in _ = try SweeperService(services: pinned(services)).sweep() }]

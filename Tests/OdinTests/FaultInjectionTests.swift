@@ -370,19 +370,19 @@ extension FaultScenarios {
         let parent = run.jobs[0].jobID
         for child in ["\(parent):0", "\(parent):1"] {
             for event in harness.compute.complete(child, status: .succeeded) {
-                _ = try JobEventsFunction.handle(event.encoded(), services: harness.services)
+                _ = try JobEventsHandler.handle(event.encoded(), services: harness.services)
             }
         }
         _ = try harness.compute.submitJob(JobSubmission(name: "straggler", queue: "odin-on-demand", jobDefinition: "d",
                                                         arraySize: 1, environment: [:], tags: [:]))
         let alarm = try sampleBytes("sns-alarm.json")
         var steps: [@Sendable (OdinServices) throws -> Void] = [{ services in
-            _ = try BudgetGuardFunction.handleDecoded(alarm, services: services)
+            _ = try BudgetGuardHandler.handleDecoded(alarm, services: services)
         }]
         for index in 2..<5 {
             steps.append { services in
                 for detail in try services.compute.describeJobs(["\(parent):\(index)"]) where detail.status.isTerminal {
-                    _ = try JobEventsFunction.handle(BatchJobStateChange(detail: detail).encoded(), services: services)
+                    _ = try JobEventsHandler.handle(BatchJobStateChange(detail: detail).encoded(), services: services)
                 }
             }
         }
