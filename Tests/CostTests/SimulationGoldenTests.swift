@@ -26,31 +26,14 @@ import Testing
         var samplesFNV1a64: String
     }
 
-    static let stormy = """
-        name stormy
-        set duration 2d
-        set interruptions_per_hour 0.3
-        set gap 1h+3h
-        set scale_up 60-180
-        set batch_scale_down 10m
-        set sweeper 5m
-        upload 0 camA 6000 10m
-        upload 50m camB 9000 15m
-        upload 1h30m camA 3000 5m video=20m
-        upload 20h camC 4000 5m
-        """
-
     static let cases: [Case] = [
-        Case(name: "stormy-ours-3", scenario: { try Scenario.parseTrace(stormy, file: "stormy.trace") }, policy: .ours, seed: 3),
-        Case(name: "stormy-ours-42", scenario: { try Scenario.parseTrace(stormy, file: "stormy.trace") }, policy: .ours, seed: 42),
-        Case(name: "stormy-static-1", scenario: { try Scenario.parseTrace(stormy, file: "stormy.trace") }, policy: .staticFleet,
-             seed: 1),
-        Case(name: "stormy-batch-default-1", scenario: { try Scenario.parseTrace(stormy, file: "stormy.trace") },
-             policy: .batchDefault, seed: 1),
-        Case(name: "stormy-on-demand-1", scenario: { try Scenario.parseTrace(stormy, file: "stormy.trace") }, policy: .onDemand,
-             seed: 1),
+        Case(name: "stormy-ours-3", scenario: { try stormyScenario() }, policy: .ours, seed: 3),
+        Case(name: "stormy-ours-42", scenario: { try stormyScenario() }, policy: .ours, seed: 42),
+        Case(name: "stormy-static-1", scenario: { try stormyScenario() }, policy: .staticFleet, seed: 1),
+        Case(name: "stormy-batch-default-1", scenario: { try stormyScenario() }, policy: .batchDefault, seed: 1),
+        Case(name: "stormy-on-demand-1", scenario: { try stormyScenario() }, policy: .onDemand, seed: 1),
         Case(name: "stormy-budget-ours-9", scenario: {
-            var scenario = try Scenario.parseTrace(stormy, file: "stormy.trace")
+            var scenario = try stormyScenario()
             scenario.inputs.budget = 0.5
             scenario.inputs.alarmDelaySeconds = 120
             return scenario

@@ -5,8 +5,8 @@ import OdinKit
 import OdinLocal
 import Testing
 
-/// A small season with Spot interruptions and a capacity gap while work is queued.
-private func stormyScenario() throws -> Scenario {
+/// A small season with Spot interruptions and a capacity gap while work is queued (also one of the golden cases).
+func stormyScenario() throws -> Scenario {
     try Scenario.parseTrace("""
         name stormy
         set duration 2d
