@@ -251,7 +251,9 @@ enum LocalRun {
                                  + "`odin status --local --local-root \(pipeline.options.root)` lists unfinished runs.") {
             [compute = pipeline.binding.compute, queues = pipeline.options.profile.queues] in
             // Events of the killed workers must not reach the control logic (they would mark the chunks failed for
-            // good), and disabled queues start nothing more: the state store stays as it was, for resume.
+            // good), and nothing starts any more (the control logic may still submit and enable the queues until the
+            // process exits): the state store stays as it was, for resume.
+            compute.halt()
             compute.setEventSink { _ in }
             for queue in queues { try? compute.setQueueEnabled(queue, false) }
         }
@@ -285,6 +287,7 @@ enum LocalRun {
         }
         let runs = result.runsStarted + continued
         let completed = try pipeline.wait(runs: runs, timeoutSeconds: timeout, progress: progress)
+        InterruptHandler.holdIfInterrupted()
         var summary = try pipeline.summary(runs: runs, startedAt: started, finishedAt: Date())
         summary["continued_runs"] = continued
         summary["ingest"] = ["accepted": result.accepted, "duplicates": result.duplicates,
