@@ -251,7 +251,9 @@ enum LocalRun {
                                  + "`odin status --local --local-root \(pipeline.options.root)` lists unfinished runs.") {
             [compute = pipeline.binding.compute, queues = pipeline.options.profile.queues] in
             // Events of the killed workers must not reach the control logic (they would mark the chunks failed for
-            // good), and disabled queues start nothing more: the state store stays as it was, for resume.
+            // good), and nothing starts any more (the control logic may still submit and enable the queues until the
+            // process exits): the state store stays as it was, for resume.
+            compute.halt()
             compute.setEventSink { _ in }
             for queue in queues { try? compute.setQueueEnabled(queue, false) }
         }
@@ -263,17 +265,13 @@ enum LocalRun {
                                                  ingest: pipeline.options.profile.ingest) {
             try pipeline.stage(plan, progress: progress)
         }
-        let result = try pipeline.ingest(staged)
-        if progress {
-            Terminal.error("ingest: \(result.accepted) new object(s), \(result.duplicates) duplicate(s), "
-                           + "\(result.skippedCount) skipped; run(s) started: \(result.runsStarted.joined(separator: ", "))")
-            for skip in result.skipped.prefix(5) { Terminal.error("  skipped \(skip)") }
-        }
         // Runs an earlier, interrupted `odin run --local` left unfinished are continued here (a budget stop is only
-        // lifted by `odin resume RUN`): every file ends processed exactly once.
+        // lifted by `odin resume RUN`): every file ends processed exactly once. They are continued before ingest
+        // seals the windows the interruption left open, so the runs start (and condense) in the order they were
+        // sealed, as without the interruption (the site registry names a site after the first run that saw it).
         let resume = ResumeService(services: pipeline.binding.services)
         var continued: [String] = []
-        for record in try resume.unfinishedRuns() where !result.runsStarted.contains(record.runID) {
+        for record in try resume.unfinishedRuns() {
             if record.status == .stoppedByBudget {
                 Terminal.error("run \(record.runID) was stopped by the budget guard; continue it with "
                                + "`odin resume \(record.runID) --local --local-root \(pipeline.options.root)`")
@@ -283,8 +281,15 @@ enum LocalRun {
             _ = try resume.resume(record.runID, clearBudgetStop: false, takeOverLeases: true)
             continued.append(record.runID)
         }
+        let result = try pipeline.ingest(staged)
+        if progress {
+            Terminal.error("ingest: \(result.accepted) new object(s), \(result.duplicates) duplicate(s), "
+                           + "\(result.skippedCount) skipped; run(s) started: \(result.runsStarted.joined(separator: ", "))")
+            for skip in result.skipped.prefix(5) { Terminal.error("  skipped \(skip)") }
+        }
         let runs = result.runsStarted + continued
         let completed = try pipeline.wait(runs: runs, timeoutSeconds: timeout, progress: progress)
+        InterruptHandler.holdIfInterrupted()
         var summary = try pipeline.summary(runs: runs, startedAt: started, finishedAt: Date())
         summary["continued_runs"] = continued
         summary["ingest"] = ["accepted": result.accepted, "duplicates": result.duplicates,

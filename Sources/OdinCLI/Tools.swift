@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -61,6 +62,13 @@ enum Tools {
 /// exit 130, leaving the run's state as it was, so `odin resume RUN --local` finishes it later.
 enum InterruptHandler {
     nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
+    private static let interrupted = Atomic<Bool>(false)
+
+    /// Called where the run would report its outcome: after an interruption the handler exits 130 (its workers
+    /// killed, their events dropped), so the rest of the run is not reported as finished (exit 0) meanwhile.
+    static func holdIfInterrupted() {
+        while interrupted.load(ordering: .sequentiallyConsistent) { sleep(1) }
+    }
 
     /// - Parameter stopLaunching: called first, so no new worker starts while the others are being stopped.
     static func install(hint: String, stopLaunching: @escaping @Sendable () -> Void) {
@@ -68,6 +76,7 @@ enum InterruptHandler {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler {
+                interrupted.store(true, ordering: .sequentiallyConsistent)
                 stopLaunching()
                 var killed = killChildren()
                 usleep(50_000)

@@ -89,6 +89,8 @@ public final class LocalCompute: Compute, Sendable {
         var delivering = false
         var timerArmed = false
         var submitted: [JobSubmission] = []
+        /// Set by `halt()`: nothing starts any more, whatever the queues say.
+        var halted = false
     }
 
     public let configuration: Configuration
@@ -274,6 +276,13 @@ public final class LocalCompute: Compute, Sendable {
         return value < fraction
     }
 
+    /// Starts nothing more, for good, whatever the queues and compute environments say (an interrupted
+    /// `odin run --local`: the control logic, still running until the process exits, may enable the queues again
+    /// while it submits, and a worker started then would outlive the process).
+    public func halt() {
+        state.withLock { $0.halted = true }
+    }
+
     /// Starts what may start, cancels Spot children stuck past the RUNNABLE limit, and delivers events.
     func pump() {
         guard case .command(let argv, let baseEnvironment, let logDirectory) = configuration.runner else {
@@ -297,7 +306,7 @@ public final class LocalCompute: Compute, Sendable {
                     continue
                 }
                 let ce = state.machine.environments[job.queue]
-                guard state.machine.runningCount < configuration.maxParallel, state.machine.queueEnabled[job.queue],
+                guard !state.halted, state.machine.runningCount < configuration.maxParallel, state.machine.queueEnabled[job.queue],
                       ce.isEnabled, state.machine.runningVcpus[job.queue] + job.vcpus <= ce.maxvCpus else { continue }
                 let attempt = job.attempts.count + 1
                 if onSpot { state.spotStarts += 1 }

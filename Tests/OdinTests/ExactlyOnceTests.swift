@@ -3,6 +3,7 @@ import FoundationEssentials
 @testable import Odin
 import OdinKit
 import OdinLocal
+import Synchronization
 import Testing
 
 /// One regression test per fault of issue 14 (each failed before markers meant "done").
@@ -161,6 +162,74 @@ import Testing
         // Resuming again changes nothing.
         _ = try ResumeService(services: harness.services).resume(stuck.runID)
         #expect(harness.compute.submissions.count == 1)
+    }
+
+    /// The local mode's compute dies with the process (`odin run --local` interrupted by SIGINT): a run whose job was
+    /// recorded but not yet marked `running` must have its chunks run again by the recovery (the same command, which
+    /// resumes unfinished runs), not be flipped to `running` with a job that no longer exists.
+    @Test func aRunInterruptedBetweenRecordingItsJobAndRunningIsResubmittedWhenItsComputeIsGone() throws {
+        var profile = Profile()
+        profile.chunking.secondsPerImage = 300  // one image per chunk
+        let harness = try Harness(profile: profile, label: "once-submit")
+        _ = try harness.ingest(["raw/cam01/A.JPG", "raw/cam01/B.JPG", "raw/cam01/C.JPG"])
+        harness.clock.advance(seconds: 61)
+        // The process dies at the exact step: the job is submitted and recorded in the run, the run is not yet
+        // marked `running`.
+        var dying = harness.services
+        dying.state = DiesBeforeRunning(base: harness.state)
+        #expect(throws: DiesBeforeRunning.Died.self) { try SweeperService(services: dying).sweep() }
+        let stuck = try #require(try harness.runs().first)
+        #expect(stuck.status == .submitting && stuck.jobs.count == 1 && stuck.chunkCount >= 2)
+        #expect(harness.compute.submissions.count == 1)
+        // A new process: same state, a new (empty) local compute — the first one's jobs are gone with it.
+        var configuration = LocalCompute.Configuration(profile: harness.services.profile, runner: .manual)
+        configuration.jobIDPrefix = "local2"
+        let compute = LocalCompute(configuration: configuration, clock: harness.clock)
+        var restarted = harness.services
+        restarted.compute = compute
+        let resume = ResumeService(services: restarted)
+        #expect(try resume.unfinishedRuns().map(\.runID) == [stuck.runID])
+        #expect(try resume.resume(stuck.runID, clearBudgetStop: false, takeOverLeases: true) != nil)
+        // Every chunk is submitted again, once.
+        let resubmitted = compute.submissions.reduce(0) { $0 + max(1, $1.arraySize) }
+        #expect(resubmitted == stuck.chunkCount, "\(compute.submissions)")
+        #expect(try RunRecord.load(stuck.runID, state: harness.state)?.status == .running)
+        // Resuming again while that job is queued submits nothing more.
+        _ = try resume.resume(stuck.runID, clearBudgetStop: false, takeOverLeases: true)
+        #expect(compute.submissions.count == 1)
+    }
+
+    /// Forwards to `base` and dies (throws, writing nothing) at the first transaction that marks a run `running`.
+    final class DiesBeforeRunning: StateStore {
+        struct Died: Error {}
+        let base: any StateStore
+        init(base: any StateStore) { self.base = base }
+        let died = Mutex(false)
+        func get(_ key: StateKey) throws -> StateItem? { try base.get(key) }
+        func put(_ item: StateItem, condition: WriteCondition) throws { try base.put(item, condition: condition) }
+        func update(_ key: StateKey, set: [String: StateValue], remove: [String], expiresAt: Int64?,
+                    condition: WriteCondition) throws -> StateItem {
+            try base.update(key, set: set, remove: remove, expiresAt: expiresAt, condition: condition)
+        }
+        func add(_ key: StateKey, counters: [String: Int64], set: [String: StateValue]) throws -> [String: Int64] {
+            try base.add(key, counters: counters, set: set)
+        }
+        func delete(_ key: StateKey, condition: WriteCondition) throws -> StateItem? {
+            try base.delete(key, condition: condition)
+        }
+        func query(partition: String, sortPrefix: String) throws -> [StateItem] {
+            try base.query(partition: partition, sortPrefix: sortPrefix)
+        }
+        func transact(_ writes: [StateWrite]) throws {
+            let marksRunning = writes.contains { write in
+                if case .put(let item, _) = write {
+                    return item.key.sort == "meta" && item["status"] == .string(RunRecord.Status.running.rawValue)
+                }
+                return false
+            }
+            if marksRunning && died.withLock({ died in defer { died = true }; return !died }) { throw Died() }
+            try base.transact(writes)
+        }
     }
 
     // MARK: - Trusting tags

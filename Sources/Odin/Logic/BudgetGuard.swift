@@ -405,8 +405,8 @@ public struct BudgetGuardService: Sendable {
 }
 
 /// `odin resume RUN` (CLI): clears the budget stop and finishes whatever the run left unfinished — a seal that was
-/// interrupted (`sealing`), a submission (`submitting`/`waiting_for_budget`), chunks without a terminal marker
-/// (resubmitted as one job), counters behind the markers (repaired from the markers), a failed condensation (started
+/// interrupted (`sealing`), a submission (`submitting`/`waiting_for_budget`), chunks without a terminal marker whose
+/// recorded job no longer exists (resubmitted as one job), counters behind the markers (repaired from the markers), a failed condensation (started
 /// again) — so it is safe to run at any point, any number of times.
 public struct ResumeService: Sendable {
     let services: OdinServices
@@ -439,8 +439,14 @@ public struct ResumeService: Sendable {
             _ = try RunSealer(services: services).finishSeal(runID: runID, camera: record.cameraID)
             return nil
         case .submitting, .waitingForBudget:
+            // A submission cut short may have recorded its job: continue it, then check below that the recorded jobs
+            // still exist (the local compute's jobs die with an interrupted `odin run --local`: their chunks are
+            // submitted again, once).
             try RunSubmitter(services: services).submit(runID)
-            return nil
+            guard let submitted = try RunRecord.load(runID, state: services.state), submitted.status == .running else {
+                return nil
+            }
+            record = submitted
         case .stoppedByBudget where record.jobs.isEmpty:
             try RunRecord.modify(runID, state: services.state) { $0.status = .submitting }
             try RunSubmitter(services: services).submit(runID)
