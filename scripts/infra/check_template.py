@@ -388,9 +388,9 @@ def check_structure(template, f):
 
 def code_partitions():
     """Partition keys (pk) the deployed code builds: StateKey("…") literals and the Schema's *Partition names, with
-    interpolations as `*`. Local-mode-only code (Sources/Odin/Local, the CLI, the cost tools) is not deployed."""
+    interpolations as `*`. Local-mode-only code (Sources/OdinLocal, the CLI, the cost tools) is not deployed."""
     partitions = set()
-    skip = (os.path.join("Sources", "Odin", "Local"), os.path.join("Sources", "OdinCLI"), os.path.join("Sources", "OdinCost"),
+    skip = (os.path.join("Sources", "OdinLocal"), os.path.join("Sources", "OdinCLI"), os.path.join("Sources", "OdinCost"),
             os.path.join("Sources", "OdinBench"))
     for folder, _, files in os.walk(os.path.join(ROOT, "Sources")):
         if any(os.path.relpath(folder, ROOT).startswith(s) for s in skip):
