@@ -59,17 +59,15 @@ replay: deps ## Replay EVENT=events/<file>.json through FUNCTION=<name> (default
 	  scripts/with-moto.sh env ODIN_LOG_AWS_CALLS=1 $(REPLAY) --seed-local; \
 	fi
 
-demo: deps ## Generate sample media with FFmpeg and run the whole pipeline on this machine (no AWS account needed)
+demo: deps venv ## Generate sample media with FFmpeg, run the whole pipeline on this machine (no AWS account needed) and validate the season's Stage 3
 	$(SWIFT) build -c $(CONFIG) --product odin
 	$(SWIFT) build -c $(CONFIG) --product munin-worker
 	$(BIN)/odin demo --dir $(or $(DEMO_DIR),.odin/demo) $(DEMO_ARGS)
-	@if [ -x .venv/bin/python ]; then \
-		echo "Validating the season's Stage 3 (MegaDetector, frictionless + official Camtrap DP schemas, GeoJSON):"; \
-		.venv/bin/python scripts/validate-stage3.py $(or $(DEMO_DIR),.odin/demo)/season \
-			--media-root $(or $(DEMO_DIR),.odin/demo)/store > $(or $(DEMO_DIR),.odin/demo)/season-validation.json \
-			&& echo "  valid: $(or $(DEMO_DIR),.odin/demo)/season-validation.json" \
-			|| { cat $(or $(DEMO_DIR),.odin/demo)/season-validation.json; exit 1; }; \
-	else echo "Season Stage 3 not validated: no .venv (make venv installs the validators)"; fi
+	@echo "Validating the season's Stage 3 (MegaDetector, frictionless + official Camtrap DP schemas, GeoJSON):"
+	@.venv/bin/python scripts/validate-stage3.py $(or $(DEMO_DIR),.odin/demo)/season \
+		--media-root $(or $(DEMO_DIR),.odin/demo)/store > $(or $(DEMO_DIR),.odin/demo)/season-validation.json \
+		&& echo "  valid: $(or $(DEMO_DIR),.odin/demo)/season-validation.json" \
+		|| { cat $(or $(DEMO_DIR),.odin/demo)/season-validation.json; exit 1; }
 
 package: deps ## Build the Lambda zips functions/<name>/bootstrap.zip (FUNCTIONS="ingest sweeper" for some); prints sizes
 	FUNCTIONS="$(FUNCTIONS)" scripts/package.sh

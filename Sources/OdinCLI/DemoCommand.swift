@@ -140,8 +140,10 @@ struct DemoCommand: ParsableCommand {
             print("Stage 3 copies: \(dir)/stage3_output/<run>/   total time \(summary["total_wall_seconds"] ?? 0) s")
             if let season = summary["season"] as? [String: Any] {
                 let runs = season["runs"] as? [String] ?? []
-                print("Season across the \(runs.count) runs: \(season["visits"] ?? 0) visit(s) at \(season["sites"] ?? 0) "
-                      + "site(s), one Camtrap DP package: \(season["dir"] ?? "")/")
+                let visits = Plural.count(season["visits"] as? Int ?? 0, "visit")
+                let sites = Plural.count(season["sites"] as? Int ?? 0, "site")
+                print("Season across \(Plural.count(runs.count, "run")): \(visits) at \(sites), one Camtrap DP package: "
+                      + "\(season["dir"] ?? "")/")
                 print("Season report: \(season["report_html"] ?? "")")
             }
         }
