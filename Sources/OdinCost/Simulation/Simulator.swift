@@ -473,15 +473,7 @@ public final class Simulator {
     }
 
     static func month(_ epoch: Double) -> String {
-        let days = Int(epoch / 86_400)
-        let z = days + 719_468
-        let era = z / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        let (year, month, _) = CivilCalendar.date(days: Int(epoch / 86_400))
         return "\(year)-\(month < 10 ? "0" : "")\(month)"
     }
 }
