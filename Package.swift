@@ -77,8 +77,10 @@ let package = Package(
         .target(name: "OdinDeploy", dependencies: ["AWS", "Odin", "Crypto", "HTTP", "JSONEscaping", "OdinBasics"]),
 
         // MARK: - Executables
+        // OdinApp: the logic of the `odin` command (OdinCLI only parses, calls and prints).
+        .target(name: "OdinApp", dependencies: []),
         .executableTarget(name: "OdinCLI", dependencies: [
-            "Odin", "OdinAWS", "OdinCost", "OdinKit", "OdinLocal", "Hugin", "HuginState", "AWS", "HTTP", "RuntimeEmulator",
+            "OdinApp", "Odin", "OdinAWS", "OdinCost", "OdinKit", "OdinLocal", "Hugin", "HuginState", "AWS", "HTTP", "RuntimeEmulator",
             "Compression", "Events", "Crypto", "OdinDeploy", "ProfileYAML", "OdinBasics",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Yams", package: "Yams"),

@@ -3,6 +3,7 @@ import Foundation
 import Hugin
 import HuginState
 import Odin
+import OdinApp
 import OdinAWS
 import OdinKit
 

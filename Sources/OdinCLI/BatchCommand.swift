@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Odin
+import OdinApp
 import OdinAWS
 
 /// `odin batch create-config|process`: the seed's batch workflow manager on the new design.

@@ -1,8 +1,9 @@
+import ArgumentParser
 import AWS
 import Events
-import ArgumentParser
 import Foundation
 import Odin
+import OdinApp
 import OdinAWS
 import OdinKit
 import OdinLocal

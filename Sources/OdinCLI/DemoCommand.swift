@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hugin
 import Odin
+import OdinApp
 import OdinKit
 import OdinLocal
 

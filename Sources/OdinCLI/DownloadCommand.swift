@@ -1,9 +1,10 @@
-import AWS
 import ArgumentParser
+import AWS
 import Crypto
 import Foundation
 import Hugin
 import HuginState
+import OdinApp
 import OdinAWS
 import OdinKit
 

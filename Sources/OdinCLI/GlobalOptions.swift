@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Odin
+import OdinApp
 import ProfileYAML
 import Yams
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import OdinApp
 
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Odin
+import OdinApp
 import OdinKit
 
 extension RunPriority: ExpressibleByArgument {}

@@ -1,10 +1,11 @@
-import AWS
 import ArgumentParser
+import AWS
 import Crypto
 import Foundation
+import Odin
+import OdinApp
 import OdinAWS
 import OdinCost
-import Odin
 import OdinKit
 import OdinLocal
 

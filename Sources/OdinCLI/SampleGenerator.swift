@@ -1,4 +1,5 @@
 import Foundation
+import OdinApp
 
 /// Generates a camera-trap-like sample set with the `ffmpeg` CLI: per camera a burst of stills with a subject
 /// moving across the frame (EXIF DateTimeOriginal and GPS written by `ExifWriter`), short videos with a moving

@@ -1,7 +1,8 @@
-import AWS
 import ArgumentParser
+import AWS
 import Foundation
 import Odin
+import OdinApp
 import OdinAWS
 import OdinKit
 import OdinLocal

@@ -1,14 +1,9 @@
 import Foundation
+import OdinApp
 
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// A command failure (exit 1) naming what failed and, where possible, the fix.
-struct CLIError: Error, CustomStringConvertible {
-    let description: String
-    init(_ message: String) { description = message }
-}
 
 /// stdout/stderr helpers: text, JSON, and a progress bar on stderr.
 enum Terminal {

@@ -1,4 +1,5 @@
 import Foundation
+import OdinApp
 import Synchronization
 
 #if canImport(Glibc)
