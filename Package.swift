@@ -78,12 +78,14 @@ let package = Package(
 
         // MARK: - Executables
         // OdinApp: the logic of the `odin` command (OdinCLI only parses, calls and prints).
-        .target(name: "OdinApp", dependencies: []),
+        .target(name: "OdinApp", dependencies: [
+            "Odin", "OdinAWS", "OdinCost", "OdinDeploy", "OdinKit", "OdinLocal", "Hugin", "HuginState", "AWS", "Crypto",
+            "ProfileYAML", "OdinBasics",
+        ]),
         .executableTarget(name: "OdinCLI", dependencies: [
-            "OdinApp", "Odin", "OdinAWS", "OdinCost", "OdinKit", "OdinLocal", "Hugin", "HuginState", "AWS", "HTTP", "RuntimeEmulator",
-            "Compression", "Events", "Crypto", "OdinDeploy", "ProfileYAML", "OdinBasics",
+            "OdinApp", "Odin", "OdinAWS", "OdinCost", "OdinKit", "OdinLocal", "Hugin", "AWS", "HTTP", "RuntimeEmulator",
+            "Compression", "Events", "Crypto", "OdinDeploy", "OdinBasics",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "Yams", package: "Yams"),
         ]),
         // ProfileYAML: profile files (YAML) to Profile, for the CLI and the tests (Yams stays out of the functions).
         .target(name: "ProfileYAML", dependencies: ["Odin", .product(name: "Yams", package: "Yams")]),

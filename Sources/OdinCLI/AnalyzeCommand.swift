@@ -1,10 +1,8 @@
 import ArgumentParser
 import Foundation
 import Hugin
-import HuginState
 import Odin
 import OdinApp
-import OdinAWS
 import OdinKit
 
 /// `odin analyze DIR`: the Stage 3 summary (Hugin's `Stage3Analysis`); `odin analyze --season SOURCE --output OUT`:
@@ -89,10 +87,20 @@ struct AnalyzeCommand: ParsableCommand {
                 : "a season reads one store, got \(given.count): \(given.joined(separator: ", ")); pass one (put "
                     + "downloaded runs in one folder)")
         }
+        if let source = sources.first, source.hasPrefix("s3://") {
+            try usage { _ = try SeasonAnalysis.runPrefix(try S3Location(source, argument: "SOURCE")) }
+        }
     }
 
     func run() throws {
-        if season { return try condenseSeason() }
+        if season {
+            var analysis = SeasonAnalysis(source: sources.first, output: output ?? "")
+            analysis.name = name
+            analysis.mediaRoot = mediaRoot
+            analysis.registry = registry
+            let result = try analysis.run(global.context, options: try global.condensationOptions())
+            return try Self.printSeason(result.summary, runs: result.runs, json: global.json)
+        }
         let dir = sources[0]
         if global.json {
             guard let data = FileManager.default.contents(atPath: dir + "/report.json") else {
@@ -106,75 +114,8 @@ struct AnalyzeCommand: ParsableCommand {
         }
     }
 
-    func condenseSeason() throws {
-        guard let output else { return }
-        let environment = ProcessInfo.processInfo.environment
-        let found: SeasonInputs.Found
-        var defaultMediaRoot: String?
-        var defaultRegistry: (any SiteRegistryStore)?
-        do {
-            if global.local {
-                let root = global.localRoot + "/store"
-                guard FileManager.default.fileExists(atPath: root + "/runs") else {
-                    throw CLIError("no runs in the local store \(root): run `odin run --local FILES…` first, or "
-                                   + "pass --local-root DIR")
-                }
-                found = try SeasonInputs.inStore(try DirectoryObjectStore(root: root))
-            } else if sources[0].hasPrefix("s3://") {
-                let location = try S3Location(sources[0], argument: "SOURCE")
-                let client = try AWSAccess.client(global: global)
-                found = try SeasonInputs.inStore(S3ObjectStore(client: client, bucket: location.bucket),
-                                                 runPrefix: try Self.runPrefix(location))
-                defaultRegistry = try openSiteRegistry(storeURI: "s3://" + location.bucket, environment: environment)
-            } else {
-                found = try SeasonInputs.inFolder(sources[0])
-            }
-            if found.isStore { defaultMediaRoot = found.store.rootURI }
-            guard let media = mediaRoot.map(Self.mediaRootURI) ?? defaultMediaRoot else {
-                throw CLIError("\(sources[0]) is a folder of downloaded runs: their media stayed in the bucket. Pass "
-                               + "--media-root s3://BUCKET (the bucket the runs came from) or --media-root DIR (a "
-                               + "folder holding raw/), so Camtrap DP filePath points at the media")
-            }
-            let registryStore = try registry.map { try openSiteRegistry(storeURI: $0, environment: environment) }
-                ?? defaultRegistry ?? ObjectStoreSiteRegistryStore(store: found.store)
-            try Self.condense(found.runs, name: name, mediaRoot: media, registry: registryStore, output: output,
-                              global: global)
-        } catch let error as CLIError { throw error } catch let error as ValidationError { throw error } catch {
-            throw CLIError("analyze --season \(sources.first ?? "--local"): \(error)")
-        }
-    }
-
-    /// `s3://BUCKET`, `s3://BUCKET/runs[/]` → all runs; `s3://BUCKET/runs/PREFIX` → runs whose id starts so.
-    static func runPrefix(_ location: S3Location) throws -> String {
-        let prefix = location.prefix
-        if prefix.isEmpty || prefix == "runs" || prefix == "runs/" { return "" }
-        guard prefix.hasPrefix("runs/"), !prefix.dropFirst(5).contains("/") else {
-            throw ValidationError("SOURCE s3://\(location.bucket)/\(prefix): a season reads runs, so pass "
-                                  + "s3://\(location.bucket), s3://\(location.bucket)/runs/ or "
-                                  + "s3://\(location.bucket)/runs/<start of the run ids>")
-        }
-        return String(prefix.dropFirst(5))
-    }
-
-    /// A folder path becomes a file:// URI (absolute); URIs are kept.
-    static func mediaRootURI(_ value: String) -> String {
-        if value.contains("://") { return value }
-        let path = (value as NSString).standardizingPath
-        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
-        return "file://" + absolute
-    }
-
-    /// Condenses `runs` into `output` with the profile's settings and prints the result.
-    static func condense(_ runs: [SeasonRun], name: String?, mediaRoot: String, registry: any SiteRegistryStore,
-                         output: String, global: GlobalOptions) throws {
-        let summary = try SeasonCondenser(options: LocalPipeline.condensationOptions(try global.loadProfile()),
-                                          registryStore: registry)
-            .condense(runs: runs, name: name, mediaRoot: mediaRoot, output: output)
-        try printSeason(summary, runs: runs.map(\.id), global: global)
-    }
-
-    static func printSeason(_ summary: CondensationSummary, runs: [String], global: GlobalOptions) throws {
-        if global.json {
+    static func printSeason(_ summary: CondensationSummary, runs: [String], json: Bool) throws {
+        if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             print(String(decoding: try encoder.encode(summary), as: UTF8.self))
@@ -204,15 +145,7 @@ struct SitesCommand: ParsableCommand {
         var store: String?
 
         func registry(_ global: GlobalOptions) throws -> SiteRegistryService {
-            let path = store ?? global.localRoot + "/store"
-            let environment = ProcessInfo.processInfo.environment
-            if path.hasPrefix("s3://") || environment["ODIN_TABLE"].map({ !$0.isEmpty }) == true {
-                return SiteRegistryService(store: try openSiteRegistry(storeURI: path, environment: environment))
-            }
-            guard FileManager.default.fileExists(atPath: path) else {
-                throw CLIError("store \(path) does not exist: run `odin run --local` first, or pass --store DIR")
-            }
-            return SiteRegistryService(store: ObjectStoreSiteRegistryStore(store: try DirectoryObjectStore(root: path)))
+            try SiteRegistryAccess.service(store: store, global.context)
         }
     }
 
@@ -313,13 +246,5 @@ struct SitesCommand: ParsableCommand {
                 }
             } catch let error as CLIError { throw error } catch { throw CLIError("sites cluster \(points): \(error)") }
         }
-    }
-}
-
-/// The site registry of a store, as the Hugin job opens it: the state table when ODIN_TABLE is set, else
-/// `state/sites.json` in the store (a folder or s3://BUCKET).
-func openSiteRegistry(storeURI: String, environment: [String: String]) throws -> any SiteRegistryStore {
-    try SiteRegistries.open(state: try DynamoStateStore.fromEnvironment(environment)) {
-        try ObjectStores.open(uri: storeURI, environment: environment)
     }
 }

@@ -48,21 +48,9 @@ struct BatchCommand: ParsableCommand {
 
         func run() throws {
             let profile = try global.loadProfile()
-            let now = Date()
-            let config: [String: Any] = [
-                "batch_id": "batch-\(Int(now.timeIntervalSince1970))",
-                "jobs": input.enumerated().map { index, path in
-                    ["name": "\(jobType)-\(index + 1)", "priority": priority.rawValue,
-                     "parameters": ["input_path": path, "job_type": jobType, "gpu_required": gpu,
-                                    "priority": priority.rawValue]] as [String: Any]
-                },
-                "max_parallel_jobs": profile.costOptimization.maxParallelJobs,
-                "created_at": ISO8601DateFormatter().string(from: now),
-            ]
-            let data = try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys])
-            guard FileManager.default.createFile(atPath: output, contents: data) else {
-                throw CLIError("--output \(output): cannot write the file")
-            }
+            try BatchConfig.write(BatchConfig.create(inputs: input, jobType: jobType, gpu: gpu, priority: priority,
+                                                     maxParallelJobs: profile.costOptimization.maxParallelJobs),
+                                  to: output)
             try emit(global, ["output": output, "jobs": input.count], text: "wrote \(input.count) job(s) to \(output)")
         }
     }
@@ -95,53 +83,21 @@ struct BatchCommand: ParsableCommand {
         var binDir: String?
 
         func run() throws {
-            guard let data = FileManager.default.contents(atPath: config),
-                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-                  let jobs = object["jobs"] as? [[String: Any]] else {
-                throw ValidationError("--config \(config): not a batch config (a JSON object with a jobs list)")
-            }
-            var inputs: [String] = []
-            // A priority request per camera of each job's input; a camera in two jobs gets the higher priority.
-            var priorities: [String: RunPriority] = [:]
-            for (index, job) in jobs.enumerated() {
-                let parameters = job["parameters"] as? [String: Any]
-                guard let path = parameters?["input_path"] as? String else {
-                    throw ValidationError("--config \(config): jobs[\(index)].parameters.input_path is missing")
-                }
-                inputs.append(path)
-                let raw = job["priority"] as? String ?? parameters?["priority"] as? String ?? "normal"
-                guard let priority = RunPriority(rawValue: raw) else {
-                    throw ValidationError("--config \(config): jobs[\(index)].priority '\(raw)' must be high, normal or low")
-                }
-                for camera in PriorityRequests.cameras(try LocalPipeline.plan([path], camera: nil)) {
-                    if let other = priorities[camera], other.schedulingPriority >= priority.schedulingPriority { continue }
-                    priorities[camera] = priority
-                }
-            }
-            var result: [String: Any] = ["batch_id": object["batch_id"] ?? "", "config": config]
+            let batch = try usage { try BatchConfig.read(config) }
+            let inputs = batch.inputs
+            let priorities = try batch.cameraPriorities { PriorityRequests.cameras(try LocalPipeline.plan([$0], camera: nil)) }
+            var result: [String: Any] = ["batch_id": batch.batchID, "config": config]
             if global.local {
                 let profile = try global.loadProfile()
                 let pipeline = try LocalPipeline(.init(root: global.localRoot, profile: profile, binDir: binDir,
                                                        verbose: global.verbose))
                 let outcome = try LocalRun.execute(pipeline, inputs: inputs, camera: nil, timeout: 3600,
                                                    progress: !global.json, priority: { priorities[$0] })
-                let runs = outcome.summary["runs"] as? [[String: Any]] ?? []
-                let succeeded = runs.filter { ($0["status"] as? String) == "done" }.count
-                let cost = outcome.summary["estimated_aws_cost"] as? [String: Any] ?? [:]
-                result["cost_report"] = [
-                    "total_jobs": jobs.count, "runs": runs.count, "successful_jobs": succeeded,
-                    "failed_jobs": runs.count - succeeded,
-                    "success_rate": runs.isEmpty ? 0 : Double(succeeded) / Double(runs.count),
-                    "estimated_spot_cost": (cost["vcpu_hours_spot"] as? Double ?? 0) * (cost["price_per_vcpu_hour_spot"] as? Double ?? 0),
-                    "estimated_ondemand_cost": cost["all_on_demand"] ?? 0,
-                    "estimated_savings": cost["savings"] ?? 0,
-                    "currency": cost["currency"] ?? "",
-                    "label": cost["label"] ?? "",
-                ] as [String: Any]
+                result["cost_report"] = batch.costReport(summary: outcome.summary)
                 result["summary"] = outcome.summary
             } else {
-                let client = try AWSAccess.client(global: global)
-                guard let bucket = try bucket ?? DeployedNames.resolve(global: global, client: client).bucket else {
+                let client = try AWSAccess.client(global.context)
+                guard let bucket = try bucket ?? DeployedNames.resolve(global.context, client: client).bucket else {
                     throw ValidationError("--bucket BUCKET (or ODIN_BUCKET, or --stack NAME) is required without --local")
                 }
                 let plan = try LocalPipeline.plan(inputs, camera: nil)
@@ -153,10 +109,7 @@ struct BatchCommand: ParsableCommand {
                 result["skipped"] = report.skipped
                 result["note"] = "runs start from the uploads; costs per run: odin costs"
             }
-            let encoded = try JSONSerialization.data(withJSONObject: result, options: [.prettyPrinted, .sortedKeys])
-            guard FileManager.default.createFile(atPath: output, contents: encoded) else {
-                throw CLIError("--output \(output): cannot write the file")
-            }
+            try BatchConfig.write(result, to: output)
             try emit(global, result, text: "wrote \(output)")
         }
     }

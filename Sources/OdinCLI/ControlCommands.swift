@@ -1,17 +1,8 @@
 import ArgumentParser
-import AWS
-import Events
 import Foundation
 import Odin
 import OdinApp
-import OdinAWS
-import OdinKit
 import OdinLocal
-
-/// Output helper: JSON object or its text line.
-func emit(_ global: GlobalOptions, _ object: [String: Any], text: String) throws {
-    if global.json { try Terminal.printJSON(object) } else { print(text) }
-}
 
 /// `odin setup [--job-count N] [--gpu]`: open capacity (the seed's `--action setup`).
 struct SetupCommand: ParsableCommand {
@@ -40,34 +31,7 @@ struct SetupCommand: ParsableCommand {
     }
 
     func run() throws {
-        let profile = try global.loadProfile()
-        if gpu, let type = profile.compute.instanceTypes.first(where: { !($0.hasPrefix("g") || $0.hasPrefix("p")) }) {
-            throw CLIError("--gpu: instance type \(type) in cloud.aws.compute.instance_types is not a GPU type")
-        }
-        let maximum = jobCount.map { min(profile.compute.maxVcpus, $0 * profile.compute.vcpusPerJob) }
-            ?? profile.compute.maxVcpus
-        if global.local {
-            try emit(global, ["binding": "local", "changed": false],
-                     text: "local binding: capacity exists only while `odin run --local` runs (max_parallel_jobs "
-                        + "\(profile.costOptimization.maxParallelJobs)); nothing to set up")
-            return
-        }
-        let client = try AWSAccess.client(global: global)
-        let deployed = try DeployedNames.resolve(global: global, client: client).profile
-        do {
-            for queue in deployed.queues {
-                _ = try client.updateJobQueue(.init(jobQueue: queue, state: "ENABLED"))
-            }
-            for ce in deployed.computeEnvironments {
-                _ = try client.updateComputeEnvironment(.init(
-                    computeEnvironment: ce, state: "ENABLED",
-                    computeResources: .init(minvCpus: min(profile.compute.minVcpus, maximum), maxvCpus: maximum)))
-            }
-        } catch { throw CLIError("setup: \(error)") }
-        try emit(global, ["queues": deployed.queues, "compute_environments": deployed.computeEnvironments,
-                          "max_vcpus": maximum, "min_vcpus": min(profile.compute.minVcpus, maximum)],
-                 text: "enabled \(deployed.queues.joined(separator: ", ")); \(deployed.computeEnvironments.joined(separator: ", ")) "
-                    + "maxvCpus \(maximum), minvCpus \(min(profile.compute.minVcpus, maximum))")
+        try emit(global, try CapacityControl.setup(jobCount: jobCount, gpu: gpu, global.context))
     }
 }
 
@@ -91,59 +55,7 @@ struct TeardownCommand: ParsableCommand {
     var force = false
 
     func run() throws {
-        if global.local {
-            let status = try LocalStatus.read(root: global.localRoot, run: nil)
-            let last = status["last_teardown"] as? [String: Any]
-            try emit(global, ["binding": "local", "last_teardown": last ?? NSNull()],
-                     text: "local binding: compute stops with each local run and tears down by itself; last teardown: "
-                        + "\(last?["at"] ?? "none recorded")")
-            return
-        }
-        let client = try AWSAccess.client(global: global)
-        // With the whole deployment known, the control plane's own teardown runs (idle check, race check, and the
-        // teardown is recorded in the state table for `odin status`).
-        if !force, let services = try? DeployedNames.awsServices(global: global, client: client) {
-            guard try Capacity.teardownIfIdle(reason: "odin teardown", services: services) else {
-                throw CLIError("teardown: jobs are still queued or running in \(services.profile.queues.joined(separator: ", ")); "
-                               + "wait, or pass --force")
-            }
-            try emit(global, ["recorded": true, "forced": false],
-                     text: "torn down (minvCpus 0\(services.profile.compute.freezeOnTeardown ? ", maxvCpus 0" : "")); recorded in the state table")
-            return
-        }
-        let profile = try DeployedNames.resolve(global: global, client: client).profile
-        var actions: [String] = []
-        do {
-            var active = 0
-            for queue in profile.queues {
-                for status in ["SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING"] {
-                    active += try client.listAllJobs(.init(jobQueue: queue, jobStatus: status)).count
-                }
-            }
-            if active > 0 && !force {
-                throw CLIError("teardown: \(active) job(s) are still queued or running in \(profile.queues.joined(separator: ", ")); "
-                               + "wait, or pass --force")
-            }
-            for ce in try client.describeComputeEnvironments(names: profile.computeEnvironments) {
-                let resources = ce.computeResources
-                var update = Batch.UpdateComputeEnvironmentRequest(computeEnvironment: ce.computeEnvironmentName)
-                var newResources = Batch.ComputeResources()
-                var changed = false
-                if (resources?.minvCpus ?? 0) != 0 { newResources.minvCpus = 0; changed = true }
-                if profile.compute.freezeOnTeardown && (resources?.maxvCpus ?? 0) != 0 {
-                    if (resources?.desiredvCpus ?? 0) == 0 { newResources.maxvCpus = 0; changed = true }
-                    else if ce.state != "DISABLED" { update.state = "DISABLED"; changed = true }
-                }
-                guard changed else { continue }
-                if newResources != Batch.ComputeResources() { update.computeResources = newResources }
-                _ = try client.updateComputeEnvironment(update)
-                actions.append("\(ce.computeEnvironmentName): minvCpus 0"
-                               + (newResources.maxvCpus == 0 ? ", maxvCpus 0" : "")
-                               + (update.state == "DISABLED" ? ", DISABLED until desiredvCpus drains" : ""))
-            }
-        } catch let error as CLIError { throw error } catch { throw CLIError("teardown: \(error)") }
-        try emit(global, ["actions": actions, "forced": force],
-                 text: actions.isEmpty ? "already torn down" : actions.joined(separator: "\n"))
+        try emit(global, try CapacityControl.teardown(force: force, global.context))
     }
 }
 
@@ -174,22 +86,7 @@ struct ResumeCommand: ParsableCommand {
     var timeout: Double = 1800
 
     func run() throws {
-        guard global.local else {
-            let services = try DeployedNames.awsServices(global: global, client: try AWSAccess.client(global: global))
-            guard let record = try RunRecord.load(runID, state: services.state) else {
-                throw CLIError("run \(runID): not found in the state table")
-            }
-            if record.status == .done {
-                try emit(global, ["run_id": runID, "status": "done", "resubmitted": false],
-                         text: "run \(runID) is already done; nothing to resume")
-                return
-            }
-            let jobID = try ResumeService(services: services).resume(runID)
-            try emit(global, ["run_id": runID, "resubmitted": jobID != nil, "job_id": jobID ?? NSNull()],
-                     text: jobID.map { "run \(runID): remaining chunks resubmitted as job \($0)" }
-                        ?? "run \(runID): nothing left to run; condensation started")
-            return
-        }
+        guard global.local else { return try emit(global, try RunResume.aws(runID, global.context)) }
         let profile = try global.loadProfile()
         let pipeline = try LocalPipeline(.init(root: global.localRoot, profile: profile, binDir: binDir,
                                                verbose: global.verbose))
@@ -241,48 +138,11 @@ struct SubmitCommand: ParsableCommand {
     var onDemand = false
 
     func validate() throws {
-        guard let first = name.first, first.isASCII, first.isLetter || first.isNumber, name.count <= 128,
-              name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else {
-            throw ValidationError("--name '\(name)': use 1–128 letters, digits, '-' or '_', starting with a letter or digit")
-        }
-        _ = try Self.environment(params)
-    }
-
-    static func environment(_ params: String) throws -> [String: String] {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(params.utf8)) as? [String: Any] else {
-            throw ValidationError("--params must be a JSON object, e.g. '{\"input_path\": \"/data\"}'")
-        }
-        var environment: [String: String] = [:]
-        for (key, value) in object {
-            let name = "ODIN_PARAM_" + key.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" }
-            switch value {
-            case let string as String: environment[String(name)] = string
-            case let number as NSNumber: environment[String(name)] = number.stringValue
-            default: throw ValidationError("--params: '\(key)' must be a string, number or boolean")
-            }
-        }
-        return environment
+        if let problem = ManualJob.nameProblem(name) { throw ValidationError(problem) }
+        try usage { _ = try ManualJob.environment(params) }
     }
 
     func run() throws {
-        if global.local {
-            throw CLIError("submit targets AWS Batch; locally, jobs come from `odin run --local` (drop --local)")
-        }
-        let client = try AWSAccess.client(global: global)
-        let profile = try DeployedNames.resolve(global: global, client: client).profile
-        let queue = onDemand ? profile.compute.onDemandQueue : profile.primaryQueue
-        // The functions' submitter: the stack's queues are fair-share, so every SubmitJob needs the shareIdentifier
-        // (ODIN_SHARE_IDENTIFIER, the stack's `odin`) and carries the default scheduling priority.
-        let share = ProcessInfo.processInfo.environment["ODIN_SHARE_IDENTIFIER"].flatMap { $0.isEmpty ? nil : $0 } ?? "odin"
-        let compute = BatchCompute(client: client, shareIdentifier: share)
-        do {
-            let jobID = try compute.submitJob(JobSubmission(
-                name: name, queue: queue, jobDefinition: profile.compute.workerJobDefinition, arraySize: 1,
-                environment: try Self.environment(params),
-                tags: [JobTags.project: "odins-ravne", JobTags.kind: "manual"],
-                attempts: profile.compute.reclaimRetries + 1, retryOnStatusReason: ["Host EC2*"]))
-            try emit(global, ["job_id": jobID, "job_name": name, "queue": queue],
-                     text: "submitted \(name) as \(jobID) to \(queue)")
-        } catch { throw CLIError("submit: \(error)") }
+        try emit(global, try ManualJob(name: name, params: params, onDemand: onDemand).submit(global.context))
     }
 }

@@ -1,12 +1,6 @@
 import ArgumentParser
-import AWS
-import Foundation
-import Odin
-import OdinAWS
+import OdinApp
 import OdinCost
-import OdinKit
-import OdinLocal
-import ProfileYAML
 
 /// `odin costs`: the cost ledger (per month or per run), and price-aware instance advice.
 struct CostsCommand: ParsableCommand {
@@ -52,7 +46,7 @@ struct CostsCommand: ParsableCommand {
     var measureSpot = false
 
     func validate() throws {
-        if let since, CostsCommand.monthPrefix(since) == nil {
+        if let since, CostReport.monthPrefix(since) == nil {
             throw ValidationError("--since '\(since)' is not YYYY-MM or YYYY-MM-DD")
         }
         if (images != nil || videoHours != nil) && !advise {
@@ -64,148 +58,25 @@ struct CostsCommand: ParsableCommand {
     }
 
     func run() throws {
-        let profile = try global.loadProfile()
-        let clock = SystemClock()
+        var report = CostReport()
+        report.runID = runID
+        report.since = since
+        report.advise = advise
+        report.images = images
+        report.videoHours = videoHours
+        report.measureSpot = measureSpot
         let json = global.json
-        // The ledger: the local binding's state folder, or the deployed stack's DynamoDB table (--stack, ODIN_STACK
-        // or ODIN_TABLE) with the usual AWS credentials and region.
-        var state: (any StateStore)?
-        var location = ""
-        if global.local {
-            location = global.localRoot + "/state"
-            guard FileManager.default.fileExists(atPath: location) else {
-                throw CostsError("no local state in \(location): run `odin run --local …` or `odin demo` first, or pass --local-root")
-            }
-            state = try LocalStateStore(root: location, clock: clock)
-        } else if (global.stackName ?? "").isEmpty == false || ProcessInfo.processInfo.environment["ODIN_TABLE"] != nil {
-            let client = try AWSAccess.client(global: global)
-            if let table = try DeployedNames.resolve(global: global, client: client).table {
-                state = DynamoStateStore(client: client, table: table)
-                location = "table \(table)"
-            }
-        }
-        if advise {
-            var measured: [String: PriceFigure] = [:]
-            if measureSpot {
-                let client = try AWSAccess.client(global: global)
-                let cache = SpotPriceCache(state: state ?? InMemoryStateStore(clock: clock), clock: clock)
-                let types = Array(Set(profile.compute.instanceTypes).union(profile.prices.onDemand.keys)).sorted()
-                measured = try cache.figures(for: types, source: EC2SpotPriceSource(client: client))
-            }
-            let rate = try state.flatMap { try WorkRate.fromLedger(state: $0, profile: profile) }
-            let advice = Advisor(profile: profile, prices: PriceBook(profile: profile, measuredSpot: measured),
-                                 workRate: rate).advise(images: images, videoHours: videoHours)
-            print(json ? try Self.encode(advice) : advice.text())
-            return
-        }
-        guard let state else {
-            throw CostsError("the ledger lives in a state store: pass --local (and --local-root DIR unless it is .odin/local) for a local run, or --stack NAME (or ODIN_STACK, or ODIN_TABLE = the stack output StateTableName) for the deployed one")
-        }
-        if let run = runID {
-            guard let record = try RunRecord.load(run, state: state) else {
-                throw CostsError("no run \(run) in \(location); `odin costs` without a RUN lists the runs")
-            }
-            let line = try RunCost(record: record, state: state, profile: profile)
-            print(json ? try Self.encode(line) : line.text)
-            return
-        }
-        let prefix = since.flatMap(Self.monthPrefix)
-        let months = try state.query(partition: "ledger", sortPrefix: "")
-            .filter { prefix == nil || $0.key.sort >= prefix! }
-            .map { MonthCost(month: $0.key.sort, item: $0, currency: profile.prices.currency) }
-        var runs: [RunCost] = []
-        for index in try state.query(partition: Schema.allRunsPartition, sortPrefix: "") {
-            guard let record = try RunRecord.load(index.key.sort, state: state) else { continue }
-            if let since, record.createdAt < since { continue }
-            runs.append(try RunCost(record: record, state: state, profile: profile))
-        }
-        if json {
-            print(try Self.encode(Ledger(currency: profile.prices.currency, months: months, runs: runs,
-                                         note: Ledger.noteText)))
-            return
-        }
-        print("Estimated spend (\(profile.prices.currency)) — \(Ledger.noteText)")
-        for month in months { print("  \(month.month): \(Self.money(month.cost)) (Spot \(Self.num(month.spotVcpuHours)) vCPU-h, On-Demand \(Self.num(month.onDemandVcpuHours)) vCPU-h)") }
-        if months.isEmpty { print("  (no spend recorded)") }
-        print("Runs:")
-        for line in runs { print("  " + line.text) }
-        if runs.isEmpty { print("  (none)") }
-    }
-
-    struct MonthCost: Codable {
-        var month: String
-        var cost: Double
-        var spotVcpuHours: Double
-        var onDemandVcpuHours: Double
-        var currency: String
-        init(month: String, item: StateItem, currency: String) {
-            self.month = month
-            cost = Double(item["costMicros"]?.intValue ?? 0) / 1e6
-            spotVcpuHours = Double(item["vcpuMsSpot"]?.intValue ?? 0) / 3.6e6
-            onDemandVcpuHours = Double(item["vcpuMsOnDemand"]?.intValue ?? 0) / 3.6e6
-            self.currency = currency
+        switch try report.run(global.context) {
+        case .advice(let advice): print(json ? try CostReport.encode(advice) : advice.text())
+        case .run(let line): print(json ? try CostReport.encode(line) : line.text)
+        case .ledger(let ledger):
+            if json { return print(try CostReport.encode(ledger)) }
+            print("Estimated spend (\(ledger.currency)) — \(ledger.note)")
+            for month in ledger.months { print("  " + month.text) }
+            if ledger.months.isEmpty { print("  (no spend recorded)") }
+            print("Runs:")
+            for line in ledger.runs { print("  " + line.text) }
+            if ledger.runs.isEmpty { print("  (none)") }
         }
     }
-
-    struct RunCost: Codable {
-        var run: String
-        var status: String
-        var createdAt: String
-        var objects: Int
-        var chunks: Int
-        var failedChunks: Int
-        var cost: Double
-        var per1000Objects: Double?
-        var spotShare: Double?
-        var currency: String
-        init(record: RunRecord, state: any StateStore, profile: Profile) throws {
-            let counters = try state.get(Schema.runCounters(record.runID))
-            let spot = Double(counters?["vcpuMsSpot"]?.intValue ?? 0)
-            let onDemand = Double(counters?["vcpuMsOnDemand"]?.intValue ?? 0)
-            run = record.runID
-            status = record.status.rawValue
-            createdAt = record.createdAt
-            objects = record.objectCount
-            chunks = record.chunkCount
-            failedChunks = record.failedChunks.count
-            cost = Double(counters?["costMicros"]?.intValue ?? 0) / 1e6
-            per1000Objects = objects > 0 ? cost / Double(objects) * 1000 : nil
-            spotShare = spot + onDemand > 0 ? spot / (spot + onDemand) : nil
-            currency = profile.prices.currency
-        }
-        var text: String {
-            "\(run) [\(status)] \(objects) objects, \(chunks) chunks (\(failedChunks) failed): \(CostsCommand.money(cost)) \(currency)" +
-                (per1000Objects.map { ", \(CostsCommand.money($0)) per 1,000 objects" } ?? "") +
-                (spotShare.map { ", \(CostsCommand.num($0 * 100)) % on Spot" } ?? "")
-        }
-    }
-
-    struct Ledger: Codable {
-        static let noteText = "Odin's ledger: job vCPU-time × the profile's price table (an estimate; excludes boot and idle time)"
-        var currency: String
-        var months: [MonthCost]
-        var runs: [RunCost]
-        var note: String
-    }
-
-    static func monthPrefix(_ text: String) -> String? {
-        let parts = text.split(separator: "-")
-        guard (2...3).contains(parts.count), parts[0].count == 4, parts[1].count == 2,
-              parts.allSatisfy({ $0.allSatisfy(\.isNumber) }) else { return nil }
-        return "\(parts[0])-\(parts[1])"
-    }
-
-    static func encode<T: Encodable>(_ value: T) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
-    }
-    static func num(_ value: Double) -> String { String(format: "%.1f", value) }
-    static func money(_ value: Double) -> String { String(format: abs(value) < 10 ? "%.4f" : "%.2f", value) }
-}
-
-/// A failure of `odin costs` that is not a usage error (printed as "Error: …", exit 1).
-struct CostsError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }

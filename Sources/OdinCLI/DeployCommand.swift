@@ -1,10 +1,8 @@
 import ArgumentParser
-import AWS
 import Foundation
-import Odin
 import OdinApp
+import OdinBasics
 import OdinDeploy
-import ProfileYAML
 
 /// Options shared by `odin deploy` and `odin destroy`.
 struct StageOptions: ParsableArguments {
@@ -36,48 +34,15 @@ struct StageOptions: ParsableArguments {
         return stage
     }
 
-    var profilePath: String {
-        guard let profile else { return root + "/profiles/default.yaml" }
-        if profile.contains("/") || profile.hasSuffix(".yaml") || profile.hasSuffix(".yml") { return profile }
-        return root + "/profiles/\(profile).yaml"
-    }
-
-    /// The profile's YAML tree and the validated profile.
-    func loadProfile() throws -> (tree: ConfigValue, profile: Profile) {
-        let tree = try YAMLProfile.read(profilePath)
-        do {
-            return (tree, try Profile(tree))
-        } catch {
-            throw DeployCLIError("\(profilePath): \(error)")
-        }
-    }
-
-    func makeClient(region profileRegion: String) throws -> AWSClient {
-        do {
-            let configuration = try AWSClient.Configuration.fromEnvironment(
-                ProcessInfo.processInfo.environment, region: region ?? profileRegion)
-            return AWSClient(configuration: configuration)
-        } catch {
-            throw DeployCLIError("\(error)")
-        }
-    }
-
-    /// Prints the account and identity the commands act on (and fails early on missing credentials).
-    func announceIdentity(_ client: AWSClient) throws {
-        do {
-            let identity = try client.getCallerIdentity()
-            Console.line("AWS account \(identity.account) (\(identity.arn)), region \(client.region).")
-        } catch {
-            throw DeployCLIError("cannot identify the AWS account: \(error.description)")
-        }
-    }
-
-    func makeStacks(_ client: AWSClient) -> StackDeployer {
-        var poll = 5.0
-        if let text = ProcessInfo.processInfo.environment["ODIN_DEPLOY_POLL_SECONDS"], let value = Double(text), value > 0 {
-            poll = value
-        }
-        return StackDeployer(client: client, output: Console.line, pollSeconds: poll)
+    /// The stage's deploy logic with these options.
+    func deployer() throws -> StageDeploy {
+        var deploy = StageDeploy(stage: try resolvedStage(), environment: ProcessEnvironment.snapshot(),
+                                 output: Console.line)
+        deploy.project = project
+        deploy.profile = profile
+        deploy.region = region
+        deploy.root = root
+        return deploy
     }
 }
 
@@ -134,30 +99,11 @@ struct DeployCommand: ParsableCommand {
     var manifest: String?
 
     func run() throws {
-        Console.setUp()
-        let stage = try options.resolvedStage()
+        let deploy = try options.deployer()
         do {
-            let (tree, profile) = try options.loadProfile()
-            var request = Deployment.Request(stage: stage, root: options.root)
-            request.project = options.project
-            request.mode = Deployment.Mode(rawValue: mode.rawValue) ?? .complete
-            request.dryRun = dryRun
-            request.manifestPath = manifest
-            request.overrides = try StackParameters.fromArguments(parameters)
-            if request.mode != .lambda {
-                request.profileParameters = try StackParameters.fromProfile(profile)
-                if let note = StackParameters.fallbackTimeoutNote(profile) { print(note) }
-                let defaults = try? YAMLProfile.read(options.root + "/profiles/default.yaml")
-                request.profileParameters["ProfileJson"] = try ProfileJSON.encode(tree, defaults: defaults)
-            }
-            let client = try options.makeClient(region: profile.compute.region)
-            try options.announceIdentity(client)
-            let stacks = options.makeStacks(client)
-            let deployment = Deployment(client: client, stacks: stacks, linter: Self.linter(root: options.root))
-            Console.line("Deploying \(request.mode.rawValue) to stage \(stage) in \(client.region) "
-                         + "(profile \(options.profilePath))\(dryRun ? ", dry run" : "").")
             let yes = options.yes
-            let results = try deployment.deploy(request) { preview in
+            let results = try deploy.deploy(mode: Deployment.Mode(rawValue: mode.rawValue) ?? .complete,
+                                            parameters: parameters, dryRun: dryRun, manifest: manifest) { preview in
                 yes || Console.confirm("Execute change set \(preview.changeSetName) on \(preview.stackName)?")
             }
             for result in results {
@@ -168,21 +114,10 @@ struct DeployCommand: ParsableCommand {
         } catch let error as DeployError {
             Console.error(error.description)
             throw ExitCode.failure
-        } catch let error as DeployCLIError {
-            Console.error(error.message)
+        } catch let error as CLIError {
+            Console.error(error.description)
             throw ExitCode.failure
         }
-    }
-
-    /// cfn-lint and the policy check from the project venv (`$ODIN_VENV` or <root>/.venv), or nil when absent.
-    static func linter(root: String) -> TemplateLinter? {
-        let venv = ProcessInfo.processInfo.environment["ODIN_VENV"].flatMap { $0.isEmpty ? nil : $0 } ?? root + "/.venv"
-        let cfnLint = venv + "/bin/cfn-lint"
-        guard FileManager.default.isExecutableFile(atPath: cfnLint) else { return nil }
-        let check = root + "/scripts/infra/check_template.py"
-        return TemplateLinter(cfnLint: cfnLint, python: venv + "/bin/python",
-                              policyCheck: FileManager.default.fileExists(atPath: check) ? check : nil,
-                              run: Console.run)
     }
 }
 
@@ -203,14 +138,10 @@ struct DestroyCommand: ParsableCommand {
     @OptionGroup var options: StageOptions
 
     func run() throws {
-        Console.setUp()
-        let stage = try options.resolvedStage()
+        let deploy = try options.deployer()
+        let stage = deploy.stage
         do {
-            let region = options.region ?? (try? options.loadProfile().profile.compute.region) ?? Profile().compute.region
-            let client = try options.makeClient(region: region)
-            try options.announceIdentity(client)
-            let deployment = Deployment(client: client, stacks: options.makeStacks(client), linter: nil)
-            let plan = try deployment.destroyPlan(project: options.project, stage: stage)
+            let (deployment, plan) = try deploy.destroyPlan()
             Console.line(plan.summary)
             guard !plan.stacks.isEmpty else { return }
             if !options.yes {
@@ -228,45 +159,20 @@ struct DestroyCommand: ParsableCommand {
         } catch let error as DeployError {
             Console.error(error.description)
             throw ExitCode.failure
-        } catch let error as DeployCLIError {
-            Console.error(error.message)
+        } catch let error as CLIError {
+            Console.error(error.description)
             throw ExitCode.failure
-        }
-    }
-}
-
-struct DeployCLIError: Error {
-    var message: String
-    init(_ message: String) { self.message = message }
-}
-
-/// Reads a YAML profile into a `ConfigValue` tree (Yams stays in the CLI).
-enum YAMLProfile {
-    static func read(_ path: String) throws -> ConfigValue {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw DeployCLIError("cannot read profile \(path): pass --profile <file.yaml> or a name under profiles/")
-        }
-        do {
-            return try ProfileYAML.tree(yaml: String(decoding: data, as: UTF8.self), source: path)
-        } catch {
-            throw DeployCLIError("\(error)")
         }
     }
 }
 
 /// Terminal I/O of the deploy commands.
 enum Console {
-    /// Nothing to set up: every line is written straight to the file descriptor (no stdio buffering), so
-    /// progress shows as it happens even through a pipe.
-    static func setUp() {}
-
     @Sendable static func line(_ text: String) {
         FileHandle.standardOutput.write(Data((text + "\n").utf8))
     }
 
-    static func error(_ text: String) {
-        FileHandle.standardError.write(Data((text + "\n").utf8))
-    }
+    static func error(_ text: String) { Terminal.error(text) }
 
     static var isInteractive: Bool { isatty(0) == 1 }
 
@@ -283,19 +189,5 @@ enum Console {
         }
         let answer = ask(question + " [y/N] ")?.lowercased()
         return answer == "y" || answer == "yes"
-    }
-
-    /// Runs a program; returns its status and combined stdout+stderr.
-    @Sendable static func run(_ executable: String, _ arguments: [String]) -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        do { try process.run() } catch { return (127, "cannot run \(executable): \(error)") }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 }

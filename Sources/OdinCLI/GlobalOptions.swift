@@ -1,9 +1,12 @@
 import ArgumentParser
+import AWS
 import Foundation
+import Hugin
 import Odin
 import OdinApp
-import ProfileYAML
-import Yams
+import OdinBasics
+
+extension RunPriority: ExpressibleByArgument {}
 
 /// The options every command takes (`@OptionGroup var global: GlobalOptions`).
 struct GlobalOptions: ParsableArguments {
@@ -34,50 +37,55 @@ struct GlobalOptions: ParsableArguments {
     @Flag(name: .long, help: "Print more detail (per-chunk events, worker logs) on stderr.")
     var verbose = false
 
-    /// The validated profile, with `--region` applied.
-    func loadProfile() throws -> Profile {
-        var profile = try ProfileLoader.load(profile)
-        if let region { profile.compute.region = region }
-        return profile
+    /// A `--profile` that names no file is a usage error (exit 2); its content is checked when a command loads it.
+    func validate() throws {
+        if let profile { try usage { _ = try ProfileLoader().path(profile) } }
+    }
+
+    /// The options as the library takes them, with the environment read once.
+    var context: CommandContext {
+        CommandContext(profile: profile, region: region, stack: stack, local: local, localRoot: localRoot, json: json,
+                       verbose: verbose, environment: ProcessEnvironment.snapshot())
+    }
+
+    /// The validated profile (the one ProfileLoader), with `--region` applied.
+    func loadProfile() throws -> Profile { try context.loadProfile() }
+
+    /// Hugin's settings from the profile (pipeline.clustering).
+    func condensationOptions() throws -> CondensationOptions {
+        LocalPipeline.condensationOptions(try loadProfile())
     }
 }
 
-/// YAML profiles (Yams) → `ConfigValue` → `Profile` (Odin validates keys and ranges and names the key path).
-enum ProfileLoader {
-    /// `nil` → `profiles/default.yaml` when present, else the built-in defaults (the same values).
-    static func load(_ nameOrPath: String?) throws -> Profile {
-        let path: String
-        if let nameOrPath {
-            if FileManager.default.fileExists(atPath: nameOrPath) {
-                path = nameOrPath
-            } else if FileManager.default.fileExists(atPath: "profiles/\(nameOrPath).yaml") {
-                path = "profiles/\(nameOrPath).yaml"
-            } else {
-                throw ValidationError("--profile \(nameOrPath): no such file, and no profiles/\(nameOrPath).yaml")
-            }
-        } else if FileManager.default.fileExists(atPath: "profiles/default.yaml") {
-            path = "profiles/default.yaml"
-        } else {
-            return Profile()
-        }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw CLIError("profile \(path): cannot read the file")
-        }
-        return try parse(String(decoding: data, as: UTF8.self), source: path)
+/// Runs a library check of an argument: its `CLIError` is a usage error (exit 2, with the usage line).
+@discardableResult
+func usage<T>(_ check: () throws -> T) throws -> T {
+    do { return try check() } catch let error as CLIError { throw ValidationError(error.description) }
+}
+
+/// The commands' way to the library's AWS entry points with their `GlobalOptions`.
+extension AWSAccess {
+    static func client(global: GlobalOptions, concurrency: Int = 8) throws -> AWSClient {
+        try client(global.context, concurrency: concurrency)
+    }
+}
+
+extension DeployedNames {
+    static func resolve(global: GlobalOptions, client: AWSClient) throws -> DeployedNames {
+        try resolve(global.context, client: client)
     }
 
-    /// The profile file's tree as JSON (what the functions receive in ODIN_PROFILE_JSON); nil without a file.
-    static func json(_ nameOrPath: String?) throws -> String? {
-        let candidates = [nameOrPath, nameOrPath.map { "profiles/\($0).yaml" }, "profiles/default.yaml"].compactMap { $0 }
-        guard let path = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }),
-              let data = FileManager.default.contents(atPath: path),
-              let node = try Yams.load(yaml: String(decoding: data, as: UTF8.self)) else { return nil }
-        let json = try JSONSerialization.data(withJSONObject: node, options: [.sortedKeys])
-        return String(decoding: json, as: UTF8.self)
+    static func awsServices(global: GlobalOptions, client: AWSClient) throws -> OdinServices {
+        try awsServices(global.context, client: client)
     }
+}
 
-    /// Parses YAML text into a validated profile; errors name the file and the key path.
-    static func parse(_ text: String, source: String) throws -> Profile {
-        try ProfileYAML.profile(yaml: text, source: source)
-    }
+/// Output helper: JSON object or its text line.
+func emit(_ global: GlobalOptions, _ object: [String: Any], text: String) throws {
+    if global.json { try Terminal.printJSON(object) } else { print(text) }
+}
+
+/// A library outcome: its JSON object with --json, else its text.
+func emit(_ global: GlobalOptions, _ outcome: Outcome) throws {
+    try emit(global, outcome.object, text: outcome.text)
 }

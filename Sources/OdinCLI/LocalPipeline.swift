@@ -5,6 +5,7 @@ import Events
 import Foundation
 import Hugin
 import Odin
+import OdinApp
 import OdinKit
 import OdinBasics
 import OdinLocal

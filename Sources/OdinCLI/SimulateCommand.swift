@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Odin
+import OdinApp
 import OdinCost
 
 /// `odin simulate`: replay an upload trace through the real control logic under a simulated Batch.
@@ -64,7 +65,7 @@ struct SimulateCommand: ParsableCommand {
     }
 
     func run() throws {
-        let profile = try ProfileLoader.load(self.profile)
+        let profile = try ProfileLoader().load(self.profile).profile
         var scenario: Scenario
         if let trace {
             guard let data = FileManager.default.contents(atPath: trace) else { throw ValidationError("cannot read trace \(trace)") }

@@ -1,5 +1,4 @@
 import Foundation
-import OdinApp
 import Synchronization
 
 #if canImport(Glibc)
@@ -7,20 +6,20 @@ import Glibc
 #endif
 
 /// The sibling executables the local mode runs (`munin-worker`, `hugin`, `ffmpeg`) and a blocking process runner.
-enum Tools {
+package enum Tools {
     /// The folder holding this `odin` binary (the SwiftPM build folder, or wherever it was installed).
-    static var ownDirectory: String {
+    package static var ownDirectory: String {
         let path = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
             ?? CommandLine.arguments[0]
         return (path as NSString).deletingLastPathComponent
     }
 
-    static var ownPath: String {
+    package static var ownPath: String {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 
     /// `name` next to this binary, else on PATH; throws naming the product to build.
-    static func locate(_ name: String, binDir: String? = nil) throws -> String {
+    package static func locate(_ name: String, binDir: String? = nil) throws -> String {
         var candidates = [binDir, ownDirectory].compactMap { $0 }.map { ($0 as NSString).appendingPathComponent(name) }
         for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
             candidates.append("\(dir)/\(name)")
@@ -30,14 +29,14 @@ enum Tools {
                        + "build it with `swift build --product \(name)` (or `make demo`), or pass --bin-dir")
     }
 
-    struct Result {
-        var status: Int32
-        var output: String
+    package struct Result {
+        package var status: Int32
+        package var output: String
     }
 
     /// Runs a process to completion, capturing stdout+stderr.
     @discardableResult
-    static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+    package static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
                     check: Bool = true) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
@@ -61,18 +60,18 @@ enum Tools {
 
 /// Ctrl-C / SIGTERM during a local run: stop the worker processes this `odin` started (they are its children) and
 /// exit 130, leaving the run's state as it was, so `odin resume RUN --local` finishes it later.
-enum InterruptHandler {
+package enum InterruptHandler {
     nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
     private static let interrupted = Atomic<Bool>(false)
 
     /// Called where the run would report its outcome: after an interruption the handler exits 130 (its workers
     /// killed, their events dropped), so the rest of the run is not reported as finished (exit 0) meanwhile.
-    static func holdIfInterrupted() {
+    package static func holdIfInterrupted() {
         while interrupted.load(ordering: .sequentiallyConsistent) { sleep(1) }
     }
 
     /// - Parameter stopLaunching: called first, so no new worker starts while the others are being stopped.
-    static func install(hint: String, stopLaunching: @escaping @Sendable () -> Void) {
+    package static func install(hint: String, stopLaunching: @escaping @Sendable () -> Void) {
         for number in [SIGINT, SIGTERM] {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
@@ -91,7 +90,7 @@ enum InterruptHandler {
     }
 
     /// SIGKILLs every process whose parent is this one (Linux /proc); returns how many.
-    static func killChildren() -> Int {
+    package static func killChildren() -> Int {
         let own = getpid()
         var count = 0
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {

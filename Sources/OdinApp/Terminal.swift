@@ -1,20 +1,19 @@
 import Foundation
-import OdinApp
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// stdout/stderr helpers: text, JSON, and a progress bar on stderr.
-enum Terminal {
-    static func error(_ text: String) {
+package enum Terminal {
+    package static func error(_ text: String) {
         FileHandle.standardError.write(Data((text + "\n").utf8))
     }
 
-    static var stderrIsTerminal: Bool { isatty(2) == 1 }
+    package static var stderrIsTerminal: Bool { isatty(2) == 1 }
 
     /// Prints `value` as pretty JSON (sorted keys) on stdout.
-    static func printJSON(_ value: Any) throws {
+    package static func printJSON(_ value: Any) throws {
         let data = try JSONSerialization.data(withJSONObject: value, options: [.prettyPrinted, .sortedKeys,
                                                                               .withoutEscapingSlashes])
         print(String(decoding: data, as: UTF8.self))
@@ -22,7 +21,7 @@ enum Terminal {
 }
 
 /// A progress bar on stderr: redrawn in place on a terminal, one line per 10 % otherwise. Thread-safe.
-final class ProgressBar: @unchecked Sendable {
+package final class ProgressBar: @unchecked Sendable {
     private let label: String
     private let total: Int64
     private let unit: String
@@ -31,14 +30,14 @@ final class ProgressBar: @unchecked Sendable {
     private var lastDecile = -1
     private let enabled: Bool
 
-    init(_ label: String, total: Int64, unit: String = "", enabled: Bool = true) {
+    package init(_ label: String, total: Int64, unit: String = "", enabled: Bool = true) {
         self.label = label
         self.total = max(total, 0)
         self.unit = unit
         self.enabled = enabled
     }
 
-    func advance(by amount: Int64) {
+    package func advance(by amount: Int64) {
         lock.lock()
         done += amount
         let value = done
@@ -46,7 +45,7 @@ final class ProgressBar: @unchecked Sendable {
         draw(value)
     }
 
-    func finish() {
+    package func finish() {
         guard enabled else { return }
         lock.lock()
         let value = done
@@ -73,7 +72,7 @@ final class ProgressBar: @unchecked Sendable {
         }
     }
 
-    static func format(_ value: Int64, _ unit: String) -> String {
+    package static func format(_ value: Int64, _ unit: String) -> String {
         guard unit == "B" else { return "\(value)\(unit.isEmpty ? "" : " " + unit)" }
         if value >= 1 << 30 { return String(format: "%.2f GiB", Double(value) / Double(1 << 30)) }
         if value >= 1 << 20 { return String(format: "%.1f MiB", Double(value) / Double(1 << 20)) }

@@ -1,26 +1,23 @@
-import ArgumentParser
 import AWS
 import Foundation
 import Odin
-import OdinApp
 import OdinAWS
 import OdinBasics
 import OdinLocal
-import Synchronization
 
-/// `s3://bucket/prefix` parsed.
-struct S3Location: Equatable {
-    var bucket: String
-    var prefix: String
+/// `s3://bucket/prefix` parsed; errors name the argument and the expected form.
+package struct S3Location: Equatable, Sendable {
+    package var bucket: String
+    package var prefix: String
 
-    init(_ uri: String, argument: String) throws {
+    package init(_ uri: String, argument: String) throws(CLIError) {
         guard uri.hasPrefix("s3://") else {
-            throw ValidationError("\(argument) '\(uri)' is not an s3:// URI (expected s3://BUCKET/runs/RUN[/stage3])")
+            throw CLIError("\(argument) '\(uri)' is not an s3:// URI (expected s3://BUCKET/runs/RUN[/stage3])")
         }
         let rest = uri.dropFirst(5)
         let parts = rest.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
         guard let first = parts.first, !first.isEmpty else {
-            throw ValidationError("\(argument) '\(uri)' has no bucket name")
+            throw CLIError("\(argument) '\(uri)' has no bucket name")
         }
         bucket = String(first)
         prefix = parts.count > 1 ? String(parts[1]) : ""
@@ -28,12 +25,12 @@ struct S3Location: Equatable {
 }
 
 /// Builds the AWS client from the SDK environment, with `--region`/`--profile` region applied.
-enum AWSAccess {
-    static func client(global: GlobalOptions, concurrency: Int = 8) throws -> AWSClient {
-        let environment = ProcessInfo.processInfo.environment
-        var region = global.region
+package enum AWSAccess {
+    package static func client(_ context: CommandContext, concurrency: Int = 8) throws -> AWSClient {
+        let environment = context.environment
+        var region = context.region
         if region == nil && environment["AWS_REGION"] == nil && environment["AWS_DEFAULT_REGION"] == nil {
-            region = try global.loadProfile().compute.region
+            region = try context.loadProfile().compute.region
         }
         do {
             var configuration = try AWSClient.Configuration.fromEnvironment(environment, region: region)
@@ -45,42 +42,34 @@ enum AWSAccess {
     }
 }
 
-/// Runs `body` over `items` on `concurrency` threads; collects errors (never drops one).
-enum Parallel {
-    static func forEach<T: Sendable>(_ items: [T], concurrency: Int, _ body: @escaping @Sendable (T) throws -> Void)
-        -> [String] {
-        let next = Atomic<Int>(0)
-        let errors = Mutex<[String]>([])
-        BlockingThreads.run(count: max(1, min(concurrency, items.count))) {
-            while true {
-                let index = next.add(1, ordering: .relaxed).oldValue
-                guard index < items.count else { break }
-                do { try body(items[index]) } catch {
-                    errors.withLock { $0.append("\(error)") }
-                }
-            }
-        }
-        return errors.withLock { $0 }
+/// Runs `body` over `items` on `concurrency` threads (OdinBasics' BlockingThreads); returns every error, in item
+/// order (never drops one).
+package enum Parallel {
+    package static func forEach<T: Sendable>(_ items: [T], concurrency: Int,
+                                             _ body: @escaping @Sendable (T) throws -> Void) -> [String] {
+        BlockingThreads.map(items.count, concurrency: concurrency) { index -> String? in
+            do { try body(items[index]); return nil } catch { return "\(error)" }
+        }.compactMap { $0 }
     }
 }
 
 /// The deployed resources' names: from the stack outputs (`--stack`), then the functions' variables (ODIN_BUCKET,
 /// ODIN_SPOT_QUEUE, ODIN_OD_QUEUE, ODIN_SPOT_CE, ODIN_OD_CE, ODIN_WORKER_JOB_DEFINITION), over the profile's names.
-struct DeployedNames {
-    var profile: Profile
-    var bucket: String?
-    var table: String?
+package struct DeployedNames: Sendable {
+    package var profile: Profile
+    package var bucket: String?
+    package var table: String?
 
-    static func resolve(global: GlobalOptions, client: AWSClient) throws -> DeployedNames {
-        var profile = try global.loadProfile()
+    package static func resolve(_ context: CommandContext, client: AWSClient) throws -> DeployedNames {
+        var profile = try context.loadProfile()
         var bucket: String?, table: String?
-        let environment = ProcessInfo.processInfo.environment
+        let environment = context.environment
         func name(_ arnOrName: String) -> String {
             guard arnOrName.hasPrefix("arn:") else { return arnOrName }
             let resource = arnOrName.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false).last ?? ""
             return resource.split(separator: "/").dropFirst().first.map(String.init) ?? arnOrName
         }
-        if let stackName = global.stackName, !stackName.isEmpty {
+        if let stackName = context.stackName, !stackName.isEmpty {
             let stack: CloudFormation.Stack
             do { stack = try client.describeStack(name: stackName) } catch {
                 throw CLIError("--stack \(stackName): \(error)")
@@ -109,9 +98,9 @@ extension DeployedNames {
     /// The control plane's services on AWS (what the Lambda functions build), from the ODIN_* variables, filled in
     /// from the stack's outputs with `--stack`; the CLI's profile goes in as ODIN_PROFILE_JSON. Metrics are dropped
     /// and logs go to stderr, so stdout stays clean for --json.
-    static func awsServices(global: GlobalOptions, client: AWSClient) throws -> OdinServices {
-        var environment = ProcessInfo.processInfo.environment
-        if let stackName = global.stackName, !stackName.isEmpty {
+    package static func awsServices(_ context: CommandContext, client: AWSClient) throws -> OdinServices {
+        var environment = context.environment
+        if let stackName = context.stackName, !stackName.isEmpty {
             let stack: CloudFormation.Stack
             do { stack = try client.describeStack(name: stackName) } catch {
                 throw CLIError("--stack \(stackName): \(error)")
@@ -128,16 +117,16 @@ extension DeployedNames {
             }
             if (environment["ODIN_SHARE_IDENTIFIER"] ?? "").isEmpty { environment["ODIN_SHARE_IDENTIFIER"] = "odin" }
         }
-        if (environment["ODIN_PROFILE_JSON"] ?? "").isEmpty, let json = try ProfileLoader.json(global.profile) {
+        if (environment["ODIN_PROFILE_JSON"] ?? "").isEmpty, let json = try ProfileLoader().json(context.profile) {
             environment["ODIN_PROFILE_JSON"] = json
         }
-        if let region = global.region { environment["AWS_REGION"] = region }
+        if let region = context.region { environment["AWS_REGION"] = region }
         var services: OdinServices
         do { services = try OdinAWS.makeServices(environment: environment) } catch {
             throw CLIError("the AWS binding needs the deployed names: \(error) (pass --stack NAME or set ODIN_STACK)")
         }
         services.metrics = NoMetrics()
-        services.log = global.verbose ? Logger(level: .info) { Terminal.error($0.jsonLine) } : .silent
+        services.log = context.verbose ? Logger(level: .info) { Terminal.error($0.jsonLine) } : .silent
         return services
     }
 }

@@ -1,17 +1,13 @@
-import ArgumentParser
 import Foundation
 import Odin
-import OdinApp
 import OdinKit
-
-extension RunPriority: ExpressibleByArgument {}
 
 /// `--priority` on the way into the bucket: a priority request per camera (`control/priority/<camera>.json`) is
 /// written before the uploads, so ingest seals the camera's next run with it, and shortened after them, so it does
 /// not stick to the camera (PriorityRequest).
-enum PriorityRequests {
+package enum PriorityRequests {
     /// The camera of each planned key (`raw/<camera>/…`).
-    static func cameras(_ plan: [(source: String, key: String)]) -> Set<String> {
+    package static func cameras(_ plan: [(source: String, key: String)]) -> Set<String> {
         Set(plan.compactMap { item -> String? in
             let parts = item.key.split(separator: "/", omittingEmptySubsequences: false)
             return parts.count >= 3 && parts[0] == "raw" ? String(parts[1]) : nil
@@ -21,16 +17,17 @@ enum PriorityRequests {
     /// Writes `assignments` valid for the upload, runs `upload`, then shortens them to what ingest still needs.
     /// When the upload fails the long validity stays: what was uploaded is sealed with the requested priority, and
     /// a re-run writes the request again.
-    static func around<T>(_ assignments: [String: RunPriority], store: any ObjectStore, ingest: Profile.Ingest,
-                          _ upload: () throws -> T) throws -> T {
-        try write(assignments, store: store, validFor: PriorityRequest.validityDuringUpload)
+    package static func around<T>(_ assignments: [String: RunPriority], store: any ObjectStore, ingest: Profile.Ingest,
+                                  clock: any WallClock = SystemClock(), _ upload: () throws -> T) throws -> T {
+        try write(assignments, store: store, validFor: PriorityRequest.validityDuringUpload, clock: clock)
         let result = try upload()
-        try write(assignments, store: store, validFor: PriorityRequest.validityAfterUpload(ingest))
+        try write(assignments, store: store, validFor: PriorityRequest.validityAfterUpload(ingest), clock: clock)
         return result
     }
 
-    static func write(_ assignments: [String: RunPriority], store: any ObjectStore, validFor: Int64) throws {
-        let now = Int64(Date().timeIntervalSince1970)
+    package static func write(_ assignments: [String: RunPriority], store: any ObjectStore, validFor: Int64,
+                              clock: any WallClock = SystemClock()) throws {
+        let now = Int64(clock.now().timeIntervalSince1970)
         for priority in RunPriority.allCases {
             let cameras = assignments.filter { $0.value == priority }.map(\.key)
             guard !cameras.isEmpty else { continue }
