@@ -8,10 +8,20 @@ package struct BatchConfig {
     package struct Job: Equatable {
         package var inputPath: String
         package var priority: RunPriority
+
+        package init(inputPath: String, priority: RunPriority) {
+            self.inputPath = inputPath
+            self.priority = priority
+        }
     }
 
     package var batchID: String
     package var jobs: [Job]
+
+    package init(batchID: String, jobs: [Job]) {
+        self.batchID = batchID
+        self.jobs = jobs
+    }
 
     /// A new config: one job per input path.
     package static func create(inputs: [String], jobType: String, gpu: Bool, priority: RunPriority,

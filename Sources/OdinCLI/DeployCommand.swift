@@ -27,6 +27,11 @@ struct StageOptions: ParsableArguments {
     @Flag(name: .long, help: "Do not ask for confirmation.")
     var yes = false
 
+    /// A `--profile` that names no file is a usage error (exit 2), as for every other command.
+    func validate() throws {
+        if let profile { try usage { try ProfileLoader(root: root).path(profile) } }
+    }
+
     func resolvedStage() throws -> String {
         guard let stage = stage ?? ProcessInfo.processInfo.environment["STAGE"].flatMap({ $0.isEmpty ? nil : $0 }) else {
             throw ValidationError("no stage: pass --stage dev (or STAGE=dev)")
