@@ -79,4 +79,19 @@ import TestSupport
         #expect(error.description.contains(dir + "/state"))
         #expect(error.description.contains("odin run --local"))
     }
+
+    @Test func theLocalBindingHasNoCapacityToOpenOrClose() throws {
+        let dir = try TestEnvironment.makeTemporaryDirectory("capacity")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir + "/state", withIntermediateDirectories: true)
+        let context = CommandContext(local: true, localRoot: dir, environment: [:])
+        let setup = try CapacityControl.setup(jobCount: 2, gpu: false, context)
+        #expect(setup.object["binding"] as? String == "local" && setup.object["changed"] as? Bool == false)
+        let teardown = try CapacityControl.teardown(force: false, context)
+        #expect(teardown.text.hasSuffix("last teardown: none recorded"))
+        let status = try StatusReport.read(context, run: nil)
+        #expect((status["runs"] as? [[String: Any]])?.isEmpty == true)
+        #expect((status["budget_stop"] as? [String: Any])?["active"] as? Bool == false)
+        #expect(StatusReport.render(status).contains("0 run(s) in \(dir)"))
+    }
 }
