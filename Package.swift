@@ -78,10 +78,11 @@ let package = Package(
 
         // MARK: - Executables
         // OdinApp: the logic of the `odin` command (OdinCLI only parses, calls and prints).
-        .target(name: "OdinApp", dependencies: []),
+        .target(name: "OdinApp", dependencies: ["AWS", "Compression", "Crypto", "Events", "Hugin", "Odin", "OdinAWS",
+                                                "OdinBasics", "OdinCost", "OdinKit", "OdinLocal"]),
         .executableTarget(name: "OdinCLI", dependencies: [
-            "OdinApp", "Odin", "OdinAWS", "OdinCost", "OdinKit", "OdinLocal", "Hugin", "HuginState", "AWS", "HTTP", "RuntimeEmulator",
-            "Compression", "Events", "Crypto", "OdinDeploy", "ProfileYAML", "OdinBasics",
+            "OdinApp", "Odin", "OdinAWS", "OdinCost", "OdinKit", "OdinLocal", "Hugin", "HuginState", "AWS", "RuntimeEmulator",
+            "Events", "Crypto", "OdinDeploy", "ProfileYAML", "OdinBasics",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Yams", package: "Yams"),
         ]),
@@ -119,6 +120,7 @@ let package = Package(
         .testTarget(name: "MuninTests", dependencies: ["Munin", "Media", "OdinKit", "Compression", "TestSupport",
                                                        "Hugin", "OdinBasics"]),
         .testTarget(name: "HuginTests", dependencies: ["Hugin", "OdinKit", "Compression", "TestSupport", "OdinBasics"]),
+        .testTarget(name: "OdinAppTests", dependencies: ["OdinApp", "Odin", "OdinKit", "OdinLocal", "Events"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "AWS", "HTTP", "Odin", "OdinAWS", "OdinKit",
                                                      "OdinLocal", "RuntimeEmulator", "OdinBasics"]),
         .testTarget(name: "FunctionTests", dependencies: ["Odin", "OdinAWS", "OdinKit", "OdinLocal", "Events", "AWS", "RuntimeEmulator",

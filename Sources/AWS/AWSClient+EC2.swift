@@ -19,6 +19,19 @@ public enum EC2 {
         public var gpuName: String?
         public var gpuMemoryMiB: Int?
     }
+
+    public struct Subnet: Sendable, Equatable {
+        public var subnetID: String
+        public var vpcID: String
+        public var availabilityZone: String
+        public var isDefaultForAZ: Bool
+    }
+
+    public struct SecurityGroup: Sendable, Equatable {
+        public var groupID: String
+        public var groupName: String
+        public var vpcID: String
+    }
 }
 
 extension AWSClient {
@@ -73,6 +86,50 @@ extension AWSClient {
                     gpuCount: gpus.reduce(0) { $0 + (Int($1.string("count") ?? "") ?? 0) },
                     gpuName: gpus.first?.string("name"),
                     gpuMemoryMiB: gpus.first?["memoryInfo", "sizeInMiB"].flatMap { Int($0.text) }))
+            }
+            token = root.string("nextToken").flatMap { $0.isEmpty ? nil : $0 }
+        } while token != nil
+        return result
+    }
+
+    /// DescribeSubnets (all of the account's in the region, or those of `vpcID`), following `nextToken`.
+    public func describeSubnets(vpcID: String? = nil) throws(AWSError) -> [EC2.Subnet] {
+        var result: [EC2.Subnet] = []
+        var token: String?
+        repeat {
+            var parameters = QueryParameters()
+            if let vpcID {
+                parameters.add("Filter.1.Name", "vpc-id")
+                parameters.add("Filter.1.Value.1", vpcID)
+            }
+            parameters.add("NextToken", token)
+            let root = try queryCall(.ec2, action: "DescribeSubnets", parameters: parameters.pairs)
+            for item in root.child("subnetSet")?.children("item") ?? [] {
+                result.append(EC2.Subnet(subnetID: item.string("subnetId") ?? "", vpcID: item.string("vpcId") ?? "",
+                                         availabilityZone: item.string("availabilityZone") ?? "",
+                                         isDefaultForAZ: item.string("defaultForAz") == "true"))
+            }
+            token = root.string("nextToken").flatMap { $0.isEmpty ? nil : $0 }
+        } while token != nil
+        return result
+    }
+
+    /// DescribeSecurityGroups (all of the account's in the region, or those of `vpcID`), following `nextToken`.
+    public func describeSecurityGroups(vpcID: String? = nil) throws(AWSError) -> [EC2.SecurityGroup] {
+        var result: [EC2.SecurityGroup] = []
+        var token: String?
+        repeat {
+            var parameters = QueryParameters()
+            if let vpcID {
+                parameters.add("Filter.1.Name", "vpc-id")
+                parameters.add("Filter.1.Value.1", vpcID)
+            }
+            parameters.add("NextToken", token)
+            let root = try queryCall(.ec2, action: "DescribeSecurityGroups", parameters: parameters.pairs)
+            for item in root.child("securityGroupInfo")?.children("item") ?? [] {
+                result.append(EC2.SecurityGroup(groupID: item.string("groupId") ?? "",
+                                                groupName: item.string("groupName") ?? "",
+                                                vpcID: item.string("vpcId") ?? ""))
             }
             token = root.string("nextToken").flatMap { $0.isEmpty ? nil : $0 }
         } while token != nil

@@ -125,20 +125,20 @@ struct BatchCommand: ParsableCommand {
                                                        verbose: global.verbose))
                 let outcome = try LocalRun.execute(pipeline, inputs: inputs, camera: nil, timeout: 3600,
                                                    progress: !global.json, priority: { priorities[$0] })
-                let runs = outcome.summary["runs"] as? [[String: Any]] ?? []
-                let succeeded = runs.filter { ($0["status"] as? String) == "done" }.count
-                let cost = outcome.summary["estimated_aws_cost"] as? [String: Any] ?? [:]
+                let runs = outcome.summary.runs
+                let succeeded = runs.filter { $0.status == "done" }.count
+                let cost = outcome.summary.estimatedAWSCost
                 result["cost_report"] = [
                     "total_jobs": jobs.count, "runs": runs.count, "successful_jobs": succeeded,
                     "failed_jobs": runs.count - succeeded,
                     "success_rate": runs.isEmpty ? 0 : Double(succeeded) / Double(runs.count),
-                    "estimated_spot_cost": (cost["vcpu_hours_spot"] as? Double ?? 0) * (cost["price_per_vcpu_hour_spot"] as? Double ?? 0),
-                    "estimated_ondemand_cost": cost["all_on_demand"] ?? 0,
-                    "estimated_savings": cost["savings"] ?? 0,
-                    "currency": cost["currency"] ?? "",
-                    "label": cost["label"] ?? "",
+                    "estimated_spot_cost": cost.vcpuHoursSpot * cost.pricePerVcpuHourSpot,
+                    "estimated_ondemand_cost": cost.allOnDemand,
+                    "estimated_savings": cost.savings,
+                    "currency": cost.currency,
+                    "label": cost.label,
                 ] as [String: Any]
-                result["summary"] = outcome.summary
+                result["summary"] = try outcome.summary.jsonObject()
             } else {
                 let client = try AWSAccess.client(global: global)
                 guard let bucket = try bucket ?? DeployedNames.resolve(global: global, client: client).bucket else {
@@ -147,7 +147,8 @@ struct BatchCommand: ParsableCommand {
                 let plan = try LocalPipeline.plan(inputs, camera: nil)
                 let report = try PriorityRequests.around(priorities, store: S3ObjectStore(client: client, bucket: bucket),
                                                          ingest: try global.loadProfile().ingest) {
-                    try Uploader(client: client, bucket: bucket, concurrency: 8).upload(plan, progress: !global.json)
+                    try Uploader(client: client, bucket: bucket, concurrency: 8, feedback: .terminal)
+                        .upload(plan, progress: !global.json)
                 }
                 result["uploaded"] = report.uploaded
                 result["skipped"] = report.skipped
