@@ -212,103 +212,22 @@ struct RunCommand: ParsableCommand {
                   + "at \(priority.rawValue) priority.")
         }
         if wait {
-            output["runs"] = try RunFollower(client: client, bucket: bucket, cameras: cameras, since: uploadStarted,
-                                             timeoutSeconds: timeout, progress: !global.json)
-                .followAndDownload(to: localOutput, json: global.json)
+            let follower = RunFollower(client: client, bucket: bucket, cameras: cameras, since: uploadStarted,
+                                       timeoutSeconds: timeout, progress: !global.json, feedback: .terminal)
+            let downloaded = try follower.followAndDownload(to: localOutput) { run, directory in
+                let report = try S3Downloader(client: client, concurrency: 8, names: nil)
+                    .download(try S3Location("s3://\(bucket)/runs/\(run)/stage3", argument: "run"), to: directory,
+                              progress: !global.json)
+                if !report.errors.isEmpty || !report.refused.isEmpty {
+                    throw CLIError("download of run \(run): \((report.errors + report.refused).prefix(5).joined(separator: "; "))")
+                }
+                return report.files
+            }
+            if !global.json {
+                for entry in downloaded { print("Stage 3 of \(entry.runID) → \(entry.localPath)") }
+            }
+            output["runs"] = try downloaded.map { try $0.jsonObject() }
         }
         if global.json { try Terminal.printJSON(output) }
-    }
-}
-
-/// `odin run --wait` on AWS: follows the runs the upload started through their S3 artefacts (runs/<camera>-<time>/:
-/// manifest, Stage 1 chunks, Stage 3 report) and downloads each run's Stage 3 when it is there.
-struct RunFollower {
-    let client: AWSClient
-    let bucket: String
-    let cameras: Set<String>
-    let since: Date
-    let timeoutSeconds: Double
-    let progress: Bool
-    var pollSeconds: Double = 5
-
-    /// Run folders `runs/<sanitized camera>-<yyyyMMdd-HHmmss>[-n]/` of our cameras, created since the upload began
-    /// (a minute of clock skew allowed).
-    func discoverRuns() throws -> [String] {
-        let page = try client.listObjectsV2(bucket: bucket, prefix: "runs/", delimiter: "/")
-        var prefixes = page.commonPrefixes
-        var token = page.isTruncated ? page.nextContinuationToken : nil
-        while let next = token {
-            let more = try client.listObjectsV2(bucket: bucket, prefix: "runs/", delimiter: "/", continuationToken: next)
-            prefixes += more.commonPrefixes
-            token = more.isTruncated ? more.nextContinuationToken : nil
-        }
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMdd-HHmmss"
-        let sanitized = Set(cameras.map(Self.sanitize))
-        return prefixes.compactMap { prefix -> String? in
-            let run = String(prefix.dropFirst("runs/".count).dropLast())
-            for camera in sanitized where run.hasPrefix(camera + "-") {
-                let stamp = String(run.dropFirst(camera.count + 1).prefix(15))
-                if let date = formatter.date(from: stamp), date >= since.addingTimeInterval(-60) { return run }
-            }
-            return nil
-        }.sorted()
-    }
-
-    static func sanitize(_ text: String) -> String {
-        String(text.unicodeScalars.map { scalar -> Character in
-            switch scalar {
-            case "a"..."z", "A"..."Z", "0"..."9", "-", "_": Character(scalar)
-            default: "-"
-            }
-        }.prefix(64))
-    }
-
-    func followAndDownload(to output: String, json: Bool) throws -> [[String: Any]] {
-        let deadline = Date().addingTimeInterval(timeoutSeconds)
-        var finished: [String] = []
-        var runs: [String] = []
-        var lastLine = ""
-        while Date() < deadline {
-            do {
-                runs = try discoverRuns()
-                finished = []
-                var chunkInfo: [String] = []
-                for run in runs {
-                    let stage1 = try client.listAllObjects(bucket: bucket, prefix: "runs/\(run)/stage1/chunk-").count
-                    let done = (try? client.headObject(bucket: bucket, key: "runs/\(run)/stage3/report.json")) != nil
-                    if done { finished.append(run) }
-                    chunkInfo.append("\(run): \(stage1) Stage 1 chunk(s)\(done ? ", condensed" : "")")
-                }
-                let line = runs.isEmpty ? "waiting for ingest to seal a run (settle_seconds after the last upload)…"
-                                        : chunkInfo.joined(separator: "; ")
-                if progress && line != lastLine { Terminal.error(line) }
-                lastLine = line
-            } catch {
-                throw CLIError("following s3://\(bucket)/runs/: \(error)")
-            }
-            if !runs.isEmpty && finished.count == runs.count { break }
-            usleep(UInt32(pollSeconds * 1_000_000))
-        }
-        guard !runs.isEmpty && finished.count == runs.count else {
-            throw CLIError("--wait: \(finished.count) of \(runs.count) run(s) condensed within \(Int(timeoutSeconds)) s "
-                           + "(--timeout); check `odin status`")
-        }
-        var downloaded: [[String: Any]] = []
-        for run in runs {
-            let report = try S3Downloader(client: client, concurrency: 8, names: nil)
-                .download(try S3Location("s3://\(bucket)/runs/\(run)/stage3", argument: "run"), to: output + "/" + run,
-                          progress: progress)
-            if !report.errors.isEmpty || !report.refused.isEmpty {
-                throw CLIError("download of run \(run): \((report.errors + report.refused).prefix(5).joined(separator: "; "))")
-            }
-            downloaded.append(["run_id": run, "files": report.files, "local_path": output + "/" + run])
-        }
-        if !json {
-            for entry in downloaded { print("Stage 3 of \(entry["run_id"] ?? "") → \(entry["local_path"] ?? "")") }
-        }
-        return downloaded
     }
 }
