@@ -94,29 +94,26 @@ extension AWSClient {
 
     /// DescribeSubnets (all of the account's in the region, or those of `vpcID`), following `nextToken`.
     public func describeSubnets(vpcID: String? = nil) throws(AWSError) -> [EC2.Subnet] {
-        var result: [EC2.Subnet] = []
-        var token: String?
-        repeat {
-            var parameters = QueryParameters()
-            if let vpcID {
-                parameters.add("Filter.1.Name", "vpc-id")
-                parameters.add("Filter.1.Value.1", vpcID)
-            }
-            parameters.add("NextToken", token)
-            let root = try queryCall(.ec2, action: "DescribeSubnets", parameters: parameters.pairs)
-            for item in root.child("subnetSet")?.children("item") ?? [] {
-                result.append(EC2.Subnet(subnetID: item.string("subnetId") ?? "", vpcID: item.string("vpcId") ?? "",
-                                         availabilityZone: item.string("availabilityZone") ?? "",
-                                         isDefaultForAZ: item.string("defaultForAz") == "true"))
-            }
-            token = root.string("nextToken").flatMap { $0.isEmpty ? nil : $0 }
-        } while token != nil
-        return result
+        try describeInVPC("DescribeSubnets", set: "subnetSet", vpcID: vpcID) { item in
+            EC2.Subnet(subnetID: item.string("subnetId") ?? "", vpcID: item.string("vpcId") ?? "",
+                       availabilityZone: item.string("availabilityZone") ?? "",
+                       isDefaultForAZ: item.string("defaultForAz") == "true")
+        }
     }
 
     /// DescribeSecurityGroups (all of the account's in the region, or those of `vpcID`), following `nextToken`.
     public func describeSecurityGroups(vpcID: String? = nil) throws(AWSError) -> [EC2.SecurityGroup] {
-        var result: [EC2.SecurityGroup] = []
+        try describeInVPC("DescribeSecurityGroups", set: "securityGroupInfo", vpcID: vpcID) { item in
+            EC2.SecurityGroup(groupID: item.string("groupId") ?? "", groupName: item.string("groupName") ?? "",
+                              vpcID: item.string("vpcId") ?? "")
+        }
+    }
+
+    /// A Describe call filtered by `vpc-id` (when given), its `set`'s items mapped, following `nextToken`.
+    func describeInVPC<Item>(_ action: String, set: String, vpcID: String?, _ item: (XMLNode) -> Item)
+        throws(AWSError) -> [Item]
+    {
+        var result: [Item] = []
         var token: String?
         repeat {
             var parameters = QueryParameters()
@@ -125,12 +122,8 @@ extension AWSClient {
                 parameters.add("Filter.1.Value.1", vpcID)
             }
             parameters.add("NextToken", token)
-            let root = try queryCall(.ec2, action: "DescribeSecurityGroups", parameters: parameters.pairs)
-            for item in root.child("securityGroupInfo")?.children("item") ?? [] {
-                result.append(EC2.SecurityGroup(groupID: item.string("groupId") ?? "",
-                                                groupName: item.string("groupName") ?? "",
-                                                vpcID: item.string("vpcId") ?? ""))
-            }
+            let root = try queryCall(.ec2, action: action, parameters: parameters.pairs)
+            result += (root.child(set)?.children("item") ?? []).map(item)
             token = root.string("nextToken").flatMap { $0.isEmpty ? nil : $0 }
         } while token != nil
         return result
