@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import OdinApp
+import OdinBasics
 
 /// `odin demo` (what `make demo` runs): generate a sample set with FFmpeg and run the whole pipeline locally.
 struct DemoCommand: ParsableCommand {
@@ -73,7 +74,7 @@ struct DemoCommand: ParsableCommand {
                                      filesPerChunk: filesPerChunk, maxParallel: maxParallel, timeout: timeout)
         let demo = Demo(settings: settings, profile: try global.loadProfile(),
                         worker: try Tools.locate("munin-worker", binDir: binDir),
-                        environment: ProcessInfo.processInfo.environment,
+                        environment: ProcessEnvironment.snapshot(),
                         processorCount: ProcessInfo.processInfo.activeProcessorCount, verbose: global.verbose,
                         feedback: .terminal)
         let (summary, completed) = try demo.run(progress: !global.json, interrupts: .terminal)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Odin
 import OdinApp
+import OdinBasics
 import OdinLocal
 
 extension Feedback {
@@ -23,7 +24,7 @@ extension LocalPipeline.Options {
     /// and progress on stderr.
     init(root: String, profile: Profile, faults: LocalCompute.Faults = .init(), binDir: String?, verbose: Bool) throws {
         self.init(root: root, profile: profile, faults: faults, worker: try Tools.locate("munin-worker", binDir: binDir),
-                  environment: ProcessInfo.processInfo.environment, verbose: verbose, feedback: .terminal)
+                  environment: ProcessEnvironment.snapshot(), verbose: verbose, feedback: .terminal)
     }
 }
 
@@ -32,7 +33,7 @@ extension LocalRun {
     /// priority request (nil: none) written around the staging, and Ctrl-C handled.
     static func execute(_ pipeline: LocalPipeline, inputs: [String], camera: String?, timeout: Double, progress: Bool,
                         priority: (_ camera: String) -> RunPriority? = { _ in nil }) throws -> Outcome {
-        let plan = try LocalPipeline.usagePlan(inputs, camera: camera)
+        let plan = try usage { try LocalPipeline.plan(inputs, camera: camera) }
         var priorities: [String: RunPriority] = [:]
         for camera in PriorityRequests.cameras(plan) { priorities[camera] = priority(camera) }
         return try execute(pipeline, plan: plan, timeout: timeout, progress: progress, interrupts: .terminal) { stage in
@@ -42,12 +43,8 @@ extension LocalRun {
     }
 }
 
-extension LocalPipeline {
-    /// `plan` of the command's FILES|DIRS, its refusals (a missing input, no files, a name that is no object key)
-    /// being usage errors (exit 2).
-    static func usagePlan(_ inputs: [String], camera: String?) throws -> [(source: String, key: String)] {
-        do { return try plan(inputs, camera: camera) } catch let error as CLIError {
-            throw ValidationError(error.description)
-        }
-    }
+/// Runs a library check of an argument: its `CLIError` is a usage error (exit 2, with the usage line).
+@discardableResult
+func usage<T>(_ check: () throws -> T) throws -> T {
+    do { return try check() } catch let error as CLIError { throw ValidationError(error.description) }
 }

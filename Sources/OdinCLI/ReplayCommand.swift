@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import OdinApp
+import OdinBasics
 import RuntimeEmulator
 
 /// `odin replay`: hands events to a real `bootstrap` under the local Runtime API emulator.
@@ -61,24 +62,20 @@ struct ReplayCommand: ParsableCommand {
             }
             return (path, data)
         }
-        let name: String
-        do { name = try function ?? ReplayEvents.functionName(for: events[0].1, path: events[0].0) } catch let error as CLIError {
-            throw ValidationError(error.description)
-        }
+        let name = try function ?? usage { try ReplayEvents.functionName(for: events[0].1, path: events[0].0) }
         let bootstrap = (binDir as NSString).appendingPathComponent(name)
         var configuration = RuntimeAPIEmulator.Configuration()
         configuration.functionName = name
         configuration.timeoutSeconds = timeout
         configuration.memoryMB = memory
-        var environment = ProcessInfo.processInfo.environment.filter { key, _ in
+        let processEnvironment = ProcessEnvironment.snapshot()
+        var environment = processEnvironment.filter { key, _ in
             key.hasPrefix("AWS_") && key != "AWS_LAMBDA_RUNTIME_API" || key.hasPrefix("ODIN_") || key == "LOG_LEVEL"
                 || key == "HOME"
         }
         if seedLocal && name != "echo" {
-            if let refusal = LocalSeed.endpointRefusal(ProcessInfo.processInfo.environment) {
-                throw ValidationError(refusal)
-            }
-            let seeded = try LocalSeed.seed(event: Array(events[0].1), environment: ProcessInfo.processInfo.environment,
+            if let refusal = LocalSeed.endpointRefusal(processEnvironment) { throw ValidationError(refusal) }
+            let seeded = try LocalSeed.seed(event: Array(events[0].1), environment: processEnvironment,
                                             note: { Terminal.error($0) })
             for (key, value) in seeded { environment[key] = value }
             environment["ODIN_LOG_AWS_CALLS"] = "1"

@@ -137,7 +137,7 @@ struct RunCommand: ParsableCommand {
             Terminal.error("quote: no ledger (set ODIN_TABLE or use --local): this month's spend counts as 0")
         }
         do {
-            let result = try RunQuote.quote(try LocalPipeline.usagePlan(inputs, camera: camera),
+            let result = try RunQuote.quote(try usage { try LocalPipeline.plan(inputs, camera: camera) },
                                             profile: try global.loadProfile(), state: state, now: Date(),
                                             acceptCost: acceptCost)
             if global.json { Terminal.error(result.text()) } else { print(result.text()) }
@@ -190,7 +190,7 @@ struct RunCommand: ParsableCommand {
     // MARK: - AWS
 
     func runAWS() throws {
-        let plan = try LocalPipeline.usagePlan(inputs, camera: camera)
+        let plan = try usage { try LocalPipeline.plan(inputs, camera: camera) }
         let client = try AWSAccess.client(global: global, concurrency: concurrency)
         guard let bucket = try bucket ?? DeployedNames.resolve(global: global, client: client).bucket else {
             throw ValidationError("--bucket BUCKET (or ODIN_BUCKET, or --stack NAME) is required without --local")
