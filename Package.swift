@@ -79,12 +79,12 @@ let package = Package(
         // MARK: - Executables
         // OdinApp: the logic of the `odin` command (OdinCLI only parses, calls and prints).
         .target(name: "OdinApp", dependencies: [
-            "Odin", "OdinAWS", "OdinCost", "OdinDeploy", "OdinKit", "OdinLocal", "Hugin", "HuginState", "AWS", "Crypto",
-            "ProfileYAML", "OdinBasics",
+            "AWS", "Compression", "Crypto", "Events", "Hugin", "HuginState", "Odin", "OdinAWS", "OdinBasics", "OdinCost",
+            "OdinDeploy", "OdinKit", "OdinLocal", "ProfileYAML",
         ]),
         .executableTarget(name: "OdinCLI", dependencies: [
-            "OdinApp", "Odin", "OdinAWS", "OdinCost", "OdinKit", "OdinLocal", "Hugin", "AWS", "HTTP", "RuntimeEmulator",
-            "Compression", "Events", "Crypto", "OdinDeploy", "OdinBasics",
+            "OdinApp", "Odin", "OdinAWS", "OdinCost", "OdinKit", "OdinLocal", "Hugin", "AWS", "RuntimeEmulator",
+            "OdinDeploy", "OdinBasics",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // ProfileYAML: profile files (YAML) to Profile, for the CLI and the tests (Yams stays out of the functions).
@@ -121,7 +121,8 @@ let package = Package(
         .testTarget(name: "MuninTests", dependencies: ["Munin", "Media", "OdinKit", "Compression", "TestSupport",
                                                        "Hugin", "OdinBasics"]),
         .testTarget(name: "HuginTests", dependencies: ["Hugin", "OdinKit", "Compression", "TestSupport", "OdinBasics"]),
-        .testTarget(name: "OdinAppTests", dependencies: ["OdinApp", "Odin", "AWS", "HTTP", "TestSupport"]),
+        .testTarget(name: "OdinAppTests", dependencies: ["OdinApp", "Odin", "OdinKit", "OdinLocal", "Events", "AWS", "HTTP",
+                                                       "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "AWS", "HTTP", "Odin", "OdinAWS", "OdinKit",
                                                      "OdinLocal", "RuntimeEmulator", "OdinBasics"]),
         .testTarget(name: "FunctionTests", dependencies: ["Odin", "OdinAWS", "OdinKit", "OdinLocal", "Events", "AWS", "RuntimeEmulator",

@@ -19,6 +19,19 @@ public enum EC2 {
         public var gpuName: String?
         public var gpuMemoryMiB: Int?
     }
+
+    public struct Subnet: Sendable, Equatable {
+        public var subnetID: String
+        public var vpcID: String
+        public var availabilityZone: String
+        public var isDefaultForAZ: Bool
+    }
+
+    public struct SecurityGroup: Sendable, Equatable {
+        public var groupID: String
+        public var groupName: String
+        public var vpcID: String
+    }
 }
 
 extension AWSClient {
@@ -74,6 +87,43 @@ extension AWSClient {
                     gpuName: gpus.first?.string("name"),
                     gpuMemoryMiB: gpus.first?["memoryInfo", "sizeInMiB"].flatMap { Int($0.text) }))
             }
+            token = root.string("nextToken").flatMap { $0.isEmpty ? nil : $0 }
+        } while token != nil
+        return result
+    }
+
+    /// DescribeSubnets (all of the account's in the region, or those of `vpcID`), following `nextToken`.
+    public func describeSubnets(vpcID: String? = nil) throws(AWSError) -> [EC2.Subnet] {
+        try describeInVPC("DescribeSubnets", set: "subnetSet", vpcID: vpcID) { item in
+            EC2.Subnet(subnetID: item.string("subnetId") ?? "", vpcID: item.string("vpcId") ?? "",
+                       availabilityZone: item.string("availabilityZone") ?? "",
+                       isDefaultForAZ: item.string("defaultForAz") == "true")
+        }
+    }
+
+    /// DescribeSecurityGroups (all of the account's in the region, or those of `vpcID`), following `nextToken`.
+    public func describeSecurityGroups(vpcID: String? = nil) throws(AWSError) -> [EC2.SecurityGroup] {
+        try describeInVPC("DescribeSecurityGroups", set: "securityGroupInfo", vpcID: vpcID) { item in
+            EC2.SecurityGroup(groupID: item.string("groupId") ?? "", groupName: item.string("groupName") ?? "",
+                              vpcID: item.string("vpcId") ?? "")
+        }
+    }
+
+    /// A Describe call filtered by `vpc-id` (when given), its `set`'s items mapped, following `nextToken`.
+    func describeInVPC<Item>(_ action: String, set: String, vpcID: String?, _ item: (XMLNode) -> Item)
+        throws(AWSError) -> [Item]
+    {
+        var result: [Item] = []
+        var token: String?
+        repeat {
+            var parameters = QueryParameters()
+            if let vpcID {
+                parameters.add("Filter.1.Name", "vpc-id")
+                parameters.add("Filter.1.Value.1", vpcID)
+            }
+            parameters.add("NextToken", token)
+            let root = try queryCall(.ec2, action: action, parameters: parameters.pairs)
+            result += (root.child(set)?.children("item") ?? []).map(item)
             token = root.string("nextToken").flatMap { $0.isEmpty ? nil : $0 }
         } while token != nil
         return result

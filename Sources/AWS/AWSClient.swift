@@ -192,7 +192,8 @@ public final class AWSClient: Sendable {
         while true {
             attempt += 1
             let credentials = try currentCredentials(operation)
-            let signer = SigV4Signer(credentials: credentials, region: configuration.region,
+            let signer = SigV4Signer(credentials: credentials,
+                                     region: service.signingRegion(clientRegion: configuration.region),
                                      service: service.signingName)
             var signed: HTTPRequest
             do throws(SigV4Error) {

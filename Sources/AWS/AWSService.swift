@@ -13,6 +13,27 @@ public struct AWSService: Sendable, Hashable, CustomStringConvertible {
     public let wireProtocol: AWSProtocol
     /// API version for the query protocol, target prefix for JSON.
     public let apiVersion: String
+    /// For a global service (IAM): the region it is signed for, its endpoint having no region in it
+    /// (`https://iam.amazonaws.com`); nil for a regional service.
+    public let globalRegion: String?
+
+    public init(id: String, signingName: String, endpointPrefix: String, environmentSuffix: String,
+                wireProtocol: AWSProtocol, apiVersion: String, globalRegion: String? = nil) {
+        self.id = id
+        self.signingName = signingName
+        self.endpointPrefix = endpointPrefix
+        self.environmentSuffix = environmentSuffix
+        self.wireProtocol = wireProtocol
+        self.apiVersion = apiVersion
+        self.globalRegion = globalRegion
+    }
+
+    /// The region requests are signed for: a global service's own (cn-north-1 in the China partition), else the
+    /// client's.
+    public func signingRegion(clientRegion: String) -> String {
+        guard let globalRegion else { return clientRegion }
+        return clientRegion.hasPrefix("cn-") ? "cn-north-1" : globalRegion
+    }
 
     public var description: String { id }
 
@@ -36,6 +57,9 @@ public struct AWSService: Sendable, Hashable, CustomStringConvertible {
                                                   endpointPrefix: "cloudformation",
                                                   environmentSuffix: "CLOUDFORMATION", wireProtocol: .query,
                                                   apiVersion: "2010-05-15")
+    /// IAM: global (one endpoint per partition, signed for its first region).
+    public static let iam = AWSService(id: "IAM", signingName: "iam", endpointPrefix: "iam", environmentSuffix: "IAM",
+                                       wireProtocol: .query, apiVersion: "2010-05-08", globalRegion: "us-east-1")
 }
 
 /// Where requests for a service go.
@@ -79,6 +103,11 @@ public struct AWSEndpointResolver: Sendable {
             return AWSEndpoint(baseURL: Self.trimmed(url), isOverride: true)
         }
         let suffix = region.hasPrefix("cn-") ? "amazonaws.com.cn" : "amazonaws.com"
+        if service.globalRegion != nil {
+            // https://iam.amazonaws.com; in China the partition's one region-named endpoint.
+            let host = region.hasPrefix("cn-") ? "\(service.endpointPrefix).cn-north-1" : service.endpointPrefix
+            return AWSEndpoint(baseURL: "https://\(host).\(suffix)", isOverride: false)
+        }
         return AWSEndpoint(baseURL: "https://\(service.endpointPrefix).\(region).\(suffix)", isOverride: false)
     }
 

@@ -85,19 +85,19 @@ package struct BatchConfig {
     }
 
     /// The seed's cost_report from a local run's summary (measured vCPU-time at the profile's prices, labelled).
-    package func costReport(summary: [String: Any]) -> [String: Any] {
-        let runs = summary["runs"] as? [[String: Any]] ?? []
-        let succeeded = runs.filter { ($0["status"] as? String) == "done" }.count
-        let cost = summary["estimated_aws_cost"] as? [String: Any] ?? [:]
+    package func costReport(summary: LocalRunSummary) -> [String: Any] {
+        let runs = summary.runs
+        let succeeded = runs.filter { $0.status == "done" }.count
+        let cost = summary.estimatedAWSCost
         return [
             "total_jobs": jobs.count, "runs": runs.count, "successful_jobs": succeeded,
             "failed_jobs": runs.count - succeeded,
             "success_rate": runs.isEmpty ? 0 : Double(succeeded) / Double(runs.count),
-            "estimated_spot_cost": (cost["vcpu_hours_spot"] as? Double ?? 0) * (cost["price_per_vcpu_hour_spot"] as? Double ?? 0),
-            "estimated_ondemand_cost": cost["all_on_demand"] ?? 0,
-            "estimated_savings": cost["savings"] ?? 0,
-            "currency": cost["currency"] ?? "",
-            "label": cost["label"] ?? "",
+            "estimated_spot_cost": cost.vcpuHoursSpot * cost.pricePerVcpuHourSpot,
+            "estimated_ondemand_cost": cost.allOnDemand,
+            "estimated_savings": cost.savings,
+            "currency": cost.currency,
+            "label": cost.label,
         ]
     }
 }

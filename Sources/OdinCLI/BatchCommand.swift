@@ -94,7 +94,7 @@ struct BatchCommand: ParsableCommand {
                 let outcome = try LocalRun.execute(pipeline, inputs: inputs, camera: nil, timeout: 3600,
                                                    progress: !global.json, priority: { priorities[$0] })
                 result["cost_report"] = batch.costReport(summary: outcome.summary)
-                result["summary"] = outcome.summary
+                result["summary"] = try outcome.summary.jsonObject()
             } else {
                 let client = try AWSAccess.client(global.context)
                 guard let bucket = try bucket ?? DeployedNames.resolve(global.context, client: client).bucket else {
@@ -103,7 +103,8 @@ struct BatchCommand: ParsableCommand {
                 let plan = try LocalPipeline.plan(inputs, camera: nil)
                 let report = try PriorityRequests.around(priorities, store: S3ObjectStore(client: client, bucket: bucket),
                                                          ingest: try global.loadProfile().ingest) {
-                    try Uploader(client: client, bucket: bucket, concurrency: 8).upload(plan, progress: !global.json)
+                    try Uploader(client: client, bucket: bucket, concurrency: 8, feedback: .terminal)
+                        .upload(plan, progress: !global.json)
                 }
                 result["uploaded"] = report.uploaded
                 result["skipped"] = report.skipped

@@ -103,11 +103,14 @@ struct ResumeCommand: ParsableCommand {
         let jobID = try ResumeService(services: pipeline.binding.services).resume(runID, takeOverLeases: true)
         let completed = try pipeline.wait(runs: [runID], timeoutSeconds: timeout, progress: !global.json)
         var summary = try pipeline.summary(runs: [runID], startedAt: started, finishedAt: Date())
-        summary["resume_job_id"] = jobID ?? NSNull()
-        summary["completed"] = completed
-        if global.json { try Terminal.printJSON(summary) } else {
+        summary.completed = completed
+        if global.json {
+            var object = try summary.jsonObject()
+            object["resume_job_id"] = jobID ?? NSNull()
+            try Terminal.printJSON(object)
+        } else {
             print(jobID.map { "resubmitted as \($0)" } ?? "nothing left to run; condensation started")
-            print(LocalPipeline.render(summary))
+            print(summary.render())
         }
         if !completed { throw CLIError("run \(runID) did not finish within \(Int(timeout)) s") }
     }

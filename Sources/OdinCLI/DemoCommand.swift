@@ -1,10 +1,7 @@
 import ArgumentParser
 import Foundation
-import Hugin
-import Odin
 import OdinApp
-import OdinKit
-import OdinLocal
+import OdinBasics
 
 /// `odin demo` (what `make demo` runs): generate a sample set with FFmpeg and run the whole pipeline locally.
 struct DemoCommand: ParsableCommand {
@@ -68,86 +65,20 @@ struct DemoCommand: ParsableCommand {
         guard (0...1).contains(reclaim) else { throw ValidationError("--reclaim must be within 0…1") }
         guard exhaustSpotAfter >= 0 else { throw ValidationError("--exhaust-spot-after must be ≥ 0") }
         guard (1...1000).contains(filesPerChunk) else { throw ValidationError("--files-per-chunk must be within 1…1000") }
+        if let refusal = Demo.folderRefusal(dir) { throw ValidationError(refusal) }
     }
 
     func run() throws {
-        let manager = FileManager.default
-        let marker = dir + "/.odin-demo"
-        if manager.fileExists(atPath: dir) {
-            guard try manager.fileExists(atPath: marker) || manager.contentsOfDirectory(atPath: dir).isEmpty else {
-                throw ValidationError("--dir \(dir) exists and is not a demo folder (no .odin-demo); choose another")
-            }
-            for name in ["samples", "store", "state", "logs", "stage3_output", "season"] {
-                try? manager.removeItem(atPath: dir + "/" + name)
-            }
-        }
-        try manager.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        guard manager.createFile(atPath: marker, contents: Data("odin demo folder; safe to delete\n".utf8)) else {
-            throw CLIError("cannot write \(marker): is \(dir) writable?")
-        }
-
-        let started = Date()
-        var generator = SampleGenerator(cameras: SampleGenerator.standard(cameras: cameras))
-        generator.stillsPerBurst = stillsPerBurst
-        generator.videos = videos
-        let samples = try generator.generate(into: dir + "/samples")
-        let generated = Date()
-        if !global.json {
-            Terminal.error("samples: \(samples.files.count) files (\(samples.stills) stills incl. "
-                           + "\(samples.emptyStills) empty-scene, \(samples.videos) videos) from \(cameras) camera(s) "
-                           + "in \(dir)/samples (\(String(format: "%.1f", generated.timeIntervalSince(started))) s)")
-        }
-
-        var profile = try global.loadProfile()
-        // Small chunks so a few dozen files fan out into several array children (documented in the summary).
-        profile.chunking.targetMinutes = 0.5
-        profile.chunking.secondsPerImage = 30.0 / Double(filesPerChunk)
-        profile.costOptimization.maxParallelJobs = maxParallel ?? max(1, ProcessInfo.processInfo.activeProcessorCount)
-        let faults = LocalCompute.Faults(reclaimFraction: reclaim, seed: seed,
-                                         exhaustSpotAfterStarts: exhaustSpotAfter == 0 ? nil : exhaustSpotAfter,
-                                         runnableTimeLimitSeconds: 0.5)
-        let pipeline = try LocalPipeline(.init(root: dir, profile: profile, faults: faults, binDir: binDir,
-                                               verbose: global.verbose))
-        let outcome = try LocalRun.execute(pipeline, inputs: [dir + "/samples"], camera: nil, timeout: timeout,
-                                           progress: !global.json)
-        try LocalRun.copyStage3(outcome.summary, to: dir + "/stage3_output")
-        var summary = outcome.summary
-        // The season: every run of this demo condensed into one Stage 3 (the runs registered their sites already).
-        if outcome.completed {
-            let store = pipeline.binding.objects
-            let found = try SeasonInputs.inStore(store)
-            let season = try SeasonCondenser(options: LocalPipeline.condensationOptions(profile),
-                                             registryStore: ObjectStoreSiteRegistryStore(store: store))
-                .condense(runs: found.runs, mediaRoot: store.rootURI, output: dir + "/season")
-            summary["season"] = ["dir": season.outputPrefix, "report_html": season.outputPrefix + "/report.html",
-                                 "runs": found.runs.map(\.id), "visits": season.visits, "sites": season.sites,
-                                 "files": season.files]
-        }
-        summary["samples"] = ["files": samples.files.count, "stills": samples.stills, "videos": samples.videos,
-                              "empty_scene_stills": samples.emptyStills, "cameras": cameras,
-                              "generate_seconds": (generated.timeIntervalSince(started) * 10).rounded() / 10]
-        summary["demo_settings"] = ["files_per_chunk": filesPerChunk, "reclaim_fraction": reclaim,
-                                    "spot_exhausted_after_starts": exhaustSpotAfter,
-                                    "max_parallel": profile.costOptimization.maxParallelJobs]
-        summary["total_wall_seconds"] = (Date().timeIntervalSince(started) * 10).rounded() / 10
-        if global.json {
-            try Terminal.printJSON(summary)
-        } else {
-            print("")
-            print("== Odins Ravne demo: \(samples.files.count) generated files, local binding in \(dir)")
-            print("Fault mode: \(Int(reclaim * 100)) % of Spot attempts reclaimed, Spot capacity gone after "
-                  + "\(exhaustSpotAfter) start(s); chunks of ≤ \(filesPerChunk) files.")
-            print(LocalPipeline.render(summary))
-            print("Stage 3 copies: \(dir)/stage3_output/<run>/   total time \(summary["total_wall_seconds"] ?? 0) s")
-            if let season = summary["season"] as? [String: Any] {
-                let runs = season["runs"] as? [String] ?? []
-                let visits = Plural.count(season["visits"] as? Int ?? 0, "visit")
-                let sites = Plural.count(season["sites"] as? Int ?? 0, "site")
-                print("Season across \(Plural.count(runs.count, "run")): \(visits) at \(sites), one Camtrap DP package: "
-                      + "\(season["dir"] ?? "")/")
-                print("Season report: \(season["report_html"] ?? "")")
-            }
-        }
-        if !outcome.completed { throw CLIError("the demo did not finish within \(Int(timeout)) s (--timeout)") }
+        let settings = Demo.Settings(dir: dir, cameras: cameras, stillsPerBurst: stillsPerBurst, videos: videos,
+                                     reclaim: reclaim, exhaustSpotAfter: exhaustSpotAfter, seed: seed,
+                                     filesPerChunk: filesPerChunk, maxParallel: maxParallel, timeout: timeout)
+        let demo = Demo(settings: settings, profile: try global.loadProfile(),
+                        worker: try Tools.locate("munin-worker", binDir: binDir),
+                        environment: ProcessEnvironment.snapshot(),
+                        processorCount: ProcessInfo.processInfo.activeProcessorCount, verbose: global.verbose,
+                        feedback: .terminal)
+        let (summary, completed) = try demo.run(progress: !global.json, interrupts: .terminal)
+        if global.json { try Terminal.printJSON(try summary.jsonObject()) } else { print(summary.render(dir: dir)) }
+        if !completed { throw CLIError("the demo did not finish within \(Int(timeout)) s (--timeout)") }
     }
 }

@@ -1,6 +1,5 @@
 import ArgumentParser
 import AWS
-import Crypto
 import Foundation
 import Odin
 import OdinApp
@@ -125,43 +124,26 @@ struct RunCommand: ParsableCommand {
     }
 
     /// `--quote`: prices the inputs with the cost model (issue 9) and refuses an over-budget run unless
-    /// `--accept-cost`. Video length is estimated from file size with the profile's `video_bytes_per_second`.
+    /// `--accept-cost`. The ledger: the local state, or the deployed table (ODIN_TABLE), else none.
     func quoteOrRefuse() throws {
-        let profile = try global.loadProfile()
-        let chunking = profile.chunking
-        var images = 0
-        var videoSeconds = 0.0
-        for (source, _) in try LocalPipeline.plan(inputs, camera: camera) {
-            let ext = (source as NSString).pathExtension.lowercased()
-            if chunking.imageExtensions.contains(ext) {
-                images += 1
-            } else if chunking.videoExtensions.contains(ext) {
-                let size = (try? FileManager.default.attributesOfItem(atPath: source)[.size] as? NSNumber)??.doubleValue ?? 0
-                videoSeconds += size / chunking.videoBytesPerSecond
-            }
-        }
         let clock = SystemClock()
-        let environment = ProcessInfo.processInfo.environment
-        // The ledger (this month's spend and measured seconds per image): the local state, or the deployed table.
         let state: any StateStore
         if global.local {
             state = try LocalStateStore(root: global.localRoot + "/state", clock: clock)
-        } else if let table = environment["ODIN_TABLE"], !table.isEmpty {
+        } else if let table = ProcessInfo.processInfo.environment["ODIN_TABLE"], !table.isEmpty {
             state = DynamoStateStore(client: try AWSAccess.client(global: global, concurrency: 1), table: table)
         } else {
             state = InMemoryStateStore(clock: clock)
-            FileHandle.standardError.write(Data("quote: no ledger (set ODIN_TABLE or use --local): this month's spend counts as 0\n".utf8))
+            Terminal.error("quote: no ledger (set ODIN_TABLE or use --local): this month's spend counts as 0")
         }
-        let month = String(ISO8601DateFormatter().string(from: Date()).prefix(7))  // the ledger's yyyy-MM
-        let engine = QuoteEngine(profile: profile, prices: PriceBook(profile: profile),
-                                 spentThisMonth: try CostLedger.spend(month: month, state: state),
-                                 workRate: try WorkRate.fromLedger(state: state, profile: profile))
         do {
-            let result = try engine.quote(images: images, videoSeconds: videoSeconds, acceptCost: acceptCost)
-            if global.json { FileHandle.standardError.write(Data((result.text() + "\n").utf8)) } else { print(result.text()) }
-        } catch {
-            FileHandle.standardError.write(Data((error.quote.text() + "\n").utf8))
-            throw CLIError(error.description)
+            let result = try RunQuote.quote(try usage { try LocalPipeline.plan(inputs, camera: camera) },
+                                            profile: try global.loadProfile(), state: state, now: Date(),
+                                            acceptCost: acceptCost)
+            if global.json { Terminal.error(result.text()) } else { print(result.text()) }
+        } catch let refusal as QuoteRefusal {
+            Terminal.error(refusal.quote.text())
+            throw CLIError(refusal.description)
         }
     }
 
@@ -196,10 +178,10 @@ struct RunCommand: ParsableCommand {
         try LocalRun.copyStage3(outcome.summary, to: localOutput)
         if global.json {
             var summary = outcome.summary
-            summary["local_output"] = localOutput
-            try Terminal.printJSON(summary)
+            summary.localOutput = localOutput
+            try Terminal.printJSON(try summary.jsonObject())
         } else {
-            print(LocalPipeline.render(outcome.summary))
+            print(outcome.summary.render())
             print("Stage 3 copied to \(localOutput)/<run>/")
         }
         if !outcome.completed { throw CLIError("the local run did not finish within \(Int(timeout)) s (--timeout)") }
@@ -208,7 +190,7 @@ struct RunCommand: ParsableCommand {
     // MARK: - AWS
 
     func runAWS() throws {
-        let plan = try LocalPipeline.plan(inputs, camera: camera)
+        let plan = try usage { try LocalPipeline.plan(inputs, camera: camera) }
         let client = try AWSAccess.client(global: global, concurrency: concurrency)
         guard let bucket = try bucket ?? DeployedNames.resolve(global: global, client: client).bucket else {
             throw ValidationError("--bucket BUCKET (or ODIN_BUCKET, or --stack NAME) is required without --local")
@@ -219,7 +201,8 @@ struct RunCommand: ParsableCommand {
         let report = try PriorityRequests.around(Dictionary(uniqueKeysWithValues: cameras.map { ($0, priority) }),
                                                  store: S3ObjectStore(client: client, bucket: bucket),
                                                  ingest: profile.ingest) {
-            try Uploader(client: client, bucket: bucket, concurrency: concurrency).upload(plan, progress: !global.json)
+            try Uploader(client: client, bucket: bucket, concurrency: concurrency, feedback: .terminal)
+                .upload(plan, progress: !global.json)
         }
         var output: [String: Any] = ["bucket": bucket, "uploaded": report.uploaded, "skipped": report.skipped,
                                      "bytes": report.bytes, "priority": priority.rawValue]
@@ -229,247 +212,22 @@ struct RunCommand: ParsableCommand {
                   + "at \(priority.rawValue) priority.")
         }
         if wait {
-            output["runs"] = try RunFollower(client: client, bucket: bucket, cameras: cameras, since: uploadStarted,
-                                             timeoutSeconds: timeout, progress: !global.json)
-                .followAndDownload(to: localOutput, json: global.json)
+            let follower = RunFollower(client: client, bucket: bucket, cameras: cameras, since: uploadStarted,
+                                       timeoutSeconds: timeout, progress: !global.json, feedback: .terminal)
+            let downloaded = try follower.followAndDownload(to: localOutput) { run, directory in
+                let report = try S3Downloader(client: client, concurrency: 8, names: nil)
+                    .download(try S3Location("s3://\(bucket)/runs/\(run)/stage3", argument: "run"), to: directory,
+                              progress: !global.json)
+                if !report.errors.isEmpty || !report.refused.isEmpty {
+                    throw CLIError("download of run \(run): \((report.errors + report.refused).prefix(5).joined(separator: "; "))")
+                }
+                return report.files
+            }
+            if !global.json {
+                for entry in downloaded { print("Stage 3 of \(entry.runID) → \(entry.localPath)") }
+            }
+            output["runs"] = try downloaded.map { try $0.jsonObject() }
         }
         if global.json { try Terminal.printJSON(output) }
-    }
-}
-
-/// Shared by `odin run --local` and `odin demo`.
-enum LocalRun {
-    struct Outcome {
-        var summary: [String: Any]
-        var completed: Bool
-    }
-
-    /// - Parameter priority: the priority request for a camera of the inputs (nil: none), written before staging
-    ///   (`odin run --priority`, `odin batch process`).
-    static func execute(_ pipeline: LocalPipeline, inputs: [String], camera: String?, timeout: Double,
-                        progress: Bool, priority: (_ camera: String) -> RunPriority? = { _ in nil }) throws -> Outcome {
-        InterruptHandler.install(hint: "Run the same command again to continue (every file is processed exactly once); "
-                                 + "`odin status --local --local-root \(pipeline.options.root)` lists unfinished runs.") {
-            [compute = pipeline.binding.compute, queues = pipeline.options.profile.queues] in
-            // Events of the killed workers must not reach the control logic (they would mark the chunks failed for
-            // good), and nothing starts any more (the control logic may still submit and enable the queues until the
-            // process exits): the state store stays as it was, for resume.
-            compute.halt()
-            compute.setEventSink { _ in }
-            for queue in queues { try? compute.setQueueEnabled(queue, false) }
-        }
-        let started = Date()
-        let plan = try LocalPipeline.plan(inputs, camera: camera)
-        var priorities: [String: RunPriority] = [:]
-        for camera in PriorityRequests.cameras(plan) { priorities[camera] = priority(camera) }
-        let staged = try PriorityRequests.around(priorities, store: pipeline.binding.objects,
-                                                 ingest: pipeline.options.profile.ingest) {
-            try pipeline.stage(plan, progress: progress)
-        }
-        // Runs an earlier, interrupted `odin run --local` left unfinished are continued here (a budget stop is only
-        // lifted by `odin resume RUN`): every file ends processed exactly once. They are continued before ingest
-        // seals the windows the interruption left open, so the runs start (and condense) in the order they were
-        // sealed, as without the interruption (the site registry names a site after the first run that saw it).
-        let resume = ResumeService(services: pipeline.binding.services)
-        var continued: [String] = []
-        for record in try resume.unfinishedRuns() {
-            if record.status == .stoppedByBudget {
-                Terminal.error("run \(record.runID) was stopped by the budget guard; continue it with "
-                               + "`odin resume \(record.runID) --local --local-root \(pipeline.options.root)`")
-                continue
-            }
-            Terminal.error("continuing unfinished run \(record.runID) (\(record.status.rawValue))")
-            _ = try resume.resume(record.runID, clearBudgetStop: false, takeOverLeases: true)
-            continued.append(record.runID)
-        }
-        let result = try pipeline.ingest(staged)
-        if progress {
-            Terminal.error("ingest: \(result.accepted) new object(s), \(result.duplicates) duplicate(s), "
-                           + "\(result.skippedCount) skipped; run(s) started: \(result.runsStarted.joined(separator: ", "))")
-            for skip in result.skipped.prefix(5) { Terminal.error("  skipped \(skip)") }
-        }
-        let runs = result.runsStarted + continued
-        let completed = try pipeline.wait(runs: runs, timeoutSeconds: timeout, progress: progress)
-        InterruptHandler.holdIfInterrupted()
-        var summary = try pipeline.summary(runs: runs, startedAt: started, finishedAt: Date())
-        summary["continued_runs"] = continued
-        summary["ingest"] = ["accepted": result.accepted, "duplicates": result.duplicates,
-                             "skipped": result.skippedCount, "runs_started": result.runsStarted]
-        summary["completed"] = completed
-        summary["nothing_running"] = pipeline.binding.compute.isQuiescent
-        return Outcome(summary: summary, completed: completed)
-    }
-
-    /// Copies each run's Stage 3 folder to `output/<run>/`.
-    static func copyStage3(_ summary: [String: Any], to output: String) throws {
-        let manager = FileManager.default
-        for run in summary["runs"] as? [[String: Any]] ?? [] {
-            guard let id = run["run_id"] as? String, let source = run["stage3_dir"] as? String,
-                  manager.fileExists(atPath: source) else { continue }
-            let destination = output + "/" + id
-            try manager.createDirectory(atPath: destination, withIntermediateDirectories: true)
-            for name in try manager.contentsOfDirectory(atPath: source) {
-                let target = destination + "/" + name
-                try? manager.removeItem(atPath: target)
-                try manager.copyItem(atPath: source + "/" + name, toPath: target)
-            }
-        }
-    }
-}
-
-/// Parallel, resumable uploads of staged files to S3 (multipart above 16 MiB via AWSClient.uploadFile).
-struct Uploader {
-    let client: AWSClient
-    let bucket: String
-    let concurrency: Int
-
-    struct Report { var uploaded = 0; var skipped = 0; var bytes: Int64 = 0 }
-
-    func upload(_ plan: [(source: String, key: String)], progress: Bool) throws -> Report {
-        var total: Int64 = 0
-        for (source, _) in plan { total += LocalPipeline.size(source) }
-        let bar = ProgressBar("upload", total: total, unit: "B", enabled: progress)
-        let lock = NSLock()
-        nonisolated(unsafe) var report = Report()
-        let items = plan.map { UploadItem(source: $0.source, key: $0.key) }
-        let client = client, bucket = bucket
-        let errors = Parallel.forEach(items, concurrency: concurrency) { item in
-            let size = LocalPipeline.size(item.source)
-            if try Self.alreadyUploaded(client: client, bucket: bucket, item: item, size: size) {
-                lock.lock(); report.skipped += 1; lock.unlock()
-            } else {
-                do {
-                    try client.uploadFile(item.source, bucket: bucket, key: item.key, partSize: Self.partSize,
-                                          concurrency: 2, resume: true)
-                } catch {
-                    throw CLIError("upload \(item.source) → s3://\(bucket)/\(item.key): \(error)")
-                }
-                lock.lock(); report.uploaded += 1; report.bytes += size; lock.unlock()
-            }
-            bar.advance(by: size)
-        }
-        bar.finish()
-        if !errors.isEmpty {
-            throw CLIError("\(errors.count) upload(s) failed (re-run to resume; finished files are skipped):\n  "
-                           + errors.prefix(10).joined(separator: "\n  "))
-        }
-        return report
-    }
-
-    struct UploadItem: Sendable { var source: String; var key: String }
-
-    /// Multipart part size (S3 keeps parts of an interrupted upload; a re-run sends only the missing ones).
-    static let partSize: Int64 = 8 << 20
-
-    /// True when the object exists with the same size and the same content: the MD5 for a single-part ETag, the
-    /// multipart ETag recomputed from the file for one made of our part size. An object another tool uploaded in
-    /// other part sizes can only be checked by size.
-    static func alreadyUploaded(client: AWSClient, bucket: String, item: UploadItem, size: Int64) throws -> Bool {
-        let metadata: AWSClient.S3ObjectMetadata
-        do { metadata = try client.headObject(bucket: bucket, key: item.key) } catch {
-            if error.isNotFound { return false }
-            throw CLIError("head s3://\(bucket)/\(item.key): \(error)")
-        }
-        guard metadata.contentLength == size else { return false }
-        let eTag = (metadata.eTag ?? "").trimmingCharacters(in: CharacterSet(charactersIn: "\""))
-        if eTag.isEmpty { return true }
-        if let dash = eTag.lastIndex(of: "-") {
-            guard Int(eTag[eTag.index(after: dash)...]) == Int((size + partSize - 1) / partSize) else { return true }
-            return (try? AWSClient.multipartETag(path: item.source, size: size, partSize: partSize)) == eTag
-        }
-        return (try? Hex.encode(MD5.hash(filePath: item.source))) == eTag
-    }
-}
-
-/// `odin run --wait` on AWS: follows the runs the upload started through their S3 artefacts (runs/<camera>-<time>/:
-/// manifest, Stage 1 chunks, Stage 3 report) and downloads each run's Stage 3 when it is there.
-struct RunFollower {
-    let client: AWSClient
-    let bucket: String
-    let cameras: Set<String>
-    let since: Date
-    let timeoutSeconds: Double
-    let progress: Bool
-    var pollSeconds: Double = 5
-
-    /// Run folders `runs/<sanitized camera>-<yyyyMMdd-HHmmss>[-n]/` of our cameras, created since the upload began
-    /// (a minute of clock skew allowed).
-    func discoverRuns() throws -> [String] {
-        let page = try client.listObjectsV2(bucket: bucket, prefix: "runs/", delimiter: "/")
-        var prefixes = page.commonPrefixes
-        var token = page.isTruncated ? page.nextContinuationToken : nil
-        while let next = token {
-            let more = try client.listObjectsV2(bucket: bucket, prefix: "runs/", delimiter: "/", continuationToken: next)
-            prefixes += more.commonPrefixes
-            token = more.isTruncated ? more.nextContinuationToken : nil
-        }
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMdd-HHmmss"
-        let sanitized = Set(cameras.map(Self.sanitize))
-        return prefixes.compactMap { prefix -> String? in
-            let run = String(prefix.dropFirst("runs/".count).dropLast())
-            for camera in sanitized where run.hasPrefix(camera + "-") {
-                let stamp = String(run.dropFirst(camera.count + 1).prefix(15))
-                if let date = formatter.date(from: stamp), date >= since.addingTimeInterval(-60) { return run }
-            }
-            return nil
-        }.sorted()
-    }
-
-    static func sanitize(_ text: String) -> String {
-        String(text.unicodeScalars.map { scalar -> Character in
-            switch scalar {
-            case "a"..."z", "A"..."Z", "0"..."9", "-", "_": Character(scalar)
-            default: "-"
-            }
-        }.prefix(64))
-    }
-
-    func followAndDownload(to output: String, json: Bool) throws -> [[String: Any]] {
-        let deadline = Date().addingTimeInterval(timeoutSeconds)
-        var finished: [String] = []
-        var runs: [String] = []
-        var lastLine = ""
-        while Date() < deadline {
-            do {
-                runs = try discoverRuns()
-                finished = []
-                var chunkInfo: [String] = []
-                for run in runs {
-                    let stage1 = try client.listAllObjects(bucket: bucket, prefix: "runs/\(run)/stage1/chunk-").count
-                    let done = (try? client.headObject(bucket: bucket, key: "runs/\(run)/stage3/report.json")) != nil
-                    if done { finished.append(run) }
-                    chunkInfo.append("\(run): \(stage1) Stage 1 chunk(s)\(done ? ", condensed" : "")")
-                }
-                let line = runs.isEmpty ? "waiting for ingest to seal a run (settle_seconds after the last upload)…"
-                                        : chunkInfo.joined(separator: "; ")
-                if progress && line != lastLine { Terminal.error(line) }
-                lastLine = line
-            } catch {
-                throw CLIError("following s3://\(bucket)/runs/: \(error)")
-            }
-            if !runs.isEmpty && finished.count == runs.count { break }
-            usleep(UInt32(pollSeconds * 1_000_000))
-        }
-        guard !runs.isEmpty && finished.count == runs.count else {
-            throw CLIError("--wait: \(finished.count) of \(runs.count) run(s) condensed within \(Int(timeoutSeconds)) s "
-                           + "(--timeout); check `odin status`")
-        }
-        var downloaded: [[String: Any]] = []
-        for run in runs {
-            let report = try S3Downloader(client: client, concurrency: 8, names: nil)
-                .download(try S3Location("s3://\(bucket)/runs/\(run)/stage3", argument: "run"), to: output + "/" + run,
-                          progress: progress)
-            if !report.errors.isEmpty || !report.refused.isEmpty {
-                throw CLIError("download of run \(run): \((report.errors + report.refused).prefix(5).joined(separator: "; "))")
-            }
-            downloaded.append(["run_id": run, "files": report.files, "local_path": output + "/" + run])
-        }
-        if !json {
-            for entry in downloaded { print("Stage 3 of \(entry["run_id"] ?? "") → \(entry["local_path"] ?? "")") }
-        }
-        return downloaded
     }
 }

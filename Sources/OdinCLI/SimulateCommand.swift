@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Odin
 import OdinApp
 import OdinCost
 
@@ -65,38 +64,23 @@ struct SimulateCommand: ParsableCommand {
     }
 
     func run() throws {
-        let profile = try ProfileLoader().load(self.profile).profile
-        var scenario: Scenario
-        if let trace {
-            guard let data = FileManager.default.contents(atPath: trace) else { throw ValidationError("cannot read trace \(trace)") }
-            scenario = try Scenario.parseTrace(String(decoding: data, as: UTF8.self), file: trace)
-        } else {
-            scenario = try Scenario.synthetic(synthetic!, seed: seed)
+        var trace: (text: String, file: String)?
+        if let path = self.trace {
+            guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read trace \(path)") }
+            trace = (String(decoding: data, as: UTF8.self), path)
         }
-        for entry in overrides {
+        let overrides = try self.overrides.map { entry -> (String, String) in
             let pair = entry.split(separator: "=", maxSplits: 1).map(String.init)
             guard pair.count == 2 else { throw ValidationError("--set '\(entry)': expected NAME=VALUE") }
-            try scenario.inputs.set(pair[0], pair[1], at: "--set")
+            return (pair[0], pair[1])
         }
-        let policies = policy == "all" ? SimulationPolicy.allCases : [SimulationPolicy(rawValue: policy)!]
-        var reports: [SimulationReport] = []
-        for policy in policies {
-            let started = Date()
-            let report = try Simulator(profile: profile, scenario: scenario, policy: policy, seed: seed).run()
-            let elapsed = Date().timeIntervalSince(started)
-            FileHandle.standardError.write(Data("simulated \(scenario.name) / \(policy.rawValue): \(report.imagesUploaded) images, \(String(format: "%.1f", report.simulatedSeconds / 86_400)) days in \(String(format: "%.2f", elapsed)) s wall time\n".utf8))
-            reports.append(report)
-        }
+        let simulation = try SimulationRun(
+            profile: try ProfileLoader().load(profile).profile, trace: trace, synthetic: synthetic, overrides: overrides,
+            policies: policy == "all" ? SimulationPolicy.allCases : [SimulationPolicy(rawValue: policy)!], seed: seed)
+        var reports = try simulation.run(note: { Terminal.error($0) })
         if let svg { try write(SimulationChart.svg(reports), to: svg) }
         if noSamples { for index in reports.indices { reports[index].samples = [] } }
-        if json {
-            print(reports.count == 1 ? try reports[0].json() : "[\n" + (try reports.map { try $0.json() }).joined(separator: ",\n") + "\n]")
-        } else if markdown {
-            print(SimulationReport.comparison(reports), terminator: "")
-        } else {
-            print(reports.map { $0.table() }.joined(separator: "\n\n"))
-            if reports.count > 1 { print("\n" + SimulationReport.comparison(reports), terminator: "") }
-        }
+        print(try SimulationRun.render(reports, as: json ? .json : markdown ? .markdown : .table), terminator: "")
     }
 
     func write(_ text: String, to path: String) throws {

@@ -233,3 +233,46 @@ import TestSupport
         #expect(missing?.service == "CloudFormation")
     }
 }
+
+/// IAM's role and instance-profile calls (what `odin replay --seed-local` creates) and EC2's default network,
+/// through the typed operations, against moto with signature checking.
+@Suite(.requires(.venv)) struct IAMAndNetworkCallTests {
+    @Test func rolesAndInstanceProfilesAreCreatedOnceAndFound() throws {
+        guard let moto = SignedMoto.require() else { return }
+        let client = moto.makeClient()
+        let suffix = uniqueName("iam")
+        let trust = #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"batch.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#
+        let role = try client.createRole(name: "svc-\(suffix)", assumeRolePolicyDocument: trust)
+        #expect(role.name == "svc-\(suffix)" && role.arn.hasSuffix(":role/svc-\(suffix)"))
+        #expect(try client.getRole(name: "svc-\(suffix)") == role)
+        let again = #expect(throws: AWSError.self) {
+            try client.createRole(name: "svc-\(suffix)", assumeRolePolicyDocument: trust)
+        }
+        #expect(again?.code == "EntityAlreadyExists" && again?.service == "IAM" && again?.operation == "CreateRole")
+        let missing = #expect(throws: AWSError.self) { try client.getRole(name: "none-\(suffix)") }
+        #expect(missing?.code == "NoSuchEntity")
+        let profile = try client.createInstanceProfile(name: "ip-\(suffix)")
+        #expect(profile.arn.hasSuffix(":instance-profile/ip-\(suffix)"))
+        #expect(try client.getInstanceProfile(name: "ip-\(suffix)") == profile)
+
+        let subnets = try client.describeSubnets()
+        let groups = try client.describeSecurityGroups()
+        #expect(!subnets.isEmpty && subnets.allSatisfy { $0.subnetID.hasPrefix("subnet-") && !$0.vpcID.isEmpty })
+        #expect(!groups.isEmpty && groups.allSatisfy { $0.groupID.hasPrefix("sg-") })
+        let vpc = subnets[0].vpcID
+        #expect(try client.describeSubnets(vpcID: vpc).allSatisfy { $0.vpcID == vpc })
+        #expect(try client.describeSecurityGroups(vpcID: vpc).allSatisfy { $0.vpcID == vpc })
+    }
+
+    @Test func iamIsGlobalPerPartition() {
+        let resolver = AWSEndpointResolver()
+        #expect(resolver.endpoint(for: .iam, region: "eu-north-1").baseURL == "https://iam.amazonaws.com")
+        #expect(AWSService.iam.signingRegion(clientRegion: "eu-north-1") == "us-east-1")
+        #expect(resolver.endpoint(for: .iam, region: "cn-northwest-1").baseURL
+                == "https://iam.cn-north-1.amazonaws.com.cn")
+        #expect(AWSService.iam.signingRegion(clientRegion: "cn-northwest-1") == "cn-north-1")
+        // Regional services keep the client's region.
+        #expect(resolver.endpoint(for: .sts, region: "eu-north-1").baseURL == "https://sts.eu-north-1.amazonaws.com")
+        #expect(AWSService.sts.signingRegion(clientRegion: "eu-north-1") == "eu-north-1")
+    }
+}

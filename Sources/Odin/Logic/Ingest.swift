@@ -246,7 +246,8 @@ public struct RunSealer: Sendable {
         return runID
     }
 
-    static func sanitize(_ text: String) -> String {
+    /// A camera id as run ids spell it (`<sanitized camera>-<yyyyMMdd-HHmmss>`; `odin run --wait` finds runs by it).
+    package static func sanitize(_ text: String) -> String {
         String(text.unicodeScalars.map { scalar -> Character in
             switch scalar {
             case "a"..."z", "A"..."Z", "0"..."9", "-", "_": Character(scalar)

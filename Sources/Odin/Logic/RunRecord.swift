@@ -165,3 +165,30 @@ public struct RunRecord: Sendable, Equatable {
         throw OdinError("run \(runID)", "run record kept changing under 20 attempts to update it")
     }
 }
+
+extension RunRecord.JobRef {
+    /// The item a job event finds its run by (`Schema.job`): what RunSubmitter and the fallback write per job.
+    func lookupItem(runID: String) -> StateItem {
+        var attributes: [String: StateValue] = ["runID": .string(runID), "kind": .string(kind),
+                                                "offset": .int(Int64(offset))]
+        if let generation { attributes["generation"] = .int(generation) }
+        return StateItem(key: Schema.job(jobID), attributes: attributes)
+    }
+}
+
+extension RunRecord {
+    /// Records `self` as a run whose jobs were submitted, with the writes ingest and RunSubmitter leave: the record
+    /// and its `runs|<id>` index entry (through `save`, as every change of a run), its active-runs entry and the
+    /// lookup item of each of its jobs, in one transaction. A record of the same id is replaced, so recording twice
+    /// is safe. For a state table that events are replayed against (`odin replay --seed-local`) and for tests.
+    /// - Parameter now: epoch seconds, the active-runs entry's `since`.
+    /// - Returns: the record as written (its `version` advanced).
+    @discardableResult
+    package func recordSubmitted(state: any StateStore, now: Int64) throws -> RunRecord {
+        var record = self
+        record.version = try RunRecord.load(runID, state: state)?.version ?? 0
+        let active = StateItem(key: Schema.activeRun(runID), attributes: ["since": .int(now)])
+        return try record.save(state: state, with: [.put(active, .always)]
+                               + jobs.map { .put($0.lookupItem(runID: runID), .always) })
+    }
+}

@@ -1,28 +1,30 @@
 import Foundation
-import OdinApp
+import OdinBasics
 
 /// Generates a camera-trap-like sample set with the `ffmpeg` CLI: per camera a burst of stills with a subject
 /// moving across the frame (EXIF DateTimeOriginal and GPS written by `ExifWriter`), short videos with a moving
 /// subject (ISO 6709 `location` and `creation_time` in the container), and an empty-scene burst.
-struct SampleGenerator {
-    struct Camera {
-        var id: String
-        var latitude: Double
-        var longitude: Double
+package struct SampleGenerator: Sendable {
+    package struct Camera: Sendable {
+        package var id: String
+        package var latitude: Double
+        package var longitude: Double
     }
 
-    var cameras: [Camera]
-    var stillsPerBurst = 5
-    var videos = 2
-    var videoSeconds = 3
-    var emptyBurst = true
+    package var cameras: [Camera]
+    package var stillsPerBurst = 5
+    package var videos = 2
+    package var videoSeconds = 3
+    package var emptyBurst = true
     /// Frame size of the stills and of the videos.
-    var stillSize = "640x360"
-    var videoSize = "320x240"
-    var ffmpeg = "/usr/bin/ffmpeg"
+    package var stillSize = "640x360"
+    package var videoSize = "320x240"
+    package var ffmpeg = "/usr/bin/ffmpeg"
+
+    package init(cameras: [Camera]) { self.cameras = cameras }
 
     /// Three cameras: two 3 m apart (one site), one 2 km away (another site).
-    static func standard(cameras count: Int) -> [Camera] {
+    package static func standard(cameras count: Int) -> [Camera] {
         let base = [Camera(id: "cam01", latitude: 59.858600, longitude: 17.638900),
                     Camera(id: "cam02", latitude: 59.858627, longitude: 17.638900),
                     Camera(id: "cam03", latitude: 59.876500, longitude: 17.652000)]
@@ -33,15 +35,15 @@ struct SampleGenerator {
         }
     }
 
-    struct Manifest {
-        var files: [String] = []
-        var stills = 0
-        var videos = 0
-        var emptyStills = 0
+    package struct Manifest: Sendable {
+        package var files: [String] = []
+        package var stills = 0
+        package var videos = 0
+        package var emptyStills = 0
     }
 
     /// Writes `<directory>/<camera>/…` and returns what was written.
-    func generate(into directory: String) throws -> Manifest {
+    package func generate(into directory: String) throws -> Manifest {
         guard FileManager.default.isExecutableFile(atPath: ffmpeg) else {
             throw CLIError("ffmpeg not found at \(ffmpeg): install it (apt-get install ffmpeg, or make deps)")
         }
@@ -101,8 +103,22 @@ struct SampleGenerator {
         return (1...count).map { String(format: "\(prefix)%04d.JPG", $0) }
     }
 
+    /// Runs ffmpeg to completion; its output (errors only) goes to a temporary file, quoted when it fails.
     func run(_ arguments: [String]) throws {
-        try Tools.run(ffmpeg, ["-hide_banner", "-loglevel", "error", "-y"] + arguments)
+        let argv = [ffmpeg, "-hide_banner", "-loglevel", "error", "-y"] + arguments
+        let log = NSTemporaryDirectory() + "/odin-ffmpeg-\(UUID().uuidString).log"
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        let pid: pid_t
+        do {
+            pid = try ProcessSpawner.spawn(argv, environment: nil, output: .init(path: log, appending: false))
+        } catch {
+            throw CLIError("\(error)")
+        }
+        let status = ProcessSpawner.wait(pid) ?? -1
+        guard status == 0 else {
+            let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            throw CLIError("ffmpeg \(argv.dropFirst().joined(separator: " ")) exited \(status): \(output.suffix(2000))")
+        }
     }
 
     static func exifTime(_ start: DateComponents, plusSeconds: Int) -> String {
@@ -124,8 +140,8 @@ struct SampleGenerator {
 }
 
 /// Writes an EXIF APP1 segment (DateTimeOriginal, OffsetTimeOriginal +02:00 = Swedish summer time, GPS) right after a JPEG's SOI marker.
-enum ExifWriter {
-    static func insert(into path: String, dateTimeOriginal: String, latitude: Double, longitude: Double) throws {
+package enum ExifWriter {
+    package static func insert(into path: String, dateTimeOriginal: String, latitude: Double, longitude: Double) throws {
         guard var bytes = FileManager.default.contents(atPath: path).map([UInt8].init), bytes.count > 2,
               bytes[0] == 0xFF, bytes[1] == 0xD8 else {
             throw CLIError("\(path) is not a JPEG (no SOI marker)")
