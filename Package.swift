@@ -65,7 +65,8 @@ let package = Package(
         // Odin: control logic over the ports, the function handlers, profiles (what the Lambda functions link).
         .target(name: "Odin", dependencies: ["OdinKit", "Events", "Compression", "JSONEscaping", "Crypto", "OdinBasics"]),
         // OdinLocal: the local binding of Odin's ports (LocalCompute and its worker processes, file and in-memory
-        // state stores, stdout notifier, manual clock); for the CLI, the simulator and tests, never the functions.
+        // state stores, stdout notifier, manual clock) and the Batch state machine it shares with the simulator; for
+        // the CLI, the simulator and tests, never the functions.
         .target(name: "OdinLocal", dependencies: ["Odin", "OdinKit", "Events", "OdinBasics"]),
         // OdinAWS: the AWS binding of Odin's ports.
         .target(name: "OdinAWS", dependencies: ["Odin", "OdinKit", "AWS", "Events", "HTTP", "OdinBasics"]),
