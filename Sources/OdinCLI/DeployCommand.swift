@@ -247,7 +247,7 @@ enum YAMLProfile {
             throw DeployCLIError("cannot read profile \(path): pass --profile <file.yaml> or a name under profiles/")
         }
         do {
-            return try ProfileYAML.tree(yaml: String(decoding: data, as: UTF8.self), source: path)
+            return try ProfileYAMLReader.tree(yaml: String(decoding: data, as: UTF8.self), source: path)
         } catch {
             throw DeployCLIError("\(error)")
         }

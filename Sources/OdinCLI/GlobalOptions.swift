@@ -78,6 +78,6 @@ enum ProfileLoader {
 
     /// Parses YAML text into a validated profile; errors name the file and the key path.
     static func parse(_ text: String, source: String) throws -> Profile {
-        try ProfileYAML.profile(yaml: text, source: source)
+        try ProfileYAMLReader.profile(yaml: text, source: source)
     }
 }
