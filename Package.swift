@@ -72,8 +72,9 @@ let package = Package(
         .target(name: "OdinAWS", dependencies: ["Odin", "OdinKit", "AWS", "Events", "HTTP", "OdinBasics"]),
         // OdinCost: prices, advice, quotes and the policy simulator over the real control logic.
         .target(name: "OdinCost", dependencies: ["Odin", "OdinKit", "OdinLocal", "Events", "Compression", "OdinBasics"]),
-        // HuginState: the site registry in the state store (DynamoDB on AWS), for the hugin and odin executables.
-        .target(name: "HuginState", dependencies: ["Hugin", "Odin", "OdinKit"]),
+        // HuginState: the site registry in the state store (DynamoDB on AWS), and the one way the hugin and odin
+        // executables open the registry (through the AWS binding; the functions never link HuginState).
+        .target(name: "HuginState", dependencies: ["Hugin", "Odin", "OdinKit", "OdinAWS"]),
         // OdinDeploy: `odin deploy` / `odin destroy` (change sets, events, artefact upload, emptying buckets).
         .target(name: "OdinDeploy", dependencies: ["AWS", "Odin", "Crypto", "HTTP", "JSONEscaping", "OdinBasics"]),
 

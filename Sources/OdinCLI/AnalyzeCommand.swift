@@ -125,7 +125,7 @@ struct AnalyzeCommand: ParsableCommand {
                 let client = try AWSAccess.client(global: global)
                 found = try SeasonInputs.inStore(S3ObjectStore(client: client, bucket: location.bucket),
                                                  runPrefix: try Self.runPrefix(location))
-                defaultRegistry = try openSiteRegistry(storeURI: "s3://" + location.bucket, environment: environment)
+                defaultRegistry = try SiteRegistries.open(storeURI: "s3://" + location.bucket, environment: environment)
             } else {
                 found = try SeasonInputs.inFolder(sources[0])
             }
@@ -135,7 +135,7 @@ struct AnalyzeCommand: ParsableCommand {
                                + "--media-root s3://BUCKET (the bucket the runs came from) or --media-root DIR (a "
                                + "folder holding raw/), so Camtrap DP filePath points at the media")
             }
-            let registryStore = try registry.map { try openSiteRegistry(storeURI: $0, environment: environment) }
+            let registryStore = try registry.map { try SiteRegistries.open(storeURI: $0, environment: environment) }
                 ?? defaultRegistry ?? ObjectStoreSiteRegistryStore(store: found.store)
             try Self.condense(found.runs, name: name, mediaRoot: media, registry: registryStore, output: output,
                               global: global)
@@ -207,7 +207,7 @@ struct SitesCommand: ParsableCommand {
             let path = store ?? global.localRoot + "/store"
             let environment = ProcessInfo.processInfo.environment
             if path.hasPrefix("s3://") || environment["ODIN_TABLE"].map({ !$0.isEmpty }) == true {
-                return SiteRegistryService(store: try openSiteRegistry(storeURI: path, environment: environment))
+                return SiteRegistryService(store: try SiteRegistries.open(storeURI: path, environment: environment))
             }
             guard FileManager.default.fileExists(atPath: path) else {
                 throw CLIError("store \(path) does not exist: run `odin run --local` first, or pass --store DIR")
@@ -313,13 +313,5 @@ struct SitesCommand: ParsableCommand {
                 }
             } catch let error as CLIError { throw error } catch { throw CLIError("sites cluster \(points): \(error)") }
         }
-    }
-}
-
-/// The site registry of a store, as the Hugin job opens it: the state table when ODIN_TABLE is set, else
-/// `state/sites.json` in the store (a folder or s3://BUCKET).
-func openSiteRegistry(storeURI: String, environment: [String: String]) throws -> any SiteRegistryStore {
-    try SiteRegistries.open(state: try DynamoStateStore.fromEnvironment(environment)) {
-        try ObjectStores.open(uri: storeURI, environment: environment)
     }
 }

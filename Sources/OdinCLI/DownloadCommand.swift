@@ -165,8 +165,8 @@ extension DownloadCommand {
         do {
             let found = try SeasonInputs.inFolder(localPath)
             let runs = found.runs.filter { listed.contains($0.id) }
-            let registry = try openSiteRegistry(storeURI: "s3://" + location.bucket,
-                                                   environment: ProcessInfo.processInfo.environment)
+            let registry = try SiteRegistries.open(storeURI: "s3://" + location.bucket,
+                                                      environment: ProcessInfo.processInfo.environment)
             try AnalyzeCommand.condense(runs, name: name, mediaRoot: "s3://" + location.bucket, registry: registry,
                                         output: output ?? localPath + "/season", global: global)
         } catch let error as CLIError { throw error } catch {
