@@ -36,16 +36,8 @@ public struct ZoneRules: Sendable, Equatable {
             throw TimeError("'\(identifier)' is not an IANA zone name (like Europe/Stockholm)")
         }
         let path = directory + "/" + identifier
-        guard let file = fopen(path, "rb") else {
+        guard let bytes = readFile(path) else {
             throw TimeError("unknown time zone '\(identifier)' (no \(path); is the tzdata package installed?)")
-        }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
-            if n == 0 { break }
-            bytes += chunk[0..<n]
         }
         return try parse(bytes, identifier: identifier)
     }
