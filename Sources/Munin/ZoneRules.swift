@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// An IANA time zone read from a compiled TZif file (`/usr/share/zoneinfo/<name>`, RFC 8536), so Munin needs no
 /// Foundation `TimeZone`. Covers every transition in the file (Debian ships "fat" files with transitions through
 /// 2037); later instants use the last transition's offset unless the file's footer rule has DST, which is refused.
