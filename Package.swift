@@ -65,14 +65,16 @@ let package = Package(
         // Odin: control logic over the ports, the function handlers, profiles (what the Lambda functions link).
         .target(name: "Odin", dependencies: ["OdinKit", "Events", "Compression", "JSONEscaping", "Crypto", "OdinBasics"]),
         // OdinLocal: the local binding of Odin's ports (LocalCompute and its worker processes, file and in-memory
-        // state stores, stdout notifier, manual clock); for the CLI, the simulator and tests, never the functions.
+        // state stores, stdout notifier, manual clock) and the Batch state machine it shares with the simulator; for
+        // the CLI, the simulator and tests, never the functions.
         .target(name: "OdinLocal", dependencies: ["Odin", "OdinKit", "Events", "OdinBasics"]),
         // OdinAWS: the AWS binding of Odin's ports.
         .target(name: "OdinAWS", dependencies: ["Odin", "OdinKit", "AWS", "Events", "HTTP", "OdinBasics"]),
         // OdinCost: prices, advice, quotes and the policy simulator over the real control logic.
         .target(name: "OdinCost", dependencies: ["Odin", "OdinKit", "OdinLocal", "Events", "Compression", "OdinBasics"]),
-        // HuginState: the site registry in the state store (DynamoDB on AWS), for the hugin and odin executables.
-        .target(name: "HuginState", dependencies: ["Hugin", "Odin", "OdinKit"]),
+        // HuginState: the site registry in the state store (DynamoDB on AWS), and the one way the hugin and odin
+        // executables open the registry (through the AWS binding; the functions never link HuginState).
+        .target(name: "HuginState", dependencies: ["Hugin", "Odin", "OdinKit", "OdinAWS"]),
         // OdinDeploy: `odin deploy` / `odin destroy` (change sets, events, artefact upload, emptying buckets).
         .target(name: "OdinDeploy", dependencies: ["AWS", "Odin", "Crypto", "HTTP", "JSONEscaping", "OdinBasics"]),
 

@@ -73,10 +73,7 @@ struct Arguments {
     /// The site registry: the state table when ODIN_TABLE is set (AWS), else `state/sites.json` in the store.
     func registry() throws -> any SiteRegistryStore {
         guard let uri = flags["store"] else { throw UsageError(description: "--store DIR|s3://BUCKET is required") }
-        let environment = ProcessInfo.processInfo.environment
-        return try SiteRegistries.open(state: try DynamoStateStore.fromEnvironment(environment)) {
-            try ObjectStores.open(uri: uri, environment: environment)
-        }
+        return try SiteRegistries.open(storeURI: uri, environment: ProcessInfo.processInfo.environment)
     }
 }
 

@@ -2,6 +2,7 @@ import FoundationEssentials
 public import Hugin
 public import Odin
 public import OdinKit
+import OdinAWS
 
 /// The site registry as one item of the state store (DynamoDB on AWS: item `sites|registry` of the state table),
 /// written with a conditional put on its version, so two condensations racing can never lose an update: the loser
@@ -54,5 +55,14 @@ public enum SiteRegistries {
     {
         if let state { return StateSiteRegistryStore(state: state) }
         return ObjectStoreSiteRegistryStore(store: try store())
+    }
+
+    /// The site registry as the Hugin job and the `hugin` and `odin` commands open it: the state table when
+    /// `ODIN_TABLE` is set in `environment`, else `state/sites.json` in the store at `storeURI` (a folder, `file://`
+    /// or `s3://BUCKET[/prefix]`, opened through the AWS binding with the environment's region and credentials).
+    public static func open(storeURI: String, environment: [String: String]) throws -> any SiteRegistryStore {
+        try open(state: try DynamoStateStore.fromEnvironment(environment)) {
+            try ObjectStores.open(uri: storeURI, environment: environment)
+        }
     }
 }

@@ -134,6 +134,7 @@ func writeFile(_ path: String, _ bytes: [UInt8]) throws {
     guard written == bytes.count else { throw DetectorError(detector: "io", "short write to \(path)") }
 }
 
+/// The whole file at `path`, or nil when it cannot be opened (the callers name the file and the fix).
 func readFile(_ path: String) -> [UInt8]? {
     guard let file = fopen(path, "rb") else { return nil }
     defer { fclose(file) }

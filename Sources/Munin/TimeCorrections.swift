@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Synchronization
 
 /// One camera's clock correction (a row of the time-corrections CSV).
@@ -112,15 +109,7 @@ public struct TimeCorrections: Sendable {
     public static func load(path: String, zoneDirectory: String = "/usr/share/zoneinfo") throws(TimeError)
         -> TimeCorrections
     {
-        guard let file = fopen(path, "rb") else { throw TimeError("cannot open time corrections file \(path)") }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
-            if n == 0 { break }
-            bytes += chunk[0..<n]
-        }
+        guard let bytes = readFile(path) else { throw TimeError("cannot open time corrections file \(path)") }
         return try TimeCorrections(csv: String(decoding: bytes, as: UTF8.self), zoneDirectory: zoneDirectory,
                                    source: path)
     }

@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// An IANA time zone read from a compiled TZif file (`/usr/share/zoneinfo/<name>`, RFC 8536), so Munin needs no
 /// Foundation `TimeZone`. Covers every transition in the file (Debian ships "fat" files with transitions through
 /// 2037); later instants use the last transition's offset unless the file's footer rule has DST, which is refused.
@@ -36,16 +32,8 @@ public struct ZoneRules: Sendable, Equatable {
             throw TimeError("'\(identifier)' is not an IANA zone name (like Europe/Stockholm)")
         }
         let path = directory + "/" + identifier
-        guard let file = fopen(path, "rb") else {
+        guard let bytes = readFile(path) else {
             throw TimeError("unknown time zone '\(identifier)' (no \(path); is the tzdata package installed?)")
-        }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
-            if n == 0 { break }
-            bytes += chunk[0..<n]
         }
         return try parse(bytes, identifier: identifier)
     }

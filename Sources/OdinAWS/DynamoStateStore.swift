@@ -21,7 +21,7 @@ public struct DynamoStateStore: StateStore {
     /// The deployed state table named by `ODIN_TABLE`, or nil when it is unset or empty (local mode).
     public static func fromEnvironment(_ environment: [String: String]) throws -> DynamoStateStore? {
         guard let table = environment["ODIN_TABLE"], !table.isEmpty else { return nil }
-        return DynamoStateStore(client: try OdinAWS.makeClient(environment: environment), table: table)
+        return DynamoStateStore(client: try AWSBinding.makeClient(environment: environment), table: table)
     }
 
     // MARK: Expressions

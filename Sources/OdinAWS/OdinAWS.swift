@@ -1,6 +1,6 @@
 // The AWS binding of Odin's ports (S3 object store, DynamoDB state store, Batch compute, SNS notifier, Batch Hugin
 // condensation), on the project's own AWS client. Kept apart from Odin so the control logic and the local binding
-// never link AWS code. The Lambda mains call `OdinAWS.makeServices(environment:logger:)` once at cold start.
+// never link AWS code. The Lambda mains call `AWSBinding.makeServices(environment:logger:)` once at cold start.
 import AWS
 import FoundationEssentials
 import Odin
@@ -22,7 +22,9 @@ public struct OdinAWSError: Error, CustomStringConvertible, Sendable, Equatable 
     public var description: String { "\(variable): \(message)" }
 }
 
-public enum OdinAWS {
+/// The AWS binding as a whole: the functions' settings read from their environment (the stack's ODIN_* variables), the
+/// AWS client, and `OdinServices` over S3, DynamoDB, Batch and SNS.
+public enum AWSBinding {
     /// The variables every function needs (infra/stack.yaml, `Environment.Variables` of the four functions).
     public static let requiredVariables = [
         "ODIN_STAGE", "ODIN_BUCKET", "ODIN_TABLE", "ODIN_SPOT_QUEUE", "ODIN_OD_QUEUE", "ODIN_SPOT_CE", "ODIN_OD_CE",

@@ -160,7 +160,7 @@ public enum ObjectStores {
                 throw OdinAWSError(variable: "store URI", "'\(uri)' has no valid bucket name after s3:// "
                                    + "(3–63 characters of a-z, 0-9, '.', '-'); use s3://bucket[/prefix]")
             }
-            let client = try OdinAWS.makeClient(environment: environment)
+            let client = try AWSBinding.makeClient(environment: environment)
             return S3ObjectStore(client: client, bucket: bucket, prefix: parts.count > 1 ? String(parts[1]) : "")
         }
         if uri.hasPrefix("file://") {

@@ -122,7 +122,7 @@ extension DeployedNames {
         }
         if let region = context.region { environment["AWS_REGION"] = region }
         var services: OdinServices
-        do { services = try OdinAWS.makeServices(environment: environment) } catch {
+        do { services = try AWSBinding.makeServices(environment: environment) } catch {
             throw CLIError("the AWS binding needs the deployed names: \(error) (pass --stack NAME or set ODIN_STACK)")
         }
         services.metrics = NoMetrics()

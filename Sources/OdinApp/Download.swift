@@ -2,6 +2,7 @@ import AWS
 import Crypto
 import Foundation
 import Hugin
+import HuginState
 import OdinKit
 
 /// The size of a local file in bytes (0 when it does not exist).
@@ -131,7 +132,7 @@ package struct SeasonDownload: Sendable {
         }
         do {
             let runs = try SeasonInputs.inFolder(localPath).runs.filter { listed.contains($0.id) }
-            let registry = try openSiteRegistry(storeURI: "s3://" + location.bucket, environment: context.environment)
+            let registry = try SiteRegistries.open(storeURI: "s3://" + location.bucket, environment: context.environment)
             let summary = try SeasonAnalysis.condense(runs, name: name, mediaRoot: "s3://" + location.bucket,
                                                       registry: registry, output: output ?? localPath + "/season",
                                                       options: options)

@@ -32,7 +32,7 @@ package enum LocalSeed {
             settings["AWS_ACCESS_KEY_ID"] = "testing"
             settings["AWS_SECRET_ACCESS_KEY"] = "testing"
         }
-        let client = try OdinAWS.makeClient(environment: settings.filter { $0.key != "ODIN_LOG_AWS_CALLS" })
+        let client = try AWSBinding.makeClient(environment: settings.filter { $0.key != "ODIN_LOG_AWS_CALLS" })
         let region = client.region
         let stage = environment["ODIN_STAGE"].flatMap { $0.isEmpty ? nil : $0 } ?? "local"
         let prefix = "\(project)-\(stage)"

@@ -46,11 +46,11 @@ package struct ProfileLoader: Sendable {
             throw CLIError("profile \(path): cannot read the file (check its permissions, or pass another --profile)")
         }
         do {
-            let tree = try ProfileYAML.tree(yaml: String(decoding: data, as: UTF8.self), source: path)
+            let tree = try ProfileYAMLReader.tree(yaml: String(decoding: data, as: UTF8.self), source: path)
             do { return Loaded(path: path, tree: tree, profile: try Profile(tree)) } catch {
                 throw CLIError("profile \(path): \(error.keyPath): \(error.message)")
             }
-        } catch let error as ProfileYAML.FileError {
+        } catch let error as ProfileYAMLReader.FileError {
             throw CLIError(error.description)
         }
     }

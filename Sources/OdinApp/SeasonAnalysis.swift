@@ -67,7 +67,7 @@ package struct SeasonAnalysis {
                 let client = try AWSAccess.client(context)
                 found = try SeasonInputs.inStore(S3ObjectStore(client: client, bucket: location.bucket),
                                                  runPrefix: try Self.runPrefix(location))
-                defaultRegistry = try openSiteRegistry(storeURI: "s3://" + location.bucket, environment: environment)
+                defaultRegistry = try SiteRegistries.open(storeURI: "s3://" + location.bucket, environment: environment)
             } else {
                 found = try SeasonInputs.inFolder(label)
             }
@@ -76,7 +76,7 @@ package struct SeasonAnalysis {
                                + "--media-root s3://BUCKET (the bucket the runs came from) or --media-root DIR (a "
                                + "folder holding raw/), so Camtrap DP filePath points at the media")
             }
-            let registryStore = try registry.map { try openSiteRegistry(storeURI: $0, environment: environment) }
+            let registryStore = try registry.map { try SiteRegistries.open(storeURI: $0, environment: environment) }
                 ?? defaultRegistry ?? ObjectStoreSiteRegistryStore(store: found.store)
             return Inputs(runs: found.runs, mediaRoot: media, registry: registryStore)
         } catch let error as CLIError { throw error } catch {
@@ -104,14 +104,6 @@ package struct SeasonAnalysis {
     }
 }
 
-/// The site registry of a store, as the Hugin job opens it: the state table when ODIN_TABLE is set, else
-/// `state/sites.json` in the store (a folder or s3://BUCKET).
-package func openSiteRegistry(storeURI: String, environment: [String: String]) throws -> any SiteRegistryStore {
-    try SiteRegistries.open(state: try DynamoStateStore.fromEnvironment(environment)) {
-        try ObjectStores.open(uri: storeURI, environment: environment)
-    }
-}
-
 /// `odin sites …`: the registry of `--store` (default: the local binding's store), or of the state table with
 /// ODIN_TABLE set.
 package enum SiteRegistryAccess {
@@ -119,7 +111,7 @@ package enum SiteRegistryAccess {
         let path = store ?? context.localRoot + "/store"
         let environment = context.environment
         if path.hasPrefix("s3://") || environment["ODIN_TABLE"].map({ !$0.isEmpty }) == true {
-            return SiteRegistryService(store: try openSiteRegistry(storeURI: path, environment: environment))
+            return SiteRegistryService(store: try SiteRegistries.open(storeURI: path, environment: environment))
         }
         guard FileManager.default.fileExists(atPath: path) else {
             throw CLIError("store \(path) does not exist: run `odin run --local` first, or pass --store DIR")

@@ -4,7 +4,7 @@ import Yams
 
 /// Profile files (YAML) → `ConfigValue` → `Profile`. Yams stays out of the Lambda libraries (the functions get the
 /// resolved profile as JSON in ODIN_PROFILE_JSON); the `odin` CLI and the profile tests read YAML through this.
-public enum ProfileYAML {
+public enum ProfileYAMLReader {
     /// A file that is not valid YAML, or holds a value of a type a profile cannot have; names the file and key path.
     public struct FileError: Error, CustomStringConvertible, Sendable {
         public let description: String

@@ -1,13 +1,14 @@
 import Foundation
 import Media
+import TestSupport
 import Testing
 
 /// The FFmpeg bridge: decode a short clip generated with the `ffmpeg` CLI and check frame count and size.
-@Suite struct MediaBridgeTests {
+@Suite(.requires(.ffmpeg)) struct MediaBridgeTests {
     /// Runs the Debian `ffmpeg` CLI; fails the test with its stderr when it fails.
     static func ffmpeg(_ arguments: [String]) throws {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
+        process.executableURL = URL(fileURLWithPath: Peer.ffmpegPath)
         process.arguments = ["-hide_banner", "-loglevel", "error", "-y"] + arguments
         let errors = Pipe()
         process.standardError = errors

@@ -5,7 +5,7 @@ import TestSupport
 
 /// The whole local pipeline through the real binaries: FFmpeg samples → odin (ingest, LocalCompute, job events)
 /// → munin-worker per chunk → On-Demand fallback → hugin condensation → teardown.
-@Suite(.requires(.ffmpeg)) struct DemoPipelineTests {
+@Suite(.requires(.ffmpeg, .odin)) struct DemoPipelineTests {
     @Test(.requires(.venv)) func tinyDemoRunsEndToEndWithFallbackAndTeardown() throws {
         let dir = try TestEnvironment.makeTemporaryDirectory("cli-demo")
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -127,7 +127,7 @@ import TestSupport
         let media = dir + "/dcim"
         try FileManager.default.createDirectory(atPath: media, withIntermediateDirectories: true)
         let ffmpeg = Process()
-        ffmpeg.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
+        ffmpeg.executableURL = URL(fileURLWithPath: Peer.ffmpegPath)
         ffmpeg.arguments = ["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
                             "color=c=gray:s=160x120:r=1:d=2", "-frames:v", "2", media + "/IMG_%04d.JPG"]
         try ffmpeg.run()
@@ -172,7 +172,7 @@ import TestSupport
         for camera in ["camA", "camB"] {
             try FileManager.default.createDirectory(atPath: "\(dir)/\(camera)", withIntermediateDirectories: true)
             let ffmpeg = Process()
-            ffmpeg.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
+            ffmpeg.executableURL = URL(fileURLWithPath: Peer.ffmpegPath)
             ffmpeg.arguments = ["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
                                 "color=c=gray:s=160x120:r=1:d=1", "-frames:v", "1", "\(dir)/\(camera)/IMG_%04d.JPG"]
             try ffmpeg.run()

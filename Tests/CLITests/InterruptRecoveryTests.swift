@@ -10,7 +10,7 @@ import Glibc
 /// `odin run --local` interrupted by SIGINT at seeded random points, then the documented recovery command (the same
 /// `odin run --local …` again): every file is processed exactly once and Stage 3 — detections, media, visits — is
 /// what an uninterrupted run gives.
-@Suite(.serialized, .requires(.ffmpeg)) struct InterruptRecoveryTests {
+@Suite(.serialized, .requires(.ffmpeg, .odin)) struct InterruptRecoveryTests {
     static let points = 50
     static let seed: UInt64 = 20_261_203
 

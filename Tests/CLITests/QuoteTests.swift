@@ -4,7 +4,7 @@ import Testing
 
 /// `odin run --quote [--accept-cost]` (issue 9): the quote is printed, an over-budget run is refused before anything
 /// is uploaded or started, and --accept-cost lets it through.
-@Suite struct QuoteTests {
+@Suite(.requires(.odin)) struct QuoteTests {
     @Test func overBudgetRunIsRefusedUnlessAccepted() throws {
         let root = try TestEnvironment.makeTemporaryDirectory("quote")
         defer { try? FileManager.default.removeItem(atPath: root) }

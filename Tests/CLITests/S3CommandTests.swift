@@ -8,7 +8,7 @@ import Testing
 import TestSupport
 
 /// `odin download` and `odin run` (upload) against a private moto_server.
-@Suite(.requires(.venv)) struct S3CommandTests {
+@Suite(.requires(.venv, .odin)) struct S3CommandTests {
     static func client(_ moto: MotoServer) -> AWSClient {
         AWSClient(configuration: AWSClient.Configuration(
             region: "us-east-1",

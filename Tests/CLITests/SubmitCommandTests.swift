@@ -7,7 +7,7 @@ import TestSupport
 /// `odin submit` (issue 13): the stack's queues are fair-share, so SubmitJob must carry `shareIdentifier` (AWS
 /// rejects it otherwise) like the functions' submissions. moto ignores the member, so a loopback server records the
 /// request the binary sends and answers as Batch does.
-@Suite struct SubmitCommandTests {
+@Suite(.requires(.odin)) struct SubmitCommandTests {
     @Test func submitSendsTheShareIdentifierOfTheFairShareQueues() throws {
         let recorded = Mutex<[(path: String, body: [UInt8])]>([])
         let reply = #"{"jobArn":"arn:aws:batch:us-east-1:123456789012:job/5c1f","jobName":"my-job","jobId":"5c1f"}"#

@@ -18,7 +18,7 @@ struct BatchJobsOnS3Tests {
         let work = try TestEnvironment.makeTemporaryDirectory("batch-s3")
         defer { try? FileManager.default.removeItem(atPath: work) }
         // Three stills of a moving test pattern, made by the ffmpeg CLI.
-        try run("/usr/bin/ffmpeg", ["-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=1",
+        try run(Peer.ffmpegPath, ["-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=1",
                                     "-frames:v", "3", "\(work)/IMG_%04d.JPG"])
         var items: [Chunk.Item] = []
         for index in 1...3 {
@@ -27,7 +27,7 @@ struct BatchJobsOnS3Tests {
             items.append(Chunk.Item(key: key, cameraID: "cam01", size: info.size))
         }
         // A video with a capture time, so Hugin has visits whose thumbnails it reads from S3.
-        try run("/usr/bin/ffmpeg", ["-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=10:d=2",
+        try run(Peer.ffmpegPath, ["-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=10:d=2",
                                     "-c:v", "libx264", "-pix_fmt", "yuv420p", "-metadata",
                                     "creation_time=2024-07-01T10:05:00Z", "\(work)/clip.mp4"])
         let clip = try stack.objects.upload(file: "\(work)/clip.mp4", to: "raw/cam01/clip.mp4")

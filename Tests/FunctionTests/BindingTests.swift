@@ -114,7 +114,7 @@ import TestSupport
             "ODIN_SHARE_IDENTIFIER": "odin", "ODIN_TOPIC_ARN": "arn:aws:sns:eu-north-1:123456789012:notify",
             "ODIN_BUDGET_NAME": "odins-ravne-prod",
         ]
-        let settings = try OdinAWS.settings(environment: good)
+        let settings = try AWSBinding.settings(environment: good)
         #expect(settings.profile.compute.spotQueue == "odins-ravne-prod-spot")
         #expect(settings.profile.compute.onDemandComputeEnvironment == "od-gpu")
         #expect(settings.profile.compute.condenseJobDefinition == "odins-ravne-prod-hugin")
@@ -124,7 +124,7 @@ import TestSupport
             var environment = good
             for (key, value) in change { environment[key] = value }
             do {
-                _ = try OdinAWS.settings(environment: environment)
+                _ = try AWSBinding.settings(environment: environment)
                 return "no error"
             } catch { return "\(error)" }
         }
@@ -137,12 +137,12 @@ import TestSupport
         #expect(settings.profile.budget.stopAmount == nil)
         var stop = good
         stop["ODIN_BUDGET_STOP_AMOUNT"] = "90"
-        #expect(try OdinAWS.settings(environment: stop).profile.budget.stopAmount == 90)
+        #expect(try AWSBinding.settings(environment: stop).profile.budget.stopAmount == 90)
         #expect(failure(["ODIN_BUDGET_STOP_AMOUNT": "ninety"]).hasPrefix("ODIN_BUDGET_STOP_AMOUNT:"))
         #expect(failure(["ODIN_BUDGET_STOP_AMOUNT": "-5"]).hasPrefix("ODIN_BUDGET_STOP_AMOUNT:"))
         #expect(failure(["ODIN_PRIORITY": "urgent"]).hasPrefix("ODIN_PRIORITY:"))
         #expect(failure(["ODIN_PROFILE_JSON": #"{"budget":{"amount":-1}}"#]).contains("budget.amount"))
-        #expect(try OdinAWS.settings(environment: good.merging(["ODIN_PRIORITY": "high"]) { $1 }).schedulingPriority == 300)
+        #expect(try AWSBinding.settings(environment: good.merging(["ODIN_PRIORITY": "high"]) { $1 }).schedulingPriority == 300)
     }
 }
 

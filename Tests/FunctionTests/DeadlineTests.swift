@@ -8,7 +8,7 @@ import TestSupport
 /// Issue 14 (Lambda-side limits) through the real bootstrap: the ingest binary runs under the Runtime API emulator,
 /// reads the invocation's deadline from Lambda-Runtime-Deadline-Ms, stops starting new work when less than its reserve
 /// (10 s) is left, and fails the invocation so it is redelivered; the redelivery records the rest, once.
-@Suite(.serialized) struct DeadlineTests {
+@Suite(.serialized, .requires(.venv, .contractChecker)) struct DeadlineTests {
     @Test func ingestNearItsDeadlineLeavesTheRestToTheRedelivery() throws {
         guard let moto = FunctionMoto.require() else { return }
         // No seal during ingest (the window settles for an hour): the test is about recording.

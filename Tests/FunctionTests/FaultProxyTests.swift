@@ -11,7 +11,7 @@ import Synchronization
 import Testing
 import TestSupport
 
-// The fault sweep through the AWS binding: the functions' logic runs in this process over `OdinAWS.makeServices`
+// The fault sweep through the AWS binding: the functions' logic runs in this process over `AWSBinding.makeServices`
 // (the DynamoDB, S3, Batch and SNS bindings with AWS_MAX_ATTEMPTS=1, so an injected fault reaches the logic instead of
 // the client's retry), talking to a loopback `FaultProxy` that fails the k-th AWS request of the scenario once and
 // forwards everything else to the stack's RecordingProxy and moto. A failed invocation is redelivered, as Lambda
@@ -115,11 +115,11 @@ struct ProxyScenario: Sendable, CustomTestStringConvertible {
         environment["AWS_MAX_ATTEMPTS"] = String(maxAttempts)
         var setupEnvironment = try stack.environment(as: "ingest")
         setupEnvironment["AWS_MAX_ATTEMPTS"] = "1"
-        try setup(stack, try OdinAWS.makeServices(environment: setupEnvironment, clock: clock), clock)
-        let direct = try OdinAWS.makeServices(environment: try stack.environment(as: "sweeper"), clock: clock)
+        try setup(stack, try AWSBinding.makeServices(environment: setupEnvironment, clock: clock), clock)
+        let direct = try AWSBinding.makeServices(environment: try stack.environment(as: "sweeper"), clock: clock)
         let proxy = try FaultProxy(upstream: stack.proxy.endpoint, target: target, fault: fault)
         environment["AWS_ENDPOINT_URL"] = proxy.endpoint
-        let faulty = try OdinAWS.makeServices(environment: environment, clock: clock)
+        let faulty = try AWSBinding.makeServices(environment: environment, clock: clock)
         for step in steps(stack) {
             var deliveries = 0
             while true {
@@ -334,7 +334,7 @@ enum ProxyScenarios {
         if let job = submitted(stack, kind) { return job }
         var environment = try stack.environment(as: "sweeper")
         environment["AWS_MAX_ATTEMPTS"] = "1"
-        var sweeper = try OdinAWS.makeServices(environment: environment, clock: clock)
+        var sweeper = try AWSBinding.makeServices(environment: environment, clock: clock)
         sweeper.compute = JobsHidden(base: sweeper.compute)
         clock.advance(seconds: 1_000)
         _ = try SweeperService(services: sweeper).sweep()
@@ -485,7 +485,7 @@ enum ProxyScenarios {
     @Test func aKeyNearOneKilobyteIsIngestedAndSealedThroughDynamoDB() throws {
         guard let moto = FunctionMoto.require() else { return }
         let stack = try TestStack(moto, profileJSON: smallChunksProfile)
-        let services = try OdinAWS.makeServices(environment: try stack.environment(as: "ingest"), clock: ManualClock())
+        let services = try AWSBinding.makeServices(environment: try stack.environment(as: "ingest"), clock: ManualClock())
         let key = "raw/cam07/" + String(repeating: "a", count: 1000) + ".JPG"
         #expect(key.utf8.count <= 1024)
         let result = try IngestHandler.handleDecoded(ProxyScenarios.ingestEvent(stack, [key]), services: services)

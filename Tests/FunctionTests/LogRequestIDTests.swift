@@ -5,7 +5,7 @@ import TestSupport
 
 /// The ingest bootstrap hands the runtime's logger to its services: Odin's own lines (run sealed, run submitted)
 /// carry the request id of the invocation that wrote them.
-@Suite(.serialized) struct LogRequestIDTests {
+@Suite(.serialized, .requires(.venv, .contractChecker)) struct LogRequestIDTests {
     @Test func odinLinesCarryTheInvocationsRequestID() throws {
         let moto = try #require(FunctionMoto.require(), "moto is needed: run under scripts/with-moto.sh")
         let stack = try TestStack(moto, profileJSON: smallChunksProfile)

@@ -37,9 +37,7 @@ struct SiteRegistryTableTests {
         }
         // Through the entry point the executables use.
         let environment = try stack.jobEnvironment("hugin")
-        let opened = try SiteRegistries.open(state: try DynamoStateStore.fromEnvironment(environment)) {
-            try ObjectStores.open(uri: "s3://\(stack.bucket)", environment: environment)
-        }
+        let opened = try SiteRegistries.open(storeURI: "s3://\(stack.bucket)", environment: environment)
         #expect(try opened.load().token == "2")
     }
 }

@@ -59,7 +59,7 @@ import Testing
                                  from: try #require(FileManager.default.contents(atPath: folder + "/report.json")))
     }
 
-    @Test func aSeasonIsOnePackageAcrossRunsCamerasAndSites() throws {
+    @Test(.requires(.venv)) func aSeasonIsOnePackageAcrossRunsCamerasAndSites() throws {
         let store = try makeStore()
         try Self.writeSeason(store)
         let out = store.root + "/season"

@@ -2,6 +2,7 @@ import Foundation
 import Media
 import Munin
 import OdinKit
+import TestSupport
 import Testing
 
 @Suite struct DetectorTests {
@@ -16,7 +17,7 @@ import Testing
         return frames
     }
 
-    @Test func motionFindsTheMovingSquare() throws {
+    @Test(.requires(.ffmpeg)) func motionFindsTheMovingSquare() throws {
         let dir = try Fixture.directory()
         defer { Fixture.remove(dir) }
         try Fixture.movingSquareVideo(dir + "/moving.mp4", seconds: 3)
@@ -41,7 +42,7 @@ import Testing
         #expect(hits >= frames.count - 1)
     }
 
-    @Test func motionReportsNothingOnAStaticScene() throws {
+    @Test(.requires(.ffmpeg)) func motionReportsNothingOnAStaticScene() throws {
         let dir = try Fixture.directory()
         defer { Fixture.remove(dir) }
         try Fixture.staticVideo(dir + "/static.mp4", seconds: 3)
@@ -50,7 +51,7 @@ import Testing
         #expect(results.allSatisfy { $0.detections.isEmpty && $0.error == nil })
     }
 
-    @Test func motionSequenceKeepsStateAcrossBatches() throws {
+    @Test(.requires(.ffmpeg)) func motionSequenceKeepsStateAcrossBatches() throws {
         let dir = try Fixture.directory()
         defer { Fixture.remove(dir) }
         try Fixture.movingSquareVideo(dir + "/moving.mp4", seconds: 3)

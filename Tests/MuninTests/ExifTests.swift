@@ -2,6 +2,7 @@ import Compression
 import Foundation
 import Media
 import Munin
+import TestSupport
 import Testing
 
 @Suite struct ExifTests {
@@ -25,7 +26,7 @@ import Testing
         #expect(exif.warnings.isEmpty)
     }
 
-    @Test func readsTheBlockOfARealJPEG() throws {
+    @Test(.requires(.ffmpeg)) func readsTheBlockOfARealJPEG() throws {
         let dir = try Fixture.directory()
         defer { Fixture.remove(dir) }
         let path = dir + "/IMG_0001.JPG"
@@ -46,7 +47,7 @@ import Testing
         #expect(plain.captureTime?.tag == "DateTime")
     }
 
-    @Test func missingTagsAndMissingBlock() throws {
+    @Test(.requires(.ffmpeg)) func missingTagsAndMissingBlock() throws {
         let none = try ExifReader.parseTIFF(TIFFBuilder.camera(bigEndian: false, original: nil)[...])
         #expect(none.captureTime == nil)
         #expect(none.latitude == nil && none.longitude == nil)
@@ -72,7 +73,7 @@ import Testing
     }
 }
 
-@Suite struct ContainerMetadataTests {
+@Suite(.requires(.ffmpeg)) struct ContainerMetadataTests {
     /// PNG stills carry EXIF in an `eXIf` chunk; the reader finds it and FFmpeg decodes the picture.
     @Test func pngWithEXIfChunk() throws {
         let dir = try Fixture.directory()

@@ -1,10 +1,11 @@
 import Foundation
 import Media
+import TestSupport
 import Testing
 
 /// The Media wrapper on real files made by the `ffmpeg` CLI.
 @Suite struct MediaTests {
-    @Test(arguments: [
+    @Test(.requires(.ffmpeg), arguments: [
         ("mp4", ["-c:v", "libx264", "-pix_fmt", "yuv420p"], "h264"),
         ("avi", ["-c:v", "mjpeg"], "mjpeg"),
         ("mov", ["-c:v", "libx264", "-pix_fmt", "yuv420p"], "h264"),
@@ -32,7 +33,7 @@ import Testing
         #expect(report.warnings.isEmpty)
     }
 
-    @Test func creationTimeAndRotationFromContainerMetadata() throws {
+    @Test(.requires(.ffmpeg)) func creationTimeAndRotationFromContainerMetadata() throws {
         let dir = try Fixture.directory()
         defer { Fixture.remove(dir) }
         let plain = dir + "/plain.mp4", rotated = dir + "/rotated.mp4"
@@ -53,7 +54,7 @@ import Testing
     }
 
     /// Skipping non-reference frames between sampling targets must not change a single sampled pixel.
-    @Test func sampledFramesEqualTheSameFramesFromAFullDecode() throws {
+    @Test(.requires(.ffmpeg)) func sampledFramesEqualTheSameFramesFromAFullDecode() throws {
         let dir = try Fixture.directory()
         defer { Fixture.remove(dir) }
         let path = dir + "/bframes.mp4"
@@ -76,7 +77,7 @@ import Testing
         #expect(report.framesDecoded < all.count)  // some non-reference frames were skipped
     }
 
-    @Test func keyframesOnlyAndSegments() throws {
+    @Test(.requires(.ffmpeg)) func keyframesOnlyAndSegments() throws {
         let dir = try Fixture.directory()
         defer { Fixture.remove(dir) }
         let path = dir + "/gop.mp4"
@@ -102,7 +103,7 @@ import Testing
         #expect(throws: MediaError.self) { try file.info.timeRange(segment: 2, of: 2) }
     }
 
-    @Test func truncatedFilesAreReportedNotFatalToTheCaller() throws {
+    @Test(.requires(.ffmpeg)) func truncatedFilesAreReportedNotFatalToTheCaller() throws {
         let dir = try Fixture.directory()
         defer { Fixture.remove(dir) }
         // moov at the end: cutting the file loses the index, so opening fails with FFmpeg's message.
@@ -135,7 +136,7 @@ import Testing
 
     /// A custom reader source counts what FFmpeg reads: probing an MP4 with its index at the end reads the header
     /// boxes, not the media data.
-    @Test func readerSourceProbesWithFewBytes() throws {
+    @Test(.requires(.ffmpeg)) func readerSourceProbesWithFewBytes() throws {
         let dir = try Fixture.directory()
         defer { Fixture.remove(dir) }
         let path = dir + "/big.mp4"
@@ -173,7 +174,7 @@ import Testing
     }
 
     /// A size-limited output lets the JPEG decoder work at reduced resolution; the full size is still reported.
-    @Test func reducedResolutionStillDecodeKeepsTheSourceSize() throws {
+    @Test(.requires(.ffmpeg)) func reducedResolutionStillDecodeKeepsTheSourceSize() throws {
         let dir = try Fixture.directory()
         defer { Fixture.remove(dir) }
         let path = dir + "/big.jpg"
@@ -201,7 +202,7 @@ import Testing
 }
 
 /// `.url` sources: FFmpeg's own http protocol against a real loopback HTTP server.
-@Suite struct MediaURLTests {
+@Suite(.requires(.ffmpeg)) struct MediaURLTests {
     /// Starts `python3 -m http.server` on 127.0.0.1 (port chosen by the OS) serving `root`; always stops it.
     static func withHTTPServer<T>(root: String, _ body: (Int) throws -> T) throws -> T {
         let process = Process()

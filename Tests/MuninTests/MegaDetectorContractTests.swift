@@ -27,7 +27,7 @@ import TestSupport
         write_results_to_file(results, sys.argv[2], detector_file="md_v5a.0.0.pt")
         """
 
-    @Test(.requires(.venv)) func workerReadsMegaDetectorsOwnOutputAndStage3Validates() throws {
+    @Test(.requires(.venv, .ffmpeg)) func workerReadsMegaDetectorsOwnOutputAndStage3Validates() throws {
         let python = try #require(Peers.python)
         let root = try Fixture.directory("munin-md")
         defer { Fixture.remove(root) }

@@ -9,7 +9,7 @@ import TestSupport
 
 /// Worker → Hugin → report.html on real files: every visit shows a small JPEG of its best detection, made by the
 /// worker with FFmpeg at detection time, and the report renders in headless Chromium with no network.
-@Suite struct ReportThumbnailTests {
+@Suite(.requires(.ffmpeg)) struct ReportThumbnailTests {
     struct Clock: WallClock {
         func now() -> Date { Date(timeIntervalSince1970: 1_780_000_000) }
     }

@@ -2,13 +2,14 @@ import Foundation
 import Hugin
 import Munin
 import OdinKit
+import TestSupport
 import Testing
 
 /// Files the way real trail-camera SD cards hold them, generated here: `DCIM/100MEDIA/IMG_000N.JPG` stills with
 /// EXIF `DateTimeOriginal` in local time and no `OffsetTimeOriginal`, GPS in all four hemispheres (a southern DST
 /// date, a half-hour zone), an MP4 with `creation_time` and a location, a truncated JPEG, a camera without GPS, and
 /// NFC and NFD file names. Munin then Hugin, in process, on a directory store.
-@Suite struct SDCardTests {
+@Suite(.requires(.ffmpeg)) struct SDCardTests {
     struct Card {
         var camera: String
         var position: ((Double, String), (Double, String))?

@@ -1,6 +1,7 @@
 import Compression
 import Foundation
 import OdinKit
+import TestSupport
 import Testing
 
 /// Test helpers: real media made with the Debian `ffmpeg` CLI, EXIF blocks written byte by byte, temp folders.
@@ -12,7 +13,7 @@ enum Fixture {
 
     /// Runs `ffmpeg -y …`; throws with its stderr on failure.
     static func ffmpeg(_ arguments: [String]) throws {
-        try run("/usr/bin/ffmpeg", ["-hide_banner", "-loglevel", "error", "-y"] + arguments)
+        try run(Peer.ffmpegPath, ["-hide_banner", "-loglevel", "error", "-y"] + arguments)
     }
 
     @discardableResult

@@ -4,6 +4,7 @@ import Media
 import Munin
 import OdinKit
 import Synchronization
+import TestSupport
 import Testing
 
 /// `munin-worker` end to end, in-process, on a directory store with generated media.
@@ -51,7 +52,7 @@ import Testing
         return store
     }
 
-    @Test func processesAChunkAndRerunsIdempotently() throws {
+    @Test(.requires(.ffmpeg)) func processesAChunkAndRerunsIdempotently() throws {
         let root = try Fixture.directory("munin-worker")
         defer { Fixture.remove(root) }
         let store = try makeRun(root, run: "r1")
@@ -103,7 +104,7 @@ import Testing
 
     /// The S3-shaped path: media read through ranged GETs on the object-store port (no local copy) gives the same
     /// records as reading the files in place.
-    @Test func rangedReadsThroughTheStorePortMatchLocalFiles() throws {
+    @Test(.requires(.ffmpeg)) func rangedReadsThroughTheStorePortMatchLocalFiles() throws {
         let root = try Fixture.directory("munin-worker")
         defer { Fixture.remove(root) }
         let store = try makeRun(root, run: "r3")
@@ -119,7 +120,7 @@ import Testing
         for (a, b) in zip(local, remote) where a != b { Issue.record("local \(a)\nranged \(b)") }
     }
 
-    @Test func externalDetectorWithCrops() throws {
+    @Test(.requires(.ffmpeg)) func externalDetectorWithCrops() throws {
         let root = try Fixture.directory("munin-worker")
         defer { Fixture.remove(root) }
         let store = try makeRun(root, run: "r2")
@@ -168,7 +169,7 @@ import Testing
     }
 
     /// EXIF orientation 6 (turn 90° clockwise): the record reports the upright size.
-    @Test func exifOrientationIsApplied() throws {
+    @Test(.requires(.ffmpeg)) func exifOrientationIsApplied() throws {
         let root = try Fixture.directory("munin-worker")
         defer { Fixture.remove(root) }
         let store = try DirectoryObjectStore(root: root)
@@ -268,7 +269,7 @@ final class CountingStore: ObjectStore, Sendable {
     func delete(_ key: String) throws { try inner.delete(key) }
 }
 
-@Suite struct RangedReadTests {
+@Suite(.requires(.ffmpeg)) struct RangedReadTests {
     /// Probing reads the header boxes only; decoding the whole file takes few, growing requests.
     @Test func probeIsSmallAndDecodeTakesFewRequests() throws {
         let dir = try Fixture.directory()

@@ -1,5 +1,6 @@
 import Events
 import Odin
+import OdinLocal
 import Testing
 
 /// The Batch state machine both emulators run on (LocalCompute, the simulator's SimulatedBatch).

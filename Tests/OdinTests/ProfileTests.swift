@@ -5,7 +5,7 @@ import Testing
 
 /// YAML → ConfigValue, as the CLI does it.
 func configValue(yaml text: String) throws -> ConfigValue {
-    try ProfileYAML.tree(yaml: text, source: "test")
+    try ProfileYAMLReader.tree(yaml: text, source: "test")
 }
 
 func defaultYAML() throws -> String {

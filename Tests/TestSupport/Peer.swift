@@ -63,9 +63,47 @@ extension Peer {
         ContractVerdict.endpoint == nil ? "ODIN_CONTRACT_ENDPOINT is not set" : nil
     }
 
-    /// FFmpeg's command-line tool (the tests generate media with it).
-    public static let ffmpeg = Peer(name: "ffmpeg (/usr/bin/ffmpeg)", fix: "run scripts/deps.sh (Debian package ffmpeg)") {
-        access("/usr/bin/ffmpeg", X_OK) == 0 ? nil : "/usr/bin/ffmpeg is not installed"
+    /// FFmpeg's command-line tool, which the media tests generate their clips and stills with (lavfi sources, the
+    /// libx264 and MJPEG encoders). Every test that runs it, directly or through a fixture, declares
+    /// `.requires(.ffmpeg)`. FFmpeg's libraries are linked by the test bundles themselves (Media), so a bundle that
+    /// loads has them.
+    public static let ffmpeg = Peer(name: "ffmpeg (\(ffmpegPath))", fix: "run scripts/deps.sh (Debian package ffmpeg)") {
+        ffmpegMissing
+    }
+
+    /// The ffmpeg the tests run: `/usr/bin/ffmpeg` (the Debian package), or `ODIN_TEST_FFMPEG` when set, which lets a
+    /// run check how the media tests behave without FFmpeg (`ODIN_TEST_FFMPEG=/nonexistent`: skipped, or failed
+    /// under `ODIN_REQUIRE_PEERS=1`).
+    public static let ffmpegPath: String = {
+        let path = ProcessInfo.processInfo.environment["ODIN_TEST_FFMPEG"] ?? ""
+        return path.isEmpty ? "/usr/bin/ffmpeg" : path
+    }()
+
+    /// The encoders and lavfi filters the media fixtures use (Tests/MuninTests/Support.swift, MediaBridgeTests,
+    /// BatchJobsOnS3Tests, DemoPipelineTests and the odin demo's sample generator).
+    static let ffmpegEncoders = ["libx264", "mjpeg"]
+    static let ffmpegFilters = ["color", "testsrc", "testsrc2", "overlay", "drawbox"]
+
+    /// Why ffmpeg cannot make the fixtures, or nil; probed once (it does not change while the tests run).
+    private static let ffmpegMissing = ffmpegMissingReason(path: ffmpegPath)
+
+    /// Why the ffmpeg at `path` cannot make the fixtures (not installed, or lacking an encoder or filter), or nil.
+    package static func ffmpegMissingReason(path: String) -> String? {
+        guard access(path, X_OK) == 0 else { return "\(path) is not installed" }
+        func names(_ listing: String) throws -> Set<Substring> {
+            let run = try Peers.run(path, ["-hide_banner", listing])
+            guard run.status == 0 else { throw Missing(description: "\(listing) exited \(run.status): \(run.stderr)") }
+            // Lines are "<flags> <name> <description>"; the name is the second column.
+            return Set(run.stdout.split(separator: "\n").compactMap { $0.split(separator: " ").dropFirst().first })
+        }
+        do {
+            let encoders = try names("-encoders"), filters = try names("-filters")
+            let missing = ffmpegEncoders.filter { !encoders.contains(Substring($0)) }.map { "encoder " + $0 }
+                + ffmpegFilters.filter { !filters.contains(Substring($0)) }.map { "filter " + $0 }
+            return missing.isEmpty ? nil : "\(path) lacks " + missing.joined(separator: ", ")
+        } catch {
+            return "\(path) could not list its encoders and filters: \(error)"
+        }
     }
 
     /// The built `odin` executable next to the test bundle.
@@ -102,11 +140,12 @@ extension Peer {
 
     /// Whether a test needing `peers` runs: true when all are there; false (skip, recorded for the summary) when
     /// one is missing; throws `Missing` (the test fails) when one is missing and peers are required.
-    static func shouldRun(_ peers: [Peer], declaredAt sourceLocation: SourceLocation) throws -> Bool {
+    package static func shouldRun(_ peers: [Peer], required: Bool = areRequired,
+                                  declaredAt sourceLocation: SourceLocation) throws -> Bool {
         let missing = peers.compactMap { peer in peer.missingReason.map { (peer, $0) } }
         guard !missing.isEmpty else { return true }
         let reasons = missing.map { "\($0.0.name) missing (\($0.1)): \($0.0.fix)" }
-        if areRequired {
+        if required {
             throw Missing(description: reasons.joined(separator: "; ")
                           + " [peers are required: ODIN_REQUIRE_PEERS=1 or CI=true]")
         }

@@ -3,6 +3,7 @@ import Events
 import FoundationEssentials
 import Odin
 import OdinKit
+import OdinLocal
 import Synchronization
 
 /// An in-memory object store for the simulator (manifests only; the simulator uploads no media bytes).

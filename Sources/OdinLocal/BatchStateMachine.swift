@@ -1,5 +1,6 @@
 import Events
 import FoundationEssentials
+import Odin
 
 /// AWS Batch's job state machine as a value: queues and compute environments, jobs and array children, attempts,
 /// in-queue retries by the job's retry strategy, array parents that follow their children, ListJobs/DescribeJobs
