@@ -16,24 +16,30 @@
 //   1. A marker means "done", never "started". A marker and the effects it stands for commit in ONE
 //      `StateStore.transact` (DynamoDB TransactWriteItems; the local store journals a multi-partition write):
 //        ingest        obj#<version> dedup item + its pending item
-//        seal          run record (sealing) + run index + active-runs entry + removal of the collecting window
-//                      (conditional on its version: exactly one sealer wins; a run exists iff its window was taken)
+//        seal          run record (sealing) + run index + active-runs entry (the seal's lease) + removal of the
+//                      collecting window (conditional on its version: exactly one sealer wins; a run exists iff its
+//                      window was taken)
 //        chunk event   done#/fbpending# marker + its counter ADD + the event item + the ledger charge (run and month)
 //        Hugin event   event item + ledger charge
 //        any record    run#|meta (optimistic version) + runs|<id> index
 //      A redelivery that finds the marker skips the recording and re-runs only the idempotent follow-up (advance,
 //      flush, condense, teardown), which a failure may have cut short; so the ledger charges only attempts that did
 //      work, once.
-//   2. Steps that cannot be in a transaction (SubmitJob, an in-process condensation) run under a LEASE: an item with
-//      `leaseUntil` (960 s, longer than any invocation), released at once when the step fails, taken over by whoever
-//      finds it expired (redelivery, sweeper, resume), and marked done (`startedAt` / `jobID`) only after the effect
-//      is recorded. Every job has a deterministic name (munin-<run>-p<part>, -fb<generation>, -rs<n>, hugin-<run>)
+//   2. Steps that cannot be in a transaction (SubmitJob, an in-process condensation, a seal's claims, manifest and
+//      submission) run under a LEASE: an item with `leaseUntil` (960 s, longer than any invocation; a seal's: 600 s
+//      on its active-runs entry, longer than an ingest or sweeper invocation), released at once when the step fails,
+//      taken over (a conditional write: one holder at a time) by whoever finds it released or expired (redelivery,
+//      sweeper, resume), and marked done (`startedAt` / `jobID` / the run's status) only after the effect is
+//      recorded. Every job has a deterministic name (munin-<run>-p<part>, -fb<generation>, -rs<n>, hugin-<run>)
 //      and is looked up by name (ListJobs) before SubmitJob, so a SubmitJob whose answer was lost is never repeated.
 //      A fallback flush's generation is the number of chunks ever queued, so every invocation addresses the same flush.
 //   3. Truth is in the markers: counters lag them only for runs recorded before rule 1; the sweeper and resume add the
-//      difference (markers read before counters, so never over-counted). A `sealing` run is finished (claim, manifest,
-//      submit) by the sweeper after 10 minutes or at once by `odin resume`; a run left `done`/`failed` in the active
-//      index is cleaned up by the sweeper.
+//      difference (markers read before counters, so never over-counted). A seal that failed after taking its window
+//      (run `sealing` or `submitting`) is finished (claim, manifest, submit) under its lease by the redelivered ingest
+//      invocation (it finds its objects recorded, no window, the camera's unfinished seal: the window's objects go to
+//      that run, never to a later window's run), by the sweeper once the lease is released or expired (its holder
+//      died), or at once by `odin resume`; a run left `done`/`failed` in the active index is cleaned up by the
+//      sweeper.
 //   4. Tags are not trusted: an event for a tagged run without a record fails before writing anything; a condense
 //      event counts only if its job is the run's latest recorded Hugin job; a FAILED Hugin job makes the run `failed`
 //      (Stage 1 kept, `odin resume` condenses again), never `done`.
@@ -80,7 +86,8 @@
 //   StateStore.get      GetItem(ConsistentRead)
 //   StateStore.put      PutItem + ConditionExpression (itemAbsent: attribute_not_exists(pk); itemExists:
 //                       attribute_exists(pk); attributeAbsent(a): attribute_not_exists(#a); equals(a,v): #a = :v;
-//                       absentOrEquals(a,v): attribute_not_exists(#a) OR #a = :v); ConditionalCheckFailed → .conditionFailed
+//                       absentOrEquals(a,v): attribute_not_exists(#a) OR #a = :v; allOf: (c1) AND (c2) …);
+//                       ConditionalCheckFailed → .conditionFailed
 //   StateStore.update   UpdateItem "SET #a = :a … REMOVE #r …" (+ SET expiresAt) + condition, ReturnValues ALL_NEW
 //   StateStore.add      UpdateItem "ADD #c :n … SET #s = :s", ReturnValues ALL_NEW (return the N attributes)
 //   StateStore.delete   DeleteItem + condition, ReturnValues ALL_OLD

@@ -58,6 +58,9 @@ public struct DynamoStateStore: StateStore {
             case .absentOrEquals(let attribute, let expected):
                 let placeholder = name(attribute)
                 return "attribute_not_exists(\(placeholder)) OR \(placeholder) = \(value(DynamoStateStore.encode(expected)))"
+            case .allOf(let conditions):
+                let parts = conditions.compactMap { self.condition($0) }
+                return parts.isEmpty ? nil : parts.map { "(\($0))" }.joined(separator: " AND ")
             }
         }
 

@@ -58,6 +58,7 @@ import Glibc
     }
 
     @Test func sigintAtRandomPointsThenTheRecoveryCommandGivesTheUninterruptedStage3() throws {
+        let sweepStarted = Date()
         let setup = try Self.makeMedia()
         defer { try? FileManager.default.removeItem(atPath: setup.dir) }
         let baselineRoot = setup.dir + "/baseline"
@@ -104,6 +105,9 @@ import Glibc
             try? FileManager.default.removeItem(atPath: root + "-out")
         }
         print("SIGINT recovery: \(Self.points) points (seed \(Self.seed)), \(interruptedBeforeTheEnd) interrupted before the run ended, \(failures.count) divergent")
+        SweepReport.record(sweep: "sigint", scenario: "odin run --local on the demo samples (2 cameras, 2 files per chunk)", calls: 0, cases: Self.points,
+                           divergent: failures.count, seconds: Date().timeIntervalSince(sweepStarted),
+                           detail: "seed \(Self.seed), \(interruptedBeforeTheEnd) interrupted before the run ended")
         #expect(failures.isEmpty, "\(failures.count) of \(Self.points):\n\(failures.prefix(5).joined(separator: "\n"))")
     }
 }

@@ -47,6 +47,10 @@ import TestSupport
         #expect(old?["version"] == .int(1))
         #expect(try state.delete(key, condition: .always) == nil)
         #expect(throws: StateStoreError.self) { try state.delete(key, condition: .itemExists) }
+        // Compound conditions (`(c1) AND (c2)`), as the local bindings evaluate them; the contract checker validates
+        // every expression against botocore's model.
+        let problems = StateStoreConformance.compoundConditions(state)
+        #expect(problems.isEmpty, "\(problems)")
     }
 
     @Test(.requires(.venv, .contractChecker)) func s3ObjectStoreRangesCreateIfAbsentStreamingAndListing() throws {

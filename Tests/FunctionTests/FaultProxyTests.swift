@@ -4,6 +4,7 @@ import Foundation
 import HTTP
 import Odin
 import OdinAWS
+import OdinBasics
 import OdinKit
 import OdinLocal
 import RuntimeEmulator
@@ -17,6 +18,9 @@ import TestSupport
 // forwards everything else to the stack's RecordingProxy and moto. A failed invocation is redelivered, as Lambda
 // (async retries), S3 and EventBridge do. For every k (and each kind of fault) the end state — every DynamoDB item,
 // every SubmitJob, every S3 object — must equal the fault-free one, with no SubmitJob repeated.
+// Bounded: every k of one scenario per function (ingest, job events, budget guard, sweeper) for the applied-then-reset
+// fault, a seeded sample of k otherwise (printed with the seed); the cases run on a few threads at once (each case its
+// own stack, proxy and clock). The counts go to `.build/reliability/sweeps.jsonl` (`SweepReport`).
 
 /// A loopback proxy that fails one request: the `target`-th it receives.
 final class FaultProxy: Sendable {
@@ -89,13 +93,11 @@ struct ProxyScenario: Sendable, CustomTestStringConvertible {
     let setup: @Sendable (TestStack, OdinServices, ManualClock) throws -> Void
     /// The invocations under the fault (each redelivered after an error).
     let steps: @Sendable (TestStack) -> [@Sendable (OdinServices, ManualClock) throws -> Void]
-    /// Every k for the `answerLost` fault (small scenarios); sampled otherwise.
+    /// Every k for the `answerLost` fault (one small scenario per function); sampled otherwise.
     var everyK = false
-    /// A divergence known and not fixed yet (reported with `withKnownIssue`, so it stays visible).
-    var knownIssue: String?
-    /// About how many k per kind of fault are sampled where not every k is run (each case builds a stack in moto:
+    /// How many k per kind of fault are drawn (seeded) where not every k is run (each case builds a stack in moto:
     /// seconds).
-    var samples = 2
+    var samples = 1
     var testDescription: String { name }
 
     struct Outcome {
@@ -226,7 +228,7 @@ enum ProxyScenarios {
     }
 
     /// Burst ingest: two invocations, a camera spelled in NFC and NFD; every invocation seals at once.
-    static let burstIngest = sampled(4, ProxyScenario(name: "ingest: burst", role: "ingest", profileJSON: smallChunksProfile,
+    static let burstIngest = sampled(2, ProxyScenario(name: "ingest: burst", role: "ingest", profileJSON: smallChunksProfile,
                                            setup: { _, _, _ in }) { stack in
         [{ services, _ in
             _ = try IngestHandler.handleDecoded(ingestEvent(stack, ["raw/cam01/A.JPG", "raw/cam01/B.JPG", "raw/cam\u{E9}ra/C.JPG"]),
@@ -235,7 +237,7 @@ enum ProxyScenarios {
             _ = try IngestHandler.handleDecoded(ingestEvent(stack, ["raw/cam01/D.JPG", "raw/came\u{301}ra/E.JPG"]),
                                                  services: services)
         }]
-    }, known: "ingest burst: a fault inside the first invocation's seal (after the run took the window, before it claimed its objects) leaves that run `sealing` for the sweeper (10 minutes); the second invocation's run claims the camera's unclaimed objects, so every object is processed once but the runs are split differently from the fault-free end state")
+    })
 
     /// The sweeper seals a settled window (lost and redelivered scheduled events included) and paces capacity.
     static let sweeper = everyK(ProxyScenario(name: "sweeper: seal and pace", role: "sweeper", profileJSON: settleProfile, setup: { stack, services, clock in
@@ -300,7 +302,7 @@ enum ProxyScenarios {
     }, steps: { _ in
         [{ services, _ in _ = try SweeperService(services: pinned(services)).sweep() },
          { services, _ in _ = try SweeperService(services: pinned(services)).sweep() }]
-    }, samples: 4)
+    }, samples: 2)
 
     /// The services with moto's job run times pinned: moto stamps a job's start and stop with its wall clock inside
     /// SubmitJob (0 or 1 ms apart, at random), and the ledger charges vCPU × run time. Every described job ran 60 s,
@@ -352,10 +354,9 @@ enum ProxyScenarios {
         return nil
     }
 
-    static func sampled(_ samples: Int, _ scenario: ProxyScenario, known: String? = nil) -> ProxyScenario {
+    static func sampled(_ samples: Int, _ scenario: ProxyScenario) -> ProxyScenario {
         var scenario = scenario
         scenario.samples = samples
-        scenario.knownIssue = known
         return scenario
     }
 
@@ -367,7 +368,7 @@ enum ProxyScenarios {
 
     /// A run of three chunks on Spot: one succeeds, one is cancelled by the RUNNABLE time limit, one is reclaimed;
     /// the On-Demand fallback succeeds; Hugin condenses.
-    static let reclaims = sampled(4, ProxyScenario(name: "job events: reclaims and RUNNABLE cancels", role: "job-events", profileJSON: smallChunksProfile,
+    static let reclaims = sampled(2, ProxyScenario(name: "job events: reclaims and RUNNABLE cancels", role: "job-events", profileJSON: smallChunksProfile,
                                         setup: { stack, services, _ in
         _ = try IngestHandler.handleDecoded(ingestEvent(stack, (1...5).map { "raw/cam03/IMG_\($0).JPG" }), services: services)
     }) { stack in
@@ -404,59 +405,107 @@ enum ProxyScenarios {
 }
 
 @Suite(.serialized, .requires(.venv, .contractChecker)) struct FaultProxyTests {
+    /// The seed of the sampled k (printed with the sample).
+    static let seed: UInt64 = 20_261_203
+    /// Cases run at once (each on its own moto_server, building its own stack there).
+    static let workers = 3
+
     /// Every k of the `answerLost` fault for one small scenario of each function (ingest, job events, budget guard,
-    /// sweeper), and about `samples` evenly spread k per kind of fault otherwise (each case builds a stack in moto,
-    /// seconds; the port-level sweep covers every k of every kind for every scenario).
+    /// sweeper), and `samples` seeded k per other kind of fault (per kind for the sampled scenarios); the port-level
+    /// sweep covers every k of every kind for every scenario.
     @Test(arguments: [ProxyScenarios.ingestSmall, ProxyScenarios.burstIngest, ProxyScenarios.jobEventsSmall,
                       ProxyScenarios.reclaims, ProxyScenarios.killSwitch, ProxyScenarios.sweeper,
                       ProxyScenarios.sweeperReconcile])
     func everyFailedAWSCallGivesTheFaultFreeEndState(scenario: ProxyScenario) throws {
-        guard let moto = FunctionMoto.require() else { return }
+        guard let moto = FunctionMoto.require(), let servers = FunctionMoto.pool(Self.workers) else { return }
+        let started = Date()
         let expected = try scenario.run(moto, target: nil, fault: .internalError)
         #expect(expected.duplicateSubmits.isEmpty)
-        var cases = 0
-        var divergent: [String] = []
-        let sampled = max(1, expected.calls / scenario.samples)
+        var cases: [(FaultProxy.Fault, Int)] = []
+        var sample: [String] = []
         for fault in FaultProxy.Fault.allCases {
-            let every = scenario.everyK && fault == .answerLost
-            for k in Swift.stride(from: every ? 1 : 1 + (sampled / 2), through: expected.calls, by: every ? 1 : sampled) {
-                cases += 1
-                if let divergence = Self.divergence(scenario, moto, k: k, fault: fault, expected: expected) {
-                    divergent.append(divergence)
-                }
+            if scenario.everyK && fault == .answerLost {
+                cases += (1...expected.calls).map { (fault, $0) }
+            } else {
+                let ks = Self.sample(scenario.samples, of: expected.calls, scenario: scenario.name, fault: fault)
+                cases += ks.map { (fault, $0) }
+                sample.append("\(fault.rawValue) k=\(ks.map(String.init).joined(separator: ","))")
             }
         }
-        print("fault sweep (AWS binding over moto): \(scenario.name): \(cases) cases over \(expected.calls) calls\(scenario.everyK ? " (every k for \(FaultProxy.Fault.answerLost.rawValue))" : ""), \(divergent.count) divergent")
-        if let known = scenario.knownIssue {
-            withKnownIssue(Comment(rawValue: known), isIntermittent: true) {
-                #expect(divergent.isEmpty, "\(divergent.count) divergent:\n\(divergent.prefix(8).joined(separator: "\n"))")
-            }
-        } else {
-            #expect(divergent.isEmpty, "\(divergent.count) divergent:\n\(divergent.prefix(8).joined(separator: "\n"))")
+        let divergent = Self.sweep(cases, on: servers) { fault, k, moto in
+            Self.divergence(scenario, moto, k: k, fault: fault, expected: expected)
         }
+        let detail = (scenario.everyK ? "every k for \(FaultProxy.Fault.answerLost.rawValue); " : "") +
+            "sampled (seed \(Self.seed)): " + sample.joined(separator: "; ")
+        print("fault sweep (AWS binding over moto): \(scenario.name): \(cases.count) cases over \(expected.calls) calls, \(divergent.count) divergent; \(detail)")
+        SweepReport.record(sweep: "aws", scenario: scenario.name, calls: expected.calls, cases: cases.count,
+                           divergent: divergent.count, seconds: Date().timeIntervalSince(started), detail: detail)
+        #expect(divergent.isEmpty, "\(divergent.count) divergent:\n\(divergent.prefix(8).joined(separator: "\n"))")
     }
 
     /// The same faults with the AWS client's own retries on (AWS_MAX_ATTEMPTS=3, as deployed): the client retries
     /// what is safe (throttling, and idempotent calls after a 500 or a reset), never a SubmitJob whose answer was
-    /// lost; the end state still equals the fault-free one and no SubmitJob is repeated. A sample of k per scenario.
+    /// lost; the end state still equals the fault-free one and no SubmitJob is repeated. A seeded k per scenario
+    /// and kind.
     @Test(arguments: [ProxyScenarios.burstIngest, ProxyScenarios.reclaims, ProxyScenarios.killSwitch,
                       ProxyScenarios.sweeperReconcile])
     func clientRetriesKeepTheFaultFreeEndState(scenario: ProxyScenario) throws {
-        guard let moto = FunctionMoto.require() else { return }
+        guard let moto = FunctionMoto.require(), let servers = FunctionMoto.pool(Self.workers) else { return }
+        let started = Date()
         let expected = try scenario.run(moto, target: nil, fault: .internalError)
-        var cases = 0
-        var divergent: [String] = []
-        let sampled = max(1, expected.calls / 2)
+        var cases: [(FaultProxy.Fault, Int)] = []
+        var sample: [String] = []
         for fault in [FaultProxy.Fault.internalError, .answerLost] {
-            for k in Swift.stride(from: 1 + (sampled / 2), through: expected.calls, by: sampled) {
-                cases += 1
-                if let divergence = Self.divergence(scenario, moto, k: k, fault: fault, expected: expected, maxAttempts: 3) {
-                    divergent.append(divergence)
+            let ks = Self.sample(1, of: expected.calls, scenario: scenario.name + " retries", fault: fault)
+            cases += ks.map { (fault, $0) }
+            sample.append("\(fault.rawValue) k=\(ks.map(String.init).joined(separator: ","))")
+        }
+        let divergent = Self.sweep(cases, on: servers) { fault, k, moto in
+            Self.divergence(scenario, moto, k: k, fault: fault, expected: expected, maxAttempts: 3)
+        }
+        let detail = "sampled (seed \(Self.seed)): " + sample.joined(separator: "; ")
+        print("fault sweep (AWS binding over moto, AWS_MAX_ATTEMPTS=3): \(scenario.name): \(cases.count) cases over \(expected.calls) calls, \(divergent.count) divergent; \(detail)")
+        SweepReport.record(sweep: "aws-retries", scenario: scenario.name, calls: expected.calls, cases: cases.count,
+                           divergent: divergent.count, seconds: Date().timeIntervalSince(started), detail: detail)
+        #expect(divergent.isEmpty, "\(divergent.count) divergent:\n\(divergent.prefix(8).joined(separator: "\n"))")
+    }
+
+    /// `count` distinct k in 1...calls, drawn from `seed` and the scenario's and fault's names (FNV-1a: stable
+    /// across processes, unlike `Hasher`), sorted.
+    static func sample(_ count: Int, of calls: Int, scenario: String, fault: FaultProxy.Fault) -> [Int] {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in (scenario + "/" + fault.rawValue).utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+        var generator = SplitMix64(seed: seed ^ hash)
+        var chosen = Set<Int>()
+        while chosen.count < min(count, calls) { chosen.insert(Int.random(in: 1...calls, using: &generator)) }
+        return chosen.sorted()
+    }
+
+    /// Runs `check` over `cases` on one thread per server (each case builds its stack on its thread's own
+    /// moto_server); returns the divergences in case order.
+    static func sweep(_ cases: [(FaultProxy.Fault, Int)], on servers: [FunctionMoto],
+                      _ check: @escaping @Sendable (FaultProxy.Fault, Int, FunctionMoto) -> String?) -> [String] {
+        let next = Mutex(0)
+        let results = Mutex([Int: String]())
+        let work = cases.map { SendableCase(fault: $0.0, k: $0.1) }
+        DispatchQueue.concurrentPerform(iterations: min(servers.count, max(1, work.count))) { worker in
+            while true {
+                let index = next.withLock { value -> Int in
+                    defer { value += 1 }
+                    return value
+                }
+                guard index < work.count else { return }
+                if let divergence = check(work[index].fault, work[index].k, servers[worker]) {
+                    results.withLock { $0[index] = divergence }
                 }
             }
         }
-        print("fault sweep (AWS binding over moto, AWS_MAX_ATTEMPTS=3): \(scenario.name): \(cases) cases over \(expected.calls) calls, \(divergent.count) divergent")
-        #expect(divergent.isEmpty, "\(divergent.count) divergent:\n\(divergent.prefix(8).joined(separator: "\n"))")
+        return results.withLock { $0 }.sorted { $0.key < $1.key }.map(\.value)
+    }
+
+    struct SendableCase: Sendable {
+        let fault: FaultProxy.Fault
+        let k: Int
     }
 
     /// nil when the case ends in the fault-free end state with no SubmitJob repeated, else what differs.

@@ -32,6 +32,29 @@ final class FunctionMoto: Sendable {
         }
     }()
 
+    /// More private servers for sweeps that run cases at once (each case on its own server: moto's DynamoDB
+    /// transactions snapshot and restore every table, so concurrent cases on one server disturb each other); started
+    /// on first use, they die with the test process.
+    static func pool(_ count: Int) -> [FunctionMoto]? {
+        guard let shared = require() else { return nil }
+        let extra = extraServers.withLock { servers -> Result<[FunctionMoto], TestServerError> in
+            do {
+                while servers.count < count - 1 { servers.append(try FunctionMoto()) }
+                return .success(Array(servers.prefix(count - 1)))
+            } catch {
+                return .failure(TestServerError("\(error)"))
+            }
+        }
+        switch extra {
+        case .success(let servers): return [shared] + servers
+        case .failure(let error):
+            Issue.record("more moto_servers for a concurrent sweep did not start: \(error)")
+            return nil
+        }
+    }
+
+    private static let extraServers = Mutex<[FunctionMoto]>([])
+
     /// The shared server, or nil after recording a failure saying why it did not start. Suites using it declare
     /// `.requires(.venv, .contractChecker)`, which skips them (or fails them under `make test`) when a peer is missing.
     static func require() -> FunctionMoto? {

@@ -5,6 +5,7 @@ import OdinKit
 import OdinLocal
 import Synchronization
 import Testing
+import TestSupport
 
 // Fault injection at the ports: the k-th port call of a scenario fails once, and the failed invocation is
 // redelivered (as Lambda/S3/EventBridge do after a function error). Two kinds of fault: `lost` — the call fails
@@ -246,7 +247,7 @@ struct WorldState: Equatable, CustomStringConvertible {
         let mine = count(description), theirs = count(other.description)
         func extra(_ a: [Substring: Int], _ b: [Substring: Int]) -> String {
             a.filter { $0.value > b[$0.key, default: 0] }.keys.sorted().prefix(4)
-                .map { "\(String($0.prefix(300))) ×\(a[$0]!)" }.joined(separator: " | ")
+                .map { "\(String($0.prefix(900))) ×\(a[$0]!)" }.joined(separator: " | ")
         }
         return "only with the fault: \(extra(mine, theirs))\n    only without: \(extra(theirs, mine))"
     }
@@ -324,6 +325,24 @@ enum FaultScenarios {
         return (harness, steps)
     }
 
+    /// Burst ingest sealed at once (`settle_seconds` 0: every invocation seals what it recorded), two invocations
+    /// for one camera. A fault inside the first invocation's seal, after its run took the window and before it
+    /// claimed the window's objects, must not let the second invocation's run take them: the redelivery finishes the
+    /// seal it started, so the runs are split as without the fault.
+    static let burstSealedAtOnce = FaultScenario(name: "burst ingest sealed at once") {
+        var profile = Profile()
+        profile.ingest.settleSeconds = 0
+        profile.chunking.secondsPerImage = 300
+        let harness = try Harness(profile: profile, label: "fault-seal")
+        let batches = [["raw/cam01/A.JPG", "raw/cam01/B.JPG", "raw/cam\u{E9}ra/C.JPG"],
+                       ["raw/cam01/D.JPG", "raw/came\u{301}ra/E.JPG"]]
+        var steps: [@Sendable (OdinServices) throws -> Void] = batches.map { keys in
+            { services in _ = try IngestHandler.handleDecoded(Harness.s3Event(keys), services: services) }
+        }
+        steps.append { services in try completeAll(harness, services: services) }
+        return (harness, steps)
+    }
+
     /// A run with Spot reclaims and RUNNABLE cancels: fallback, condensation, teardown.
     static let reclaims = FaultScenario(name: "run with reclaims and RUNNABLE cancels") {
         let (harness, run) = try harnessWithRun(chunks: 12, label: "fault-events")
@@ -393,9 +412,10 @@ extension FaultScenarios {
 
 @Suite(.serialized) struct FaultInjectionTests {
     /// Every k (every port call the fault-free scenario makes), both kinds of fault.
-    @Test(arguments: [FaultScenarios.burstIngest, FaultScenarios.reclaims, FaultScenarios.sweeper,
-                      FaultScenarios.killSwitch])
+    @Test(arguments: [FaultScenarios.burstIngest, FaultScenarios.burstSealedAtOnce, FaultScenarios.reclaims,
+                      FaultScenarios.sweeper, FaultScenarios.killSwitch])
     func everyFaultPointGivesTheFaultFreeEndState(scenario: FaultScenario) throws {
+        let started = Date()
         let (expected, calls) = try scenario.run(FaultPlan(target: nil, kind: .lost))
         var cases = 0
         var divergent: [String] = []
@@ -414,6 +434,9 @@ extension FaultScenarios {
             }
         }
         print("fault sweep (ports): \(scenario.name): \(cases) cases (\(calls) calls × \(FaultPlan.Kind.allCases.count) kinds), \(divergent.count) divergent")
+        SweepReport.record(sweep: "ports", scenario: scenario.name, calls: calls, cases: cases, divergent: divergent.count,
+                           seconds: Date().timeIntervalSince(started),
+                           detail: "every k × {\(FaultPlan.Kind.allCases.map(\.rawValue).joined(separator: ", "))}")
         #expect(divergent.isEmpty, "\(divergent.count) divergent end states:\n\(divergent.prefix(12).joined(separator: "\n"))")
     }
 }

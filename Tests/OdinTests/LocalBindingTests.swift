@@ -6,6 +6,7 @@ import OdinKit
 import OdinLocal
 import Synchronization
 import Testing
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -58,6 +59,7 @@ import Glibc
             clock.advance(seconds: 200)  // past the TTL
             #expect(try store.get(key) == nil)
             #expect(try store.create(StateItem(key: key)))
+            #expect(StateStoreConformance.compoundConditions(store).isEmpty, "\(type(of: store))")
         }
     }
 }

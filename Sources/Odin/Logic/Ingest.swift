@@ -89,21 +89,28 @@ public struct IngestService: Sendable {
             perCamera[Bytes(media.cameraID), default: 0] += 1
             result.accepted += 1
         }
-        // A redelivery after a failure between the recording and the window ADD finds its objects recorded but no
-        // window: open one, so the sweeper seals them.
-        // (Not while a run of the camera is `sealing`: its seal took the window and claims those objects; the sweeper
-        // or `odin resume` finishes it.)
-        var sealing: Set<Bytes>?
+        // A redelivery finds its objects recorded but no window when the failure came after the window was taken
+        // or before it was opened:
+        // - a run of the camera is `sealing` or `submitting` (the failed seal took the window): finish that seal
+        //   now, under its lease (released by the failed invocation; a live sealer's lease is left alone), so it
+        //   claims the objects of its window before a later window's seal could, and submits them;
+        // - else, if objects are unclaimed, open a window for them (the failure came before the window ADD).
+        let sealer = RunSealer(services: services)
+        var sealing: [(record: RunRecord, active: StateItem)]?
         for camera in duplicateCameras.subtracting(perCamera.keys).sorted()
-        where try services.state.get(Schema.window(camera: camera.text)) == nil &&
-            (try services.state.query(partition: Schema.pendingPartition(camera: camera.text), sortPrefix: ""))
+        where try services.state.get(Schema.window(camera: camera.text)) == nil {
+            if sealing == nil { sealing = try sealer.unfinishedSeals() }
+            let runs = sealing?.filter { Bytes($0.record.cameraID) == camera } ?? []
+            if !runs.isEmpty {
+                for run in runs {
+                    if let runID = try sealer.finishAbandonedSeal(run.record, active: run.active) {
+                        result.runsStarted.append(runID)
+                    }
+                }
+            } else if try services.state.query(partition: Schema.pendingPartition(camera: camera.text), sortPrefix: "")
                 .contains(where: { $0["claimedBy"] == nil }) {
-            if sealing == nil {
-                sealing = Set(try services.state.query(partition: Schema.activeRunsPartition, sortPrefix: "")
-                    .compactMap { try RunRecord.load($0.key.sort, state: services.state) }
-                    .filter { $0.status == .sealing }.map { Bytes($0.cameraID) })
+                perCamera[camera] = 1
             }
-            if sealing?.contains(camera) == false { perCamera[camera] = 1 }
         }
         for (camera, count) in perCamera.sorted(by: { $0.key < $1.key }) {
             let counters = try services.state.add(Schema.window(camera: camera.text),
@@ -115,7 +122,7 @@ public struct IngestService: Sendable {
             }
         }
         // Near the deadline, settled windows are left to the sweeper.
-        result.runsStarted = services.nearDeadline ? [] : try RunSealer(services: services).sealDueWindows()
+        if !services.nearDeadline { result.runsStarted += try sealer.sealDueWindows() }
         if result.accepted > 0 || result.duplicates > 0 {
             services.metrics.emit([Metric("ObjectsAccepted", Double(result.accepted)),
                                    Metric("ObjectsDuplicate", Double(result.duplicates))],
@@ -156,10 +163,16 @@ public struct RunSealer: Sendable {
         return started
     }
 
-    /// Seals one window: the run record (`sealing`), its index entries and the removal of the window (conditional on
-    /// the window's `version`, so exactly one sealer wins) commit in one transaction — a run exists exactly when its
-    /// window was taken. Then its pending objects are claimed, the manifest written and the run submitted; a failure
-    /// after the transaction leaves a `sealing` run that the sweeper / `odin resume` finish.
+    /// How long a seal's lease (`leaseUntil` on the run's `active-runs` entry) lasts: longer than an ingest or
+    /// sweeper invocation (timeouts 120 s / 300 s), so a live sealer is never overtaken.
+    static let sealLeaseSeconds: Int64 = 600
+
+    /// Seals one window: the run record (`sealing`), its index entries (the `active-runs` entry holding the seal's
+    /// lease) and the removal of the window (conditional on the window's `version`, so exactly one sealer wins) commit
+    /// in one transaction — a run exists exactly when its window was taken. Then its pending objects are claimed, the
+    /// manifest written and the run submitted. A failure after the transaction releases the lease and leaves a
+    /// `sealing` run that the redelivered invocation finishes at once (`finishAbandonedSeal`), or the sweeper once the
+    /// lease is released or expired (its holder died), or `odin resume`.
     func seal(camera: String, window: StateItem) throws -> String? {
         let version = window["version"] ?? .int(0)
         let now = services.clock.now()
@@ -169,21 +182,77 @@ public struct RunSealer: Sendable {
         record.priority = PriorityRequest.current(camera: camera, now: services.nowSeconds, store: services.objects) {
             services.log.warning("priority request ignored", ["camera": camera, "reason": $0])
         }
+        let lease = services.nowSeconds + Self.sealLeaseSeconds
         for attempt in 1...100 {
             let runID = attempt == 1 ? base : "\(base)-\(attempt)"
             record.runID = runID
             record.manifestKey = StoreLayout.manifestKey(run: runID)
             do {
                 _ = try record.save(state: services.state, with: [
-                    .put(StateItem(key: Schema.activeRun(runID), attributes: ["since": .int(services.nowSeconds)]), .always),
+                    .put(StateItem(key: Schema.activeRun(runID),
+                                   attributes: ["since": .int(services.nowSeconds), "leaseUntil": .int(lease)]), .always),
                     .delete(window.key, .equals("version", version))])
-                return try finishSeal(runID: runID, camera: camera)
             } catch let error as StateStoreError where error.isConditionFailure {
                 // Either the window changed (another invocation added to it or sealed it) or the run id is taken.
                 guard try services.state.get(window.key)?["version"] == version else { return nil }
+                continue
+            } catch {
+                // The transaction may have been applied (its answer lost): release the lease it would hold.
+                releaseSealLease(runID, lease)
+                throw error
             }
+            return try underSealLease(runID, lease) { try finishSeal(runID: runID, camera: camera) }
         }
         throw OdinError("camera \(camera)", "no free run id after \(base)-100")
+    }
+
+    /// The runs whose seal is unfinished (`sealing`, or `submitting`: the seal's lease covers the submission), with
+    /// their `active-runs` entries (which hold the seals' leases).
+    func unfinishedSeals() throws -> [(record: RunRecord, active: StateItem)] {
+        try services.state.query(partition: Schema.activeRunsPartition, sortPrefix: "").compactMap { active in
+            guard let record = try RunRecord.load(active.key.sort, state: services.state),
+                  record.status == .sealing || record.status == .submitting
+            else { return nil }
+            return (record, active)
+        }
+    }
+
+    /// Finishes a `sealing` (or `submitting`) run whose sealer failed (it released the seal's lease) or died (the
+    /// lease expired; an entry from before leases counts as leased for `sealLeaseSeconds` from `since`): takes the
+    /// lease over (one conditional write, so one finisher at a time) and finishes the seal under it. nil when the
+    /// lease is live or another invocation took it over, or when the run claimed nothing (discarded).
+    func finishAbandonedSeal(_ record: RunRecord, active: StateItem) throws -> String? {
+        let now = services.nowSeconds
+        let held = active["leaseUntil"]
+        let until = held?.intValue ?? ((active["since"]?.intValue ?? 0) + Self.sealLeaseSeconds)
+        guard until <= now else { return nil }
+        let lease = now + Self.sealLeaseSeconds
+        do {
+            // Only while the entry exists (a finished or discarded run's entry is gone) and nobody took it meanwhile.
+            try services.state.update(active.key, set: ["leaseUntil": .int(lease)], condition: .allOf([
+                .itemExists, held.map { .equals("leaseUntil", $0) } ?? .attributeAbsent("leaseUntil")]))
+        } catch let error as StateStoreError where error.isConditionFailure {
+            return nil
+        }
+        services.log.info("seal taken over", ["run.id": record.runID, "camera": record.cameraID])
+        return try underSealLease(record.runID, lease) { try finishSeal(runID: record.runID, camera: record.cameraID) }
+    }
+
+    /// Runs `body` (a seal's claims, manifest and submission) under the seal's lease, releasing it when `body` fails
+    /// so the redelivery (or the next sweep) finishes the seal at once instead of after the lease's expiry.
+    func underSealLease<T>(_ runID: String, _ lease: Int64, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch {
+            releaseSealLease(runID, lease)
+            throw error
+        }
+    }
+
+    /// Best effort (a failed release leaves the lease to expire): only the holder's own lease is released.
+    func releaseSealLease(_ runID: String, _ lease: Int64) {
+        _ = try? services.state.update(Schema.activeRun(runID), set: ["leaseUntil": .int(0)],
+                                       condition: .equals("leaseUntil", .int(lease)))
     }
 
     /// Removes a run that claimed no object.

@@ -50,11 +50,10 @@ public struct SweeperService: Sendable {
                 }
                 continue
             case .sealing:
-                // A sealer crashed between claiming objects and writing the manifest: finish its work.
-                if !stopped && services.nowSeconds - (active["since"]?.intValue ?? 0) >= 600 {
-                    if try RunSealer(services: services).finishSeal(runID: runID, camera: record.cameraID) != nil {
-                        result.runsResubmitted.append(runID)
-                    }
+                // A sealer failed (its lease released) or died (its lease expired) after taking the window: finish
+                // its work.
+                if !stopped, try RunSealer(services: services).finishAbandonedSeal(record, active: active) != nil {
+                    result.runsResubmitted.append(runID)
                 }
                 continue
             case .done, .failed:

@@ -128,6 +128,9 @@ public enum WriteCondition: Sendable, Equatable {
     case equals(String, StateValue)
     /// `attribute_not_exists(#a) OR #a = :v` (true when the item is missing).
     case absentOrEquals(String, StateValue)
+    /// `(c1) AND (c2) …`: every one of `conditions` holds (true when empty). E.g. take a lease only while its item
+    /// exists: `.allOf([.itemExists, .attributeAbsent("leaseUntil")])`.
+    case allOf([WriteCondition])
 
     /// Evaluates the condition against the current item (the local bindings use this).
     public func holds(for item: StateItem?) -> Bool {
@@ -139,6 +142,7 @@ public enum WriteCondition: Sendable, Equatable {
         case .equals(let name, let value): item?.attributes[name] == value
         case .absentOrEquals(let name, let value):
             item?.attributes[name] == nil || item?.attributes[name] == value
+        case .allOf(let conditions): conditions.allSatisfy { $0.holds(for: item) }
         }
     }
 }
