@@ -105,18 +105,21 @@ public enum CamtrapDP {
     /// and Camtrap DP share), `eventID` the visit's id, `time` the frame's capture time. `type` and `scientificName`
     /// are `observationType(label)` and the label's scientific name. Written field by field: one row per species
     /// per frame, the hot path of large runs.
-    static func appendMediaObservation(to sink: FileSink, id: String, deploymentID: String, mediaID: String,
+    /// `idHash` and `mediaHash` are the FNV-1a hashes behind `o-…` and `m-…` (`Stage3Writer.mediaID`).
+    static func appendMediaObservation(to sink: FileSink, idHash: UInt64, deploymentID: String, mediaHash: UInt64,
                                        eventID: String, time: Double, type: String, scientificName: String,
                                        label: String, detector: String, confidence: Double, count: Int,
                                        bbox: SIMD4<Float>, frameTime: Double?) {
-        sink.append(csvField: id)
+        sink.append("o-")
+        sink.append(hex: idHash)
         sink.append(byte: 0x2C)
         sink.append(csvField: deploymentID)
-        sink.append(byte: 0x2C)
-        sink.append(csvField: mediaID)
+        sink.append(",m-")
+        sink.append(hex: mediaHash)
         sink.append(byte: 0x2C)
         sink.append(csvField: eventID)
         sink.append(byte: 0x2C)
+        // eventStart and eventEnd: the same second (the schema requires both).
         sink.append(timestamp: time.rounded(.down))
         sink.append(byte: 0x2C)
         sink.append(timestamp: time.rounded(.down))
@@ -146,7 +149,12 @@ public enum CamtrapDP {
         sink.append(",,")
         sink.append(fixed: min(max(confidence, 0), 1), digits: 4)
         sink.append(byte: 0x2C)
-        sink.append(csvField: "label:" + label)
+        if CSV.needsQuotes(label) {
+            sink.append(csvField: "label:" + label)
+        } else {
+            sink.append("label:")
+            sink.append(raw: label)
+        }
         sink.append(byte: 0x2C)
         if let frameTime {
             sink.append("video frame at ")

@@ -56,8 +56,13 @@ final class FileSink {
 
 /// RFC 4180 CSV fields.
 enum CSV {
+    /// True when `s` must be quoted (it holds a comma, quote or line break).
+    static func needsQuotes(_ s: String) -> Bool {
+        s.utf8.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D })
+    }
+
     static func field(_ s: String) -> String {
-        guard s.utf8.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) else { return s }
+        guard needsQuotes(s) else { return s }
         var out = "\""
         for c in s {
             if c == "\"" { out += "\"\"" } else { out.append(c) }
@@ -152,6 +157,17 @@ extension FileSink {
         }
     }
 
+    /// 16 lower-case, zero-padded hex digits (`FNV1a.hex(_:digits: 16)` of a hash).
+    func append(hex value: UInt64) {
+        var shift: UInt64 = 60
+        while true {
+            let d = UInt8(truncatingIfNeeded: (value >> shift) & 0xF)
+            buffer.append(d < 10 ? 0x30 + d : 0x57 + d)
+            if shift == 0 { break }
+            shift -= 4
+        }
+    }
+
     /// `value` with at most `digits` decimals, trailing zeros removed (as `Fixed.trimmed`).
     func append(fixed value: Double, digits: Int) {
         guard value.isFinite, abs(value) < 1e15 else { append(raw: Fixed.trimmed(value, digits)); return }
@@ -186,7 +202,7 @@ extension FileSink {
     }
 
     func append(csvField s: String) {
-        if s.utf8.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) {
+        if CSV.needsQuotes(s) {
             append(raw: CSV.field(s))
         } else {
             buffer.append(contentsOf: s.utf8)
@@ -203,12 +219,10 @@ extension FileSink {
         let rest = total - days * 86_400
         let (y, m, d) = Timestamp.civilFromDays(days)
         func two(_ v: Int) { buffer.append(UInt8(v / 10) + 0x30); buffer.append(UInt8(v % 10) + 0x30) }
-        if (0...9999).contains(y) {
-            two(y / 100)
-            two(y % 100)
-        } else {
-            append(int: y)
-        }
+        // Years outside 1000...9999 are written as `Timestamp.format` writes them (no padding).
+        guard (1000...9999).contains(y) else { append(raw: Timestamp.format(t)); return }
+        two(y / 100)
+        two(y % 100)
         buffer.append(0x2D); two(m); buffer.append(0x2D); two(d); buffer.append(0x54)
         two(rest / 3600); buffer.append(0x3A); two(rest / 60 % 60); buffer.append(0x3A); two(rest % 60)
         if millis > 0 {
