@@ -190,11 +190,11 @@ public enum CamtrapDP {
         let located = deployments.filter { $0.site != nil }
         var optional = ""
         if let spatial = spatial(located.compactMap(\.site)) {
-            optional += "\n  \"spatial\": " + spatial + ","
+            optional += "\"spatial\":" + spatial + ","
         }
         if let start = located.map(\.start).min(), let end = located.map(\.end).max() {
-            optional += "\n  \"temporal\": {\"start\": " + JSONString.quoted(String(Timestamp.format(start).prefix(10)))
-                + ", \"end\": " + JSONString.quoted(String(Timestamp.format(end.rounded(.up)).prefix(10))) + "},"
+            optional += "\"temporal\":{\"start\":" + JSONString.quoted(String(Timestamp.format(start).prefix(10)))
+                + ",\"end\":" + JSONString.quoted(String(Timestamp.format(end.rounded(.up)).prefix(10))) + "},"
         }
         let taxa = Set(report.speciesSummary.keys.compactMap { scientificNames[$0.lowercased()] }).sorted()
         func resource(_ table: String) -> String {
@@ -214,20 +214,17 @@ public enum CamtrapDP {
         }
         let title = seasonRuns.isEmpty ? "Odins Ravne run \(run)"
             : "Odins Ravne season \(run) (\(seasonRuns.count) runs: \(seasonRuns.joined(separator: ", ")))"
-        return """
-        {
-          "name": \(JSONString.quoted(name)),
-          "id": \(JSONString.quoted(run)),
-          "profile": \(JSONString.quoted(profile)),
-          "created": \(JSONString.quoted(created)),
-          "title": \(JSONString.quoted(title + ": visits condensed by Hugin")),
-          "description": \(JSONString.quoted(description)),
-          "contributors": [{"title": "Odins Ravne pipeline (Hugin)", "role": "contributor"}],
-          "project": {"title": \(JSONString.quoted(title)), "samplingDesign": "opportunistic", "captureMethod": ["activityDetection"], "individualAnimals": false, "observationLevel": ["media", "event"]},\(optional)
-          "taxonomic": [\(taxa.map { "{\"scientificName\":" + JSONString.quoted($0) + "}" }.joined(separator: ","))],
-          "resources": [\(resource("deployments")), \(resource("media")), \(resource("observations"))]
-        }
-
-        """
+        // Compact JSON (no indentation): the package descriptor is read by programs.
+        return "{\"name\":" + JSONString.quoted(name) + ",\"id\":" + JSONString.quoted(run)
+            + ",\"profile\":" + JSONString.quoted(profile) + ",\"created\":" + JSONString.quoted(created)
+            + ",\"title\":" + JSONString.quoted(title + ": visits condensed by Hugin")
+            + ",\"description\":" + JSONString.quoted(description)
+            + ",\"contributors\":[{\"title\":\"Odins Ravne pipeline (Hugin)\",\"role\":\"contributor\"}]"
+            + ",\"project\":{\"title\":" + JSONString.quoted(title) + ",\"samplingDesign\":\"opportunistic\","
+            + "\"captureMethod\":[\"activityDetection\"],\"individualAnimals\":false,"
+            + "\"observationLevel\":[\"media\",\"event\"]}," + optional
+            + "\"taxonomic\":[" + taxa.map { "{\"scientificName\":" + JSONString.quoted($0) + "}" }.joined(separator: ",")
+            + "],\"resources\":[" + resource("deployments") + "," + resource("media") + "," + resource("observations")
+            + "]}\n"
     }
 }

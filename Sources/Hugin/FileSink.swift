@@ -58,7 +58,11 @@ final class FileSink {
 enum CSV {
     /// True when `s` must be quoted (it holds a comma, quote or line break).
     static func needsQuotes(_ s: String) -> Bool {
-        s.utf8.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D })
+        func special(_ c: UInt8) -> Bool { c == 0x2C || c == 0x22 || c == 0x0A || c == 0x0D }
+        // Native strings are contiguous UTF-8: a plain loop over the bytes (the generic view walk was ~4 % of
+        // condensation CPU).
+        if let found = s.utf8.withContiguousStorageIfAvailable({ $0.contains(where: special) }) { return found }
+        return s.utf8.contains(where: special)
     }
 
     static func field(_ s: String) -> String {
@@ -132,7 +136,9 @@ extension FileSink {
     }
 
     func append(raw s: String) {
-        buffer.append(contentsOf: s.utf8)
+        if s.utf8.withContiguousStorageIfAvailable({ buffer.append(contentsOf: $0) }) == nil {
+            buffer.append(contentsOf: s.utf8)
+        }
     }
 
     func append(byte: UInt8) { buffer.append(byte) }
@@ -192,7 +198,16 @@ extension FileSink {
     }
 
     func append(jsonString s: String) {
-        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
+        func special(_ c: UInt8) -> Bool { c < 0x20 || c == 0x22 || c == 0x5C }
+        let plain = s.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+            guard !bytes.contains(where: special) else { return false }
+            buffer.append(0x22)
+            buffer.append(contentsOf: bytes)
+            buffer.append(0x22)
+            return true
+        }
+        if plain == true { return }
+        if plain == nil && !s.utf8.contains(where: special) {
             buffer.append(0x22)
             buffer.append(contentsOf: s.utf8)
             buffer.append(0x22)
