@@ -61,26 +61,8 @@ public final class GzipLineReader {
 
     /// The next line without its terminating newline, or nil at the end of the stream.
     public func nextLine() throws -> [UInt8]? {
-        while true {
-            if let newline = pending[pendingStart...].firstIndex(of: 0x0A) {
-                let line = Array(pending[pendingStart..<newline])
-                pendingStart = newline + 1
-                if pendingStart > 1 << 16 { pending.removeFirst(pendingStart); pendingStart = 0 }
-                return line
-            }
-            if inflater.isFinished || atEOF {
-                if !inflater.isFinished {
-                    throw CompressionError(code: -5, operation: "inflate",
-                                           message: "\(path): stream ended early (truncated gzip data)")
-                }
-                guard pendingStart < pending.count else { return nil }
-                let line = Array(pending[pendingStart...])
-                pendingStart = pending.count
-                return line
-            }
-            let count = input.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
-            if count == 0 { atEOF = true; continue }
-            try inflater.decompress(input[0..<count], into: &pending)
-        }
+        var line: [UInt8]? = nil
+        _ = try withNextLine { line = Array($0) }
+        return line
     }
 }

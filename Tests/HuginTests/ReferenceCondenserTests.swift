@@ -184,11 +184,12 @@ import Testing
         for name in [Stage3Files.visitsCSV, Stage3Files.observations, Stage3Files.media] {
             let got = try files(name), want = try #require(expected.files[name])
             if got != want {
-                let g = String(decoding: got, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
-                let w = String(decoding: want, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+                // Lines split on LF bytes (a Character split would keep CRLF rows together).
+                let g = got.split(separator: 0x0A, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+                let w = want.split(separator: 0x0A, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
                 let k = firstDifference(g, w) ?? min(g.count, w.count)
-                let gotLine = k < g.count ? String(g[k]) : "<end>"
-                let wantLine = k < w.count ? String(w[k]) : "<end>"
+                let gotLine = k < g.count ? g[k] : "<end>"
+                let wantLine = k < w.count ? w[k] : "<end>"
                 Issue.record("\(name) differs at line \(k + 1) (\(g.count) vs \(w.count) lines):\n got: \(gotLine)\nwant: \(wantLine)")
             }
         }

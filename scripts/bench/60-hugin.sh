@@ -84,6 +84,7 @@ for f in megadetector.json media.csv observations.csv compressed_observations.js
   case $f in
     megadetector.json|media.csv) unit="$(per "$b" "$media") per media file" ;;
     compressed_observations.json|visits.csv) unit="$(per "$b" "$visits") per visit" ;;
+    observations.csv) unit="one row per kept detection (media level) and per visit (event level)" ;;
     *) unit="whole run" ;;
   esac
   table+="| \`$f\` | $b | $(per "$b" "$records") | $(per "$b" "$used") | $unit |"$'\n'
