@@ -105,18 +105,21 @@ public enum CamtrapDP {
     /// and Camtrap DP share), `eventID` the visit's id, `time` the frame's capture time. `type` and `scientificName`
     /// are `observationType(label)` and the label's scientific name. Written field by field: one row per species
     /// per frame, the hot path of large runs.
-    static func appendMediaObservation(to sink: FileSink, id: String, deploymentID: String, mediaID: String,
+    /// `idHash` and `mediaHash` are the FNV-1a hashes behind `o-…` and `m-…` (`Stage3Writer.mediaID`).
+    static func appendMediaObservation(to sink: FileSink, idHash: UInt64, deploymentID: String, mediaHash: UInt64,
                                        eventID: String, time: Double, type: String, scientificName: String,
                                        label: String, detector: String, confidence: Double, count: Int,
                                        bbox: SIMD4<Float>, frameTime: Double?) {
-        sink.append(csvField: id)
+        sink.append("o-")
+        sink.append(hex: idHash)
         sink.append(byte: 0x2C)
         sink.append(csvField: deploymentID)
-        sink.append(byte: 0x2C)
-        sink.append(csvField: mediaID)
+        sink.append(",m-")
+        sink.append(hex: mediaHash)
         sink.append(byte: 0x2C)
         sink.append(csvField: eventID)
         sink.append(byte: 0x2C)
+        // eventStart and eventEnd: the same second (the schema requires both).
         sink.append(timestamp: time.rounded(.down))
         sink.append(byte: 0x2C)
         sink.append(timestamp: time.rounded(.down))
@@ -146,7 +149,12 @@ public enum CamtrapDP {
         sink.append(",,")
         sink.append(fixed: min(max(confidence, 0), 1), digits: 4)
         sink.append(byte: 0x2C)
-        sink.append(csvField: "label:" + label)
+        if CSV.needsQuotes(label) {
+            sink.append(csvField: "label:" + label)
+        } else {
+            sink.append("label:")
+            sink.append(raw: label)
+        }
         sink.append(byte: 0x2C)
         if let frameTime {
             sink.append("video frame at ")
@@ -182,11 +190,11 @@ public enum CamtrapDP {
         let located = deployments.filter { $0.site != nil }
         var optional = ""
         if let spatial = spatial(located.compactMap(\.site)) {
-            optional += "\n  \"spatial\": " + spatial + ","
+            optional += "\"spatial\":" + spatial + ","
         }
         if let start = located.map(\.start).min(), let end = located.map(\.end).max() {
-            optional += "\n  \"temporal\": {\"start\": " + JSONString.quoted(String(Timestamp.format(start).prefix(10)))
-                + ", \"end\": " + JSONString.quoted(String(Timestamp.format(end.rounded(.up)).prefix(10))) + "},"
+            optional += "\"temporal\":{\"start\":" + JSONString.quoted(String(Timestamp.format(start).prefix(10)))
+                + ",\"end\":" + JSONString.quoted(String(Timestamp.format(end.rounded(.up)).prefix(10))) + "},"
         }
         let taxa = Set(report.speciesSummary.keys.compactMap { scientificNames[$0.lowercased()] }).sorted()
         func resource(_ table: String) -> String {
@@ -206,20 +214,17 @@ public enum CamtrapDP {
         }
         let title = seasonRuns.isEmpty ? "Odins Ravne run \(run)"
             : "Odins Ravne season \(run) (\(seasonRuns.count) runs: \(seasonRuns.joined(separator: ", ")))"
-        return """
-        {
-          "name": \(JSONString.quoted(name)),
-          "id": \(JSONString.quoted(run)),
-          "profile": \(JSONString.quoted(profile)),
-          "created": \(JSONString.quoted(created)),
-          "title": \(JSONString.quoted(title + ": visits condensed by Hugin")),
-          "description": \(JSONString.quoted(description)),
-          "contributors": [{"title": "Odins Ravne pipeline (Hugin)", "role": "contributor"}],
-          "project": {"title": \(JSONString.quoted(title)), "samplingDesign": "opportunistic", "captureMethod": ["activityDetection"], "individualAnimals": false, "observationLevel": ["media", "event"]},\(optional)
-          "taxonomic": [\(taxa.map { "{\"scientificName\":" + JSONString.quoted($0) + "}" }.joined(separator: ","))],
-          "resources": [\(resource("deployments")), \(resource("media")), \(resource("observations"))]
-        }
-
-        """
+        // Compact JSON (no indentation): the package descriptor is read by programs.
+        return "{\"name\":" + JSONString.quoted(name) + ",\"id\":" + JSONString.quoted(run)
+            + ",\"profile\":" + JSONString.quoted(profile) + ",\"created\":" + JSONString.quoted(created)
+            + ",\"title\":" + JSONString.quoted(title + ": visits condensed by Hugin")
+            + ",\"description\":" + JSONString.quoted(description)
+            + ",\"contributors\":[{\"title\":\"Odins Ravne pipeline (Hugin)\",\"role\":\"contributor\"}]"
+            + ",\"project\":{\"title\":" + JSONString.quoted(title) + ",\"samplingDesign\":\"opportunistic\","
+            + "\"captureMethod\":[\"activityDetection\"],\"individualAnimals\":false,"
+            + "\"observationLevel\":[\"media\",\"event\"]}," + optional
+            + "\"taxonomic\":[" + taxa.map { "{\"scientificName\":" + JSONString.quoted($0) + "}" }.joined(separator: ",")
+            + "],\"resources\":[" + resource("deployments") + "," + resource("media") + "," + resource("observations")
+            + "]}\n"
     }
 }

@@ -89,7 +89,17 @@ struct Interner {
     private var index: [String: Int32] = [:]
     private var other: [[UInt8]: Int32] = [:]
 
+    /// The last name looked up (consecutive records nearly always repeat their camera, species and detector).
+    private var lastName = "", lastID: Int32 = -1
+
     mutating func id(_ name: String) -> Int32 {
+        if lastID >= 0 && name.utf8.elementsEqual(lastName.utf8) { return lastID }
+        let i = lookUp(name)
+        (lastName, lastID) = (name, i)
+        return i
+    }
+
+    private mutating func lookUp(_ name: String) -> Int32 {
         let ascii = name.utf8.allSatisfy { $0 < 0x80 }
         if ascii, let i = index[name] { return i }
         if !ascii, let i = other[Array(name.utf8)] { return i }
@@ -234,9 +244,9 @@ struct CondensationJob {
                 var line = 0
                 do {
                     let reader = try GzipLineReader(path: local)
-                    while let bytes = try reader.nextLine() {
+                    while try reader.withNextLine({ bytes in
                         line += 1
-                        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
+                        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return }
                         let record: Stage1Record
                         do {
                             record = try parser.decode(bytes)
@@ -246,12 +256,12 @@ struct CondensationJob {
                                 errorSamples.append((season ? "run \(input.id) " : "")
                                                     + "chunk \(index) line \(line): not a Stage 1 record (\(error))")
                             }
-                            continue
+                            return
                         }
                         if season {
                             // One media file counts once: a later run (by id) holding it again is skipped.
                             if let first = mediaInput[record.path] {
-                                if first != currentInput { duplicateRecords += 1; continue }
+                                if first != currentInput { duplicateRecords += 1; return }
                             } else {
                                 mediaInput[record.path] = currentInput
                             }
@@ -261,7 +271,7 @@ struct CondensationJob {
                             for e in entries { try sorter.append(e) }
                             entries.removeAll(keepingCapacity: true)
                         }
-                    }
+                    }) {}
                     runChunksRead.append(index)
                 } catch let error as HuginError {
                     throw error
@@ -390,7 +400,8 @@ struct CondensationJob {
         // Unknown zone: the camera's local time stands in (visits only need one camera's times relative to each
         // other); such times are written as if UTC and flagged (report, Camtrap DP timestampIssues, media comments).
         let floating = record.timestamp == nil && record.timeZoneSource == TimeZoneUse.unknownSource
-        let time = record.timestamp.flatMap(Timestamp.parse)
+        let utc = record.timestamp.flatMap(Timestamp.parse)
+        let time = utc
             ?? (floating ? record.localTime.flatMap { Timestamp.parse($0 + "Z") } : nil)
         if !record.errors.isEmpty {
             filesWithErrors += 1
@@ -401,7 +412,10 @@ struct CondensationJob {
         var location: Int32 = -1
         if let lat = record.latitude, let lon = record.longitude {
             let p = GeoPoint(latitude: lat, longitude: lon)
-            if p.isValid {
+            if lastLocation >= 0 && lat.bitPattern == lastPoint.latitude.bitPattern
+                && lon.bitPattern == lastPoint.longitude.bitPattern {
+                location = lastLocation
+            } else if p.isValid {
                 if let i = locationIndex[p] {
                     location = i
                 } else {
@@ -409,6 +423,7 @@ struct CondensationJob {
                     locations.append(p)
                     locationIndex[p] = location
                 }
+                (lastPoint, lastLocation) = (p, location)
             } else {
                 invalidGPS += 1
             }
@@ -439,7 +454,7 @@ struct CondensationJob {
             if deploymentRange[key] != nil { extendDeployment(key, start: time, end: time, offset: offset) }
         }
         // MegaDetector batch entry: every detection as the detector reported it (Timelapse applies its own threshold).
-        try megadetector.add(record)
+        try megadetector.add(record, time: .some(utc))
 
         // Detections: one entry per species per frame (best confidence, box count).
         var perSpecies: [(Int32, Double, Int32, SIMD4<Float>, Bool)] = []
@@ -503,6 +518,9 @@ struct CondensationJob {
     }
 
     var lastMediaPath: String? = nil
+    /// The last valid GPS position and its location index (-1: none yet).
+    var lastPoint = GeoPoint(latitude: 0, longitude: 0)
+    var lastLocation: Int32 = -1
     /// Media files per (camera, zone, how the zone was found).
     var zoneUses: [TimeZoneUse.Key: Int] = [:]
 }

@@ -32,7 +32,8 @@ final class MegadetectorBatch {
     private var path: String?
     private var isVideo = false
     private var frameRate: Double?
-    private var datetime: String?
+    /// Capture time of the file (its first timestamped record, minus its frame time).
+    private var datetime: Double?
     private var errors: [String] = []
     private var detectionCount = 0
     private var missingFrameRate = false
@@ -43,12 +44,28 @@ final class MegadetectorBatch {
     }
 
     static func isVideo(_ path: String) -> Bool {
-        guard let dot = path.utf8.lastIndex(of: 0x2E) else { return false }
-        return videoExtensions.contains(String(path[path.index(after: dot)...]).lowercased())
+        // The extension, lower-cased, compared without building a String (one call per media file).
+        var ext: (UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0)
+        var count = 0, dot = false
+        for c in path.utf8.reversed() {
+            if c == 0x2E { dot = true; break }
+            count += 1
+            guard count <= 4 else { return false }
+            let lower = c >= 0x41 && c <= 0x5A ? c + 0x20 : c
+            ext = (lower, ext.0, ext.1, ext.2, ext.3)
+        }
+        guard dot, count >= 3 else { return false }
+        let text = withUnsafeBytes(of: ext) { String(decoding: $0.prefix(count), as: UTF8.self) }
+        return videoExtensions.contains(text)
     }
 
-    /// Adds one Stage 1 record; records of the same file must be consecutive.
-    func add(_ record: Stage1Record) throws {
+    /// The last (category, label) seen and what it maps to: consecutive detections nearly always repeat it.
+    private var lastCategory = "", lastLabel = "", lastID = "", lastClassification: String? = nil
+    private var hasLast = false
+
+    /// Adds one Stage 1 record; records of the same file must be consecutive. `time` is the record's `timestamp`
+    /// parsed (`Timestamp.parse`), when the caller has it already.
+    func add(_ record: Stage1Record, time: Double?? = nil) throws {
         if path != record.path {
             try flush()
             path = record.path
@@ -62,12 +79,21 @@ final class MegadetectorBatch {
         let frameInfo = record.frameNumber != nil || record.frameTime != nil
         if frameInfo { isVideo = true }
         if let rate = record.frameRate, rate.isFinite, rate > 0 { frameRate = rate }
-        if datetime == nil, let t = record.timestamp.flatMap(Timestamp.parse) {
-            datetime = Timestamp.format(t - (record.frameTime ?? 0))
+        if datetime == nil, let t = time ?? record.timestamp.flatMap(Timestamp.parse) {
+            datetime = t - (record.frameTime ?? 0)
         }
-        errors += record.errors
+        if !record.errors.isEmpty { errors += record.errors }
         for d in record.detections {
-            let category = categoryID(d)
+            let category: String, classification: String?
+            if hasLast && d.category == lastCategory && d.label == lastLabel {
+                (category, classification) = (lastID, lastClassification)
+            } else {
+                category = categoryID(d)
+                classification = detectionCategories[category] != d.label && !d.label.isEmpty
+                    ? classificationID(d.label) : nil
+                (lastCategory, lastLabel, lastID, lastClassification, hasLast) = (d.category, d.label, category,
+                                                                                 classification, true)
+            }
             detections.append(detectionCount == 0 ? "{\"category\":" : ",{\"category\":")
             detectionCount += 1
             detections.append(jsonString: category)
@@ -79,9 +105,9 @@ final class MegadetectorBatch {
                 detections.append(fixed: v, digits: 4)
             }
             detections.append(byte: 0x5D)
-            if detectionCategories[category] != d.label && !d.label.isEmpty {
+            if let classification {
                 detections.append(",\"classifications\":[[")
-                detections.append(jsonString: classificationID(d.label))
+                detections.append(jsonString: classification)
                 detections.append(byte: 0x2C)
                 Self.appendFloat(d.conf, to: detections)
                 detections.append("]]")
@@ -132,8 +158,9 @@ final class MegadetectorBatch {
             if let frameRate { Self.appendFloat(frameRate, to: sink, digits: 6) } else { sink.append("-1.0") }
         }
         if let datetime {
-            sink.append(",\"datetime\":")
-            sink.append(jsonString: datetime)
+            sink.append(",\"datetime\":\"")
+            sink.append(timestamp: datetime)
+            sink.append(byte: 0x22)
         }
         sink.append(byte: 0x7D)
         detections.clear()

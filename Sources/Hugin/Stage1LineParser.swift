@@ -14,12 +14,12 @@ struct Stage1LineParser {
     private let fallback = JSONDecoder()
 
     func decode(_ line: [UInt8]) throws -> Stage1Record {
-        if let record = line.withUnsafeBufferPointer({ buffer -> Stage1Record? in
-            var scanner = Scanner(bytes: buffer)
-            return scanner.record()
-        }) {
-            return record
-        }
+        try line.withUnsafeBufferPointer { try decode($0) }
+    }
+
+    func decode(_ line: UnsafeBufferPointer<UInt8>) throws -> Stage1Record {
+        var scanner = Scanner(bytes: line)
+        if let record = scanner.record() { return record }
         return try fallback.decode(Stage1Record.self, from: Data(line))
     }
 }
@@ -180,6 +180,9 @@ private struct Scanner {
             while i < bytes.count, bytes[i] >= 0x30 && bytes[i] <= 0x39 { i += 1 }
             guard i > expStart else { return nil }
         }
+        // Exact fast path (Clinger): at most 15 significant digits make an integer m < 2^53, and 10^k for
+        // k ≤ 22 is exact, so m / 10^k or m × 10^k is one correctly rounded operation, the value strtod returns.
+        if let v = Self.fastDecimal(bytes, start, i) { return v }
         let length = i - start
         guard length < 64 else { return Double(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)) }
         // strtod on a NUL-terminated copy (the grammar above already rejected what JSON does not allow).
@@ -188,6 +191,57 @@ private struct Scanner {
             buffer[length] = 0
             return strtod(buffer.baseAddress!, nil)
         }
+    }
+
+    private static let powersOfTen: [Double] = (0...22).map { k in
+        var p = 1.0
+        for _ in 0..<k { p *= 10 }
+        return p
+    }
+
+    /// The number in `bytes[start..<end]` (already checked against JSON's grammar) when the fast path is exact.
+    static func fastDecimal(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Double? {
+        var k = start
+        let negative = bytes[k] == UInt8(ascii: "-")
+        if negative { k += 1 }
+        var mantissa: UInt64 = 0
+        var digits = 0, scale = 0
+        var fraction = false
+        while k < end {
+            let c = bytes[k]
+            if c == UInt8(ascii: ".") {
+                fraction = true
+            } else if c >= 0x30 && c <= 0x39 {
+                if mantissa != 0 || c != 0x30 { digits += 1 }
+                guard digits <= 15 else { return nil }
+                mantissa = mantissa * 10 + UInt64(c - 0x30)
+                if fraction { scale -= 1 }
+            } else {
+                break
+            }
+            k += 1
+        }
+        if k < end {  // exponent
+            k += 1
+            var negativeExponent = false
+            if bytes[k] == UInt8(ascii: "+") || bytes[k] == UInt8(ascii: "-") {
+                negativeExponent = bytes[k] == UInt8(ascii: "-")
+                k += 1
+            }
+            var e = 0
+            while k < end {
+                e = e * 10 + Int(bytes[k] - 0x30)
+                guard e < 1000 else { return nil }
+                k += 1
+            }
+            scale += negativeExponent ? -e : e
+        }
+        var value = Double(mantissa)
+        if mantissa != 0 {
+            guard scale >= -22 && scale <= 22 else { return nil }
+            value = scale < 0 ? value / powersOfTen[-scale] : value * powersOfTen[scale]
+        }
+        return negative ? -value : value
     }
 
     mutating func integer() -> Int? {

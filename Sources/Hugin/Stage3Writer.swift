@@ -149,15 +149,22 @@ final class Stage3Writer {
         sink.append(byte: 0x09)
         sink.append(int: Int(camera))
         sink.append(byte: 0x09)
-        sink.append(raw: "\(timestamp)")
+        // The exact time as its bit pattern (read back by `appendRows`).
+        sink.append(int: Int(bitPattern: UInt(timestamp.bitPattern)))
         sink.append("\tm-")
-        sink.append(raw: FNV1a.hex(path, digits: 16))
+        sink.append(hex: FNV1a.hash(path))
         // mediaID, [deploymentID], captureMethod, timestamp, filePath, filePublic, fileName, fileMediatype,
         // exifData, favorite, mediaComments
         sink.append("\tactivityDetection,")
         sink.append(timestamp: timestamp.rounded(.down))
         sink.append(byte: 0x2C)
-        sink.append(csvField: mediaRoot + "/" + path)
+        if CSV.needsQuotes(mediaRoot) || CSV.needsQuotes(path) {
+            sink.append(csvField: mediaRoot + "/" + path)
+        } else {
+            sink.append(raw: mediaRoot)
+            sink.append(byte: 0x2F)
+            sink.append(raw: path)
+        }
         sink.append(",false,")
         sink.append(csvField: fileName)
         sink.append(byte: 0x2C)
@@ -207,11 +214,17 @@ final class Stage3Writer {
         if visit.id == nil {
             visit.id = Self.visitID(site: site.id, camera: camera, species: species[s], start: visit.start)
         }
+        // o-FNV(path#frame#species), m-FNV(path), hashed without building the texts.
+        var mediaHash = FNV1a.start
+        FNV1a.add(e.path, to: &mediaHash)
+        var idHash = mediaHash
+        FNV1a.add(byte: 0x23, to: &idHash)
+        if e.frameNumber >= 0 { FNV1a.add(String(e.frameNumber), to: &idHash) }
+        FNV1a.add(byte: 0x23, to: &idHash)
+        FNV1a.add(species[s], to: &idHash)
         CamtrapDP.appendMediaObservation(
-            to: mediaObservations,
-            id: "o-" + FNV1a.hex(e.path + "#" + (e.frameNumber >= 0 ? String(e.frameNumber) : "") + "#" + species[s],
-                                 digits: 16),
-            deploymentID: deploymentID(site: siteIndex, camera: e.camera, time: e.time), mediaID: Self.mediaID(e.path),
+            to: mediaObservations, idHash: idHash,
+            deploymentID: deploymentID(site: siteIndex, camera: e.camera, time: e.time), mediaHash: mediaHash,
             eventID: visit.id!, time: e.time, type: speciesTypes[s], scientificName: scientificNames[s],
             label: species[s], detector: detectors[Int(e.detector)], confidence: e.confidence, count: Int(e.boxes),
             bbox: e.bbox, frameTime: e.frameTime.isNaN ? nil : e.frameTime)
@@ -412,9 +425,10 @@ final class Stage3Writer {
             }
         }
         report.thumbnails = thumbnailCounts
-        let pretty = JSONEncoder()
-        pretty.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        try write(Stage3Files.report, Array(try pretty.encode(report)) + [0x0A])
+        // Compact (a whole-run document read by programs and report.html's generator, not by people).
+        let compact = JSONEncoder()
+        compact.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        try write(Stage3Files.report, Array(try compact.encode(report)) + [0x0A])
         try write(Stage3Files.sitesGeoJSON, Array(GeoJSON.sites(report.sites).utf8))
         try write(Stage3Files.reportHTML, Array(ReportHTML.render(report, visits: firstVisits,
                                                                   thumbnails: thumbnails).utf8))
@@ -500,9 +514,10 @@ final class Stage3Writer {
                 }
                 guard let location = integer(0, tabs[0]), let camera = integer(tabs[0] + 1, tabs[1]),
                       location >= 0,
-                      let time = Double(String(decoding: UnsafeBufferPointer(start: bytes + tabs[1] + 1,
-                                                                             count: tabs[2] - tabs[1] - 1),
-                                               as: UTF8.self)) else { return }
+                      let bits = Int(String(decoding: UnsafeBufferPointer(start: bytes + tabs[1] + 1,
+                                                                          count: tabs[2] - tabs[1] - 1),
+                                            as: UTF8.self)) else { return }
+                let time = Double(bitPattern: UInt64(UInt(bitPattern: bits)))
                 let deployment = deploymentID(site: siteOfLocation[Int(location)], camera: camera, time: time)
                 var end = length
                 while end > tabs[3] + 1 && (bytes[end - 1] == 0x0A || bytes[end - 1] == 0x0D) { end -= 1 }

@@ -68,12 +68,26 @@ public enum Timestamp {
         let days = total >= 0 ? total / 86_400 : (total - 86_399) / 86_400
         let rest = total - days * 86_400
         let (y, m, d) = civilFromDays(days)
-        func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
-        var text = "\(y)-\(two(m))-\(two(d))T\(two(rest / 3600)):\(two(rest / 60 % 60)):\(two(rest % 60))"
-        if millis > 0 {
-            text += "." + (millis < 10 ? "00" : millis < 100 ? "0" : "") + "\(millis)"
+        guard (1000...9999).contains(y) else {
+            func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+            var text = "\(y)-\(two(m))-\(two(d))T\(two(rest / 3600)):\(two(rest / 60 % 60)):\(two(rest % 60))"
+            if millis > 0 {
+                text += "." + (millis < 10 ? "00" : millis < 100 ? "0" : "") + "\(millis)"
+            }
+            return text + "Z"
         }
-        return text + "Z"
+        // The same text, built in place (one call per visit and per media file on large runs).
+        return String(unsafeUninitializedCapacity: 24) { b in
+            var n = 0
+            func digit(_ v: Int) { b[n] = UInt8(truncatingIfNeeded: v) + 0x30; n += 1 }
+            func two(_ v: Int) { digit(v / 10); digit(v % 10) }
+            func byte(_ c: UInt8) { b[n] = c; n += 1 }
+            two(y / 100); two(y % 100); byte(0x2D); two(m); byte(0x2D); two(d); byte(0x54)
+            two(rest / 3600); byte(0x3A); two(rest / 60 % 60); byte(0x3A); two(rest % 60)
+            if millis > 0 { byte(0x2E); digit(millis / 100); two(millis % 100) }
+            byte(0x5A)
+            return n
+        }
     }
 
     /// Days since 1970-01-01 of a proleptic Gregorian date.

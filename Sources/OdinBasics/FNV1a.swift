@@ -11,6 +11,17 @@ package enum FNV1a {
         return hash
     }
 
+    /// The hash of nothing: start here and `add` the parts of a text to hash it without building it.
+    package static let start = offsetBasis
+
+    /// Continues `hash` over `text`'s UTF-8 bytes (`hash(a + b)` is `add(b, to: add(a, to: start))`).
+    package static func add(_ text: String, to hash: inout UInt64) {
+        for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* prime }
+    }
+
+    /// Continues `hash` over one byte.
+    package static func add(byte: UInt8, to hash: inout UInt64) { hash = (hash ^ UInt64(byte)) &* prime }
+
     /// The hash of `text`'s UTF-8 bytes.
     package static func hash(_ text: String) -> UInt64 { hash(text.utf8) }
 

@@ -62,7 +62,7 @@ struct BatchJobsOnS3Tests {
         // Hugin read the visits' thumbnails from S3 on its role and embedded them.
         let report = String(decoding: try stack.objects.get(StoreLayout.stage3Prefix(run: "r1") + "report.json"),
                             as: UTF8.self)
-        #expect(!report.contains("\"embedded\" : 0,") && report.contains("\"unreadable\" : 0"), "\(report)")
+        #expect(!report.contains("\"embedded\":0,") && report.contains("\"unreadable\":0"), "\(report)")  // compact JSON
         let html = String(decoding: try stack.objects.get(StoreLayout.stage3Prefix(run: "r1") + "report.html"),
                           as: UTF8.self)
         #expect(html.contains("src=\"data:image/jpeg;base64,"))

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import OdinBasics
 import OdinKit
 import Testing
 
@@ -25,6 +26,32 @@ import Testing
     func agreesWithJSONDecoder(_ line: String) throws {
         let (fast, reference) = both(line)
         #expect(try fast.get() == reference.get())
+    }
+
+    /// Numbers are read without strtod when that is exact (Clinger's fast path); every spelling must give the double
+    /// strtod gives (`Double(String)`), bit for bit, fast path or not.
+    @Test func numbersAreReadExactly() throws {
+        var random = SplitMix64(seed: 1703)
+        var spellings = ["0", "-0", "0.0", "1e22", "1e23", "9007199254740993", "123456789012345", "1234567890123456",
+                         "0.1", "0.30000000000000004", "2.2250738585072014e-308", "5e-324", "1.7976931348623157e308",
+                         "999999999999999e-22", "999999999999999e-23", "4.35", "0.000001", "1E+2", "-12.5e-1"]
+        for _ in 0..<20_000 {
+            let digits = String(random.next() % 10_000_000_000_000_000)
+            let point = Int(random.next() % UInt64(digits.count + 1))
+            var text = String(digits.prefix(point)) + (point < digits.count ? "." + digits.dropFirst(point) : "")
+            if text.hasPrefix(".") || text.isEmpty { text = "0" + text }
+            while text.count > 1 && text.hasPrefix("0") && !text.hasPrefix("0.") { text.removeFirst() }
+            if random.next() % 3 == 0 { text += "e" + String(Int(random.next() % 50) - 25) }
+            if random.next() % 2 == 0 { text = "-" + text }
+            spellings.append(text)
+        }
+        for text in spellings {
+            let line = #"{"path":"p","camera_id":"c","latitude":"# + text
+                + #","detections":[],"detector":"d","errors":[]}"#
+            let record = try Stage1LineParser().decode(Array(line.utf8))
+            let expected = try #require(Double(text), "\(text)")
+            #expect(record.latitude?.bitPattern == expected.bitPattern, "\(text)")
+        }
     }
 
     @Test(arguments: [
