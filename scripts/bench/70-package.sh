@@ -55,6 +55,23 @@ if [ ${#cols[@]} -gt 0 ]; then
     echo
     scripts/lambda/size-attribution.py .build/lambda/maps/ingest.map --top 16
     echo
+    fe=$(grep -o 'libFoundationEssentials\.a([^)]*)' .build/lambda/maps/ingest.map | sort -u | wc -l)
+    fe_all=$(ar t "$(swift -print-target-info | python3 -c 'import json,sys; print(json.load(sys.stdin)["paths"]["runtimeResourcePath"])')_static/linux/libFoundationEssentials.a" | wc -l)
+    crypto=$(grep -o 'libcrypto\.a([^)]*)' .build/lambda/maps/ingest.map | sort -u | wc -l)
+    crypto_all=$(ar t .build/lambda/static/lib/libcrypto.a | wc -l)
+    echo "What stands in the way of 5 MB for the four real functions: (1) FoundationEssentials, which echo does not"
+    echo "link. Swift marks the section of every public symbol SHF_GNU_RETAIN (all of libFoundationEssentials.a, most of"
+    echo "libswiftCore.a), so --gc-sections removes nothing inside a linked member, and FoundationEssentials'"
+    echo "members reach each other: ingest links $fe of its $fe_all members (JSON coders, Data, Date, URL, UUID,"
+    echo "base64, trimming, and, through them, Calendar, Locale, property lists, AttributedString, the regex engine)."
+    echo "The functions reach it through Codable JSONEncoder/JSONDecoder (AWS JSON protocols, Lambda events, state"
+    echo "records), Date, Data, URL, UUID, base64 and trimmingCharacters in AWS, Events, Odin, OdinAWS, OdinKit and"
+    echo "LambdaJSON; only replacing all of them removes the group. (2) OpenSSL, in echo too: Debian's libcrypto.a has"
+    echo "no per-function sections and its default provider's tables reach every algorithm built in ($crypto of"
+    echo "$crypto_all members linked); a smaller libcrypto means building OpenSSL without the algorithms TLS to AWS"
+    echo "never negotiates. Applied in scripts/package.sh: --no-export-dynamic, --no-pie, and -internalize-at-link with"
+    echo "-function-sections for this package's modules (so --gc-sections drops their unused public API)."
+    echo
   fi
 fi
 
