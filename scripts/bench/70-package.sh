@@ -46,7 +46,7 @@ for name in echo ingest; do
 done
 if [ ${#cols[@]} -gt 0 ]; then
   echo "Where the bytes go (allocated sections of the stripped bootstrap by origin, from the linker's map; the four"
-  echo "real functions link the same libraries and modules, within a few KB):"
+  echo "real functions link the same libraries, only their own modules' share differs):"
   echo
   scripts/lambda/size-attribution.py --groups "${cols[@]}"
   echo
