@@ -14,7 +14,8 @@
 # then stripped, checked (no GLIBC_ > 2.34 etc.: scripts/lambda/check-glibc.sh; every ldd dependency outside the
 # allowlist is bundled into lib/, which Lambda puts on LD_LIBRARY_PATH, and checked the same way), and zipped by
 # odin-package (Sources/Compression/ZipWriter.swift). Prints one line per function: sizes and the zip's SHA-256
-# (the deploy uploads it as functions/<name>/<sha256>.zip).
+# (the deploy uploads it as functions/<name>/<sha256>.zip). The linker's map of each bootstrap goes to
+# .build/lambda/maps/<name>.map (where the bytes come from: scripts/lambda/size-attribution.py).
 # Zips above ODIN_MAX_ZIP_BYTES (default 5000000) are reported; with ODIN_STRICT_SIZE=1 they fail the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,8 +44,22 @@ else
   scripts/lambda/build-static-curl.sh
   printf -- '-fuse-ld=lld\n-Wl,--as-needed\n-L%s/lib\n-lssl\n-lcrypto\n' "$STATIC" > "$SCRATCH/shim/link.cfg"
 fi
+# Size (BENCHMARKS.md "Lambda packaging" has the attribution; scripts/lambda/size-attribution.py reads the maps):
+#   --no-export-dynamic: the static stdlib's link arguments export every symbol of our modules (for dladdr names in
+#     backtraces; a stripped bootstrap has no other symbol table): 0.5 MB of .dynsym/.dynstr/.gnu.hash, which are
+#     also garbage-collection roots. lld takes the last of --export-dynamic/--no-export-dynamic.
+#   --no-pie: a position-dependent executable needs no R_X86_64_RELATIVE relocations (1.4 MB of .rela.dyn, applied
+#     by the loader at every cold start); the loader still randomises the stack, heap and shared libraries, not the
+#     bootstrap's own image. (RELR packing would keep PIE but needs glibc 2.36; Lambda has 2.34.)
+#   -internalize-at-link -function-sections (Swift frontend): by default Swift marks the section of every public
+#     symbol "retain" (SHF_GNU_RETAIN), so --gc-sections could not drop the public API a function never calls (the
+#     CloudFormation/EC2/STS clients, the CLI-only parts of Odin); internalizing lets it, since a bootstrap is one
+#     static link unit. Only this package's modules: the toolchain's prebuilt stdlib and FoundationEssentials keep it.
+#     (Changing these flags in an existing .build/lambda may not recompile; remove .build/lambda once.)
 LINK=(-Xlinker "$PWD/$SCRATCH/shim/glibc-shim.o" -Xlinker --wrap=hypotf -Xlinker --wrap=hypot
-      -Xswiftc -Xclang-linker -Xswiftc "--config=$PWD/$SCRATCH/shim/link.cfg")
+      -Xswiftc -Xclang-linker -Xswiftc "--config=$PWD/$SCRATCH/shim/link.cfg"
+      -Xlinker --no-export-dynamic -Xlinker --no-pie
+      -Xswiftc -Xfrontend -Xswiftc -internalize-at-link -Xswiftc -Xfrontend -Xswiftc -function-sections)
 BUILD=("$SWIFT" build -c release --scratch-path "$SCRATCH" --static-swift-stdlib "${LINK[@]}")
 
 "${BUILD[@]}" --product odin-package >&2
@@ -58,7 +73,8 @@ for name in "${names[@]}"; do
   product=$(sed -n 's/.*"product"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' "$spec" | head -1)
   [ -n "$product" ] || fail "$spec has no \"product\" field naming the SwiftPM product"
   rm -f "$BIN/$product"  # relink every time: SwiftPM does not track the shim object or the linker config file
-  "${BUILD[@]}" --product "$product" >&2
+  mkdir -p "$SCRATCH/maps"
+  "${BUILD[@]}" -Xlinker "-Map=$PWD/$SCRATCH/maps/$name.map" --product "$product" >&2
 
   stage=$SCRATCH/stage/$name
   rm -rf "$stage"; mkdir -p "$stage"
