@@ -48,9 +48,9 @@ fi
 #   --no-export-dynamic: the static stdlib's link arguments export every symbol of our modules (for dladdr names in
 #     backtraces; a stripped bootstrap has no other symbol table): 0.5 MB of .dynsym/.dynstr/.gnu.hash, which are
 #     also garbage-collection roots. lld takes the last of --export-dynamic/--no-export-dynamic.
-#   --no-pie: a position-dependent executable needs no R_X86_64_RELATIVE relocations (1.4 MB of .rela.dyn, applied
-#     by the loader at every cold start); the loader still randomises the stack, heap and shared libraries, not the
-#     bootstrap's own image. (RELR packing would keep PIE but needs glibc 2.36; Lambda has 2.34.)
+#   PIE is kept: --no-pie would drop the R_X86_64_RELATIVE relocations (1.4 MB of .rela.dyn; measured 0.14 MB of
+#     zip and 2.2 MiB of RSS) but would load the bootstrap's image, with the statically linked libcurl and OpenSSL
+#     that parse network input, at a fixed address. (RELR packing keeps PIE but needs glibc 2.36; Lambda has 2.34.)
 #   -internalize-at-link -function-sections (Swift frontend): by default Swift marks the section of every public
 #     symbol "retain" (SHF_GNU_RETAIN), so --gc-sections could not drop the public API a function never calls (the
 #     CloudFormation/EC2/STS clients, the CLI-only parts of Odin); internalizing lets it, since a bootstrap is one
@@ -58,7 +58,7 @@ fi
 #     (Changing these flags in an existing .build/lambda may not recompile; remove .build/lambda once.)
 LINK=(-Xlinker "$PWD/$SCRATCH/shim/glibc-shim.o" -Xlinker --wrap=hypotf -Xlinker --wrap=hypot
       -Xswiftc -Xclang-linker -Xswiftc "--config=$PWD/$SCRATCH/shim/link.cfg"
-      -Xlinker --no-export-dynamic -Xlinker --no-pie
+      -Xlinker --no-export-dynamic
       -Xswiftc -Xfrontend -Xswiftc -internalize-at-link -Xswiftc -Xfrontend -Xswiftc -function-sections)
 BUILD=("$SWIFT" build -c release --scratch-path "$SCRATCH" --static-swift-stdlib "${LINK[@]}")
 

@@ -69,8 +69,9 @@ if [ ${#cols[@]} -gt 0 ]; then
     echo "LambdaJSON; only replacing all of them removes the group. (2) OpenSSL, in echo too: Debian's libcrypto.a has"
     echo "no per-function sections and its default provider's tables reach every algorithm built in ($crypto of"
     echo "$crypto_all members linked); a smaller libcrypto means building OpenSSL without the algorithms TLS to AWS"
-    echo "never negotiates. Applied in scripts/package.sh: --no-export-dynamic, --no-pie, and -internalize-at-link with"
-    echo "-function-sections for this package's modules (so --gc-sections drops their unused public API)."
+    echo "never negotiates. Applied in scripts/package.sh: --no-export-dynamic and -internalize-at-link with"
+    echo "-function-sections for this package's modules (so --gc-sections drops their unused public API). Not applied:"
+    echo "--no-pie (1.4 MB fewer relocations, 0.14 MB of zip) would load libcurl and OpenSSL at a fixed address."
     echo
   fi
 fi
