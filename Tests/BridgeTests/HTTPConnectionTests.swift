@@ -6,10 +6,10 @@ import Testing
 import Glibc
 #endif
 
-/// `HTTPConnection` (libcurl connects, HTTP/1.1 framed by us) against a raw TCP server that answers with scripted
+/// `HTTPConnection` (its own socket, HTTP/1.1 framed by us) against a raw TCP server that answers with scripted
 /// bytes: every framing a Runtime API server may use, byte-at-a-time delivery, and a peer that drops the kept-alive
 /// connection.
-@Suite("HTTP connection (CONNECT_ONLY)")
+@Suite("HTTP connection (own socket)")
 struct HTTPConnectionTests {
     /// Accepts connections on 127.0.0.1; for each request (head plus Content-Length body) calls `reply`, which
     /// returns raw response bytes, whether to write them one byte at a time, and whether to close afterwards.
@@ -217,7 +217,7 @@ extension HTTPConnectionTests {
         }
     }
 
-    @Test("CONNECT_ONLY connection: header values arrive without surrounding whitespace or CR/LF")
+    @Test("Runtime API connection: header values arrive without surrounding whitespace or CR/LF")
     func connectionTrimsHeaderValues() throws {
         let server = try RawServer { _, _ in (Self.bytes(Self.paddedHead), true, true) }
         let response = try HTTPConnection(origin: server.origin, userAgent: "test/1")
