@@ -65,8 +65,14 @@ public final class HTTPConnection {
 
     /// Sends `request` (its URL must start with this connection's origin) and returns the whole response.
     public func send(_ request: HTTPRequest) throws(HTTPError) -> HTTPResponse {
-        let url = request.url.utf8, originBytes = origin.utf8
-        guard url.starts(with: originBytes) else {
+        var url = request.url
+        let originLength = origin.utf8.count
+        let onOrigin = url.withUTF8 { urlBytes in
+            var origin = origin
+            return urlBytes.count >= originLength
+                && origin.withUTF8 { memcmp(urlBytes.baseAddress!, $0.baseAddress!, originLength) == 0 }
+        }
+        guard onOrigin else {
             throw HTTPError(kind: .invalidRequest, message: "URL is not on \(origin)", url: request.url)
         }
         let body: [UInt8]
@@ -75,7 +81,7 @@ public final class HTTPConnection {
         case .bytes(let bytes): body = bytes
         case .file: throw HTTPError(kind: .invalidRequest, message: "HTTPConnection sends in-memory bodies only", url: request.url)
         }
-        Self.appendHead(to: &head, method: request.method, target: url.dropFirst(originBytes.count),
+        Self.appendHead(to: &head, method: request.method, target: Substring(url).utf8.dropFirst(originLength),
                         fixedHeaderLines: fixedHeaderLines, headers: request.headers, body: body)
         let reused = socket >= 0
         do {
@@ -257,25 +263,39 @@ public final class HTTPConnection {
     static func appendHead(to head: inout [UInt8], method: String, target: Substring.UTF8View,
                            fixedHeaderLines: [UInt8], headers: HTTPHeaders, body: [UInt8]) {
         head.removeAll(keepingCapacity: true)
-        head.append(contentsOf: method.utf8)
+        appendUTF8(method, to: &head)
         head.append(0x20)
-        if target.isEmpty { head.append(UInt8(ascii: "/")) } else { head.append(contentsOf: target) }
-        head.append(contentsOf: " HTTP/1.1\r\n".utf8)
+        if target.isEmpty {
+            head.append(UInt8(ascii: "/"))
+        } else if target.withContiguousStorageIfAvailable({ head.append(contentsOf: $0) }) == nil {
+            head.append(contentsOf: target)
+        }
+        appendUTF8(" HTTP/1.1\r\n", to: &head)
         head.append(contentsOf: fixedHeaderLines)
         var hasLength = false
         for (name, value) in headers {
             if HTTPHeaders.equal(name, "Content-Length") { hasLength = true }
-            head.append(contentsOf: name.utf8)
-            head.append(contentsOf: ": ".utf8)
-            head.append(contentsOf: value.utf8)
-            head.append(contentsOf: "\r\n".utf8)
+            appendUTF8(name, to: &head)
+            head.append(0x3a)
+            head.append(0x20)
+            appendUTF8(value, to: &head)
+            head.append(0x0d)
+            head.append(0x0a)
         }
         if !hasLength && (!body.isEmpty || method == "POST" || method == "PUT") {
-            head.append(contentsOf: "Content-Length: ".utf8)
+            appendUTF8("Content-Length: ", to: &head)
             appendDecimal(body.count, to: &head)
-            head.append(contentsOf: "\r\n".utf8)
+            head.append(0x0d)
+            head.append(0x0a)
         }
-        head.append(contentsOf: "\r\n".utf8)
+        head.append(0x0d)
+        head.append(0x0a)
+    }
+
+    /// Appends the UTF-8 of `text` as one copy (`append(contentsOf: text.utf8)` walks the view byte by byte).
+    static func appendUTF8(_ text: String, to bytes: inout [UInt8]) {
+        var text = text
+        text.withUTF8 { bytes.append(contentsOf: $0) }
     }
 
     static func appendDecimal(_ value: Int, to bytes: inout [UInt8]) {
@@ -448,43 +468,49 @@ public final class HTTPConnection {
 
     /// `HTTP/1.x SSS reason` then `Name: value` lines (obsolete line folding is not accepted). One pass over the
     /// bytes: this runs twice per Lambda invocation.
-    static func parseHead(_ bytes: ArraySlice<UInt8>) -> Head? {
+    static func parseHead(_ slice: ArraySlice<UInt8>) -> Head? {
+        slice.withUnsafeBufferPointer { parseHead(bytes: $0) }
+    }
+
+    private static func parseHead(bytes: UnsafeBufferPointer<UInt8>) -> Head? {
         // Status line: "HTTP/1." digit, space, three digits, then a space or the end of the line.
-        let start = bytes.startIndex
-        guard bytes.count >= 12, bytes[start..<(start + 7)].elementsEqual("HTTP/1.".utf8),
-              bytes[start + 8] == 0x20 else { return nil }
+        let end = bytes.count
+        guard end >= 12, let base = bytes.baseAddress, memcmp(base, "HTTP/1.", 7) == 0, bytes[8] == 0x20 else {
+            return nil
+        }
         var status = 0
-        for index in (start + 9)..<(start + 12) {
+        for index in 9..<12 {
             let digit = bytes[index]
             guard digit >= 0x30 && digit <= 0x39 else { return nil }
             status = status * 10 + Int(digit - 0x30)
         }
-        var index = start + 12
-        guard index == bytes.endIndex || bytes[index] == 0x20 || bytes[index] == 0x0d || bytes[index] == 0x0a else {
-            return nil
+        guard end == 12 || bytes[12] == 0x20 || bytes[12] == 0x0d || bytes[12] == 0x0a else { return nil }
+        /// The index of the first `byte` in `from..<end`, or `end`.
+        func next(_ byte: UInt8, from: Int) -> Int {
+            guard from < end, let found = memchr(base + from, Int32(byte), end - from) else { return end }
+            return UnsafeRawPointer(found) - UnsafeRawPointer(base)
         }
-        while index < bytes.endIndex && bytes[index] != 0x0a { index += 1 }
+        var index = next(0x0a, from: 12)
         var headers = HTTPHeaders()
         headers.reserveCapacity(12)
-        while index < bytes.endIndex {
+        while index < end {
             index += 1  // past the LF
-            var lineEnd = index
-            while lineEnd < bytes.endIndex && bytes[lineEnd] != 0x0a { lineEnd += 1 }
+            let lineEnd = next(0x0a, from: index)
             var contentEnd = lineEnd
             if contentEnd > index && bytes[contentEnd - 1] == 0x0d { contentEnd -= 1 }
             if contentEnd > index {
-                var colon = index
-                while colon < contentEnd && bytes[colon] != UInt8(ascii: ":") { colon += 1 }
+                let colon = min(next(UInt8(ascii: ":"), from: index), contentEnd)
                 guard colon > index && colon < contentEnd else { return nil }
                 var valueStart = colon + 1, valueEnd = contentEnd
                 while valueStart < valueEnd && (bytes[valueStart] == 0x20 || bytes[valueStart] == 0x09) { valueStart += 1 }
                 while valueEnd > valueStart && (bytes[valueEnd - 1] == 0x20 || bytes[valueEnd - 1] == 0x09) { valueEnd -= 1 }
-                headers.add(name: String(decoding: bytes[index..<colon], as: UTF8.self),
-                            value: String(decoding: bytes[valueStart..<valueEnd], as: UTF8.self))
+                headers.add(name: String(decoding: UnsafeBufferPointer(rebasing: bytes[index..<colon]), as: UTF8.self),
+                            value: String(decoding: UnsafeBufferPointer(rebasing: bytes[valueStart..<valueEnd]),
+                                          as: UTF8.self))
             }
             index = lineEnd
         }
-        return Head(status: status, version11: bytes[start + 7] == UInt8(ascii: "1"), headers: headers)
+        return Head(status: status, version11: bytes[7] == UInt8(ascii: "1"), headers: headers)
     }
 }
 

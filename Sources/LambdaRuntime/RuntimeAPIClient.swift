@@ -81,7 +81,8 @@ public final class RuntimeAPIClient {
             throw RuntimeError(.missingRequestID, step: "next",
                                "the invocation has no Lambda-Runtime-Aws-Request-Id header; it cannot be answered")
         }
-        guard requestID.utf8.allSatisfy(Self.isRequestIDByte) else {
+        guard requestID.utf8.withContiguousStorageIfAvailable({ $0.allSatisfy(Self.isRequestIDByte) })
+                ?? requestID.utf8.allSatisfy(Self.isRequestIDByte) else {
             throw RuntimeError(.missingRequestID, step: "next",
                                "Lambda-Runtime-Aws-Request-Id '\(requestID.prefix(80))' has characters a request id never has; it cannot be answered safely")
         }

@@ -143,6 +143,12 @@ import TestSupport
         #expect(failure(["ODIN_PRIORITY": "urgent"]).hasPrefix("ODIN_PRIORITY:"))
         #expect(failure(["ODIN_PROFILE_JSON": #"{"budget":{"amount":-1}}"#]).contains("budget.amount"))
         #expect(try OdinAWS.settings(environment: good.merging(["ODIN_PRIORITY": "high"]) { $1 }).schedulingPriority == 300)
+        // Values lose surrounding spaces.
+        let padded = try OdinAWS.settings(environment: good.merging(
+            ["ODIN_STAGE": " prod ", "ODIN_TABLE": "  odin-state", "ODIN_SHARE_IDENTIFIER": "odin  "]) { $1 })
+        #expect(padded.stage == "prod" && padded.table == "odin-state" && padded.shareIdentifier == "odin")
+        #expect(failure(["ODIN_STAGE": "   "]).hasPrefix("ODIN_STAGE:"))
+        #expect(OdinAWS.trimmingSpaces("  a b  ") == "a b" && OdinAWS.trimmingSpaces("") == "" && OdinAWS.trimmingSpaces("ab") == "ab")
     }
 }
 
