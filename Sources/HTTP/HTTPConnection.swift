@@ -339,19 +339,19 @@ public final class HTTPConnection {
             if (100..<200).contains(head.status) { continue }  // interim responses carry no body
 
             var keepAlive = head.version11
-            if let connection = head.headers["Connection"] {
+            if let connection = head.connection {
                 if HTTPHeaders.equal(connection, "close") { keepAlive = false }
                 if HTTPHeaders.equal(connection, "keep-alive") { keepAlive = true }
             }
             let body: [UInt8]
             if head.status == 204 || head.status == 304 {
                 body = []
-            } else if let encoding = head.headers["Transfer-Encoding"], !HTTPHeaders.equal(encoding, "identity") {
+            } else if let encoding = head.transferEncoding, !HTTPHeaders.equal(encoding, "identity") {
                 guard HTTPHeaders.equal(encoding, "chunked") else {
                     throw HTTPError(kind: .receive, message: "unsupported Transfer-Encoding \(encoding)", url: url)
                 }
                 body = try readChunked(url: url)
-            } else if let lengthText = head.headers["Content-Length"] {
+            } else if let lengthText = head.contentLength {
                 guard let length = Int(lengthText), length >= 0 else {
                     throw HTTPError(kind: .receive, message: "bad Content-Length \(lengthText)", url: url)
                 }
@@ -464,6 +464,11 @@ public final class HTTPConnection {
         var status: Int
         var version11: Bool
         var headers: HTTPHeaders
+        /// The first `Content-Length`, `Transfer-Encoding` and `Connection` values, noted while parsing (the framing
+        /// needs them for every response; looking them up again would scan the headers three more times).
+        var contentLength: String? = nil
+        var transferEncoding: String? = nil
+        var connection: String? = nil
     }
 
     /// `HTTP/1.x SSS reason` then `Name: value` lines (obsolete line folding is not accepted). One pass over the
@@ -491,8 +496,8 @@ public final class HTTPConnection {
             return UnsafeRawPointer(found) - UnsafeRawPointer(base)
         }
         var index = next(0x0a, from: 12)
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(12)
+        var head = Head(status: status, version11: bytes[7] == UInt8(ascii: "1"), headers: HTTPHeaders())
+        head.headers.reserveCapacity(12)
         while index < end {
             index += 1  // past the LF
             let lineEnd = next(0x0a, from: index)
@@ -504,13 +509,31 @@ public final class HTTPConnection {
                 var valueStart = colon + 1, valueEnd = contentEnd
                 while valueStart < valueEnd && (bytes[valueStart] == 0x20 || bytes[valueStart] == 0x09) { valueStart += 1 }
                 while valueEnd > valueStart && (bytes[valueEnd - 1] == 0x20 || bytes[valueEnd - 1] == 0x09) { valueEnd -= 1 }
-                headers.add(name: String(decoding: UnsafeBufferPointer(rebasing: bytes[index..<colon]), as: UTF8.self),
-                            value: String(decoding: UnsafeBufferPointer(rebasing: bytes[valueStart..<valueEnd]),
-                                          as: UTF8.self))
+                let name = UnsafeBufferPointer(rebasing: bytes[index..<colon])
+                let value = String(decoding: UnsafeBufferPointer(rebasing: bytes[valueStart..<valueEnd]), as: UTF8.self)
+                head.headers.add(name: String(decoding: name, as: UTF8.self), value: value)
+                if head.contentLength == nil && equalIgnoringCase(name, "content-length") {
+                    head.contentLength = value
+                } else if head.transferEncoding == nil && equalIgnoringCase(name, "transfer-encoding") {
+                    head.transferEncoding = value
+                } else if head.connection == nil && equalIgnoringCase(name, "connection") {
+                    head.connection = value
+                }
             }
             index = lineEnd
         }
-        return Head(status: status, version11: bytes[7] == UInt8(ascii: "1"), headers: headers)
+        return head
+    }
+
+    /// ASCII case-insensitive comparison of a header name with a lowercase literal.
+    private static func equalIgnoringCase(_ name: UnsafeBufferPointer<UInt8>, _ lowercase: StaticString) -> Bool {
+        guard name.count == lowercase.utf8CodeUnitCount else { return false }
+        let literal = lowercase.utf8Start
+        for index in 0..<name.count {
+            let byte = name[index]
+            if (byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte) != literal[index] { return false }
+        }
+        return true
     }
 }
 

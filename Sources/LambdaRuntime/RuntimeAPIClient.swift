@@ -76,8 +76,24 @@ public final class RuntimeAPIClient {
             throw RuntimeError(.fatalStatus(response.status), step: "next",
                                "unexpected status \(response.status): \(Self.snippet(response.body))")
         }
-        let headers = response.headers
-        guard let requestID = headers["Lambda-Runtime-Aws-Request-Id"], !requestID.isEmpty else {
+        // One pass over the headers (the first of each name counts, as with `HTTPHeaders`' subscript).
+        var requestIDValue: String?, deadline: String?, functionARN: String?, traceID: String?
+        var clientContext: String?, cognitoIdentity: String?, tenantID: String?
+        for (name, value) in response.headers {
+            func take(_ slot: inout String?, _ expected: String) {
+                if slot == nil && HTTPHeaders.equal(name, expected) { slot = value }
+            }
+            switch name.utf8.count {
+            case 29: take(&requestIDValue, "Lambda-Runtime-Aws-Request-Id"); take(&clientContext, "Lambda-Runtime-Client-Context")
+            case 26: take(&deadline, "Lambda-Runtime-Deadline-Ms")
+            case 35: take(&functionARN, "Lambda-Runtime-Invoked-Function-Arn")
+            case 23: take(&traceID, "Lambda-Runtime-Trace-Id")
+            case 31: take(&cognitoIdentity, "Lambda-Runtime-Cognito-Identity")
+            case 28: take(&tenantID, "Lambda-Runtime-Aws-Tenant-Id")
+            default: break
+            }
+        }
+        guard let requestID = requestIDValue, !requestID.isEmpty else {
             throw RuntimeError(.missingRequestID, step: "next",
                                "the invocation has no Lambda-Runtime-Aws-Request-Id header; it cannot be answered")
         }
@@ -88,13 +104,9 @@ public final class RuntimeAPIClient {
         }
         var invocation = Invocation(
             requestID: requestID, deadlineMs: nil, headerProblem: nil,
-            invokedFunctionARN: headers["Lambda-Runtime-Invoked-Function-Arn"] ?? "",
-            traceID: headers["Lambda-Runtime-Trace-Id"],
-            clientContext: headers["Lambda-Runtime-Client-Context"],
-            cognitoIdentity: headers["Lambda-Runtime-Cognito-Identity"],
-            tenantID: headers["Lambda-Runtime-Aws-Tenant-Id"],
-            payload: response.body)
-        if let deadline = headers["Lambda-Runtime-Deadline-Ms"] {
+            invokedFunctionARN: functionARN ?? "", traceID: traceID, clientContext: clientContext,
+            cognitoIdentity: cognitoIdentity, tenantID: tenantID, payload: response.body)
+        if let deadline {
             if let value = Int64(deadline) {
                 invocation.deadlineMs = value
             } else {
