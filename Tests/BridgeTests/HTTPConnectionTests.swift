@@ -155,6 +155,34 @@ struct HTTPConnectionTests {
         #expect(response.status == 204 && response.body.isEmpty)
     }
 
+    @Test func headsAndBodiesLargerThanTheReceiveBufferOnOneConnection() throws {
+        // A 40 KiB header and a 1 MiB body (the receive buffer starts at 16 KiB), then a small response on the same
+        // connection: nothing of the first response may leak into the second.
+        let big = String(repeating: "h", count: 40 * 1024)
+        let body = String(repeating: "b", count: 1 << 20)
+        let server = try RawServer { _, index in
+            index == 0
+                ? (Self.bytes("HTTP/1.1 200 OK\r\nX-Big: \(big)\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"), false, false)
+                : (Self.bytes("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"), false, false)
+        }
+        let connection = try HTTPConnection(origin: server.origin, userAgent: "test/1")
+        let first = try connection.send(HTTPRequest(url: server.origin + "/"))
+        #expect(first.headers["x-big"]?.utf8.count == big.utf8.count)
+        #expect(first.body.count == body.utf8.count && first.body.allSatisfy { $0 == UInt8(ascii: "b") })
+        #expect(try connection.send(HTTPRequest(url: server.origin + "/")).body == Self.bytes("ok"))
+        #expect(server.connections == 1)
+    }
+
+    @Test func originNeedsAHostAndAPort() {
+        #expect(throws: HTTPError.self) { try HTTPConnection(origin: "http://127.0.0.1:http", userAgent: "x") }
+        #expect(throws: HTTPError.self) { try HTTPConnection(origin: "http://:9001", userAgent: "x") }
+        #expect(throws: HTTPError.self) { try HTTPConnection(origin: "http://127.0.0.1:70000", userAgent: "x") }
+        #expect((try? HTTPConnection(origin: "http://[::1]:9001", userAgent: "x"))?.authority == "[::1]:9001")
+        #expect(throws: HTTPError.self) {
+            try HTTPConnection(origin: "http://127.0.0.1:9001", userAgent: "x").send(HTTPRequest(url: "http://127.0.0.2:9001/"))
+        }
+    }
+
     @Test func keptAliveConnectionDroppedByThePeerIsRetriedOnceOnAFreshOne() throws {
         // The server closes after every response without saying so, as an idle-timeout would.
         let server = try RawServer { _, index in
