@@ -44,19 +44,38 @@ FileManager.default.changeCurrentDirectoryPath(cwd)
 
 let payload = Array(#"{"n":1,"camera":"cam01"}"#.utf8)
 
+/// CPU time the process has run so far (all threads, user + system), in nanoseconds, from the scheduler's
+/// `/proc/PID/task/TID/schedstat` (less disturbed by other load on a shared machine than wall time).
+func cpuNanoseconds(_ pid: pid_t) -> Double? {
+    guard let threads = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task") else { return nil }
+    var total = 0.0
+    for thread in threads {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/task/\(thread)/schedstat", encoding: .utf8),
+              let first = text.split(separator: " ").first, let value = Double(first) else { continue }
+        total += value
+    }
+    return total
+}
+
 // Init time: median over `starts` fresh processes of spawn → first GET next.
 var initTimes: [Double] = []
+var initCPU: [Double] = []
 for _ in 0..<starts {
     let emulator = try RuntimeAPIEmulator()
     let process = try ChildProcess(path: command, arguments: commandArguments, environment: environment(emulator.address),
                                    outputPath: "/dev/null")
     let deadline = Date().addingTimeInterval(20)
     while emulator.firstNextAt == nil && Date() < deadline && process.poll() == nil { usleep(100) }
-    if let first = emulator.firstNextAt { initTimes.append((first - process.startedAt) * 1000) }
+    if let first = emulator.firstNextAt {
+        initTimes.append((first - process.startedAt) * 1000)
+        // The process now waits in its first GET next: what it has run so far is its init.
+        if let cpu = cpuNanoseconds(process.pid) { initCPU.append(cpu / 1e6) }
+    }
     process.terminate(grace: 0.2)
     emulator.stop()
 }
 initTimes.sort()
+initCPU.sort()
 
 // Per-invocation overhead: one process, warm-up, then `invocations` sequential next → response cycles.
 let emulator = try RuntimeAPIEmulator()
@@ -64,14 +83,17 @@ let process = try ChildProcess(path: command, arguments: commandArguments, envir
                                outputPath: "/dev/null")
 var failures = 0
 var elapsed = 0.0
+var cpuPerInvocation = -1.0
 // Peak RSS is read after at least the init (first GET next) has happened.
 let initDeadline = Date().addingTimeInterval(20)
 while emulator.firstNextAt == nil && Date() < initDeadline && process.poll() == nil { usleep(100) }
 if invocations > 0 {
     for _ in 0..<100 { if case .response = emulator.invoke(payload) {} else { failures += 1 } }
+    let cpuBefore = cpuNanoseconds(process.pid)
     let started = Date()
     for _ in 0..<invocations { if case .response = emulator.invoke(payload) {} else { failures += 1 } }
     elapsed = Date().timeIntervalSince(started)
+    if let cpuBefore, let cpuAfter = cpuNanoseconds(process.pid) { cpuPerInvocation = (cpuAfter - cpuBefore) / Double(invocations) / 1000 }
 }
 let rss = process.peakRSSKiB() ?? 0
 process.terminate(grace: 0.5)
@@ -84,6 +106,8 @@ let result: [String: Any] = [
     "us_per_invocation": invocations > 0 ? elapsed / Double(invocations) * 1e6 : -1,
     "init_ms_median": initTimes.isEmpty ? -1 : initTimes[initTimes.count / 2],
     "init_samples": initTimes.count,
+    "init_cpu_ms_median": initCPU.isEmpty ? -1 : initCPU[initCPU.count / 2],
+    "cpu_us_per_invocation": cpuPerInvocation,
     "peak_rss_kib": rss,
 ]
 let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])

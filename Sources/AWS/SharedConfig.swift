@@ -38,6 +38,8 @@ public struct SharedConfig: Sendable, Equatable {
 
     static func parseINI(_ text: String, isConfigFile: Bool) -> [String: [String: String]] {
         var result: [String: [String: String]] = [:]
+        // A missing file (a Lambda function has none) costs nothing at cold start.
+        guard !text.isEmpty else { return result }
         var current: String?
         for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r" }) {
             let line = rawLine.trimmingCharacters(in: .whitespaces)

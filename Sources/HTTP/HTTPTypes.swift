@@ -59,7 +59,7 @@ public struct HTTPHeaders: Sendable, Sequence, Equatable, CustomStringConvertibl
     public var description: String { "[" + fields.map(\.name).joined(separator: ", ") + "]" }
 
     /// ASCII case-insensitive comparison of header names, without allocating.
-    static func equal(_ lhs: String, _ rhs: String) -> Bool {
+    package static func equal(_ lhs: String, _ rhs: String) -> Bool {
         guard lhs.utf8.count == rhs.utf8.count else { return false }
         // Over both buffers directly (every header lookup of every request comes through here).
         let direct = lhs.utf8.withContiguousStorageIfAvailable { left in

@@ -20,14 +20,16 @@ public struct Invocation: Sendable {
     public var payload: [UInt8]
 }
 
-/// The Runtime API (2018-06-01) client on one kept-alive connection that libcurl opens (`HTTPConnection`: libcurl
-/// connects, the small HTTP/1.1 exchanges are framed there), so the connection to the API stays open between
-/// invocations and no per-request URL parsing or request building happens inside libcurl. Transient failures
-/// (connection refused or dropped, 502/503/504/429) are retried with backoff; statuses that mean the environment is
-/// broken (403 on a post, 500) end the process through a thrown `RuntimeError`.
+/// The Runtime API (2018-06-01) client on one kept-alive connection (`HTTPConnection`: a plain socket with HTTP/1.1
+/// framed there, no libcurl), so the connection to the API stays open between invocations, no per-request URL
+/// parsing or request building happens in a library, and a cold start reaches its first `GET next` without
+/// initialising libcurl or OpenSSL (the AWS clients do that at their first call). Transient failures (connection
+/// refused or dropped, 502/503/504/429) are retried with backoff; statuses that mean the environment is broken (403 on
+/// a post, 500) end the process through a thrown `RuntimeError`.
 public final class RuntimeAPIClient {
     /// `http://host:port/2018-06-01/runtime` (accepts `host:port`, `[v6]:port`, `host:port/prefix`, or an http URL).
     public let baseURL: String
+    private let nextURL: String
     private let http: HTTPConnection
     private let logger: Logger
     private let maxAttempts: Int
@@ -52,6 +54,7 @@ public final class RuntimeAPIClient {
                                "AWS_LAMBDA_RUNTIME_API='\(runtimeAPI)' has no valid port; expected host:port")
         }
         baseURL = base + "/2018-06-01/runtime"
+        nextURL = baseURL + "/invocation/next"
         do {
             // Direct (never a proxy), no overall timeout: `next` may legitimately block for a long time.
             http = try HTTPConnection(origin: "http://" + authority, connectTimeoutSeconds: 1,
@@ -68,29 +71,42 @@ public final class RuntimeAPIClient {
 
     /// Blocks until the next invocation arrives.
     public func next() throws(RuntimeError) -> Invocation {
-        let response = try send(HTTPRequest(method: "GET", url: baseURL + "/invocation/next"), step: "next")
+        let response = try send(HTTPRequest(method: "GET", url: nextURL), step: "next")
         guard response.status == 200 else {
             throw RuntimeError(.fatalStatus(response.status), step: "next",
                                "unexpected status \(response.status): \(Self.snippet(response.body))")
         }
-        let headers = response.headers
-        guard let requestID = headers["Lambda-Runtime-Aws-Request-Id"], !requestID.isEmpty else {
+        // One pass over the headers (the first of each name counts, as with `HTTPHeaders`' subscript).
+        var requestIDValue: String?, deadline: String?, functionARN: String?, traceID: String?
+        var clientContext: String?, cognitoIdentity: String?, tenantID: String?
+        for (name, value) in response.headers {
+            func take(_ slot: inout String?, _ expected: String) {
+                if slot == nil && HTTPHeaders.equal(name, expected) { slot = value }
+            }
+            switch name.utf8.count {
+            case 29: take(&requestIDValue, "Lambda-Runtime-Aws-Request-Id"); take(&clientContext, "Lambda-Runtime-Client-Context")
+            case 26: take(&deadline, "Lambda-Runtime-Deadline-Ms")
+            case 35: take(&functionARN, "Lambda-Runtime-Invoked-Function-Arn")
+            case 23: take(&traceID, "Lambda-Runtime-Trace-Id")
+            case 31: take(&cognitoIdentity, "Lambda-Runtime-Cognito-Identity")
+            case 28: take(&tenantID, "Lambda-Runtime-Aws-Tenant-Id")
+            default: break
+            }
+        }
+        guard let requestID = requestIDValue, !requestID.isEmpty else {
             throw RuntimeError(.missingRequestID, step: "next",
                                "the invocation has no Lambda-Runtime-Aws-Request-Id header; it cannot be answered")
         }
-        guard requestID.utf8.allSatisfy(Self.isRequestIDByte) else {
+        guard requestID.utf8.withContiguousStorageIfAvailable({ $0.allSatisfy(Self.isRequestIDByte) })
+                ?? requestID.utf8.allSatisfy(Self.isRequestIDByte) else {
             throw RuntimeError(.missingRequestID, step: "next",
                                "Lambda-Runtime-Aws-Request-Id '\(requestID.prefix(80))' has characters a request id never has; it cannot be answered safely")
         }
         var invocation = Invocation(
             requestID: requestID, deadlineMs: nil, headerProblem: nil,
-            invokedFunctionARN: headers["Lambda-Runtime-Invoked-Function-Arn"] ?? "",
-            traceID: headers["Lambda-Runtime-Trace-Id"],
-            clientContext: headers["Lambda-Runtime-Client-Context"],
-            cognitoIdentity: headers["Lambda-Runtime-Cognito-Identity"],
-            tenantID: headers["Lambda-Runtime-Aws-Tenant-Id"],
-            payload: response.body)
-        if let deadline = headers["Lambda-Runtime-Deadline-Ms"] {
+            invokedFunctionARN: functionARN ?? "", traceID: traceID, clientContext: clientContext,
+            cognitoIdentity: cognitoIdentity, tenantID: tenantID, payload: response.body)
+        if let deadline {
             if let value = Int64(deadline) {
                 invocation.deadlineMs = value
             } else {
@@ -151,7 +167,7 @@ public final class RuntimeAPIClient {
             attempt += 1
             do {
                 let response = try http.send(request)
-                if [429, 502, 503, 504].contains(response.status) && attempt < maxAttempts {
+                if Self.isTransient(response.status) && attempt < maxAttempts {
                     logger.warning("Runtime API \(step) answered \(response.status); retrying", ["lambda.step": step])
                 } else {
                     return response
@@ -167,6 +183,10 @@ public final class RuntimeAPIClient {
             // in all), long enough to ride out a restart of the API, short enough not to hide a dead sandbox.
             usleep(useconds_t(min(500, backoffMs << min(attempt - 1, 10))) * 1000)
         }
+    }
+
+    static func isTransient(_ status: Int) -> Bool {
+        status == 429 || status == 502 || status == 503 || status == 504
     }
 
     static func errorBody(type: String, message: String) -> [UInt8] {

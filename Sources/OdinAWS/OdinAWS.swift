@@ -57,7 +57,7 @@ public enum AWSBinding {
             throw OdinAWSError(variable: missing.joined(separator: ", "),
                                "not set; the stack (infra/stack.yaml) sets every ODIN_* variable of the functions")
         }
-        func value(_ name: String) -> String { String(environment[name]!.drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed()) }
+        func value(_ name: String) -> String { trimmingSpaces(environment[name]!) }
         let stage = value("ODIN_STAGE")
         guard stage.utf8.allSatisfy({ ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) }), (1...10).contains(stage.count)
         else { throw OdinAWSError(variable: "ODIN_STAGE", "'\(stage)' must be 1–10 characters of a-z and 0-9") }
@@ -119,6 +119,16 @@ public enum AWSBinding {
         var result = settings
         result.profile = profile
         return result
+    }
+
+    /// `text` without its leading and trailing spaces, by UTF-8 index (a `Character` walk through reversed
+    /// collections ran unspecialised generic code and cost a quarter of a function's cold start).
+    package static func trimmingSpaces(_ text: String) -> String {
+        let bytes = text.utf8
+        guard let first = bytes.firstIndex(where: { $0 != 0x20 }) else { return "" }
+        let last = bytes.lastIndex(where: { $0 != 0x20 })!
+        if first == bytes.startIndex && bytes.index(after: last) == bytes.endIndex { return text }
+        return String(text[first...last])
     }
 
     /// Accepts a plain name or an ARN of `kind` (`arn:aws:batch:…:job-queue/NAME`) and returns the name.

@@ -6,10 +6,10 @@ import Testing
 import Glibc
 #endif
 
-/// `HTTPConnection` (libcurl connects, HTTP/1.1 framed by us) against a raw TCP server that answers with scripted
+/// `HTTPConnection` (its own socket, HTTP/1.1 framed by us) against a raw TCP server that answers with scripted
 /// bytes: every framing a Runtime API server may use, byte-at-a-time delivery, and a peer that drops the kept-alive
 /// connection.
-@Suite("HTTP connection (CONNECT_ONLY)")
+@Suite("HTTP connection (own socket)")
 struct HTTPConnectionTests {
     /// Accepts connections on 127.0.0.1; for each request (head plus Content-Length body) calls `reply`, which
     /// returns raw response bytes, whether to write them one byte at a time, and whether to close afterwards.
@@ -155,6 +155,34 @@ struct HTTPConnectionTests {
         #expect(response.status == 204 && response.body.isEmpty)
     }
 
+    @Test func headsAndBodiesLargerThanTheReceiveBufferOnOneConnection() throws {
+        // A 40 KiB header and a 1 MiB body (the receive buffer starts at 16 KiB), then a small response on the same
+        // connection: nothing of the first response may leak into the second.
+        let big = String(repeating: "h", count: 40 * 1024)
+        let body = String(repeating: "b", count: 1 << 20)
+        let server = try RawServer { _, index in
+            index == 0
+                ? (Self.bytes("HTTP/1.1 200 OK\r\nX-Big: \(big)\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"), false, false)
+                : (Self.bytes("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"), false, false)
+        }
+        let connection = try HTTPConnection(origin: server.origin, userAgent: "test/1")
+        let first = try connection.send(HTTPRequest(url: server.origin + "/"))
+        #expect(first.headers["x-big"]?.utf8.count == big.utf8.count)
+        #expect(first.body.count == body.utf8.count && first.body.allSatisfy { $0 == UInt8(ascii: "b") })
+        #expect(try connection.send(HTTPRequest(url: server.origin + "/")).body == Self.bytes("ok"))
+        #expect(server.connections == 1)
+    }
+
+    @Test func originNeedsAHostAndAPort() {
+        #expect(throws: HTTPError.self) { try HTTPConnection(origin: "http://127.0.0.1:http", userAgent: "x") }
+        #expect(throws: HTTPError.self) { try HTTPConnection(origin: "http://:9001", userAgent: "x") }
+        #expect(throws: HTTPError.self) { try HTTPConnection(origin: "http://127.0.0.1:70000", userAgent: "x") }
+        #expect((try? HTTPConnection(origin: "http://[::1]:9001", userAgent: "x"))?.authority == "[::1]:9001")
+        #expect(throws: HTTPError.self) {
+            try HTTPConnection(origin: "http://127.0.0.1:9001", userAgent: "x").send(HTTPRequest(url: "http://127.0.0.2:9001/"))
+        }
+    }
+
     @Test func keptAliveConnectionDroppedByThePeerIsRetriedOnceOnAFreshOne() throws {
         // The server closes after every response without saying so, as an idle-timeout would.
         let server = try RawServer { _, index in
@@ -217,7 +245,7 @@ extension HTTPConnectionTests {
         }
     }
 
-    @Test("CONNECT_ONLY connection: header values arrive without surrounding whitespace or CR/LF")
+    @Test("Runtime API connection: header values arrive without surrounding whitespace or CR/LF")
     func connectionTrimsHeaderValues() throws {
         let server = try RawServer { _, _ in (Self.bytes(Self.paddedHead), true, true) }
         let response = try HTTPConnection(origin: server.origin, userAgent: "test/1")

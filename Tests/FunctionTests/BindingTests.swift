@@ -147,6 +147,12 @@ import TestSupport
         #expect(failure(["ODIN_PRIORITY": "urgent"]).hasPrefix("ODIN_PRIORITY:"))
         #expect(failure(["ODIN_PROFILE_JSON": #"{"budget":{"amount":-1}}"#]).contains("budget.amount"))
         #expect(try AWSBinding.settings(environment: good.merging(["ODIN_PRIORITY": "high"]) { $1 }).schedulingPriority == 300)
+        // Values lose surrounding spaces.
+        let padded = try AWSBinding.settings(environment: good.merging(
+            ["ODIN_STAGE": " prod ", "ODIN_TABLE": "  odin-state", "ODIN_SHARE_IDENTIFIER": "odin  "]) { $1 })
+        #expect(padded.stage == "prod" && padded.table == "odin-state" && padded.shareIdentifier == "odin")
+        #expect(failure(["ODIN_STAGE": "   "]).hasPrefix("ODIN_STAGE:"))
+        #expect(AWSBinding.trimmingSpaces("  a b  ") == "a b" && AWSBinding.trimmingSpaces("") == "" && AWSBinding.trimmingSpaces("ab") == "ab")
     }
 }
 
