@@ -50,6 +50,17 @@ if [ ${#cols[@]} -gt 0 ]; then
   echo
   scripts/lambda/size-attribution.py --groups "${cols[@]}"
   echo
+  echo "The package's modules each bootstrap links (object files named in its linker map); the local binding"
+  echo "(OdinLocal: LocalCompute, BatchStateMachine, the file-backed stores) and the CLI's modules must not be among them:"
+  echo
+  echo "| function | modules of this package linked | OdinLocal objects | BatchStateMachine mentions |"
+  echo "|---|---|---:|---:|"
+  for map in .build/lambda/maps/*.map; do
+    modules=$(grep -o '/[A-Za-z][A-Za-z]*\.build/' "$map" | sed 's#^/##; s#\.build/$##' | sort -u | paste -sd ' ')
+    printf '| %s | %s | %s | %s |\n' "$(basename "$map" .map)" "$modules" \
+      "$(grep -c 'OdinLocal\.build/' "$map" || true)" "$(grep -c 'BatchStateMachine' "$map" || true)"
+  done
+  echo
   if [ -f .build/lambda/maps/ingest.map ]; then
     echo "ingest, largest origins:"
     echo
