@@ -88,7 +88,7 @@ let package = Package(
             "OdinDeploy", "OdinKit", "OdinLocal", "ProfileYAML",
         ]),
         .executableTarget(name: "OdinCLI", dependencies: [
-            "OdinApp", "Odin", "OdinAWS", "OdinCost", "OdinKit", "OdinLocal", "Hugin", "AWS", "RuntimeEmulator",
+            "OdinApp", "Odin", "OdinAWS", "OdinCost", "OdinKit", "OdinLocal", "Hugin", "RuntimeEmulator",
             "OdinDeploy", "OdinBasics",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),

@@ -1,6 +1,9 @@
 import Foundation
 import Odin
+import OdinAWS
 import OdinCost
+import OdinKit
+import OdinLocal
 
 /// `odin run --quote`: the planned files priced with the cost model (issue 9) before anything is uploaded.
 package enum RunQuote {
@@ -31,5 +34,17 @@ package enum RunQuote {
                                  spentThisMonth: try CostLedger.spend(month: month, state: state),
                                  workRate: try WorkRate.fromLedger(state: state, profile: profile))
         return try engine.quote(images: images, videoSeconds: videoSeconds, acceptCost: acceptCost)
+    }
+
+    /// The ledger a quote reads: the local binding's state with `--local`, else the deployed table (ODIN_TABLE),
+    /// else none (an empty store, with a note saying this month's spend counts as 0).
+    package static func ledger(_ context: CommandContext, clock: any WallClock) throws -> (state: any StateStore, note: String?) {
+        if context.local {
+            return (try LocalStateStore(root: context.localRoot + "/state", clock: clock), nil)
+        }
+        if let table = context.environment["ODIN_TABLE"], !table.isEmpty {
+            return (DynamoStateStore(client: try AWSAccess.client(context, concurrency: 1), table: table), nil)
+        }
+        return (InMemoryStateStore(clock: clock), "quote: no ledger (set ODIN_TABLE or use --local): this month's spend counts as 0")
     }
 }

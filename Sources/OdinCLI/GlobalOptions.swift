@@ -1,5 +1,4 @@
 import ArgumentParser
-import AWS
 import Foundation
 import Hugin
 import Odin
@@ -61,23 +60,6 @@ struct GlobalOptions: ParsableArguments {
 @discardableResult
 func usage<T>(_ check: () throws -> T) throws -> T {
     do { return try check() } catch let error as CLIError { throw ValidationError(error.description) }
-}
-
-/// The commands' way to the library's AWS entry points with their `GlobalOptions`.
-extension AWSAccess {
-    static func client(global: GlobalOptions, concurrency: Int = 8) throws -> AWSClient {
-        try client(global.context, concurrency: concurrency)
-    }
-}
-
-extension DeployedNames {
-    static func resolve(global: GlobalOptions, client: AWSClient) throws -> DeployedNames {
-        try resolve(global.context, client: client)
-    }
-
-    static func awsServices(global: GlobalOptions, client: AWSClient) throws -> OdinServices {
-        try awsServices(global.context, client: client)
-    }
 }
 
 /// Output helper: JSON object or its text line.

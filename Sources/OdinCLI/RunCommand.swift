@@ -1,9 +1,7 @@
 import ArgumentParser
-import AWS
 import Foundation
 import Odin
 import OdinApp
-import OdinAWS
 import OdinCost
 import OdinKit
 import OdinLocal
@@ -124,21 +122,14 @@ struct RunCommand: ParsableCommand {
     }
 
     /// `--quote`: prices the inputs with the cost model (issue 9) and refuses an over-budget run unless
-    /// `--accept-cost`. The ledger: the local state, or the deployed table (ODIN_TABLE), else none.
+    /// `--accept-cost`.
     func quoteOrRefuse() throws {
         let clock = SystemClock()
-        let state: any StateStore
-        if global.local {
-            state = try LocalStateStore(root: global.localRoot + "/state", clock: clock)
-        } else if let table = ProcessInfo.processInfo.environment["ODIN_TABLE"], !table.isEmpty {
-            state = DynamoStateStore(client: try AWSAccess.client(global: global, concurrency: 1), table: table)
-        } else {
-            state = InMemoryStateStore(clock: clock)
-            Terminal.error("quote: no ledger (set ODIN_TABLE or use --local): this month's spend counts as 0")
-        }
+        let ledger = try RunQuote.ledger(global.context, clock: clock)
+        if let note = ledger.note { Terminal.error(note) }
         do {
             let result = try RunQuote.quote(try usage { try LocalPipeline.plan(inputs, camera: camera) },
-                                            profile: try global.loadProfile(), state: state, now: Date(),
+                                            profile: try global.loadProfile(), state: ledger.state, now: clock.now(),
                                             acceptCost: acceptCost)
             if global.json { Terminal.error(result.text()) } else { print(result.text()) }
         } catch let refusal as QuoteRefusal {
@@ -191,43 +182,15 @@ struct RunCommand: ParsableCommand {
 
     func runAWS() throws {
         let plan = try usage { try LocalPipeline.plan(inputs, camera: camera) }
-        let client = try AWSAccess.client(global: global, concurrency: concurrency)
-        guard let bucket = try bucket ?? DeployedNames.resolve(global: global, client: client).bucket else {
-            throw ValidationError("--bucket BUCKET (or ODIN_BUCKET, or --stack NAME) is required without --local")
+        let run = AWSRun(bucket: bucket, concurrency: concurrency, priority: priority, wait: wait,
+                         timeoutSeconds: timeout, localOutput: localOutput)
+        let outcome = try run.execute(plan, global.context, progress: !global.json, feedback: .terminal) {
+            [json = global.json] in if !json { print($0.uploadText) }
         }
-        let profile = try global.loadProfile()
-        let uploadStarted = Date()
-        let cameras = PriorityRequests.cameras(plan)
-        let report = try PriorityRequests.around(Dictionary(uniqueKeysWithValues: cameras.map { ($0, priority) }),
-                                                 store: S3ObjectStore(client: client, bucket: bucket),
-                                                 ingest: profile.ingest) {
-            try Uploader(client: client, bucket: bucket, concurrency: concurrency, feedback: .terminal)
-                .upload(plan, progress: !global.json)
+        if global.json {
+            try Terminal.printJSON(try outcome.jsonObject())
+        } else {
+            outcome.downloadText.forEach { print($0) }
         }
-        var output: [String: Any] = ["bucket": bucket, "uploaded": report.uploaded, "skipped": report.skipped,
-                                     "bytes": report.bytes, "priority": priority.rawValue]
-        if !global.json {
-            print("Uploaded \(report.uploaded) file(s) (\(ProgressBar.format(report.bytes, "B"))), "
-                  + "\(report.skipped) already in s3://\(bucket)/ — ingest starts the run(s) as the uploads settle, "
-                  + "at \(priority.rawValue) priority.")
-        }
-        if wait {
-            let follower = RunFollower(client: client, bucket: bucket, cameras: cameras, since: uploadStarted,
-                                       timeoutSeconds: timeout, progress: !global.json, feedback: .terminal)
-            let downloaded = try follower.followAndDownload(to: localOutput) { run, directory in
-                let report = try S3Downloader(client: client, concurrency: 8, names: nil)
-                    .download(try S3Location("s3://\(bucket)/runs/\(run)/stage3", argument: "run"), to: directory,
-                              progress: !global.json)
-                if !report.errors.isEmpty || !report.refused.isEmpty {
-                    throw CLIError("download of run \(run): \((report.errors + report.refused).prefix(5).joined(separator: "; "))")
-                }
-                return report.files
-            }
-            if !global.json {
-                for entry in downloaded { print("Stage 3 of \(entry.runID) → \(entry.localPath)") }
-            }
-            output["runs"] = try downloaded.map { try $0.jsonObject() }
-        }
-        if global.json { try Terminal.printJSON(output) }
     }
 }

@@ -383,10 +383,7 @@ public struct RunSubmitter: Sendable {
             }
             let ref = RunRecord.JobRef(jobID: jobID!, kind: "chunks", queue: queue, offset: range.lowerBound,
                                        size: range.count)
-            try services.state.put(StateItem(key: Schema.job(ref.jobID),
-                                             attributes: ["runID": .string(runID), "kind": .string("chunks"),
-                                                          "offset": .int(Int64(range.lowerBound))]),
-                                   condition: .always)
+            try services.state.put(ref.lookupItem(runID: runID), condition: .always)
             record = try RunRecord.modify(runID, state: services.state) { record in
                 // A resent write (its answer lost) may already have recorded it.
                 if !record.jobs.contains(where: { $0.jobID == ref.jobID }) { record.jobs.append(ref) }

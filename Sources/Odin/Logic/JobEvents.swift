@@ -419,15 +419,11 @@ struct RunProgress {
             ?? services.compute.submitJob(submitter.workerSubmission(
                 name: name, queue: queue, runID: runID, manifest: key, offset: 0, size: indices.count,
                 chunkCount: record.chunkCount, kind: kind, generation: generation, priority: record.priority))
-        try services.state.put(StateItem(key: Schema.job(jobID),
-                                         attributes: ["runID": .string(runID), "kind": .string(kind), "offset": .int(0),
-                                                      "generation": .int(generation)]),
-                               condition: .always)
+        let ref = RunRecord.JobRef(jobID: jobID, kind: kind, queue: queue, offset: 0, size: indices.count,
+                                   generation: generation)
+        try services.state.put(ref.lookupItem(runID: runID), condition: .always)
         try RunRecord.modify(runID, state: services.state) { record in
-            if !record.jobs.contains(where: { $0.jobID == jobID }) {
-                record.jobs.append(RunRecord.JobRef(jobID: jobID, kind: kind, queue: queue, offset: 0,
-                                                    size: indices.count, generation: generation))
-            }
+            if !record.jobs.contains(where: { $0.jobID == jobID }) { record.jobs.append(ref) }
             if record.status == .stoppedByBudget { record.status = .running }
         }
         if kind == "fallback" {
