@@ -167,11 +167,11 @@ package final class LocalPipeline {
     /// Copies the files into the store (skipping ones already there with the same size: a re-run resumes).
     package func stage(_ plan: [(source: String, key: String)], progress: Bool) throws -> [StagedFile] {
         var total: Int64 = 0
-        for (source, _) in plan { total += Self.size(source) }
+        for (source, _) in plan { total += LocalFiles.size(source) }
         let bar = options.feedback.meter("upload", total: total, unit: "B", shown: progress)
         var staged: [StagedFile] = []
         for (source, key) in plan {
-            let size = Self.size(source)
+            let size = LocalFiles.size(source)
             if let existing = try binding.objects.head(key), existing.size == size {
                 bar.advance(size)
             } else {
@@ -182,10 +182,6 @@ package final class LocalPipeline {
         }
         bar.finish()
         return staged
-    }
-
-    package static func size(_ path: String) -> Int64 {
-        ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.int64Value ?? 0
     }
 
     // MARK: - Run

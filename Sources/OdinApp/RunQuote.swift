@@ -18,7 +18,7 @@ package enum RunQuote {
             if chunking.imageExtensions.contains(ext) {
                 images += 1
             } else if chunking.videoExtensions.contains(ext) {
-                videoSeconds += Double(LocalPipeline.size(source)) / chunking.videoBytesPerSecond
+                videoSeconds += Double(LocalFiles.size(source)) / chunking.videoBytesPerSecond
             }
         }
         return (images, videoSeconds)

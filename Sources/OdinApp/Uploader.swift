@@ -34,13 +34,13 @@ package struct Uploader: Sendable {
     /// re-run skips them).
     package func upload(_ plan: [(source: String, key: String)], progress: Bool) throws -> Report {
         var total: Int64 = 0
-        for (source, _) in plan { total += LocalPipeline.size(source) }
+        for (source, _) in plan { total += LocalFiles.size(source) }
         let bar = feedback.meter("upload", total: total, unit: "B", shown: progress)
         let items = plan.map { UploadItem(source: $0.source, key: $0.key) }
         let client = client, bucket = bucket
         let outcomes = BlockingThreads.map(items.count, concurrency: concurrency) { index -> Outcome in
             let item = items[index]
-            let size = LocalPipeline.size(item.source)
+            let size = LocalFiles.size(item.source)
             defer { bar.advance(size) }
             do {
                 if try Self.alreadyUploaded(client: client, bucket: bucket, item: item, size: size) { return .skipped }
