@@ -105,7 +105,7 @@ struct DeployCommand: ParsableCommand {
 
     func run() throws {
         let deploy = try options.deployer()
-        do {
+        try Console.reportingFailures {
             let yes = options.yes
             let results = try deploy.deploy(mode: Deployment.Mode(rawValue: mode.rawValue) ?? .complete,
                                             parameters: parameters, dryRun: dryRun, manifest: manifest) { preview in
@@ -116,12 +116,6 @@ struct DeployCommand: ParsableCommand {
                 for (key, value) in result.outputs.sorted(by: { $0.key < $1.key }) { Console.line("  \(key) = \(value)") }
             }
             if results.contains(where: { $0.outcome == .cancelled }) { throw ExitCode.failure }
-        } catch let error as DeployError {
-            Console.error(error.description)
-            throw ExitCode.failure
-        } catch let error as CLIError {
-            Console.error(error.description)
-            throw ExitCode.failure
         }
     }
 }
@@ -145,7 +139,7 @@ struct DestroyCommand: ParsableCommand {
     func run() throws {
         let deploy = try options.deployer()
         let stage = deploy.stage
-        do {
+        try Console.reportingFailures {
             let (deployment, plan) = try deploy.destroyPlan()
             Console.line(plan.summary)
             guard !plan.stacks.isEmpty else { return }
@@ -161,12 +155,6 @@ struct DestroyCommand: ParsableCommand {
             }
             try deployment.destroy(plan)
             Console.line("Stage \(stage) destroyed.")
-        } catch let error as DeployError {
-            Console.error(error.description)
-            throw ExitCode.failure
-        } catch let error as CLIError {
-            Console.error(error.description)
-            throw ExitCode.failure
         }
     }
 }
@@ -178,6 +166,20 @@ enum Console {
     }
 
     static func error(_ text: String) { Terminal.error(text) }
+
+    /// Runs a deploy command's body; a `DeployError` or `CLIError` is printed as its description alone (no "odin: "
+    /// prefix) and the command exits 1.
+    static func reportingFailures(_ body: () throws -> Void) throws {
+        do {
+            try body()
+        } catch let error as DeployError {
+            self.error(error.description)
+            throw ExitCode.failure
+        } catch let error as CLIError {
+            self.error(error.description)
+            throw ExitCode.failure
+        }
+    }
 
     static var isInteractive: Bool { isatty(0) == 1 }
 
