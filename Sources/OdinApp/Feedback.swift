@@ -34,3 +34,11 @@ package struct Feedback: Sendable {
         shown ? meter(label, total, unit) : .none
     }
 }
+
+extension Feedback {
+    /// Notes on stderr and progress bars (ProgressBar) there: the `odin` command's feedback.
+    package static let terminal = Feedback(note: { Terminal.error($0) }, meter: { label, total, unit in
+        let bar = ProgressBar(label, total: total, unit: unit)
+        return .init(advance: { bar.advance(by: $0) }, finish: { bar.finish() })
+    })
+}

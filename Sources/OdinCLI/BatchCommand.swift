@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Hugin
 import Odin
 import OdinApp
 import OdinAWS
@@ -51,7 +52,7 @@ struct BatchCommand: ParsableCommand {
             try BatchConfig.write(BatchConfig.create(inputs: input, jobType: jobType, gpu: gpu, priority: priority,
                                                      maxParallelJobs: profile.costOptimization.maxParallelJobs),
                                   to: output)
-            try emit(global, ["output": output, "jobs": input.count], text: "wrote \(input.count) job(s) to \(output)")
+            try emit(global, ["output": output, "jobs": input.count], text: "wrote \(Plural.count(input.count, "job")) to \(output)")
         }
     }
 
@@ -91,8 +92,9 @@ struct BatchCommand: ParsableCommand {
                 let profile = try global.loadProfile()
                 let pipeline = try LocalPipeline(.init(root: global.localRoot, profile: profile, binDir: binDir,
                                                        verbose: global.verbose))
-                let outcome = try LocalRun.execute(pipeline, inputs: inputs, camera: nil, timeout: 3600,
-                                                   progress: !global.json, priority: { priorities[$0] })
+                let plan = try usage { try LocalPipeline.plan(inputs, camera: nil) }
+                let outcome = try LocalRun.execute(pipeline, plan: plan, timeout: 3600, progress: !global.json,
+                                                   interrupts: .terminal, priority: { priorities[$0] })
                 result["cost_report"] = batch.costReport(summary: outcome.summary)
                 result["summary"] = try outcome.summary.jsonObject()
             } else {

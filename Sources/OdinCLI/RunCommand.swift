@@ -138,7 +138,7 @@ struct RunCommand: ParsableCommand {
         }
     }
 
-    /// Runs another odin command with the same global options.
+    /// Runs another odin command, in this process, with the same global options.
     func delegate(_ arguments: [String]) throws {
         var forwarded = arguments
         if let profile = global.profile { forwarded += ["--profile", profile] }
@@ -146,12 +146,8 @@ struct RunCommand: ParsableCommand {
         if let stack = global.stack { forwarded += ["--stack", stack] }
         if global.local { forwarded += ["--local", "--local-root", global.localRoot] }
         if global.json { forwarded.append("--json") }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Tools.ownPath)
-        process.arguments = forwarded
-        try process.run()
-        process.waitUntilExit()
-        if process.terminationStatus != 0 { throw ExitCode(process.terminationStatus) }
+        var command = try OdinCommand.parseAsRoot(forwarded)
+        try command.run()
     }
 
     // MARK: - Local
@@ -164,8 +160,9 @@ struct RunCommand: ParsableCommand {
         faults.seed = 7
         let pipeline = try LocalPipeline(.init(root: global.localRoot, profile: profile, faults: faults,
                                                binDir: binDir, verbose: global.verbose))
-        let outcome = try LocalRun.execute(pipeline, inputs: inputs, camera: camera, timeout: timeout,
-                                           progress: !global.json, priority: { [priority] _ in priority })
+        let plan = try usage { try LocalPipeline.plan(inputs, camera: camera) }
+        let outcome = try LocalRun.execute(pipeline, plan: plan, timeout: timeout, progress: !global.json,
+                                           interrupts: .terminal, priority: { [priority] _ in priority })
         try LocalRun.copyStage3(outcome.summary, to: localOutput)
         if global.json {
             var summary = outcome.summary
