@@ -1,5 +1,6 @@
 import AWS
 import Foundation
+import Hugin
 import Odin
 import OdinAWS
 import OdinKit
@@ -43,11 +44,10 @@ package enum CapacityControl {
     /// deployment known the control plane's own teardown runs (idle check, race check, recorded in the state table).
     package static func teardown(force: Bool, _ context: CommandContext) throws -> Outcome {
         if context.local {
-            let status = try LocalStatus.read(root: context.localRoot, run: nil)
-            let last = status["last_teardown"] as? [String: Any]
-            return Outcome(["binding": "local", "last_teardown": last ?? NSNull()],
+            let last = try LocalStatus.read(root: context.localRoot, run: nil).lastTeardown
+            return Outcome(["binding": "local", "last_teardown": try last?.jsonObject() ?? NSNull()],
                            text: "local binding: compute stops with each local run and tears down by itself; last "
-                               + "teardown: \(last?["at"] ?? "none recorded")")
+                               + "teardown: \(last?.at ?? "none recorded")")
         }
         let client = try AWSAccess.client(context)
         if !force, let services = try? DeployedNames.awsServices(context, client: client) {
@@ -69,7 +69,7 @@ package enum CapacityControl {
                 }
             }
             if active > 0 && !force {
-                throw CLIError("teardown: \(active) job(s) are still queued or running in \(profile.queues.joined(separator: ", ")); "
+                throw CLIError("teardown: \(Plural.count(active, "job")) still queued or running in \(profile.queues.joined(separator: ", ")); "
                                + "wait, or pass --force")
             }
             for ce in try client.describeComputeEnvironments(names: profile.computeEnvironments) {

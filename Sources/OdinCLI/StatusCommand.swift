@@ -21,7 +21,7 @@ struct StatusCommand: ParsableCommand {
     var runID: String?
 
     func run() throws {
-        let output = try StatusReport.read(global.context, run: runID)
-        if global.json { try Terminal.printJSON(output) } else { print(StatusReport.render(output)) }
+        let report = try StatusReport.read(global.context, run: runID)
+        if global.json { try Terminal.printJSON(try report.jsonObject()) } else { print(report.render()) }
     }
 }

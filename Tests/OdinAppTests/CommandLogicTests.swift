@@ -90,8 +90,8 @@ import TestSupport
         let teardown = try CapacityControl.teardown(force: false, context)
         #expect(teardown.text.hasSuffix("last teardown: none recorded"))
         let status = try StatusReport.read(context, run: nil)
-        #expect((status["runs"] as? [[String: Any]])?.isEmpty == true)
-        #expect((status["budget_stop"] as? [String: Any])?["active"] as? Bool == false)
-        #expect(StatusReport.render(status).contains("0 run(s) in \(dir)"))
+        #expect(status.state?.runs.isEmpty == true)
+        #expect(status.state?.budgetStop.active == false)
+        #expect(status.render().contains("0 runs in \(dir)"))
     }
 }
