@@ -210,7 +210,7 @@ public enum CamtrapDP {
             + "their URI in the store that holds raw/, not copied."
         if counts.mediaWithoutPosition > 0 || counts.visitsWithoutPosition > 0 {
             description += " Left out for lacking a GPS position (Camtrap DP deployments need one): "
-                + "\(counts.mediaWithoutPosition) media file(s) and \(counts.visitsWithoutPosition) visit(s)."
+                + "\(Plural.count(counts.mediaWithoutPosition, "media file")) and \(Plural.count(counts.visitsWithoutPosition, "visit"))."
         }
         let title = seasonRuns.isEmpty ? "Odins Ravne run \(run)"
             : "Odins Ravne season \(run) (\(seasonRuns.count) runs: \(seasonRuns.joined(separator: ", ")))"

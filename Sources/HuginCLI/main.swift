@@ -180,7 +180,7 @@ func main(_ argv: [String]) throws -> Int32 {
             }
             let names = try SiteNames.parse(String(decoding: data, as: UTF8.self))
             try SiteRegistryService(store: try args.registry()).applyNames(names)
-            print("named \(names.count) site(s)")
+            print("named \(Plural.count(names.count, "site"))")
         case "merge":
             guard args.positional.count == 2 else { throw UsageError(description: "sites merge needs SOURCE TARGET") }
             let service = SiteRegistryService(store: try args.registry())

@@ -138,8 +138,8 @@ package struct Demo {
         let generated = Date()
         if progress {
             feedback.note("samples: \(samples.files.count) files (\(samples.stills) stills incl. "
-                          + "\(samples.emptyStills) empty-scene, \(samples.videos) videos) from \(settings.cameras) "
-                          + "camera(s) in \(dir)/samples (\(String(format: "%.1f", generated.timeIntervalSince(started))) s)")
+                          + "\(samples.emptyStills) empty-scene, \(samples.videos) videos) from "
+                          + "\(Plural.count(settings.cameras, "camera")) in \(dir)/samples (\(String(format: "%.1f", generated.timeIntervalSince(started))) s)")
         }
         var profile = profile
         // Small chunks so a few dozen files fan out into several array children (documented in the summary).
@@ -210,7 +210,7 @@ extension Demo.Summary {
     package func render(dir: String) -> String {
         var lines = ["", "== Odins Ravne demo: \(samples.files) generated files, local binding in \(dir)",
                      "Fault mode: \(Int(demoSettings.reclaimFraction * 100)) % of Spot attempts reclaimed, Spot capacity "
-                         + "gone after \(demoSettings.spotExhaustedAfterStarts) start(s); chunks of ≤ "
+                         + "gone after \(Plural.count(demoSettings.spotExhaustedAfterStarts, "start")); chunks of ≤ "
                          + "\(demoSettings.filesPerChunk) files.",
                      run.render(),
                      "Stage 3 copies: \(dir)/stage3_output/<run>/   total time \(totalWallSeconds) s"]

@@ -122,7 +122,7 @@ package struct SeasonDownload: Sendable {
                                              to: localPath, progress: context.progress)
         try report.throwIfIncomplete(localPath: localPath)
         if context.progress {
-            Terminal.error("downloaded \(report.downloaded) file(s) (\(report.skipped) already complete) of the runs "
+            Terminal.error("downloaded \(Plural.count(report.downloaded, "file")) (\(report.skipped) already complete) of the runs "
                            + "under \(source) → \(localPath)")
         }
         let listed = Set(report.keys.compactMap { $0.split(separator: "/").first.map(String.init) })
@@ -171,11 +171,11 @@ package struct S3Downloader {
         /// Refused keys and failed downloads are errors (after everything else was downloaded).
         package func throwIfIncomplete(localPath: String) throws {
             if !refused.isEmpty {
-                throw CLIError("refused \(refused.count) key(s) that would leave \(localPath): "
+                throw CLIError("refused \(Plural.count(refused.count, "key")) that would leave \(localPath): "
                                + refused.prefix(5).joined(separator: ", "))
             }
             if !errors.isEmpty {
-                throw CLIError("\(errors.count) download(s) failed (re-run to resume):\n  "
+                throw CLIError("\(Plural.count(errors.count, "download")) failed (re-run to resume):\n  "
                                + errors.prefix(10).joined(separator: "\n  "))
             }
         }

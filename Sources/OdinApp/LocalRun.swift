@@ -1,4 +1,5 @@
 import Foundation
+import Hugin
 import Odin
 import OdinLocal
 
@@ -62,8 +63,9 @@ package enum LocalRun {
         }
         let result = try pipeline.ingest(staged)
         if progress {
-            note("ingest: \(result.accepted) new object(s), \(result.duplicates) duplicate(s), "
-                 + "\(result.skippedCount) skipped; run(s) started: \(result.runsStarted.joined(separator: ", "))")
+            note("ingest: \(Plural.count(result.accepted, "new object")), \(Plural.count(result.duplicates, "duplicate")), "
+                 + "\(result.skippedCount) skipped; \(Plural.count(result.runsStarted.count, "run")) started: "
+                 + result.runsStarted.joined(separator: ", "))
             for skip in result.skipped.prefix(5) { note("  skipped \(skip)") }
         }
         let runs = result.runsStarted + continued

@@ -1,5 +1,6 @@
 import Events
 import Foundation
+import Hugin
 import Odin
 import OdinKit
 
@@ -235,8 +236,9 @@ extension LocalRunSummary {
         lines.append("Files: \(files)   detections: \(detections)   sites: \(sites)   visits: \(visits) "
                      + "(\(visitsNeedingReview) need review)")
         lines.append("Chunks: \(chunks.spot) on Spot, \(chunks.onDemand) on On-Demand, \(chunks.failed) failed for good")
-        lines.append("Spot faults: \(chunks.spotReclaims) reclaim(s); \(chunks.spotReclaimedTooOften) "
-                     + "child(ren) reclaimed too often and \(chunks.spotRunnableTimeouts) timed out RUNNABLE "
+        lines.append("Spot faults: \(Plural.count(chunks.spotReclaims, "reclaim")); "
+                     + "\(Plural.count(chunks.spotReclaimedTooOften, "child", "children")) "
+                     + "reclaimed too often and \(chunks.spotRunnableTimeouts) timed out RUNNABLE "
                      + "without Spot capacity → resubmitted to On-Demand")
         if teardown.recorded {
             var text = "Teardown: recorded at \(teardown.at ?? "?") (\(teardown.reason ?? ""))"
@@ -256,7 +258,7 @@ extension LocalRunSummary {
         lines.append("  \(cost.label)")
         for run in runs {
             lines.append("Run \(run.runID) (camera \(run.cameraID)): \(run.status), "
-                         + "\(run.chunks) chunk(s), \(run.visits ?? 0) visit(s)")
+                         + "\(Plural.count(run.chunks, "chunk")), \(Plural.count(run.visits ?? 0, "visit"))")
             lines.append("  Stage 3: \(run.stage3Dir)")
             if let html = run.reportHTML { lines.append("  report:  \(html)") }
         }

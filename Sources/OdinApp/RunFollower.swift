@@ -1,5 +1,6 @@
 import AWS
 import Foundation
+import Hugin
 import Odin
 
 /// `odin run --wait` on AWS: follows the runs the upload started through their S3 artefacts (runs/<camera>-<time>/:
@@ -73,7 +74,7 @@ package struct RunFollower {
                     let stage1 = try client.listAllObjects(bucket: bucket, prefix: "runs/\(run)/stage1/chunk-").count
                     let done = (try? client.headObject(bucket: bucket, key: "runs/\(run)/stage3/report.json")) != nil
                     if done { finished.append(run) }
-                    chunkInfo.append("\(run): \(stage1) Stage 1 chunk(s)\(done ? ", condensed" : "")")
+                    chunkInfo.append("\(run): \(Plural.count(stage1, "Stage 1 chunk"))\(done ? ", condensed" : "")")
                 }
                 let line = runs.isEmpty ? "waiting for ingest to seal a run (settle_seconds after the last upload)…"
                                         : chunkInfo.joined(separator: "; ")
@@ -86,7 +87,7 @@ package struct RunFollower {
             usleep(UInt32(pollSeconds * 1_000_000))
         }
         guard !runs.isEmpty && finished.count == runs.count else {
-            throw CLIError("--wait: \(finished.count) of \(runs.count) run(s) condensed within \(Int(timeoutSeconds)) s "
+            throw CLIError("--wait: \(finished.count) of \(Plural.count(runs.count, "run")) condensed within \(Int(timeoutSeconds)) s "
                            + "(--timeout); check `odin status`")
         }
         return try runs.map { run in

@@ -1,6 +1,7 @@
 import AWS
 import Crypto
 import Foundation
+import Hugin
 import OdinBasics
 
 /// Parallel, resumable uploads of staged files to S3 (multipart above 16 MiB via AWSClient.uploadFile).
@@ -64,7 +65,7 @@ package struct Uploader: Sendable {
             }
         }
         if !errors.isEmpty {
-            throw CLIError("\(errors.count) upload(s) failed (re-run to resume; finished files are skipped):\n  "
+            throw CLIError("\(Plural.count(errors.count, "upload")) failed (re-run to resume; finished files are skipped):\n  "
                            + errors.prefix(10).joined(separator: "\n  "))
         }
         return report

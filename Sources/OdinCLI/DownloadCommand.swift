@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Hugin
 import OdinApp
 
 /// `odin download s3://BUCKET/runs/RUN[/stage3] --local-path DIR`: parallel, resumable, verified downloads.
@@ -103,7 +104,7 @@ struct DownloadCommand: ParsableCommand {
         if let analysis = result.analysis { output["analysis"] = analysis }
         if let runner = result.runner { output["runner"] = runner }
         if global.json { try Terminal.printJSON(output) } else {
-            print("Downloaded \(report.downloaded) file(s) (\(report.resumed) resumed), \(report.skipped) already "
+            print("Downloaded \(Plural.count(report.downloaded, "file")) (\(report.resumed) resumed), \(report.skipped) already "
                   + "complete, \(ProgressBar.format(report.bytes, "B")) in \(String(format: "%.2f", result.seconds)) s → \(localPath)")
             if let analysis = result.analysis { print(analysis) }
             if let runner = result.runner { print("Runner: \(runner)") }

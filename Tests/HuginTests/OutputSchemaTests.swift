@@ -337,7 +337,7 @@ import TestSupport
         // Two sites: a bounding-box polygon with an area.
         let spatial = try #require(package["spatial"] as? [String: Any])
         #expect(spatial["type"] as? String == "Polygon")
-        #expect((package["description"] as? String)?.contains("1 media file(s) and 1 visit(s)") == true)
+        #expect((package["description"] as? String)?.contains("1 media file and 1 visit") == true)
     }
 
     /// Opens report.html in headless Chromium and checks that the DOM holds the rendered map and tables.

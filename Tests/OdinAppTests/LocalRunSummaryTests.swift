@@ -124,10 +124,10 @@ import Testing
         let text = Self.sample().render()
         #expect(text.contains("Files: 6   detections: 9   sites: 1   visits: 2 (0 need review)"))
         #expect(text.contains("Chunks: 1 on Spot, 1 on On-Demand, 1 failed for good"))
-        #expect(text.contains("Spot faults: 2 reclaim(s); 0 child(ren) reclaimed too often and 1 timed out RUNNABLE"))
+        #expect(text.contains("Spot faults: 2 reclaims; 0 children reclaimed too often and 1 timed out RUNNABLE"))
         #expect(text.contains("Teardown: recorded at 2026-06-01T05:31:00Z (idle), 3 s after the last job stopped"))
         #expect(text.contains("Cost on AWS: 0.125000 USD (all On-Demand: 0.225000 USD, saved 0.100000 USD)"))
-        #expect(text.contains("Run cam01-20260601-053000 (camera cam01): done, 2 chunk(s), 2 visit(s)"))
+        #expect(text.contains("Run cam01-20260601-053000 (camera cam01): done, 2 chunks, 2 visits"))
         #expect(text.hasSuffix("Wall time: 12.3 s"))
     }
 }
