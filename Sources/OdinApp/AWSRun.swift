@@ -23,7 +23,9 @@ package struct AWSRun {
         (self.priority, self.wait, self.timeoutSeconds, self.localOutput) = (priority, wait, timeoutSeconds, localOutput)
     }
 
-    package struct Outcome {
+    /// What `odin run` did on AWS; its `--json` form has the keys bucket, uploaded, skipped, bytes, priority and,
+    /// with `wait`, runs.
+    package struct Outcome: Encodable {
         package var bucket: String
         package var upload: Uploader.Report
         package var priority: RunPriority
@@ -42,11 +44,18 @@ package struct AWSRun {
             (downloaded ?? []).map { "Stage 3 of \($0.runID) → \($0.localPath)" }
         }
 
-        package func jsonObject() throws -> [String: Any] {
-            var object: [String: Any] = ["bucket": bucket, "uploaded": upload.uploaded, "skipped": upload.skipped,
-                                         "bytes": upload.bytes, "priority": priority.rawValue]
-            if let downloaded { object["runs"] = try downloaded.map { try $0.jsonObject() } }
-            return object
+        enum CodingKeys: String, CodingKey { case bucket, uploaded, skipped, bytes, priority, runs }
+
+        // MARK: - Encodable (the upload report's counts flattened in)
+
+        package func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(bucket, forKey: .bucket)
+            try container.encode(upload.uploaded, forKey: .uploaded)
+            try container.encode(upload.skipped, forKey: .skipped)
+            try container.encode(upload.bytes, forKey: .bytes)
+            try container.encode(priority.rawValue, forKey: .priority)
+            try container.encodeIfPresent(downloaded, forKey: .runs)
         }
     }
 

@@ -39,6 +39,36 @@ package struct StageDownload: Sendable {
         package var runner: String?
     }
 
+    /// What `odin download --json` prints.
+    package struct Summary: Codable, Sendable, Equatable {
+        package var source: String
+        package var localPath: String
+        package var files: Int
+        package var downloaded: Int
+        package var resumed: Int
+        package var skippedComplete: Int
+        package var bytes: Int64
+        /// Rounded to milliseconds.
+        package var seconds: Double
+        package var refusedKeys: [String]
+        package var analysis: String?
+        package var runner: String?
+
+        enum CodingKeys: String, CodingKey {
+            case source, localPath = "local_path", files, downloaded, resumed, skippedComplete = "skipped_complete"
+            case bytes, seconds, refusedKeys = "refused_keys", analysis, runner
+        }
+    }
+
+    /// `result` of this download as `odin download --json` prints it.
+    package func summary(_ result: Result) -> Summary {
+        let report = result.report
+        return Summary(source: source, localPath: localPath, files: report.files, downloaded: report.downloaded,
+                       resumed: report.resumed, skippedComplete: report.skipped, bytes: report.bytes,
+                       seconds: (result.seconds * 1000).rounded() / 1000, refusedKeys: report.refused,
+                       analysis: result.analysis, runner: result.runner)
+    }
+
     /// Downloads, then summarizes and writes the runner; the caller prints the result and then calls
     /// `result.report.throwIfIncomplete`, so what did arrive is reported before the failure.
     package func run(_ context: CommandContext) throws -> Result {

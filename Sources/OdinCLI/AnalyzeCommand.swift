@@ -160,10 +160,7 @@ struct SitesCommand: ParsableCommand {
                 throw CLIError("sites list: \(error)")
             }
             if global.json {
-                try Terminal.printJSON(["sites": sites.map { site -> [String: Any] in
-                    ["site_id": site.id, "name": site.name ?? NSNull(), "latitude": site.latitude,
-                     "longitude": site.longitude, "points_seen": site.pointsSeen, "merged_into": site.mergedInto ?? NSNull()]
-                }])
+                try Terminal.printJSON(try SiteListing(sites).jsonObject())
                 return
             }
             if sites.isEmpty { print("no sites registered yet") }

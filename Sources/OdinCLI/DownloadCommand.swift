@@ -96,14 +96,7 @@ struct DownloadCommand: ParsableCommand {
         if createRunner { download.runnerExecutable = Tools.ownPath }
         let result = try download.run(context)
         let report = result.report
-        var output: [String: Any] = [
-            "source": source, "local_path": localPath, "files": report.files, "downloaded": report.downloaded,
-            "resumed": report.resumed, "skipped_complete": report.skipped, "bytes": report.bytes,
-            "seconds": (result.seconds * 1000).rounded() / 1000, "refused_keys": report.refused,
-        ]
-        if let analysis = result.analysis { output["analysis"] = analysis }
-        if let runner = result.runner { output["runner"] = runner }
-        if global.json { try Terminal.printJSON(output) } else {
+        if global.json { try Terminal.printJSON(try download.summary(result).jsonObject()) } else {
             print("Downloaded \(Plural.count(report.downloaded, "file")) (\(report.resumed) resumed), \(report.skipped) already "
                   + "complete, \(ProgressBar.format(report.bytes, "B")) in \(String(format: "%.2f", result.seconds)) s → \(localPath)")
             if let analysis = result.analysis { print(analysis) }
