@@ -23,25 +23,54 @@ package struct BatchConfig {
         self.jobs = jobs
     }
 
-    /// A new config: one job per input path.
-    package static func create(inputs: [String], jobType: String, gpu: Bool, priority: RunPriority,
-                               maxParallelJobs: Int, clock: any WallClock = SystemClock()) -> [String: Any] {
-        let now = clock.now()
-        return [
-            "batch_id": "batch-\(Int(now.timeIntervalSince1970))",
-            "jobs": inputs.enumerated().map { index, path in
-                ["name": "\(jobType)-\(index + 1)", "priority": priority.rawValue,
-                 "parameters": ["input_path": path, "job_type": jobType, "gpu_required": gpu,
-                                "priority": priority.rawValue]] as [String: Any]
-            },
-            "max_parallel_jobs": maxParallelJobs,
-            "created_at": ISO8601DateFormatter().string(from: now),
-        ]
+    /// A config as `odin batch create-config` writes it (the seed's format).
+    package struct File: Codable, Sendable, Equatable {
+        package struct Job: Codable, Sendable, Equatable {
+            package struct Parameters: Codable, Sendable, Equatable {
+                package var inputPath: String
+                package var jobType: String
+                package var gpuRequired: Bool
+                package var priority: String
+
+                enum CodingKeys: String, CodingKey {
+                    case inputPath = "input_path", jobType = "job_type", gpuRequired = "gpu_required", priority
+                }
+            }
+
+            package var name: String
+            package var priority: String
+            package var parameters: Parameters
+        }
+
+        package var batchID: String
+        package var jobs: [Job]
+        package var maxParallelJobs: Int
+        package var createdAt: String
+
+        enum CodingKeys: String, CodingKey {
+            case batchID = "batch_id", jobs, maxParallelJobs = "max_parallel_jobs", createdAt = "created_at"
+        }
     }
 
-    /// Writes `object` as pretty JSON to `path`.
-    package static func write(_ object: [String: Any], to path: String) throws {
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+    /// A new config: one job per input path.
+    package static func create(inputs: [String], jobType: String, gpu: Bool, priority: RunPriority,
+                               maxParallelJobs: Int, clock: any WallClock = SystemClock()) -> File {
+        let now = clock.now()
+        return File(
+            batchID: "batch-\(Int(now.timeIntervalSince1970))",
+            jobs: inputs.enumerated().map { index, path in
+                .init(name: "\(jobType)-\(index + 1)", priority: priority.rawValue,
+                      parameters: .init(inputPath: path, jobType: jobType, gpuRequired: gpu, priority: priority.rawValue))
+            },
+            maxParallelJobs: maxParallelJobs,
+            createdAt: ISO8601DateFormatter().string(from: now))
+    }
+
+    /// Writes `value` as pretty JSON (sorted keys) to `path`.
+    package static func write(_ value: some Encodable, to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let data = try encoder.encode(value)
         guard FileManager.default.createFile(atPath: path, contents: data) else {
             throw CLIError("--output \(path): cannot write the file")
         }
@@ -84,20 +113,57 @@ package struct BatchConfig {
         return priorities
     }
 
-    /// The seed's cost_report from a local run's summary (measured vCPU-time at the profile's prices, labelled).
-    package func costReport(summary: LocalRunSummary) -> [String: Any] {
+    /// The seed's cost_report: measured vCPU-time at the profile's prices, labelled as an estimate.
+    package struct CostReport: Codable, Sendable, Equatable {
+        package var totalJobs: Int
+        package var runs: Int
+        package var successfulJobs: Int
+        package var failedJobs: Int
+        package var successRate: Double
+        package var estimatedSpotCost: Double
+        package var estimatedOnDemandCost: Double
+        package var estimatedSavings: Double
+        package var currency: String
+        package var label: String
+
+        enum CodingKeys: String, CodingKey {
+            case totalJobs = "total_jobs", runs, successfulJobs = "successful_jobs", failedJobs = "failed_jobs"
+            case successRate = "success_rate", estimatedSpotCost = "estimated_spot_cost"
+            case estimatedOnDemandCost = "estimated_ondemand_cost", estimatedSavings = "estimated_savings"
+            case currency, label
+        }
+    }
+
+    /// The cost report of a local run's summary.
+    package func costReport(summary: LocalRunSummary) -> CostReport {
         let runs = summary.runs
         let succeeded = runs.filter { $0.status == "done" }.count
         let cost = summary.estimatedAWSCost
-        return [
-            "total_jobs": jobs.count, "runs": runs.count, "successful_jobs": succeeded,
-            "failed_jobs": runs.count - succeeded,
-            "success_rate": runs.isEmpty ? 0 : Double(succeeded) / Double(runs.count),
-            "estimated_spot_cost": cost.vcpuHoursSpot * cost.pricePerVcpuHourSpot,
-            "estimated_ondemand_cost": cost.allOnDemand,
-            "estimated_savings": cost.savings,
-            "currency": cost.currency,
-            "label": cost.label,
-        ]
+        return CostReport(totalJobs: jobs.count, runs: runs.count, successfulJobs: succeeded,
+                          failedJobs: runs.count - succeeded,
+                          successRate: runs.isEmpty ? 0 : Double(succeeded) / Double(runs.count),
+                          estimatedSpotCost: cost.vcpuHoursSpot * cost.pricePerVcpuHourSpot,
+                          estimatedOnDemandCost: cost.allOnDemand, estimatedSavings: cost.savings,
+                          currency: cost.currency, label: cost.label)
+    }
+
+    /// The result file of `odin batch process`: the local run's summary and cost report, or on AWS the upload.
+    package struct Result: Codable, Sendable {
+        package var batchID: String
+        package var config: String
+        package var costReport: CostReport?
+        package var summary: LocalRunSummary?
+        package var uploaded: Int?
+        package var skipped: Int?
+        package var note: String?
+
+        enum CodingKeys: String, CodingKey {
+            case batchID = "batch_id", config, costReport = "cost_report", summary, uploaded, skipped, note
+        }
+
+        package init(batchID: String, config: String) {
+            self.batchID = batchID
+            self.config = config
+        }
     }
 }

@@ -87,7 +87,7 @@ struct BatchCommand: ParsableCommand {
             let batch = try usage { try BatchConfig.read(config) }
             let inputs = batch.inputs
             let priorities = try batch.cameraPriorities { PriorityRequests.cameras(try LocalPipeline.plan([$0], camera: nil)) }
-            var result: [String: Any] = ["batch_id": batch.batchID, "config": config]
+            var result = BatchConfig.Result(batchID: batch.batchID, config: config)
             if global.local {
                 let profile = try global.loadProfile()
                 let pipeline = try LocalPipeline(.init(root: global.localRoot, profile: profile, binDir: binDir,
@@ -95,8 +95,8 @@ struct BatchCommand: ParsableCommand {
                 let plan = try usage { try LocalPipeline.plan(inputs, camera: nil) }
                 let outcome = try LocalRun.execute(pipeline, plan: plan, timeout: 3600, progress: !global.json,
                                                    interrupts: .terminal, priority: { priorities[$0] })
-                result["cost_report"] = batch.costReport(summary: outcome.summary)
-                result["summary"] = try outcome.summary.jsonObject()
+                result.costReport = batch.costReport(summary: outcome.summary)
+                result.summary = outcome.summary
             } else {
                 let client = try AWSAccess.client(global.context)
                 guard let bucket = try bucket ?? DeployedNames.resolve(global.context, client: client).bucket else {
@@ -108,12 +108,12 @@ struct BatchCommand: ParsableCommand {
                     try Uploader(client: client, bucket: bucket, concurrency: 8, feedback: .terminal)
                         .upload(plan, progress: !global.json)
                 }
-                result["uploaded"] = report.uploaded
-                result["skipped"] = report.skipped
-                result["note"] = "runs start from the uploads; costs per run: odin costs"
+                result.uploaded = report.uploaded
+                result.skipped = report.skipped
+                result.note = "runs start from the uploads; costs per run: odin costs"
             }
             try BatchConfig.write(result, to: output)
-            try emit(global, result, text: "wrote \(output)")
+            try emit(global, try result.jsonObject(), text: "wrote \(output)")
         }
     }
 }
