@@ -46,6 +46,8 @@ package final class LocalPipeline {
     package let options: Options
     package let binding: LocalBinding
     let condensationFailures = LockedList()
+    /// Runs whose condensation failed in this process (they do not hold later runs back: `CondensationOrder`).
+    let failedCondensations = LockedList()
 
     package init(_ options: Options) throws {
         var options = options
@@ -56,12 +58,16 @@ package final class LocalPipeline {
         let absoluteRoot = root.hasPrefix("/") ? root : FileManager.default.currentDirectoryPath + "/" + root
         try FileManager.default.createDirectory(atPath: absoluteRoot, withIntermediateDirectories: true)
         let objects = try DirectoryObjectStore(root: absoluteRoot + "/store")
+        let state = try LocalStateStore(root: absoluteRoot + "/state")
         let profile = options.profile
         let failures = condensationFailures
+        let failedRuns = failedCondensations
         let verbose = options.verbose
         let note = options.feedback.note
-        // Hugin in-process (the runs here are small; on AWS large runs go to a Batch job).
+        // Hugin in-process (the runs here are small; on AWS large runs go to a Batch job), one run after the other in
+        // the order they were sealed (a later run's condensation is deferred until then: `CondensationOrder`).
         let condensation = InProcessCondensation { request in
+            try CondensationOrder.check(request.runID, state: state, skipping: Set(failedRuns.all))
             let hugin = Self.condensationOptions(profile)
             do {
                 let summary = try Condenser(options: hugin, store: objects)
@@ -69,6 +75,7 @@ package final class LocalPipeline {
                 if verbose { note("hugin: \(summary.paragraph)") }
             } catch {
                 failures.append("run \(request.runID): \(error)")
+                failedRuns.append(request.runID)
                 throw error
             }
         }
@@ -82,6 +89,11 @@ package final class LocalPipeline {
             workerEnvironment: environment, faults: options.faults, condensation: condensation, log: log,
             notifier: StdoutNotifier { note($0) },
             onEventError: { event, error in
+                // A deferred condensation is not a failure: `wait` condenses the run once the earlier ones have.
+                if let deferred = error as? CondensationOrder.Deferred {
+                    if verbose { note("odin: \(deferred)") }
+                    return
+                }
                 note("odin: job event \(event.detail.jobId) \(event.detail.status.rawValue) failed: \(error)")
             })
     }
@@ -224,6 +236,7 @@ package final class LocalPipeline {
                 shown = done
             }
             if binding.compute.isQuiescent && binding.compute.waitUntilQuiescent(timeoutSeconds: 1) {
+                try condenseDeferred()
                 bar.finish()
                 return true
             }
@@ -231,6 +244,27 @@ package final class LocalPipeline {
         }
         bar.finish()
         return false
+    }
+
+    /// Condenses, in seal order, the runs whose condensation was deferred (`CondensationOrder`): unfinished runs
+    /// whose chunks are all terminal. Called when nothing runs, so it is the only one condensing. A run still
+    /// deferred (an earlier run could not condense) or whose condensation fails stays unfinished for the next
+    /// `odin run --local` (failures are in the summary).
+    package func condenseDeferred() throws {
+        let resume = ResumeService(services: binding.services)
+        let failed = Set(failedCondensations.all)
+        for record in try resume.unfinishedRuns().sorted(by: CondensationOrder.precedes)
+        where record.status == .running && !failed.contains(record.runID) {
+            let terminal = try binding.state.query(partition: Schema.runPartition(record.runID),
+                                                   sortPrefix: Schema.chunkDonePrefix).count
+            guard record.chunkCount > 0, terminal >= record.chunkCount else { continue }
+            do {
+                // Every chunk is terminal: this only condenses (no live holder of its leases: nothing else runs).
+                _ = try resume.resume(record.runID, clearBudgetStop: false, takeOverLeases: true)
+            } catch {
+                options.feedback.note("odin: run \(record.runID) not condensed: \(error)")
+            }
+        }
     }
 
     // MARK: - Summary

@@ -47,8 +47,9 @@ package enum LocalRun {
         let note = pipeline.options.feedback.note
         // Runs an earlier, interrupted `odin run --local` left unfinished are continued here (a budget stop is only
         // lifted by `odin resume RUN`): every file ends processed exactly once. They are continued before ingest
-        // seals the windows the interruption left open, so the runs start (and condense) in the order they were
-        // sealed, as without the interruption (the site registry names a site after the first run that saw it).
+        // seals the windows the interruption left open, so the runs start in the order they were sealed; they
+        // condense in that order whichever finishes first (`CondensationOrder`: the site registry names a site
+        // after the first run that condensed with it), as without the interruption.
         let resume = ResumeService(services: pipeline.binding.services)
         var continued: [String] = []
         for record in try resume.unfinishedRuns() {
@@ -58,7 +59,11 @@ package enum LocalRun {
                 continue
             }
             note("continuing unfinished run \(record.runID) (\(record.status.rawValue))")
-            _ = try resume.resume(record.runID, clearBudgetStop: false, takeOverLeases: true)
+            do {
+                _ = try resume.resume(record.runID, clearBudgetStop: false, takeOverLeases: true)
+            } catch is CondensationOrder.Deferred {
+                // Its chunks are done; it condenses after the earlier runs (`pipeline.wait`).
+            }
             continued.append(record.runID)
         }
         let result = try pipeline.ingest(staged)
