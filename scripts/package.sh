@@ -38,11 +38,16 @@ cc -O2 -fPIC -c scripts/lambda/glibc-shim.c -o "$SCRATCH/shim/glibc-shim.o"
 # Static libcurl (HTTP/HTTPS only) + Debian's static OpenSSL and zlib, searched before the system's shared ones.
 # lld resolves archives in any order, so listing -lssl -lcrypto here pulls in only what libcurl.a needs.
 STATIC=$PWD/$SCRATCH/static
+# The C++ standard library the Swift runtime needs is linked statically too (libstdc++.a; as a shared library
+# the dynamic loader resolved its ~3,400 symbol relocations (vtables, typeinfo) at every start: 61% of
+# echo's instructions before its first GET next; callgrind 2.71 M -> 1.06 M). libgcc's unwinder stays shared:
+# gcc 12's libgcc_eh.a needs _dl_find_object@GLIBC_2.35.
+STATIC_CXX=-l:libstdc++.a
 if [ "${ODIN_SYSTEM_CURL:-0}" = 1 ]; then
-  printf -- '-fuse-ld=lld\n-Wl,--as-needed\n' > "$SCRATCH/shim/link.cfg"
+  printf -- '-fuse-ld=lld\n-Wl,--as-needed\n%s\n' "$STATIC_CXX" > "$SCRATCH/shim/link.cfg"
 else
   scripts/lambda/build-static-curl.sh
-  printf -- '-fuse-ld=lld\n-Wl,--as-needed\n-L%s/lib\n-lssl\n-lcrypto\n' "$STATIC" > "$SCRATCH/shim/link.cfg"
+  printf -- '-fuse-ld=lld\n-Wl,--as-needed\n-L%s/lib\n-lssl\n-lcrypto\n%s\n' "$STATIC" "$STATIC_CXX" > "$SCRATCH/shim/link.cfg"
 fi
 # Size (BENCHMARKS.md "Lambda packaging" has the attribution; scripts/lambda/size-attribution.py reads the maps):
 #   --no-export-dynamic: the static stdlib's link arguments export every symbol of our modules (for dladdr names in
