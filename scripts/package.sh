@@ -65,7 +65,10 @@ LINK=(-Xlinker "$PWD/$SCRATCH/shim/glibc-shim.o" -Xlinker --wrap=hypotf -Xlinker
       -Xswiftc -Xclang-linker -Xswiftc "--config=$PWD/$SCRATCH/shim/link.cfg"
       -Xlinker --no-export-dynamic
       -Xswiftc -Xfrontend -Xswiftc -internalize-at-link -Xswiftc -Xfrontend -Xswiftc -function-sections)
-BUILD=("$SWIFT" build -c release --scratch-path "$SCRATCH" --static-swift-stdlib "${LINK[@]}")
+#   --disable-local-rpath: no DT_RUNPATH $ORIGIN. Nothing is loaded from beside the bootstrap (bundled libraries go to
+#     lib/, which Lambda's LD_LIBRARY_PATH names), and with it the loader probed ~20 glibc-hwcaps/tls subdirectories of
+#     the bootstrap's directory before finding libm (41 of echo's 125 system calls before its first GET next).
+BUILD=("$SWIFT" build -c release --scratch-path "$SCRATCH" --static-swift-stdlib --disable-local-rpath "${LINK[@]}")
 
 "${BUILD[@]}" --product odin-package >&2
 BIN=$("${BUILD[@]}" --show-bin-path)
