@@ -8,6 +8,8 @@
 #   - a static HTTP(S)-only libcurl built from Debian's source package (scripts/lambda/build-static-curl.sh; the
 #     system libcurl.so.4 would drag 29 shared libraries into lib/, ~6.9 MB zipped) with static OpenSSL and zlib;
 #     ODIN_SYSTEM_CURL=1 links the system libraries instead (and bundles them),
+#   - libstdc++ statically (libstdc++.a; its ~3,400 symbol relocations were resolved at every cold start), no
+#     DT_RUNPATH (--disable-local-rpath),
 #   - lld with --as-needed ahead of every library (via a clang config file: SwiftPM puts -Xlinker flags after the
 #     libraries, where --as-needed is too late; gold keeps libraries referenced only from garbage-collected code,
 #     lld does not), so C libraries of targets the function links but never calls are not loaded;
