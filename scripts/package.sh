@@ -8,6 +8,8 @@
 #   - a static HTTP(S)-only libcurl built from Debian's source package (scripts/lambda/build-static-curl.sh; the
 #     system libcurl.so.4 would drag 29 shared libraries into lib/, ~6.9 MB zipped) with static OpenSSL and zlib;
 #     ODIN_SYSTEM_CURL=1 links the system libraries instead (and bundles them),
+#   - libstdc++ statically (libstdc++.a; its ~3,400 symbol relocations were resolved at every cold start), no
+#     DT_RUNPATH (--disable-local-rpath),
 #   - lld with --as-needed ahead of every library (via a clang config file: SwiftPM puts -Xlinker flags after the
 #     libraries, where --as-needed is too late; gold keeps libraries referenced only from garbage-collected code,
 #     lld does not), so C libraries of targets the function links but never calls are not loaded;
@@ -38,11 +40,16 @@ cc -O2 -fPIC -c scripts/lambda/glibc-shim.c -o "$SCRATCH/shim/glibc-shim.o"
 # Static libcurl (HTTP/HTTPS only) + Debian's static OpenSSL and zlib, searched before the system's shared ones.
 # lld resolves archives in any order, so listing -lssl -lcrypto here pulls in only what libcurl.a needs.
 STATIC=$PWD/$SCRATCH/static
+# The C++ standard library the Swift runtime needs is linked statically too (libstdc++.a; as a shared library
+# the dynamic loader resolved its ~3,400 symbol relocations (vtables, typeinfo) at every start: 61% of
+# echo's instructions before its first GET next; callgrind 2.71 M -> 1.06 M). libgcc's unwinder stays shared:
+# gcc 12's libgcc_eh.a needs _dl_find_object@GLIBC_2.35.
+STATIC_CXX=-l:libstdc++.a
 if [ "${ODIN_SYSTEM_CURL:-0}" = 1 ]; then
-  printf -- '-fuse-ld=lld\n-Wl,--as-needed\n' > "$SCRATCH/shim/link.cfg"
+  printf -- '-fuse-ld=lld\n-Wl,--as-needed\n%s\n' "$STATIC_CXX" > "$SCRATCH/shim/link.cfg"
 else
   scripts/lambda/build-static-curl.sh
-  printf -- '-fuse-ld=lld\n-Wl,--as-needed\n-L%s/lib\n-lssl\n-lcrypto\n' "$STATIC" > "$SCRATCH/shim/link.cfg"
+  printf -- '-fuse-ld=lld\n-Wl,--as-needed\n-L%s/lib\n-lssl\n-lcrypto\n%s\n' "$STATIC" "$STATIC_CXX" > "$SCRATCH/shim/link.cfg"
 fi
 # Size (BENCHMARKS.md "Lambda packaging" has the attribution; scripts/lambda/size-attribution.py reads the maps):
 #   --no-export-dynamic: the static stdlib's link arguments export every symbol of our modules (for dladdr names in
@@ -60,7 +67,10 @@ LINK=(-Xlinker "$PWD/$SCRATCH/shim/glibc-shim.o" -Xlinker --wrap=hypotf -Xlinker
       -Xswiftc -Xclang-linker -Xswiftc "--config=$PWD/$SCRATCH/shim/link.cfg"
       -Xlinker --no-export-dynamic
       -Xswiftc -Xfrontend -Xswiftc -internalize-at-link -Xswiftc -Xfrontend -Xswiftc -function-sections)
-BUILD=("$SWIFT" build -c release --scratch-path "$SCRATCH" --static-swift-stdlib "${LINK[@]}")
+#   --disable-local-rpath: no DT_RUNPATH $ORIGIN. Nothing is loaded from beside the bootstrap (bundled libraries go to
+#     lib/, which Lambda's LD_LIBRARY_PATH names), and with it the loader probed ~20 glibc-hwcaps/tls subdirectories of
+#     the bootstrap's directory before finding libm (41 of echo's 125 system calls before its first GET next).
+BUILD=("$SWIFT" build -c release --scratch-path "$SCRATCH" --static-swift-stdlib --disable-local-rpath "${LINK[@]}")
 
 "${BUILD[@]}" --product odin-package >&2
 BIN=$("${BUILD[@]}" --show-bin-path)
