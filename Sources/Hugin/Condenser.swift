@@ -93,10 +93,20 @@ struct Interner {
     private var lastName = "", lastID: Int32 = -1
 
     mutating func id(_ name: String) -> Int32 {
-        if lastID >= 0 && name.utf8.elementsEqual(lastName.utf8) { return lastID }
+        if lastID >= 0 && Self.sameBytes(name, lastName) { return lastID }
         let i = lookUp(name)
         (lastName, lastID) = (name, i)
         return i
+    }
+
+    /// Byte equality (not `==`, which merges canonically equivalent spellings), without a generic walk.
+    static func sameBytes(_ a: String, _ b: String) -> Bool {
+        let x = a.utf8, y = b.utf8
+        guard x.count == y.count else { return false }
+        guard x.count > 0 else { return true }
+        return x.withContiguousStorageIfAvailable { p in
+            y.withContiguousStorageIfAvailable { q in memcmp(p.baseAddress!, q.baseAddress!, p.count) == 0 }
+        }?.flatMap { $0 } ?? x.elementsEqual(y)
     }
 
     private mutating func lookUp(_ name: String) -> Int32 {

@@ -197,6 +197,36 @@ extension FileSink {
         }
     }
 
+    /// `value` as Swift's `"\(value)"` writes it (the shortest decimal that reads back as the same Double), without
+    /// building a String for the common case: a finite value in [0.001, 10^15) whose shortest form has at most 15
+    /// significant digits is written as the fewest fraction digits (at least one) that read back exactly; anything
+    /// else goes through `description`.
+    func append(shortest value: Double) {
+        let magnitude = abs(value)
+        guard magnitude >= 0.001, magnitude < 1e15 else { append(raw: value.description); return }
+        var scale = 1.0
+        for digits in 1...15 {
+            scale *= 10
+            let m = (magnitude * scale).rounded()
+            guard m < 1e15 else { break }
+            // m < 2^53 and scale = 10^digits ≤ 10^15 are exact, so m / scale is the correctly rounded value of the
+            // decimal m × 10^-digits: the Double that text reads back as.
+            guard m / scale == magnitude else { continue }
+            let n = UInt64(m), p = UInt64(scale)
+            if value < 0 { buffer.append(0x2D) }
+            append(int: Int(n / p))
+            buffer.append(0x2E)
+            var divisor = p / 10
+            let fraction = n % p
+            while divisor > 0 {
+                buffer.append(UInt8(fraction / divisor % 10) + 0x30)
+                divisor /= 10
+            }
+            return
+        }
+        append(raw: value.description)
+    }
+
     func append(jsonString s: String) {
         func special(_ c: UInt8) -> Bool { c < 0x20 || c == 0x22 || c == 0x5C }
         let plain = s.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
@@ -220,8 +250,18 @@ extension FileSink {
         if CSV.needsQuotes(s) {
             append(raw: CSV.field(s))
         } else {
-            buffer.append(contentsOf: s.utf8)
+            append(raw: s)
         }
+    }
+
+    /// `CSV.row(fields)` written without building the row's String.
+    func append(csvRow fields: [String]) {
+        for (k, field) in fields.enumerated() {
+            if k > 0 { buffer.append(0x2C) }
+            append(csvField: field)
+        }
+        buffer.append(0x0D)
+        buffer.append(0x0A)
     }
 
     /// ISO 8601 UTC (`Timestamp.format`).

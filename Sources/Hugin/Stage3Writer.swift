@@ -126,6 +126,16 @@ final class Stage3Writer {
     static func mediaID(_ path: String) -> String { "m-" + FNV1a.hex(path, digits: 16) }
 
     static func mediaType(fileName: String, isVideo: Bool) -> String {
+        // The common spellings, matched on the last bytes (one call per media file).
+        var name = fileName
+        let common: String? = name.withUTF8 { b in
+            guard b.count >= 4, b[b.count - 4] == 0x2E else { return nil }
+            let ext = (b[b.count - 3] | 0x20, b[b.count - 2] | 0x20, b[b.count - 1])
+            if ext.0 == 0x6A && ext.1 == 0x70 && ext.2 | 0x20 == 0x67 { return "image/jpeg" }  // jpg, JPG
+            if ext.0 == 0x6D && ext.1 == 0x70 && ext.2 == 0x34 { return "video/mp4" }  // mp4, MP4
+            return nil
+        }
+        if let common { return common }
         guard let dot = fileName.utf8.lastIndex(of: 0x2E) else { return isVideo ? "video/unknown" : "image/unknown" }
         let ext = String(fileName[fileName.index(after: dot)...]).lowercased()
         switch ext {
@@ -274,18 +284,20 @@ final class Stage3Writer {
         firstObservation = false
         Self.writeObservationJSON(visit, siteName: site?.name, to: observationsJSON)
 
-        try visitsCSV.write(CSV.row([
+        visitsCSV.append(csvRow: [
             visit.id, visit.siteID ?? "", site?.name ?? "", visit.cameraID, visit.species,
             Timestamp.format(visit.start), Timestamp.format(visit.end), Fixed.trimmed(visit.durationSeconds, 3),
             "\(visit.frameCount)", Fixed.trimmed(visit.maxConfidence, 4), Fixed.trimmed(visit.meanConfidence, 4),
             "\(visit.maxBoxes)", visit.needsReview ? "true" : "false", "\(visit.media.count)", visit.media.first ?? "",
             visit.sourceVideo ?? "", deployment, visit.detector,
-        ]))
+        ])
+        try visitsCSV.flushIfNeeded()
         // Camtrap DP deployments need a position: visits without one are counted, not written.
         if visit.siteID == nil {
             visitsWithoutPosition += 1
         } else {
-            try observationsCSV.write(CSV.row(CamtrapDP.observationRow(visit, deploymentID: deployment)))
+            observationsCSV.append(csvRow: CamtrapDP.observationRow(visit, deploymentID: deployment))
+            try observationsCSV.flushIfNeeded()
         }
     }
 
@@ -310,11 +322,11 @@ final class Stage3Writer {
         sink.append("\",\"end_time\":\"")
         sink.append(timestamp: v.end)
         sink.append("\",\"duration_seconds\":")
-        sink.append(raw: "\(v.durationSeconds)")
+        sink.append(shortest: v.durationSeconds)
         sink.append(",\"max_confidence\":")
-        sink.append(raw: "\(v.maxConfidence)")
+        sink.append(shortest: v.maxConfidence)
         sink.append(",\"avg_confidence\":")
-        sink.append(raw: "\(v.meanConfidence)")
+        sink.append(shortest: v.meanConfidence)
         sink.append(",\"frame_count\":")
         sink.append(int: v.frameCount)
         sink.append(",\"detection_timeline\":[")
@@ -322,14 +334,14 @@ final class Stage3Writer {
             sink.append(k == 0 ? "{\"timestamp\":\"" : ",{\"timestamp\":\"")
             sink.append(timestamp: item.time)
             sink.append("\",\"confidence\":")
-            sink.append(raw: "\(item.confidence)")
+            sink.append(shortest: item.confidence)
             sink.append(",\"frame_number\":")
             if let n = item.frameNumber { sink.append(int: n) } else { sink.append("null") }
             sink.append(",\"crop_path\":")
             sink.append(jsonString: item.path)
             if let t = item.frameTime {
                 sink.append(",\"frame_time\":")
-                sink.append(raw: "\(t)")
+                sink.append(shortest: t)
             }
             sink.append(byte: 0x7D)
         }
@@ -512,12 +524,22 @@ final class Stage3Writer {
                     }
                     return negative ? -v : v
                 }
+                // The time's bit pattern, as `writeMediaRow` wrote it (a signed decimal of at most 19 digits).
+                func bitPattern(_ from: Int, _ to: Int) -> UInt64? {
+                    var k = from, negative = false
+                    if k < to && bytes[k] == 0x2D { negative = true; k += 1 }
+                    guard k < to, to - k <= 19 else { return nil }
+                    var v: UInt64 = 0
+                    while k < to {
+                        guard bytes[k] >= 0x30 && bytes[k] <= 0x39 else { return nil }
+                        v = v &* 10 &+ UInt64(bytes[k] - 0x30)
+                        k += 1
+                    }
+                    return negative ? 0 &- v : v
+                }
                 guard let location = integer(0, tabs[0]), let camera = integer(tabs[0] + 1, tabs[1]),
-                      location >= 0,
-                      let bits = Int(String(decoding: UnsafeBufferPointer(start: bytes + tabs[1] + 1,
-                                                                          count: tabs[2] - tabs[1] - 1),
-                                            as: UTF8.self)) else { return }
-                let time = Double(bitPattern: UInt64(UInt(bitPattern: bits)))
+                      location >= 0, let bits = bitPattern(tabs[1] + 1, tabs[2]) else { return }
+                let time = Double(bitPattern: bits)
                 let deployment = deploymentID(site: siteOfLocation[Int(location)], camera: camera, time: time)
                 var end = length
                 while end > tabs[3] + 1 && (bytes[end - 1] == 0x0A || bytes[end - 1] == 0x0D) { end -= 1 }
