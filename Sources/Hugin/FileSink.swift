@@ -54,6 +54,70 @@ final class FileSink {
     }
 }
 
+/// Reads back, in order, a temporary file written with `FileSink`'s binary appends (owns its FILE*).
+final class FileSource {
+    let path: String
+    private let file: UnsafeMutablePointer<FILE>
+    private var buffer = [UInt8](repeating: 0, count: 1 << 20)
+    private var start = 0
+    private var end = 0
+
+    init(path: String) throws {
+        guard let file = fopen(path, "rb") else { throw HuginError.io("cannot open \(path): errno \(errno)") }
+        self.file = file
+        self.path = path
+    }
+
+    deinit { fclose(file) }
+
+    /// Calls `body` with the next `count` bytes; nil at a clean end of the file (no byte left). A file that ends
+    /// inside the `count` bytes is damaged: that throws.
+    func read<R>(_ count: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
+        if end - start < count {
+            if start > 0 {
+                let remaining = end - start
+                buffer.withUnsafeMutableBytes { raw in
+                    raw.baseAddress!.copyMemory(from: raw.baseAddress! + start, byteCount: remaining)
+                }
+                (start, end) = (0, remaining)
+            }
+            if buffer.count < count { buffer += [UInt8](repeating: 0, count: count - buffer.count) }
+            while end < count {
+                let read = buffer.withUnsafeMutableBytes { fread($0.baseAddress! + end, 1, $0.count - end, file) }
+                if read == 0 { break }
+                end += read
+            }
+            if end - start < count {
+                if end == start { return nil }
+                throw HuginError.io("\(path) ends inside a record (temporary file damaged)")
+            }
+        }
+        defer { start += count }
+        return try buffer.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[start..<(start + count)])) }
+    }
+
+    /// A string written as `UInt32` byte count + UTF-8 bytes.
+    func string() throws -> String {
+        guard let text = try optionalString() else {
+            throw HuginError.io("\(path): a text field is missing (temporary file damaged)")
+        }
+        return text
+    }
+
+    /// Like `string()`; a count of `UInt32.max` is nil.
+    func optionalString() throws -> String? {
+        guard let count = try read(4, { $0.loadUnaligned(as: UInt32.self) }) else {
+            throw HuginError.io("\(path) ends inside a record (temporary file damaged)")
+        }
+        if count == UInt32.max { return nil }
+        if count == 0 { return "" }
+        guard let text = try read(Int(count), { String(decoding: $0, as: UTF8.self) }) else {
+            throw HuginError.io("\(path) ends inside a record (temporary file damaged)")
+        }
+        return text
+    }
+}
+
 /// RFC 4180 CSV fields.
 enum CSV {
     /// True when `s` must be quoted (it holds a comma, quote or line break).
@@ -142,6 +206,11 @@ extension FileSink {
     }
 
     func append(byte: UInt8) { buffer.append(byte) }
+
+    /// The value's bytes in native order (temporary files read back by `FileSource` in this process).
+    func append<T: BitwiseCopyable>(bitsOf value: T) {
+        withUnsafeBytes(of: value) { buffer.append(contentsOf: $0) }
+    }
 
     /// Empties the buffer (an in-memory sink reused for the next item).
     func clear() { buffer.removeAll(keepingCapacity: true) }

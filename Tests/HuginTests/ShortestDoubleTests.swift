@@ -31,6 +31,8 @@ import Testing
             case 2: v = (random.unit() - 0.5) * 1e6
             default: v = Double(bitPattern: random.next())
             }
+            // NaN payloads are left out: never a Stage 3 number, and passing a signalling NaN may quieten it.
+            guard !v.isNaN else { continue }
             #expect(Self.written(v) == "\(v)", "\(v)")
             if Self.written(v) != "\(v)" { return }
         }
