@@ -145,7 +145,7 @@ budget=$(awk -v n="$records" -v t=$TARGET 'BEGIN{ printf "%.2f", n / t }')
 if [ "$meets" = yes ]; then
   gap="The condensation meets the target on this run."
 else
-  gap="What stands in the way (this run): 1,000,000 records per CPU second allows ${budget} CPU s for these ${records} records; the condensation took $(cpu condense) s. zlib's inflate alone took $(cpu zinflate) s of that budget, and writing the Stage 3 files' ${total} bytes alone (no formatting) took $(cpu writeout) s on this filesystem — before any parsing, sorting, temporary files (the MegaDetector entries, media rows and media-level observations are streamed to temporary files during the pass and copied into their final files once the header, sites and deployments are known) or formatting. Profile of a ${PROFILE_N}-record condensation:"
+  gap="What stands in the way (this run): 1,000,000 records per CPU second allows ${budget} CPU s for these ${records} records; the condensation took $(cpu condense) s. zlib's inflate alone took $(cpu zinflate) s of that budget, and writing the Stage 3 files' ${total} bytes alone (no formatting) took $(cpu writeout) s on this filesystem — before any parsing, sorting, temporary files (the MegaDetector entries and media-level observations are streamed to temporary files during the pass and copied into their final files once the header and the event-level rows are written; media rows wait as small binary records until sites and deployments are known) or formatting. The rest is the Swift code's own work: per-record Strings and reference counting in parsing and the per-record pass, and the sorted drain's per-detection outputs (shares below). Profile of a ${PROFILE_N}-record condensation:"
 fi
 
 cat <<MD
