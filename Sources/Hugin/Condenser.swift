@@ -53,10 +53,21 @@ public struct Condenser: Sendable {
         let now = Timestamp.format(clock.now().timeIntervalSince1970)
         var summary = try job.execute(registryStore: registryStore, now: now)
 
-        // Upload.
+        // Upload. A folder store on the work folder's file system takes each finished file by rename(2) (atomic, as
+        // its own writes are), instead of a second copy of every byte.
         let outputPrefix = StoreLayout.stage3Prefix(run: run)
         for name in summary.files {
-            try store.upload(file: work.path + "/out/" + name, to: outputPrefix + name)
+            let file = work.path + "/out/" + name, key = outputPrefix + name
+            if let directory = store as? DirectoryObjectStore {
+                let destination = try directory.path(for: key)
+                if let slash = destination.lastIndex(of: "/") {
+                    // A failure here is reported by `upload` below, with the store's own error.
+                    try? FileManager.default.createDirectory(atPath: String(destination[..<slash]),
+                                                             withIntermediateDirectories: true)
+                }
+                if rename(file, destination) == 0 { continue }
+            }
+            try store.upload(file: file, to: key)
         }
         summary.outputPrefix = store.rootURI + "/" + outputPrefix
         return summary
@@ -79,6 +90,13 @@ struct TemporaryFolder {
     func remove() {
         try? FileManager.default.removeItem(atPath: path)
     }
+
+    /// Moves a finished file out of a work folder: rename(2) when both are on one file system, else a copy (the
+    /// work folder is removed afterwards either way).
+    static func move(_ source: String, to destination: String) throws {
+        if rename(source, destination) == 0 { return }
+        try FileManager.default.copyItem(atPath: source, toPath: destination)
+    }
 }
 
 /// Interned strings (cameras, species, detectors), told apart by their bytes: Swift's `String ==` merges NFC and NFD
@@ -93,10 +111,20 @@ struct Interner {
     private var lastName = "", lastID: Int32 = -1
 
     mutating func id(_ name: String) -> Int32 {
-        if lastID >= 0 && name.utf8.elementsEqual(lastName.utf8) { return lastID }
+        if lastID >= 0 && Self.sameBytes(name, lastName) { return lastID }
         let i = lookUp(name)
         (lastName, lastID) = (name, i)
         return i
+    }
+
+    /// Byte equality (not `==`, which merges canonically equivalent spellings), without a generic walk.
+    static func sameBytes(_ a: String, _ b: String) -> Bool {
+        let x = a.utf8, y = b.utf8
+        guard x.count == y.count else { return false }
+        guard x.count > 0 else { return true }
+        return x.withContiguousStorageIfAvailable { p in
+            y.withContiguousStorageIfAvailable { q in memcmp(p.baseAddress!, q.baseAddress!, p.count) == 0 }
+        }?.flatMap { $0 } ?? x.elementsEqual(y)
     }
 
     private mutating func lookUp(_ name: String) -> Int32 {
@@ -352,7 +380,8 @@ struct CondensationJob {
                                   generatedAtSource: "the newest capture time among the season's media (not the "
                                       + "processing time), so a rerun over the same runs writes the same bytes")
         }
-        try writer.finish(report: report, mediaRows: work + "/media.rows", siteOfLocation: siteOfLocation,
+        try writer.finish(report: report, mediaRows: work + "/media.rows", mediaRoot: mediaRoot,
+                          siteOfLocation: siteOfLocation,
                           megadetector: megadetector, megadetectorImages: work + "/megadetector.images",
                           detectors: detectors.names, thumbnail: { [inputs] in try inputs[$0].store.get($1) })
 
@@ -442,7 +471,7 @@ struct CondensationJob {
                 let key = DeploymentPlan.RangeKey(location: location, camera: camera, run: currentInput)
                 extendDeployment(key, start: start, end: time, offset: offset, floating: floating)
                 try Stage3Writer.writeMediaRow(location: location, camera: camera, path: record.path,
-                                               mediaRoot: mediaRoot, timestamp: start, isVideo: isVideo,
+                                               timestamp: start, isVideo: isVideo,
                                                comment: TimeZoneUse.mediaComment(record, isVideo: isVideo),
                                                to: media)
                 if location >= 0 { camtrapMedia += 1 } else { mediaWithoutPosition += 1 }

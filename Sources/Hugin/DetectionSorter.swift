@@ -207,49 +207,16 @@ final class RunFileWriter {
 }
 
 final class RunFileReader: EntrySource {
-    private let file: UnsafeMutablePointer<FILE>
-    private let path: String
-    private var buffer = [UInt8](repeating: 0, count: 1 << 20)
-    private var start = 0
-    private var end = 0
+    private let source: FileSource
 
     init(path: String) throws {
-        guard let file = fopen(path, "rb") else { throw HuginError.io("cannot open \(path): errno \(errno)") }
-        self.file = file
-        self.path = path
-    }
-
-    deinit { fclose(file) }
-
-    /// Makes at least `count` bytes available from `start`; false at a clean end of file.
-    private func fill(_ count: Int) throws -> Bool {
-        if end - start >= count { return true }
-        if start > 0 {
-            let remaining = end - start
-            buffer.withUnsafeMutableBytes { raw in
-                raw.baseAddress!.copyMemory(from: raw.baseAddress! + start, byteCount: remaining)
-            }
-            start = 0
-            end = remaining
-        }
-        if buffer.count < count { buffer += [UInt8](repeating: 0, count: count - buffer.count) }
-        while end < count {
-            let read = buffer.withUnsafeMutableBytes { fread($0.baseAddress! + end, 1, $0.count - end, file) }
-            if read == 0 { break }
-            end += read
-        }
-        if end - start >= count { return true }
-        if end == start { return false }
-        throw HuginError.io("\(path) ends inside a record (temporary file damaged)")
+        source = try FileSource(path: path)
     }
 
     func next() throws -> DetectionEntry? {
-        guard try fill(headerSize) else { return nil }
-        var e = DetectionEntry(time: 0, confidence: 0, frameTime: .nan, location: -1, camera: 0, species: 0,
-                               detector: 0, frameNumber: -1, boxes: 0, path: "")
-        var length = 0
-        buffer.withUnsafeBytes { raw in
-            let base = raw.baseAddress! + start
+        guard let head = try source.read(headerSize, { base in
+            var e = DetectionEntry(time: 0, confidence: 0, frameTime: .nan, location: -1, camera: 0, species: 0,
+                                   detector: 0, frameNumber: -1, boxes: 0, path: "")
             e.time = base.loadUnaligned(fromByteOffset: 0, as: Double.self)
             e.confidence = base.loadUnaligned(fromByteOffset: 8, as: Double.self)
             e.frameTime = base.loadUnaligned(fromByteOffset: 16, as: Double.self)
@@ -262,16 +229,14 @@ final class RunFileReader: EntrySource {
             for k in 0..<4 { e.bbox[k] = base.loadUnaligned(fromByteOffset: 48 + 4 * k, as: Float.self) }
             e.thumbnailFolder = base.loadUnaligned(fromByteOffset: 64, as: Int32.self)
             e.utcOffsetMinutes = base.loadUnaligned(fromByteOffset: 68, as: Int32.self)
-            length = Int(base.loadUnaligned(fromByteOffset: 72, as: UInt32.self))
+            return (e, Int(base.loadUnaligned(fromByteOffset: 72, as: UInt32.self)))
+        }) else { return nil }
+        var e = head.0
+        let length = head.1
+        guard let path = try source.read(length, { String(decoding: $0, as: UTF8.self) }) else {
+            throw HuginError.io("\(source.path) ends inside a record (temporary file damaged)")
         }
-        start += headerSize
-        guard try fill(length) || length == 0 else {
-            throw HuginError.io("\(path) ends inside a record (temporary file damaged)")
-        }
-        e.path = buffer.withUnsafeBytes { raw in
-            String(decoding: UnsafeRawBufferPointer(rebasing: raw[start..<(start + length)]), as: UTF8.self)
-        }
-        start += length
+        e.path = path
         return e
     }
 }

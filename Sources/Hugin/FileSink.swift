@@ -54,6 +54,70 @@ final class FileSink {
     }
 }
 
+/// Reads back, in order, a temporary file written with `FileSink`'s binary appends (owns its FILE*).
+final class FileSource {
+    let path: String
+    private let file: UnsafeMutablePointer<FILE>
+    private var buffer = [UInt8](repeating: 0, count: 1 << 20)
+    private var start = 0
+    private var end = 0
+
+    init(path: String) throws {
+        guard let file = fopen(path, "rb") else { throw HuginError.io("cannot open \(path): errno \(errno)") }
+        self.file = file
+        self.path = path
+    }
+
+    deinit { fclose(file) }
+
+    /// Calls `body` with the next `count` bytes; nil at a clean end of the file (no byte left). A file that ends
+    /// inside the `count` bytes is damaged: that throws.
+    func read<R>(_ count: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
+        if end - start < count {
+            if start > 0 {
+                let remaining = end - start
+                buffer.withUnsafeMutableBytes { raw in
+                    raw.baseAddress!.copyMemory(from: raw.baseAddress! + start, byteCount: remaining)
+                }
+                (start, end) = (0, remaining)
+            }
+            if buffer.count < count { buffer += [UInt8](repeating: 0, count: count - buffer.count) }
+            while end < count {
+                let read = buffer.withUnsafeMutableBytes { fread($0.baseAddress! + end, 1, $0.count - end, file) }
+                if read == 0 { break }
+                end += read
+            }
+            if end - start < count {
+                if end == start { return nil }
+                throw HuginError.io("\(path) ends inside a record (temporary file damaged)")
+            }
+        }
+        defer { start += count }
+        return try buffer.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[start..<(start + count)])) }
+    }
+
+    /// A string written as `UInt32` byte count + UTF-8 bytes.
+    func string() throws -> String {
+        guard let text = try optionalString() else {
+            throw HuginError.io("\(path): a text field is missing (temporary file damaged)")
+        }
+        return text
+    }
+
+    /// Like `string()`; a count of `UInt32.max` is nil.
+    func optionalString() throws -> String? {
+        guard let count = try read(4, { $0.loadUnaligned(as: UInt32.self) }) else {
+            throw HuginError.io("\(path) ends inside a record (temporary file damaged)")
+        }
+        if count == UInt32.max { return nil }
+        if count == 0 { return "" }
+        guard let text = try read(Int(count), { String(decoding: $0, as: UTF8.self) }) else {
+            throw HuginError.io("\(path) ends inside a record (temporary file damaged)")
+        }
+        return text
+    }
+}
+
 /// RFC 4180 CSV fields.
 enum CSV {
     /// True when `s` must be quoted (it holds a comma, quote or line break).
@@ -143,6 +207,11 @@ extension FileSink {
 
     func append(byte: UInt8) { buffer.append(byte) }
 
+    /// The value's bytes in native order (temporary files read back by `FileSource` in this process).
+    func append<T: BitwiseCopyable>(bitsOf value: T) {
+        withUnsafeBytes(of: value) { buffer.append(contentsOf: $0) }
+    }
+
     /// Empties the buffer (an in-memory sink reused for the next item).
     func clear() { buffer.removeAll(keepingCapacity: true) }
 
@@ -197,6 +266,36 @@ extension FileSink {
         }
     }
 
+    /// `value` as Swift's `"\(value)"` writes it (the shortest decimal that reads back as the same Double), without
+    /// building a String for the common case: a finite value in [0.001, 10^15) whose shortest form has at most 15
+    /// significant digits is written as the fewest fraction digits (at least one) that read back exactly; anything
+    /// else goes through `description`.
+    func append(shortest value: Double) {
+        let magnitude = abs(value)
+        guard magnitude >= 0.001, magnitude < 1e15 else { append(raw: value.description); return }
+        var scale = 1.0
+        for digits in 1...15 {
+            scale *= 10
+            let m = (magnitude * scale).rounded()
+            guard m < 1e15 else { break }
+            // m < 2^53 and scale = 10^digits ≤ 10^15 are exact, so m / scale is the correctly rounded value of the
+            // decimal m × 10^-digits: the Double that text reads back as.
+            guard m / scale == magnitude else { continue }
+            let n = UInt64(m), p = UInt64(scale)
+            if value < 0 { buffer.append(0x2D) }
+            append(int: Int(n / p))
+            buffer.append(0x2E)
+            var divisor = p / 10
+            let fraction = n % p
+            while divisor > 0 {
+                buffer.append(UInt8(fraction / divisor % 10) + 0x30)
+                divisor /= 10
+            }
+            return
+        }
+        append(raw: value.description)
+    }
+
     func append(jsonString s: String) {
         func special(_ c: UInt8) -> Bool { c < 0x20 || c == 0x22 || c == 0x5C }
         let plain = s.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
@@ -220,8 +319,18 @@ extension FileSink {
         if CSV.needsQuotes(s) {
             append(raw: CSV.field(s))
         } else {
-            buffer.append(contentsOf: s.utf8)
+            append(raw: s)
         }
+    }
+
+    /// `CSV.row(fields)` written without building the row's String.
+    func append(csvRow fields: [String]) {
+        for (k, field) in fields.enumerated() {
+            if k > 0 { buffer.append(0x2C) }
+            append(csvField: field)
+        }
+        buffer.append(0x0D)
+        buffer.append(0x0A)
     }
 
     /// ISO 8601 UTC (`Timestamp.format`).

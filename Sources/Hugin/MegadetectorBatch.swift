@@ -55,6 +55,7 @@ final class MegadetectorBatch {
             ext = (lower, ext.0, ext.1, ext.2, ext.3)
         }
         guard dot, count >= 3 else { return false }
+        if count == 3 && ext.0 == 0x6A && ext.1 == 0x70 && ext.2 == 0x67 { return false }  // jpg, the common case
         let text = withUnsafeBytes(of: ext) { String(decoding: $0.prefix(count), as: UTF8.self) }
         return videoExtensions.contains(text)
     }

@@ -218,7 +218,7 @@ public struct SeasonCondenser: Sendable {
         var placed = false
         defer { if !placed { staging.remove() } }
         for file in summary.files {
-            try FileManager.default.copyItem(atPath: work.path + "/out/" + file, toPath: staging.path + "/" + file)
+            try TemporaryFolder.move(work.path + "/out/" + file, to: staging.path + "/" + file)
         }
         chmod(staging.path, 0o755)
         var old: TemporaryFolder? = nil

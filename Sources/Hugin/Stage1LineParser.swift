@@ -60,30 +60,30 @@ private struct Scanner {
         guard consume(UInt8(ascii: "{")) else { return nil }
         if !consume(UInt8(ascii: "}")) {
             repeat {
-                guard let key = string() else { return nil }
+                guard let key = key() else { return nil }
                 guard consume(UInt8(ascii: ":")) else { return nil }
                 switch key {
-                case "path": guard let v = string() else { return nil }; path = v
-                case "camera_id": guard let v = string() else { return nil }; camera = v
-                case "detector": guard let v = string() else { return nil }; detector = v
-                case "timestamp": guard let v = optional({ $0.string() }) else { return nil }; timestamp = v
-                case "local_time": guard let v = optional({ $0.string() }) else { return nil }; localTime = v
-                case "time_zone": guard let v = optional({ $0.string() }) else { return nil }; timeZone = v
-                case "utc_offset": guard let v = optional({ $0.string() }) else { return nil }; utcOffset = v
-                case "time_zone_source":
+                case .path: guard let v = string() else { return nil }; path = v
+                case .cameraID: guard let v = string() else { return nil }; camera = v
+                case .detector: guard let v = string() else { return nil }; detector = v
+                case .timestamp: guard let v = optional({ $0.string() }) else { return nil }; timestamp = v
+                case .localTime: guard let v = optional({ $0.string() }) else { return nil }; localTime = v
+                case .timeZone: guard let v = optional({ $0.string() }) else { return nil }; timeZone = v
+                case .utcOffset: guard let v = optional({ $0.string() }) else { return nil }; utcOffset = v
+                case .timeZoneSource:
                     guard let v = optional({ $0.string() }) else { return nil }
                     timeZoneSource = v
-                case "frame_time": guard let v = optional({ $0.number() }) else { return nil }; frameTime = v
-                case "frame_number": guard let v = optional({ $0.integer() }) else { return nil }; frameNumber = v
-                case "frame_rate": guard let v = optional({ $0.number() }) else { return nil }; frameRate = v
-                case "latitude": guard let v = optional({ $0.number() }) else { return nil }; latitude = v
-                case "longitude": guard let v = optional({ $0.number() }) else { return nil }; longitude = v
-                case "width": guard let v = optional({ $0.integer() }) else { return nil }; width = v
-                case "height": guard let v = optional({ $0.integer() }) else { return nil }; height = v
-                case "detections":
+                case .frameTime: guard let v = optional({ $0.number() }) else { return nil }; frameTime = v
+                case .frameNumber: guard let v = optional({ $0.integer() }) else { return nil }; frameNumber = v
+                case .frameRate: guard let v = optional({ $0.number() }) else { return nil }; frameRate = v
+                case .latitude: guard let v = optional({ $0.number() }) else { return nil }; latitude = v
+                case .longitude: guard let v = optional({ $0.number() }) else { return nil }; longitude = v
+                case .width: guard let v = optional({ $0.integer() }) else { return nil }; width = v
+                case .height: guard let v = optional({ $0.integer() }) else { return nil }; height = v
+                case .detections:
                     guard let v = array({ $0.detection() }) else { return nil }
                     detections = v
-                case "errors":
+                case .errors:
                     guard let v = array({ $0.string() }) else { return nil }
                     errors = v
                 default:
@@ -107,15 +107,15 @@ private struct Scanner {
         guard consume(UInt8(ascii: "{")) else { return nil }
         if !consume(UInt8(ascii: "}")) {
             repeat {
-                guard let key = string(), consume(UInt8(ascii: ":")) else { return nil }
+                guard let key = key(), consume(UInt8(ascii: ":")) else { return nil }
                 switch key {
-                case "category": guard let v = string() else { return nil }; category = v
-                case "label": guard let v = string() else { return nil }; label = v
-                case "conf": guard let v = number() else { return nil }; conf = v
-                case "bbox": guard let v = array({ $0.number() }) else { return nil }; bbox = v
-                case "doubtful": guard let v = optional({ $0.boolean() }) else { return nil }; doubtful = .some(v)
-                case "crop": guard let v = optional({ $0.string() }) else { return nil }; crop = .some(v)
-                case "thumbnail": guard let v = optional({ $0.string() }) else { return nil }; thumbnail = .some(v)
+                case .category: guard let v = string() else { return nil }; category = v
+                case .label: guard let v = string() else { return nil }; label = v
+                case .conf: guard let v = number() else { return nil }; conf = v
+                case .bbox: guard let v = array({ $0.number() }) else { return nil }; bbox = v
+                case .doubtful: guard let v = optional({ $0.boolean() }) else { return nil }; doubtful = .some(v)
+                case .crop: guard let v = optional({ $0.string() }) else { return nil }; crop = .some(v)
+                case .thumbnail: guard let v = optional({ $0.string() }) else { return nil }; thumbnail = .some(v)
                 default: guard skipValue() else { return nil }
                 }
             } while consume(UInt8(ascii: ","))
@@ -247,6 +247,47 @@ private struct Scanner {
     mutating func integer() -> Int? {
         guard let d = number(), d == d.rounded(), abs(d) < 9e15 else { return nil }
         return Int(d)
+    }
+
+    /// The keys this parser reads (a record's and a detection's), matched on their bytes.
+    enum Key: Int, CaseIterable {
+        case path, cameraID, timestamp, latitude, longitude, detections, detector, errors, category, label, conf, bbox
+        case localTime, timeZone, utcOffset, timeZoneSource, frameTime, frameNumber, frameRate, width, height
+        case doubtful, crop, thumbnail
+        /// Any other key (its value is skipped).
+        case other
+
+        static let names: [StaticString] = [
+            "path", "camera_id", "timestamp", "latitude", "longitude", "detections", "detector", "errors",
+            "category", "label", "conf", "bbox", "local_time", "time_zone", "utc_offset", "time_zone_source",
+            "frame_time", "frame_number", "frame_rate", "width", "height", "doubtful", "crop", "thumbnail",
+        ]
+
+        init(_ name: String) {
+            self = Self.allCases.first { $0 != .other && Self.names[$0.rawValue].description == name } ?? .other
+        }
+    }
+
+    /// An object key, without building a String for the plain-ASCII spellings of the known names; an escaped
+    /// spelling is decoded first (`"p\u0061th"` is `path`).
+    mutating func key() -> Key? {
+        skipSpace()
+        guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { return nil }
+        var end = i + 1
+        while end < bytes.count {
+            let c = bytes[end]
+            if c == UInt8(ascii: "\"") { break }
+            if c == UInt8(ascii: "\\") || c < 0x20 || c >= 0x80 { return string().map(Key.init) }
+            end += 1
+        }
+        guard end < bytes.count else { return nil }
+        let start = i + 1, length = end - start
+        i = end + 1
+        for (k, name) in Key.names.enumerated() where name.utf8CodeUnitCount == length
+            && memcmp(name.utf8Start, bytes.baseAddress! + start, length) == 0 {
+            return Key(rawValue: k)
+        }
+        return .other
     }
 
     mutating func string() -> String? {

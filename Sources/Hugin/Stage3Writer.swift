@@ -126,6 +126,16 @@ final class Stage3Writer {
     static func mediaID(_ path: String) -> String { "m-" + FNV1a.hex(path, digits: 16) }
 
     static func mediaType(fileName: String, isVideo: Bool) -> String {
+        // The common spellings, matched on the last bytes (one call per media file).
+        var name = fileName
+        let common: String? = name.withUTF8 { b in
+            guard b.count >= 4, b[b.count - 4] == 0x2E else { return nil }
+            let ext = (b[b.count - 3] | 0x20, b[b.count - 2] | 0x20, b[b.count - 1])
+            if ext.0 == 0x6A && ext.1 == 0x70 && ext.2 | 0x20 == 0x67 { return "image/jpeg" }  // jpg, JPG
+            if ext.0 == 0x6D && ext.1 == 0x70 && ext.2 == 0x34 { return "video/mp4" }  // mp4, MP4
+            return nil
+        }
+        if let common { return common }
         guard let dot = fileName.utf8.lastIndex(of: 0x2E) else { return isVideo ? "video/unknown" : "image/unknown" }
         let ext = String(fileName[fileName.index(after: dot)...]).lowercased()
         switch ext {
@@ -139,23 +149,35 @@ final class Stage3Writer {
         }
     }
 
-    /// Writes `<location>\t<camera>\t<time>\t<mediaID>\t<the CSV fields after deploymentID>\n` (deploymentID is
-    /// only known once sites and deployments are settled; `appendRows` fills it in). `mediaRoot` is the URI of the store that holds `raw/`;
-    /// `comment` goes to `mediaComments` (e.g. how the time zone was inferred).
-    static func writeMediaRow(location: Int32, camera: Int32, path: String, mediaRoot: String, timestamp: Double,
-                              isVideo: Bool, comment: String? = nil, to sink: FileSink) throws {
+    /// Keeps one media file's row for media.csv in the temporary `sink` (deploymentID is only known once sites and
+    /// deployments are settled; `appendRows` writes the row then). The temporary record is binary and small:
+    /// location, camera, capture time, video flag, path and comment (`MediaRowRecord`). Files without a location
+    /// are not kept (Camtrap DP deployments need a position). `comment` goes to `mediaComments` (e.g. how the time
+    /// zone was inferred).
+    static func writeMediaRow(location: Int32, camera: Int32, path: String, timestamp: Double, isVideo: Bool,
+                              comment: String? = nil, to sink: FileSink) throws {
+        guard location >= 0 else { return }
+        sink.append(bitsOf: location)
+        sink.append(bitsOf: camera)
+        sink.append(bitsOf: timestamp.bitPattern)
+        sink.append(byte: isVideo ? 1 : 0)
+        sink.append(bitsOf: UInt32(path.utf8.count))
+        sink.append(raw: path)
+        sink.append(bitsOf: comment.map { UInt32($0.utf8.count) } ?? UInt32.max)
+        if let comment { sink.append(raw: comment) }
+        try sink.flushIfNeeded()
+    }
+
+    /// Writes one media.csv row: mediaID, deploymentID, captureMethod, timestamp, filePath, filePublic, fileName,
+    /// fileMediatype, exifData, favorite, mediaComments. `mediaRoot` is the URI of the store that holds `raw/`.
+    static func appendMediaRow(path: String, deployment: String, mediaRoot: String, timestamp: Double,
+                               isVideo: Bool, comment: String?, to sink: FileSink) {
         let fileName = path.utf8.lastIndex(of: 0x2F).map { String(path[path.index(after: $0)...]) } ?? path
-        sink.append(int: Int(location))
-        sink.append(byte: 0x09)
-        sink.append(int: Int(camera))
-        sink.append(byte: 0x09)
-        // The exact time as its bit pattern (read back by `appendRows`).
-        sink.append(int: Int(bitPattern: UInt(timestamp.bitPattern)))
-        sink.append("\tm-")
+        sink.append("m-")
         sink.append(hex: FNV1a.hash(path))
-        // mediaID, [deploymentID], captureMethod, timestamp, filePath, filePublic, fileName, fileMediatype,
-        // exifData, favorite, mediaComments
-        sink.append("\tactivityDetection,")
+        sink.append(byte: 0x2C)
+        sink.append(csvField: deployment)
+        sink.append(",activityDetection,")
         sink.append(timestamp: timestamp.rounded(.down))
         sink.append(byte: 0x2C)
         if CSV.needsQuotes(mediaRoot) || CSV.needsQuotes(path) {
@@ -171,8 +193,7 @@ final class Stage3Writer {
         sink.append(raw: mediaType(fileName: fileName, isVideo: isVideo))
         sink.append(",,,")
         if let comment { sink.append(csvField: comment) }
-        sink.append(byte: 0x0A)
-        try sink.flushIfNeeded()
+        sink.append("\r\n")
     }
 
     // MARK: - Per visit
@@ -274,18 +295,20 @@ final class Stage3Writer {
         firstObservation = false
         Self.writeObservationJSON(visit, siteName: site?.name, to: observationsJSON)
 
-        try visitsCSV.write(CSV.row([
+        visitsCSV.append(csvRow: [
             visit.id, visit.siteID ?? "", site?.name ?? "", visit.cameraID, visit.species,
             Timestamp.format(visit.start), Timestamp.format(visit.end), Fixed.trimmed(visit.durationSeconds, 3),
             "\(visit.frameCount)", Fixed.trimmed(visit.maxConfidence, 4), Fixed.trimmed(visit.meanConfidence, 4),
             "\(visit.maxBoxes)", visit.needsReview ? "true" : "false", "\(visit.media.count)", visit.media.first ?? "",
             visit.sourceVideo ?? "", deployment, visit.detector,
-        ]))
+        ])
+        try visitsCSV.flushIfNeeded()
         // Camtrap DP deployments need a position: visits without one are counted, not written.
         if visit.siteID == nil {
             visitsWithoutPosition += 1
         } else {
-            try observationsCSV.write(CSV.row(CamtrapDP.observationRow(visit, deploymentID: deployment)))
+            observationsCSV.append(csvRow: CamtrapDP.observationRow(visit, deploymentID: deployment))
+            try observationsCSV.flushIfNeeded()
         }
     }
 
@@ -310,11 +333,11 @@ final class Stage3Writer {
         sink.append("\",\"end_time\":\"")
         sink.append(timestamp: v.end)
         sink.append("\",\"duration_seconds\":")
-        sink.append(raw: "\(v.durationSeconds)")
+        sink.append(shortest: v.durationSeconds)
         sink.append(",\"max_confidence\":")
-        sink.append(raw: "\(v.maxConfidence)")
+        sink.append(shortest: v.maxConfidence)
         sink.append(",\"avg_confidence\":")
-        sink.append(raw: "\(v.meanConfidence)")
+        sink.append(shortest: v.meanConfidence)
         sink.append(",\"frame_count\":")
         sink.append(int: v.frameCount)
         sink.append(",\"detection_timeline\":[")
@@ -322,14 +345,14 @@ final class Stage3Writer {
             sink.append(k == 0 ? "{\"timestamp\":\"" : ",{\"timestamp\":\"")
             sink.append(timestamp: item.time)
             sink.append("\",\"confidence\":")
-            sink.append(raw: "\(item.confidence)")
+            sink.append(shortest: item.confidence)
             sink.append(",\"frame_number\":")
             if let n = item.frameNumber { sink.append(int: n) } else { sink.append("null") }
             sink.append(",\"crop_path\":")
             sink.append(jsonString: item.path)
             if let t = item.frameTime {
                 sink.append(",\"frame_time\":")
-                sink.append(raw: "\(t)")
+                sink.append(shortest: t)
             }
             sink.append(byte: 0x7D)
         }
@@ -393,9 +416,11 @@ final class Stage3Writer {
         return report
     }
 
-    /// `mediaRows` is the file `writeMediaRow` wrote; `siteOfLocation` the site index of each location in it.
+    /// `mediaRows` is the file `writeMediaRow` wrote; `siteOfLocation` the site index of each location in it;
+    /// `mediaRoot` the URI of the store that holds `raw/` (media.csv's filePath).
     /// `thumbnail` reads a thumbnail's bytes: (input index, object key); those of the listed visits are embedded.
-    func finish(report: Stage3Report, mediaRows: String, siteOfLocation: [Int32], megadetector: MegadetectorBatch,
+    func finish(report: Stage3Report, mediaRows: String, mediaRoot: String, siteOfLocation: [Int32],
+                megadetector: MegadetectorBatch,
                 megadetectorImages: String, detectors: [String],
                 thumbnail: ((Int, String) throws -> [UInt8])? = nil) throws {
         try observationsJSON.write(firstObservation ? "]\n" : "\n]\n")
@@ -447,7 +472,7 @@ final class Stage3Writer {
         try deploymentsSink.close()
         let mediaSink = try FileSink(path: outputPath(Stage3Files.media))
         try mediaSink.write(CSV.row(CamtrapDP.mediaColumns))
-        try appendRows(from: mediaRows, to: mediaSink, siteOfLocation: siteOfLocation)
+        try appendRows(from: mediaRows, to: mediaSink, siteOfLocation: siteOfLocation, mediaRoot: mediaRoot)
         try mediaSink.close()
         let counts = report.camtrapDP ?? .init(deployments: 0, media: 0, eventObservations: 0, mediaObservations: 0,
                                                mediaWithoutPosition: 0, visitsWithoutPosition: 0)
@@ -485,50 +510,22 @@ final class Stage3Writer {
         }
     }
 
-    /// Appends `location\tcamera\ttime\tid\t<tail>` rows to `sink` as CSV rows `id,deploymentID,<tail>`; rows
-    /// without a location are left out (Camtrap DP deployments need a position).
-    private func appendRows(from path: String, to sink: FileSink, siteOfLocation: [Int32]) throws {
-        guard let file = fopen(path, "rb") else { throw HuginError.io("cannot open \(path): errno \(errno)") }
-        defer { fclose(file) }
-        var line: UnsafeMutablePointer<CChar>? = nil
-        var capacity = 0
-        defer { free(line) }
-        while true {
-            let length = getline(&line, &capacity, file)
-            guard length > 0, let line else { break }
-            try line.withMemoryRebound(to: UInt8.self, capacity: length) { bytes in
-                // location \t camera \t time \t mediaID \t tail \n
-                var tabs: [Int] = []
-                for k in 0..<length where bytes[k] == 0x09 && tabs.count < 4 { tabs.append(k) }
-                guard tabs.count == 4 else { return }
-                func integer(_ from: Int, _ to: Int) -> Int32? {
-                    var v: Int32 = 0, negative = false, k = from
-                    if k < to && bytes[k] == 0x2D { negative = true; k += 1 }
-                    guard k < to else { return nil }
-                    while k < to {
-                        guard bytes[k] >= 0x30 && bytes[k] <= 0x39 else { return nil }
-                        v = v &* 10 &+ Int32(bytes[k] - 0x30)
-                        k += 1
-                    }
-                    return negative ? -v : v
-                }
-                guard let location = integer(0, tabs[0]), let camera = integer(tabs[0] + 1, tabs[1]),
-                      location >= 0,
-                      let bits = Int(String(decoding: UnsafeBufferPointer(start: bytes + tabs[1] + 1,
-                                                                          count: tabs[2] - tabs[1] - 1),
-                                            as: UTF8.self)) else { return }
-                let time = Double(bitPattern: UInt64(UInt(bitPattern: bits)))
-                let deployment = deploymentID(site: siteOfLocation[Int(location)], camera: camera, time: time)
-                var end = length
-                while end > tabs[3] + 1 && (bytes[end - 1] == 0x0A || bytes[end - 1] == 0x0D) { end -= 1 }
-                try sink.write(bytes: UnsafeBufferPointer(start: bytes + tabs[2] + 1, count: tabs[3] - tabs[2] - 1))
-                sink.append(byte: 0x2C)
-                sink.append(csvField: deployment)
-                sink.append(byte: 0x2C)
-                try sink.write(bytes: UnsafeBufferPointer(start: bytes + tabs[3] + 1, count: end - tabs[3] - 1))
-                sink.append("\r\n")
-                try sink.flushIfNeeded()
-            }
+    /// Writes the media rows `writeMediaRow` kept in `path` to `sink` as media.csv rows, in the same order.
+    private func appendRows(from path: String, to sink: FileSink, siteOfLocation: [Int32],
+                            mediaRoot: String) throws {
+        let source = try FileSource(path: path)
+        while let head = try source.read(17, { raw in
+            (raw.loadUnaligned(fromByteOffset: 0, as: Int32.self), raw.loadUnaligned(fromByteOffset: 4, as: Int32.self),
+             raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self), raw[16] != 0)
+        }) {
+            let (location, camera, bits, isVideo) = head
+            let media = try source.string()
+            let comment = try source.optionalString()
+            let time = Double(bitPattern: bits)
+            let deployment = deploymentID(site: siteOfLocation[Int(location)], camera: camera, time: time)
+            Self.appendMediaRow(path: media, deployment: deployment, mediaRoot: mediaRoot, timestamp: time,
+                                isVideo: isVideo, comment: comment, to: sink)
+            try sink.flushIfNeeded()
         }
     }
 }

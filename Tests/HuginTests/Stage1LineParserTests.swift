@@ -20,6 +20,8 @@ import Testing
         // Zone provenance (Munin's time rule): a GPS-inferred zone, and an unknown one with only the local time.
         #"{"path":"p","camera_id":"c","timestamp":"2025-01-09T22:45:00Z","local_time":"2025-01-10T09:15:00","time_zone":"Australia/Adelaide","utc_offset":"+10:30","time_zone_source":"gps_lookup","detections":[],"detector":"d","errors":[]}"#,
         #"{"path":"p","camera_id":"c","timestamp":null,"local_time":"2025-05-01T08:00:00","time_zone":null,"time_zone_source":"unknown","detections":[],"detector":"d","errors":[]}"#,
+        // Escaped key names are the same keys; a detection's key at the top level is an unknown key.
+        #"{"p\u0061th":"p","camera_\u0069d":"c","conf":2,"detections":[{"category":"1","label":"fox","c\u006fnf":0.5,"bbox":[]}],"detector":"d","errors":[]}"#,
         // JSONDecoder tolerates a trailing comma; the fast path hands such lines to it.
         #"{"path":"p","camera_id":"c","detections":[],"detector":"d","errors":[],}"#,
     ])
