@@ -1,4 +1,5 @@
 import JSONEscaping
+import OdinBasics
 import OdinKit
 
 /// Camtrap DP 1.0 (TDWG camera-trap data package): column lists from the 1.0 table schemas, one deployment per
@@ -96,7 +97,7 @@ public enum CamtrapDP {
         row[23] = v.detector
         row[25] = Fixed.trimmed(v.maxConfidence, 4)
         row[26] = "label:\(v.species)" + (v.needsReview ? " | needs_review" : "")
-        row[27] = "\(v.frameCount) detection(s), mean confidence \(Fixed.trimmed(v.meanConfidence, 3))"
+        row[27] = Plural.count(v.frameCount, "detection") + ", mean confidence \(Fixed.trimmed(v.meanConfidence, 3))"
         return row
     }
 

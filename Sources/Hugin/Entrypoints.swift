@@ -1,4 +1,5 @@
 import FoundationEssentials
+import OdinBasics
 
 #if canImport(Glibc)
 import Glibc

@@ -128,7 +128,7 @@ public enum SeasonInputs {
         let missing = seen.subtracting(stage1).sorted()
         guard missing.isEmpty else {
             throw HuginError.invalidInput(
-                "run(s) without Stage 1 under \(location): " + missing.prefix(10).joined(separator: ", ")
+                (missing.count == 1 ? "a run" : "\(missing.count) runs") + " without Stage 1 under \(location): " + missing.prefix(10).joined(separator: ", ")
                 + " (no stage1/chunk-*.jsonl.gz). A season condenses the runs' Stage 1: download whole runs "
                 + "(odin download s3://BUCKET/runs/RUN --local-path DIR/RUN, not …/RUN/stage3), or remove "
                 + "those folders")

@@ -1,3 +1,5 @@
+import OdinBasics
+
 /// The files Hugin writes under `runs/<run>/stage3/`.
 public enum Stage3Files {
     public static let compressedObservations = "compressed_observations.json"
@@ -616,13 +618,14 @@ public struct CondensationSummary: Codable, Sendable, Equatable {
 
     /// One paragraph for people (CLI output, notifications).
     public var paragraph: String {
-        var text = "Run \(runID): read \(recordsRead) Stage 1 records from \(chunksRead) chunk(s) covering "
-            + "\(mediaFiles) media file(s); condensed \(detectionsUsed) detection(s) into \(visits) visit(s) "
-            + "(\(needsReview) flagged for review) of \(species) species at \(sites) site(s) by \(cameras) camera(s)"
-        text += newSites.isEmpty ? "" : ", \(newSites.count) new site(s)"
-        text += ". Excluded \(excludedBelowMinConfidence) detection(s) below min_confidence"
+        var text = "Run \(runID): read \(Plural.count(recordsRead, "Stage 1 record")) from \(Plural.count(chunksRead, "chunk")) "
+            + "covering \(Plural.count(mediaFiles, "media file")); condensed \(Plural.count(detectionsUsed, "detection")) into "
+            + "\(Plural.count(visits, "visit")) (\(needsReview) flagged for review) of \(Plural.count(species, "species", "species")) "
+            + "at \(Plural.count(sites, "site")) by \(Plural.count(cameras, "camera"))"
+        text += newSites.isEmpty ? "" : ", \(Plural.count(newSites.count, "new site"))"
+        text += ". Excluded \(Plural.count(excludedBelowMinConfidence, "detection")) below min_confidence"
         text += " and \(excludedWithoutTimestamp) without a capture time"
-        if malformedLines > 0 { text += "; skipped \(malformedLines) malformed line(s)" }
+        if malformedLines > 0 { text += "; skipped \(Plural.count(malformedLines, "malformed line"))" }
         text += "."
         if !failedChunks.isEmpty {
             text += " Chunks failed, missing or unreadable (their media are not, or not fully, condensed; see "

@@ -4,6 +4,7 @@ import FoundationEssentials
 import Hugin
 import HuginState
 import OdinAWS
+import OdinBasics
 import OdinKit
 
 #if canImport(Glibc)

@@ -173,7 +173,7 @@ public final class MediaFile {
                 + (format.readerFailure.map { " (\($0))" } ?? ""))
         }
         if report.rejectedPackets > 0 {
-            report.warnings.append("\(report.rejectedPackets) damaged packet(s) rejected by the decoder")
+            report.warnings.append("\(report.rejectedPackets) damaged packet" + (report.rejectedPackets == 1 ? "" : "s") + " rejected by the decoder")
         }
         if !finished, streamInfo.kind == .video, let duration = info.duration, duration > 1, upper > duration - 1,
            let lastTime, lastTime < duration - max(1, 3 * frameDuration)

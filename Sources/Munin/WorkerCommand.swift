@@ -1,5 +1,6 @@
 import Compression
 import FoundationEssentials
+import OdinBasics
 import OdinKit
 
 #if canImport(Glibc)
@@ -201,7 +202,7 @@ public enum WorkerCommand {
         var lines = text.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
         while let last = lines.last, last.isEmpty { lines.removeLast() }
         guard index < lines.count else {
-            throw WorkerError("manifest \(key) has \(lines.count) chunk(s); index \(index) is out of range")
+            throw WorkerError("manifest \(key) has \(Plural.count(lines.count, "chunk")); index \(index) is out of range")
         }
         let chunk: Chunk
         do { chunk = try JSONDecoder().decode(Chunk.self, from: Data(lines[index])) } catch {

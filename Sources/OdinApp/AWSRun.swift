@@ -3,6 +3,7 @@ import Foundation
 import Hugin
 import Odin
 import OdinAWS
+import OdinBasics
 
 /// `odin run` on AWS: uploads the planned files (`LocalPipeline.plan`) to `raw/<camera>/…` with each camera's priority request written around the
 /// upload (ingest starts the runs as the uploads settle), then with `wait` follows the runs the upload started and

@@ -3,6 +3,7 @@ import Foundation
 import Hugin
 import Odin
 import OdinAWS
+import OdinBasics
 import OdinKit
 
 /// `odin setup` and `odin teardown`: opening and closing Batch capacity (the seed's `--action setup|teardown`).

@@ -1,6 +1,7 @@
 import Foundation
 import Hugin
 import Odin
+import OdinBasics
 import OdinKit
 import OdinLocal
 

@@ -3,6 +3,7 @@ import Crypto
 import Foundation
 import Hugin
 import HuginState
+import OdinBasics
 import OdinKit
 
 /// The size of a local file in bytes (0 when it does not exist).

@@ -1,6 +1,7 @@
 import Foundation
 import Hugin
 import Odin
+import OdinBasics
 import OdinLocal
 
 /// A local run after its files are in the store (`odin run --local`, `odin demo`, `odin batch process --local`).

@@ -2,6 +2,7 @@ import Events
 import Foundation
 import Hugin
 import Odin
+import OdinBasics
 import OdinKit
 
 /// What a local run did, measured (`odin run --local`, `odin demo`, `odin resume --local`, `odin batch process`):

@@ -2,6 +2,7 @@ import AWS
 import Foundation
 import Hugin
 import Odin
+import OdinBasics
 
 /// `odin run --wait` on AWS: follows the runs the upload started through their S3 artefacts (runs/<camera>-<time>/:
 /// manifest, Stage 1 chunks, Stage 3 report) and downloads each run's Stage 3 when it is there.

@@ -3,6 +3,7 @@ import Foundation
 import Hugin
 import Odin
 import OdinAWS
+import OdinBasics
 import OdinKit
 import OdinLocal
 

@@ -1,4 +1,5 @@
 import Foundation
+import OdinBasics
 import Synchronization
 
 #if canImport(Glibc)
@@ -81,7 +82,7 @@ package enum InterruptHandler {
                 var killed = killChildren()
                 usleep(50_000)
                 killed += killChildren()
-                Terminal.error("\nodin: interrupted; stopped \(killed) worker process(es). \(hint)")
+                Terminal.error("\nodin: interrupted; stopped \(Plural.count(killed, "worker process", "worker processes")). \(hint)")
                 exit(130)
             }
             source.resume()

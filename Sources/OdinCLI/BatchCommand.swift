@@ -4,6 +4,7 @@ import Hugin
 import Odin
 import OdinApp
 import OdinAWS
+import OdinBasics
 
 /// `odin batch create-config|process`: the seed's batch workflow manager on the new design.
 struct BatchCommand: ParsableCommand {

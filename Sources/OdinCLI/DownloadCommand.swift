@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hugin
 import OdinApp
+import OdinBasics
 
 /// `odin download s3://BUCKET/runs/RUN[/stage3] --local-path DIR`: parallel, resumable, verified downloads.
 struct DownloadCommand: ParsableCommand {

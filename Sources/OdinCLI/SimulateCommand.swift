@@ -41,7 +41,7 @@ struct SimulateCommand: ParsableCommand {
     @Option(name: .long, help: "Seed of the simulation's pseudo-random draws.")
     var seed: UInt64 = 1
 
-    @Flag(name: .long, help: "Print the report(s) as JSON.")
+    @Flag(name: .long, help: "Print the reports as JSON.")
     var json = false
 
     @Flag(name: .long, help: "Print a Markdown comparison table (for docs and benchmarks).")

@@ -1,6 +1,7 @@
 import AWS
 import Crypto
 import FoundationEssentials
+import OdinBasics
 
 /// `odin deploy` / `odin destroy` over the two stacks of infra/README.md: the artefacts stack
 /// (`<Project>-<Stage>-artefacts`) and the main stack (`<Project>-<Stage>`).
@@ -112,7 +113,7 @@ public struct Deployment: Sendable {
             if bucketExists {
                 try uploader.upload(manifest, bucket: bucket, root: root, dryRun: request.dryRun)
             } else {
-                output("Dry run: bucket \(bucket) does not exist yet; \(manifest.deployedFunctions.count) zip(s) would be uploaded.")
+                output("Dry run: bucket \(bucket) does not exist yet; \(Plural.count(manifest.deployedFunctions.count, "zip")) would be uploaded.")
             }
         case .cloudFormation:
             if bucketExists { try uploader.requirePresent(manifest, bucket: bucket) }
@@ -195,11 +196,11 @@ public struct Deployment: Sendable {
 
         public var summary: String {
             guard !stacks.isEmpty else { return "Nothing to destroy: no stack of this stage exists." }
-            var lines = ["This deletes stack(s) " + stacks.joined(separator: " and ")
+            var lines = ["This deletes " + (stacks.count == 1 ? "stack " : "stacks ") + stacks.joined(separator: " and ")
                          + " and everything in them, including every object version in:"]
             for bucket in buckets {
-                lines.append("  s3://\(bucket.name)  (\(bucket.moreThanCounted ? "more than " : "")\(bucket.versions) "
-                             + "object version(s) and delete marker(s))")
+                lines.append("  s3://\(bucket.name)  (\(bucket.moreThanCounted ? "more than " : "")"
+                             + Plural.count(bucket.versions, "object version or delete marker", "object versions and delete markers") + ")")
             }
             if buckets.isEmpty { lines.append("  (no buckets)") }
             return lines.joined(separator: "\n")
@@ -263,15 +264,15 @@ public struct Deployment: Sendable {
                 do throws(AWSError) {
                     try client.deleteObjectVersions(bucket: bucket, batch)
                 } catch {
-                    throw DeployError(step: "destroy", "emptying s3://\(bucket) failed after \(deleted) version(s): "
+                    throw DeployError(step: "destroy", "emptying s3://\(bucket) failed after \(Plural.count(deleted, "version")): "
                                       + error.description, fix: "check the permissions (s3:DeleteObjectVersion), then run destroy again")
                 }
                 deleted += batch.count
                 index += batch.count
             }
-            output("Emptying s3://\(bucket): \(deleted) version(s) deleted …")
+            output("Emptying s3://\(bucket): \(Plural.count(deleted, "version")) deleted …")
         }
-        output("Bucket s3://\(bucket) is empty (\(deleted) version(s) and delete marker(s) deleted).")
+        output("Bucket s3://\(bucket) is empty (\(Plural.count(deleted, "version or delete marker", "versions and delete markers")) deleted).")
     }
 
     func buckets(of stack: String) throws(DeployError) -> [String] {

@@ -239,7 +239,7 @@ public struct StackDeployer: Sendable {
 
     private func show(_ preview: ChangeSetPreview) {
         var lines = ["Change set \(preview.changeSetName) (\(preview.type)) for stack \(preview.stackName): "
-                     + "\(preview.changes.count) resource change(s)"]
+                     + Plural.count(preview.changes.count, "resource change")]
         for change in preview.changes.sorted(by: { ($0.action, $0.logicalResourceID) < ($1.action, $1.logicalResourceID) }) {
             lines.append("  \(change.action.padding(8)) \(change.resourceType.padding(40)) \(change.logicalResourceID)")
         }

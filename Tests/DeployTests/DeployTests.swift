@@ -283,7 +283,7 @@ enum DeployMoto {
         try deployment.destroy(plan)
         #expect(try deployer.currentStack(stack) == nil)
         #expect(throws: AWSError.self) { _ = try client.listObjectVersionsPage(bucket: bucket) }
-        #expect(lines.text.contains("5 version(s) and delete marker(s) deleted"))
+        #expect(lines.text.contains("5 versions and delete markers deleted"))
         // Nothing left: a second destroy says so.
         #expect(try deployment.destroyPlan(project: project, stage: stage).stacks.isEmpty)
     }
@@ -311,7 +311,7 @@ enum DeployMoto {
         let dry = try deployment.deploy(request)
         #expect(dry.map(\.outcome) == [.dryRun, .dryRun], "\(lines.text)")
         #expect(dry.last?.changes.contains { $0.logicalResourceID == "SpotJobQueue" } == true)
-        #expect(lines.text.contains("does not exist yet; 4 zip(s) would be uploaded"))
+        #expect(lines.text.contains("does not exist yet; 4 zips would be uploaded"))
         #expect(try deployer.currentStack("odins-ravne-\(stage)") == nil)
         #expect(try deployer.currentStack("odins-ravne-\(stage)-artefacts") == nil)
         request.dryRun = false

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import OdinBasics
 import OdinKit
 import Testing
 
