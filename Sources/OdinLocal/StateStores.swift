@@ -86,23 +86,89 @@ enum StateTransitions {
 
 /// An in-memory state store (tests, the simulator, benchmarks). Thread-safe; same semantics as the others.
 public final class InMemoryStateStore: StateStore {
-    private let partitions = Mutex<[Bytes: [Bytes: StateItem]]>([:])
+    /// One partition: its items by sort key, and the sort keys in byte order for `query`. Keys mostly arrive in
+    /// ascending order (object keys of a dump, padded chunk markers), so the order is kept by appending; an insert
+    /// out of order or a delete before the end only marks it stale, and the next query sorts once (instead of every
+    /// query sorting the partition, which dominated the simulator's sealing).
+    struct Partition {
+        var items: [Bytes: StateItem] = [:]
+        /// When `ordered`: every key of `items` ascending by bytes, plus up to `stale` keys deleted since (left in
+        /// place and dropped by the next query, so deleting a partition front to back costs no re-sort).
+        var order: [Bytes] = []
+        var ordered = true
+        var stale = 0
+
+        mutating func set(_ sort: Bytes, _ item: StateItem) {
+            guard items.updateValue(item, forKey: sort) == nil, ordered else { return }
+            // A key above the last one is not in `order` (not even as a stale entry): append it.
+            if let last = order.last, !(last < sort) { ordered = false } else { order.append(sort) }
+        }
+
+        mutating func remove(_ sort: Bytes) {
+            guard items.removeValue(forKey: sort) != nil else { return }
+            if items.isEmpty {
+                order.removeAll(keepingCapacity: true)
+                ordered = true
+                stale = 0
+            } else if ordered {
+                stale += 1
+            }
+        }
+
+        /// The items whose sort key starts with `prefix`, in byte order (expired ones left out).
+        mutating func query(prefix: String, now: Int64) -> [StateItem] {
+            if !ordered {
+                order = items.keys.sorted()
+                ordered = true
+                stale = 0
+            } else if stale > 0 {
+                order.removeAll { items[$0] == nil }
+                stale = 0
+            }
+            // First key not below the prefix (binary search), then every key that starts with it.
+            var low = 0, high = order.count
+            while low < high {
+                let middle = (low + high) / 2
+                if Bytes.less(order[middle].text, prefix) { low = middle + 1 } else { high = middle }
+            }
+            var result: [StateItem] = []
+            while low < order.count, Bytes.hasPrefix(order[low].text, prefix) {
+                if let item = StateTransitions.live(items[order[low]], now: now) { result.append(item) }
+                low += 1
+            }
+            return result
+        }
+    }
+
+    private let partitions = Mutex<[Bytes: Partition]>([:])
     private let clock: any WallClock
 
     public init(clock: any WallClock = SystemClock()) { self.clock = clock }
 
     private var now: Int64 { Int64(clock.now().timeIntervalSince1970) }
 
+    private static func current(_ parts: [Bytes: Partition], _ key: StateKey, now: Int64) -> StateItem? {
+        StateTransitions.live(parts[Bytes(key.partition)]?.items[Bytes(key.sort)], now: now)
+    }
+
+    private static func store(_ parts: inout [Bytes: Partition], _ key: StateKey, _ item: StateItem?) {
+        if let item {
+            parts[Bytes(key.partition), default: Partition()].set(Bytes(key.sort), item)
+        } else {
+            parts[Bytes(key.partition)]?.remove(Bytes(key.sort))
+        }
+    }
+
     public func get(_ key: StateKey) throws -> StateItem? {
         let now = now
-        return partitions.withLock { StateTransitions.live($0[Bytes(key.partition)]?[Bytes(key.sort)], now: now) }
+        return partitions.withLock { Self.current($0, key, now: now) }
     }
 
     public func put(_ item: StateItem, condition: WriteCondition) throws {
         let now = now
         try partitions.withLock { parts in
-            let current = StateTransitions.live(parts[Bytes(item.key.partition)]?[Bytes(item.key.sort)], now: now)
-            parts[Bytes(item.key.partition), default: [:]][Bytes(item.key.sort)] = try StateTransitions.put(current, item, condition)
+            let current = Self.current(parts, item.key, now: now)
+            Self.store(&parts, item.key, try StateTransitions.put(current, item, condition))
         }
     }
 
@@ -110,10 +176,10 @@ public final class InMemoryStateStore: StateStore {
                        condition: WriteCondition) throws -> StateItem {
         let now = now
         return try partitions.withLock { parts in
-            let current = StateTransitions.live(parts[Bytes(key.partition)]?[Bytes(key.sort)], now: now)
+            let current = Self.current(parts, key, now: now)
             let item = try StateTransitions.update(current, key: key, set: set, remove: remove, expiresAt: expiresAt,
                                                    condition: condition)
-            parts[Bytes(key.partition), default: [:]][Bytes(key.sort)] = item
+            Self.store(&parts, key, item)
             return item
         }
     }
@@ -122,9 +188,9 @@ public final class InMemoryStateStore: StateStore {
     public func add(_ key: StateKey, counters: [String: Int64], set: [String: StateValue]) throws -> [String: Int64] {
         let now = now
         return try partitions.withLock { parts in
-            let current = StateTransitions.live(parts[Bytes(key.partition)]?[Bytes(key.sort)], now: now)
+            let current = Self.current(parts, key, now: now)
             let (item, values) = try StateTransitions.add(current, key: key, counters: counters, set: set)
-            parts[Bytes(key.partition), default: [:]][Bytes(key.sort)] = item
+            Self.store(&parts, key, item)
             return values
         }
     }
@@ -132,9 +198,9 @@ public final class InMemoryStateStore: StateStore {
     public func delete(_ key: StateKey, condition: WriteCondition) throws -> StateItem? {
         let now = now
         return try partitions.withLock { parts in
-            let current = StateTransitions.live(parts[Bytes(key.partition)]?[Bytes(key.sort)], now: now)
+            let current = Self.current(parts, key, now: now)
             guard condition.holds(for: current) else { throw StateTransitions.failed(key, condition) }
-            parts[Bytes(key.partition)]?[Bytes(key.sort)] = nil
+            Self.store(&parts, key, nil)
             return current
         }
     }
@@ -142,25 +208,23 @@ public final class InMemoryStateStore: StateStore {
     public func query(partition: String, sortPrefix: String) throws -> [StateItem] {
         let now = now
         return partitions.withLock { parts in
-            (parts[Bytes(partition)] ?? [:]).values
-                .filter { Bytes.hasPrefix($0.key.sort, sortPrefix) && StateTransitions.live($0, now: now) != nil }
-                .sorted { Bytes.less($0.key.sort, $1.key.sort) }
+            parts[Bytes(partition)]?.query(prefix: sortPrefix, now: now) ?? []
         }
     }
 
     public func transact(_ writes: [StateWrite]) throws {
         let now = now
         try partitions.withLock { parts in
-            let results = try StateTransitions.transact(writes) {
-                StateTransitions.live(parts[Bytes($0.partition)]?[Bytes($0.sort)], now: now)
-            }
-            for (key, item) in results { parts[Bytes(key.partition), default: [:]][Bytes(key.sort)] = item }
+            let results = try StateTransitions.transact(writes) { Self.current(parts, $0, now: now) }
+            for (key, item) in results { Self.store(&parts, key, item) }
         }
     }
 
     /// Every item (for inspection in tests and the CLI's status).
     public func snapshot() -> [StateItem] {
-        partitions.withLock { $0.values.flatMap(\.values).sorted { Bytes.less($0.key.description, $1.key.description) } }
+        partitions.withLock {
+            $0.values.flatMap(\.items.values).sorted { Bytes.less($0.key.description, $1.key.description) }
+        }
     }
 }
 

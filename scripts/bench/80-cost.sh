@@ -17,24 +17,57 @@ trap 'rm -rf "$tmp"' EXIT
 "$odin" simulate --trace scenarios/field-season.trace --set interruptions_per_hour=0.1 --policy all --seed "$seed" --json --no-samples > "$tmp/interrupt.json"
 # Kill-switch: the field season with a budget the fleet crosses; the alarm reaches the function 5 minutes later.
 "$odin" simulate --trace scenarios/field-season.trace --set budget=20 --set alarm_delay=5m --policy all --seed "$seed" --json --no-samples > "$tmp/budget.json"
-# Speed: a synthetic 30-day season (wall time of the whole process, release build). The budget is raised so neither
-# pacing nor the kill-switch cuts the season short: every image is ingested, planned, run and accounted.
+# Speed: a synthetic 30-day season (wall time of the whole process, release build, and its CPU time: the machine may
+# be shared). The budget is raised so neither pacing nor the kill-switch cuts the season short: every image is
+# ingested, planned, run and accounted.
 printf 'budget:\n  amount: 1000000\n' > "$tmp/speed-profile.yaml"
+speed_season() {  # images policy
+  "$odin" simulate --profile "$tmp/speed-profile.yaml" --synthetic "days=30,images=$1,cameras=100,dumps=4,interruptions_per_hour=0.05" --policy "$2" --seed "$seed" --json --no-samples
+}
+TIMEFORMAT='%R %U %S'
 for policy in ours static batch-default; do
-  start=$(date +%s.%N)
-  "$odin" simulate --profile "$tmp/speed-profile.yaml" --synthetic "days=30,images=$images,cameras=100,dumps=4,interruptions_per_hour=0.05" --policy "$policy" --seed "$seed" --json --no-samples > "$tmp/speed-$policy.json"
-  end=$(date +%s.%N)
-  echo "$start $end" > "$tmp/speed-$policy.time"
+  { time speed_season "$images" "$policy" > "$tmp/speed-$policy.json" 2> /dev/null; } 2> "$tmp/speed-$policy.time"
 done
+# When ours misses its target: where its CPU time goes (perf, cpu-clock sampling, on a 1/5-size season of ours).
+profile_images=$(( images / 5 ))
+if python3 -c 'import sys; a = open(sys.argv[1]).read().split(); sys.exit(0 if float(a[0]) > 30 else 1)' "$tmp/speed-ours.time" \
+   && command -v perf > /dev/null \
+   && perf record -q -e cpu-clock -F 499 -g -o "$tmp/perf.data" -- "$odin" simulate --profile "$tmp/speed-profile.yaml" \
+        --synthetic "days=30,images=$profile_images,cameras=100,dumps=4,interruptions_per_hour=0.05" --policy ours \
+        --seed "$seed" --json --no-samples > /dev/null 2>&1; then
+  perf script -i "$tmp/perf.data" -F ip,sym 2> /dev/null | swift demangle --simplified > "$tmp/perf.txt" || true
+fi
 
-python3 - "$tmp" "$images" <<'PY'
+python3 - "$tmp" "$images" "$profile_images" <<'PY'
 import json, sys, re, pathlib
-tmp, images = pathlib.Path(sys.argv[1]), int(sys.argv[2])
+tmp, images, profile_images = pathlib.Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 load = lambda n: {r["policy"]: r for r in json.loads((tmp / n).read_text())}
 field, scarce, inter, budget = load("field.json"), load("scarce.json"), load("interrupt.json"), load("budget.json")
-def speed(p):
-    a, b = map(float, (tmp / f"speed-{p}.time").read_text().split())
-    return b - a
+def times(p): return [float(x) for x in (tmp / f"speed-{p}.time").read_text().split()]
+def speed(p): return times(p)[0]
+def cpu(p): return times(p)[1] + times(p)[2]
+def profile_shares():
+    """Inclusive shares of the simulator's main parts in the perf samples (a part counts once per sample)."""
+    path = tmp / "perf.txt"
+    if not path.exists(): return None
+    samples, stack = [], []
+    for line in path.read_text(errors="replace").splitlines():
+        if line.startswith(("\t", " ")):
+            fields = line.strip().split(" ", 1)
+            stack.append(fields[1] if len(fields) > 1 else "")
+        elif stack or line.strip() == "":
+            if stack: samples.append(stack)
+            stack = []
+    if stack: samples.append(stack)
+    if not samples: return None
+    parts = [("sealing (RunSealer.finishSeal: claims, manifest, submission)", lambda st: any("RunSealer.finishSeal" in f for f in st)),
+             ("state-store queries (InMemoryStateStore.query)", lambda st: any("InMemoryStateStore.query" in f for f in st)),
+             ("ingest (IngestService.handle, without the seals it starts)", lambda st: any("IngestService.handle" in f for f in st) and not any("RunSealer.finishSeal" in f for f in st)),
+             ("job events (JobEventsService.handle)", lambda st: any("JobEventsService.handle" in f for f in st)),
+             ("compute model (SimulatedBatch)", lambda st: any("SimulatedBatch." in f for f in st) and not any("JobEventsService" in f or "RunSealer" in f for f in st)),
+             ("reference counting (swift_retain/swift_release, self)", lambda st: st[0].startswith(("swift_retain", "swift_release", "swift_bridgeObjectRetain", "swift_bridgeObjectRelease"))),
+             ("memory allocation (malloc/free, self)", lambda st: any(st[0].startswith(x) for x in ("malloc", "_int_malloc", "_int_free", "free", "cfree", "unlink_chunk", "malloc_consolidate")))]
+    return len(samples), [(name, 100 * sum(1 for st in samples if test(st)) / len(samples)) for name, test in parts]
 def money(x): return f"{x:.4f}" if abs(x) < 10 else f"{x:,.2f}"
 def ratio(a, b): return f"{a / b:.2f}×" if b else "n/a"
 cur = field["ours"]["prices"]["currency"]
@@ -58,13 +91,27 @@ targets = [
     ("makespan ≤ 1.3× all-On-Demand at 10 %/h interruptions (ours p50 vs on-demand p50)",
      f"{inter['ours']['makespan']['p50']:.0f} s vs {inter['on-demand']['makespan']['p50']:.0f} s = {ratio(inter['ours']['makespan']['p50'], inter['on-demand']['makespan']['p50'])} (p95: {ratio(inter['ours']['makespan']['p95'], inter['on-demand']['makespan']['p95'])})",
      inter['ours']['makespan']['p50'] <= 1.3 * inter['on-demand']['makespan']['p50']),
-    (f"simulate 30 days × {images:,} images ≤ 30 s (ours)", f"{speed('ours'):.1f} s (static {speed('static'):.1f} s, batch-default {speed('batch-default'):.1f} s); ours completed {json.loads((tmp/'speed-ours.json').read_text())['imagesInCompletedRuns']:,} images", speed('ours') <= 30),
+    (f"simulate 30 days × {images:,} images ≤ 30 s (ours)", f"{speed('ours'):.1f} s wall, {cpu('ours'):.1f} CPU-s (static {speed('static'):.1f} s / {cpu('static'):.1f} CPU-s, batch-default {speed('batch-default'):.1f} s / {cpu('batch-default'):.1f} CPU-s); ours completed {json.loads((tmp/'speed-ours.json').read_text())['imagesInCompletedRuns']:,} images", speed('ours') <= 30),
 ]
 out.append("")
 out.append("| target | measured | met |")
 out.append("|---|---|---|")
 for t, m, ok in targets: out.append(f"| {t} | {m} | {'yes' if ok else 'NO'} |")
 errors = sum(r["invariants"]["eventErrors"] + r["invariants"]["jobsStartedWhileKillSwitchActive"] for rs in (field, scarce, inter, budget) for r in rs.values())
+if speed('ours') > 30:
+    shares = profile_shares()
+    why = f"**What stands in the way of ≤ 30 s (ours):** {speed('ours'):.1f} s wall for {cpu('ours'):.1f} CPU-s: "
+    why += (f"the process alone needs {cpu('ours') / 30:.2f}× the target even on an idle core" if cpu('ours') > 30
+            else "the CPU time meets the target, the wall time is the machine's load")
+    why += f"; the static policy, which runs no control logic, takes {cpu('static'):.1f} CPU-s on the same season. "
+    if shares:
+        count, parts = shares
+        why += (f"Where ours spends its CPU time (perf, cpu-clock at 499 Hz, {count:,} samples of a {profile_images:,}-image season; "
+                "inclusive shares, a sample can count in several rows): " + "; ".join(f"{name} {share:.1f} %" for name, share in parts) + ".")
+    else:
+        why += "(No profile: `perf` is not available or could not sample here.)"
+    out.append("")
+    out.append(why)
 out.append("")
 out.append(f"Method: each policy replays the same trace with seed {json.loads((tmp/'field.json').read_text())[0]['seed']}; `ours` runs Odin's production ingest/job-events/sweeper/budget-guard code against a simulated Batch (scale-up latency, Spot interruptions, capacity gaps, per-image time); control-logic errors and jobs started under an active kill-switch across all runs: {errors}. Wall times include process start and depend on machine load.")
 section = "\n".join(out) + "\n"
