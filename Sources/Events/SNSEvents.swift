@@ -1,4 +1,3 @@
-import FoundationEssentials
 
 /// A Lambda SNS event: `Records[].Sns{Subject, Message, TopicArn, Timestamp}`.
 public struct SNSEvent: Decodable, Sendable, Equatable {

@@ -1,5 +1,6 @@
 import Foundation
 import Odin
+import OdinBasics
 import OdinKit
 
 /// `odin batch`: the seed's batch config, {batch_id "batch-<epoch>", jobs[{name "<job-type>-<n>",
@@ -35,7 +36,7 @@ package struct BatchConfig {
                                 "priority": priority.rawValue]] as [String: Any]
             },
             "max_parallel_jobs": maxParallelJobs,
-            "created_at": ISO8601DateFormatter().string(from: now),
+            "created_at": ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: now.timeIntervalSince1970)),
         ]
     }
 
