@@ -68,7 +68,8 @@ let package = Package(
         .target(name: "Hugin", dependencies: ["Compression", "JSONEscaping", "OdinKit", "OdinBasics"],
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
         // Odin: control logic over the ports, the function handlers, profiles (what the Lambda functions link).
-        .target(name: "Odin", dependencies: ["OdinKit", "Events", "Compression", "JSONCoding", "JSONEscaping", "Crypto", "OdinBasics"]),
+        .target(name: "Odin", dependencies: ["OdinKit", "Events", "Compression", "JSONCoding", "JSONEscaping", "Crypto",
+                                             "OdinBasics"]),
         // OdinLocal: the local binding of Odin's ports (LocalCompute and its worker processes, file and in-memory
         // state stores, stdout notifier, manual clock) and the Batch state machine it shares with the simulator; for
         // the CLI, the simulator and tests, never the functions.

@@ -188,7 +188,7 @@ public enum AWSErrorDecoder {
 }
 
 extension StringProtocol {
-    /// Leading and trailing whitespace removed (FoundationEssentials has no `trimmingCharacters`).
+    /// Leading and trailing whitespace removed (no Foundation here).
     func trimmingCharacters(in _: WhitespaceSet) -> String {
         let scalars = Array(unicodeScalars)
         var start = 0, end = scalars.count

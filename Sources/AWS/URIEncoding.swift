@@ -1,6 +1,7 @@
 // The AWS module: the project's own AWS client (SigV4 signing, credentials chain, endpoints, standard-mode retries,
 // typed errors and the service calls the pipeline uses) on top of HTTP (libcurl) and Crypto (libcrypto). It imports
-// FoundationEssentials only, so Lambda binaries stay small; XML is parsed by `XMLPullParser` in this module.
+// no Foundation (JSON through JSONCoding, dates as OdinBasics.Instant), so Lambda binaries stay small; XML is
+// parsed by `XMLPullParser` in this module.
 
 /// Percent-encoding as SigV4 defines it ("URI-encode each byte except the unreserved characters A-Z a-z 0-9 - _ . ~",
 /// upper-case hex; see https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html).
