@@ -55,7 +55,7 @@ let package = Package(
 
         // MARK: - AWS client, event models (DescribeJobs decodes into the event model's BatchJobDetail)
         .target(name: "AWS", dependencies: ["HTTP", "Crypto", "Events", "JSONCoding", "OdinBasics"]),
-        .target(name: "Events", dependencies: ["JSONCoding"]),
+        .target(name: "Events", dependencies: ["JSONCoding", "OdinBasics"]),
         // Benchmark driver for scripts/bench/30-aws.sh (not deployed).
         .executableTarget(name: "AWSBench", dependencies: ["AWS", "HTTP", "OdinBasics"]),
 

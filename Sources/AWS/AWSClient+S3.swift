@@ -655,7 +655,7 @@ extension AWSClient {
 extension String {
     /// Replaces the first occurrence of `target`.
     func replacingOnce(_ target: String, with replacement: String) -> String {
-        guard let range = firstRange(of: target) else { return self }
+        guard let range = firstUTF8Range(of: target) else { return self }
         return String(self[..<range.lowerBound]) + replacement + String(self[range.upperBound...])
     }
 }

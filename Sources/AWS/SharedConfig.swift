@@ -69,7 +69,7 @@ public struct SharedConfig: Sendable, Equatable {
             var value = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
             // Inline comments need whitespace before the marker.
             for marker in [" #", " ;", "\t#", "\t;"] {
-                if let range = value.firstRange(of: marker) {
+                if let range = value.firstUTF8Range(of: marker) {
                     value = value[..<range.lowerBound].trimmingCharacters(in: .whitespaces)
                 }
             }

@@ -100,7 +100,7 @@ public struct DirectoryObjectStore: ObjectStore {
         var result: [ObjectInfo] = []
         let paths = FileSystem.subpaths(of: root)
         for relative in paths {
-            guard relative.hasPrefix(prefix) || prefix.isEmpty, !relative.contains(".tmp-"),
+            guard relative.hasPrefix(prefix) || prefix.isEmpty, !relative.containsUTF8(".tmp-"),
                   !relative.hasSuffix(".part")
             else { continue }
             if let info = try head(relative) { result.append(info) }
