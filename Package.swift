@@ -44,18 +44,20 @@ let package = Package(
         // MARK: - Lambda runtime and its local emulator
         // JSONEscaping: JSON string literals for hand-written JSON (Foundation-free).
         .target(name: "JSONEscaping"),
+        // JSONCoding: Codable to and from JSON bytes without Foundation (the Lambda functions link no Foundation).
+        .target(name: "JSONCoding"),
         // OdinBasics: the shared utilities (civil time, blocking threads, process spawning, FNV-1a, SplitMix64, the
         // environment snapshot, the logger); depends on nothing but JSONEscaping.
         .target(name: "OdinBasics", dependencies: ["JSONEscaping"]),
         .target(name: "LambdaRuntime", dependencies: ["HTTP", "JSONEscaping", "Crypto", "OdinBasics"]),
-        .target(name: "LambdaJSON", dependencies: ["LambdaRuntime"]),
+        .target(name: "LambdaJSON", dependencies: ["JSONCoding", "LambdaRuntime"]),
         .target(name: "RuntimeEmulator", dependencies: ["OdinBasics"]),
 
         // MARK: - AWS client, event models (DescribeJobs decodes into the event model's BatchJobDetail)
-        .target(name: "AWS", dependencies: ["HTTP", "Crypto", "Events", "OdinBasics"]),
-        .target(name: "Events"),
+        .target(name: "AWS", dependencies: ["HTTP", "Crypto", "Events", "JSONCoding", "OdinBasics"]),
+        .target(name: "Events", dependencies: ["JSONCoding", "OdinBasics"]),
         // Benchmark driver for scripts/bench/30-aws.sh (not deployed).
-        .executableTarget(name: "AWSBench", dependencies: ["AWS", "HTTP"]),
+        .executableTarget(name: "AWSBench", dependencies: ["AWS", "HTTP", "OdinBasics"]),
 
         // MARK: - Odin (control plane), Munin (worker), Hugin (condensation)
         // OdinKit: ports and shared formats (object store, clock, Stage 1 records, chunks, key layout).
@@ -66,7 +68,8 @@ let package = Package(
         .target(name: "Hugin", dependencies: ["Compression", "JSONEscaping", "OdinKit", "OdinBasics"],
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
         // Odin: control logic over the ports, the function handlers, profiles (what the Lambda functions link).
-        .target(name: "Odin", dependencies: ["OdinKit", "Events", "Compression", "JSONEscaping", "Crypto", "OdinBasics"]),
+        .target(name: "Odin", dependencies: ["OdinKit", "Events", "Compression", "JSONCoding", "JSONEscaping", "Crypto",
+                                             "OdinBasics"]),
         // OdinLocal: the local binding of Odin's ports (LocalCompute and its worker processes, file and in-memory
         // state stores, stdout notifier, manual clock) and the Batch state machine it shares with the simulator; for
         // the CLI, the simulator and tests, never the functions.
@@ -113,7 +116,7 @@ let package = Package(
         .executableTarget(name: "RuntimeBench", dependencies: ["RuntimeEmulator"], path: "Benchmarks/RuntimeBench"),
 
         // MARK: - Tests (Swift Testing; real peers: see Tests/README.md)
-        .target(name: "TestSupport", dependencies: ["RuntimeEmulator", "HTTP", "AWS", "Odin", "Events"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["RuntimeEmulator", "HTTP", "AWS", "Odin", "Events", "OdinBasics"], path: "Tests/TestSupport"),
         .executableTarget(name: "RuntimeProbe", dependencies: ["LambdaRuntime", "LambdaJSON", "OdinBasics"],
                           path: "Tests/Fixtures/RuntimeProbe"),
         .testTarget(name: "BridgeTests", dependencies: ["HTTP", "Crypto", "Compression", "Media", "RuntimeEmulator",
@@ -121,6 +124,7 @@ let package = Package(
         .testTarget(name: "LambdaRuntimeTests", dependencies: ["RuntimeEmulator", "TestSupport", "RuntimeProbe"]),
         .testTarget(name: "AWSTests", dependencies: ["AWS", "Events", "HTTP", "Crypto", "RuntimeEmulator", "TestSupport", "OdinBasics"]),
         .testTarget(name: "OdinBasicsTests", dependencies: ["OdinBasics"]),
+        .testTarget(name: "JSONCodingTests", dependencies: ["JSONCoding", "OdinBasics"]),
         .testTarget(name: "EventsTests", dependencies: ["Events"]),
         .testTarget(name: "OdinTests", dependencies: ["Odin", "OdinKit", "OdinLocal", "Events", "ProfileYAML", "OdinBasics", "TestSupport"]),
         .testTarget(name: "MuninTests", dependencies: ["Munin", "Media", "OdinKit", "Compression", "TestSupport",
@@ -137,9 +141,9 @@ let package = Package(
                                                          "SweeperFunction", "MuninWorker", "HuginCLI", "Hugin",
                                                          "HuginState", "OdinBasics"]),
         .testTarget(name: "CostTests", dependencies: ["OdinCost", "Odin", "OdinAWS", "OdinKit", "OdinLocal", "Events", "AWS",
-                                                      "TestSupport"]),
+                                                      "TestSupport", "OdinBasics"]),
         .testTarget(name: "DeployTests", dependencies: ["OdinDeploy", "AWS", "Odin", "HTTP", "Compression", "Crypto",
-                                                        "TestSupport"]),
+                                                        "TestSupport", "OdinBasics"]),
         .testTarget(name: "InfraTests", dependencies: ["Compression", "TestSupport"], exclude: ["Fixtures"]),
     ]
 )

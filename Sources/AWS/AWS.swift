@@ -1,4 +1,4 @@
-// AWS: the project's own AWS client on libcurl (HTTP) and libcrypto (Crypto), FoundationEssentials only, so the
+// AWS: the project's own AWS client on libcurl (HTTP) and libcrypto (Crypto), no Foundation (JSON through JSONCoding), so the
 // Lambda functions can link it.
 //
 // Using it

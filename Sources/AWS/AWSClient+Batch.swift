@@ -1,5 +1,5 @@
 import Events
-import FoundationEssentials
+import OdinBasics
 
 /// AWS Batch (REST-JSON, API 2016-08-10). Request and response types mirror the API's field names
 /// (https://docs.aws.amazon.com/batch/latest/APIReference/); absent optionals are left out of the JSON.

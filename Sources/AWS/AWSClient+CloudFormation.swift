@@ -1,4 +1,4 @@
-import FoundationEssentials
+import OdinBasics
 
 /// CloudFormation (query protocol). Create/Update/ExecuteChangeSet carry a client request token, which makes their
 /// retries safe, so they are retried normally.
@@ -9,8 +9,8 @@ public enum CloudFormation {
         public var status: String
         public var statusReason: String?
         public var outputs: [String: String]
-        public var creationTime: Date?
-        public var lastUpdatedTime: Date?
+        public var creationTime: Instant?
+        public var lastUpdatedTime: Instant?
     }
 
     public struct StackEvent: Sendable, Equatable {
@@ -20,7 +20,7 @@ public enum CloudFormation {
         public var resourceType: String?
         public var resourceStatus: String?
         public var resourceStatusReason: String?
-        public var timestamp: Date?
+        public var timestamp: Instant?
     }
 
     public struct ChangeSet: Sendable, Equatable {
@@ -74,7 +74,7 @@ extension AWSClient {
     public func createStack(
         name: String, template: CloudFormation.Template, parameters: [String: String] = [:],
         capabilities: [String] = ["CAPABILITY_NAMED_IAM"], tags: [String: String] = [:],
-        clientRequestToken: String = UUID().uuidString
+        clientRequestToken: String = RandomID.uuidString()
     ) throws(AWSError) -> String {
         var query = stackParameters(stackName: name, template: template, parameters: parameters,
                                     capabilities: capabilities, tags: tags)
@@ -86,7 +86,7 @@ extension AWSClient {
     /// comes back as `ValidationError`.
     public func updateStack(
         name: String, template: CloudFormation.Template?, parameters: [String: String] = [:],
-        capabilities: [String] = ["CAPABILITY_NAMED_IAM"], clientRequestToken: String = UUID().uuidString
+        capabilities: [String] = ["CAPABILITY_NAMED_IAM"], clientRequestToken: String = RandomID.uuidString()
     ) throws(AWSError) -> String {
         var query = stackParameters(stackName: name, template: template, parameters: parameters,
                                     capabilities: capabilities)
@@ -140,7 +140,7 @@ extension AWSClient {
     public func createChangeSet(
         stackName: String, changeSetName: String, changeSetType: String, template: CloudFormation.Template,
         parameters: [String: String] = [:], capabilities: [String] = ["CAPABILITY_NAMED_IAM"],
-        clientToken: String = UUID().uuidString
+        clientToken: String = RandomID.uuidString()
     ) throws(AWSError) -> String {
         var query = stackParameters(stackName: stackName, template: template, parameters: parameters,
                                     capabilities: capabilities)
@@ -169,7 +169,7 @@ extension AWSClient {
 
     /// ExecuteChangeSet.
     public func executeChangeSet(stackName: String, changeSetName: String,
-                                 clientRequestToken: String = UUID().uuidString) throws(AWSError) {
+                                 clientRequestToken: String = RandomID.uuidString()) throws(AWSError) {
         _ = try queryCall(.cloudFormation, action: "ExecuteChangeSet",
                           parameters: [("StackName", stackName), ("ChangeSetName", changeSetName),
                                        ("ClientRequestToken", clientRequestToken)])

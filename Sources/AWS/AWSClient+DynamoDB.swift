@@ -1,4 +1,4 @@
-import FoundationEssentials
+import OdinBasics
 
 /// A DynamoDB attribute value (the JSON wire form `{"S": "…"}`, `{"N": "42"}`, …).
 public indirect enum DynamoValue: Sendable, Equatable, Codable {
@@ -28,7 +28,7 @@ public indirect enum DynamoValue: Sendable, Equatable, Codable {
         if let value = try container.decodeIfPresent(String.self, forKey: .S) { self = .string(value) }
         else if let value = try container.decodeIfPresent(String.self, forKey: .N) { self = .number(value) }
         else if let value = try container.decodeIfPresent(String.self, forKey: .B) {
-            self = .binary(Array(Data(base64Encoded: value) ?? Data()))
+            self = .binary(Base64.decode(value) ?? [])
         } else if let value = try container.decodeIfPresent(Bool.self, forKey: .BOOL) { self = .bool(value) }
         else if container.contains(.NULL) { self = .null }
         else if let value = try container.decodeIfPresent([String: DynamoValue].self, forKey: .M) { self = .map(value) }
@@ -46,7 +46,7 @@ public indirect enum DynamoValue: Sendable, Equatable, Codable {
         switch self {
         case .string(let value): try container.encode(value, forKey: .S)
         case .number(let value): try container.encode(value, forKey: .N)
-        case .binary(let value): try container.encode(Data(value).base64EncodedString(), forKey: .B)
+        case .binary(let value): try container.encode(Base64.encode(value), forKey: .B)
         case .bool(let value): try container.encode(value, forKey: .BOOL)
         case .null: try container.encode(true, forKey: .NULL)
         case .map(let value): try container.encode(value, forKey: .M)
@@ -245,7 +245,7 @@ extension AWSClient {
     /// TransactWriteItems (≤ 100 items). A client request token makes retries idempotent for 10 minutes, so the
     /// call is retried normally; a cancelled transaction throws `TransactionCanceledException` with
     /// `AWSError.cancellationReasons`.
-    public func transactWriteItems(_ items: [DynamoDB.TransactWrite], clientRequestToken: String = UUID().uuidString)
+    public func transactWriteItems(_ items: [DynamoDB.TransactWrite], clientRequestToken: String = RandomID.uuidString())
         throws(AWSError)
     {
         let elements = items.map { item -> DynamoDB.TransactInput.Element in

@@ -1,4 +1,4 @@
-import FoundationEssentials
+import OdinBasics
 
 /// EC2 (query protocol; lists are `Name.N`, responses use `…Set/item`).
 public enum EC2 {
@@ -8,7 +8,7 @@ public enum EC2 {
         public var productDescription: String
         /// USD per hour, as the API's decimal string parsed.
         public var price: Double
-        public var timestamp: Date?
+        public var timestamp: Instant?
     }
 
     public struct InstanceTypeInfo: Sendable, Equatable {
@@ -37,8 +37,8 @@ public enum EC2 {
 extension AWSClient {
     /// DescribeSpotPriceHistory following `nextToken` (at most `maxPages` pages, to bound a runaway listing).
     public func describeSpotPriceHistory(
-        instanceTypes: [String], productDescriptions: [String] = ["Linux/UNIX"], startTime: Date? = nil,
-        endTime: Date? = nil, availabilityZone: String? = nil, maxPages: Int = 50
+        instanceTypes: [String], productDescriptions: [String] = ["Linux/UNIX"], startTime: Instant? = nil,
+        endTime: Instant? = nil, availabilityZone: String? = nil, maxPages: Int = 50
     ) throws(AWSError) -> [EC2.SpotPrice] {
         var prices: [EC2.SpotPrice] = []
         var token: String?

@@ -1,4 +1,4 @@
-import FoundationEssentials
+import OdinBasics
 
 /// IAM (query protocol, global): the few calls that set up a stack's roles on a local endpoint
 /// (`odin replay --seed-local`).

@@ -1,4 +1,4 @@
-import FoundationEssentials
+import OdinBasics
 
 /// SNS and CloudWatch (query protocol).
 public enum CloudWatch {
@@ -16,10 +16,10 @@ public enum CloudWatch {
         public var value: Double
         /// `Count`, `Seconds`, `None`, …
         public var unit: String?
-        public var timestamp: Date?
+        public var timestamp: Instant?
         public var dimensions: [Dimension]
 
-        public init(metricName: String, value: Double, unit: String? = nil, timestamp: Date? = nil,
+        public init(metricName: String, value: Double, unit: String? = nil, timestamp: Instant? = nil,
                     dimensions: [Dimension] = []) {
             self.metricName = metricName
             self.value = value
@@ -56,7 +56,7 @@ public enum CloudWatch {
     public struct Result: Sendable, Equatable {
         public var id: String
         public var label: String?
-        public var timestamps: [Date]
+        public var timestamps: [Instant]
         public var values: [Double]
         public var statusCode: String?
     }
@@ -98,7 +98,7 @@ extension AWSClient {
     }
 
     /// CloudWatch GetMetricData between `start` and `end`, following `NextToken`.
-    public func getMetricData(queries: [CloudWatch.Query], start: Date, end: Date) throws(AWSError)
+    public func getMetricData(queries: [CloudWatch.Query], start: Instant, end: Instant) throws(AWSError)
         -> [CloudWatch.Result]
     {
         var results: [String: CloudWatch.Result] = [:]

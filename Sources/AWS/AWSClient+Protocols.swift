@@ -1,5 +1,6 @@
-import FoundationEssentials
 import HTTP
+import JSONCoding
+import OdinBasics
 
 // The four wire protocols, as small internal helpers the service extensions build on.
 extension AWSClient {
@@ -65,7 +66,7 @@ extension AWSClient {
 
     func encodeJSON<Input: Encodable>(_ input: Input, _ operation: AWSOperation) throws(AWSError) -> [UInt8] {
         do {
-            return Array(try JSONEncoder().encode(input))
+            return try JSONCoder.encode(input)
         } catch {
             throw AWSError(kind: .invalidRequest, service: operation.service.id, operation: operation.name,
                            code: "InvalidRequest", message: "could not encode the request: \(error)")
@@ -76,7 +77,7 @@ extension AWSClient {
         throws(AWSError) -> Output
     {
         do {
-            return try JSONDecoder().decode(Output.self, from: Data(body.isEmpty ? Array("{}".utf8) : body))
+            return try JSONCoder.decode(Output.self, from: body.isEmpty ? Array("{}".utf8) : body)
         } catch {
             throw AWSError(kind: .invalidResponse, service: operation.service.id, operation: operation.name,
                            status: 200, code: "InvalidResponse", message: "unexpected response shape: \(error)")

@@ -1,4 +1,3 @@
-import FoundationEssentials
 import Crypto
 import HTTP
 import OdinBasics
@@ -24,7 +23,7 @@ extension AWSClient {
         public var contentLength: Int64
         public var contentType: String?
         public var eTag: String?
-        public var lastModified: Date?
+        public var lastModified: Instant?
         public var versionID: String?
         /// `Content-Range` of a ranged GET (`bytes 2-5/16`).
         public var contentRange: String?
@@ -42,7 +41,7 @@ extension AWSClient {
         public var key: String
         public var size: Int64
         public var eTag: String?
-        public var lastModified: Date?
+        public var lastModified: Instant?
     }
 
     public struct S3ListPage: Sendable {
@@ -618,7 +617,7 @@ extension AWSClient {
         }
         let body = xml.bytes
         var headers = HTTPHeaders([("Content-Type", "application/xml")])
-        headers.add(name: "Content-MD5", value: Data(try md5(body)).base64EncodedString())
+        headers.add(name: "Content-MD5", value: Base64.encode(try md5(body)))
         _ = try send(try s3Request("PUT", bucket: bucket, query: "lifecycle", headers: headers, body: .bytes(body)),
                      operation: AWSOperation(.s3, "PutBucketLifecycleConfiguration"))
     }
@@ -656,7 +655,7 @@ extension AWSClient {
 extension String {
     /// Replaces the first occurrence of `target`.
     func replacingOnce(_ target: String, with replacement: String) -> String {
-        guard let range = firstRange(of: target) else { return self }
+        guard let range = firstUTF8Range(of: target) else { return self }
         return String(self[..<range.lowerBound]) + replacement + String(self[range.upperBound...])
     }
 }

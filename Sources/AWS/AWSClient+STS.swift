@@ -1,4 +1,4 @@
-import FoundationEssentials
+import OdinBasics
 
 /// STS (query protocol): GetCallerIdentity and AssumeRole.
 extension AWSClient {

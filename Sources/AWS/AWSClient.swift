@@ -1,4 +1,3 @@
-import FoundationEssentials
 import HTTP
 import OdinBasics
 import Synchronization
@@ -43,7 +42,7 @@ public final class AWSClient: Sendable {
         /// error responses are logged by code and message only.
         public var logger: Logger?
         /// The clock (signing dates, credential expiry, `Retry-After` dates).
-        public var now: @Sendable () -> Date
+        public var now: @Sendable () -> Instant
         /// Jitter source in [0, 1).
         public var random: @Sendable () -> Double
         /// How to wait between attempts (seconds).
@@ -57,7 +56,7 @@ public final class AWSClient: Sendable {
             endpoints: AWSEndpointResolver = AWSEndpointResolver(), retry: RetryStrategy = RetryStrategy(),
             http: HTTPClient.Options = AWSClient.defaultHTTPOptions, maxPooledConnections: Int = 4,
             logger: Logger? = nil,
-            now: @escaping @Sendable () -> Date = { Date() },
+            now: @escaping @Sendable () -> Instant = { Instant.now },
             random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
             sleep: @escaping @Sendable (Double) -> Void = { seconds in
                 if seconds > 0 { usleep(UInt32(min(seconds, 3600) * 1_000_000)) }
@@ -104,7 +103,7 @@ public final class AWSClient: Sendable {
                 }
                 retry.maxAttempts = value
             }
-            let now: @Sendable () -> Date = { Date() }
+            let now: @Sendable () -> Instant = { Instant.now }
             let chain = AWSCredentialsChain.makeDefault(
                 environment: environment, sharedConfig: shared, explicit: explicitCredentials, region: region,
                 now: now)

@@ -1,4 +1,4 @@
-import FoundationEssentials
+import OdinBasics
 
 /// An access key pair, with the session token and expiry of temporary credentials.
 ///
@@ -9,9 +9,9 @@ public struct AWSCredentials: Sendable, Equatable {
     /// The session token of temporary credentials (sent as `X-Amz-Security-Token`).
     public var sessionToken: String?
     /// When temporary credentials stop working; nil for long-term keys.
-    public var expiration: Date?
+    public var expiration: Instant?
 
-    public init(accessKeyID: String, secretAccessKey: String, sessionToken: String? = nil, expiration: Date? = nil) {
+    public init(accessKeyID: String, secretAccessKey: String, sessionToken: String? = nil, expiration: Instant? = nil) {
         self.accessKeyID = accessKeyID
         self.secretAccessKey = secretAccessKey
         self.sessionToken = sessionToken
@@ -19,7 +19,7 @@ public struct AWSCredentials: Sendable, Equatable {
     }
 
     /// True when `expiration` is set and falls within `margin` seconds of `now` (or has passed).
-    public func isExpiring(at now: Date, margin: TimeInterval) -> Bool {
+    public func isExpiring(at now: Instant, margin: Double) -> Bool {
         guard let expiration else { return false }
         return expiration.timeIntervalSince(now) <= margin
     }

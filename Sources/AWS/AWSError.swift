@@ -1,5 +1,6 @@
-import FoundationEssentials
 import HTTP
+import JSONCoding
+import OdinBasics
 
 /// Every failure of an AWS call, as one value: which service and operation, the HTTP status, AWS's error code and
 /// message, and the request ID. Client-side failures (transport, credentials, signing, unreadable responses) use the
@@ -126,7 +127,7 @@ public enum AWSErrorDecoder {
                 }
             }
         } else if firstByte == UInt8(ascii: "{") {
-            if let object = try? JSONDecoder().decode(JSONErrorBody.self, from: Data(body)) {
+            if let object = try? JSONCoder.decode(JSONErrorBody.self, from: body) {
                 error.code = cleanCode(object.__type ?? object.code ?? object.Code ?? "")
                 error.message = object.message ?? object.Message ?? object.errorMessage ?? ""
                 error.cancellationReasons = (object.CancellationReasons ?? []).map { $0.Code ?? "None" }
@@ -187,7 +188,7 @@ public enum AWSErrorDecoder {
 }
 
 extension StringProtocol {
-    /// Leading and trailing whitespace removed (FoundationEssentials has no `trimmingCharacters`).
+    /// Leading and trailing whitespace removed (no Foundation here).
     func trimmingCharacters(in _: WhitespaceSet) -> String {
         let scalars = Array(unicodeScalars)
         var start = 0, end = scalars.count

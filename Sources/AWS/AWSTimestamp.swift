@@ -1,4 +1,3 @@
-import FoundationEssentials
 import OdinBasics
 
 /// A UTC instant formatted the two ways SigV4 needs: `yyyyMMdd'T'HHmmss'Z'` and `yyyyMMdd`.
@@ -6,7 +5,7 @@ public struct AWSTimestamp: Sendable, Equatable {
     public let dateTime: String
     public let date: String
 
-    public init(_ instant: Date) {
+    public init(_ instant: Instant) {
         let civil = CivilTime(secondsSince1970: Int64(instant.timeIntervalSince1970.rounded(.down)))
         // Written straight into the strings' storage (signing formats one per request).
         func put(_ value: Int, at offset: Int, width: Int, into bytes: UnsafeMutableBufferPointer<UInt8>) {

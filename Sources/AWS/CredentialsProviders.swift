@@ -1,5 +1,6 @@
-import FoundationEssentials
 import HTTP
+import JSONCoding
+import OdinBasics
 import Synchronization
 
 /// A source of credentials.
@@ -166,7 +167,7 @@ struct EndpointCredentialsDocument: Decodable {
             throw credentialsError("\(source) response has no AccessKeyId/SecretAccessKey",
                                    code: "CredentialsEndpointError")
         }
-        var expiration: Date?
+        var expiration: Instant?
         if let text = Expiration {
             guard let date = ISO8601.parse(text) else {
                 throw credentialsError("\(source) returned an unreadable Expiration", code: "CredentialsEndpointError")
@@ -245,7 +246,7 @@ public struct ContainerCredentialsSource: AWSCredentialsSource {
         guard response.status == 200 else {
             throw credentialsError("\(name) answered HTTP \(response.status)", code: "CredentialsEndpointError")
         }
-        guard let document = try? JSONDecoder().decode(EndpointCredentialsDocument.self, from: Data(response.body))
+        guard let document = try? JSONCoder.decode(EndpointCredentialsDocument.self, from: response.body)
         else { throw credentialsError("\(name) returned invalid JSON", code: "CredentialsEndpointError") }
         return try document.credentials(source: name)
     }
@@ -287,7 +288,7 @@ public struct InstanceMetadataCredentialsSource: AWSCredentialsSource {
             throw credentialsError("\(name): could not read credentials for role \(role)",
                                    code: "CredentialsEndpointError")
         }
-        guard let document = try? JSONDecoder().decode(EndpointCredentialsDocument.self, from: Data(response.body))
+        guard let document = try? JSONCoder.decode(EndpointCredentialsDocument.self, from: response.body)
         else { throw credentialsError("\(name) returned invalid JSON", code: "CredentialsEndpointError") }
         return try document.credentials(source: name)
     }
@@ -314,7 +315,7 @@ public struct AWSCredentialsChain: AWSCredentialsProvider {
     /// role through STS in `region` (endpoint overrides from `environment` apply).
     public static func makeDefault(
         environment: [String: String], sharedConfig: SharedConfig? = nil, explicit: AWSCredentials? = nil,
-        region: String, now: @escaping @Sendable () -> Date = { Date() }
+        region: String, now: @escaping @Sendable () -> Instant = { Instant.now }
     ) -> RefreshingCredentialsProvider {
         let shared = sharedConfig ?? SharedConfig.load(environment: environment)
         var sources: [any AWSCredentialsSource] = []
@@ -343,12 +344,12 @@ public struct AWSCredentialsChain: AWSCredentialsProvider {
 /// cached ones are used. Thread-safe: concurrent callers during a refresh wait for the one fetch.
 public final class RefreshingCredentialsProvider: AWSCredentialsProvider {
     public let base: any AWSCredentialsProvider
-    public let refreshMargin: TimeInterval
-    private let now: @Sendable () -> Date
+    public let refreshMargin: Double
+    private let now: @Sendable () -> Instant
     private let cached = Mutex<AWSCredentials?>(nil)
 
-    public init(_ base: any AWSCredentialsProvider, refreshMargin: TimeInterval = 300,
-                now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(_ base: any AWSCredentialsProvider, refreshMargin: Double = 300,
+                now: @escaping @Sendable () -> Instant = { Instant.now }) {
         self.base = base
         self.refreshMargin = refreshMargin
         self.now = now

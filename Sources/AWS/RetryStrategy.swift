@@ -1,4 +1,3 @@
-import FoundationEssentials
 import HTTP
 import OdinBasics
 import Synchronization
@@ -89,7 +88,7 @@ public struct RetryStrategy: Sendable {
     }
 
     /// Parses `Retry-After` (delta seconds or an IMF-fixdate) or `x-amz-retry-after` (milliseconds).
-    public static func retryAfter(_ headers: HTTPHeaders, now: Date) -> Double? {
+    public static func retryAfter(_ headers: HTTPHeaders, now: Instant) -> Double? {
         if let milliseconds = headers["x-amz-retry-after"].flatMap({ Int($0) }), milliseconds >= 0 {
             return Double(milliseconds) / 1000
         }
@@ -132,20 +131,20 @@ public final class RetryQuota: Sendable {
 enum HTTPDate {
     static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
-    static func parse(_ value: String) -> Date? {
+    static func parse(_ value: String) -> Instant? {
         let parts = value.split(separator: " ")
         guard parts.count == 6, parts[5] == "GMT", let day = Int(parts[1]),
               let month = months.firstIndex(of: String(parts[2])), let year = Int(parts[3]) else { return nil }
         let time = parts[4].split(separator: ":").compactMap { Int($0) }
         guard time.count == 3 else { return nil }
         let civil = CivilTime(year: year, month: month + 1, day: day, hour: time[0], minute: time[1], second: time[2])
-        return Date(timeIntervalSince1970: Double(civil.secondsSince1970))
+        return Instant(timeIntervalSince1970: Double(civil.secondsSince1970))
     }
 }
 
 /// ISO 8601 timestamps as AWS sends them (`2026-11-29T05:00:00Z`, `…:00.123Z`, `…:00+00:00`).
 public enum ISO8601 {
-    public static func parse(_ value: String) -> Date? {
+    public static func parse(_ value: String) -> Instant? {
         let bytes = Array(value.utf8)
         func number(_ start: Int, _ count: Int) -> Int? {
             guard start + count <= bytes.count else { return nil }
@@ -178,11 +177,11 @@ public enum ISO8601 {
             let offsetMinutes = number(minutesStart, 2) ?? 0
             seconds -= sign * Double(offsetHours * 3600 + offsetMinutes * 60)
         }
-        return Date(timeIntervalSince1970: seconds)
+        return Instant(timeIntervalSince1970: seconds)
     }
 
     /// `yyyy-MM-ddTHH:mm:ssZ` (whole seconds, UTC).
-    public static func format(_ date: Date) -> String {
+    public static func format(_ date: Instant) -> String {
         let civil = CivilTime(secondsSince1970: Int64(date.timeIntervalSince1970.rounded(.down)))
         func pad(_ value: Int, _ width: Int = 2) -> String {
             let digits = String(value)

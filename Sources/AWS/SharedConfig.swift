@@ -1,4 +1,4 @@
-import FoundationEssentials
+import OdinBasics
 
 /// The shared AWS files (`~/.aws/credentials`, `~/.aws/config`) parsed into profiles.
 ///
@@ -32,8 +32,8 @@ public struct SharedConfig: Sendable, Equatable {
     }
 
     static func readText(_ path: String) -> String {
-        guard let data = FileManager.default.contents(atPath: path) else { return "" }
-        return String(decoding: data, as: UTF8.self)
+        guard let bytes = FileSystem.read(path) else { return "" }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     static func parseINI(_ text: String, isConfigFile: Bool) -> [String: [String: String]] {
@@ -69,7 +69,7 @@ public struct SharedConfig: Sendable, Equatable {
             var value = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
             // Inline comments need whitespace before the marker.
             for marker in [" #", " ;", "\t#", "\t;"] {
-                if let range = value.firstRange(of: marker) {
+                if let range = value.firstUTF8Range(of: marker) {
                     value = value[..<range.lowerBound].trimmingCharacters(in: .whitespaces)
                 }
             }

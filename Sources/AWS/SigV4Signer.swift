@@ -1,6 +1,6 @@
 import Crypto
-import FoundationEssentials
 import HTTP
+import OdinBasics
 
 /// A SigV4 signing failure (a malformed URL, or libcrypto failing underneath).
 public struct SigV4Error: Error, CustomStringConvertible, Sendable {
@@ -65,7 +65,7 @@ public struct SigV4Signer: Sendable {
     ///
     /// This is the hot path: the canonical request is built over one byte buffer (no intermediate `String`s), which
     /// is what makes it many times faster than botocore.
-    public func signed(_ request: HTTPRequest, payload: Payload = .computed, date: Date) throws(SigV4Error)
+    public func signed(_ request: HTTPRequest, payload: Payload = .computed, date: Instant) throws(SigV4Error)
         -> HTTPRequest
     {
         let urlBytes = Array(request.url.utf8)
@@ -135,7 +135,7 @@ public struct SigV4Signer: Sendable {
     /// Only `host` is signed, plus any `signedHeaders` the user of the URL must send verbatim. For S3 the payload is
     /// `UNSIGNED-PAYLOAD`. See https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html
     public func presignedURL(
-        method: String = "GET", url: String, expiresInSeconds: Int, date: Date,
+        method: String = "GET", url: String, expiresInSeconds: Int, date: Instant,
         signedHeaders extraHeaders: [(String, String)] = []
     ) throws(SigV4Error) -> String {
         guard (1...604_800).contains(expiresInSeconds) else {

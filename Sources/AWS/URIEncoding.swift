@@ -1,6 +1,9 @@
 // The AWS module: the project's own AWS client (SigV4 signing, credentials chain, endpoints, standard-mode retries,
 // typed errors and the service calls the pipeline uses) on top of HTTP (libcurl) and Crypto (libcrypto). It imports
-// FoundationEssentials only, so Lambda binaries stay small; XML is parsed by `XMLPullParser` in this module.
+// no Foundation (JSON through JSONCoding, dates as OdinBasics.Instant), so Lambda binaries stay small; XML is
+// parsed by `XMLPullParser` in this module.
+
+import OdinBasics
 
 /// Percent-encoding as SigV4 defines it ("URI-encode each byte except the unreserved characters A-Z a-z 0-9 - _ . ~",
 /// upper-case hex; see https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html).
@@ -90,8 +93,8 @@ public enum URIEncoding {
     }
 
     private static func plusForSpace(_ encoded: String) -> String {
-        guard encoded.contains("%20") else { return encoded }
-        return encoded.split(separator: "%20", omittingEmptySubsequences: false).joined(separator: "+")
+        guard encoded.containsUTF8("%20") else { return encoded }
+        return encoded.splitUTF8(separator: "%20").joined(separator: "+")
     }
 
     /// `name=value&…` with both sides strictly encoded, in the given order (no sorting).

@@ -3,6 +3,7 @@
 import AWS
 import FoundationEssentials
 import HTTP
+import OdinBasics
 
 #if canImport(Glibc)
 import Glibc
@@ -27,7 +28,7 @@ switch arguments[1] {
 case "sign":
     let count = Int(arguments.count > 2 ? arguments[2] : "20000") ?? 20000
     let credentials = AWSCredentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
-    let date = Date(timeIntervalSince1970: 1_795_928_400)
+    let date = Instant(timeIntervalSince1970: 1_795_928_400)
     let s3 = SigV4Signer(credentials: credentials, region: "eu-north-1", service: "s3")
     let batch = SigV4Signer(credentials: credentials, region: "eu-north-1", service: "batch")
     let body = Array(#"{"jobName":"run-0001","jobQueue":"odin-spot","jobDefinition":"munin-worker:3","arrayProperties":{"size":250},"containerOverrides":{"environment":[{"name":"RUN_ID","value":"run-0001"}]}}"#.utf8)

@@ -1,4 +1,4 @@
-import FoundationEssentials
+import JSONCoding
 
 /// Batch job statuses (aws-batch-facts.md §1.7).
 public enum BatchJobStatus: String, Codable, Sendable, CaseIterable, Comparable {
@@ -192,9 +192,7 @@ public struct BatchJobStateChange: Codable, Sendable, Equatable {
     }
 
     public func encoded() -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return (try? Array(encoder.encode(self))) ?? []
+        (try? JSONCoder.encode(self)) ?? []
     }
 }
 

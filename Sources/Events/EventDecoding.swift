@@ -1,4 +1,4 @@
-import FoundationEssentials
+import JSONCoding
 
 /// A malformed or unexpected event. `field` is the JSON path of the offending field (`Records[0].s3.object.key`),
 /// so the error posted to the Lambda runtime says what to fix.
@@ -21,7 +21,7 @@ public enum EventJSON {
     public static func decode<T: Decodable>(_ type: T.Type, from bytes: some Collection<UInt8>,
                                             fieldPrefix: String = "") throws(EventDecodingError) -> T {
         do {
-            return try JSONDecoder().decode(T.self, from: Data(bytes))
+            return try JSONCoder.decode(T.self, from: bytes)
         } catch let error as DecodingError {
             throw describe(error, prefix: fieldPrefix)
         } catch let error as EventDecodingError {
@@ -33,7 +33,7 @@ public enum EventJSON {
 
     /// Parses bytes into a generic JSON object (`[String: Any]`-free: returns the top-level keys only).
     public static func topLevelKeys(of bytes: some Collection<UInt8>) -> Set<String> {
-        (try? JSONDecoder().decode(AnyKeys.self, from: Data(bytes)).keys) ?? []
+        (try? JSONCoder.decode(AnyKeys.self, from: bytes).keys) ?? []
     }
 
     static func path(_ codingPath: [any CodingKey], prefix: String) -> String {

@@ -1,4 +1,3 @@
-import FoundationEssentials
 
 /// One S3 object that was created, whatever envelope carried it (S3 notification, SQS, EventBridge).
 public struct ObjectCreated: Sendable, Equatable {

@@ -1,4 +1,4 @@
-import FoundationEssentials
+import OdinBasics
 
 /// A Lambda SNS event: `Records[].Sns{Subject, Message, TopicArn, Timestamp}`.
 public struct SNSEvent: Decodable, Sendable, Equatable {
@@ -89,7 +89,7 @@ public struct BudgetNotification: Sendable, Equatable {
 
     /// True when `subject` or `message` looks like an AWS Budgets notification.
     public static func matches(subject: String?, message: String) -> Bool {
-        (subject?.hasPrefix("AWS Budgets:") ?? false) || message.contains("AWS Budget Notification")
+        (subject?.hasPrefix("AWS Budgets:") ?? false) || message.containsUTF8("AWS Budget Notification")
     }
 
     /// Parses `Budget Name: …` and the other `Label: value` lines; the name may also come from the subject

@@ -1,5 +1,6 @@
 import Compression
 import FoundationEssentials
+import OdinBasics
 import OdinKit
 
 #if canImport(Glibc)

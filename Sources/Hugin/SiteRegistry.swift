@@ -1,4 +1,5 @@
 import FoundationEssentials
+import OdinBasics
 import OdinKit
 
 /// One site in the persistent registry. Ids never change once given; names are given by people.

@@ -1,28 +1,24 @@
-import FoundationEssentials
+import JSONCoding
 public import LambdaRuntime
 
-// JSON handlers live apart from the runtime core so that a function that needs no JSON (echo) links no Foundation.
+// JSON handlers live apart from the runtime core so that a function that needs no JSON (echo) links no JSON coder.
 
 /// A typed handler: decodes the event as JSON into `Event`, encodes the `Output` as JSON.
 public struct CodableHandler<Event: Decodable, Output: Encodable>: ByteHandler {
     private let body: (Event, LambdaContext) throws -> Output
-    private let decoder = JSONDecoder()
-    private let encoder: JSONEncoder
 
     public init(_ body: @escaping (Event, LambdaContext) throws -> Output) {
         self.body = body
-        encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
     }
 
     public func handle(_ event: [UInt8], context: LambdaContext) throws -> [UInt8] {
         let decoded: Event
         do {
-            decoded = try decoder.decode(Event.self, from: Data(event))
+            decoded = try JSONCoder.decode(Event.self, from: event)
         } catch let error as DecodingError {
             throw PayloadDecodingError(Self.describe(error))
         }
-        return [UInt8](try encoder.encode(try body(decoded, context)))
+        return try JSONCoder.encode(try body(decoded, context))
     }
 
     /// "event field 'detail.status': expected String, found a number" — names the field and the problem.

@@ -1,6 +1,5 @@
 import AWS
 import Events
-import FoundationEssentials
 import Odin
 
 /// The AWS Batch binding of `Compute`. Queues and compute environments are addressed by the names the profile holds

@@ -1,6 +1,6 @@
 import AWS
-import FoundationEssentials
 import Odin
+import OdinBasics
 
 /// The DynamoDB binding of `StateStore`: one table with `pk` (S) / `sk` (S) and the TTL attribute `expiresAt`
 /// (epoch seconds, N), as `infra/stack.yaml` declares it. One call per port method (Query follows pages):
@@ -264,7 +264,7 @@ public struct DynamoStateStore: StateStore {
         case .list(let values): return .list(values.map(decodeValue))
         case .stringSet(let values): return .list(values.map { .string($0) })
         case .numberSet(let values): return .list(values.map { decodeValue(.number($0)) })
-        case .binary(let bytes): return .string(Data(bytes).base64EncodedString())
+        case .binary(let bytes): return .string(Base64.encode(bytes))
         }
     }
 

@@ -2,7 +2,6 @@
 // condensation), on the project's own AWS client. Kept apart from Odin so the control logic and the local binding
 // never link AWS code. The Lambda mains call `AWSBinding.makeServices(environment:logger:)` once at cold start.
 import AWS
-import FoundationEssentials
 import Odin
 import OdinBasics
 import OdinKit

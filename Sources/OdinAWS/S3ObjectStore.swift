@@ -1,5 +1,4 @@
 import AWS
-import FoundationEssentials
 import HTTP
 import OdinKit
 

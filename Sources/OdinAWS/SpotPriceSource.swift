@@ -1,6 +1,6 @@
 import AWS
-import FoundationEssentials
 import Odin
+import OdinBasics
 
 /// The AWS binding of the price-source port: EC2 DescribeSpotPriceHistory for "Linux/UNIX" in the client's region,
 /// every AZ, following `nextToken` (bounded by `maxPages`). The window is clamped to the 90 days EC2 keeps. Against
@@ -23,7 +23,7 @@ public struct EC2SpotPriceSource: SpotPriceSource {
             (endpoint.isOverride ? " at \(endpoint.baseURL) (endpoint override: an emulator such as moto returns a synthetic constant price)" : "")
     }
 
-    public func history(instanceTypes: [String], start: Date, end: Date) throws -> [SpotPriceObservation] {
+    public func history(instanceTypes: [String], start: Instant, end: Instant) throws -> [SpotPriceObservation] {
         let earliest = end.addingTimeInterval(-90 * 86_400)
         let from = start < earliest ? earliest : start
         return try client.describeSpotPriceHistory(instanceTypes: instanceTypes, productDescriptions: [productDescription],

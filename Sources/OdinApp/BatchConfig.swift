@@ -1,5 +1,6 @@
 import Foundation
 import Odin
+import OdinBasics
 import OdinKit
 
 /// `odin batch`: the seed's batch config, {batch_id "batch-<epoch>", jobs[{name "<job-type>-<n>",
@@ -63,7 +64,7 @@ package struct BatchConfig {
                       parameters: .init(inputPath: path, jobType: jobType, gpuRequired: gpu, priority: priority.rawValue))
             },
             maxParallelJobs: maxParallelJobs,
-            createdAt: ISO8601DateFormatter().string(from: now))
+            createdAt: ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: now.timeIntervalSince1970)))
     }
 
     /// Writes `value` as pretty JSON (sorted keys) to `path`.

@@ -1,5 +1,6 @@
 import Foundation
 import Odin
+import OdinBasics
 import OdinKit
 
 /// `--priority` on the way into the bucket: a priority request per camera (`control/priority/<camera>.json`) is

@@ -1,5 +1,6 @@
 import Foundation
 import Odin
+import OdinBasics
 import OdinAWS
 import OdinCost
 import OdinKit
@@ -27,9 +28,9 @@ package enum RunQuote {
     /// The quote of `plan` against this month's ledger in `state` (spend and measured seconds per image); throws the
     /// refusal when its upper estimate exceeds the remaining budget and `acceptCost` is false.
     package static func quote(_ plan: [(source: String, key: String)], profile: Profile, state: any StateStore,
-                              now: Date, acceptCost: Bool) throws -> Quote {
+                              now: Instant, acceptCost: Bool) throws -> Quote {
         let (images, videoSeconds) = workload(plan, chunking: profile.chunking)
-        let month = String(ISO8601DateFormatter().string(from: now).prefix(7))  // the ledger's yyyy-MM
+        let month = String(ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: now.timeIntervalSince1970)).prefix(7))  // the ledger's yyyy-MM
         let engine = QuoteEngine(profile: profile, prices: PriceBook(profile: profile),
                                  spentThisMonth: try CostLedger.spend(month: month, state: state),
                                  workRate: try WorkRate.fromLedger(state: state, profile: profile))

@@ -1,5 +1,6 @@
 import FoundationEssentials
 import Odin
+import OdinBasics
 import OdinKit
 
 /// Where a price came from. Every price Odin prints carries one of these.
@@ -97,8 +98,8 @@ public struct SpotPriceCache: Sendable {
         }
         guard let source, !stale.isEmpty else { return result }
         let start = now - windowDays * 86_400
-        let observations = try source.history(instanceTypes: stale, start: Date(timeIntervalSince1970: start),
-                                              end: Date(timeIntervalSince1970: now))
+        let observations = try source.history(instanceTypes: stale, start: Instant(timeIntervalSince1970: start),
+                                              end: Instant(timeIntervalSince1970: now))
         for type in stale {
             let mine = observations.filter { $0.instanceType == type }
             let zones = Set(mine.map(\.availabilityZone)).count

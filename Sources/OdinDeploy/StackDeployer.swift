@@ -46,11 +46,11 @@ public struct StackDeployer: Sendable {
     public var pollSeconds: Double
     /// Give up waiting (the operation goes on in CloudFormation) after this long.
     public var maxWaitSeconds: Double
-    public var now: @Sendable () -> Date
+    public var now: @Sendable () -> Instant
     public var sleep: @Sendable (Double) -> Void
 
     public init(client: AWSClient, output: @escaping DeployOutput, pollSeconds: Double = 5,
-                maxWaitSeconds: Double = 3 * 3600, now: @escaping @Sendable () -> Date = { Date() },
+                maxWaitSeconds: Double = 3 * 3600, now: @escaping @Sendable () -> Instant = { Instant.now },
                 sleep: @escaping @Sendable (Double) -> Void = { StackDeployer.defaultSleep($0) }) {
         self.client = client
         self.output = output
@@ -373,7 +373,7 @@ public struct StackDeployer: Sendable {
     }
 
     /// `odin-YYYYMMDDTHHMMSS` (change set names start with a letter and hold letters, digits and hyphens).
-    static func changeSetName(_ date: Date) -> String {
+    static func changeSetName(_ date: Instant) -> String {
         let seconds = Int64(date.timeIntervalSince1970)
         let (days, rest) = seconds.quotientAndRemainder(dividingBy: 86_400)
         let civil = Self.civil(days: days)
@@ -381,7 +381,7 @@ public struct StackDeployer: Sendable {
         return "odin-\(civil.year)\(two(civil.month))\(two(civil.day))T\(two(rest / 3600))\(two(rest % 3600 / 60))\(two(rest % 60))"
     }
 
-    static func clock(_ date: Date?) -> String {
+    static func clock(_ date: Instant?) -> String {
         guard let date else { return "--:--:--" }
         let seconds = Int64(date.timeIntervalSince1970) % 86_400
         func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }

@@ -1,12 +1,12 @@
-import FoundationEssentials
+import OdinBasics
 
 /// The wall clock, injected wherever results must be reproducible (simulator, tests, signing).
 public protocol WallClock: Sendable {
-    func now() -> Date
+    func now() -> Instant
 }
 
 /// The system clock.
 public struct SystemClock: WallClock {
     public init() {}
-    public func now() -> Date { Date() }
+    public func now() -> Instant { Instant.now }
 }

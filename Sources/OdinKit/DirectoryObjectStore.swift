@@ -1,4 +1,4 @@
-import FoundationEssentials
+import OdinBasics
 
 #if canImport(Glibc)
 import Glibc
@@ -14,7 +14,7 @@ public struct DirectoryObjectStore: ObjectStore {
     public init(root: String) throws {
         let trimmed = root.hasPrefix("file://") ? String(root.dropFirst("file://".count)) : root
         self.root = trimmed.hasSuffix("/") && trimmed.count > 1 ? String(trimmed.dropLast()) : trimmed
-        try FileManager.default.createDirectory(atPath: self.root, withIntermediateDirectories: true)
+        try FileSystem.makeDirectories(self.root)
     }
 
     public func path(for key: String) throws -> String {
@@ -23,10 +23,10 @@ public struct DirectoryObjectStore: ObjectStore {
 
     public func get(_ key: String) throws -> [UInt8] {
         let path = try path(for: key)
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard !FileSystem.isDirectory(path), let bytes = FileSystem.read(path) else {
             throw ObjectStoreError(.notFound, key: key, "no such object in \(rootURI)")
         }
-        return [UInt8](data)
+        return bytes
     }
 
     public func get(_ key: String, range: Range<Int64>) throws -> [UInt8] {
@@ -53,7 +53,7 @@ public struct DirectoryObjectStore: ObjectStore {
         let path = try path(for: key)
         try makeParent(of: path, key: key)
         let temp = path + ".tmp-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
-        guard FileManager.default.createFile(atPath: temp, contents: Data(bytes)) else {
+        guard FileSystem.write(bytes, to: temp) else {
             throw ObjectStoreError(.io, key: key, "cannot write \(temp)")
         }
         if ifAbsent {
@@ -85,7 +85,7 @@ public struct DirectoryObjectStore: ObjectStore {
 
     public func download(_ key: String, to destination: String) throws {
         let path = try path(for: key)
-        guard FileManager.default.fileExists(atPath: path) else {
+        guard FileSystem.exists(path) else {
             throw ObjectStoreError(.notFound, key: key, "no such object in \(rootURI)")
         }
         let temp = destination + ".part"
@@ -98,9 +98,9 @@ public struct DirectoryObjectStore: ObjectStore {
 
     public func list(prefix: String) throws -> [ObjectInfo] {
         var result: [ObjectInfo] = []
-        let paths = (try? FileManager.default.subpathsOfDirectory(atPath: root)) ?? []
+        let paths = FileSystem.subpaths(of: root)
         for relative in paths {
-            guard relative.hasPrefix(prefix) || prefix.isEmpty, !relative.contains(".tmp-"),
+            guard relative.hasPrefix(prefix) || prefix.isEmpty, !relative.containsUTF8(".tmp-"),
                   !relative.hasSuffix(".part")
             else { continue }
             if let info = try head(relative) { result.append(info) }
@@ -119,7 +119,7 @@ public struct DirectoryObjectStore: ObjectStore {
         guard let slash = path.lastIndex(of: "/") else { return }
         let parent = String(path[..<slash])
         do {
-            try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+            try FileSystem.makeDirectories(parent)
         } catch {
             throw ObjectStoreError(.io, key: key, "cannot create folder \(parent): \(error)")
         }

@@ -1,4 +1,3 @@
-import FoundationEssentials
 
 /// An error from an object store, naming the store, the key and what went wrong.
 public struct ObjectStoreError: Error, CustomStringConvertible, Sendable {

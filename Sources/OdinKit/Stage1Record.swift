@@ -1,4 +1,3 @@
-import FoundationEssentials
 import JSONEscaping
 import OdinBasics
 

@@ -1,6 +1,7 @@
 import Events
 import FoundationEssentials
 import Odin
+import OdinBasics
 import OdinKit
 import Synchronization
 
@@ -134,8 +135,8 @@ public struct CountingCompute: Compute {
 
 /// A clock tests and the simulator move by hand.
 public final class ManualClock: WallClock {
-    private let current: Mutex<Date>
-    public init(_ start: Date = Date(timeIntervalSince1970: 1_781_000_000)) { current = Mutex(start) }
-    public func now() -> Date { current.withLock { $0 } }
+    private let current: Mutex<Instant>
+    public init(_ start: Instant = Instant(timeIntervalSince1970: 1_781_000_000)) { current = Mutex(start) }
+    public func now() -> Instant { current.withLock { $0 } }
     public func advance(seconds: Double) { current.withLock { $0 = $0.addingTimeInterval(seconds) } }
 }

@@ -1,10 +1,11 @@
-import RuntimeEmulator
 import AWS
 import Foundation
 import HTTP
+import OdinBasics
+import RuntimeEmulator
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 /// The credentials chain: environment, shared files in a temporary HOME, STS AssumeRole through moto, the container
 /// endpoint and IMDSv2 served by loopback servers, and refresh before expiry.
@@ -186,10 +187,10 @@ extension AWSCredentialsSource {
 
 /// A settable clock for tests.
 final class TestClock: Sendable {
-    private let instant: Mutex<Date>
-    init(_ start: Date) { instant = Mutex(start) }
-    var now: Date { instant.withLock { $0 } }
-    func set(_ date: Date) { instant.withLock { $0 = date } }
+    private let instant: Mutex<Instant>
+    init(_ start: Instant) { instant = Mutex(start) }
+    var now: Instant { instant.withLock { $0 } }
+    func set(_ date: Instant) { instant.withLock { $0 = date } }
 }
 
 /// A thread-safe counter for tests.

@@ -1,10 +1,11 @@
-import RuntimeEmulator
 import AWS
 import Foundation
 import HTTP
+import OdinBasics
+import RuntimeEmulator
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 /// Standard-mode retries: the policy offline, then a fault-injecting loopback proxy in front of moto_server.
 @Suite struct RetryTests {
@@ -16,7 +17,7 @@ import TestSupport
         #expect(strategy.backoff(retry: 10, failure: .transient, random: 0.999, retryAfter: nil) <= 20)
         #expect(strategy.backoff(retry: 1, failure: .throttling, random: 0, retryAfter: 3) == 3)
         #expect(strategy.backoff(retry: 1, failure: .throttling, random: 0, retryAfter: 90) == 20)
-        let now = Date(timeIntervalSince1970: 1_000_000)
+        let now = Instant(timeIntervalSince1970: 1_000_000)
         #expect(RetryStrategy.retryAfter(HTTPHeaders([("Retry-After", "7")]), now: now) == 7)
         #expect(RetryStrategy.retryAfter(HTTPHeaders([("x-amz-retry-after", "1500")]), now: now) == 1.5)
         #expect(RetryStrategy.retryAfter(HTTPHeaders([("Retry-After", "Mon, 12 Jan 1970 13:46:50 GMT")]), now: now)

@@ -1,8 +1,9 @@
 import AWS
 import Events
 import Foundation
-import Testing
+import OdinBasics
 import TestSupport
+import Testing
 
 /// Batch, DynamoDB, SNS, CloudWatch, EC2, STS and CloudFormation calls against moto_server with signature checking.
 @Suite(.requires(.venv)) struct ServiceCallTests {
@@ -161,7 +162,7 @@ import TestSupport
         #expect(!(try client.publish(topicARN: topic, message: "run done: 3 visits", subject: "odin")).isEmpty)
 
         let namespace = uniqueName("Odin")
-        let now = Date()
+        let now = Instant.now
         try client.putMetricData(namespace: namespace, data: [
             .init(metricName: "ChunksDone", value: 5, unit: "Count", timestamp: now,
                   dimensions: [.init(name: "Stage", value: "test")]),

@@ -1,14 +1,15 @@
 import FoundationEssentials
 import Odin
-import OdinKit
+import OdinBasics
 @testable import OdinCost
+import OdinKit
 import OdinLocal
 import Testing
 
 private struct FixedSpotSource: SpotPriceSource {
     let observations: [SpotPriceObservation]
     var origin: String { "fixed test history" }
-    func history(instanceTypes: [String], start: Date, end: Date) throws -> [SpotPriceObservation] {
+    func history(instanceTypes: [String], start: Instant, end: Instant) throws -> [SpotPriceObservation] {
         observations.filter { instanceTypes.contains($0.instanceType) }
     }
 }

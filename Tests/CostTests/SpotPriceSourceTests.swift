@@ -2,11 +2,12 @@ import AWS
 import FoundationEssentials
 import Odin
 import OdinAWS
-import OdinKit
+import OdinBasics
 @testable import OdinCost
+import OdinKit
 import OdinLocal
-import Testing
 import TestSupport
+import Testing
 
 /// The AWS binding of the price-source port against moto_server (`scripts/with-moto.sh` exports MOTO_ENDPOINT).
 @Suite struct SpotPriceSourceTests {
@@ -18,7 +19,7 @@ import TestSupport
             endpoints: AWSEndpointResolver(globalOverride: ContractProxy.endpoint(for: endpoint))))  // model-checked
         let source = EC2SpotPriceSource(client: client)
         #expect(source.origin.contains("synthetic"), "an emulator's prices must be labelled synthetic")
-        let clock = ManualClock(Date())
+        let clock = ManualClock(Instant.now)
         let state = InMemoryStateStore(clock: clock)
         let figures = try SpotPriceCache(state: state, clock: clock).figures(for: ["g4dn.xlarge"], source: source)
         let figure = try #require(figures["g4dn.xlarge"], "moto returns Spot history for g4dn.xlarge")

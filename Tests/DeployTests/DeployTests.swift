@@ -4,6 +4,7 @@ import Crypto
 import Foundation
 import HTTP
 import Odin
+import OdinBasics
 @testable import OdinDeploy
 import Synchronization
 import TestSupport
@@ -76,7 +77,7 @@ enum DeployMoto {
         #expect(StackDeployer.isTerminal("UPDATE_ROLLBACK_FAILED"))
         #expect(!StackDeployer.isTerminal("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"))
         #expect(!StackDeployer.isTerminal("REVIEW_IN_PROGRESS"))
-        #expect(StackDeployer.changeSetName(Date(timeIntervalSince1970: 1_795_921_262)) == "odin-20261129T030102")
+        #expect(StackDeployer.changeSetName(Instant(timeIntervalSince1970: 1_795_921_262)) == "odin-20261129T030102")
     }
 
     @Test func parametersFromTheProfileNameTheKeyAWSRejects() throws {

@@ -8,7 +8,7 @@ import Testing
 
 struct FixedClock: WallClock {
     var seconds: Double = 1_780_000_000
-    func now() -> Date { Date(timeIntervalSince1970: seconds) }
+    func now() -> Instant { Instant(timeIntervalSince1970: seconds) }
 }
 
 @Suite struct CondenserTests {

@@ -2,6 +2,7 @@ import Foundation
 import Hugin
 import Media
 import Munin
+import OdinBasics
 import OdinKit
 import Testing
 
@@ -11,7 +12,7 @@ import TestSupport
 /// worker with FFmpeg at detection time, and the report renders in headless Chromium with no network.
 @Suite(.requires(.ffmpeg)) struct ReportThumbnailTests {
     struct Clock: WallClock {
-        func now() -> Date { Date(timeIntervalSince1970: 1_780_000_000) }
+        func now() -> Instant { Instant(timeIntervalSince1970: 1_780_000_000) }
     }
 
     /// A camera-like run: a burst of three 1920×1080 stills (textured scene, a square moving between shots, GPS in

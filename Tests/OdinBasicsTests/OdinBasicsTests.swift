@@ -125,3 +125,21 @@ import Testing
         #expect(Logger.level(from: ["LOG_LEVEL": "warn"]) == .warning)
     }
 }
+
+/// The UTF-8 substring search the function-linked modules use instead of _StringProcessing's, against it.
+@Suite struct TextSearchTests {
+    @Test func agreesWithTheStandardLibrary() {
+        let cases: [(String, String)] = [("a%20b%20%20c", "%20"), ("%20", "%20"), ("", "x"), ("abc", ""),
+                                         ("key = v #c", " #"), ("aab", "ab"), ("é ab é", "ab"), ("abab", "bab"),
+                                         ("raw/x.tmp-1", ".tmp-"), ("ab", "abc")]
+        for (text, needle) in cases {
+            #expect(text.containsUTF8(needle) == (needle.isEmpty || text.contains(needle)), "\(text) / \(needle)")
+            let ours = text.firstUTF8Range(of: needle).map { text[$0] }
+            #expect(ours == text.firstRange(of: needle).map { text[$0] }, "\(text) / \(needle)")
+            if !needle.isEmpty {
+                #expect(text.splitUTF8(separator: needle)
+                        == text.split(separator: needle, omittingEmptySubsequences: false), "\(text) / \(needle)")
+            }
+        }
+    }
+}

@@ -1,6 +1,7 @@
 import Events
 import FoundationEssentials
 @testable import Odin
+import OdinBasics
 import OdinKit
 import OdinLocal
 import Synchronization

@@ -1,5 +1,6 @@
 import FoundationEssentials
 import Odin
+import OdinBasics
 import OdinKit
 import OdinLocal
 import Testing

@@ -2,11 +2,12 @@ import Dispatch
 import Events
 import FoundationEssentials
 @testable import Odin
+import OdinBasics
 import OdinKit
 import OdinLocal
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,7 @@
 import AWS
 import Foundation
 import HTTP
+import OdinBasics
 
 /// A signed AWS query-protocol call (form-encoded POST, XML answer) for test set-up the client does not offer
 /// (IAM users, roles and instance profiles, EC2 subnet and security-group lookups on moto_server).
@@ -15,7 +16,7 @@ public enum SignedQuery {
             HTTPRequest(method: "POST", url: endpoint + "/",
                         headers: HTTPHeaders([("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")]),
                         body: .bytes(Array(URIEncoding.formEncode(pairs).utf8))),
-            date: Date())
+            date: Instant.now)
         let response = try HTTPClient().send(request)
         let text = String(decoding: response.body, as: UTF8.self)
         guard response.status == 200 else {

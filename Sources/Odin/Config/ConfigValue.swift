@@ -1,4 +1,4 @@
-import FoundationEssentials
+import JSONCoding
 
 /// A configuration tree: what a YAML or JSON profile parses into. The CLI builds it from YAML (Yams); Lambda
 /// functions build it from JSON (`ConfigValue.parseJSON`) without Yams.
@@ -25,7 +25,7 @@ public indirect enum ConfigValue: Sendable, Equatable {
     /// Parses JSON bytes into a tree.
     public static func parseJSON(_ bytes: some Collection<UInt8>) throws(ProfileError) -> ConfigValue {
         do {
-            return try JSONDecoder().decode(JSONNode.self, from: Data(bytes)).value
+            return try JSONCoder.decode(JSONNode.self, from: bytes).value
         } catch {
             throw ProfileError(keyPath: "$", "not valid JSON: \(error)")
         }

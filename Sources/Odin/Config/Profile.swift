@@ -1,4 +1,3 @@
-import FoundationEssentials
 
 /// The validated profile: every key of `profiles/default.yaml`, with the seed's defaults (architecture.md,
 /// Configuration; domain-origin.md §5). Built once at cold start and injected.

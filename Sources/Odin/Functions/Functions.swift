@@ -1,5 +1,5 @@
 import Events
-import FoundationEssentials
+import JSONCoding
 import OdinKit
 
 /// Entry points for the four Lambda functions. Each takes the raw event bytes and the injected services and returns
@@ -44,9 +44,7 @@ public enum SweeperHandler {
 
 enum FunctionJSON {
     static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return Array(try encoder.encode(value))
+        try JSONCoder.encode(value)
     }
 }
 

@@ -1,5 +1,5 @@
 import Events
-import FoundationEssentials
+import JSONCoding
 import OdinBasics
 import OdinKit
 
@@ -393,9 +393,7 @@ public struct BudgetGuardService: Sendable {
                                       jobsCancelled: stopped.cancelled, jobsRemaining: check.remaining,
                                       computeEnvironments: check.ces, runsStopped: runsStopped,
                                       verified: check.verified, errors: errors, receiptKey: key)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        let bytes = Array(try encoder.encode(receipt))
+        let bytes = try JSONCoder.encode(receipt, options: JSONWriteOptions(prettyPrinted: true))
         // Stored before the stop item names it; a failure fails the invocation (its redelivery writes it).
         try services.objects.put(key, bytes: bytes)
         try services.state.update(Schema.budgetStop, set: ["receipt": .string(key), "verified": .bool(check.verified)])

@@ -1,4 +1,4 @@
-import FoundationEssentials
+import OdinBasics
 import OdinKit
 
 // Price-source port and the quote arithmetic shared by `odin run --quote` (OdinCost.QuoteEngine) and the ingest
@@ -26,7 +26,7 @@ public protocol SpotPriceSource: Sendable {
     /// Where the figures come from, shown next to every price (e.g. "DescribeSpotPriceHistory eu-north-1").
     var origin: String { get }
     /// Observations between `start` and `end` (≤ 90 days back), including the price in effect at `start`.
-    func history(instanceTypes: [String], start: Date, end: Date) throws -> [SpotPriceObservation]
+    func history(instanceTypes: [String], start: Instant, end: Instant) throws -> [SpotPriceObservation]
 }
 
 /// The quote arithmetic (hand-checkable): work seconds spread over `⌊instance vCPUs ÷ vcpus_per_job⌋` chunks per

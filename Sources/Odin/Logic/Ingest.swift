@@ -1,5 +1,4 @@
 import Events
-import FoundationEssentials
 import OdinBasics
 import OdinKit
 

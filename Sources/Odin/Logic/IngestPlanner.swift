@@ -1,6 +1,6 @@
 import Compression
 import Events
-import FoundationEssentials
+import JSONCoding
 import OdinKit
 
 /// A media object accepted into a run.
@@ -170,8 +170,7 @@ public struct IngestPlanner: Sendable {
     /// Reads a manifest back (gzip JSON lines).
     public static func readManifest(_ bytes: [UInt8]) throws -> [Chunk] {
         let text = try Gzip.decompress(bytes)
-        let decoder = JSONDecoder()
-        return try text.split(separator: UInt8(ascii: "\n")).map { try decoder.decode(Chunk.self, from: Data($0)) }
+        return try text.split(separator: UInt8(ascii: "\n")).map { try JSONCoder.decode(Chunk.self, from: $0) }
     }
 
     /// Array parts: `[offset, offset + size)` ranges of ≤ 10,000 chunks.

@@ -1,4 +1,4 @@
-import FoundationEssentials
+import JSONCoding
 import OdinKit
 
 /// A run's scheduling priority. Both job queues share one fair-share scheduling policy and every job is submitted
@@ -74,9 +74,7 @@ public struct PriorityRequest: Sendable, Equatable, Codable {
     /// Writes the request for every camera.
     public static func write(_ priority: RunPriority, cameras: some Sequence<String>, now: Int64, validFor: Int64,
                              to store: any ObjectStore) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let bytes = Array(try encoder.encode(PriorityRequest(priority: priority, setAt: now, expiresAt: now + validFor)))
+        let bytes = try JSONCoder.encode(PriorityRequest(priority: priority, setAt: now, expiresAt: now + validFor))
         for camera in Set(cameras).sorted() { try store.put(key(camera: camera), bytes: bytes) }
     }
 
@@ -98,7 +96,7 @@ public struct PriorityRequest: Sendable, Equatable, Codable {
             return nil
         }
         do {
-            let request = try JSONDecoder().decode(PriorityRequest.self, from: Data(bytes))
+            let request = try JSONCoder.decode(PriorityRequest.self, from: bytes)
             return request.expiresAt > now ? request.priority : nil
         } catch {
             problem("\(key) is not a priority request ({\"priority\": \"high|normal|low\", \"set_at\": EPOCH, "

@@ -1,4 +1,3 @@
-import FoundationEssentials
 import OdinKit
 
 /// A run as recorded in the state store (`run#<id>|meta`) and mirrored in `runs|<id>`.

@@ -1,5 +1,4 @@
 import Crypto
-import FoundationEssentials
 import OdinBasics
 
 /// The state-store layout: one table, `pk`/`sk`, every key built here. Item counts per operation are listed in the
@@ -107,24 +106,24 @@ public enum StatusReasons {
 /// UTC calendar helpers without Foundation's Calendar.
 enum UTC {
     /// `yyyyMMdd-HHmmss`.
-    static func compact(_ date: Date) -> String {
+    static func compact(_ date: Instant) -> String {
         let (y, mo, d, h, mi, s) = parts(date)
         return "\(y)\(two(mo))\(two(d))-\(two(h))\(two(mi))\(two(s))"
     }
     /// ISO 8601 `yyyy-MM-ddTHH:mm:ssZ`.
-    static func iso(_ date: Date) -> String {
+    static func iso(_ date: Instant) -> String {
         let (y, mo, d, h, mi, s) = parts(date)
         return "\(y)-\(two(mo))-\(two(d))T\(two(h)):\(two(mi)):\(two(s))Z"
     }
     /// `yyyy-MM`.
-    static func month(_ date: Date) -> String {
+    static func month(_ date: Instant) -> String {
         let (y, mo, _, _, _, _) = parts(date)
         return "\(y)-\(two(mo))"
     }
     static func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
 
     /// UTC calendar fields (year, month, day, hour, minute, second) of `date`.
-    static func parts(_ date: Date) -> (Int, Int, Int, Int, Int, Int) {
+    static func parts(_ date: Instant) -> (Int, Int, Int, Int, Int, Int) {
         let t = CivilTime(secondsSince1970: Int64(date.timeIntervalSince1970.rounded(.down)))
         return (t.year, t.month, t.day, t.hour, t.minute, t.second)
     }

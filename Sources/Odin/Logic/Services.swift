@@ -1,5 +1,4 @@
 import Events
-import FoundationEssentials
 import OdinBasics
 import OdinKit
 
@@ -31,7 +30,7 @@ public struct OdinServices: Sendable {
     }
 
     /// When the current invocation must have answered (the Lambda context's deadline); nil outside Lambda.
-    public var deadline: Date?
+    public var deadline: Instant?
     /// No new work is started with less than this left before `deadline`; the rest is left for the redelivery (or
     /// the sweeper's next run).
     public var deadlineReserveSeconds: Double = 10
@@ -39,7 +38,7 @@ public struct OdinServices: Sendable {
     /// These services for one invocation that must answer by `deadlineMs` (epoch milliseconds; 0: no deadline).
     public func until(deadlineMs: Int64) -> OdinServices {
         var services = self
-        services.deadline = deadlineMs > 0 ? Date(timeIntervalSince1970: Double(deadlineMs) / 1000) : nil
+        services.deadline = deadlineMs > 0 ? Instant(timeIntervalSince1970: Double(deadlineMs) / 1000) : nil
         return services
     }
 

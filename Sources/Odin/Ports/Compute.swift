@@ -1,5 +1,4 @@
 import Events
-import FoundationEssentials
 
 /// A job queue as DescribeJobQueues reports it.
 public struct QueueInfo: Sendable, Equatable, Codable {

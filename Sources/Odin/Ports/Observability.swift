@@ -1,5 +1,5 @@
-import FoundationEssentials
 import JSONEscaping
+import OdinBasics
 import OdinKit
 
 /// One metric value in an EMF line.

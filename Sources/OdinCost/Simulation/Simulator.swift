@@ -157,7 +157,7 @@ public final class Simulator {
         self.scenario = scenario
         self.policy = policy
         self.seed = seed
-        clock = ManualClock(Date(timeIntervalSince1970: Self.startEpoch))
+        clock = ManualClock(Instant(timeIntervalSince1970: Self.startEpoch))
         state = SimulationStateStore(clock: clock, expectedObjects: scenario.totalImages)
         let prices = Self.prices(profile: effective, inputs: scenario.inputs)
         batch = SimulatedBatch(profile: effective, inputs: scenario.inputs, objects: objects, seed: seed,
