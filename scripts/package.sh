@@ -6,8 +6,11 @@
 # (.build/lambda, so the link flags below never invalidate anyone's debug or release build), linked with
 #   - scripts/lambda/glibc-shim.c and --wrap=hypotf/--wrap=hypot (glibc 2.35 symbols -> 2.2.5 ones),
 #   - a static HTTP(S)-only libcurl built from Debian's source package (scripts/lambda/build-static-curl.sh; the
-#     system libcurl.so.4 would drag 29 shared libraries into lib/, ~6.9 MB zipped) with static OpenSSL and zlib;
-#     ODIN_SYSTEM_CURL=1 links the system libraries instead (and bundles them),
+#     system libcurl.so.4 would drag 29 shared libraries into lib/, ~6.9 MB zipped) on a reduced static OpenSSL,
+#     also built from Debian's source package (scripts/lambda/build-static-openssl.sh: TLS 1.2/1.3 and what the
+#     Crypto target uses), and Debian's static zlib; the Swift targets that import libcurl or OpenSSL (HTTP,
+#     Crypto) compile against those libraries' own headers; ODIN_SYSTEM_CURL=1 links the system libraries
+#     instead (and bundles them),
 #   - lld with --as-needed ahead of every library (via a clang config file: SwiftPM puts -Xlinker flags after the
 #     libraries, where --as-needed is too late; gold keeps libraries referenced only from garbage-collected code,
 #     lld does not), so C libraries of targets the function links but never calls are not loaded;
@@ -38,11 +41,15 @@ cc -O2 -fPIC -c scripts/lambda/glibc-shim.c -o "$SCRATCH/shim/glibc-shim.o"
 # Static libcurl (HTTP/HTTPS only) + Debian's static OpenSSL and zlib, searched before the system's shared ones.
 # lld resolves archives in any order, so listing -lssl -lcrypto here pulls in only what libcurl.a needs.
 STATIC=$PWD/$SCRATCH/static
+HEADERS=()
 if [ "${ODIN_SYSTEM_CURL:-0}" = 1 ]; then
   printf -- '-fuse-ld=lld\n-Wl,--as-needed\n' > "$SCRATCH/shim/link.cfg"
 else
   scripts/lambda/build-static-curl.sh
   printf -- '-fuse-ld=lld\n-Wl,--as-needed\n-L%s/lib\n-lssl\n-lcrypto\n' "$STATIC" > "$SCRATCH/shim/link.cfg"
+  # The headers of the libraries linked (the reduced OpenSSL's configuration differs from the system's), ahead of
+  # /usr/include for C targets and Swift's Clang importer (CCurl, COpenSSL).
+  HEADERS=(-Xcc "-I$STATIC/include")
 fi
 # Size (BENCHMARKS.md "Lambda packaging" has the attribution; scripts/lambda/size-attribution.py reads the maps):
 #   --no-export-dynamic: the static stdlib's link arguments export every symbol of our modules (for dladdr names in
@@ -60,7 +67,7 @@ LINK=(-Xlinker "$PWD/$SCRATCH/shim/glibc-shim.o" -Xlinker --wrap=hypotf -Xlinker
       -Xswiftc -Xclang-linker -Xswiftc "--config=$PWD/$SCRATCH/shim/link.cfg"
       -Xlinker --no-export-dynamic
       -Xswiftc -Xfrontend -Xswiftc -internalize-at-link -Xswiftc -Xfrontend -Xswiftc -function-sections)
-BUILD=("$SWIFT" build -c release --scratch-path "$SCRATCH" --static-swift-stdlib "${LINK[@]}")
+BUILD=("$SWIFT" build -c release --scratch-path "$SCRATCH" --static-swift-stdlib "${HEADERS[@]}" "${LINK[@]}")
 
 "${BUILD[@]}" --product odin-package >&2
 BIN=$("${BUILD[@]}" --show-bin-path)
