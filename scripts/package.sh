@@ -55,8 +55,8 @@ fi
 #   --no-export-dynamic: the static stdlib's link arguments export every symbol of our modules (for dladdr names in
 #     backtraces; a stripped bootstrap has no other symbol table): 0.5 MB of .dynsym/.dynstr/.gnu.hash, which are
 #     also garbage-collection roots. lld takes the last of --export-dynamic/--no-export-dynamic.
-#   PIE is kept: --no-pie would drop the R_X86_64_RELATIVE relocations (1.4 MB of .rela.dyn; measured 0.14 MB of
-#     zip and 2.2 MiB of RSS) but would load the bootstrap's image, with the statically linked libcurl and OpenSSL
+#   PIE is kept: --no-pie would drop the R_X86_64_RELATIVE relocations (1.4 MB of .rela.dyn with Debian's prebuilt
+#     OpenSSL, 1.27 MB with the reduced one; measured 0.14 MB of zip and 2.2 MiB of RSS) but would load the bootstrap's image, with the statically linked libcurl and OpenSSL
 #     that parse network input, at a fixed address. (RELR packing keeps PIE but needs glibc 2.36; Lambda has 2.34.)
 #   -internalize-at-link -function-sections (Swift frontend): by default Swift marks the section of every public
 #     symbol "retain" (SHF_GNU_RETAIN), so --gc-sections could not drop the public API a function never calls (the

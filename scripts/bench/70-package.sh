@@ -71,6 +71,8 @@ if [ ${#cols[@]} -gt 0 ]; then
     fe_all=$(ar t "$(swift -print-target-info | python3 -c 'import json,sys; print(json.load(sys.stdin)["paths"]["runtimeResourcePath"])')_static/linux/libFoundationEssentials.a" | wc -l)
     crypto=$(grep -o 'libcrypto\.a([^)]*)' .build/lambda/maps/ingest.map | sort -u | wc -l)
     crypto_all=$(ar t .build/lambda/static/lib/libcrypto.a | wc -l)
+    openssl_mb=$(scripts/lambda/size-attribution.py .build/lambda/maps/ingest.map \
+      | awk -F'|' '$2 ~ /^ lib(crypto|ssl)\.a $/ {s += $3} END {printf "%.2f", s / 1e6}')
     echo "What stands in the way of 5 MB for the four real functions: (1) FoundationEssentials, which echo does not"
     echo "link. Swift marks the section of every public symbol SHF_GNU_RETAIN (all of libFoundationEssentials.a, most of"
     echo "libswiftCore.a), so --gc-sections removes nothing inside a linked member, and FoundationEssentials'"
@@ -78,18 +80,19 @@ if [ ${#cols[@]} -gt 0 ]; then
     echo "base64, trimming, and, through them, Calendar, Locale, property lists, AttributedString, the regex engine)."
     echo "The functions reach it through Codable JSONEncoder/JSONDecoder (AWS JSON protocols, Lambda events, state"
     echo "records), Date, Data, URL, UUID, base64 and trimmingCharacters in AWS, Events, Odin, OdinAWS, OdinKit and"
-    echo "LambdaJSON; only replacing all of them removes the group. (2) OpenSSL, in echo too. It is built from"
-    echo "Debian's source for what TLS 1.2/1.3 to AWS and the Crypto target use (scripts/lambda/build-static-openssl.sh:"
-    echo "no SSL 3/TLS 1.0/1.1/DTLS, engines, legacy provider, DSA, finite-field DH, binary curves, nor the ciphers and"
-    echo "digests no such suite negotiates; one section per function, so --gc-sections drops what is not reached):"
-    echo "ingest links $crypto of its $crypto_all members (Debian's libcrypto.a: 752 of 908, 3.28 MB, and libssl.a 0.46 MB;"
-    echo "1.62 MB of each zip). What is left is what the default provider's tables still reach: P-256's precomputed"
-    echo "table (0.17 MB), X25519 and, with it, X448/Ed448 (OpenSSL 3.0 cannot configure them out), AES in every mode"
-    echo "with the stitched AES-CBC-HMAC-SHA multi-buffer code, the key encoders/decoders, ASN.1/X.509 and the"
-    echo "provider/EVP core; -Os instead of -O2 would shave ~11 % of the C part. Applied in scripts/package.sh:"
-    echo "--no-export-dynamic and -internalize-at-link with"
+    echo "LambdaJSON; only replacing all of them removes the group. (2) OpenSSL ($openssl_mb MB of ingest's"
+    echo "bootstrap, in echo too), now built from Debian's source for what TLS 1.2/1.3 to AWS and the Crypto target"
+    echo "use (scripts/lambda/build-static-openssl.sh: no SSL 3/TLS 1.0/1.1/DTLS, engines, legacy provider, DSA,"
+    echo "finite-field DH, binary curves, nor the ciphers and digests no such suite negotiates; one section per"
+    echo "function, so --gc-sections drops what is not reached): ingest links $crypto of its $crypto_all libcrypto"
+    echo "members (Debian's prebuilt libcrypto.a: 752 of 908; with its libssl.a 3.73 MB, 1.62 MB of each zip, 0.53 MB"
+    echo "more than now). What is left is what the default provider's tables still reach: P-256's precomputed table"
+    echo "(0.17 MB), X25519 and with it X448/Ed448 (OpenSSL 3.0 cannot configure them out), AES in every mode with the"
+    echo "stitched AES-CBC-HMAC-SHA and multi-buffer code, SHA-3, the key encoders/decoders, ASN.1/X.509 and the"
+    echo "provider/EVP core. Applied in scripts/package.sh: --no-export-dynamic and -internalize-at-link with"
     echo "-function-sections for this package's modules (so --gc-sections drops their unused public API). Not applied:"
-    echo "--no-pie (1.4 MB fewer relocations, 0.14 MB of zip) would load libcurl and OpenSSL at a fixed address."
+    echo "--no-pie (no .rela.dyn: 1.27 MB in ingest; 0.14 MB of zip measured with Debian's OpenSSL) would load libcurl"
+    echo "and OpenSSL at a fixed address."
     echo
   fi
 fi
