@@ -4,7 +4,7 @@
 # First builds the reduced static OpenSSL it links (build-static-openssl.sh), then installs libcurl into
 # .build/lambda/static/{include,lib}, built against that OpenSSL's headers, together with Debian's static libz.a;
 # scripts/package.sh puts that directory first on the header and linker search paths. Does nothing when libcurl.a
-# is already there, built against the OpenSSL that is there now.
+# is already there, built by this script against the OpenSSL that is there now (curl.stamp).
 #
 # The source comes through apt-get with a private source list and private package lists under .build/
 # (scripts/lambda/debian-source.sh). Debian's security patches are applied; patches that only touch the build
@@ -15,7 +15,8 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 OUT=$ROOT/.build/lambda/static
 scripts/lambda/build-static-openssl.sh
-[ -f "$OUT/lib/libcurl.a" ] && cmp -s "$OUT/openssl.stamp" "$OUT/curl.openssl.stamp" && exit 0
+stamp="$(cat "$OUT/openssl.stamp") curl $(sha256sum < scripts/lambda/build-static-curl.sh | cut -c1-16)"
+[ -f "$OUT/lib/libcurl.a" ] && [ "$(cat "$OUT/curl.stamp" 2>/dev/null)" = "$stamp" ] && exit 0
 WORK=$ROOT/.build/lambda/curl-src
 . scripts/lambda/debian-source.sh
 ARCH_LIB=/usr/lib/$(gcc -print-multiarch)
@@ -56,9 +57,12 @@ touch aclocal.m4 configure Makefile.in */Makefile.in */*/Makefile.in 2>/dev/null
 make -j"$(nproc)" -C lib >&2
 make -C lib install >&2
 make -C include install >&2
+# The headers' times are the Debian changelog's, as OpenSSL's: a rebuild of the same sources changes no input of
+# the Swift targets that import them.
+touch -h -d "$(sed -n 's/^ -- .*>  //p' debian/changelog | head -1)" "$OUT/include/curl" "$OUT"/include/curl/*
 cp "$ARCH_LIB/libz.a" "$OUT/lib/"
 cd "$ROOT"
 # Before anything links them: real handshakes with verification on, and rejections (see check-tls.sh).
 scripts/lambda/check-tls.sh >&2 || { echo "build-static-curl: the static libcurl/OpenSSL failed the TLS check" >&2; exit 1; }
-cp "$OUT/openssl.stamp" "$OUT/curl.openssl.stamp"
+echo "$stamp" > "$OUT/curl.stamp"
 echo "build-static-curl: $(ls "$OUT/lib")" >&2

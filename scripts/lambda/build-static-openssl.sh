@@ -3,7 +3,7 @@
 # all of Debian's patches, for the Lambda zips; called by build-static-curl.sh, which builds libcurl against it.
 # Installs into .build/lambda/static/{include,lib}; scripts/package.sh compiles the Swift targets that import
 # OpenSSL or libcurl against these headers (-Xcc -I) and links these libraries. Does nothing when the library of
-# this configuration is already there (the stamp file records the configuration).
+# this recipe is already there (openssl.stamp holds a hash of this script).
 #
 # Why: Debian's libcrypto.a has every algorithm, and its default provider's dispatch tables reference all of them,
 # so a static link keeps ~750 of its ~900 members (3.7 MB, 1.6 MB of each zip). What the functions need is TLS 1.2
@@ -38,10 +38,11 @@ OPTIONS=(no-shared no-module no-legacy no-engine no-dso no-dynamic-engine no-sta
   no-md2 no-md4 no-mdc2 no-rmd160 no-whirlpool no-blake2 no-siphash no-scrypt no-siv no-ocb no-cmac
   no-dsa no-dh no-ec2m no-rdrand no-weak-ssl-ciphers)
 # Debian's compiler flags (dpkg-buildflags: hardening; its target adds -DOPENSSL_TLS_SECURITY_LEVEL=2) plus
-# per-function/-object sections, and source paths mapped away (OpenSSL records __FILE__ in its error records).
+# per-function/-object sections. (The build compiles relative paths, so no build directory reaches the library.)
 CFLAGS_LAMBDA="-O2 -fstack-protector-strong -Wformat -Werror=format-security -D_FORTIFY_SOURCE=2"
 CFLAGS_LAMBDA+=" -ffunction-sections -fdata-sections"
-stamp="openssl ${ODIN_OPENSSL_VERSION:-auto} ${OPTIONS[*]} $CFLAGS_LAMBDA"
+# The stamp names the recipe: a change to this script (or a pinned version) rebuilds.
+stamp="openssl ${ODIN_OPENSSL_VERSION:-auto} $(cat scripts/lambda/build-static-openssl.sh scripts/lambda/debian-source.sh | sha256sum | cut -c1-16)"
 if [ -f "$OUT/openssl.stamp" ] && [ "$(cat "$OUT/openssl.stamp")" = "$stamp" ] \
    && [ -f "$OUT/lib/libcrypto.a" ] && [ -f "$OUT/lib/libssl.a" ]; then
   exit 0
@@ -75,19 +76,19 @@ while read -r patch; do
 done < debian/patches/series
 echo "build-static-openssl: openssl $version, $applied Debian patches applied" >&2
 
-# Reproducible: the build date OpenSSL embeds is the Debian changelog's; no source path reaches the library.
+# Reproducible: the build date OpenSSL embeds, and the installed headers' times, are the Debian changelog's.
 SOURCE_DATE_EPOCH=$(date -d "$(sed -n 's/^ -- .*>  //p' debian/changelog | head -1)" +%s)
 export SOURCE_DATE_EPOCH
 arch=$(dpkg --print-architecture)
 # Debian's prefix and directories (what the library records as its OPENSSLDIR, ENGINESDIR and MODULESDIR, which
 # no longer depend on where it is built), installed into a staging directory and copied into $OUT.
 multiarch=$(gcc -print-multiarch)
-CFLAGS="$CFLAGS_LAMBDA -ffile-prefix-map=$WORK/src=openssl" \
-  ./Configure "${OPTIONS[@]}" --prefix=/usr --openssldir=/usr/lib/ssl --libdir="lib/$multiarch" "debian-$arch" >&2
+CFLAGS="$CFLAGS_LAMBDA" ./Configure "${OPTIONS[@]}" --prefix=/usr --openssldir=/usr/lib/ssl --libdir="lib/$multiarch" "debian-$arch" >&2
 make -j"$(nproc)" build_libs >&2
 make DESTDIR="$WORK/install" install_dev >&2
 mkdir -p "$OUT/lib"
-cp -R "$WORK/install/usr/include" "$OUT/"
+find "$WORK/install/usr/include" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
+cp -R --preserve=timestamps "$WORK/install/usr/include" "$OUT/"
 cp "$WORK/install/usr/lib/$multiarch/libssl.a" "$WORK/install/usr/lib/$multiarch/libcrypto.a" "$OUT/lib/"
 echo "$stamp" > "$OUT/openssl.stamp"
 echo "openssl $version" > "$OUT/openssl.version"
