@@ -19,7 +19,8 @@ for lib in libcurl.a libssl.a libcrypto.a libz.a; do
 done
 WORK=$(mktemp -d)
 server=
-cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
+# SIGKILL: a signal mask inherited from the caller (a test runner) may block SIGTERM in s_server.
+cleanup() { [ -n "$server" ] && kill -KILL "$server" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
 trap cleanup EXIT
 
 cc -O1 -I"$STATIC/include" scripts/lambda/check-tls.c -o "$WORK/check-tls" -Wl,--gc-sections \
@@ -64,7 +65,7 @@ case_() {  # NAME EXPECT(ok|reject) CA_FILE(or -) LEAF S_SERVER_ARGS...
   else
     out=$(SSL_CERT_FILE=$PWD/$cafile ./check-tls "https://localhost:$port/" "localhost:$port:127.0.0.1") || status=$?
   fi
-  kill "$server" 2>/dev/null; wait "$server" 2>/dev/null || true; server=
+  kill -KILL "$server" 2>/dev/null; wait "$server" 2>/dev/null || true; server=
   local verdict=unexpected
   if [ "$expect" = ok ] && [ $status = 0 ] && [[ "$out" == "curl=0 http=200 "* ]]; then verdict=ok
   elif [ "$expect" = reject ] && [[ "$out" == curl=60\ * ]]; then verdict=ok; fi
