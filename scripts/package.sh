@@ -6,8 +6,11 @@
 # (.build/lambda, so the link flags below never invalidate anyone's debug or release build), linked with
 #   - scripts/lambda/glibc-shim.c and --wrap=hypotf/--wrap=hypot (glibc 2.35 symbols -> 2.2.5 ones),
 #   - a static HTTP(S)-only libcurl built from Debian's source package (scripts/lambda/build-static-curl.sh; the
-#     system libcurl.so.4 would drag 29 shared libraries into lib/, ~6.9 MB zipped) with static OpenSSL and zlib;
-#     ODIN_SYSTEM_CURL=1 links the system libraries instead (and bundles them),
+#     system libcurl.so.4 would drag 29 shared libraries into lib/, ~6.9 MB zipped) on a reduced static OpenSSL,
+#     also built from Debian's source package (scripts/lambda/build-static-openssl.sh: TLS 1.2/1.3 and what the
+#     Crypto target uses), and Debian's static zlib; the Swift targets that import libcurl or OpenSSL (HTTP,
+#     Crypto) compile against those libraries' own headers; ODIN_SYSTEM_CURL=1 links the system libraries
+#     instead (and bundles them),
 #   - libstdc++ statically (libstdc++.a; its ~3,400 symbol relocations were resolved at every cold start), no
 #     DT_RUNPATH (--disable-local-rpath),
 #   - lld with --as-needed ahead of every library (via a clang config file: SwiftPM puts -Xlinker flags after the
@@ -37,7 +40,7 @@ fi
 
 mkdir -p "$SCRATCH/shim"
 cc -O2 -fPIC -c scripts/lambda/glibc-shim.c -o "$SCRATCH/shim/glibc-shim.o"
-# Static libcurl (HTTP/HTTPS only) + Debian's static OpenSSL and zlib, searched before the system's shared ones.
+# Static libcurl (HTTP/HTTPS only) + the reduced static OpenSSL and Debian's static zlib, searched before the system's shared ones.
 # lld resolves archives in any order, so listing -lssl -lcrypto here pulls in only what libcurl.a needs.
 STATIC=$PWD/$SCRATCH/static
 # The C++ standard library the Swift runtime needs is linked statically too (libstdc++.a; as a shared library
@@ -45,18 +48,22 @@ STATIC=$PWD/$SCRATCH/static
 # echo's instructions before its first GET next; callgrind 2.71 M -> 1.06 M). libgcc's unwinder stays shared:
 # gcc 12's libgcc_eh.a needs _dl_find_object@GLIBC_2.35.
 STATIC_CXX=-l:libstdc++.a
+HEADERS=()
 if [ "${ODIN_SYSTEM_CURL:-0}" = 1 ]; then
   printf -- '-fuse-ld=lld\n-Wl,--as-needed\n%s\n' "$STATIC_CXX" > "$SCRATCH/shim/link.cfg"
 else
   scripts/lambda/build-static-curl.sh
   printf -- '-fuse-ld=lld\n-Wl,--as-needed\n-L%s/lib\n-lssl\n-lcrypto\n%s\n' "$STATIC" "$STATIC_CXX" > "$SCRATCH/shim/link.cfg"
+  # The headers of the libraries linked (the reduced OpenSSL's configuration differs from the system's), ahead of
+  # /usr/include for C targets and Swift's Clang importer (CCurl, COpenSSL).
+  HEADERS=(-Xcc "-I$STATIC/include")
 fi
 # Size (BENCHMARKS.md "Lambda packaging" has the attribution; scripts/lambda/size-attribution.py reads the maps):
 #   --no-export-dynamic: the static stdlib's link arguments export every symbol of our modules (for dladdr names in
 #     backtraces; a stripped bootstrap has no other symbol table): 0.5 MB of .dynsym/.dynstr/.gnu.hash, which are
 #     also garbage-collection roots. lld takes the last of --export-dynamic/--no-export-dynamic.
-#   PIE is kept: --no-pie would drop the R_X86_64_RELATIVE relocations (1.4 MB of .rela.dyn; measured 0.14 MB of
-#     zip and 2.2 MiB of RSS) but would load the bootstrap's image, with the statically linked libcurl and OpenSSL
+#   PIE is kept: --no-pie would drop the R_X86_64_RELATIVE relocations (1.4 MB of .rela.dyn with Debian's prebuilt
+#     OpenSSL, 1.27 MB with the reduced one; measured 0.14 MB of zip and 2.2 MiB of RSS) but would load the bootstrap's image, with the statically linked libcurl and OpenSSL
 #     that parse network input, at a fixed address. (RELR packing keeps PIE but needs glibc 2.36; Lambda has 2.34.)
 #   -internalize-at-link -function-sections (Swift frontend): by default Swift marks the section of every public
 #     symbol "retain" (SHF_GNU_RETAIN), so --gc-sections could not drop the public API a function never calls (the
@@ -70,7 +77,7 @@ LINK=(-Xlinker "$PWD/$SCRATCH/shim/glibc-shim.o" -Xlinker --wrap=hypotf -Xlinker
 #   --disable-local-rpath: no DT_RUNPATH $ORIGIN. Nothing is loaded from beside the bootstrap (bundled libraries go to
 #     lib/, which Lambda's LD_LIBRARY_PATH names), and with it the loader probed ~20 glibc-hwcaps/tls subdirectories of
 #     the bootstrap's directory before finding libm (41 of echo's 125 system calls before its first GET next).
-BUILD=("$SWIFT" build -c release --scratch-path "$SCRATCH" --static-swift-stdlib --disable-local-rpath "${LINK[@]}")
+BUILD=("$SWIFT" build -c release --scratch-path "$SCRATCH" --static-swift-stdlib --disable-local-rpath "${HEADERS[@]}" "${LINK[@]}")
 
 "${BUILD[@]}" --product odin-package >&2
 BIN=$("${BUILD[@]}" --show-bin-path)

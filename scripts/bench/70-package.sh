@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark: Lambda packaging. Cold `make package` (no .build/lambda: static libcurl from source + release builds of
+# Benchmark: Lambda packaging. Cold `make package` (no .build/lambda: static OpenSSL and libcurl from source + release builds of
 # every function), a warm rerun (relink + zip only), zip sizes against Info-ZIP `zip -9 -X` on the same staged files,
 # whether two runs give byte-identical zips, and where the bytes go (scripts/lambda/size-attribution.py over the
 # linker maps package.sh writes). Prints one Markdown section to stdout; logs go to stderr.
@@ -31,7 +31,8 @@ while read -r name boot zipbytes sha rest; do
   printf '| %s | %s B | %s B | %s B | %s | %s | %s |\n' "$name" "$boot" "$zipbytes" "$peer_bytes" "$ratio" "$fits" "$same"
 done < .build/bench-package-cold.txt
 echo
-echo "Cold: static libcurl from Debian's source package $(secs "$t0" "$t1") s, then every function's release build"
+echo "Cold: static $(cat .build/lambda/static/openssl.version) (reduced) and libcurl from Debian's source packages, with"
+echo "their TLS check (scripts/lambda/check-tls.sh), $(secs "$t0" "$t1") s, then every function's release build"
 echo "$(secs "$t1" "$t2") s (total $(secs "$t0" "$t2") s); warm rerun (relink, strip, check, zip) $(secs "$t2" "$t3") s."
 echo "Method: one run each on $(nproc) shared cores, wall clock; \`.build/lambda\` removed first; the peer zips the same"
 echo "staged files."
@@ -70,6 +71,8 @@ if [ ${#cols[@]} -gt 0 ]; then
     fe_all=$(ar t "$(swift -print-target-info | python3 -c 'import json,sys; print(json.load(sys.stdin)["paths"]["runtimeResourcePath"])')_static/linux/libFoundationEssentials.a" | wc -l)
     crypto=$(grep -o 'libcrypto\.a([^)]*)' .build/lambda/maps/ingest.map | sort -u | wc -l)
     crypto_all=$(ar t .build/lambda/static/lib/libcrypto.a | wc -l)
+    openssl_mb=$(scripts/lambda/size-attribution.py .build/lambda/maps/ingest.map \
+      | awk -F'|' '$2 ~ /^ lib(crypto|ssl)\.a $/ {s += $3} END {printf "%.2f", s / 1e6}')
     echo "What stands in the way of 5 MB for the four real functions: (1) FoundationEssentials, which echo does not"
     echo "link. Swift marks the section of every public symbol SHF_GNU_RETAIN (all of libFoundationEssentials.a, most of"
     echo "libswiftCore.a), so --gc-sections removes nothing inside a linked member, and FoundationEssentials'"
@@ -77,12 +80,19 @@ if [ ${#cols[@]} -gt 0 ]; then
     echo "base64, trimming, and, through them, Calendar, Locale, property lists, AttributedString, the regex engine)."
     echo "The functions reach it through Codable JSONEncoder/JSONDecoder (AWS JSON protocols, Lambda events, state"
     echo "records), Date, Data, URL, UUID, base64 and trimmingCharacters in AWS, Events, Odin, OdinAWS, OdinKit and"
-    echo "LambdaJSON; only replacing all of them removes the group. (2) OpenSSL, in echo too: Debian's libcrypto.a has"
-    echo "no per-function sections and its default provider's tables reach every algorithm built in ($crypto of"
-    echo "$crypto_all members linked); a smaller libcrypto means building OpenSSL without the algorithms TLS to AWS"
-    echo "never negotiates. Applied in scripts/package.sh: --no-export-dynamic and -internalize-at-link with"
+    echo "LambdaJSON; only replacing all of them removes the group. (2) OpenSSL ($openssl_mb MB of ingest's"
+    echo "bootstrap, in echo too), now built from Debian's source for what TLS 1.2/1.3 to AWS and the Crypto target"
+    echo "use (scripts/lambda/build-static-openssl.sh: no SSL 3/TLS 1.0/1.1/DTLS, engines, legacy provider, DSA,"
+    echo "finite-field DH, binary curves, nor the ciphers and digests no such suite negotiates; one section per"
+    echo "function, so --gc-sections drops what is not reached): ingest links $crypto of its $crypto_all libcrypto"
+    echo "members (Debian's prebuilt libcrypto.a: 752 of 908; with its libssl.a 3.73 MB, 1.62 MB of each zip, 0.53 MB"
+    echo "more than now). What is left is what the default provider's tables still reach: P-256's precomputed table"
+    echo "(0.17 MB), X25519 and with it X448/Ed448 (OpenSSL 3.0 cannot configure them out), AES in every mode with the"
+    echo "stitched AES-CBC-HMAC-SHA and multi-buffer code, SHA-3, the key encoders/decoders, ASN.1/X.509 and the"
+    echo "provider/EVP core. Applied in scripts/package.sh: --no-export-dynamic and -internalize-at-link with"
     echo "-function-sections for this package's modules (so --gc-sections drops their unused public API). Not applied:"
-    echo "--no-pie (1.4 MB fewer relocations, 0.14 MB of zip) would load libcurl and OpenSSL at a fixed address."
+    echo "--no-pie (no .rela.dyn: 1.27 MB in ingest; 0.14 MB of zip measured with Debian's OpenSSL) would load libcurl"
+    echo "and OpenSSL at a fixed address."
     echo
   fi
 fi

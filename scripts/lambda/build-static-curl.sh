@@ -1,43 +1,35 @@
 #!/usr/bin/env bash
 # Builds a minimal static libcurl (HTTP and HTTPS only, OpenSSL, nothing else) from Debian's own source package,
 # for the Lambda zips: Debian's libcurl.so.4 drags 29 shared libraries (16.7 MB) that would have to be bundled.
-# Installs into .build/lambda/static/{include,lib} together with Debian's static libssl.a, libcrypto.a and libz.a,
-# which scripts/package.sh puts first on the linker's search path. Does nothing when libcurl.a is already there.
+# First builds the reduced static OpenSSL it links (build-static-openssl.sh), then installs libcurl into
+# .build/lambda/static/{include,lib}, built against that OpenSSL's headers, together with Debian's static libz.a;
+# scripts/package.sh puts that directory first on the header and linker search paths. Does nothing when libcurl.a
+# is already there, built by this script against the OpenSSL that is there now (curl.stamp).
 #
-# The source comes through apt-get with a private source list and private package lists under .build/ (the system's
-# apt configuration has no deb-src lines and is left alone). Debian's security patches are applied; patches that
-# only touch the build system (configure.ac, Makefile.am, m4, the GnuTLS/NSS flavours) are skipped, since the
-# release tarball's generated configure is used as is.
+# The source comes through apt-get with a private source list and private package lists under .build/
+# (scripts/lambda/debian-source.sh). Debian's security patches are applied; patches that only touch the build
+# system (configure.ac, Makefile.am, m4, the GnuTLS/NSS flavours) are skipped, since the release tarball's
+# generated configure is used as is.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 OUT=$ROOT/.build/lambda/static
-[ -f "$OUT/lib/libcurl.a" ] && exit 0
+scripts/lambda/build-static-openssl.sh
+stamp="$(cat "$OUT/openssl.stamp") curl $(sha256sum < scripts/lambda/build-static-curl.sh | cut -c1-16)"
+[ -f "$OUT/lib/libcurl.a" ] && [ "$(cat "$OUT/curl.stamp" 2>/dev/null)" = "$stamp" ] && exit 0
 WORK=$ROOT/.build/lambda/curl-src
+. scripts/lambda/debian-source.sh
 ARCH_LIB=/usr/lib/$(gcc -print-multiarch)
-for lib in libssl.a libcrypto.a libz.a; do
-  [ -f "$ARCH_LIB/$lib" ] || { echo "build-static-curl: $ARCH_LIB/$lib missing (apt-get install libssl-dev zlib1g-dev)" >&2; exit 1; }
-done
+[ -f "$ARCH_LIB/libz.a" ] || { echo "build-static-curl: $ARCH_LIB/libz.a missing (apt-get install zlib1g-dev)" >&2; exit 1; }
 command -v make >/dev/null || { echo "build-static-curl: make is missing (apt-get install make)" >&2; exit 1; }
 
-rm -rf "$WORK"; mkdir -p "$WORK/lists/partial" "$WORK/download"
-codename=$(. /etc/os-release && echo "$VERSION_CODENAME")
-cat > "$WORK/sources.list" <<LIST
-deb-src http://deb.debian.org/debian $codename main
-deb-src http://deb.debian.org/debian-security $codename-security main
-deb-src http://deb.debian.org/debian $codename-updates main
-LIST
-APT=(apt-get -q -o "Dir::Etc::SourceList=$WORK/sources.list" -o Dir::Etc::SourceParts=/dev/null
-     -o "Dir::State::Lists=$WORK/lists" -o Debug::NoLocking=1 -o APT::Sandbox::User=root)
-# Match the headers the build compiles against (libcurl4-openssl-dev): same upstream version and Debian revision.
+rm -rf "$WORK"
+debian_source_lists "$WORK"
+# Same upstream version and Debian revision as the system's headers (libcurl4-openssl-dev), which the Swift
+# targets' other builds compile against.
 want=$(dpkg-query -W -f='${Version}' libcurl4-openssl-dev 2>/dev/null || true)
-"${APT[@]}" update >&2
-(cd "$WORK/download" && "${APT[@]}" source --download-only "curl${want:+=$want}" >&2)
-orig=$(ls "$WORK"/download/curl_*.orig.tar.* | head -1)
-debian=$(ls "$WORK"/download/curl_*.debian.tar.* | head -1)
-mkdir -p "$WORK/src"
-tar -xf "$orig" -C "$WORK/src" --strip-components=1
-tar -xf "$debian" -C "$WORK/src"
+debian_source_fetch "$WORK" curl "$want" || { echo "build-static-curl: cannot download curl ${want:-source}" >&2; exit 1; }
+debian_source_unpack "$WORK"
 cd "$WORK/src"
 applied=0; skipped=()
 while read -r patch; do
@@ -54,7 +46,7 @@ echo "build-static-curl: applied $applied Debian patches; skipped build-system/f
 touch aclocal.m4 configure Makefile.in */Makefile.in */*/Makefile.in 2>/dev/null || true
 
 ./configure --prefix="$OUT" --disable-shared --enable-static --with-pic \
-  --with-openssl --without-ca-bundle --without-ca-path --with-ca-fallback \
+  --with-openssl="$OUT" --without-ca-bundle --without-ca-path --with-ca-fallback \
   --without-zlib --without-brotli --without-zstd --without-libpsl --without-libidn2 --without-nghttp2 \
   --without-ngtcp2 --without-nghttp3 --without-quiche --without-librtmp --without-libssh2 --without-libssh \
   --without-libgsasl --without-gssapi \
@@ -65,5 +57,12 @@ touch aclocal.m4 configure Makefile.in */Makefile.in */*/Makefile.in 2>/dev/null
 make -j"$(nproc)" -C lib >&2
 make -C lib install >&2
 make -C include install >&2
-cp "$ARCH_LIB/libssl.a" "$ARCH_LIB/libcrypto.a" "$ARCH_LIB/libz.a" "$OUT/lib/"
+# The headers' times are the Debian changelog's, as OpenSSL's: a rebuild of the same sources changes no input of
+# the Swift targets that import them.
+touch -h -d "$(sed -n 's/^ -- .*>  //p' debian/changelog | head -1)" "$OUT/include/curl" "$OUT"/include/curl/*
+cp "$ARCH_LIB/libz.a" "$OUT/lib/"
+cd "$ROOT"
+# Before anything links them: real handshakes with verification on, and rejections (see check-tls.sh).
+scripts/lambda/check-tls.sh >&2 || { echo "build-static-curl: the static libcurl/OpenSSL failed the TLS check" >&2; exit 1; }
+echo "$stamp" > "$OUT/curl.stamp"
 echo "build-static-curl: $(ls "$OUT/lib")" >&2

@@ -2,7 +2,8 @@
 """Where a Lambda bootstrap's bytes come from, from the linker's map file (lld -Map, written by scripts/package.sh).
 
 Usage: size-attribution.py MAP [--top N]               every origin (or the N largest), largest first
-       size-attribution.py MAP --members ARCHIVE       the members of one archive (e.g. FoundationEssentials)
+       size-attribution.py MAP --members ARCHIVE [--top N]  the members of one archive (e.g. FoundationEssentials;
+                                                       the 25 largest unless --top says)
        size-attribution.py --groups NAME=MAP[,BINARY] ...  coarse groups, one column per function; with the linked
                                                        (or stripped) BINARY, also each group's bytes deflated alone
 
@@ -157,12 +158,15 @@ def main():
     if not args or args[0].startswith("-"):
         sys.exit(__doc__)
     path, members, top = args[0], None, None
-    if len(args) == 3 and args[1] == "--members":
-        members = args[2]
-    elif len(args) == 3 and args[1] == "--top":
-        top = int(args[2])
-    elif len(args) != 1:
-        sys.exit(__doc__)
+    options = args[1:]
+    while options:
+        if len(options) >= 2 and options[0] == "--members":
+            members = options[1]
+        elif len(options) >= 2 and options[0] == "--top":
+            top = int(options[1])
+        else:
+            sys.exit(__doc__)
+        options = options[2:]
     sizes = read_map(path, members)
     total = sum(sizes.values())
     title = f"member of {members}" if members else "origin"
@@ -172,7 +176,7 @@ def main():
     for who, size in sizes.most_common():
         if size == 0:
             continue
-        if shown >= (25 if members is not None else top or len(sizes)):
+        if shown >= (top or (25 if members is not None else len(sizes))):
             rest = total - sum(s for _, s in sizes.most_common(shown))
             what = "members" if members is not None else "origins"
             print(f"| (other {len(sizes) - shown} {what}) | {rest} | {100 * rest / total:.1f} % |")
