@@ -84,5 +84,6 @@ print()
 print(f"`bootstrap` as `make package` ships it: {size/1e6:.2f} MB unstripped, {stripped/1e6:.2f} MB stripped, "
       f"{zipped/1e6:.2f} MB as `functions/echo/bootstrap.zip`; highest glibc symbol version required: {glibc}. "
       f"Targets: overhead ≤ 1.15× the floor (issue 17; 1.3× before), init ≤ 1.5 ms (issue 17; 3 ms before), "
-      f"≤ 10 MB unstripped, ≤ 5 MB zipped, RSS ≤ 15 MB.")
+      f"≤ 10 MB unstripped, ≤ 5 MB zipped, RSS ≤ 15 MB. Where init's instructions go (callgrind, by hand) and why the "
+      f"Runtime API connection is a plain socket rather than libcurl: docs/lambda-init.md.")
 PY
