@@ -233,19 +233,19 @@ struct JSONKeyedEncoder<Key: CodingKey>: KeyedEncodingContainerProtocol {
     }
 }
 
-struct JSONUnkeyedEncoder: UnkeyedEncodingContainer {
-    let box: JSONEncodingBox
-    let codingPath: [any CodingKey]
-    var count: Int { box.count }
+/// The scalar `encode` methods of the unkeyed and single-value containers, written once: each puts one JSON value
+/// where its container puts values; `scalarPath` is the coding path an unencodable number is reported at.
+protocol JSONScalarEncoding {
+    func put(_ value: JSONValue)
+    var scalarPath: [any CodingKey] { get }
+}
 
-    private func put(_ value: JSONValue) { box.append(JSONEncodingBox(value)) }
-    private var nextPath: [any CodingKey] { codingPath + [JSONIndexKey(count)] }
-
+extension JSONScalarEncoding {
     mutating func encodeNil() throws { put(.null) }
     mutating func encode(_ value: Bool) throws { put(.bool(value)) }
     mutating func encode(_ value: String) throws { put(.string(value)) }
-    mutating func encode(_ value: Double) throws { put(try JSONScalars.double(value, nextPath)) }
-    mutating func encode(_ value: Float) throws { put(try JSONScalars.float(value, nextPath)) }
+    mutating func encode(_ value: Double) throws { put(try JSONScalars.double(value, scalarPath)) }
+    mutating func encode(_ value: Float) throws { put(try JSONScalars.float(value, scalarPath)) }
     mutating func encode(_ value: Int) throws { put(.number(String(value))) }
     mutating func encode(_ value: Int8) throws { put(.number(String(value))) }
     mutating func encode(_ value: Int16) throws { put(.number(String(value))) }
@@ -256,6 +256,17 @@ struct JSONUnkeyedEncoder: UnkeyedEncodingContainer {
     mutating func encode(_ value: UInt16) throws { put(.number(String(value))) }
     mutating func encode(_ value: UInt32) throws { put(.number(String(value))) }
     mutating func encode(_ value: UInt64) throws { put(.number(String(value))) }
+}
+
+struct JSONUnkeyedEncoder: UnkeyedEncodingContainer, JSONScalarEncoding {
+    let box: JSONEncodingBox
+    let codingPath: [any CodingKey]
+    var count: Int { box.count }
+
+    func put(_ value: JSONValue) { box.append(JSONEncodingBox(value)) }
+    private var nextPath: [any CodingKey] { codingPath + [JSONIndexKey(count)] }
+    var scalarPath: [any CodingKey] { nextPath }
+
     mutating func encode<T: Encodable>(_ value: T) throws {
         box.append(try JSONEncodingBox.encoding(value, path: nextPath))
     }
@@ -286,27 +297,13 @@ struct JSONUnkeyedEncoder: UnkeyedEncodingContainer {
     }
 }
 
-struct JSONSingleValueEncoder: SingleValueEncodingContainer {
+struct JSONSingleValueEncoder: SingleValueEncodingContainer, JSONScalarEncoding {
     let box: JSONEncodingBox
     let codingPath: [any CodingKey]
 
-    private func put(_ value: JSONValue) { box.content = .value(value) }
+    func put(_ value: JSONValue) { box.content = .value(value) }
+    var scalarPath: [any CodingKey] { codingPath }
 
-    mutating func encodeNil() throws { put(.null) }
-    mutating func encode(_ value: Bool) throws { put(.bool(value)) }
-    mutating func encode(_ value: String) throws { put(.string(value)) }
-    mutating func encode(_ value: Double) throws { put(try JSONScalars.double(value, codingPath)) }
-    mutating func encode(_ value: Float) throws { put(try JSONScalars.float(value, codingPath)) }
-    mutating func encode(_ value: Int) throws { put(.number(String(value))) }
-    mutating func encode(_ value: Int8) throws { put(.number(String(value))) }
-    mutating func encode(_ value: Int16) throws { put(.number(String(value))) }
-    mutating func encode(_ value: Int32) throws { put(.number(String(value))) }
-    mutating func encode(_ value: Int64) throws { put(.number(String(value))) }
-    mutating func encode(_ value: UInt) throws { put(.number(String(value))) }
-    mutating func encode(_ value: UInt8) throws { put(.number(String(value))) }
-    mutating func encode(_ value: UInt16) throws { put(.number(String(value))) }
-    mutating func encode(_ value: UInt32) throws { put(.number(String(value))) }
-    mutating func encode(_ value: UInt64) throws { put(.number(String(value))) }
     mutating func encode<T: Encodable>(_ value: T) throws {
         try value.encode(to: JSONValueEncoder(box, path: codingPath))
     }
