@@ -157,7 +157,7 @@ enum ReportHTML {
     static func thumbnailCell(_ v: Visit, _ jpeg: [UInt8]?) -> String {
         guard let jpeg else { return "<span class=\"no-thumb\">no thumbnail</span>" }
         return "<img class=\"thumb\" alt=\"" + HTML.escape(v.species + " at " + v.cameraID) + "\" src=\"data:image/jpeg;base64,"
-            + Data(jpeg).base64EncodedString() + "\">"
+            + Base64.encode(jpeg) + "\">"
     }
 
     /// Rows: species; columns: sites (and visits without a site); cells: visits.

@@ -2,6 +2,7 @@ import AWS
 import Crypto
 import FoundationEssentials
 import HTTP
+import OdinBasics
 
 /// The few CloudFormation and S3 calls the deploy needs that the shared client does not have (DeleteStack,
 /// DeleteChangeSet, GetTemplate, stack parameters, ListStackResources, ListObjectVersions, DeleteObjects), built on
@@ -123,7 +124,7 @@ extension AWSClient {
         let request = HTTPRequest(
             method: "POST", url: s3URL(bucket: bucket, query: "delete"),
             headers: HTTPHeaders([("Content-Type", "application/xml"),
-                                  ("Content-MD5", Data(md5).base64EncodedString())]),
+                                  ("Content-MD5", Base64.encode(md5))]),
             body: .bytes(body))
         let response = try send(request, operation: operation)
         let root = try Self.parseDeployXML(response.body, operation)
