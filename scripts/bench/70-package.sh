@@ -67,32 +67,29 @@ if [ ${#cols[@]} -gt 0 ]; then
     echo
     scripts/lambda/size-attribution.py .build/lambda/maps/ingest.map --top 16
     echo
-    fe=$(grep -o 'libFoundationEssentials\.a([^)]*)' .build/lambda/maps/ingest.map | sort -u | wc -l)
-    fe_all=$(ar t "$(swift -print-target-info | python3 -c 'import json,sys; print(json.load(sys.stdin)["paths"]["runtimeResourcePath"])')_static/linux/libFoundationEssentials.a" | wc -l)
-    crypto=$(grep -o 'libcrypto\.a([^)]*)' .build/lambda/maps/ingest.map | sort -u | wc -l)
+    fe=$( (grep -o 'libFoundationEssentials\.a([^)]*)' .build/lambda/maps/ingest.map || true) | sort -u | wc -l)
+    sp=$( (grep -o 'libswift_StringProcessing\.a([^)]*)' .build/lambda/maps/ingest.map || true) | sort -u | wc -l)
+    crypto=$( (grep -o 'libcrypto\.a([^)]*)' .build/lambda/maps/ingest.map || true) | sort -u | wc -l)
     crypto_all=$(ar t .build/lambda/static/lib/libcrypto.a | wc -l)
     openssl_mb=$(scripts/lambda/size-attribution.py .build/lambda/maps/ingest.map \
       | awk -F'|' '$2 ~ /^ lib(crypto|ssl)\.a $/ {s += $3} END {printf "%.2f", s / 1e6}')
-    echo "What stands in the way of 5 MB for the four real functions: (1) FoundationEssentials, which echo does not"
-    echo "link. Swift marks the section of every public symbol SHF_GNU_RETAIN (all of libFoundationEssentials.a, most of"
-    echo "libswiftCore.a), so --gc-sections removes nothing inside a linked member, and FoundationEssentials'"
-    echo "members reach each other: ingest links $fe of its $fe_all members (JSON coders, Data, Date, URL, UUID,"
-    echo "base64, trimming, and, through them, Calendar, Locale, property lists, AttributedString, the regex engine)."
-    echo "The functions reach it through Codable JSONEncoder/JSONDecoder (AWS JSON protocols, Lambda events, state"
-    echo "records), Date, Data, URL, UUID, base64 and trimmingCharacters in AWS, Events, Odin, OdinAWS, OdinKit and"
-    echo "LambdaJSON; only replacing all of them removes the group. (2) OpenSSL ($openssl_mb MB of ingest's"
-    echo "bootstrap, in echo too), now built from Debian's source for what TLS 1.2/1.3 to AWS and the Crypto target"
+    echo "What keeps the functions under 5 MB (7.5-7.6 MB on 3 Dec before these two changes): (1) no Foundation in"
+    echo "what a function links. ingest links $fe members of libFoundationEssentials.a and $sp of"
+    echo "libswift_StringProcessing.a (the regex engine): JSON goes through Sources/JSONCoding, times through"
+    echo "OdinBasics.Instant, substring search through OdinBasics' UTF-8 search; ModuleHygieneTests fails if a target"
+    echo "a function links imports Foundation. (With FoundationEssentials, which Swift marks SHF_GNU_RETAIN member by"
+    echo "member, ingest linked 142 of its 209 members: 2.24 MB of the zip.) (2) OpenSSL ($openssl_mb MB of ingest's"
+    echo "bootstrap, in echo too), built from Debian's source for what TLS 1.2/1.3 to AWS and the Crypto target"
     echo "use (scripts/lambda/build-static-openssl.sh: no SSL 3/TLS 1.0/1.1/DTLS, engines, legacy provider, DSA,"
     echo "finite-field DH, binary curves, nor the ciphers and digests no such suite negotiates; one section per"
     echo "function, so --gc-sections drops what is not reached): ingest links $crypto of its $crypto_all libcrypto"
-    echo "members (Debian's prebuilt libcrypto.a: 752 of 908; with its libssl.a 3.73 MB, 1.62 MB of each zip, 0.53 MB"
-    echo "more than now). What is left is what the default provider's tables still reach: P-256's precomputed table"
-    echo "(0.17 MB), X25519 and with it X448/Ed448 (OpenSSL 3.0 cannot configure them out), AES in every mode with the"
-    echo "stitched AES-CBC-HMAC-SHA and multi-buffer code, SHA-3, the key encoders/decoders, ASN.1/X.509 and the"
-    echo "provider/EVP core. Applied in scripts/package.sh: --no-export-dynamic and -internalize-at-link with"
-    echo "-function-sections for this package's modules (so --gc-sections drops their unused public API). Not applied:"
-    echo "--no-pie (no .rela.dyn: 1.27 MB in ingest; 0.14 MB of zip measured with Debian's OpenSSL) would load libcurl"
-    echo "and OpenSSL at a fixed address."
+    echo "members (Debian's prebuilt libcrypto.a: 752 of 908, 0.53 MB more per zip). What is left of OpenSSL is what"
+    echo "the default provider's tables still reach: P-256's precomputed table (0.17 MB), X25519 and with it"
+    echo "X448/Ed448 (OpenSSL 3.0 cannot configure them out), AES in every mode, SHA-3, the key encoders/decoders,"
+    echo "ASN.1/X.509 and the provider/EVP core. Applied in scripts/package.sh: --no-export-dynamic and"
+    echo "-internalize-at-link with -function-sections for this package's modules (so --gc-sections drops their"
+    echo "unused public API), libstdc++ linked statically and no DT_RUNPATH (init; docs/lambda-init.md). Not applied:"
+    echo "--no-pie (no .rela.dyn) would load libcurl and OpenSSL at a fixed address."
     echo
   fi
 fi
