@@ -129,20 +129,16 @@ final class JSONEncodingBox {
 }
 
 enum JSONScalars {
-    static func double(_ value: Double, _ path: [any CodingKey]) throws -> JSONValue {
-        guard value.isFinite else {
-            throw EncodingError.invalidValue(value, EncodingError.Context(
-                codingPath: path, debugDescription: "Unable to encode Double.\(value) directly in JSON."))
-        }
-        var text = value.description
-        if text.hasSuffix(".0") { text.removeLast(2) }
-        return .number(text)
-    }
+    static func double(_ value: Double, _ path: [any CodingKey]) throws -> JSONValue { try number(value, path) }
+    static func float(_ value: Float, _ path: [any CodingKey]) throws -> JSONValue { try number(value, path) }
 
-    static func float(_ value: Float, _ path: [any CodingKey]) throws -> JSONValue {
+    /// A finite floating-point value as Swift prints it, without a trailing ".0" (as Foundation's JSONEncoder writes it).
+    private static func number<F: BinaryFloatingPoint & CustomStringConvertible>(_ value: F, _ path: [any CodingKey])
+        throws -> JSONValue
+    {
         guard value.isFinite else {
             throw EncodingError.invalidValue(value, EncodingError.Context(
-                codingPath: path, debugDescription: "Unable to encode Float.\(value) directly in JSON."))
+                codingPath: path, debugDescription: "Unable to encode \(F.self).\(value) directly in JSON."))
         }
         var text = value.description
         if text.hasSuffix(".0") { text.removeLast(2) }
