@@ -11,39 +11,116 @@ import Darwin
 final class FileSink {
     let path: String
     private let file: UnsafeMutablePointer<FILE>?
-    fileprivate(set) var buffer: [UInt8] = []
+    /// The pending bytes: `count` of `capacity` (a raw buffer, so the per-byte appends of the hot paths cost a store
+    /// and an add, not an Array's uniqueness and capacity checks).
+    private var base: UnsafeMutablePointer<UInt8>
+    private var capacity: Int
+    private(set) var count = 0
     private var closed = false
 
     init(path: String) throws {
         guard let file = fopen(path, "wb") else { throw HuginError.io("cannot create \(path): errno \(errno)") }
         self.file = file
         self.path = path
-        buffer.reserveCapacity(1 << 16)
+        capacity = 1 << 17
+        base = .allocate(capacity: capacity)
     }
 
     /// An in-memory sink: everything written stays in `buffer`.
     init() {
         file = nil
         path = ""
+        capacity = 256
+        base = .allocate(capacity: capacity)
     }
 
-    deinit { if !closed, let file { fclose(file) } }
+    deinit {
+        if !closed, let file { fclose(file) }
+        base.deallocate()
+    }
+
+    /// A copy of the pending bytes (everything written, for an in-memory sink).
+    var buffer: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
+
+    /// Calls `body` with the pending bytes.
+    func withBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        try body(UnsafeBufferPointer(start: base, count: count))
+    }
+
+    /// Makes room for `n` more bytes and returns where they go; the caller then calls `advance(n)` (or less).
+    @inline(__always)
+    func reserve(_ n: Int) -> UnsafeMutablePointer<UInt8> {
+        if count + n > capacity { grow(count + n) }
+        return base + count
+    }
+
+    @inline(__always)
+    func advance(_ n: Int) { count += n }
+
+    private func grow(_ needed: Int) {
+        var newCapacity = capacity * 2
+        while newCapacity < needed { newCapacity *= 2 }
+        let newBase = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+        newBase.update(from: base, count: count)
+        base.deallocate()
+        (base, capacity) = (newBase, newCapacity)
+    }
+
+    @inline(__always)
+    func append(bytes: UnsafeRawBufferPointer) {
+        guard let source = bytes.baseAddress, bytes.count > 0 else { return }
+        let n = bytes.count
+        memcpy(reserve(n), source, n)
+        count += n
+    }
+
+    @inline(__always)
+    func append(bytes: UnsafeBufferPointer<UInt8>) { append(bytes: UnsafeRawBufferPointer(bytes)) }
 
     func write(_ text: String) throws {
-        buffer.append(contentsOf: text.utf8)
-        if buffer.count >= 1 << 16 { try flush() }
+        append(raw: text)
+        if count >= 1 << 16 { try flush() }
     }
 
     func write(bytes: some Sequence<UInt8>) throws {
-        buffer.append(contentsOf: bytes)
-        if buffer.count >= 1 << 16 { try flush() }
+        if bytes.withContiguousStorageIfAvailable({ append(bytes: $0) }) == nil {
+            for b in bytes { append(byte: b) }
+        }
+        if count >= 1 << 16 { try flush() }
     }
 
     fileprivate func flush() throws {
-        guard !buffer.isEmpty, let file else { return }
-        let written = buffer.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
-        guard written == buffer.count else { throw HuginError.io("cannot write \(path) (disk full?)") }
-        buffer.removeAll(keepingCapacity: true)
+        guard count > 0, let file else { return }
+        let written = fwrite(base, 1, count, file)
+        guard written == count else { throw HuginError.io("cannot write \(path) (disk full?)") }
+        count = 0
+    }
+
+    /// Appends the whole file at `source` (a finished temporary file): on Linux the kernel copies it (sendfile(2),
+    /// no trip of every byte through this process), elsewhere through a buffer.
+    func append(fileAt source: String) throws {
+        try flush()
+        guard let file else {
+            let bytes = try FileSource.contents(of: source)
+            return bytes.withUnsafeBufferPointer { append(bytes: $0) }
+        }
+        #if os(Linux)
+        guard fflush(file) == 0 else { throw HuginError.io("cannot write \(path) (disk full?)") }
+        let input = open(source, O_RDONLY)
+        guard input >= 0 else { throw HuginError.io("cannot open \(source): errno \(errno)") }
+        defer { Glibc.close(input) }
+        let output = fileno(file)
+        while true {
+            let n = sendfile(output, input, nil, 1 << 30)
+            if n == 0 { break }
+            guard n > 0 else { throw HuginError.io("cannot copy \(source) into \(path): errno \(errno)") }
+        }
+        // The stream continues at the descriptor's new end.
+        guard fseek(file, 0, SEEK_END) == 0 else { throw HuginError.io("cannot seek in \(path): errno \(errno)") }
+        #else
+        let bytes = try FileSource.contents(of: source)
+        try write(bytes: bytes)
+        #endif
     }
 
     func close() throws {
@@ -69,6 +146,20 @@ final class FileSource {
     }
 
     deinit { fclose(file) }
+
+    /// The whole file at `path`.
+    static func contents(of path: String) throws -> [UInt8] {
+        guard let file = fopen(path, "rb") else { throw HuginError.io("cannot open \(path): errno \(errno)") }
+        defer { fclose(file) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
+            if n == 0 { break }
+            bytes += chunk[0..<n]
+        }
+        return bytes
+    }
 
     /// Calls `body` with the next `count` bytes; nil at a clean end of the file (no byte left). A file that ends
     /// inside the `count` bytes is damaged: that throws.
@@ -195,28 +286,33 @@ enum HTML {
 // MARK: - Byte-level appends (hot paths: one call per Stage 1 record)
 
 extension FileSink {
+    @inline(__always)
     func append(_ s: StaticString) {
-        buffer.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+        append(bytes: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
     }
 
     func append(raw s: String) {
-        if s.utf8.withContiguousStorageIfAvailable({ buffer.append(contentsOf: $0) }) == nil {
-            buffer.append(contentsOf: s.utf8)
-        }
+        var s = s
+        s.withUTF8 { append(bytes: $0) }
     }
 
-    func append(byte: UInt8) { buffer.append(byte) }
+    @inline(__always)
+    func append(byte: UInt8) {
+        reserve(1).pointee = byte
+        count += 1
+    }
 
     /// The value's bytes in native order (temporary files read back by `FileSource` in this process).
+    @inline(__always)
     func append<T: BitwiseCopyable>(bitsOf value: T) {
-        withUnsafeBytes(of: value) { buffer.append(contentsOf: $0) }
+        withUnsafeBytes(of: value) { append(bytes: $0) }
     }
 
     /// Empties the buffer (an in-memory sink reused for the next item).
-    func clear() { buffer.removeAll(keepingCapacity: true) }
+    func clear() { count = 0 }
 
     func append(int n: Int) {
-        if n < 0 { buffer.append(0x2D) }
+        if n < 0 { append(byte: 0x2D) }
         var v = n.magnitude
         var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
                      UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
@@ -228,7 +324,7 @@ extension FileSink {
                 v /= 10
                 count += 1
             } while v > 0
-            for k in stride(from: count - 1, through: 0, by: -1) { buffer.append(d[k]) }
+            for k in stride(from: count - 1, through: 0, by: -1) { append(byte: d[k]) }
         }
     }
 
@@ -237,7 +333,7 @@ extension FileSink {
         var shift: UInt64 = 60
         while true {
             let d = UInt8(truncatingIfNeeded: (value >> shift) & 0xF)
-            buffer.append(d < 10 ? 0x30 + d : 0x57 + d)
+            append(byte: d < 10 ? 0x30 + d : 0x57 + d)
             if shift == 0 { break }
             shift -= 4
         }
@@ -249,19 +345,19 @@ extension FileSink {
         var scale = 1.0
         for _ in 0..<digits { scale *= 10 }
         let n = UInt64((abs(value) * scale).rounded())
-        if value < 0 && n != 0 { buffer.append(0x2D) }
+        if value < 0 && n != 0 { append(byte: 0x2D) }
         let p = UInt64(scale)
         append(int: Int(n / p))
         var frac = n % p
         guard frac != 0 else { return }
         var width = digits
         while frac % 10 == 0 { frac /= 10; width -= 1 }
-        buffer.append(0x2E)
+        append(byte: 0x2E)
         // Leading zeros of the fraction, then its digits (most significant first).
         var divisor: UInt64 = 1
         for _ in 1..<width { divisor *= 10 }
         while divisor > 0 {
-            buffer.append(UInt8(frac / divisor % 10) + 0x30)
+            append(byte: UInt8(frac / divisor % 10) + 0x30)
             divisor /= 10
         }
     }
@@ -282,13 +378,13 @@ extension FileSink {
             // decimal m × 10^-digits: the Double that text reads back as.
             guard m / scale == magnitude else { continue }
             let n = UInt64(m), p = UInt64(scale)
-            if value < 0 { buffer.append(0x2D) }
+            if value < 0 { append(byte: 0x2D) }
             append(int: Int(n / p))
-            buffer.append(0x2E)
+            append(byte: 0x2E)
             var divisor = p / 10
             let fraction = n % p
             while divisor > 0 {
-                buffer.append(UInt8(fraction / divisor % 10) + 0x30)
+                append(byte: UInt8(fraction / divisor % 10) + 0x30)
                 divisor /= 10
             }
             return
@@ -300,16 +396,16 @@ extension FileSink {
         func special(_ c: UInt8) -> Bool { c < 0x20 || c == 0x22 || c == 0x5C }
         let plain = s.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
             guard !bytes.contains(where: special) else { return false }
-            buffer.append(0x22)
-            buffer.append(contentsOf: bytes)
-            buffer.append(0x22)
+            append(byte: 0x22)
+            append(bytes: bytes)
+            append(byte: 0x22)
             return true
         }
         if plain == true { return }
         if plain == nil && !s.utf8.contains(where: special) {
-            buffer.append(0x22)
-            buffer.append(contentsOf: s.utf8)
-            buffer.append(0x22)
+            append(byte: 0x22)
+            append(raw: s)
+            append(byte: 0x22)
         } else {
             append(raw: JSONString.quoted(s))
         }
@@ -326,11 +422,11 @@ extension FileSink {
     /// `CSV.row(fields)` written without building the row's String.
     func append(csvRow fields: [String]) {
         for (k, field) in fields.enumerated() {
-            if k > 0 { buffer.append(0x2C) }
+            if k > 0 { append(byte: 0x2C) }
             append(csvField: field)
         }
-        buffer.append(0x0D)
-        buffer.append(0x0A)
+        append(byte: 0x0D)
+        append(byte: 0x0A)
     }
 
     /// ISO 8601 UTC (`Timestamp.format`).
@@ -342,23 +438,23 @@ extension FileSink {
         let days = total >= 0 ? total / 86_400 : (total - 86_399) / 86_400
         let rest = total - days * 86_400
         let (y, m, d) = Timestamp.civilFromDays(days)
-        func two(_ v: Int) { buffer.append(UInt8(v / 10) + 0x30); buffer.append(UInt8(v % 10) + 0x30) }
+        func two(_ v: Int) { append(byte: UInt8(v / 10) + 0x30); append(byte: UInt8(v % 10) + 0x30) }
         // Years outside 1000...9999 are written as `Timestamp.format` writes them (no padding).
         guard (1000...9999).contains(y) else { append(raw: Timestamp.format(t)); return }
         two(y / 100)
         two(y % 100)
-        buffer.append(0x2D); two(m); buffer.append(0x2D); two(d); buffer.append(0x54)
-        two(rest / 3600); buffer.append(0x3A); two(rest / 60 % 60); buffer.append(0x3A); two(rest % 60)
+        append(byte: 0x2D); two(m); append(byte: 0x2D); two(d); append(byte: 0x54)
+        two(rest / 3600); append(byte: 0x3A); two(rest / 60 % 60); append(byte: 0x3A); two(rest % 60)
         if millis > 0 {
-            buffer.append(0x2E)
-            buffer.append(UInt8(millis / 100) + 0x30)
-            buffer.append(UInt8(millis / 10 % 10) + 0x30)
-            buffer.append(UInt8(millis % 10) + 0x30)
+            append(byte: 0x2E)
+            append(byte: UInt8(millis / 100) + 0x30)
+            append(byte: UInt8(millis / 10 % 10) + 0x30)
+            append(byte: UInt8(millis % 10) + 0x30)
         }
-        buffer.append(0x5A)
+        append(byte: 0x5A)
     }
 
     func flushIfNeeded() throws {
-        if buffer.count >= 1 << 16 { try flush() }
+        if count >= 1 << 16 { try flush() }
     }
 }

@@ -151,7 +151,7 @@ final class MegadetectorBatch {
             sink.append(",\"detections\":null")
         } else {
             sink.append(",\"detections\":[")
-            try sink.write(bytes: detections.buffer)
+            detections.withBytes { sink.append(bytes: $0) }
             sink.append(byte: 0x5D)
         }
         if isVideo {
@@ -200,9 +200,9 @@ final class MegadetectorBatch {
 
     /// A JSON number that always reads back as a float (`1.0`, never `1`): the validator requires float `conf`.
     static func appendFloat(_ value: Double, to sink: FileSink, digits: Int = 4) {
-        let before = sink.buffer.count
+        let before = sink.count
         sink.append(fixed: value, digits: digits)
-        if !sink.buffer[before...].contains(0x2E) { sink.append(".0") }
+        if !sink.withBytes({ $0[before...].contains(0x2E) }) { sink.append(".0") }
     }
 
     /// The document's head: `info`, the category tables and the opening of `images`.

@@ -427,7 +427,7 @@ final class Stage3Writer {
         try observationsJSON.close()
         try visitsCSV.close()
         try mediaObservations.close()
-        try copy(work + "/media-observations.csv", into: observationsCSV)
+        try observationsCSV.append(fileAt: work + "/media-observations.csv")
         try observationsCSV.close()
         writtenFiles = Stage3Files.expected(report)
 
@@ -488,7 +488,7 @@ final class Stage3Writer {
                                    detectors: [String]) throws {
         let md = try FileSink(path: outputPath(Stage3Files.megadetector))
         try md.write(megadetector.header(detectors: detectors, completionTime: now))
-        try copy(megadetectorImages, into: md)
+        try md.append(fileAt: megadetectorImages)
         try md.write("\n]}\n")
         try md.close()
     }
@@ -497,17 +497,6 @@ final class Stage3Writer {
         let sink = try FileSink(path: outputPath(name))
         try sink.write(bytes: bytes)
         try sink.close()
-    }
-
-    private func copy(_ path: String, into sink: FileSink) throws {
-        guard let file = fopen(path, "rb") else { throw HuginError.io("cannot open \(path): errno \(errno)") }
-        defer { fclose(file) }
-        var buffer = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
-            if n == 0 { break }
-            try sink.write(bytes: buffer[0..<n])
-        }
     }
 
     /// Writes the media rows `writeMediaRow` kept in `path` to `sink` as media.csv rows, in the same order.
