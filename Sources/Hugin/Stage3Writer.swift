@@ -221,7 +221,8 @@ final class Stage3Writer {
             thumbnailInput: Int(open.thumbnailFolder), startOffset: open.startOffset, endOffset: open.endOffset,
             boxes: open.boxes)
         try write(visit, site: site,
-                  deployment: deploymentID(site: open.key.site, camera: open.key.camera, time: open.start))
+                  deployment: deploymentID(site: open.key.site, camera: open.key.camera, time: open.start),
+                  speciesIndex: Int(open.key.species))
     }
 
     static func visitID(site: String?, camera: String, species: String, start: Double) -> String {
@@ -253,21 +254,27 @@ final class Stage3Writer {
         mediaObservationCount += 1
     }
 
-    func write(_ visit: Visit, site: RegisteredSite?, deployment: String) throws {
+    /// `speciesIndex`: the visit's species in `species`, when the caller knows it.
+    func write(_ visit: Visit, site: RegisteredSite?, deployment: String, speciesIndex: Int? = nil) throws {
         visitCount += 1
         detectionsUsed += visit.frameCount
         if visit.needsReview { needsReviewCount += 1 }
         if visit.hasVideo { videoVisits += 1 } else { imageVisits += 1 }
         earliest = min(earliest, visit.start)
         latest = max(latest, visit.end)
-        var totals = speciesTotals[visit.species] ?? SpeciesTotals()
-        totals.visits += 1
-        totals.duration += visit.durationSeconds
-        totals.maxConfidence = max(totals.maxConfidence, visit.maxConfidence)
-        totals.sumConfidence += visit.meanConfidence * Double(visit.frameCount)
-        totals.frames += visit.frameCount
-        totals.boxes += visit.boxes
-        speciesTotals[visit.species] = totals
+        do {
+            // Updated in place (a copy out and back would copy the sets below at every visit).
+            let t = visit
+            func update(_ totals: inout SpeciesTotals) {
+                totals.visits += 1
+                totals.duration += t.durationSeconds
+                totals.maxConfidence = max(totals.maxConfidence, t.maxConfidence)
+                totals.sumConfidence += t.meanConfidence * Double(t.frameCount)
+                totals.frames += t.frameCount
+                totals.boxes += t.boxes
+            }
+            update(&speciesTotals[visit.species, default: SpeciesTotals()])
+        }
         boxesUsed += visit.boxes
         speciesBySite[visit.species, default: [:]][visit.siteID ?? "", default: 0] += 1
         deploymentVisits[deployment, default: 0] += 1
@@ -276,16 +283,12 @@ final class Stage3Writer {
         } else {
             activityUnknown += 1
         }
-        var cam = cameraVisits[visit.cameraID] ?? (0, [])
-        cam.0 += 1
-        cam.1.insert(visit.species)
-        cameraVisits[visit.cameraID] = cam
+        cameraVisits[visit.cameraID, default: (0, [])].0 += 1
+        cameraVisits[visit.cameraID, default: (0, [])].1.insert(visit.species)
         if let id = visit.siteID {
-            var s = siteVisits[id] ?? (0, [], [])
-            s.0 += 1
-            s.1.insert(visit.species)
-            s.2.insert(visit.cameraID)
-            siteVisits[id] = s
+            siteVisits[id, default: (0, [], [])].0 += 1
+            siteVisits[id, default: (0, [], [])].1.insert(visit.species)
+            siteVisits[id, default: (0, [], [])].2.insert(visit.cameraID)
         } else {
             unlocated += 1
         }
@@ -295,21 +298,58 @@ final class Stage3Writer {
         firstObservation = false
         Self.writeObservationJSON(visit, siteName: site?.name, to: observationsJSON)
 
-        visitsCSV.append(csvRow: [
-            visit.id, visit.siteID ?? "", site?.name ?? "", visit.cameraID, visit.species,
-            Timestamp.format(visit.start), Timestamp.format(visit.end), Fixed.trimmed(visit.durationSeconds, 3),
-            "\(visit.frameCount)", Fixed.trimmed(visit.maxConfidence, 4), Fixed.trimmed(visit.meanConfidence, 4),
-            "\(visit.maxBoxes)", visit.needsReview ? "true" : "false", "\(visit.media.count)", visit.media.first ?? "",
-            visit.sourceVideo ?? "", deployment, visit.detector,
-        ])
+        Self.appendVisitRow(visit, siteName: site?.name, deployment: deployment, to: visitsCSV)
         try visitsCSV.flushIfNeeded()
         // Camtrap DP deployments need a position: visits without one are counted, not written.
         if visit.siteID == nil {
             visitsWithoutPosition += 1
         } else {
-            observationsCSV.append(csvRow: CamtrapDP.observationRow(visit, deploymentID: deployment))
+            CamtrapDP.appendEventObservation(visit, deploymentID: deployment,
+                                             type: speciesIndex.map { speciesTypes[$0] }
+                                                 ?? CamtrapDP.observationType(visit.species),
+                                             scientificName: speciesIndex.map { scientificNames[$0] }
+                                                 ?? CamtrapDP.scientificNames[visit.species.lowercased()] ?? "",
+                                             to: observationsCSV)
             try observationsCSV.flushIfNeeded()
         }
+    }
+
+    /// One visits.csv row (`visitsColumns`), field by field: `CSV.row` of the fields' texts.
+    static func appendVisitRow(_ visit: Visit, siteName: String?, deployment: String, to sink: FileSink) {
+        sink.append(csvField: visit.id)
+        sink.append(byte: 0x2C)
+        if let id = visit.siteID { sink.append(csvField: id) }
+        sink.append(byte: 0x2C)
+        if let siteName { sink.append(csvField: siteName) }
+        sink.append(byte: 0x2C)
+        sink.append(csvField: visit.cameraID)
+        sink.append(byte: 0x2C)
+        sink.append(csvField: visit.species)
+        sink.append(byte: 0x2C)
+        sink.append(timestamp: visit.start)
+        sink.append(byte: 0x2C)
+        sink.append(timestamp: visit.end)
+        sink.append(byte: 0x2C)
+        sink.append(fixed: visit.durationSeconds, digits: 3)
+        sink.append(byte: 0x2C)
+        sink.append(int: visit.frameCount)
+        sink.append(byte: 0x2C)
+        sink.append(fixed: visit.maxConfidence, digits: 4)
+        sink.append(byte: 0x2C)
+        sink.append(fixed: visit.meanConfidence, digits: 4)
+        sink.append(byte: 0x2C)
+        sink.append(int: visit.maxBoxes)
+        sink.append(visit.needsReview ? ",true," : ",false,")
+        sink.append(int: visit.media.count)
+        sink.append(byte: 0x2C)
+        if let first = visit.media.first { sink.append(csvField: first) }
+        sink.append(byte: 0x2C)
+        if let video = visit.sourceVideo { sink.append(csvField: video) }
+        sink.append(byte: 0x2C)
+        sink.append(csvField: deployment)
+        sink.append(byte: 0x2C)
+        sink.append(csvField: visit.detector)
+        sink.append("\r\n")
     }
 
     /// `compressed_observations.json` element for a visit: the bytes `CompressedObservation.init(visit:siteName:)`
