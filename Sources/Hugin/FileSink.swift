@@ -17,6 +17,9 @@ final class FileSink {
     private var capacity: Int
     private(set) var count = 0
     private var closed = false
+    /// The day (since 1970-01-01) `append(timestamp:)` wrote last, and its date.
+    fileprivate var cachedDay = Int.min
+    fileprivate var cachedDate = (0, 0, 0)
 
     init(path: String) throws {
         guard let file = fopen(path, "wb") else { throw HuginError.io("cannot create \(path): errno \(errno)") }
@@ -312,20 +315,20 @@ extension FileSink {
     func clear() { count = 0 }
 
     func append(int n: Int) {
-        if n < 0 { append(byte: 0x2D) }
+        let out = reserve(21)
+        var k = 0
+        if n < 0 { out[0] = 0x2D; k = 1 }
         var v = n.magnitude
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                                                                         0, 0, 0, 0, 0)
-        var count = 0
-        withUnsafeMutableBytes(of: &digits) { d in
-            repeat {
-                d[count] = UInt8(v % 10) + 0x30
-                v /= 10
-                count += 1
-            } while v > 0
-            for k in stride(from: count - 1, through: 0, by: -1) { append(byte: d[k]) }
-        }
+        var digits = 1
+        var t = v
+        while t >= 10 { t /= 10; digits += 1 }
+        var position = k + digits
+        repeat {
+            position -= 1
+            out[position] = UInt8(truncatingIfNeeded: v % 10) + 0x30
+            v /= 10
+        } while v > 0
+        count += k + digits
     }
 
     /// 16 lower-case, zero-padded hex digits (`FNV1a.hex(_:digits: 16)` of a hash).
@@ -352,14 +355,16 @@ extension FileSink {
         guard frac != 0 else { return }
         var width = digits
         while frac % 10 == 0 { frac /= 10; width -= 1 }
-        append(byte: 0x2E)
-        // Leading zeros of the fraction, then its digits (most significant first).
-        var divisor: UInt64 = 1
-        for _ in 1..<width { divisor *= 10 }
-        while divisor > 0 {
-            append(byte: UInt8(frac / divisor % 10) + 0x30)
-            divisor /= 10
+        // The point, then the fraction's digits with their leading zeros, written from the last one back.
+        let out = reserve(width + 1)
+        out[0] = 0x2E
+        var position = width
+        while position > 0 {
+            out[position] = UInt8(truncatingIfNeeded: frac % 10) + 0x30
+            frac /= 10
+            position -= 1
         }
+        count += width + 1
     }
 
     /// `value` as Swift's `"\(value)"` writes it (the shortest decimal that reads back as the same Double), without
@@ -437,21 +442,30 @@ extension FileSink {
         let total = Int(whole)
         let days = total >= 0 ? total / 86_400 : (total - 86_399) / 86_400
         let rest = total - days * 86_400
-        let (y, m, d) = Timestamp.civilFromDays(days)
-        func two(_ v: Int) { append(byte: UInt8(v / 10) + 0x30); append(byte: UInt8(v % 10) + 0x30) }
+        // Consecutive timestamps nearly always fall on the same day: its date is kept.
+        if days != cachedDay { (cachedDay, cachedDate) = (days, Timestamp.civilFromDays(days)) }
+        let (y, m, d) = cachedDate
         // Years outside 1000...9999 are written as `Timestamp.format` writes them (no padding).
         guard (1000...9999).contains(y) else { append(raw: Timestamp.format(t)); return }
-        two(y / 100)
-        two(y % 100)
-        append(byte: 0x2D); two(m); append(byte: 0x2D); two(d); append(byte: 0x54)
-        two(rest / 3600); append(byte: 0x3A); two(rest / 60 % 60); append(byte: 0x3A); two(rest % 60)
-        if millis > 0 {
-            append(byte: 0x2E)
-            append(byte: UInt8(millis / 100) + 0x30)
-            append(byte: UInt8(millis / 10 % 10) + 0x30)
-            append(byte: UInt8(millis % 10) + 0x30)
+        let out = reserve(24)
+        func two(_ v: Int, at k: Int) {
+            out[k] = UInt8(truncatingIfNeeded: v / 10) + 0x30
+            out[k + 1] = UInt8(truncatingIfNeeded: v % 10) + 0x30
         }
-        append(byte: 0x5A)
+        two(y / 100, at: 0)
+        two(y % 100, at: 2)
+        out[4] = 0x2D; two(m, at: 5); out[7] = 0x2D; two(d, at: 8); out[10] = 0x54
+        two(rest / 3600, at: 11); out[13] = 0x3A; two(rest / 60 % 60, at: 14); out[16] = 0x3A; two(rest % 60, at: 17)
+        var n = 19
+        if millis > 0 {
+            out[19] = 0x2E
+            out[20] = UInt8(truncatingIfNeeded: millis / 100) + 0x30
+            out[21] = UInt8(truncatingIfNeeded: millis / 10 % 10) + 0x30
+            out[22] = UInt8(truncatingIfNeeded: millis % 10) + 0x30
+            n = 23
+        }
+        out[n] = 0x5A
+        count += n + 1
     }
 
     func flushIfNeeded() throws {
