@@ -128,14 +128,7 @@ final class Stage3Writer {
     static func mediaType(fileName: String, isVideo: Bool) -> String {
         // The common spellings, matched on the last bytes (one call per media file).
         var name = fileName
-        let common: String? = name.withUTF8 { b in
-            guard b.count >= 4, b[b.count - 4] == 0x2E else { return nil }
-            let ext = (b[b.count - 3] | 0x20, b[b.count - 2] | 0x20, b[b.count - 1])
-            if ext.0 == 0x6A && ext.1 == 0x70 && ext.2 | 0x20 == 0x67 { return "image/jpeg" }  // jpg, JPG
-            if ext.0 == 0x6D && ext.1 == 0x70 && ext.2 == 0x34 { return "video/mp4" }  // mp4, MP4
-            return nil
-        }
-        if let common { return common }
+        if let common = name.withUTF8(commonMediaType) { return common.description }
         guard let dot = fileName.utf8.lastIndex(of: 0x2E) else { return isVideo ? "video/unknown" : "image/unknown" }
         let ext = String(fileName[fileName.index(after: dot)...]).lowercased()
         switch ext {
@@ -147,6 +140,15 @@ final class Stage3Writer {
         case "avi": return "video/x-msvideo"
         default: return (isVideo ? "video/" : "image/") + (ext.isEmpty ? "unknown" : ext)
         }
+    }
+
+    /// The media type of the two common spellings (`.jpg`, `.mp4`, any case), matched on a file name's last bytes.
+    static func commonMediaType(_ b: UnsafeBufferPointer<UInt8>) -> StaticString? {
+        guard b.count >= 4, b[b.count - 4] == 0x2E else { return nil }
+        let ext = (b[b.count - 3] | 0x20, b[b.count - 2] | 0x20, b[b.count - 1])
+        if ext.0 == 0x6A && ext.1 == 0x70 && ext.2 | 0x20 == 0x67 { return "image/jpeg" }  // jpg, JPG
+        if ext.0 == 0x6D && ext.1 == 0x70 && ext.2 == 0x34 { return "video/mp4" }  // mp4, MP4
+        return nil
     }
 
     /// Keeps one media file's row for media.csv in the temporary `sink` (deploymentID is only known once sites and
@@ -543,17 +545,56 @@ final class Stage3Writer {
     private func appendRows(from path: String, to sink: FileSink, siteOfLocation: [Int32],
                             mediaRoot: String) throws {
         let source = try FileSource(path: path)
+        let rootNeedsQuotes = CSV.needsQuotes(mediaRoot)
         while let head = try source.read(17, { raw in
             (raw.loadUnaligned(fromByteOffset: 0, as: Int32.self), raw.loadUnaligned(fromByteOffset: 4, as: Int32.self),
              raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self), raw[16] != 0)
         }) {
             let (location, camera, bits, isVideo) = head
-            let media = try source.string()
-            let comment = try source.optionalString()
             let time = Double(bitPattern: bits)
             let deployment = deploymentID(site: siteOfLocation[Int(location)], camera: camera, time: time)
-            Self.appendMediaRow(path: media, deployment: deployment, mediaRoot: mediaRoot, timestamp: time,
-                                isVideo: isVideo, comment: comment, to: sink)
+            guard let length = try source.read(4, { $0.loadUnaligned(as: UInt32.self) }), length != UInt32.max else {
+                throw HuginError.io("\(path): a text field is missing (temporary file damaged)")
+            }
+            // The common row (no field to quote) is written from the path's bytes in the read buffer; the others
+            // through `appendMediaRow`.
+            guard let media = try source.read(Int(length), { raw -> String? in
+                let bytes = raw.bindMemory(to: UInt8.self)
+                if rootNeedsQuotes || bytes.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) {
+                    return String(decoding: bytes, as: UTF8.self)
+                }
+                var hash = FNV1a.start
+                for byte in bytes { FNV1a.add(byte: byte, to: &hash) }
+                sink.append("m-")
+                sink.append(hex: hash)
+                sink.append(byte: 0x2C)
+                sink.append(csvField: deployment)
+                sink.append(",activityDetection,")
+                sink.append(timestamp: time.rounded(.down))
+                sink.append(byte: 0x2C)
+                sink.append(raw: mediaRoot)
+                sink.append(byte: 0x2F)
+                sink.append(bytes: bytes)
+                sink.append(",false,")
+                let name = bytes.lastIndex(of: 0x2F).map { UnsafeBufferPointer(rebasing: bytes[($0 + 1)...]) } ?? bytes
+                sink.append(bytes: name)
+                sink.append(byte: 0x2C)
+                if let common = Self.commonMediaType(name) {
+                    sink.append(common)
+                } else {
+                    sink.append(raw: Self.mediaType(fileName: String(decoding: name, as: UTF8.self), isVideo: isVideo))
+                }
+                sink.append(",,,")
+                return nil
+            }) else { throw HuginError.io("\(path) ends inside a record (temporary file damaged)") }
+            let comment = try source.optionalString()
+            if let media {
+                Self.appendMediaRow(path: media, deployment: deployment, mediaRoot: mediaRoot, timestamp: time,
+                                    isVideo: isVideo, comment: comment, to: sink)
+            } else {
+                if let comment { sink.append(csvField: comment) }
+                sink.append("\r\n")
+            }
             try sink.flushIfNeeded()
         }
     }
