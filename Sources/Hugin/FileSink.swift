@@ -295,8 +295,9 @@ extension FileSink {
     }
 
     func append(raw s: String) {
-        var s = s
-        s.withUTF8 { append(bytes: $0) }
+        if s.utf8.withContiguousStorageIfAvailable({ append(bytes: $0) }) == nil {
+            for byte in s.utf8 { append(byte: byte) }
+        }
     }
 
     @inline(__always)
