@@ -247,7 +247,8 @@ struct CondensationJob {
 
         // 2. Pass over the chunks: detections into the sorter, media and MegaDetector entries into temp files.
         let sorter = makeSorter()
-        let megadetector = try MegadetectorBatch(path: work + "/megadetector.images")
+        try FileManager.default.createDirectory(atPath: work + "/out", withIntermediateDirectories: true)
+        let megadetector = try MegadetectorBatch(path: work + "/out/" + Stage3Files.megadetector)
         let mediaTemp = try FileSink(path: work + "/media.rows")
         var entries: [DetectionEntry] = []
         let parser = Stage1LineParser()
@@ -320,7 +321,7 @@ struct CondensationJob {
         for e in entries { try sorter.append(e) }
         entries = []
         flushPending()
-        try megadetector.close()
+        try megadetector.endEntries()
         try mediaTemp.close()
         if !season { problems.sort { $0.chunk < $1.chunk } }
         // A season's generated_at is its newest capture time (the inputs', never the clock's).
@@ -384,7 +385,7 @@ struct CondensationJob {
         }
         try writer.finish(report: report, mediaRows: work + "/media.rows", mediaRoot: mediaRoot,
                           siteOfLocation: siteOfLocation,
-                          megadetector: megadetector, megadetectorImages: work + "/megadetector.images",
+                          megadetector: megadetector,
                           detectors: detectors.names, thumbnail: { [inputs] in try inputs[$0].store.get($1) })
 
         let failedOrMissing = problems.map(\.chunk)

@@ -60,8 +60,9 @@ final class Stage3Writer {
     private(set) var mediaObservationCount = 0
     /// What `finish` wrote (`Stage3Files.expected`).
     private(set) var writtenFiles: [String] = []
-    /// Camtrap DP media-level observations (CSV rows), appended to observations.csv by `finish`.
-    private let mediaObservations: FileSink
+    /// Camtrap DP event-level observations (one CSV row per visit with a site), appended to observations.csv by
+    /// `finish` after the media-level rows (streamed straight into it: the larger part is never copied).
+    private let eventObservations: FileSink
     /// Per species: Camtrap DP observationType and scientificName.
     private let speciesTypes: [String]
     private let scientificNames: [String]
@@ -106,7 +107,7 @@ final class Stage3Writer {
         observationsJSON = try FileSink(path: work + "/out/" + Stage3Files.compressedObservations)
         visitsCSV = try FileSink(path: work + "/out/" + Stage3Files.visitsCSV)
         observationsCSV = try FileSink(path: work + "/out/" + Stage3Files.observations)
-        mediaObservations = try FileSink(path: work + "/media-observations.csv")
+        eventObservations = try FileSink(path: work + "/event-observations.csv")
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         try observationsJSON.write("[")
         try visitsCSV.write(CSV.row(Self.visitsColumns))
@@ -247,12 +248,12 @@ final class Stage3Writer {
         FNV1a.add(byte: 0x23, to: &idHash)
         FNV1a.add(species[s], to: &idHash)
         CamtrapDP.appendMediaObservation(
-            to: mediaObservations, idHash: idHash,
+            to: observationsCSV, idHash: idHash,
             deploymentID: deploymentID(site: siteIndex, camera: e.camera, time: e.time), mediaHash: mediaHash,
             eventID: visit.id!, time: e.time, type: speciesTypes[s], scientificName: scientificNames[s],
             label: species[s], detector: detectors[Int(e.detector)], confidence: e.confidence, count: Int(e.boxes),
             bbox: e.bbox, frameTime: e.frameTime.isNaN ? nil : e.frameTime)
-        try mediaObservations.flushIfNeeded()
+        try observationsCSV.flushIfNeeded()
         mediaObservationCount += 1
     }
 
@@ -311,8 +312,8 @@ final class Stage3Writer {
                                                  ?? CamtrapDP.observationType(visit.species),
                                              scientificName: speciesIndex.map { scientificNames[$0] }
                                                  ?? CamtrapDP.scientificNames[visit.species.lowercased()] ?? "",
-                                             to: observationsCSV)
-            try observationsCSV.flushIfNeeded()
+                                             to: eventObservations)
+            try eventObservations.flushIfNeeded()
         }
     }
 
@@ -462,14 +463,13 @@ final class Stage3Writer {
     /// `mediaRoot` the URI of the store that holds `raw/` (media.csv's filePath).
     /// `thumbnail` reads a thumbnail's bytes: (input index, object key); those of the listed visits are embedded.
     func finish(report: Stage3Report, mediaRows: String, mediaRoot: String, siteOfLocation: [Int32],
-                megadetector: MegadetectorBatch,
-                megadetectorImages: String, detectors: [String],
+                megadetector: MegadetectorBatch, detectors: [String],
                 thumbnail: ((Int, String) throws -> [UInt8])? = nil) throws {
         try observationsJSON.write(firstObservation ? "]\n" : "\n]\n")
         try observationsJSON.close()
         try visitsCSV.close()
-        try mediaObservations.close()
-        try observationsCSV.append(fileAt: work + "/media-observations.csv")
+        try eventObservations.close()
+        try observationsCSV.append(fileAt: work + "/event-observations.csv")
         try observationsCSV.close()
         writtenFiles = Stage3Files.expected(report)
 
@@ -503,7 +503,7 @@ final class Stage3Writer {
         // Camtrap DP, unless it would have no deployment (see Stage3Files.camtrapDP).
         guard writtenFiles.contains(Stage3Files.datapackage) else {
             unlink(outputPath(Stage3Files.observations))
-            return try writeMegadetector(megadetector, images: megadetectorImages, detectors: detectors)
+            return try megadetector.finish(detectors: detectors, completionTime: now)
         }
         let deploymentsSink = try FileSink(path: outputPath(Stage3Files.deployments))
         try deploymentsSink.write(CSV.row(CamtrapDP.deploymentsColumns))
@@ -522,17 +522,7 @@ final class Stage3Writer {
             run: run, created: now, report: report, deployments: plan.deployments, counts: counts,
             seasonRuns: seasonRuns).utf8))
 
-        try writeMegadetector(megadetector, images: megadetectorImages, detectors: detectors)
-    }
-
-    /// MegaDetector batch output (format 1.4): header, then the streamed image entries.
-    private func writeMegadetector(_ megadetector: MegadetectorBatch, images megadetectorImages: String,
-                                   detectors: [String]) throws {
-        let md = try FileSink(path: outputPath(Stage3Files.megadetector))
-        try md.write(megadetector.header(detectors: detectors, completionTime: now))
-        try md.append(fileAt: megadetectorImages)
-        try md.write("\n]}\n")
-        try md.close()
+        try megadetector.finish(detectors: detectors, completionTime: now)
     }
 
     private func write(_ name: String, _ bytes: [UInt8]) throws {
