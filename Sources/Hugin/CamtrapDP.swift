@@ -101,6 +101,46 @@ public enum CamtrapDP {
         return row
     }
 
+    /// Appends `observationRow(v, deploymentID:)` as `CSV.row` writes it, field by field (one row per visit).
+    /// `type` and `scientificName` are `observationType(v.species)` and the species' scientific name ("" if none).
+    static func appendEventObservation(_ v: Visit, deploymentID: String, type: String, scientificName: String,
+                                       to sink: FileSink) {
+        sink.append(csvField: v.id)
+        sink.append(byte: 0x2C)
+        sink.append(csvField: deploymentID)
+        sink.append(",,")
+        sink.append(csvField: v.id)
+        sink.append(byte: 0x2C)
+        sink.append(timestamp: v.start.rounded(.down))
+        sink.append(byte: 0x2C)
+        sink.append(timestamp: v.end.rounded(.up))
+        sink.append(",event,")
+        sink.append(csvField: type)
+        sink.append(",,")
+        sink.append(csvField: scientificName)
+        sink.append(byte: 0x2C)
+        if type == "animal" || type == "human" { sink.append(int: max(1, v.maxBoxes)) }
+        // count, then lifeStage … bboxHeight (11 empty fields), then classificationMethod.
+        sink.append(",,,,,,,,,,,,machine,")
+        sink.append(csvField: v.detector)
+        sink.append(",,")
+        sink.append(fixed: v.maxConfidence, digits: 4)
+        sink.append(byte: 0x2C)
+        if CSV.needsQuotes(v.species) {
+            sink.append(csvField: "label:\(v.species)" + (v.needsReview ? " | needs_review" : ""))
+        } else {
+            sink.append("label:")
+            sink.append(raw: v.species)
+            if v.needsReview { sink.append(" | needs_review") }
+        }
+        // observationComments holds a comma, so it is always quoted (and holds no quote).
+        sink.append(",\"")
+        sink.append(int: v.frameCount)
+        sink.append(v.frameCount == 1 ? " detection, mean confidence " : " detections, mean confidence ")
+        sink.append(fixed: v.meanConfidence, digits: 3)
+        sink.append("\"\r\n")
+    }
+
     /// Appends one media-level observation row: one species in one frame of a media file, `count` boxes, `bbox` the
     /// box around them (`[x, y, width, height]` relative to the frame, top-left origin: the convention MegaDetector
     /// and Camtrap DP share), `eventID` the visit's id, `time` the frame's capture time. `type` and `scientificName`

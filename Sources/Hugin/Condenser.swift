@@ -247,7 +247,8 @@ struct CondensationJob {
 
         // 2. Pass over the chunks: detections into the sorter, media and MegaDetector entries into temp files.
         let sorter = makeSorter()
-        let megadetector = try MegadetectorBatch(path: work + "/megadetector.images")
+        try FileManager.default.createDirectory(atPath: work + "/out", withIntermediateDirectories: true)
+        let megadetector = try MegadetectorBatch(path: work + "/out/" + Stage3Files.megadetector)
         let mediaTemp = try FileSink(path: work + "/media.rows")
         var entries: [DetectionEntry] = []
         let parser = Stage1LineParser()
@@ -319,7 +320,8 @@ struct CondensationJob {
         }
         for e in entries { try sorter.append(e) }
         entries = []
-        try megadetector.close()
+        flushPending()
+        try megadetector.endEntries()
         try mediaTemp.close()
         if !season { problems.sort { $0.chunk < $1.chunk } }
         // A season's generated_at is its newest capture time (the inputs', never the clock's).
@@ -383,7 +385,7 @@ struct CondensationJob {
         }
         try writer.finish(report: report, mediaRows: work + "/media.rows", mediaRoot: mediaRoot,
                           siteOfLocation: siteOfLocation,
-                          megadetector: megadetector, megadetectorImages: work + "/megadetector.images",
+                          megadetector: megadetector,
                           detectors: detectors.names, thumbnail: { [inputs] in try inputs[$0].store.get($1) })
 
         let failedOrMissing = problems.map(\.chunk)
@@ -465,8 +467,15 @@ struct CondensationJob {
         if newMedia {
             lastMediaPath = record.path
             mediaFiles += 1
-            zoneUses[TimeZoneUse.Key(camera: record.cameraID, zone: record.timeZone,
-                                      source: record.timeZoneSource), default: 0] += 1
+            let zoneKey = TimeZoneUse.Key(camera: record.cameraID, zone: record.timeZone,
+                                          source: record.timeZoneSource)
+            // Consecutive media nearly always share the key: counted apart, added at a change (`flushPending`).
+            if pendingZoneUses > 0 && zoneKey == pendingZoneKey {
+                pendingZoneUses += 1
+            } else {
+                if pendingZoneUses > 0 { zoneUses[pendingZoneKey, default: 0] += pendingZoneUses }
+                (pendingZoneKey, pendingZoneUses) = (zoneKey, 1)
+            }
             if let time {
                 let start = time - (record.frameTime ?? 0)
                 let key = DeploymentPlan.RangeKey(location: location, camera: camera, run: currentInput)
@@ -481,13 +490,20 @@ struct CondensationJob {
             }
         } else if let time {
             let key = DeploymentPlan.RangeKey(location: location, camera: camera, run: currentInput)
-            if deploymentRange[key] != nil { extendDeployment(key, start: time, end: time, offset: offset) }
+            if (pendingRange != nil && key == pendingRangeKey) || deploymentRange[key] != nil {
+                extendDeployment(key, start: time, end: time, offset: offset)
+            }
         }
         // MegaDetector batch entry: every detection as the detector reported it (Timelapse applies its own threshold).
         try megadetector.add(record, time: .some(utc))
 
         // Detections: one entry per species per frame (best confidence, box count).
-        var perSpecies: [(Int32, Double, Int32, SIMD4<Float>, Bool)] = []
+        var perSpecies = perSpeciesScratch
+        perSpeciesScratch = []
+        defer {
+            perSpecies.removeAll(keepingCapacity: true)
+            perSpeciesScratch = perSpecies
+        }
         for d in record.detections {
             guard d.conf >= options.minConfidence else {
                 belowMin += 1
@@ -534,18 +550,39 @@ struct CondensationJob {
     }
 
     /// Widens a deployment's time span, keeping the local-time offsets at its ends.
+    /// The range being widened is kept in `pendingRange` (consecutive media nearly always share it) and stored in
+    /// `deploymentRange` when another key comes (`flushPending`).
     mutating func extendDeployment(_ key: DeploymentPlan.RangeKey, start: Double, end: Double, offset: Int32,
                                    floating: Bool = false) {
-        guard var r = deploymentRange[key] else {
-            deploymentRange[key] = .init(start: start, end: end, floating: floating, startOffset: offset,
-                                         endOffset: offset)
+        if pendingRange == nil || key != pendingRangeKey {
+            if let pendingRange { deploymentRange[pendingRangeKey] = pendingRange }
+            pendingRangeKey = key
+            pendingRange = deploymentRange[key]
+        }
+        guard var r = pendingRange else {
+            pendingRange = .init(start: start, end: end, floating: floating, startOffset: offset, endOffset: offset)
             return
         }
         if start < r.start { (r.start, r.startOffset) = (start, offset) }
         if end > r.end { (r.end, r.endOffset) = (end, offset) }
         r.floating = r.floating || floating
-        deploymentRange[key] = r
+        pendingRange = r
     }
+
+    /// Stores what `ingest` keeps pending (the last deployment range, the last zone count); called after the pass.
+    mutating func flushPending() {
+        if let pendingRange { deploymentRange[pendingRangeKey] = pendingRange }
+        pendingRange = nil
+        if pendingZoneUses > 0 { zoneUses[pendingZoneKey, default: 0] += pendingZoneUses }
+        pendingZoneUses = 0
+    }
+
+    var pendingRangeKey = DeploymentPlan.RangeKey(location: -1, camera: -1, run: -1)
+    var pendingRange: DeploymentPlan.Range? = nil
+    var pendingZoneKey = TimeZoneUse.Key(camera: "", zone: nil, source: nil)
+    var pendingZoneUses = 0
+    /// `ingest`'s per-species scratch list, kept between records (no allocation per record).
+    var perSpeciesScratch: [(Int32, Double, Int32, SIMD4<Float>, Bool)] = []
 
     var lastMediaPath: String? = nil
     /// The last valid GPS position and its location index (-1: none yet).

@@ -11,39 +11,119 @@ import Darwin
 final class FileSink {
     let path: String
     private let file: UnsafeMutablePointer<FILE>?
-    fileprivate(set) var buffer: [UInt8] = []
+    /// The pending bytes: `count` of `capacity` (a raw buffer, so the per-byte appends of the hot paths cost a store
+    /// and an add, not an Array's uniqueness and capacity checks).
+    private var base: UnsafeMutablePointer<UInt8>
+    private var capacity: Int
+    private(set) var count = 0
     private var closed = false
+    /// The day (since 1970-01-01) `append(timestamp:)` wrote last, and its date.
+    fileprivate var cachedDay = Int.min
+    fileprivate var cachedDate = (0, 0, 0)
 
     init(path: String) throws {
         guard let file = fopen(path, "wb") else { throw HuginError.io("cannot create \(path): errno \(errno)") }
         self.file = file
         self.path = path
-        buffer.reserveCapacity(1 << 16)
+        capacity = 1 << 17
+        base = .allocate(capacity: capacity)
     }
 
     /// An in-memory sink: everything written stays in `buffer`.
     init() {
         file = nil
         path = ""
+        capacity = 256
+        base = .allocate(capacity: capacity)
     }
 
-    deinit { if !closed, let file { fclose(file) } }
+    deinit {
+        if !closed, let file { fclose(file) }
+        base.deallocate()
+    }
+
+    /// A copy of the pending bytes (everything written, for an in-memory sink).
+    var buffer: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
+
+    /// Calls `body` with the pending bytes.
+    func withBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        try body(UnsafeBufferPointer(start: base, count: count))
+    }
+
+    /// Makes room for `n` more bytes and returns where they go; the caller then calls `advance(n)` (or less).
+    @inline(__always)
+    func reserve(_ n: Int) -> UnsafeMutablePointer<UInt8> {
+        if count + n > capacity { grow(count + n) }
+        return base + count
+    }
+
+    @inline(__always)
+    func advance(_ n: Int) { count += n }
+
+    private func grow(_ needed: Int) {
+        var newCapacity = capacity * 2
+        while newCapacity < needed { newCapacity *= 2 }
+        let newBase = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+        newBase.update(from: base, count: count)
+        base.deallocate()
+        (base, capacity) = (newBase, newCapacity)
+    }
+
+    @inline(__always)
+    func append(bytes: UnsafeRawBufferPointer) {
+        guard let source = bytes.baseAddress, bytes.count > 0 else { return }
+        let n = bytes.count
+        memcpy(reserve(n), source, n)
+        count += n
+    }
+
+    @inline(__always)
+    func append(bytes: UnsafeBufferPointer<UInt8>) { append(bytes: UnsafeRawBufferPointer(bytes)) }
 
     func write(_ text: String) throws {
-        buffer.append(contentsOf: text.utf8)
-        if buffer.count >= 1 << 16 { try flush() }
+        append(raw: text)
+        if count >= 1 << 16 { try flush() }
     }
 
     func write(bytes: some Sequence<UInt8>) throws {
-        buffer.append(contentsOf: bytes)
-        if buffer.count >= 1 << 16 { try flush() }
+        if bytes.withContiguousStorageIfAvailable({ append(bytes: $0) }) == nil {
+            for b in bytes { append(byte: b) }
+        }
+        if count >= 1 << 16 { try flush() }
     }
 
     fileprivate func flush() throws {
-        guard !buffer.isEmpty, let file else { return }
-        let written = buffer.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
-        guard written == buffer.count else { throw HuginError.io("cannot write \(path) (disk full?)") }
-        buffer.removeAll(keepingCapacity: true)
+        guard count > 0, let file else { return }
+        let written = fwrite(base, 1, count, file)
+        guard written == count else { throw HuginError.io("cannot write \(path) (disk full?)") }
+        count = 0
+    }
+
+    /// Appends the whole file at `source` (a finished temporary file): on Linux the kernel copies it (sendfile(2),
+    /// no trip of every byte through this process), elsewhere through a buffer.
+    func append(fileAt source: String) throws {
+        try flush()
+        guard let file else {
+            let bytes = try FileSource.contents(of: source)
+            return bytes.withUnsafeBufferPointer { append(bytes: $0) }
+        }
+        #if os(Linux)
+        guard fflush(file) == 0 else { throw HuginError.io("cannot write \(path) (disk full?)") }
+        let input = open(source, O_RDONLY)
+        guard input >= 0 else { throw HuginError.io("cannot open \(source): errno \(errno)") }
+        defer { Glibc.close(input) }
+        let output = fileno(file)
+        while true {
+            let n = sendfile(output, input, nil, 1 << 30)
+            if n == 0 { break }
+            guard n > 0 else { throw HuginError.io("cannot copy \(source) into \(path): errno \(errno)") }
+        }
+        // The stream continues at the descriptor's new end.
+        guard fseek(file, 0, SEEK_END) == 0 else { throw HuginError.io("cannot seek in \(path): errno \(errno)") }
+        #else
+        let bytes = try FileSource.contents(of: source)
+        try write(bytes: bytes)
+        #endif
     }
 
     func close() throws {
@@ -69,6 +149,20 @@ final class FileSource {
     }
 
     deinit { fclose(file) }
+
+    /// The whole file at `path`.
+    static func contents(of path: String) throws -> [UInt8] {
+        guard let file = fopen(path, "rb") else { throw HuginError.io("cannot open \(path): errno \(errno)") }
+        defer { fclose(file) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
+            if n == 0 { break }
+            bytes += chunk[0..<n]
+        }
+        return bytes
+    }
 
     /// Calls `body` with the next `count` bytes; nil at a clean end of the file (no byte left). A file that ends
     /// inside the `count` bytes is damaged: that throws.
@@ -195,41 +289,47 @@ enum HTML {
 // MARK: - Byte-level appends (hot paths: one call per Stage 1 record)
 
 extension FileSink {
+    @inline(__always)
     func append(_ s: StaticString) {
-        buffer.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+        append(bytes: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
     }
 
     func append(raw s: String) {
-        if s.utf8.withContiguousStorageIfAvailable({ buffer.append(contentsOf: $0) }) == nil {
-            buffer.append(contentsOf: s.utf8)
+        if s.utf8.withContiguousStorageIfAvailable({ append(bytes: $0) }) == nil {
+            for byte in s.utf8 { append(byte: byte) }
         }
     }
 
-    func append(byte: UInt8) { buffer.append(byte) }
+    @inline(__always)
+    func append(byte: UInt8) {
+        reserve(1).pointee = byte
+        count += 1
+    }
 
     /// The value's bytes in native order (temporary files read back by `FileSource` in this process).
+    @inline(__always)
     func append<T: BitwiseCopyable>(bitsOf value: T) {
-        withUnsafeBytes(of: value) { buffer.append(contentsOf: $0) }
+        withUnsafeBytes(of: value) { append(bytes: $0) }
     }
 
     /// Empties the buffer (an in-memory sink reused for the next item).
-    func clear() { buffer.removeAll(keepingCapacity: true) }
+    func clear() { count = 0 }
 
     func append(int n: Int) {
-        if n < 0 { buffer.append(0x2D) }
+        let out = reserve(21)
+        var k = 0
+        if n < 0 { out[0] = 0x2D; k = 1 }
         var v = n.magnitude
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                                                                         0, 0, 0, 0, 0)
-        var count = 0
-        withUnsafeMutableBytes(of: &digits) { d in
-            repeat {
-                d[count] = UInt8(v % 10) + 0x30
-                v /= 10
-                count += 1
-            } while v > 0
-            for k in stride(from: count - 1, through: 0, by: -1) { buffer.append(d[k]) }
-        }
+        var digits = 1
+        var t = v
+        while t >= 10 { t /= 10; digits += 1 }
+        var position = k + digits
+        repeat {
+            position -= 1
+            out[position] = UInt8(truncatingIfNeeded: v % 10) + 0x30
+            v /= 10
+        } while v > 0
+        count += k + digits
     }
 
     /// 16 lower-case, zero-padded hex digits (`FNV1a.hex(_:digits: 16)` of a hash).
@@ -237,7 +337,7 @@ extension FileSink {
         var shift: UInt64 = 60
         while true {
             let d = UInt8(truncatingIfNeeded: (value >> shift) & 0xF)
-            buffer.append(d < 10 ? 0x30 + d : 0x57 + d)
+            append(byte: d < 10 ? 0x30 + d : 0x57 + d)
             if shift == 0 { break }
             shift -= 4
         }
@@ -249,21 +349,23 @@ extension FileSink {
         var scale = 1.0
         for _ in 0..<digits { scale *= 10 }
         let n = UInt64((abs(value) * scale).rounded())
-        if value < 0 && n != 0 { buffer.append(0x2D) }
+        if value < 0 && n != 0 { append(byte: 0x2D) }
         let p = UInt64(scale)
         append(int: Int(n / p))
         var frac = n % p
         guard frac != 0 else { return }
         var width = digits
         while frac % 10 == 0 { frac /= 10; width -= 1 }
-        buffer.append(0x2E)
-        // Leading zeros of the fraction, then its digits (most significant first).
-        var divisor: UInt64 = 1
-        for _ in 1..<width { divisor *= 10 }
-        while divisor > 0 {
-            buffer.append(UInt8(frac / divisor % 10) + 0x30)
-            divisor /= 10
+        // The point, then the fraction's digits with their leading zeros, written from the last one back.
+        let out = reserve(width + 1)
+        out[0] = 0x2E
+        var position = width
+        while position > 0 {
+            out[position] = UInt8(truncatingIfNeeded: frac % 10) + 0x30
+            frac /= 10
+            position -= 1
         }
+        count += width + 1
     }
 
     /// `value` as Swift's `"\(value)"` writes it (the shortest decimal that reads back as the same Double), without
@@ -282,13 +384,13 @@ extension FileSink {
             // decimal m × 10^-digits: the Double that text reads back as.
             guard m / scale == magnitude else { continue }
             let n = UInt64(m), p = UInt64(scale)
-            if value < 0 { buffer.append(0x2D) }
+            if value < 0 { append(byte: 0x2D) }
             append(int: Int(n / p))
-            buffer.append(0x2E)
+            append(byte: 0x2E)
             var divisor = p / 10
             let fraction = n % p
             while divisor > 0 {
-                buffer.append(UInt8(fraction / divisor % 10) + 0x30)
+                append(byte: UInt8(fraction / divisor % 10) + 0x30)
                 divisor /= 10
             }
             return
@@ -300,16 +402,16 @@ extension FileSink {
         func special(_ c: UInt8) -> Bool { c < 0x20 || c == 0x22 || c == 0x5C }
         let plain = s.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
             guard !bytes.contains(where: special) else { return false }
-            buffer.append(0x22)
-            buffer.append(contentsOf: bytes)
-            buffer.append(0x22)
+            append(byte: 0x22)
+            append(bytes: bytes)
+            append(byte: 0x22)
             return true
         }
         if plain == true { return }
         if plain == nil && !s.utf8.contains(where: special) {
-            buffer.append(0x22)
-            buffer.append(contentsOf: s.utf8)
-            buffer.append(0x22)
+            append(byte: 0x22)
+            append(raw: s)
+            append(byte: 0x22)
         } else {
             append(raw: JSONString.quoted(s))
         }
@@ -326,11 +428,11 @@ extension FileSink {
     /// `CSV.row(fields)` written without building the row's String.
     func append(csvRow fields: [String]) {
         for (k, field) in fields.enumerated() {
-            if k > 0 { buffer.append(0x2C) }
+            if k > 0 { append(byte: 0x2C) }
             append(csvField: field)
         }
-        buffer.append(0x0D)
-        buffer.append(0x0A)
+        append(byte: 0x0D)
+        append(byte: 0x0A)
     }
 
     /// ISO 8601 UTC (`Timestamp.format`).
@@ -341,24 +443,33 @@ extension FileSink {
         let total = Int(whole)
         let days = total >= 0 ? total / 86_400 : (total - 86_399) / 86_400
         let rest = total - days * 86_400
-        let (y, m, d) = Timestamp.civilFromDays(days)
-        func two(_ v: Int) { buffer.append(UInt8(v / 10) + 0x30); buffer.append(UInt8(v % 10) + 0x30) }
+        // Consecutive timestamps nearly always fall on the same day: its date is kept.
+        if days != cachedDay { (cachedDay, cachedDate) = (days, Timestamp.civilFromDays(days)) }
+        let (y, m, d) = cachedDate
         // Years outside 1000...9999 are written as `Timestamp.format` writes them (no padding).
         guard (1000...9999).contains(y) else { append(raw: Timestamp.format(t)); return }
-        two(y / 100)
-        two(y % 100)
-        buffer.append(0x2D); two(m); buffer.append(0x2D); two(d); buffer.append(0x54)
-        two(rest / 3600); buffer.append(0x3A); two(rest / 60 % 60); buffer.append(0x3A); two(rest % 60)
-        if millis > 0 {
-            buffer.append(0x2E)
-            buffer.append(UInt8(millis / 100) + 0x30)
-            buffer.append(UInt8(millis / 10 % 10) + 0x30)
-            buffer.append(UInt8(millis % 10) + 0x30)
+        let out = reserve(24)
+        func two(_ v: Int, at k: Int) {
+            out[k] = UInt8(truncatingIfNeeded: v / 10) + 0x30
+            out[k + 1] = UInt8(truncatingIfNeeded: v % 10) + 0x30
         }
-        buffer.append(0x5A)
+        two(y / 100, at: 0)
+        two(y % 100, at: 2)
+        out[4] = 0x2D; two(m, at: 5); out[7] = 0x2D; two(d, at: 8); out[10] = 0x54
+        two(rest / 3600, at: 11); out[13] = 0x3A; two(rest / 60 % 60, at: 14); out[16] = 0x3A; two(rest % 60, at: 17)
+        var n = 19
+        if millis > 0 {
+            out[19] = 0x2E
+            out[20] = UInt8(truncatingIfNeeded: millis / 100) + 0x30
+            out[21] = UInt8(truncatingIfNeeded: millis / 10 % 10) + 0x30
+            out[22] = UInt8(truncatingIfNeeded: millis % 10) + 0x30
+            n = 23
+        }
+        out[n] = 0x5A
+        count += n + 1
     }
 
     func flushIfNeeded() throws {
-        if buffer.count >= 1 << 16 { try flush() }
+        if count >= 1 << 16 { try flush() }
     }
 }

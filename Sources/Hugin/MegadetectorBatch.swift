@@ -13,6 +13,9 @@ import OdinKit
 ///   name is the first label seen for it; a detection whose label differs carries it as a classification
 ///   (`classifications`, `classification_categories`).
 /// - A file with errors and no detection is a failure: `failure` (the errors) and `"detections": null`.
+/// - `images` comes first, then `info` and the category tables (JSON objects are unordered; readers such as
+///   MegaDetector's `validate_batch_results` and Timelapse parse the whole document), so the entries are written
+///   straight into the file as the records are read, never copied after a header that is only known at the end.
 final class MegadetectorBatch {
     static let formatVersion = "1.4"
     static let motionCategory = "4"
@@ -39,8 +42,11 @@ final class MegadetectorBatch {
     private var missingFrameRate = false
     private let detections = FileSink()
 
+    /// Creates the file at `path` and opens its `images` array (the entries are written there as they come;
+    /// `finish` adds the category tables and `info`, which are only known at the end, after it).
     init(path: String) throws {
         sink = try FileSink(path: path)
+        sink.append("{\"images\":[\n")
     }
 
     static func isVideo(_ path: String) -> Bool {
@@ -126,9 +132,15 @@ final class MegadetectorBatch {
         }
     }
 
-    /// Writes the last entry and closes the temporary file of entries.
-    func close() throws {
+    /// Writes the last entry (more may not be added).
+    func endEntries() throws {
         try flush()
+    }
+
+    /// Closes `images`, writes `info` and the category tables, and closes the file.
+    func finish(detectors: [String], completionTime: String) throws {
+        try flush()
+        try sink.write(tail(detectors: detectors, completionTime: completionTime))
         try sink.close()
     }
 
@@ -151,7 +163,7 @@ final class MegadetectorBatch {
             sink.append(",\"detections\":null")
         } else {
             sink.append(",\"detections\":[")
-            try sink.write(bytes: detections.buffer)
+            detections.withBytes { sink.append(bytes: $0) }
             sink.append(byte: 0x5D)
         }
         if isVideo {
@@ -200,27 +212,27 @@ final class MegadetectorBatch {
 
     /// A JSON number that always reads back as a float (`1.0`, never `1`): the validator requires float `conf`.
     static func appendFloat(_ value: Double, to sink: FileSink, digits: Int = 4) {
-        let before = sink.buffer.count
+        let before = sink.count
         sink.append(fixed: value, digits: digits)
-        if !sink.buffer[before...].contains(0x2E) { sink.append(".0") }
+        if !sink.withBytes({ $0[before...].contains(0x2E) }) { sink.append(".0") }
     }
 
-    /// The document's head: `info`, the category tables and the opening of `images`.
-    func header(detectors: [String], completionTime: String) -> String {
+    /// The document's end: the close of `images`, then `info` and the category tables.
+    func tail(detectors: [String], completionTime: String) -> String {
         func table(_ t: [String: String]) -> String {
             t.sorted { (Int($0.key) ?? 0, $0.key) < (Int($1.key) ?? 0, $1.key) }
                 .map { JSONString.quoted($0.key) + ":" + JSONString.quoted($0.value) }.joined(separator: ",")
         }
         let detector = detectors.isEmpty ? "unknown" : detectors.sorted().joined(separator: ", ")
-        var text = "{\"info\":{\"format_version\":\"" + Self.formatVersion + "\",\"detector\":"
+        var text = "\n],\n\"info\":{\"format_version\":\"" + Self.formatVersion + "\",\"detector\":"
             + JSONString.quoted(detector) + ",\"detection_completion_time\":" + JSONString.quoted(completionTime)
             + ",\"detector_metadata\":{\"generator\":\"hugin\",\"detectors\":["
             + detectors.sorted().map(JSONString.quoted).joined(separator: ",") + "],\"file_root\":"
             + "\"the folder or bucket that holds raw/\"}},\n\"detection_categories\":{"
-            + table(detectionCategories) + "},\n"
+            + table(detectionCategories) + "}"
         if !classificationCategories.isEmpty {
-            text += "\"classification_categories\":{" + table(classificationCategories) + "},\n"
+            text += ",\n\"classification_categories\":{" + table(classificationCategories) + "}"
         }
-        return text + "\"images\":[\n"
+        return text + "}\n"
     }
 }

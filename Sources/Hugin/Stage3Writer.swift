@@ -60,8 +60,9 @@ final class Stage3Writer {
     private(set) var mediaObservationCount = 0
     /// What `finish` wrote (`Stage3Files.expected`).
     private(set) var writtenFiles: [String] = []
-    /// Camtrap DP media-level observations (CSV rows), appended to observations.csv by `finish`.
-    private let mediaObservations: FileSink
+    /// Camtrap DP event-level observations (one CSV row per visit with a site), appended to observations.csv by
+    /// `finish` after the media-level rows (streamed straight into it: the larger part is never copied).
+    private let eventObservations: FileSink
     /// Per species: Camtrap DP observationType and scientificName.
     private let speciesTypes: [String]
     private let scientificNames: [String]
@@ -106,7 +107,7 @@ final class Stage3Writer {
         observationsJSON = try FileSink(path: work + "/out/" + Stage3Files.compressedObservations)
         visitsCSV = try FileSink(path: work + "/out/" + Stage3Files.visitsCSV)
         observationsCSV = try FileSink(path: work + "/out/" + Stage3Files.observations)
-        mediaObservations = try FileSink(path: work + "/media-observations.csv")
+        eventObservations = try FileSink(path: work + "/event-observations.csv")
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         try observationsJSON.write("[")
         try visitsCSV.write(CSV.row(Self.visitsColumns))
@@ -128,14 +129,7 @@ final class Stage3Writer {
     static func mediaType(fileName: String, isVideo: Bool) -> String {
         // The common spellings, matched on the last bytes (one call per media file).
         var name = fileName
-        let common: String? = name.withUTF8 { b in
-            guard b.count >= 4, b[b.count - 4] == 0x2E else { return nil }
-            let ext = (b[b.count - 3] | 0x20, b[b.count - 2] | 0x20, b[b.count - 1])
-            if ext.0 == 0x6A && ext.1 == 0x70 && ext.2 | 0x20 == 0x67 { return "image/jpeg" }  // jpg, JPG
-            if ext.0 == 0x6D && ext.1 == 0x70 && ext.2 == 0x34 { return "video/mp4" }  // mp4, MP4
-            return nil
-        }
-        if let common { return common }
+        if let common = name.withUTF8(commonMediaType) { return common.description }
         guard let dot = fileName.utf8.lastIndex(of: 0x2E) else { return isVideo ? "video/unknown" : "image/unknown" }
         let ext = String(fileName[fileName.index(after: dot)...]).lowercased()
         switch ext {
@@ -147,6 +141,15 @@ final class Stage3Writer {
         case "avi": return "video/x-msvideo"
         default: return (isVideo ? "video/" : "image/") + (ext.isEmpty ? "unknown" : ext)
         }
+    }
+
+    /// The media type of the two common spellings (`.jpg`, `.mp4`, any case), matched on a file name's last bytes.
+    static func commonMediaType(_ b: UnsafeBufferPointer<UInt8>) -> StaticString? {
+        guard b.count >= 4, b[b.count - 4] == 0x2E else { return nil }
+        let ext = (b[b.count - 3] | 0x20, b[b.count - 2] | 0x20, b[b.count - 1])
+        if ext.0 == 0x6A && ext.1 == 0x70 && ext.2 | 0x20 == 0x67 { return "image/jpeg" }  // jpg, JPG
+        if ext.0 == 0x6D && ext.1 == 0x70 && ext.2 == 0x34 { return "video/mp4" }  // mp4, MP4
+        return nil
     }
 
     /// Keeps one media file's row for media.csv in the temporary `sink` (deploymentID is only known once sites and
@@ -221,7 +224,8 @@ final class Stage3Writer {
             thumbnailInput: Int(open.thumbnailFolder), startOffset: open.startOffset, endOffset: open.endOffset,
             boxes: open.boxes)
         try write(visit, site: site,
-                  deployment: deploymentID(site: open.key.site, camera: open.key.camera, time: open.start))
+                  deployment: deploymentID(site: open.key.site, camera: open.key.camera, time: open.start),
+                  speciesIndex: Int(open.key.species))
     }
 
     static func visitID(site: String?, camera: String, species: String, start: Double) -> String {
@@ -244,30 +248,36 @@ final class Stage3Writer {
         FNV1a.add(byte: 0x23, to: &idHash)
         FNV1a.add(species[s], to: &idHash)
         CamtrapDP.appendMediaObservation(
-            to: mediaObservations, idHash: idHash,
+            to: observationsCSV, idHash: idHash,
             deploymentID: deploymentID(site: siteIndex, camera: e.camera, time: e.time), mediaHash: mediaHash,
             eventID: visit.id!, time: e.time, type: speciesTypes[s], scientificName: scientificNames[s],
             label: species[s], detector: detectors[Int(e.detector)], confidence: e.confidence, count: Int(e.boxes),
             bbox: e.bbox, frameTime: e.frameTime.isNaN ? nil : e.frameTime)
-        try mediaObservations.flushIfNeeded()
+        try observationsCSV.flushIfNeeded()
         mediaObservationCount += 1
     }
 
-    func write(_ visit: Visit, site: RegisteredSite?, deployment: String) throws {
+    /// `speciesIndex`: the visit's species in `species`, when the caller knows it.
+    func write(_ visit: Visit, site: RegisteredSite?, deployment: String, speciesIndex: Int? = nil) throws {
         visitCount += 1
         detectionsUsed += visit.frameCount
         if visit.needsReview { needsReviewCount += 1 }
         if visit.hasVideo { videoVisits += 1 } else { imageVisits += 1 }
         earliest = min(earliest, visit.start)
         latest = max(latest, visit.end)
-        var totals = speciesTotals[visit.species] ?? SpeciesTotals()
-        totals.visits += 1
-        totals.duration += visit.durationSeconds
-        totals.maxConfidence = max(totals.maxConfidence, visit.maxConfidence)
-        totals.sumConfidence += visit.meanConfidence * Double(visit.frameCount)
-        totals.frames += visit.frameCount
-        totals.boxes += visit.boxes
-        speciesTotals[visit.species] = totals
+        do {
+            // Updated in place (a copy out and back would copy the sets below at every visit).
+            let t = visit
+            func update(_ totals: inout SpeciesTotals) {
+                totals.visits += 1
+                totals.duration += t.durationSeconds
+                totals.maxConfidence = max(totals.maxConfidence, t.maxConfidence)
+                totals.sumConfidence += t.meanConfidence * Double(t.frameCount)
+                totals.frames += t.frameCount
+                totals.boxes += t.boxes
+            }
+            update(&speciesTotals[visit.species, default: SpeciesTotals()])
+        }
         boxesUsed += visit.boxes
         speciesBySite[visit.species, default: [:]][visit.siteID ?? "", default: 0] += 1
         deploymentVisits[deployment, default: 0] += 1
@@ -276,16 +286,12 @@ final class Stage3Writer {
         } else {
             activityUnknown += 1
         }
-        var cam = cameraVisits[visit.cameraID] ?? (0, [])
-        cam.0 += 1
-        cam.1.insert(visit.species)
-        cameraVisits[visit.cameraID] = cam
+        cameraVisits[visit.cameraID, default: (0, [])].0 += 1
+        cameraVisits[visit.cameraID, default: (0, [])].1.insert(visit.species)
         if let id = visit.siteID {
-            var s = siteVisits[id] ?? (0, [], [])
-            s.0 += 1
-            s.1.insert(visit.species)
-            s.2.insert(visit.cameraID)
-            siteVisits[id] = s
+            siteVisits[id, default: (0, [], [])].0 += 1
+            siteVisits[id, default: (0, [], [])].1.insert(visit.species)
+            siteVisits[id, default: (0, [], [])].2.insert(visit.cameraID)
         } else {
             unlocated += 1
         }
@@ -295,21 +301,58 @@ final class Stage3Writer {
         firstObservation = false
         Self.writeObservationJSON(visit, siteName: site?.name, to: observationsJSON)
 
-        visitsCSV.append(csvRow: [
-            visit.id, visit.siteID ?? "", site?.name ?? "", visit.cameraID, visit.species,
-            Timestamp.format(visit.start), Timestamp.format(visit.end), Fixed.trimmed(visit.durationSeconds, 3),
-            "\(visit.frameCount)", Fixed.trimmed(visit.maxConfidence, 4), Fixed.trimmed(visit.meanConfidence, 4),
-            "\(visit.maxBoxes)", visit.needsReview ? "true" : "false", "\(visit.media.count)", visit.media.first ?? "",
-            visit.sourceVideo ?? "", deployment, visit.detector,
-        ])
+        Self.appendVisitRow(visit, siteName: site?.name, deployment: deployment, to: visitsCSV)
         try visitsCSV.flushIfNeeded()
         // Camtrap DP deployments need a position: visits without one are counted, not written.
         if visit.siteID == nil {
             visitsWithoutPosition += 1
         } else {
-            observationsCSV.append(csvRow: CamtrapDP.observationRow(visit, deploymentID: deployment))
-            try observationsCSV.flushIfNeeded()
+            CamtrapDP.appendEventObservation(visit, deploymentID: deployment,
+                                             type: speciesIndex.map { speciesTypes[$0] }
+                                                 ?? CamtrapDP.observationType(visit.species),
+                                             scientificName: speciesIndex.map { scientificNames[$0] }
+                                                 ?? CamtrapDP.scientificNames[visit.species.lowercased()] ?? "",
+                                             to: eventObservations)
+            try eventObservations.flushIfNeeded()
         }
+    }
+
+    /// One visits.csv row (`visitsColumns`), field by field: `CSV.row` of the fields' texts.
+    static func appendVisitRow(_ visit: Visit, siteName: String?, deployment: String, to sink: FileSink) {
+        sink.append(csvField: visit.id)
+        sink.append(byte: 0x2C)
+        if let id = visit.siteID { sink.append(csvField: id) }
+        sink.append(byte: 0x2C)
+        if let siteName { sink.append(csvField: siteName) }
+        sink.append(byte: 0x2C)
+        sink.append(csvField: visit.cameraID)
+        sink.append(byte: 0x2C)
+        sink.append(csvField: visit.species)
+        sink.append(byte: 0x2C)
+        sink.append(timestamp: visit.start)
+        sink.append(byte: 0x2C)
+        sink.append(timestamp: visit.end)
+        sink.append(byte: 0x2C)
+        sink.append(fixed: visit.durationSeconds, digits: 3)
+        sink.append(byte: 0x2C)
+        sink.append(int: visit.frameCount)
+        sink.append(byte: 0x2C)
+        sink.append(fixed: visit.maxConfidence, digits: 4)
+        sink.append(byte: 0x2C)
+        sink.append(fixed: visit.meanConfidence, digits: 4)
+        sink.append(byte: 0x2C)
+        sink.append(int: visit.maxBoxes)
+        sink.append(visit.needsReview ? ",true," : ",false,")
+        sink.append(int: visit.media.count)
+        sink.append(byte: 0x2C)
+        if let first = visit.media.first { sink.append(csvField: first) }
+        sink.append(byte: 0x2C)
+        if let video = visit.sourceVideo { sink.append(csvField: video) }
+        sink.append(byte: 0x2C)
+        sink.append(csvField: deployment)
+        sink.append(byte: 0x2C)
+        sink.append(csvField: visit.detector)
+        sink.append("\r\n")
     }
 
     /// `compressed_observations.json` element for a visit: the bytes `CompressedObservation.init(visit:siteName:)`
@@ -420,14 +463,13 @@ final class Stage3Writer {
     /// `mediaRoot` the URI of the store that holds `raw/` (media.csv's filePath).
     /// `thumbnail` reads a thumbnail's bytes: (input index, object key); those of the listed visits are embedded.
     func finish(report: Stage3Report, mediaRows: String, mediaRoot: String, siteOfLocation: [Int32],
-                megadetector: MegadetectorBatch,
-                megadetectorImages: String, detectors: [String],
+                megadetector: MegadetectorBatch, detectors: [String],
                 thumbnail: ((Int, String) throws -> [UInt8])? = nil) throws {
         try observationsJSON.write(firstObservation ? "]\n" : "\n]\n")
         try observationsJSON.close()
         try visitsCSV.close()
-        try mediaObservations.close()
-        try copy(work + "/media-observations.csv", into: observationsCSV)
+        try eventObservations.close()
+        try observationsCSV.append(fileAt: work + "/event-observations.csv")
         try observationsCSV.close()
         writtenFiles = Stage3Files.expected(report)
 
@@ -461,7 +503,7 @@ final class Stage3Writer {
         // Camtrap DP, unless it would have no deployment (see Stage3Files.camtrapDP).
         guard writtenFiles.contains(Stage3Files.datapackage) else {
             unlink(outputPath(Stage3Files.observations))
-            return try writeMegadetector(megadetector, images: megadetectorImages, detectors: detectors)
+            return try megadetector.finish(detectors: detectors, completionTime: now)
         }
         let deploymentsSink = try FileSink(path: outputPath(Stage3Files.deployments))
         try deploymentsSink.write(CSV.row(CamtrapDP.deploymentsColumns))
@@ -480,17 +522,7 @@ final class Stage3Writer {
             run: run, created: now, report: report, deployments: plan.deployments, counts: counts,
             seasonRuns: seasonRuns).utf8))
 
-        try writeMegadetector(megadetector, images: megadetectorImages, detectors: detectors)
-    }
-
-    /// MegaDetector batch output (format 1.4): header, then the streamed image entries.
-    private func writeMegadetector(_ megadetector: MegadetectorBatch, images megadetectorImages: String,
-                                   detectors: [String]) throws {
-        let md = try FileSink(path: outputPath(Stage3Files.megadetector))
-        try md.write(megadetector.header(detectors: detectors, completionTime: now))
-        try copy(megadetectorImages, into: md)
-        try md.write("\n]}\n")
-        try md.close()
+        try megadetector.finish(detectors: detectors, completionTime: now)
     }
 
     private func write(_ name: String, _ bytes: [UInt8]) throws {
@@ -499,32 +531,60 @@ final class Stage3Writer {
         try sink.close()
     }
 
-    private func copy(_ path: String, into sink: FileSink) throws {
-        guard let file = fopen(path, "rb") else { throw HuginError.io("cannot open \(path): errno \(errno)") }
-        defer { fclose(file) }
-        var buffer = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
-            if n == 0 { break }
-            try sink.write(bytes: buffer[0..<n])
-        }
-    }
-
     /// Writes the media rows `writeMediaRow` kept in `path` to `sink` as media.csv rows, in the same order.
     private func appendRows(from path: String, to sink: FileSink, siteOfLocation: [Int32],
                             mediaRoot: String) throws {
         let source = try FileSource(path: path)
+        let rootNeedsQuotes = CSV.needsQuotes(mediaRoot)
         while let head = try source.read(17, { raw in
             (raw.loadUnaligned(fromByteOffset: 0, as: Int32.self), raw.loadUnaligned(fromByteOffset: 4, as: Int32.self),
              raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self), raw[16] != 0)
         }) {
             let (location, camera, bits, isVideo) = head
-            let media = try source.string()
-            let comment = try source.optionalString()
             let time = Double(bitPattern: bits)
             let deployment = deploymentID(site: siteOfLocation[Int(location)], camera: camera, time: time)
-            Self.appendMediaRow(path: media, deployment: deployment, mediaRoot: mediaRoot, timestamp: time,
-                                isVideo: isVideo, comment: comment, to: sink)
+            guard let length = try source.read(4, { $0.loadUnaligned(as: UInt32.self) }), length != UInt32.max else {
+                throw HuginError.io("\(path): a text field is missing (temporary file damaged)")
+            }
+            // The common row (no field to quote) is written from the path's bytes in the read buffer; the others
+            // through `appendMediaRow`.
+            guard let media = try source.read(Int(length), { raw -> String? in
+                let bytes = raw.bindMemory(to: UInt8.self)
+                if rootNeedsQuotes || bytes.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) {
+                    return String(decoding: bytes, as: UTF8.self)
+                }
+                var hash = FNV1a.start
+                for byte in bytes { FNV1a.add(byte: byte, to: &hash) }
+                sink.append("m-")
+                sink.append(hex: hash)
+                sink.append(byte: 0x2C)
+                sink.append(csvField: deployment)
+                sink.append(",activityDetection,")
+                sink.append(timestamp: time.rounded(.down))
+                sink.append(byte: 0x2C)
+                sink.append(raw: mediaRoot)
+                sink.append(byte: 0x2F)
+                sink.append(bytes: bytes)
+                sink.append(",false,")
+                let name = bytes.lastIndex(of: 0x2F).map { UnsafeBufferPointer(rebasing: bytes[($0 + 1)...]) } ?? bytes
+                sink.append(bytes: name)
+                sink.append(byte: 0x2C)
+                if let common = Self.commonMediaType(name) {
+                    sink.append(common)
+                } else {
+                    sink.append(raw: Self.mediaType(fileName: String(decoding: name, as: UTF8.self), isVideo: isVideo))
+                }
+                sink.append(",,,")
+                return nil
+            }) else { throw HuginError.io("\(path) ends inside a record (temporary file damaged)") }
+            let comment = try source.optionalString()
+            if let media {
+                Self.appendMediaRow(path: media, deployment: deployment, mediaRoot: mediaRoot, timestamp: time,
+                                    isVideo: isVideo, comment: comment, to: sink)
+            } else {
+                if let comment { sink.append(csvField: comment) }
+                sink.append("\r\n")
+            }
             try sink.flushIfNeeded()
         }
     }

@@ -272,7 +272,7 @@ struct ReferenceCondenser {
             }
         }
 
-        // Media-level observations, in detection order, after the event-level ones.
+        // Media-level observations, in detection order, before the event-level ones.
         var mediaLevel = ""
         for (k, e) in kept.enumerated() where site(e.location) >= 0 {
             let type = CamtrapDP.observationType(e.species)
@@ -311,8 +311,8 @@ struct ReferenceCondenser {
         }
 
         out.files[Stage3Files.visitsCSV] = Array(visitsCSV.utf8)
-        out.files[Stage3Files.observations] = Array((CSV.row(CamtrapDP.observationsColumns) + eventRows
-                                                     + mediaLevel).utf8)
+        out.files[Stage3Files.observations] = Array((CSV.row(CamtrapDP.observationsColumns) + mediaLevel
+                                                     + eventRows).utf8)
         out.files[Stage3Files.media] = Array(mediaCSV.utf8)
         out.compressedObservations = .array(compressed)
         out.megadetectorImages = .array(md.images)
