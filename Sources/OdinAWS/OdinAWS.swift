@@ -1,7 +1,8 @@
 // The AWS binding of Odin's ports (S3 object store, DynamoDB state store, Batch compute, SNS notifier, Batch Hugin
 // condensation), on the project's own AWS client. Kept apart from Odin so the control logic and the local binding
-// never link AWS code. The Lambda mains call `AWSBinding.makeServices(environment:logger:)` once at cold start.
+// never link AWS code. The Lambda mains call `AWSBinding.functionServices(environment:logger:)` once at cold start.
 import AWS
+import Crypto
 import Odin
 import OdinBasics
 import OdinKit
@@ -159,6 +160,15 @@ public enum AWSBinding {
         } catch {
             throw OdinAWSError(variable: "AWS_REGION", error.message)
         }
+    }
+
+    /// The services of a Lambda function (its main calls this once at cold start): libcrypto is initialised without
+    /// an OpenSSL configuration file first (provided.al2023 has no Debian `openssl.cnf`, so local runs behave as on
+    /// Lambda; `CryptoLibrary.initializeWithoutConfigFile`), before the first signature or TLS connection, then
+    /// `makeServices`. Here rather than in the runtime, so a function without AWS (echo) links no OpenSSL.
+    public static func functionServices(environment: [String: String], logger: Logger) throws -> OdinServices {
+        CryptoLibrary.initializeWithoutConfigFile()
+        return try makeServices(environment: environment, logger: logger)
     }
 
     /// Builds the services of a Lambda function from its environment (read once at cold start).
