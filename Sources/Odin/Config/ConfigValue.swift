@@ -22,49 +22,38 @@ public indirect enum ConfigValue: Sendable, Equatable {
         }
     }
 
-    /// Parses JSON bytes into a tree.
+    /// Parses JSON bytes into a tree: JSONCoding's parser, then one walk over its values (no Codable: decoding
+    /// through `Decodable` containers instantiated their generic metadata at every cold start, 0.3 M instructions of
+    /// a function's init for `{}`). A later duplicate key wins.
     public static func parseJSON(_ bytes: some Collection<UInt8>) throws(ProfileError) -> ConfigValue {
+        let json: JSONValue
         do {
-            return try JSONCoder.decode(JSONNode.self, from: bytes).value
+            json = try JSONValue.parse(bytes)
         } catch {
             throw ProfileError(keyPath: "$", "not valid JSON: \(error)")
         }
-    }
-}
-
-/// Decodes any JSON value into a `ConfigValue`.
-struct JSONNode: Decodable {
-    let value: ConfigValue
-
-    struct Key: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
+        return try ConfigValue(json: json)
     }
 
-    init(from decoder: any Decoder) throws {
-        if let keyed = try? decoder.container(keyedBy: Key.self) {
-            var map: [String: ConfigValue] = [:]
-            for key in keyed.allKeys { map[key.stringValue] = try keyed.decode(JSONNode.self, forKey: key).value }
-            value = .map(map)
-            return
-        }
-        if var unkeyed = try? decoder.unkeyedContainer() {
+    private init(json: JSONValue) throws(ProfileError) {
+        switch json {
+        case .null: self = .null
+        case .bool(let value): self = .bool(value)
+        case .string(let value): self = .string(value)
+        case .number(let text):
+            guard let number = Double(text), number.isFinite else {
+                throw ProfileError(keyPath: "$", "not valid JSON: the number \(text) does not fit in a Double")
+            }
+            self = .number(number)
+        case .array(let elements):
             var list: [ConfigValue] = []
-            while !unkeyed.isAtEnd { list.append(try unkeyed.decode(JSONNode.self).value) }
-            value = .list(list)
-            return
-        }
-        let single = try decoder.singleValueContainer()
-        if single.decodeNil() {
-            value = .null
-        } else if let bool = try? single.decode(Bool.self) {
-            value = .bool(bool)
-        } else if let number = try? single.decode(Double.self) {
-            value = .number(number)
-        } else {
-            value = .string(try single.decode(String.self))
+            list.reserveCapacity(elements.count)
+            for element in elements { list.append(try ConfigValue(json: element)) }
+            self = .list(list)
+        case .object(let members):
+            var map: [String: ConfigValue] = Dictionary(minimumCapacity: members.count)
+            for member in members { map[member.key] = try ConfigValue(json: member.value) }
+            self = .map(map)
         }
     }
 }
