@@ -34,7 +34,10 @@ let package = Package(
                        providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev", "libswscale-dev"])]),
 
         // MARK: - Owners of C resources
-        .target(name: "HTTP", dependencies: ["CCurl"]),
+        // HTTP: the request/response types and the plain-socket HTTPConnection (no C library: the Lambda runtime's
+        // only transport); CurlHTTP: the libcurl client (TLS) over the same types, for AWS and other HTTPS peers.
+        .target(name: "HTTP"),
+        .target(name: "CurlHTTP", dependencies: ["CCurl", "HTTP"]),
         .target(name: "Crypto", dependencies: ["COpenSSL"]),
         .target(name: "Compression", dependencies: ["CZlib"]),
         .target(name: "Media", dependencies: ["CFFmpeg"]),
@@ -49,12 +52,12 @@ let package = Package(
         // OdinBasics: the shared utilities (civil time, blocking threads, process spawning, FNV-1a, SplitMix64, the
         // environment snapshot, the logger); depends on nothing but JSONEscaping.
         .target(name: "OdinBasics", dependencies: ["JSONEscaping"]),
-        .target(name: "LambdaRuntime", dependencies: ["HTTP", "JSONEscaping", "Crypto", "OdinBasics"]),
+        .target(name: "LambdaRuntime", dependencies: ["HTTP", "JSONEscaping", "OdinBasics"]),
         .target(name: "LambdaJSON", dependencies: ["JSONCoding", "LambdaRuntime"]),
         .target(name: "RuntimeEmulator", dependencies: ["OdinBasics"]),
 
         // MARK: - AWS client, event models (DescribeJobs decodes into the event model's BatchJobDetail)
-        .target(name: "AWS", dependencies: ["HTTP", "Crypto", "Events", "JSONCoding", "OdinBasics"]),
+        .target(name: "AWS", dependencies: ["HTTP", "CurlHTTP", "Crypto", "Events", "JSONCoding", "OdinBasics"]),
         .target(name: "Events", dependencies: ["JSONCoding", "OdinBasics"]),
         // Benchmark driver for scripts/bench/30-aws.sh (not deployed).
         .executableTarget(name: "AWSBench", dependencies: ["AWS", "HTTP", "OdinBasics"]),
@@ -75,7 +78,7 @@ let package = Package(
         // the CLI, the simulator and tests, never the functions.
         .target(name: "OdinLocal", dependencies: ["Odin", "OdinKit", "Events", "OdinBasics"]),
         // OdinAWS: the AWS binding of Odin's ports.
-        .target(name: "OdinAWS", dependencies: ["Odin", "OdinKit", "AWS", "Events", "HTTP", "OdinBasics"]),
+        .target(name: "OdinAWS", dependencies: ["Odin", "OdinKit", "AWS", "Crypto", "Events", "HTTP", "OdinBasics"]),
         // OdinCost: prices, advice, quotes and the policy simulator over the real control logic.
         .target(name: "OdinCost", dependencies: ["Odin", "OdinKit", "OdinLocal", "Events", "Compression", "OdinBasics"]),
         // HuginState: the site registry in the state store (DynamoDB on AWS), and the one way the hugin and odin
@@ -116,13 +119,13 @@ let package = Package(
         .executableTarget(name: "RuntimeBench", dependencies: ["RuntimeEmulator"], path: "Benchmarks/RuntimeBench"),
 
         // MARK: - Tests (Swift Testing; real peers: see Tests/README.md)
-        .target(name: "TestSupport", dependencies: ["RuntimeEmulator", "HTTP", "AWS", "Odin", "Events", "OdinBasics"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["RuntimeEmulator", "HTTP", "CurlHTTP", "AWS", "Odin", "Events", "OdinBasics"], path: "Tests/TestSupport"),
         .executableTarget(name: "RuntimeProbe", dependencies: ["LambdaRuntime", "LambdaJSON", "OdinBasics"],
                           path: "Tests/Fixtures/RuntimeProbe"),
-        .testTarget(name: "BridgeTests", dependencies: ["HTTP", "Crypto", "Compression", "Media", "RuntimeEmulator",
+        .testTarget(name: "BridgeTests", dependencies: ["HTTP", "CurlHTTP", "Crypto", "Compression", "Media", "RuntimeEmulator",
                                                  "TestSupport", "OdinBasics"]),
         .testTarget(name: "LambdaRuntimeTests", dependencies: ["RuntimeEmulator", "TestSupport", "RuntimeProbe"]),
-        .testTarget(name: "AWSTests", dependencies: ["AWS", "Events", "HTTP", "Crypto", "RuntimeEmulator", "TestSupport", "OdinBasics"]),
+        .testTarget(name: "AWSTests", dependencies: ["AWS", "Events", "HTTP", "CurlHTTP", "Crypto", "RuntimeEmulator", "TestSupport", "OdinBasics"]),
         .testTarget(name: "OdinBasicsTests", dependencies: ["OdinBasics"]),
         .testTarget(name: "JSONCodingTests", dependencies: ["JSONCoding", "OdinBasics"]),
         .testTarget(name: "EventsTests", dependencies: ["Events"]),

@@ -8,7 +8,7 @@
 #   - a static HTTP(S)-only libcurl built from Debian's source package (scripts/lambda/build-static-curl.sh; the
 #     system libcurl.so.4 would drag 29 shared libraries into lib/, ~6.9 MB zipped) on a reduced static OpenSSL,
 #     also built from Debian's source package (scripts/lambda/build-static-openssl.sh: TLS 1.2/1.3 and what the
-#     Crypto target uses), and Debian's static zlib; the Swift targets that import libcurl or OpenSSL (HTTP,
+#     Crypto target uses), and Debian's static zlib; the Swift targets that import libcurl or OpenSSL (CurlHTTP,
 #     Crypto) compile against those libraries' own headers; ODIN_SYSTEM_CURL=1 links the system libraries
 #     instead (and bundles them),
 #   - libstdc++ statically (libstdc++.a; its ~3,400 symbol relocations were resolved at every cold start), no

@@ -1,5 +1,5 @@
-// AWS: the project's own AWS client on libcurl (HTTP) and libcrypto (Crypto), no Foundation (JSON through JSONCoding), so the
-// Lambda functions can link it.
+// AWS: the project's own AWS client on libcurl (CurlHTTP, over the HTTP target's types) and libcrypto (Crypto), no
+// Foundation (JSON through JSONCoding), so the Lambda functions can link it.
 //
 // Using it
 // --------

@@ -1,3 +1,4 @@
+import CurlHTTP
 import HTTP
 import OdinBasics
 import Synchronization

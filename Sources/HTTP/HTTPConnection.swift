@@ -10,8 +10,9 @@ import Glibc
 /// read to close). Neither libcurl nor TLS is involved, so a Lambda function reaches its first `GET next` without
 /// initialising libcurl or OpenSSL (their start-up, mostly OpenSSL's error strings and algorithm tables, was a third
 /// of the runtime's init: BENCHMARKS.md), and each exchange is one `sendmsg` and as few `recv` calls as the peer's
-/// segments need, with no per-request URL parsing. Always direct (never a proxy). Use `HTTPClient` for everything
-/// else (TLS, redirects policy, files, proxies).
+/// segments need, with no per-request URL parsing. Always direct (never a proxy). Use `CurlHTTP.HTTPClient` for
+/// everything else (TLS, redirects policy, files, proxies). This target links no C library (neither libcurl nor
+/// OpenSSL), so neither does the Lambda runtime.
 ///
 /// Like libcurl, a request that finds its kept-alive connection closed by the peer before any response byte arrived
 /// is sent once more on a fresh connection. Not thread-safe.

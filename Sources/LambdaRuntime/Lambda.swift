@@ -1,4 +1,3 @@
-import Crypto
 import OdinBasics
 
 #if canImport(Glibc)
@@ -19,7 +18,6 @@ public enum Lambda {
     public static func run(name: String, environment: [String: String]? = nil,
                            makeHandler: ([String: String], Logger) throws -> any ByteHandler) -> Never {
         let environment = environment ?? ProcessEnvironment.snapshot()
-        CryptoLibrary.initializeWithoutConfigFile()  // before libcurl initialises OpenSSL (see its documentation)
         let logger = Logger(level: Logger.level(from: environment))
             .with("lambda.function", environment["AWS_LAMBDA_FUNCTION_NAME"] ?? name)
         let client: RuntimeAPIClient

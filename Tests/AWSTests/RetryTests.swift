@@ -1,4 +1,5 @@
 import AWS
+import CurlHTTP
 import Foundation
 import HTTP
 import OdinBasics

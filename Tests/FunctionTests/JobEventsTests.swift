@@ -202,4 +202,21 @@ extension TestStack {
         #expect(initError.contains("ODIN_TABLE"), "\(initError)")
         #expect(stack.proxy.calls.isEmpty)
     }
+
+    /// The profile is still read at init (ConfigValue.parseJSON without Codable, since issue 17): a bad
+    /// ODIN_PROFILE_JSON is an init error naming the key, posted to /runtime/init/error before any AWS call.
+    @Test func badProfileFailsInitNamingTheKey() throws {
+        guard let moto = FunctionMoto.require() else { return }
+        let stack = try TestStack(moto)
+        for (json, expected) in [(#"{"budget":{"amount":-1}}"#, "ODIN_PROFILE_JSON.budget.amount"),
+                                 (#"{"budget":"#, "not valid JSON")] {
+            let session = try stack.start("sweeper", environment: ["ODIN_PROFILE_JSON": json])
+            let result = session.invoke(Array(#"{"source":"aws.events","detail-type":"Scheduled Event","detail":{}}"#.utf8))
+            if case .response = result.outcome { Issue.record("sweeper ran with ODIN_PROFILE_JSON=\(json)") }
+            let initError = String(decoding: session.emulator.initError?.body ?? [], as: UTF8.self)
+            #expect(initError.contains(expected), "\(initError)")
+            #expect(initError.contains("ODIN_PROFILE_JSON"), "\(initError)")
+        }
+        #expect(stack.proxy.calls.isEmpty)
+    }
 }

@@ -9,7 +9,8 @@ work=.build/bench-runtime
 mkdir -p "$work"
 swift build -c release --product RuntimeBench >&2
 bin=$(swift build -c release --show-bin-path)
-# The bootstrap exactly as `make package` ships it (static stdlib, static HTTP-only libcurl, glibc shim, stripped).
+# The bootstrap exactly as `make package` ships it (static stdlib, glibc shim, stripped; echo links neither libcurl nor
+# OpenSSL: the runtime's HTTP target has no C library, docs/lambda-init.md).
 FUNCTIONS=echo scripts/package.sh >&2
 cp .build/lambda/stage/echo/bootstrap "$work/bootstrap"
 unstripped=$(stat -c %s "$(swift build -c release --scratch-path .build/lambda --show-bin-path)/echo")

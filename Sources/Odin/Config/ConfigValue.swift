@@ -22,49 +22,38 @@ public indirect enum ConfigValue: Sendable, Equatable {
         }
     }
 
-    /// Parses JSON bytes into a tree.
+    /// Parses JSON bytes into a tree: JSONCoding's parser, then one walk over its values (no Codable: decoding
+    /// through `Decodable` containers instantiated their generic metadata at every cold start, 0.3 M instructions of
+    /// a function's init for `{}`). A later duplicate key wins.
     public static func parseJSON(_ bytes: some Collection<UInt8>) throws(ProfileError) -> ConfigValue {
+        let json: JSONValue
         do {
-            return try JSONCoder.decode(JSONNode.self, from: bytes).value
+            json = try JSONValue.parse(bytes)
         } catch {
             throw ProfileError(keyPath: "$", "not valid JSON: \(error)")
         }
-    }
-}
-
-/// Decodes any JSON value into a `ConfigValue`.
-struct JSONNode: Decodable {
-    let value: ConfigValue
-
-    struct Key: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
+        return try ConfigValue(json: json)
     }
 
-    init(from decoder: any Decoder) throws {
-        if let keyed = try? decoder.container(keyedBy: Key.self) {
-            var map: [String: ConfigValue] = [:]
-            for key in keyed.allKeys { map[key.stringValue] = try keyed.decode(JSONNode.self, forKey: key).value }
-            value = .map(map)
-            return
-        }
-        if var unkeyed = try? decoder.unkeyedContainer() {
+    private init(json: JSONValue) throws(ProfileError) {
+        switch json {
+        case .null: self = .null
+        case .bool(let value): self = .bool(value)
+        case .string(let value): self = .string(value)
+        case .number(let text):
+            guard let number = Double(text), number.isFinite else {
+                throw ProfileError(keyPath: "$", "not valid JSON: the number \(text) does not fit in a Double")
+            }
+            self = .number(number)
+        case .array(let elements):
             var list: [ConfigValue] = []
-            while !unkeyed.isAtEnd { list.append(try unkeyed.decode(JSONNode.self).value) }
-            value = .list(list)
-            return
-        }
-        let single = try decoder.singleValueContainer()
-        if single.decodeNil() {
-            value = .null
-        } else if let bool = try? single.decode(Bool.self) {
-            value = .bool(bool)
-        } else if let number = try? single.decode(Double.self) {
-            value = .number(number)
-        } else {
-            value = .string(try single.decode(String.self))
+            list.reserveCapacity(elements.count)
+            for element in elements { list.append(try ConfigValue(json: element)) }
+            self = .list(list)
+        case .object(let members):
+            var map: [String: ConfigValue] = Dictionary(minimumCapacity: members.count)
+            for member in members { map[member.key] = try ConfigValue(json: member.value) }
+            self = .map(map)
         }
     }
 }
@@ -86,7 +75,9 @@ public struct ProfileError: Error, CustomStringConvertible, Sendable, Equatable 
 struct ConfigReader {
     let path: String
     private let map: [String: ConfigValue]
-    private var consumed: Set<String> = []
+    /// The keys read, in order (an array: hashing every key of the profile into a Set cost 0.1 M instructions of
+    /// each function's init; it is searched only in `finish`, over the few keys a map has).
+    private var consumed: [String] = []
 
     init(path: String, value: ConfigValue?) throws(ProfileError) {
         self.path = path
@@ -100,7 +91,7 @@ struct ConfigReader {
     func keyPath(_ key: String) -> String { path.isEmpty ? key : path + "." + key }
 
     private mutating func take(_ key: String) -> ConfigValue? {
-        consumed.insert(key)
+        consumed.append(key)
         if case .null? = map[key] { return nil }
         return map[key]
     }
@@ -199,9 +190,10 @@ struct ConfigReader {
 
     /// Fails naming every key that was not read.
     func finish() throws(ProfileError) {
+        guard !map.isEmpty else { return }
         let unknown = map.keys.filter { !consumed.contains($0) }.sorted()
         guard let first = unknown.first else { return }
-        let known = consumed.sorted().joined(separator: ", ")
+        let known = Set(consumed).sorted().joined(separator: ", ")
         throw ProfileError(keyPath: keyPath(first), "unknown key\(unknown.count > 1 ? " (also: \(unknown.dropFirst().joined(separator: ", ")))" : ""); known keys here: \(known)")
     }
 

@@ -5,6 +5,6 @@ import Odin
 import OdinAWS
 
 Lambda.run(name: "budget-guard") { environment, logger in
-    let services = try AWSBinding.makeServices(environment: environment, logger: logger)
+    let services = try AWSBinding.functionServices(environment: environment, logger: logger)
     return ClosureByteHandler { event, _ in try BudgetGuardHandler.handle(event, services: services) }
 }

@@ -5,7 +5,7 @@ import Odin
 import OdinAWS
 
 Lambda.run(name: "job-events") { environment, logger in
-    let services = try AWSBinding.makeServices(environment: environment, logger: logger)
+    let services = try AWSBinding.functionServices(environment: environment, logger: logger)
     return ClosureByteHandler { event, context in
         try JobEventsHandler.handle(event, services: services.until(deadlineMs: context.deadlineMs))
     }

@@ -1,4 +1,5 @@
 internal import CCurl
+import HTTP
 
 #if canImport(Glibc)
 import Glibc
@@ -7,7 +8,10 @@ import Glibc
 /// `curl_global_init` runs exactly once per process, before the first handle is made.
 let curlGlobalInit: CURLcode = curl_global_init(Int(CURL_GLOBAL_DEFAULT))
 
-/// A blocking HTTP/1.1 client that owns one libcurl easy handle, so consecutive requests to the same host reuse one
+/// A blocking HTTP/1.1 client that owns one libcurl easy handle (TLS through OpenSSL), for AWS and every other
+/// HTTPS peer; the request and response types are the HTTP target's. Kept in a target of its own so that what needs
+/// only plain HTTP on loopback (the Lambda Runtime API client, `HTTP.HTTPConnection`) links neither libcurl nor
+/// OpenSSL. It owns one libcurl easy handle, so consecutive requests to the same host reuse one
 /// keep-alive connection. Not thread-safe: one request at a time; make one client per thread or pool them.
 ///
 /// TLS peer and host verification are always on. Redirects are not followed. `Expect: 100-continue` is never sent and
